@@ -1,0 +1,800 @@
+"""HTTP request <-> protobuf message transcoding for one ``google.api.http`` binding.
+
+A :class:`RequestTranscoder` turns the three parts of an HTTP request that an
+``HttpRule`` maps (path variables, the query string and the JSON body) into the
+request message; a :class:`ResponseTranscoder` turns the response message into
+JSON bytes. Both are built once per binding, so everything that depends only on
+the message type (field lookups, value converters, json_format options) is
+worked out at construction and each request only does dictionary lookups.
+
+The JSON mapping itself is ``google.protobuf.json_format`` (proto3 JSON); this
+module adds the parts http.proto leaves to the gateway: typed parsing of path
+and query strings, the query-key grammar, and which fields the body, the path
+and the query may set. The decided behaviours are in ``DESIGN.md`` and
+``docs/conformance-transcoding.md``.
+
+Pure: protobuf and the standard library only (no grpc, no aiohttp).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+import json
+import math
+import re
+import struct
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any, Final, cast
+from urllib.parse import unquote_to_bytes
+
+from google.protobuf import json_format, message_factory
+from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
+from google.protobuf.message import Message
+
+from grpcgw.options import GatewayOptions
+
+__all__ = ["BindingConfigError", "RequestTranscoder", "ResponseTranscoder", "TranscodeError"]
+
+
+class TranscodeError(ValueError):
+    """The client sent a path, query or body that does not fit the request message.
+
+    The gateway answers 400 INVALID_ARGUMENT with ``str(error)`` as the message,
+    so the text always names the parameter or field at fault.
+    """
+
+
+class BindingConfigError(ValueError):
+    """An ``HttpRule`` does not fit its method's messages (found at build time)."""
+
+
+# -- field kinds ---------------------------------------------------------------
+
+_WRAPPERS: Final = frozenset(
+    f"google.protobuf.{name}"
+    for name in (
+        "DoubleValue",
+        "FloatValue",
+        "Int64Value",
+        "UInt64Value",
+        "Int32Value",
+        "UInt32Value",
+        "BoolValue",
+        "StringValue",
+        "BytesValue",
+    )
+)
+#: Well-known types whose proto3 JSON form is a string or scalar: usable in the
+#: path and the query.
+_SCALAR_WKTS: Final = _WRAPPERS | {
+    "google.protobuf.Timestamp",
+    "google.protobuf.Duration",
+    "google.protobuf.FieldMask",
+}
+#: Well-known types taken from the query as JSON text (grpc-gateway's extension).
+_JSON_TEXT_WKTS: Final = frozenset(
+    {"google.protobuf.Struct", "google.protobuf.Value", "google.protobuf.ListValue"}
+)
+#: Message types json_format parses with its own rules (not as a JSON object of fields).
+_SPECIAL_JSON_WKTS: Final = _SCALAR_WKTS | _JSON_TEXT_WKTS | {"google.protobuf.Any"}
+
+_FD = FieldDescriptor
+_TYPE_NAMES: Final = {
+    _FD.TYPE_DOUBLE: "double",
+    _FD.TYPE_FLOAT: "float",
+    _FD.TYPE_INT64: "int64",
+    _FD.TYPE_UINT64: "uint64",
+    _FD.TYPE_INT32: "int32",
+    _FD.TYPE_FIXED64: "fixed64",
+    _FD.TYPE_FIXED32: "fixed32",
+    _FD.TYPE_BOOL: "bool",
+    _FD.TYPE_STRING: "string",
+    _FD.TYPE_BYTES: "bytes",
+    _FD.TYPE_UINT32: "uint32",
+    _FD.TYPE_SFIXED32: "sfixed32",
+    _FD.TYPE_SFIXED64: "sfixed64",
+    _FD.TYPE_SINT32: "sint32",
+    _FD.TYPE_SINT64: "sint64",
+}
+
+
+@functools.cache
+def _field_table(desc: Descriptor) -> dict[str, FieldDescriptor]:
+    """Fields of ``desc`` by proto name and by JSON (lowerCamel) name."""
+    table = {f.json_name: f for f in desc.fields}
+    table.update((f.name, f) for f in desc.fields)  # a proto name wins over a JSON name
+    return table
+
+
+def _message_type(field: FieldDescriptor) -> Descriptor:
+    """The message type of a message field (typed: the stubs allow ``None``)."""
+    desc = field.message_type
+    assert desc is not None, field.full_name
+    return desc
+
+
+def _descriptor(message_class: type[Message]) -> Descriptor:
+    desc: Descriptor = message_class.DESCRIPTOR  # type: ignore[assignment]
+    return desc
+
+
+def _is_map(field: FieldDescriptor) -> bool:
+    return field.message_type is not None and field.message_type.GetOptions().map_entry
+
+
+def _is_plain_message(field: FieldDescriptor) -> bool:
+    """A singular message field that a dotted path may walk into."""
+    return (
+        field.message_type is not None
+        and not field.is_repeated
+        and field.message_type.full_name not in _SPECIAL_JSON_WKTS
+    )
+
+
+def _type_label(field: FieldDescriptor) -> str:
+    if field.message_type is not None:
+        return str(field.message_type.full_name)
+    if field.enum_type is not None:
+        return str(field.enum_type.full_name)
+    return _TYPE_NAMES[field.type]
+
+
+def _quote(text: str, limit: int = 64) -> str:
+    """``text`` as a JSON string for error messages, shortened if long."""
+    if len(text) > limit:
+        text = text[:limit] + "…"
+    return json.dumps(text, ensure_ascii=False)
+
+
+# -- text -> value converters (path variables and query values) ---------------
+
+_Converter = Callable[[str], Any]
+
+_INT_RE: Final = re.compile(r"[+-]?[0-9]+")
+_FLOAT_RE: Final = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+#: proto3 JSON spellings, plus the ones Go's ParseFloat (grpc-gateway) and
+#: protobuf's C++ converter (grpc-httpjson-transcoding) also take.
+_FLOAT_SPECIALS: Final = {
+    "nan": math.nan,
+    "inf": math.inf,
+    "+inf": math.inf,
+    "-inf": -math.inf,
+    "infinity": math.inf,
+    "+infinity": math.inf,
+    "-infinity": -math.inf,
+}
+#: Go's strconv.ParseBool (grpc-gateway); grpc-httpjson-transcoding accepts these too.
+_BOOLS: Final = {
+    **dict.fromkeys(("true", "True", "TRUE", "t", "T", "1"), True),
+    **dict.fromkeys(("false", "False", "FALSE", "f", "F", "0"), False),
+}
+_URLSAFE_TO_STD: Final = str.maketrans("-_", "+/")
+
+
+def _int_converter(bits: int, signed: bool) -> _Converter:
+    low, high = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
+
+    def convert(text: str) -> int:
+        if _INT_RE.fullmatch(text) is None:
+            raise ValueError("not an integer")
+        # The length check keeps int() away from huge digit strings.
+        if len(text) > 24 or not low <= (number := int(text)) <= high:
+            raise ValueError("out of range")
+        return number
+
+    return convert
+
+
+def _parse_float(text: str) -> float:
+    special = _FLOAT_SPECIALS.get(text.lower())
+    if special is not None:
+        return special
+    if _FLOAT_RE.fullmatch(text) is None:
+        raise ValueError("not a number")
+    number = float(text)
+    if math.isinf(number):
+        raise ValueError("out of range")
+    return number
+
+
+def _parse_float32(text: str) -> float:
+    number = _parse_float(text)
+    try:
+        struct.pack("<f", number)  # raises for finite values beyond float32
+    except OverflowError:
+        raise ValueError("out of range") from None
+    return number
+
+
+def _parse_bool(text: str) -> bool:
+    try:
+        return _BOOLS[text]
+    except KeyError:
+        raise ValueError('expected "true" or "false"') from None
+
+
+def _parse_bytes(text: str) -> bytes:
+    """Standard or URL-safe base64, padding optional."""
+    data = text.translate(_URLSAFE_TO_STD)
+    data += "=" * (-len(data) % 4)
+    try:
+        return base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("not base64") from None
+
+
+def _enum_converter(enum: EnumDescriptor) -> _Converter:
+    by_name = {value.name: value.number for value in enum.values}
+    numbers = frozenset(by_name.values())
+
+    def convert(text: str) -> int:
+        number = by_name.get(text)
+        if number is not None:
+            return number
+        # grpc-gateway also takes the number, but only of a declared value.
+        if _INT_RE.fullmatch(text) and len(text) < 12 and int(text) in numbers:
+            return int(text)
+        raise ValueError(f"not a value of enum {enum.name}")
+
+    return convert
+
+
+_GO_DURATION_PART: Final = re.compile(r"([0-9]*\.?[0-9]*)(ns|us|µs|μs|ms|s|m|h)")
+_GO_DURATION_UNITS: Final = {
+    "ns": 1,
+    "us": 1_000,
+    "µs": 1_000,
+    "μs": 1_000,
+    "ms": 1_000_000,
+    "s": 1_000_000_000,
+    "m": 60_000_000_000,
+    "h": 3_600_000_000_000,
+}
+_UPPER: Final = re.compile(r"[A-Z]")
+_MAX_DURATION_NANOS: Final = 315_576_000_000 * 1_000_000_000 + 999_999_999
+
+
+def _parse_go_duration(text: str) -> int | None:
+    """Nanoseconds of a Go duration (``13h0m0s``, ``1.5ms``), or ``None``.
+
+    grpc-gateway reads Duration query values with Go's time.ParseDuration, so
+    clients of it send this form; the proto3 JSON form (``"46800s"``) is a
+    subset and is tried first.
+    """
+    if len(text) > 100:  # also keeps Fraction() away from huge digit strings
+        return None
+    sign, rest = (-1, text[1:]) if text[:1] == "-" else (1, text.removeprefix("+"))
+    if rest == "0":
+        return 0
+    total, pos = Fraction(0), 0
+    while pos < len(rest) or pos == 0:
+        part = _GO_DURATION_PART.match(rest, pos)
+        if part is None or part.group(1) in ("", "."):
+            return None
+        total += Fraction(part.group(1)) * _GO_DURATION_UNITS[part.group(2)]
+        pos = part.end()
+    return sign * int(total)
+
+
+def _wkt_converter(desc: Descriptor) -> _Converter | None:
+    name = desc.full_name
+    cls = message_factory.GetMessageClass(desc)
+    if name in _WRAPPERS:
+        inner = _scalar_converter(desc.fields_by_name["value"])
+        return lambda text: cls(value=inner(text))
+    if name == "google.protobuf.FieldMask":
+
+        def field_mask(text: str) -> Message:
+            # Paths in proto names (``float_value``, as grpc-gateway takes them)
+            # or in lowerCamel JSON names (``floatValue``, the proto3 JSON form).
+            paths = [_UPPER.sub(lambda m: "_" + m[0].lower(), p) for p in text.split(",")]
+            return cls(paths=[p for p in paths if p])
+
+        return field_mask
+    if name in ("google.protobuf.Timestamp", "google.protobuf.Duration"):
+        is_duration = name.endswith("Duration")
+
+        def time_value(text: str) -> Message:
+            message = cls()
+            try:
+                json_format.ParseDict(cast(Any, text), message)  # the stubs want a dict
+            except json_format.ParseError as e:
+                if not is_duration:
+                    detail = str(e).removesuffix(" at Timestamp")
+                    raise ValueError(f"expected an RFC 3339 timestamp ({detail})") from None
+                nanos = _parse_go_duration(text)
+                if nanos is None or abs(nanos) > _MAX_DURATION_NANOS:
+                    raise ValueError('expected a duration like "1.5s"') from None
+                message.FromNanoseconds(nanos)  # type: ignore[attr-defined]
+            return message
+
+        return time_value
+    if name in _JSON_TEXT_WKTS:
+
+        def json_text(text: str) -> Message:
+            message = cls()
+            try:
+                json_format.ParseDict(
+                    json.loads(text, object_pairs_hook=_reject_duplicate_keys), message
+                )
+            except (ValueError, json_format.ParseError, RecursionError):
+                raise ValueError(f"expected JSON text for {desc.name}") from None
+            return message
+
+        return json_text
+    return None
+
+
+@functools.cache
+def _scalar_converter(field: FieldDescriptor) -> _Converter:
+    """Converter for a non-message field (one element of it, if repeated)."""
+    if field.enum_type is not None:
+        return _enum_converter(field.enum_type)
+    kind = field.type
+    if kind in (_FD.TYPE_INT32, _FD.TYPE_SINT32, _FD.TYPE_SFIXED32):
+        return _int_converter(32, signed=True)
+    if kind in (_FD.TYPE_INT64, _FD.TYPE_SINT64, _FD.TYPE_SFIXED64):
+        return _int_converter(64, signed=True)
+    if kind in (_FD.TYPE_UINT32, _FD.TYPE_FIXED32):
+        return _int_converter(32, signed=False)
+    if kind in (_FD.TYPE_UINT64, _FD.TYPE_FIXED64):
+        return _int_converter(64, signed=False)
+    if kind == _FD.TYPE_FLOAT:
+        return _parse_float32
+    if kind == _FD.TYPE_DOUBLE:
+        return _parse_float
+    if kind == _FD.TYPE_BOOL:
+        return _parse_bool
+    if kind == _FD.TYPE_BYTES:
+        return _parse_bytes
+    return str
+
+
+@dataclass(frozen=True, slots=True)
+class _Leaf:
+    """How to set one field from a string."""
+
+    field: FieldDescriptor
+    #: ``None`` for message types without a text form (the key is then an error).
+    convert: _Converter | None
+    label: str
+    is_message: bool
+    #: For map fields: the key converter (``convert`` is for the values).
+    map_key: _Converter | None = None
+
+
+@functools.cache
+def _leaf(field: FieldDescriptor) -> _Leaf:
+    if _is_map(field):
+        entry = _message_type(field)
+        key_field = entry.fields_by_name["key"]
+        value = _leaf(entry.fields_by_name["value"])
+        label = f"map<{_type_label(key_field)}, {value.label}>"
+        return _Leaf(field, value.convert, label, value.is_message, _scalar_converter(key_field))
+    if field.message_type is not None:
+        return _Leaf(field, _wkt_converter(field.message_type), _type_label(field), True)
+    return _Leaf(field, _scalar_converter(field), _type_label(field), False)
+
+
+def _convert(leaf: _Leaf, convert: _Converter, text: str, where: str) -> Any:
+    try:
+        return convert(text)
+    except ValueError as e:
+        raise TranscodeError(f"invalid value {_quote(text)} for {where} ({leaf.label}): {e}") from e
+
+
+def _assign(target: Message, leaf: _Leaf, value: Any) -> None:
+    name = leaf.field.name
+    if leaf.field.is_repeated:
+        container = getattr(target, name)
+        if leaf.is_message:
+            container.add().CopyFrom(value)
+        else:
+            container.append(value)
+    elif leaf.is_message:
+        sub = getattr(target, name)
+        sub.SetInParent()  # an empty FieldMask or Struct is still present
+        sub.CopyFrom(value)
+    else:
+        setattr(target, name, value)
+
+
+def _no_field(what: str, name: str, desc: Descriptor) -> str:
+    if "." in name:  # http.proto: "must be present at the top-level" of the message
+        return f"{what} {name!r} must name a top-level field of {desc.full_name}"
+    return f"{what} {name!r}: {desc.full_name} has no such field"
+
+
+def _resolve(desc: Descriptor, path: str, what: str) -> list[FieldDescriptor]:
+    """The fields along a dotted path (each part a proto or JSON name) or BindingConfigError."""
+    parts = path.split(".")
+    fields: list[FieldDescriptor] = []
+    for i, part in enumerate(parts):
+        field = _field_table(desc).get(part)
+        if field is None:
+            raise BindingConfigError(f"{what} {path!r}: {desc.full_name} has no field {part!r}")
+        fields.append(field)
+        if i < len(parts) - 1:
+            if not _is_plain_message(field):
+                raise BindingConfigError(
+                    f"{what} {path!r}: {field.name!r} is not a singular message field"
+                )
+            desc = _message_type(field)
+    return fields
+
+
+# -- request ---------------------------------------------------------------------
+
+_BAD_ESCAPE: Final = re.compile(r"%(?![0-9A-Fa-f]{2})")
+#: json_format's own limit on message nesting.
+_MAX_JSON_DEPTH: Final = 100
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # As json_format.Parse does: a repeated key is an error, not last-wins.
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _DuplicateKey(f"duplicate key {_quote(key)}")
+        result[key] = value
+    return result
+
+
+def _json_kind(value: object) -> str:
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    if value is None:
+        return "null"
+    return "a string" if isinstance(value, str) else "a scalar"
+
+
+@dataclass(frozen=True, slots=True)
+class _PathBinding:
+    parents: tuple[FieldDescriptor, ...]
+    leaf: _Leaf
+    convert: _Converter
+
+
+class RequestTranscoder:
+    """Builds the request message of one HTTP binding from path bindings, query and body.
+
+    ``path_fields`` are the dotted field paths the path template binds (proto
+    or JSON names); ``body`` is the ``HttpRule.body``: ``""`` (no body), ``"*"``
+    (the whole message) or a top-level field name. Raises
+    :class:`BindingConfigError` if they do not fit ``message_class``.
+    """
+
+    __slots__ = (
+        "_body_field",
+        "_has_body",
+        "_ignore_query",
+        "_masked",
+        "_message_class",
+        "_paths",
+        "_plus_as_space",
+        "_root",
+        "_strict",
+    )
+
+    def __init__(
+        self,
+        message_class: type[Message],
+        *,
+        path_fields: Sequence[str],
+        body: str,
+        options: GatewayOptions,
+    ) -> None:
+        desc = _descriptor(message_class)
+        self._message_class = message_class
+        self._root = desc
+        self._strict = options.strict
+        self._plus_as_space = options.query_plus_as_space
+        # Query keys equal to or below these canonical (proto name) paths are
+        # skipped: http.proto gives each field to exactly one of path, body, query.
+        masked: set[str] = set()
+        self._paths: dict[str, _PathBinding] = {}
+        for path in path_fields:
+            fields = _resolve(desc, path, "path field")
+            leaf = _leaf(fields[-1])
+            if fields[-1].is_repeated or leaf.convert is None or leaf.label in _JSON_TEXT_WKTS:
+                raise BindingConfigError(
+                    f"path field {path!r} must be a singular scalar, enum or a well-known "
+                    f"type with a string form, not {'repeated ' * fields[-1].is_repeated}"
+                    f"{leaf.label}"
+                )
+            canonical = ".".join(f.name for f in fields)
+            if canonical in masked:
+                raise BindingConfigError(f"path field {path!r} is bound twice")
+            masked.add(canonical)
+            self._paths[path] = _PathBinding(tuple(fields[:-1]), leaf, leaf.convert)
+
+        self._has_body = body != ""
+        self._ignore_query = body == "*"
+        self._body_field: FieldDescriptor | None = None
+        if body not in ("", "*"):
+            field = _field_table(desc).get(body)
+            if field is None:
+                raise BindingConfigError(_no_field("body", body, desc))
+            if field.name in masked:
+                raise BindingConfigError(f"body field {body!r} is also bound by the path")
+            self._body_field = field
+            masked.add(field.name)
+        self._masked = frozenset(masked)
+
+    def transcode(self, bindings: Mapping[str, str], query: str, body: bytes) -> Message:
+        """The request message for one HTTP request.
+
+        ``bindings`` maps each path field (as given to the constructor) to its
+        decoded string; ``query`` is the raw query string without ``?``;
+        ``body`` the raw request body. Raises :class:`TranscodeError` for bad
+        client input.
+        """
+        message = self._message_class()
+        if body and self._has_body:
+            self._merge_body(message, body)
+        # Path values are set after the body, so they win over body values.
+        for key, text in bindings.items():
+            binding = self._paths.get(key)
+            if binding is None:
+                raise ValueError(f"binding {key!r} is not a path field of this transcoder")
+            target = message
+            for parent in binding.parents:
+                target = getattr(target, parent.name)
+            value = _convert(binding.leaf, binding.convert, text, f'path parameter "{key}"')
+            _assign(target, binding.leaf, value)
+        if query and not self._ignore_query:
+            self._merge_query(message, query)
+        return message
+
+    # -- query --------------------------------------------------------------------
+
+    def _unescape(self, text: str) -> str:
+        if self._plus_as_space and "+" in text:
+            text = text.replace("+", " ")
+        if "%" not in text:
+            return text
+        if _BAD_ESCAPE.search(text):
+            raise TranscodeError(f"malformed percent-escape in query string: {_quote(text)}")
+        try:
+            return unquote_to_bytes(text).decode("utf-8")
+        except UnicodeDecodeError:
+            raise TranscodeError(
+                f"query string is not UTF-8 after percent-decoding: {_quote(text)}"
+            ) from None
+
+    def _merge_query(self, message: Message, query: str) -> None:
+        seen: set[str] = set()  # singular fields (and map entries) already set by the query
+        for pair in query.split("&"):
+            if pair:
+                raw_key, _, raw_value = pair.partition("=")
+                self._set_query(message, self._unescape(raw_key), self._unescape(raw_value), seen)
+
+    def _set_query(self, message: Message, key: str, text: str, seen: set[str]) -> None:
+        path, map_key = key, None
+        if key.endswith("]") and (open_at := key.find("[")) > 0:
+            path, map_key = key[:open_at], key[open_at + 1 : -1]  # grpc-gateway's map[key]=v
+        parts = path.split(".")
+        target, desc, canonical = message, self._root, ""
+        for i, part in enumerate(parts):
+            found = _field_table(desc).get(part)
+            if found is None:
+                if self._strict:
+                    raise TranscodeError(f'unknown query parameter "{key}"')
+                return
+            field = found
+            canonical = f"{canonical}.{field.name}" if canonical else field.name
+            if canonical in self._masked:
+                return
+            if i == len(parts) - 1:
+                break
+            if not _is_plain_message(field):
+                raise TranscodeError(
+                    f'invalid query parameter "{key}": "{canonical}" is not a message field'
+                )
+            self._check_oneof(target, field, key)
+            target, desc = getattr(target, field.name), _message_type(field)
+
+        leaf = _leaf(field)
+        where = f'query parameter "{key}"'
+        if map_key is not None and leaf.map_key is None:
+            raise TranscodeError(f'invalid {where}: "{canonical}" is not a map field')
+        if leaf.convert is None:
+            raise TranscodeError(
+                f"invalid {where}: {leaf.label} is a message; set its fields as "
+                f'"{path}.<field>=..."'
+            )
+        if leaf.map_key is not None:
+            if map_key is None:
+                raise TranscodeError(f'invalid {where}: a map field takes "{path}[<key>]=<value>"')
+            entry_key = _convert(leaf, leaf.map_key, map_key, f"the key of {where}")
+            value = _convert(leaf, leaf.convert, text, where)
+            entry = f"{canonical}[{entry_key!r}]"
+            if entry in seen:
+                raise TranscodeError(f"{where} given more than once")
+            seen.add(entry)
+            container = getattr(target, field.name)
+            if leaf.is_message:
+                container[entry_key].CopyFrom(value)
+            else:
+                container[entry_key] = value
+            return
+        value = _convert(leaf, leaf.convert, text, where)
+        if not field.is_repeated:
+            # A singular field given twice is an error rather than last-wins
+            # (grpc-gateway: "too many values").
+            if canonical in seen:
+                raise TranscodeError(f"{where} given more than once")
+            seen.add(canonical)
+            self._check_oneof(target, field, key)
+        _assign(target, leaf, value)
+
+    @staticmethod
+    def _check_oneof(target: Message, field: FieldDescriptor, key: str) -> None:
+        oneof = field.containing_oneof
+        if oneof is not None:
+            current = target.WhichOneof(oneof.name)
+            if current is not None and current != field.name:
+                raise TranscodeError(
+                    f'invalid query parameter "{key}": "{current}" of oneof "{oneof.name}" '
+                    "is already set"
+                )
+
+    # -- body -------------------------------------------------------------------------
+
+    def _merge_body(self, message: Message, body: bytes) -> None:
+        try:
+            value = json.loads(body.decode("utf-8"), object_pairs_hook=_reject_duplicate_keys)
+        except UnicodeDecodeError:
+            raise TranscodeError("invalid JSON body: not UTF-8") from None
+        except RecursionError:
+            raise TranscodeError("invalid JSON body: nested too deeply") from None
+        except (json.JSONDecodeError, _DuplicateKey) as e:
+            raise TranscodeError(f"invalid JSON body: {e}") from None
+        except ValueError:  # int() refuses numbers of more than 4300 digits
+            raise TranscodeError("invalid JSON body: a number has too many digits") from None
+        field = self._body_field
+        if field is None:
+            _check_message_json(value, self._root, "", 0)
+            document = value
+        else:
+            _check_field_json(value, field, field.name, 0)
+            document = {field.json_name: value}
+        try:
+            json_format.ParseDict(document, message, ignore_unknown_fields=not self._strict)
+        # json_format.Parse wraps every exception of ParseDict the same way: on
+        # malformed input its WKT parsers can raise TypeError, AttributeError, ...
+        except Exception as e:
+            raise TranscodeError(f"invalid JSON body: {e}") from None
+
+
+def _check_message_json(value: object, desc: Descriptor, path: str, depth: int) -> None:
+    """Reject JSON that json_format would misread instead of rejecting.
+
+    json_format iterates over whatever it gets for a message, so a string or an
+    array given for a message silently becomes an empty message when unknown
+    fields are ignored; and it drops unknown enum names in that mode too.
+    """
+    if desc.full_name in _SPECIAL_JSON_WKTS:
+        return  # json_format checks these itself
+    if depth > _MAX_JSON_DEPTH:
+        raise TranscodeError("invalid JSON body: nested too deeply")
+    if not isinstance(value, dict):
+        where = f'field "{path}"' if path else "the request body"
+        raise TranscodeError(
+            f"invalid JSON body: {where} ({desc.full_name}) must be an object, "
+            f"not {_json_kind(value)}"
+        )
+    table = _field_table(desc)
+    for key, item in value.items():
+        field = table.get(key)
+        if field is not None:
+            _check_field_json(item, field, f"{path}.{key}" if path else key, depth)
+
+
+def _check_field_json(value: object, field: FieldDescriptor, path: str, depth: int) -> None:
+    if value is None:
+        return
+    if _is_map(field):
+        if isinstance(value, dict):
+            value_field = _message_type(field).fields_by_name["value"]
+            for key, item in value.items():
+                _check_element_json(item, value_field, f"{path}[{key}]", depth)
+    elif field.is_repeated:
+        if isinstance(value, list):
+            for index, item in enumerate(value):
+                _check_element_json(item, field, f"{path}[{index}]", depth)
+    else:
+        _check_element_json(value, field, path, depth)
+
+
+def _check_element_json(value: object, field: FieldDescriptor, path: str, depth: int) -> None:
+    if field.message_type is not None:
+        _check_message_json(value, _message_type(field), path, depth + 1)
+    elif (
+        field.enum_type is not None
+        and isinstance(value, str)
+        and value not in field.enum_type.values_by_name
+        and _INT_RE.fullmatch(value) is None
+    ):
+        raise TranscodeError(
+            f'invalid JSON body: invalid value {_quote(value)} for field "{path}" '
+            f"({field.enum_type.full_name})"
+        )
+
+
+# -- response ------------------------------------------------------------------------
+
+
+class ResponseTranscoder:
+    """Renders the response message of one HTTP binding as JSON bytes.
+
+    ``response_body`` is the ``HttpRule.response_body``: ``""`` for the whole
+    message or a top-level field whose value alone becomes the JSON document.
+    """
+
+    __slots__ = (
+        "_emit_unpopulated",
+        "_enums_as_ints",
+        "_field",
+        "_indent",
+        "_key",
+        "_proto_names",
+        "_separators",
+    )
+
+    def __init__(
+        self, message_class: type[Message], *, response_body: str, options: GatewayOptions
+    ) -> None:
+        desc = _descriptor(message_class)
+        self._field: FieldDescriptor | None = None
+        self._key = ""
+        if response_body:
+            field = _field_table(desc).get(response_body)
+            if field is None:
+                raise BindingConfigError(_no_field("response_body", response_body, desc))
+            self._field = field
+            self._key = field.name if options.use_proto_names else field.json_name
+        self._emit_unpopulated = options.emit_unpopulated
+        self._proto_names = options.use_proto_names
+        self._enums_as_ints = options.enums_as_ints
+        self._indent = options.indent
+        self._separators = (",", ":") if options.indent is None else (",", ": ")
+
+    def transcode(self, message: Message) -> bytes:
+        """UTF-8 JSON for ``message`` (or its ``response_body`` field)."""
+        field = self._field
+        document: Any
+        if field is None:
+            document = self._to_dict(message, self._emit_unpopulated)
+        elif field.message_type is not None and not field.is_repeated:
+            if message.HasField(field.name):
+                document = self._to_dict(getattr(message, field.name), self._emit_unpopulated)
+            else:
+                # Unset: an empty object for a plain message, null for a WKT
+                # (an epoch Timestamp or a 0 wrapper would be a made-up value).
+                document = {} if _is_plain_message(field) else None
+        else:
+            # Scalars, repeated and map fields have no MessageToDict of their
+            # own: render the message with every field and pick this one.
+            document = self._to_dict(message, True).get(self._key)
+        return json.dumps(
+            document, ensure_ascii=False, indent=self._indent, separators=self._separators
+        ).encode("utf-8")
+
+    def _to_dict(self, message: Message, emit_unpopulated: bool) -> Any:
+        return json_format.MessageToDict(
+            message,
+            always_print_fields_with_no_presence=emit_unpopulated,
+            preserving_proto_field_name=self._proto_names,
+            use_integers_for_enums=self._enums_as_ints,
+        )

@@ -1,0 +1,833 @@
+"""Unit tests of grpcgw.transcode: query/path value conversion, body mapping, JSON out."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+_GEN = str(Path(__file__).resolve().parent / "gen")
+if _GEN not in sys.path:
+    sys.path.insert(0, _GEN)
+
+from google.protobuf import json_format  # noqa: E402
+from grpcgwtest.transcode.v1 import types_pb2  # noqa: E402
+from grpcgwtest.transcode.v1.types_pb2 import Child, Kitchen  # noqa: E402
+
+from grpcgw.options import GatewayOptions  # noqa: E402
+from grpcgw.transcode import (  # noqa: E402
+    BindingConfigError,
+    RequestTranscoder,
+    ResponseTranscoder,
+    TranscodeError,
+)
+
+DEFAULT = GatewayOptions()
+STRICT = GatewayOptions(strict=True)
+
+
+def transcoder(
+    path_fields: tuple[str, ...] = (), body: str = "", options: GatewayOptions = DEFAULT
+) -> RequestTranscoder:
+    return RequestTranscoder(Kitchen, path_fields=path_fields, body=body, options=options)
+
+
+def as_dict(message: Any) -> dict[str, Any]:
+    return json_format.MessageToDict(message, preserving_proto_field_name=True)  # type: ignore[no-any-return]
+
+
+def query(text: str, options: GatewayOptions = DEFAULT) -> Kitchen:
+    message = transcoder(options=options).transcode({}, text, b"")
+    assert isinstance(message, Kitchen)
+    return message
+
+
+def query_error(text: str, options: GatewayOptions = DEFAULT) -> str:
+    with pytest.raises(TranscodeError) as info:
+        query(text, options)
+    return str(info.value)
+
+
+def body(text: str | bytes, field: str = "*", options: GatewayOptions = DEFAULT) -> dict[str, Any]:
+    data = text.encode() if isinstance(text, str) else text
+    return as_dict(transcoder(body=field, options=options).transcode({}, "", data))
+
+
+def body_error(text: str | bytes, field: str = "*", options: GatewayOptions = DEFAULT) -> str:
+    with pytest.raises(TranscodeError) as info:
+        body(text, field, options)
+    return str(info.value)
+
+
+# -- scalar values -----------------------------------------------------------------
+
+I32 = (-(2**31), 2**31 - 1)
+I64 = (-(2**63), 2**63 - 1)
+U32 = (0, 2**32 - 1)
+U64 = (0, 2**64 - 1)
+INT_FIELDS = [
+    ("int32_value", I32),
+    ("sint32_value", I32),
+    ("sfixed32_value", I32),
+    ("int64_value", I64),
+    ("sint64_value", I64),
+    ("sfixed64_value", I64),
+    ("uint32_value", U32),
+    ("fixed32_value", U32),
+    ("uint64_value", U64),
+    ("fixed64_value", U64),
+]
+
+
+@pytest.mark.parametrize(("name", "bounds"), INT_FIELDS)
+def test_integer_bounds(name: str, bounds: tuple[int, int]) -> None:
+    low, high = bounds
+    for value in (low, high, 0, 7):
+        assert getattr(query(f"{name}={value}"), name) == value
+    for value in (low - 1, high + 1):
+        assert "out of range" in query_error(f"{name}={value}")
+
+
+@pytest.mark.parametrize(
+    "text", ["", "abc", "1.5", "1e3", " 1", "1 ", "1_000", "0x10", "--1", "\u0661", "1%2C0"]
+)
+def test_integer_rejects(text: str) -> None:
+    message = query_error(f"int32_value={text}")
+    assert 'for query parameter "int32_value" (int32)' in message
+
+
+def test_integer_sign_and_huge_digit_strings() -> None:
+    assert query("int32_value=%2B5").int32_value == 5
+    assert query("int64_value=-0").int64_value == 0
+    assert "out of range" in query_error("int64_value=" + "9" * 5000)
+
+
+def test_error_message_names_parameter_value_and_type() -> None:
+    assert query_error("uint32Value=abc") == (
+        'invalid value "abc" for query parameter "uint32Value" (uint32): not an integer'
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("1.5", 1.5),
+        ("-2e3", -2000.0),
+        (".5", 0.5),
+        ("5.", 5.0),
+        ("1E-2", 0.01),
+        ("Infinity", math.inf),
+        ("-Infinity", -math.inf),
+        ("inf", math.inf),
+        ("1e308", 1e308),
+    ],
+)
+def test_double(text: str, expected: float) -> None:
+    assert query(f"double_value={text}").double_value == expected
+
+
+def test_nan() -> None:
+    assert math.isnan(query("double_value=NaN").double_value)
+    assert math.isnan(query("float_value=nan").float_value)
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [("abc", "not a number"), ("", "not a number"), ("1,5", "not a number"),
+     ("0x1p3", "not a number"), ("1e400", "out of range"), ("1_0", "not a number")],
+)  # fmt: skip
+def test_double_rejects(text: str, reason: str) -> None:
+    assert reason in query_error(f"double_value={text}")
+
+
+def test_float_range() -> None:
+    assert query("float_value=3.4e38").float_value == pytest.approx(3.4e38, rel=1e-6)
+    assert query("float_value=-Infinity").float_value == -math.inf
+    assert "out of range" in query_error("float_value=3.5e38")
+    assert "(float)" in query_error("float_value=x")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("true", True), ("false", False), ("1", True), ("0", False), ("t", True), ("F", False),
+     ("TRUE", True), ("False", False)],
+)  # fmt: skip
+def test_bool(text: str, expected: bool) -> None:
+    message = query(f"bool_value={text}&bool_wrapper={text}")
+    assert message.bool_value is expected
+    assert message.bool_wrapper.value is expected
+    assert message.HasField("bool_wrapper")
+
+
+@pytest.mark.parametrize("text", ["yes", "", "tRuE", "2", "on"])
+def test_bool_rejects(text: str) -> None:
+    assert '(bool): expected "true" or "false"' in query_error(f"bool_value={text}")
+
+
+def test_string_values_are_decoded_utf8() -> None:
+    message = query("string_value=caf%C3%A9%20%26%3D%2B&repeated_string=&repeated_string=x")
+    assert message.string_value == "café &=+"
+    assert list(message.repeated_string) == ["", "x"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Ynl0ZXM%3D", b"bytes"),  # standard, padded
+        ("Ynl0ZXM", b"bytes"),  # standard, unpadded
+        ("-_8%3D", b"\xfb\xff"),  # URL-safe, padded
+        ("-_8", b"\xfb\xff"),  # URL-safe, unpadded
+        ("%2B%2F8%3D", b"\xfb\xff"),  # standard alphabet
+        ("", b""),
+    ],
+)
+def test_bytes(text: str, expected: bytes) -> None:
+    message = query(f"bytes_value={text}&bytes_wrapper={text}&repeated_bytes={text}")
+    assert message.bytes_value == expected
+    assert message.bytes_wrapper.value == expected
+    assert list(message.repeated_bytes) == [expected]
+
+
+@pytest.mark.parametrize("text", ["Y", "!!!!", "Ynl0ZXM===", "Yn l0"])
+def test_bytes_rejects(text: str) -> None:
+    assert "(bytes): not base64" in query_error(f"bytes_value={text}")
+
+
+def test_raw_plus_in_base64_is_a_space_by_default() -> None:
+    # '+' must be sent as %2B (or use URL-safe base64): a raw '+' is a space.
+    assert "not base64" in query_error("bytes_value=%2B%2F8%3D".replace("%2B", "+"))
+    plus_literal = GatewayOptions(query_plus_as_space=False)
+    assert query("bytes_value=+/8=", plus_literal).bytes_value == b"\xfb\xff"
+
+
+# -- enums ---------------------------------------------------------------------------
+
+
+def test_enum_by_name_and_number() -> None:
+    message = query("color=GREEN&repeated_color=RED&repeated_color=2&repeated_color=0")
+    assert message.color == types_pb2.GREEN
+    assert list(message.repeated_color) == [types_pb2.RED, types_pb2.GREEN, 0]
+
+
+@pytest.mark.parametrize("text", ["green", "PURPLE", "9", "-1", "", "RED%20", "1.0"])
+def test_enum_rejects(text: str) -> None:
+    message = query_error(f"color={text}")
+    assert "(grpcgwtest.transcode.v1.Color): not a value of enum Color" in message
+
+
+# -- well-known types --------------------------------------------------------------------
+
+
+def test_timestamp() -> None:
+    message = query("timestamp=2017-01-15T01:30:15.01Z")
+    assert as_dict(message) == {"timestamp": "2017-01-15T01:30:15.010Z"}
+    offset = query("timestamp=2017-01-15T02:30:15%2B01:00")
+    assert offset.timestamp == message.timestamp.__class__(seconds=1484443815)
+
+
+@pytest.mark.parametrize("text", ["null", "2017-01-15", "0000-01-01T00:00:00Z", "yesterday", ""])
+def test_timestamp_rejects(text: str) -> None:
+    assert "expected an RFC 3339 timestamp" in query_error(f"timestamp={text}")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("1.5s", "1.500s"),
+        ("-0.5s", "-0.500s"),
+        ("46800s", "46800s"),
+        ("13h0m0s", "46800s"),  # Go syntax (grpc-gateway)
+        ("1.5ms", "0.001500s"),
+        ("1h30m", "5400s"),
+        ("-2m", "-120s"),
+        ("0", "0s"),
+        ("300us", "0.000300s"),
+    ],
+)
+def test_duration(text: str, expected: str) -> None:
+    assert as_dict(query(f"duration={text}")) == {"duration": expected}
+
+
+@pytest.mark.parametrize(
+    "text", ["null", "1d", "s", "1.5", "", "1h 2m", f"{10**13}h", "9" * 5000 + "s", "1..5s"]
+)
+def test_duration_rejects(text: str) -> None:
+    assert 'expected a duration like "1.5s"' in query_error(f"duration={text}")
+
+
+def test_field_mask_takes_proto_or_json_paths() -> None:
+    message = query("field_mask=a,fooBar.bazQux,x_y")
+    assert list(message.field_mask.paths) == ["a", "foo_bar.baz_qux", "x_y"]
+    empty = query("field_mask=")
+    assert empty.HasField("field_mask")
+    assert list(empty.field_mask.paths) == []
+
+
+@pytest.mark.parametrize(
+    ("key", "text", "expected"),
+    [
+        ("double_wrapper", "1.5", 1.5),
+        ("float_wrapper", "-2.5", -2.5),
+        ("int64_wrapper", "-9223372036854775808", -(2**63)),
+        ("uint64_wrapper", "18446744073709551615", 2**64 - 1),
+        ("int32_wrapper", "0", 0),
+        ("uint32_wrapper", "4294967295", 2**32 - 1),
+        ("string_wrapper", "", ""),
+        ("bool_wrapper", "false", False),
+    ],
+)
+def test_wrappers(key: str, text: str, expected: Any) -> None:
+    message = query(f"{key}={text}")
+    assert message.HasField(key)
+    assert getattr(message, key).value == expected
+
+
+def test_wrapper_errors_name_the_wrapper_type() -> None:
+    message = query_error("uint32_wrapper=-1")
+    assert '"uint32_wrapper" (google.protobuf.UInt32Value): out of range' in message
+
+
+def test_struct_value_list_value_from_json_text() -> None:
+    text = "struct=%7B%22a%22%3A1%7D&value=%22s%22&list_value=%5B1%2Ctrue%5D"
+    assert as_dict(query(text)) == {"struct": {"a": 1.0}, "value": "s", "list_value": [1.0, True]}
+    assert query("value=null").value.WhichOneof("kind") == "null_value"
+    assert as_dict(query("struct=%7B%7D")) == {"struct": {}}
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["value=hello", "struct=%5B%5D", "list_value=1", "struct=%7B%22a%22%3A1%2C%22a%22%3A2%7D"],
+)
+def test_struct_value_rejects(text: str) -> None:
+    assert "expected JSON text" in query_error(text)
+
+
+@pytest.mark.parametrize("key", ["any", "empty", "child", "kitchen", "choice_child"])
+def test_message_field_without_text_form_is_an_error(key: str) -> None:
+    message = query_error(f"{key}=x")
+    assert "is a message" in message
+    assert key in message
+
+
+# -- keys ----------------------------------------------------------------------------------
+
+
+def test_json_names_and_proto_names() -> None:
+    message = query("int32Value=1&string_value=a&customName=c&repeatedString=r")
+    assert (message.int32_value, message.string_value, message.renamed) == (1, "a", "c")
+    assert query("renamed=d").renamed == "d"
+    assert list(message.repeated_string) == ["r"]
+
+
+def test_dotted_paths() -> None:
+    message = query(
+        "child.name=a&child.grand.count=2&child.grand.tags=x&child.grand.tags=y"
+        "&kitchen.child.grand.color=RED&kitchen.kitchen.int64Value=5"
+    )
+    assert as_dict(message) == {
+        "child": {"name": "a", "grand": {"count": 2, "tags": ["x", "y"]}},
+        "kitchen": {"child": {"grand": {"color": "RED"}}, "kitchen": {"int64_value": "5"}},
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "culprit"),
+    [
+        ("int32_value.x=1", "int32_value"),
+        ("color.x=1", "color"),
+        ("children.name=a", "children"),  # repeated message
+        ("repeated_int32.x=1", "repeated_int32"),
+        ("timestamp.seconds=1", "timestamp"),  # a WKT is set by its string form
+        ("string_map.x=1", "string_map"),
+        ("child.name.x=1", "child.name"),
+    ],
+)
+def test_dotted_path_through_non_message(text: str, culprit: str) -> None:
+    assert f'"{culprit}" is not a message field' in query_error(text)
+
+
+def test_repeated_fields_append_in_order() -> None:
+    message = query(
+        "repeated_int32=3&repeated_int32=1&repeatedInt32=2"
+        "&repeated_timestamp=1970-01-01T00:00:01Z&repeated_timestamp=1970-01-01T00:00:02Z"
+        "&repeated_int64_wrapper=7&repeated_int64_wrapper=-7"
+    )
+    assert list(message.repeated_int32) == [3, 1, 2]
+    assert [t.seconds for t in message.repeated_timestamp] == [1, 2]
+    assert [w.value for w in message.repeated_int64_wrapper] == [7, -7]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "int32_value=1&int32_value=1",
+        "int32_value=1&int32Value=2",
+        "optional_string=a&optional_string=b",
+        "child.name=a&child.name=b",
+        "timestamp=1970-01-01T00:00:01Z&timestamp=1970-01-01T00:00:01Z",
+        "string_map[k]=a&string_map[k]=b",
+    ],
+)
+def test_singular_field_twice_is_an_error(text: str) -> None:
+    assert "given more than once" in query_error(text)
+
+
+def test_optional_presence() -> None:
+    message = query("optional_int32=0&optional_string=")
+    assert message.HasField("optional_int32")
+    assert message.HasField("optional_string")
+
+
+def test_oneof() -> None:
+    assert query("choice_child.name=a&choice_child.count=1").choice_child.count == 1
+    assert query("choice_number=0").WhichOneof("choice") == "choice_number"
+    for text in (
+        "choice_text=a&choice_number=1",
+        "choice_child.name=a&choice_text=b",
+        "choice_text=b&choice_child.name=a",
+    ):
+        assert 'of oneof "choice" is already set' in query_error(text)
+
+
+def test_unknown_keys() -> None:
+    assert as_dict(query("nope=1&child.nope=2&int32_value=3&nope.deeper=4")) == {"int32_value": 3}
+    assert query_error("nope=1", STRICT) == 'unknown query parameter "nope"'
+    assert query_error("child.nope=1", STRICT) == 'unknown query parameter "child.nope"'
+    assert query("int32_value=3", STRICT).int32_value == 3
+
+
+# -- query syntax -------------------------------------------------------------------------
+
+
+def test_empty_pairs_and_missing_equals() -> None:
+    message = query("&&string_value&repeated_int32=1&&")
+    assert message.string_value == ""
+    assert list(message.repeated_int32) == [1]
+    assert query("").ByteSize() == 0
+
+
+def test_plus_is_space_by_default_and_literal_by_option() -> None:
+    assert query("string_value=a+b%2Bc").string_value == "a b+c"
+    literal = GatewayOptions(query_plus_as_space=False)
+    assert query("string_value=a+b%2Bc", literal).string_value == "a+b+c"
+    assert query("string+value=x", literal).string_value == ""  # key "string+value" unknown
+
+
+def test_keys_are_percent_decoded() -> None:
+    message = query("string%5Fvalue=x&string_map%5Bk%5D=v&child%2Ename=n")
+    assert (message.string_value, dict(message.string_map), message.child.name) == (
+        "x",
+        {"k": "v"},
+        "n",
+    )
+
+
+@pytest.mark.parametrize("text", ["a=%", "a=%4", "a=%zz", "%g1=1", "string_value=100%"])
+def test_malformed_escapes(text: str) -> None:
+    assert "malformed percent-escape" in query_error(text)
+
+
+def test_invalid_utf8_after_decoding() -> None:
+    assert "not UTF-8" in query_error("string_value=%FF")
+
+
+# -- maps -------------------------------------------------------------------------------------
+
+
+def test_map_fields() -> None:
+    message = query(
+        "string_map[a]=1&string_map[b%5Bc%5D]=2&stringMap[]=3"
+        "&color_by_id[5]=RED&color_by_id[-1]=2"
+        "&timestamp_by_flag[true]=1970-01-01T00:00:01Z"
+    )
+    assert dict(message.string_map) == {"a": "1", "b[c]": "2", "": "3"}
+    assert dict(message.color_by_id) == {5: types_pb2.RED, -1: types_pb2.GREEN}
+    assert message.timestamp_by_flag[True].seconds == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("color_by_id[x]=RED", 'for the key of query parameter "color_by_id[x]"'),
+        ("color_by_id[1]=PURPLE", "not a value of enum Color"),
+        ("string_map=v", 'a map field takes "string_map[<key>]=<value>"'),
+        ("children_by_name[a]=x", "is a message"),
+        ("child[x]=1", '"child" is not a map field'),
+        ("int32_value[0]=1", '"int32_value" is not a map field'),
+    ],
+)
+def test_map_errors(text: str, expected: str) -> None:
+    assert expected in query_error(text)
+
+
+# -- path bindings ----------------------------------------------------------------------------
+
+
+def test_path_bindings_are_converted() -> None:
+    t = transcoder(("int64_value", "child.grand.name", "color", "timestamp", "uint32_wrapper"))
+    message = t.transcode(
+        {
+            "int64_value": "-5",
+            "child.grand.name": "a/b",
+            "color": "GREEN",
+            "timestamp": "1970-01-01T00:00:01Z",
+            "uint32_wrapper": "7",
+        },
+        "",
+        b"",
+    )
+    assert as_dict(message) == {
+        "int64_value": "-5",
+        "child": {"grand": {"name": "a/b"}},
+        "color": "GREEN",
+        "timestamp": "1970-01-01T00:00:01Z",
+        "uint32_wrapper": 7,
+    }
+
+
+def test_path_binding_error_names_the_path_parameter() -> None:
+    with pytest.raises(TranscodeError) as info:
+        transcoder(("int64Value",)).transcode({"int64Value": "x"}, "", b"")
+    assert str(info.value) == (
+        'invalid value "x" for path parameter "int64Value" (int64): not an integer'
+    )
+
+
+def test_path_binding_for_unknown_field_is_a_programming_error() -> None:
+    with pytest.raises(ValueError, match="not a path field") as info:
+        transcoder(("int32_value",)).transcode({"string_value": "x"}, "", b"")
+    assert not isinstance(info.value, TranscodeError)
+
+
+def test_query_keys_under_path_fields_are_ignored() -> None:
+    t = transcoder(("child.name", "int32_value"), options=STRICT)
+    message = t.transcode(
+        {"child.name": "path", "int32_value": "1"},
+        "child.name=q&child.count=2&int32Value=9&child.name.x=1",
+        b"",
+    )
+    assert as_dict(message) == {"child": {"name": "path", "count": 2}, "int32_value": 1}
+
+
+def test_path_wins_over_body() -> None:
+    t = transcoder(("child.name", "string_value"), body="*")
+    message = t.transcode(
+        {"child.name": "path", "string_value": "path"},
+        "",
+        b'{"child": {"name": "body", "count": 3}, "stringValue": "body"}',
+    )
+    assert as_dict(message) == {"child": {"name": "path", "count": 3}, "string_value": "path"}
+
+
+def test_path_field_below_named_body_field() -> None:
+    # The AIP update pattern: PATCH /v1/{child.name=...} body: "child".
+    t = transcoder(("child.name",), body="child")
+    message = t.transcode({"child.name": "n"}, "child.count=5", b'{"name": "x", "count": 1}')
+    assert as_dict(message) == {"child": {"name": "n", "count": 1}}
+
+
+def test_path_binding_into_oneof_member() -> None:
+    t = transcoder(("choice_child.name",))
+    message = t.transcode({"choice_child.name": "n"}, "choice_child.count=2", b"")
+    assert as_dict(message) == {"choice_child": {"name": "n", "count": 2}}
+    # The query cannot pick another member of a oneof the path has set.
+    with pytest.raises(TranscodeError, match='"choice_child" of oneof "choice" is already set'):
+        t.transcode({"choice_child.name": "n"}, "choice_text=x", b"")
+    with pytest.raises(TranscodeError, match='"choice_number" of oneof "choice" is already set'):
+        transcoder(("choice_number",)).transcode({"choice_number": "1"}, "choice_text=x", b"")
+
+
+# -- body -----------------------------------------------------------------------------------------
+
+
+def test_body_star_maps_the_whole_message_and_ignores_the_query() -> None:
+    t = transcoder(body="*", options=STRICT)
+    message = t.transcode({}, "int32_value=9&nope=1&bad=%zz", b'{"int32Value": 1, "child": {}}')
+    assert as_dict(message) == {"int32_value": 1, "child": {}}
+
+
+@pytest.mark.parametrize(
+    ("field", "text", "expected"),
+    [
+        ("child", '{"name": "a", "grand": {"count": 1}}', {"name": "a", "grand": {"count": 1}}),
+        ("repeated_int32", "[1, 2, 3]", [1, 2, 3]),
+        ("repeated_color", '["RED", 2]', ["RED", "GREEN"]),
+        ("string_value", '"text"', "text"),
+        ("int64_value", '"12"', "12"),
+        ("int64_value", "12", "12"),
+        ("color", '"GREEN"', "GREEN"),
+        ("string_map", '{"a": "b"}', {"a": "b"}),
+        ("children_by_name", '{"a": {"count": 1}}', {"a": {"count": 1}}),
+        ("timestamp", '"1970-01-01T00:00:01Z"', "1970-01-01T00:00:01Z"),
+        ("struct", '{"a": [1, null]}', {"a": [1.0, None]}),
+        ("value", "3", 3.0),
+        ("int32_wrapper", "5", 5),
+        ("field_mask", '"a,bC"', "a,bC"),
+        ("children", '[{"name": "a"}, {}]', [{"name": "a"}, {}]),
+    ],
+)
+def test_body_field_kinds(field: str, text: str, expected: Any) -> None:
+    assert body(text, field) == {field: expected}
+
+
+def test_body_field_by_json_name() -> None:
+    assert body('"x"', "customName") == {"renamed": "x"}
+
+
+def test_body_null_for_a_named_field_leaves_it_unset() -> None:
+    assert body("null", "child") == {}
+
+
+@pytest.mark.parametrize(
+    ("field", "text", "expected"),
+    [
+        ("*", "[]", "the request body (grpcgwtest.transcode.v1.Kitchen) must be an object"),
+        ("*", '"x"', "must be an object, not a string"),
+        ("*", "null", "must be an object, not null"),
+        ("*", "1", "must be an object, not a scalar"),
+        ("*", '{"child": "x"}', 'field "child" (grpcgwtest.transcode.v1.Child) must be an object'),
+        ("*", '{"children": ["x"]}', 'field "children[0]"'),
+        ("*", '{"childrenByName": {"a": 1}}', 'field "childrenByName[a]"'),
+        ("*", '{"kitchen": {"child": []}}', 'field "kitchen.child"'),
+        ("child", '"x"', 'field "child"'),
+        ("child", "[]", "not an array"),
+        ("repeated_int32", "1", "repeated field"),
+        ("repeated_int32", '["a"]', "repeatedInt32"),
+        ("string_map", "[]", "Map field"),
+        ("string_value", "1", "stringValue"),
+        ("int32_value", "1.5", "int32Value"),
+        ("bool_value", '"true"', "boolValue"),
+        ("timestamp", "1", "timestamp"),
+        ("*", '{"doubleValue": NaN}', "NaN"),
+    ],
+)
+def test_body_wrong_types(field: str, text: str, expected: str) -> None:
+    message = body_error(text, field)
+    assert message.startswith("invalid JSON body: ")
+    assert expected in message
+
+
+@pytest.mark.parametrize("options", [DEFAULT, STRICT])
+def test_body_unknown_enum_names_are_errors_in_both_modes(options: GatewayOptions) -> None:
+    for text in (
+        '{"color": "red"}',
+        '{"repeatedColor": ["RED", "BLUE"]}',
+        '{"child": {"color": "X"}}',
+    ):
+        assert "(grpcgwtest.transcode.v1.Color)" in body_error(text, "*", options)
+    assert body('{"color": 1}', "*", options) == {"color": "RED"}
+    assert body('{"color": "2"}', "*", options) == {"color": "GREEN"}
+
+
+def test_body_unknown_fields() -> None:
+    text = '{"int32Value": 1, "nope": {"a": [1]}, "child": {"nope": 1}}'
+    assert body(text) == {"int32_value": 1, "child": {}}
+    assert "nope" in body_error(text, options=STRICT)
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (b"", None),
+        (b"{", "invalid JSON body: Expecting"),
+        (b'{"a": 1, "a": 2}', 'invalid JSON body: duplicate key "a"'),
+        (b'{"child": {"name": "a", "name": "b"}}', 'duplicate key "name"'),
+        ('{"stringValue": "é"}'.encode("latin-1"), "invalid JSON body: not UTF-8"),
+        (b'{"int32Value": 1} x', "Extra data"),
+        (b"[" * 100_000, "invalid JSON body: nested too deeply"),
+        (b'{"int32Value": ' + b"1" * 5000 + b"}", "a number has too many digits"),
+        (b'{"kitchen":' * 150 + b"{}" + b"}" * 150, "nested too deeply"),
+    ],
+)
+def test_body_malformed(data: bytes, expected: str | None) -> None:
+    if expected is None:
+        assert body(data) == {}
+    else:
+        assert expected in body_error(data)
+
+
+def test_body_is_ignored_without_a_body_rule() -> None:
+    assert as_dict(transcoder().transcode({}, "", b"not json")) == {}
+
+
+def test_query_keys_under_the_body_field_are_ignored() -> None:
+    t = transcoder(body="child", options=STRICT)
+    message = t.transcode({}, "child.name=q&child=1&int32_value=2", b'{"count": 1}')
+    assert as_dict(message) == {"child": {"count": 1}, "int32_value": 2}
+
+
+def test_body_and_query_fill_different_fields() -> None:
+    t = transcoder(body="repeated_int32")
+    message = t.transcode({}, "repeated_int32=9&repeated_string=a", b"[1]")
+    assert as_dict(message) == {"repeated_int32": [1], "repeated_string": ["a"]}
+
+
+def test_body_utf8_text() -> None:
+    assert body('{"stringValue": "caf\u00e9 \u2603"}') == {"string_value": "café ☃"}
+
+
+# -- build-time validation -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path_fields", "expected"),
+    [
+        (("nope",), "path field 'nope': grpcgwtest.transcode.v1.Kitchen has no field 'nope'"),
+        (("child.nope",), "grpcgwtest.transcode.v1.Child has no field 'nope'"),
+        (("int32_value.x",), "'int32_value' is not a singular message field"),
+        (("children.name",), "'children' is not a singular message field"),
+        (("timestamp.seconds",), "'timestamp' is not a singular message field"),
+        (("repeated_int32",), "not repeated int32"),
+        (("string_map",), "not repeated map<string, string>"),
+        (("child",), "not grpcgwtest.transcode.v1.Child"),
+        (("struct",), "not google.protobuf.Struct"),
+        (("value",), "not google.protobuf.Value"),
+        (("any",), "not google.protobuf.Any"),
+        (("empty",), "not google.protobuf.Empty"),
+        (("int32_value", "int32Value"), "path field 'int32Value' is bound twice"),
+        ((("",)), "has no field ''"),
+    ],
+)
+def test_bad_path_fields(path_fields: tuple[str, ...], expected: str) -> None:
+    with pytest.raises(BindingConfigError) as info:
+        transcoder(path_fields)
+    assert expected in str(info.value)
+
+
+def test_path_fields_may_use_json_names_and_wkt_leaves() -> None:
+    fields = (
+        "child.grand.name",
+        "customName",
+        "int64Wrapper",
+        "duration",
+        "fieldMask",
+        "bytesValue",
+    )
+    t = transcoder(fields)
+    message = t.transcode(
+        dict(zip(fields, ["a", "b", "3", "1s", "a,b", "eA"], strict=True)), "", b""
+    )
+    assert as_dict(message) == {
+        "child": {"grand": {"name": "a"}},
+        "renamed": "b",
+        "int64_wrapper": "3",
+        "duration": "1s",
+        "field_mask": "a,b",
+        "bytes_value": "eA==",
+    }
+
+
+@pytest.mark.parametrize(
+    ("path_fields", "body_field", "expected"),
+    [
+        ((), "nope", "body 'nope': grpcgwtest.transcode.v1.Kitchen has no such field"),
+        (
+            (),
+            "child.name",
+            "body 'child.name' must name a top-level field of grpcgwtest.transcode.v1.Kitchen",
+        ),
+        (("string_value",), "string_value", "body field 'string_value' is also bound by the path"),
+    ],
+)
+def test_bad_body(path_fields: tuple[str, ...], body_field: str, expected: str) -> None:
+    with pytest.raises(BindingConfigError) as info:
+        transcoder(path_fields, body_field)
+    assert str(info.value) == expected
+
+
+@pytest.mark.parametrize(
+    ("response_body", "expected"),
+    [
+        ("nope", "response_body 'nope': grpcgwtest.transcode.v1.Kitchen has no such field"),
+        (
+            "child.name",
+            "response_body 'child.name' must name a top-level field of "
+            "grpcgwtest.transcode.v1.Kitchen",
+        ),
+    ],
+)
+def test_bad_response_body(response_body: str, expected: str) -> None:
+    with pytest.raises(BindingConfigError) as info:
+        ResponseTranscoder(Kitchen, response_body=response_body, options=DEFAULT)
+    assert str(info.value) == expected
+
+
+# -- response ------------------------------------------------------------------------------------
+
+
+def render(message: Any, response_body: str = "", options: GatewayOptions = DEFAULT) -> bytes:
+    return ResponseTranscoder(
+        type(message), response_body=response_body, options=options
+    ).transcode(message)
+
+
+def test_response_defaults() -> None:
+    out = render(Kitchen(int64_value=5, color=types_pb2.RED, string_value="é", renamed="r"))
+    assert b" " not in out.replace("é".encode(), b"")  # compact
+    assert "é".encode() in out  # not escaped
+    data = json.loads(out)
+    assert data["int64Value"] == "5"
+    assert data["color"] == "RED"
+    assert data["customName"] == "r"
+    assert data["int32Value"] == 0  # unpopulated fields are emitted
+    assert data["repeatedInt32"] == []
+    assert data["stringMap"] == {}
+    assert "child" not in data  # unset message fields are not
+    assert "optionalString" not in data
+
+
+def test_response_options() -> None:
+    message = Kitchen(color=types_pb2.GREEN, renamed="r")
+    options = GatewayOptions(use_proto_names=True, enums_as_ints=True, emit_unpopulated=False)
+    assert json.loads(render(message, options=options)) == {"color": 2, "renamed": "r"}
+    assert render(Kitchen(), options=options) == b"{}"
+    indented = render(Child(name="a"), options=GatewayOptions(emit_unpopulated=False, indent=2))
+    assert indented == b'{\n  "name": "a"\n}'
+
+
+def test_response_special_floats() -> None:
+    out = json.loads(render(Kitchen(double_value=math.inf, float_value=math.nan)))
+    assert (out["doubleValue"], out["floatValue"]) == ("Infinity", "NaN")
+
+
+CHILD_A = b'{"name":"a","count":0,"tags":[],"color":"COLOR_UNSPECIFIED"}'
+
+
+@pytest.mark.parametrize(
+    ("message", "response_body", "expected"),
+    [
+        (Kitchen(child=Child(name="a")), "child", CHILD_A),
+        (Kitchen(), "child", b"{}"),
+        (Kitchen(string_value="x"), "string_value", b'"x"'),
+        (Kitchen(), "string_value", b'""'),
+        (Kitchen(int64_value=7), "int64Value", b'"7"'),
+        (Kitchen(), "optional_string", b"null"),
+        (Kitchen(optional_string="o"), "optional_string", b'"o"'),
+        (Kitchen(repeated_color=[1, 2]), "repeated_color", b'["RED","GREEN"]'),
+        (Kitchen(), "repeated_int32", b"[]"),
+        (Kitchen(color_by_id={3: 1}), "color_by_id", b'{"3":"RED"}'),
+        (Kitchen(children=[Child(name="a")]), "children", b"[" + CHILD_A + b"]"),
+        (Kitchen(timestamp={"seconds": 1}), "timestamp", b'"1970-01-01T00:00:01Z"'),
+        (Kitchen(), "timestamp", b"null"),
+        (Kitchen(int32_wrapper={"value": 0}), "int32_wrapper", b"0"),
+        (Kitchen(renamed="r"), "renamed", b'"r"'),
+        (Kitchen(choice_text="t"), "choice_text", b'"t"'),
+        (Kitchen(choice_number=1), "choice_text", b"null"),
+    ],
+)  # fmt: skip
+def test_response_body(message: Kitchen, response_body: str, expected: bytes) -> None:
+    assert render(message, response_body) == expected
+
+
+def test_response_body_with_output_options() -> None:
+    options = GatewayOptions(use_proto_names=True, enums_as_ints=True, emit_unpopulated=False)
+    message = Kitchen(renamed="r", repeated_color=[2], child=Child(name="a"))
+    assert render(message, "renamed", options) == b'"r"'
+    assert render(message, "repeated_color", options) == b"[2]"
+    assert render(message, "child", options) == b'{"name":"a"}'
+    # A field of the message is always rendered, even when it holds its default.
+    assert render(Kitchen(), "int32_value", options) == b"0"
