@@ -1,0 +1,67 @@
+"""grpcgw: serve the ``google.api.http`` annotations of gRPC services as HTTP/JSON.
+
+Locally (:func:`serve_local`), inside your own aiohttp application
+(:mod:`grpcgw.web`), or on AWS Lambda. Names load on first use, so
+``import grpcgw`` stays cheap and the Lambda path never imports aiohttp.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0.dev0"
+
+__all__ = [
+    "Code",
+    "Gateway",
+    "GatewayError",
+    "GatewayOptions",
+    "HttpRequest",
+    "HttpResponse",
+    "RouteConfigError",
+    "TLSConfig",
+    "UnescapeMode",
+    "__version__",
+    "serve_local",
+    "start_local",
+    "web",
+]
+
+# name -> module that defines it; imported on first attribute access.
+_LAZY = {
+    "Code": "grpcgw.errors",
+    "GatewayError": "grpcgw.errors",
+    "Gateway": "grpcgw.gateway",
+    "HttpRequest": "grpcgw.gateway",
+    "HttpResponse": "grpcgw.gateway",
+    "RouteConfigError": "grpcgw.gateway",
+    "GatewayOptions": "grpcgw.options",
+    "UnescapeMode": "grpcgw.options",
+    "TLSConfig": "grpcgw.channel",
+    "serve_local": "grpcgw.server",
+    "start_local": "grpcgw.server",
+}
+
+if TYPE_CHECKING:
+    from grpcgw import web
+    from grpcgw.channel import TLSConfig
+    from grpcgw.errors import Code, GatewayError
+    from grpcgw.gateway import Gateway, HttpRequest, HttpResponse, RouteConfigError
+    from grpcgw.options import GatewayOptions, UnescapeMode
+    from grpcgw.server import serve_local, start_local
+
+
+def __getattr__(name: str) -> Any:
+    if name == "web":
+        return importlib.import_module("grpcgw.web")
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'grpcgw' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,174 @@
+"""Dialing the gRPC server: target parsing, TLS, the ``grpc.aio`` channel, and the invoker.
+
+The invoker calls a method by its full name with generic (de)serialisers, so
+the gateway needs no generated stubs.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, cast
+
+import grpc
+import grpc.aio
+from google.protobuf.message import Message
+
+from grpcgw.errors import Code, GatewayError, details_from_status_bin
+
+Metadata = Sequence[tuple[str, str | bytes]]
+
+_HOST_PORT = re.compile(r"^(\[[0-9a-fA-F:.%\w]+\]|[\w.\-]+):\d{1,5}$")
+_SCHEMES = ("unix:", "unix-abstract:", "dns:", "ipv4:", "ipv6:", "vsock:")
+
+
+class TargetError(ValueError):
+    """A gRPC target string that cannot be dialed."""
+
+
+def parse_target(target: str) -> str:
+    """Check a target and return it in the form grpcio dials.
+
+    Accepted: ``unix:///abs/path.sock``, ``unix:relative/path.sock``,
+    ``unix:/abs/path.sock``, ``host:port``, ``[::1]:port``, ``dns:///host:port``
+    and grpc's other URI schemes. A bare absolute path is taken as a unix socket.
+    """
+    target = target.strip()
+    if not target:
+        raise TargetError("empty gRPC target")
+    if target.startswith("/"):
+        return f"unix://{target}"
+    if target.startswith(("http://", "https://", "grpc://", "grpcs://")):
+        raise TargetError(
+            f"gRPC target {target!r} has a URL scheme: give host:port "
+            "(and tls=TLSConfig(...) for TLS), or unix:///path/to.sock"
+        )
+    if target.startswith(_SCHEMES):
+        if target.startswith("unix:") and target in ("unix:", "unix://"):
+            raise TargetError(f"gRPC target {target!r} names no socket path")
+        return target
+    if not _HOST_PORT.match(target):
+        raise TargetError(f"gRPC target {target!r} is not host:port, unix:///path or a gRPC URI")
+    return target
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TLSConfig:
+    """TLS settings for dialing the gRPC server.
+
+    Each PEM value may be given as bytes or as a path to a file. With no root
+    certificates, grpcio's default roots are used.
+    """
+
+    root_certificates: bytes | str | None = None
+    private_key: bytes | str | None = None
+    certificate_chain: bytes | str | None = None
+    #: Override the name checked against the server certificate.
+    server_name: str | None = None
+
+    def credentials(self) -> grpc.ChannelCredentials:
+        return grpc.ssl_channel_credentials(
+            root_certificates=_pem(self.root_certificates),
+            private_key=_pem(self.private_key),
+            certificate_chain=_pem(self.certificate_chain),
+        )
+
+
+def _pem(value: bytes | str | None) -> bytes | None:
+    if value is None or isinstance(value, bytes):
+        return value
+    return Path(os.path.expanduser(value)).read_bytes()
+
+
+def open_channel(
+    target: str,
+    *,
+    tls: TLSConfig | None = None,
+    options: Sequence[tuple[str, Any]] = (),
+) -> grpc.aio.Channel:
+    """Open a ``grpc.aio`` channel to ``target``; call from the event loop that will use it."""
+    address = parse_target(target)
+    opts = list(options)
+    if tls is None:
+        return grpc.aio.insecure_channel(address, options=opts)
+    if tls.server_name:
+        opts.append(("grpc.ssl_target_name_override", tls.server_name))
+    return grpc.aio.secure_channel(address, tls.credentials(), options=opts)
+
+
+@dataclass(slots=True)
+class CallResult:
+    """A unary reply with the metadata the server sent."""
+
+    message: Message
+    header_metadata: Metadata
+    trailing_metadata: Metadata
+
+
+class Invoker:
+    """Makes unary calls by full method name over one reused channel."""
+
+    def __init__(self, channel: grpc.aio.Channel) -> None:
+        self.channel = channel
+        self._callables: dict[str, grpc.aio.UnaryUnaryMultiCallable[Any, Any]] = {}
+
+    def _unary(
+        self, method: str, response_class: type[Message]
+    ) -> grpc.aio.UnaryUnaryMultiCallable[Any, Any]:
+        callable_ = self._callables.get(method)
+        if callable_ is None:
+            callable_ = self.channel.unary_unary(
+                method,
+                request_serializer=_serialize,
+                response_deserializer=response_class.FromString,
+            )
+            self._callables[method] = callable_
+        return callable_
+
+    async def unary(
+        self,
+        method: str,
+        request: Message,
+        response_class: type[Message],
+        *,
+        metadata: Metadata,
+        deadline: float | None,
+    ) -> CallResult:
+        """Call ``method`` (``deadline`` in seconds from now); a non-OK status is
+        raised as :class:`GatewayError`."""
+        call = self._unary(method, response_class)(
+            request, metadata=tuple(metadata), timeout=deadline
+        )
+        try:
+            response = await call
+            header = await call.initial_metadata()
+            trailer = await call.trailing_metadata()
+        except grpc.aio.AioRpcError as exc:
+            raise rpc_error(exc) from None
+        return CallResult(response, tuple(header or ()), tuple(trailer or ()))
+
+    async def close(self) -> None:
+        await self.channel.close(None)
+
+
+def _serialize(message: Message) -> bytes:
+    return message.SerializeToString()
+
+
+def rpc_error(exc: grpc.aio.AioRpcError) -> GatewayError:
+    """Turn a failed call into a :class:`GatewayError` carrying status details and metadata."""
+    code = Code(exc.code().value[0])
+    details: list[dict[str, Any]] = []
+    trailers: list[tuple[str, str | bytes]] = []
+    for key, value in cast(Metadata, exc.trailing_metadata() or ()):
+        if key == "grpc-status-details-bin":
+            details = details_from_status_bin(value)
+        else:
+            trailers.append((key, value))
+    error = GatewayError(code, exc.details() or code.name, details=details)
+    error.header_metadata = tuple(cast(Metadata, exc.initial_metadata() or ()))
+    error.trailing_metadata = tuple(trailers)
+    return error

@@ -1,0 +1,332 @@
+"""The gateway core: HTTP request in, gRPC call, HTTP response out.
+
+Ties routing, transcoding, the invoker, header/metadata mapping and errors
+together, with no knowledge of aiohttp or Lambda: the web and Lambda adapters
+turn their requests into :class:`HttpRequest` and write back :class:`HttpResponse`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from google.protobuf import message_factory
+from google.protobuf.descriptor import MethodDescriptor
+from google.protobuf.message import Message
+
+from grpcgw.descriptors import (
+    HttpBinding,
+    ServiceInfo,
+    ServiceLike,
+    grpc_method_path,
+    method_bindings,
+    resolve_service,
+)
+from grpcgw.errors import Code, GatewayError
+from grpcgw.httprule import PathTemplate, TemplateError
+from grpcgw.metadata import (
+    HeaderMatcher,
+    MetadataError,
+    default_header_matcher,
+    parse_grpc_timeout,
+    request_metadata,
+    response_headers,
+)
+from grpcgw.options import GatewayOptions
+from grpcgw.routing import MalformedPath, Match, MethodNotAllowed, NotFound, RouteTable
+from grpcgw.transcode import (
+    BindingConfigError,
+    RequestTranscoder,
+    ResponseTranscoder,
+    TranscodeError,
+)
+
+if TYPE_CHECKING:
+    import grpc.aio
+
+    from grpcgw.channel import Invoker, TLSConfig
+
+log = logging.getLogger("grpcgw")
+
+_JSON = "application/json"
+
+
+class RouteConfigError(ValueError):
+    """A ``google.api.http`` annotation that cannot be served; names the method and rule."""
+
+
+@dataclass(frozen=True, slots=True)
+class HttpRequest:
+    """An HTTP request as the gateway sees it, independent of the server that received it.
+
+    ``path`` is the raw request path with its percent-escapes intact (routing
+    decodes path variables itself, so ``%2F`` never splits a segment).
+    """
+
+    method: str
+    path: str
+    query: str = ""
+    headers: Sequence[tuple[str, str]] = ()
+    body: bytes = b""
+    #: The client's address, forwarded as ``x-forwarded-for``.
+    remote_addr: str | None = None
+
+
+@dataclass(slots=True)
+class HttpResponse:
+    """An HTTP response: status, header list (repeats allowed) and body bytes."""
+
+    status: int
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    body: bytes = b""
+
+    def header(self, name: str) -> str | None:
+        """The first value of a header, case-insensitively."""
+        lower = name.lower()
+        return next((v for k, v in self.headers if k.lower() == lower), None)
+
+    def json(self) -> Any:
+        """The body decoded as JSON."""
+        return json.loads(self.body)
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """One HTTP binding of one gRPC method, compiled for serving."""
+
+    binding: HttpBinding
+    template: PathTemplate
+    method: MethodDescriptor
+    #: The gRPC method path, ``/package.Service/Method``.
+    rpc: str
+    request_class: type[Message]
+    response_class: type[Message]
+    request: RequestTranscoder
+    response: ResponseTranscoder
+
+    @property
+    def streaming(self) -> bool:
+        return bool(self.method.client_streaming or self.method.server_streaming)
+
+    @property
+    def http_method(self) -> str:
+        return self.binding.http_method
+
+    def __str__(self) -> str:
+        return f"{self.binding} -> {self.rpc}"
+
+
+def error_response(
+    error: GatewayError, extra_headers: Sequence[tuple[str, str]] = ()
+) -> HttpResponse:
+    """The HTTP response for a :class:`GatewayError`: a ``google.rpc.Status`` JSON body."""
+    headers = [("Content-Type", _JSON), *error.headers, *extra_headers]
+    return HttpResponse(error.http_status, headers, error.body())
+
+
+def _compile_route(
+    info: ServiceInfo, method: MethodDescriptor, binding: HttpBinding, options: GatewayOptions
+) -> Route:
+    where = f"{method.full_name} ({binding})"
+    try:
+        template = PathTemplate.parse(binding.template)
+    except TemplateError as exc:
+        raise RouteConfigError(f"{where}: {exc}") from None
+    request_class = message_factory.GetMessageClass(method.input_type)
+    response_class = message_factory.GetMessageClass(method.output_type)
+    try:
+        request = RequestTranscoder(
+            request_class,
+            path_fields=[v.name for v in template.variables],
+            body=binding.body,
+            options=options,
+        )
+        response = ResponseTranscoder(
+            response_class, response_body=binding.response_body, options=options
+        )
+    except BindingConfigError as exc:
+        raise RouteConfigError(f"{where}: {exc}") from None
+    return Route(
+        binding,
+        template,
+        method,
+        grpc_method_path(method),
+        request_class,
+        response_class,
+        request,
+        response,
+    )
+
+
+def _as_list(services: Iterable[ServiceLike] | ServiceLike) -> list[ServiceLike]:
+    if isinstance(services, str | bytes) or not isinstance(services, Iterable):
+        return [services]
+    return list(services)
+
+
+class Gateway:
+    """An HTTP/JSON gateway for the ``google.api.http`` rules of some gRPC services.
+
+    ``services`` are servicer instances, ``ServiceDescriptor`` objects or full
+    service names (whose ``_pb2`` module has been imported). Calls go to the
+    gRPC server at ``target`` (``unix:///tmp/app.sock``, ``host:port``, ...)
+    over one ``grpc.aio`` channel opened on first use, or over ``channel``.
+    Every route is compiled here: a bad annotation raises
+    :class:`RouteConfigError` now, not at the first request.
+
+    >>> gateway = Gateway([PingServicer()], target="unix:///tmp/app.sock")  # doctest: +SKIP
+    >>> response = await gateway.handle(HttpRequest("GET", "/v1/ping"))    # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        services: Iterable[ServiceLike] | ServiceLike,
+        *,
+        target: str | None = None,
+        channel: grpc.aio.Channel | None = None,
+        tls: TLSConfig | None = None,
+        options: GatewayOptions | None = None,
+        header_matcher: HeaderMatcher | None = None,
+        channel_options: Sequence[tuple[str, Any]] = (),
+    ) -> None:
+        if (target is None) == (channel is None):
+            raise TypeError("Gateway needs exactly one of target= or channel=")
+        if target is not None:
+            from grpcgw.channel import parse_target
+
+            parse_target(target)  # fail now on a malformed target, not at the first call
+        self.options = options or GatewayOptions()
+        self.services: tuple[ServiceInfo, ...] = tuple(
+            resolve_service(s) for s in _as_list(services)
+        )
+        self._target = target
+        self._tls = tls
+        self._channel = channel
+        self._channel_options = tuple(channel_options)
+        self._invoker: Invoker | None = None
+        self._matcher = header_matcher or default_header_matcher
+        self._table: RouteTable[Route] = RouteTable(
+            unescape_mode=self.options.unescape_mode,
+            match_unregistered_custom_verb=self.options.match_unregistered_custom_verb,
+        )
+        for info in self.services:
+            for method in info.descriptor.methods:
+                for binding in method_bindings(
+                    method, expose_unannotated=self.options.expose_unannotated
+                ):
+                    route = _compile_route(info, method, binding, self.options)
+                    try:
+                        self._table.add(binding.http_method, route.template, route)
+                    except ValueError as exc:
+                        raise RouteConfigError(f"{method.full_name} ({binding}): {exc}") from None
+
+    @property
+    def routes(self) -> tuple[Route, ...]:
+        """Every route, in the order the services and methods were given."""
+        return tuple(target for _, _, target in self._table.routes())
+
+    def match(self, method: str, raw_path: str) -> Match[Route]:
+        """Route a request; raises :class:`GatewayError` (404, 405, 400) when it cannot."""
+        try:
+            return self._table.match(method, raw_path)
+        except MethodNotAllowed as exc:
+            raise GatewayError(
+                Code.UNIMPLEMENTED,
+                f"method {method} is not allowed for {raw_path.partition('?')[0]}",
+                http_status=405,
+                headers=[("Allow", ", ".join(exc.allowed))],
+            ) from None
+        except NotFound:
+            raise GatewayError(
+                Code.NOT_FOUND, f"no route for {method} {raw_path.partition('?')[0]}"
+            ) from None
+        except MalformedPath as exc:
+            raise GatewayError(Code.INVALID_ARGUMENT, str(exc)) from None
+
+    def _get_invoker(self) -> Invoker:
+        if self._invoker is None:
+            from grpcgw.channel import Invoker, open_channel
+
+            channel = self._channel
+            if channel is None:
+                assert self._target is not None
+                channel = open_channel(self._target, tls=self._tls, options=self._channel_options)
+            self._invoker = Invoker(channel)
+        return self._invoker
+
+    async def handle(self, request: HttpRequest) -> HttpResponse:
+        """Serve one request. Never raises for a client's or server's failure:
+        every error becomes a ``google.rpc.Status`` JSON response."""
+        try:
+            return await self.dispatch(request, self.match(request.method, request.path))
+        except GatewayError as exc:
+            return error_response(exc)
+
+    async def dispatch(self, request: HttpRequest, match: Match[Route]) -> HttpResponse:
+        """Serve a request already routed by :meth:`match`."""
+        route = match.target
+        try:
+            if route.streaming:
+                raise GatewayError(
+                    Code.UNIMPLEMENTED,
+                    f"{route.rpc} is a streaming method; grpcgw does not transcode streams yet",
+                )
+            if len(request.body) > self.options.max_request_body:
+                raise GatewayError(
+                    Code.RESOURCE_EXHAUSTED,
+                    f"request body of {len(request.body)} bytes exceeds the limit of "
+                    f"{self.options.max_request_body} bytes",
+                    http_status=413,
+                )
+            query = request.query or request.path.partition("?")[2]
+            try:
+                message = route.request.transcode(match.bindings, query, request.body)
+            except TranscodeError as exc:
+                raise GatewayError(Code.INVALID_ARGUMENT, str(exc)) from None
+            metadata, timeout = self._call_metadata(request)
+            result = await self._get_invoker().unary(
+                route.rpc, message, route.response_class, metadata=metadata, deadline=timeout
+            )
+        except GatewayError as exc:
+            headers, _ = response_headers(exc.header_metadata, exc.trailing_metadata)
+            return error_response(exc, headers)
+        except Exception:
+            # Never a traceback to the client; the server log gets it.
+            log.exception("internal error serving %s %s", request.method, request.path)
+            return error_response(GatewayError(Code.INTERNAL, "internal gateway error"))
+        headers, status = response_headers(result.header_metadata, result.trailing_metadata)
+        if status == 204:
+            return HttpResponse(204, headers, b"")
+        headers.insert(0, ("Content-Type", _JSON))
+        return HttpResponse(status or 200, headers, route.response.transcode(result.message))
+
+    def _call_metadata(
+        self, request: HttpRequest
+    ) -> tuple[list[tuple[str, str | bytes]], float | None]:
+        timeout = self.options.timeout
+        try:
+            for name, value in request.headers:
+                if name.lower() == "grpc-timeout":
+                    client = parse_grpc_timeout(value)
+                    timeout = client if timeout is None else min(timeout, client)
+            metadata = request_metadata(
+                request.headers, remote_addr=request.remote_addr, matcher=self._matcher
+            )
+        except MetadataError as exc:
+            raise GatewayError(Code.INVALID_ARGUMENT, str(exc)) from None
+        return metadata, timeout
+
+    async def aclose(self) -> None:
+        """Close the channel the gateway opened (a channel passed in is left open)."""
+        if self._invoker is not None and self._channel is None:
+            await self._invoker.close()
+        self._invoker = None
+
+    async def __aenter__(self) -> Gateway:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()

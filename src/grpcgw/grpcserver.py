@@ -1,0 +1,127 @@
+"""Running the user's servicers in a real gRPC server (for ``serve_local`` and Lambda).
+
+``async def`` servicers and ``grpc.aio.ServerInterceptor`` interceptors run on a
+``grpc.aio`` server; plain servicers run there too, on a worker thread pool.
+Plain ``grpc.ServerInterceptor`` interceptors only work on a threaded
+``grpc.server``, so with those the threaded server is used (and every servicer
+must then be plain). Mixing the two kinds of interceptor is an error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import grpc
+import grpc.aio
+
+from grpcgw.descriptors import ServiceInfo
+
+log = logging.getLogger("grpcgw")
+
+
+class ServerConfigError(TypeError):
+    """Servicers and interceptors that cannot run together in one gRPC server."""
+
+
+def _kind(interceptors: Sequence[object]) -> str:
+    aio = [i for i in interceptors if isinstance(i, grpc.aio.ServerInterceptor)]
+    sync = [i for i in interceptors if isinstance(i, grpc.ServerInterceptor)]
+    other = [i for i in interceptors if i not in aio and i not in sync]
+    if other:
+        raise ServerConfigError(
+            f"{type(other[0]).__qualname__} is not a grpc.ServerInterceptor "
+            "or grpc.aio.ServerInterceptor"
+        )
+    if aio and sync:
+        raise ServerConfigError(
+            "interceptors mix grpc.aio.ServerInterceptor and grpc.ServerInterceptor; "
+            "a gRPC server runs one kind"
+        )
+    return "sync" if sync else "aio"
+
+
+class GrpcServer:
+    """A started gRPC server. Create with :meth:`start`; stop with :meth:`stop`."""
+
+    def __init__(self, server: grpc.aio.Server | grpc.Server, address: str, port: int) -> None:
+        self._server = server
+        #: The address the server was asked to bind.
+        self.address = address
+        #: The TCP port bound (0 for unix sockets).
+        self.port = port
+
+    @property
+    def is_async(self) -> bool:
+        return isinstance(self._server, grpc.aio.Server)
+
+    @classmethod
+    async def start(
+        cls,
+        services: Sequence[ServiceInfo],
+        address: str,
+        *,
+        interceptors: Sequence[object] = (),
+        reflection: bool = True,
+        max_workers: int = 16,
+        options: Sequence[tuple[str, Any]] = (),
+        credentials: grpc.ServerCredentials | None = None,
+    ) -> GrpcServer:
+        """Register ``services`` (each with a servicer), bind ``address`` and start serving."""
+        for info in services:
+            if info.servicer is None or info.add_to_server is None:
+                raise ServerConfigError(
+                    f"{info.full_name}: a servicer instance is needed to serve it"
+                )
+        kind = _kind(interceptors)
+        if kind == "sync":
+            async_services = [s.full_name for s in services if s.is_async()]
+            if async_services:
+                raise ServerConfigError(
+                    f"{', '.join(async_services)}: async servicers need grpc.aio.ServerInterceptor "
+                    "interceptors, but grpc.ServerInterceptor ones were given"
+                )
+            server: grpc.aio.Server | grpc.Server = grpc.server(
+                ThreadPoolExecutor(max_workers=max_workers),
+                interceptors=list(interceptors),  # type: ignore[arg-type]
+                options=list(options),
+            )
+        else:
+            server = grpc.aio.server(
+                migration_thread_pool=ThreadPoolExecutor(max_workers=max_workers),
+                interceptors=list(interceptors),  # type: ignore[arg-type]
+                options=list(options),
+            )
+        for info in services:
+            assert info.add_to_server is not None
+            info.add_to_server(info.servicer, server)
+        if reflection:
+            from grpc_reflection.v1alpha import reflection as refl
+
+            names = [s.full_name for s in services] + [refl.SERVICE_NAME]
+            refl.enable_server_reflection(names, server)
+        try:
+            if credentials is None:
+                port = server.add_insecure_port(address)
+            else:
+                port = server.add_secure_port(address, credentials)
+        except RuntimeError as exc:
+            raise OSError(f"cannot bind gRPC server to {address}: {exc}") from None
+        if port == 0 and not address.startswith("unix"):
+            raise OSError(f"cannot bind gRPC server to {address}")
+        if isinstance(server, grpc.aio.Server):
+            await server.start()
+        else:
+            server.start()
+        return cls(server, address, 0 if address.startswith("unix") else port)
+
+    async def stop(self, grace: float | None = 5.0) -> None:
+        """Stop accepting calls; let running ones finish for up to ``grace`` seconds."""
+        if isinstance(self._server, grpc.aio.Server):
+            await self._server.stop(grace)
+        else:
+            event = self._server.stop(grace)
+            await asyncio.get_running_loop().run_in_executor(None, event.wait)

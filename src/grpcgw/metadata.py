@@ -1,0 +1,171 @@
+"""HTTP headers <-> gRPC metadata, compatible with grpc-gateway's defaults.
+
+Incoming: ``Authorization`` -> ``authorization``; ``Grpc-Metadata-<k>`` -> ``<k>``;
+the permanent HTTP request headers -> ``grpcgateway-<k>``; everything else is
+dropped unless a user-supplied :data:`HeaderMatcher` keeps it. ``-bin`` values
+are base64-decoded; ``x-forwarded-host`` / ``x-forwarded-for`` are added.
+
+Outgoing: header metadata -> ``Grpc-Metadata-<k>``, trailer metadata ->
+``Grpc-Trailer-<k>`` (as ordinary headers: the response is complete before it
+is sent), binary values base64-encoded; ``x-http-code`` sets the status.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Callable, Iterable, Sequence
+
+#: Maps an HTTP header name to a metadata key, or ``None`` to drop the header.
+HeaderMatcher = Callable[[str], "str | None"]
+
+Metadata = Sequence[tuple[str, "str | bytes"]]
+
+METADATA_HEADER_PREFIX = "grpc-metadata-"
+METADATA_PREFIX = "grpcgateway-"
+TRAILER_HEADER_PREFIX = "Grpc-Trailer-"
+RESPONSE_HEADER_PREFIX = "Grpc-Metadata-"
+HTTP_CODE_KEY = "x-http-code"
+
+# grpc-gateway's isPermanentHTTPHeader: standard request headers a service may
+# care about, forwarded under the grpcgateway- prefix.
+_PERMANENT = frozenset(
+    h.lower()
+    for h in (
+        "Accept", "Accept-Charset", "Accept-Language", "Accept-Ranges", "Authorization",
+        "Cache-Control", "Content-Type", "Cookie", "Date", "Expect", "From", "Host",
+        "If-Match", "If-Modified-Since", "If-None-Match", "If-Schedule-Tag-Match",
+        "If-Unmodified-Since", "Max-Forwards", "Origin", "Pragma", "Referer", "User-Agent",
+        "Via", "Warning",
+    )
+)  # fmt: skip
+
+# Keys gRPC reserves for itself or that name HTTP/2 connection state: sending
+# them as metadata would fail the call or be silently overridden.
+_RESERVED = frozenset(
+    (
+        "connection", "content-length", "content-type", "host", "keep-alive",
+        "proxy-authenticate", "proxy-authorization", "proxy-connection", "te", "trailer",
+        "transfer-encoding", "upgrade", "user-agent",
+    )
+)  # fmt: skip
+
+_VALID_KEY = re.compile(r"^[0-9a-z_.\-]+$")
+_TIMEOUT = re.compile(r"^(\d{1,8})([HMSmun])$")
+_TIMEOUT_UNITS = {"H": 3600.0, "M": 60.0, "S": 1.0, "m": 1e-3, "u": 1e-6, "n": 1e-9}
+
+
+class MetadataError(ValueError):
+    """A header that cannot become metadata (bad ``-bin`` value, bad ``Grpc-Timeout``)."""
+
+
+def default_header_matcher(name: str) -> str | None:
+    """grpc-gateway's ``DefaultHeaderMatcher``: which headers become which metadata keys."""
+    key = name.lower()
+    if key in _PERMANENT:
+        return METADATA_PREFIX + key
+    if key.startswith(METADATA_HEADER_PREFIX):
+        return key[len(METADATA_HEADER_PREFIX) :]
+    return None
+
+
+def _allowed_key(key: str) -> bool:
+    return bool(_VALID_KEY.match(key)) and key not in _RESERVED and not key.startswith("grpc-")
+
+
+def parse_grpc_timeout(value: str) -> float:
+    """Parse a ``Grpc-Timeout`` header (``100m``, ``5S``, ``1H``) to seconds."""
+    m = _TIMEOUT.match(value.strip())
+    if not m:
+        raise MetadataError(
+            f"invalid Grpc-Timeout {value!r}: expected up to 8 digits and a unit (H M S m u n)"
+        )
+    return int(m.group(1)) * _TIMEOUT_UNITS[m.group(2)]
+
+
+def request_metadata(
+    headers: Iterable[tuple[str, str]],
+    *,
+    remote_addr: str | None = None,
+    host: str | None = None,
+    matcher: HeaderMatcher = default_header_matcher,
+) -> list[tuple[str, str | bytes]]:
+    """The metadata to send with a call made for a request with these headers."""
+    out: list[tuple[str, str | bytes]] = []
+    forwarded_for = forwarded_host = None
+    for name, value in headers:
+        lower = name.lower()
+        if lower == "x-forwarded-for":
+            forwarded_for = value
+            continue
+        if lower == "x-forwarded-host":
+            forwarded_host = value
+            continue
+        if lower == "host" and host is None:
+            host = value
+        if lower == "authorization":
+            # grpc-gateway passes it through unprefixed, whatever the matcher says.
+            out.append(("authorization", value))
+        key = matcher(name)
+        if key is None:
+            continue
+        key = key.lower()
+        if not _allowed_key(key):
+            continue
+        if key.endswith("-bin"):
+            out.append((key, _decode_bin(name, value)))
+        else:
+            out.append((key, value))
+    if forwarded_host or host:
+        out.append(("x-forwarded-host", forwarded_host or host or ""))
+    if remote_addr:
+        out.append(
+            ("x-forwarded-for", f"{forwarded_for}, {remote_addr}" if forwarded_for else remote_addr)
+        )
+    elif forwarded_for:
+        out.append(("x-forwarded-for", forwarded_for))
+    return out
+
+
+def _decode_bin(name: str, value: str) -> bytes:
+    text = value.strip()
+    try:
+        if "-" in text or "_" in text:
+            return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        raise MetadataError(f"invalid binary header {name}: not base64") from None
+
+
+def _header_value(value: str | bytes) -> str:
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode()
+    return value
+
+
+def response_headers(
+    header_metadata: Metadata, trailing_metadata: Metadata
+) -> tuple[list[tuple[str, str]], int | None]:
+    """Response headers for the metadata of a call, and the status ``x-http-code`` asks for."""
+    headers: list[tuple[str, str]] = []
+    status: int | None = None
+    for key, value in header_metadata:
+        if key == HTTP_CODE_KEY:
+            status = _http_code(value)
+            continue
+        headers.append((RESPONSE_HEADER_PREFIX + key, _header_value(value)))
+    for key, value in trailing_metadata:
+        if key == HTTP_CODE_KEY and status is None:
+            status = _http_code(value)
+            continue
+        headers.append((TRAILER_HEADER_PREFIX + key, _header_value(value)))
+    return headers, status
+
+
+def _http_code(value: str | bytes) -> int | None:
+    try:
+        code = int(value)
+    except ValueError:
+        return None
+    return code if 200 <= code <= 599 else None

@@ -1,0 +1,186 @@
+"""``serve_local``: the gRPC server and the HTTP/JSON gateway side by side, for development.
+
+One event loop runs both: the ``grpc.aio`` server (with reflection, so
+``grpcurl -plaintext localhost:8081 list`` works) and an aiohttp site serving
+the gateway, which dials the gRPC server over loopback like any client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Sequence
+from typing import Any
+
+from aiohttp import web
+
+from grpcgw.descriptors import ServiceLike, resolve_service
+from grpcgw.gateway import Gateway
+from grpcgw.grpcserver import GrpcServer
+from grpcgw.options import GatewayOptions
+from grpcgw.web import create_app
+
+log = logging.getLogger("grpcgw")
+
+DEFAULT_HTTP_ADDRESS = "[::]:8080"
+DEFAULT_GRPC_ADDRESS = "[::]:8081"
+
+
+def split_address(address: str) -> tuple[str, int]:
+    """``"[::]:8080"`` -> ``("::", 8080)``; ``"0.0.0.0:80"``, ``"localhost:0"`` alike."""
+    host, sep, port = address.rpartition(":")
+    if not sep or not port.isdigit() or not host:
+        raise ValueError(f"address {address!r} is not host:port (e.g. [::]:8080 or 127.0.0.1:8080)")
+    return host.strip("[]"), int(port)
+
+
+def _dial_address(grpc_address: str, port: int) -> str:
+    if grpc_address.startswith("unix"):
+        return grpc_address
+    host, _ = split_address(grpc_address)
+    # A wildcard bind address is not something to dial: use loopback.
+    if host in ("", "::", "0.0.0.0", "*"):
+        host = "localhost"
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+class LocalServer:
+    """A running ``serve_local`` pair; :func:`start_local` creates it."""
+
+    def __init__(self, grpc_server: GrpcServer, runner: web.AppRunner, gateway: Gateway) -> None:
+        self.grpc_server = grpc_server
+        self.gateway = gateway
+        self._runner = runner
+
+    @property
+    def grpc_port(self) -> int:
+        return self.grpc_server.port
+
+    @property
+    def http_port(self) -> int:
+        """The TCP port the HTTP gateway listens on (useful with port 0)."""
+        for site in self._runner.sites:
+            server = getattr(site, "_server", None)
+            for sock in getattr(server, "sockets", None) or ():
+                return int(sock.getsockname()[1])
+        return 0
+
+    async def stop(self, grace: float = 5.0) -> None:
+        """Stop HTTP first (no new gateway calls), then the gRPC server, gracefully."""
+        await self._runner.cleanup()
+        await self.grpc_server.stop(grace)
+
+    async def __aenter__(self) -> LocalServer:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+
+async def start_local(
+    *servicers: ServiceLike,
+    http_address: str = DEFAULT_HTTP_ADDRESS,
+    grpc_address: str = DEFAULT_GRPC_ADDRESS,
+    interceptors: Sequence[object] = (),
+    options: GatewayOptions | None = None,
+    reflection: bool = True,
+    grpc_server_options: Sequence[tuple[str, Any]] = (),
+) -> LocalServer:
+    """Start the gRPC server and the HTTP gateway in the running loop, and return them."""
+    if not servicers:
+        raise TypeError("start_local() needs at least one servicer")
+    services = [resolve_service(s) for s in servicers]
+    gateway_services = [s.descriptor for s in services]
+    grpc_server = await GrpcServer.start(
+        services,
+        grpc_address,
+        interceptors=interceptors,
+        reflection=reflection,
+        options=grpc_server_options,
+    )
+    try:
+        gateway = Gateway(
+            gateway_services,
+            target=_dial_address(grpc_address, grpc_server.port),
+            options=options,
+        )
+        runner = web.AppRunner(create_app(gateway), access_log=None, handle_signals=False)
+        await runner.setup()
+        try:
+            if http_address.startswith("unix:"):
+                site: web.BaseSite = web.UnixSite(runner, http_address[5:].removeprefix("//"))
+            else:
+                host, port = split_address(http_address)
+                site = web.TCPSite(runner, host, port)
+            await site.start()
+        except BaseException:
+            await runner.cleanup()
+            raise
+    except BaseException:
+        await grpc_server.stop(0)
+        raise
+    local = LocalServer(grpc_server, runner, gateway)
+    log.info(
+        "gRPC server listening on %s%s",
+        grpc_address,
+        f" (port {local.grpc_port})" if grpc_address.endswith(":0") else "",
+    )
+    http_port = local.http_port
+    log.info(
+        "HTTP/JSON gateway listening on http://%s%s",
+        http_address,
+        f" (port {http_port})" if http_address.endswith(":0") else "",
+    )
+    for route in gateway.routes:
+        log.debug("route %s", route)
+    return local
+
+
+def serve_local(
+    *servicers: ServiceLike,
+    http_address: str = DEFAULT_HTTP_ADDRESS,
+    grpc_address: str = DEFAULT_GRPC_ADDRESS,
+    interceptors: Sequence[object] = (),
+    options: GatewayOptions | None = None,
+    reflection: bool = True,
+    grace: float = 5.0,
+) -> None:
+    """Serve ``servicers`` over gRPC and over HTTP/JSON until SIGINT or SIGTERM.
+
+    Runs a ``grpc.aio`` server on ``grpc_address`` (with server reflection) and
+    the HTTP/JSON gateway for the services' ``google.api.http`` rules on
+    ``http_address``. Servicers may be plain or ``async def``; interceptors
+    must be of the matching kind (see :mod:`grpcgw.grpcserver`). On a signal,
+    the HTTP side stops first and running calls get ``grace`` seconds.
+    """
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    asyncio.run(
+        _serve_until_signal(
+            servicers,
+            http_address=http_address,
+            grpc_address=grpc_address,
+            interceptors=interceptors,
+            options=options,
+            reflection=reflection,
+            grace=grace,
+        )
+    )
+
+
+async def _serve_until_signal(
+    servicers: Sequence[ServiceLike], *, grace: float, **kwargs: Any
+) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):  # not on Windows
+            loop.add_signal_handler(sig, stop.set)
+    local = await start_local(*servicers, **kwargs)
+    try:
+        await stop.wait()
+        log.info("shutting down")
+    finally:
+        await local.stop(grace)

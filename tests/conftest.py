@@ -1,0 +1,70 @@
+"""Shared fixtures: real gRPC servers on unix sockets, and gateways in front of them."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+from collections.abc import AsyncIterator, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+# Generated test protos import themselves by their proto package path.
+sys.path.insert(0, str(ROOT / "tests" / "gen"))
+sys.path.insert(0, str(ROOT))
+
+import examples.ping  # noqa: E402,F401  (puts the example's generated code on sys.path)
+from examples.ping.service import PingServicer, ShelfServicer  # noqa: E402
+from grpcgw.descriptors import resolve_service  # noqa: E402
+from grpcgw.grpcserver import GrpcServer  # noqa: E402
+
+DATA = ROOT / "tests" / "data"
+
+
+@pytest.fixture
+def sock_dir() -> Iterator[Path]:
+    """A short directory for unix sockets (grpcio binds paths of at most ~107 bytes)."""
+    d = Path(tempfile.mkdtemp(prefix="gw-", dir="/tmp"))
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+class Servers:
+    """Start gRPC servers for a test and stop them afterwards."""
+
+    def __init__(self, sock_dir: Path) -> None:
+        self.sock_dir = sock_dir
+        self._servers: list[GrpcServer] = []
+
+    async def start(self, *servicers: object, interceptors: Sequence[Any] = ()) -> str:
+        target = f"unix://{self.sock_dir}/grpc-{len(self._servers)}.sock"
+        server = await GrpcServer.start(
+            [resolve_service(s) for s in servicers], target, interceptors=interceptors
+        )
+        self._servers.append(server)
+        return target
+
+    async def stop(self) -> None:
+        for server in self._servers:
+            await server.stop(0)
+
+
+@pytest.fixture
+async def servers(sock_dir: Path) -> AsyncIterator[Servers]:
+    s = Servers(sock_dir)
+    yield s
+    await s.stop()
+
+
+@pytest.fixture
+def shelf_servicer() -> ShelfServicer:
+    return ShelfServicer()
+
+
+@pytest.fixture
+async def example_target(servers: Servers, shelf_servicer: ShelfServicer) -> str:
+    """The example's servicers running in a real grpc.aio server; returns its target."""
+    return await servers.start(PingServicer(), shelf_servicer)

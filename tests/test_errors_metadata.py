@@ -1,0 +1,154 @@
+"""Pure pieces: the code table, Status bodies, header <-> metadata, targets."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from google.protobuf import any_pb2, duration_pb2
+from google.rpc import error_details_pb2, status_pb2
+
+from grpcgw.channel import TargetError, parse_target
+from grpcgw.errors import Code, GatewayError, details_from_status_bin, http_status, status_body
+from grpcgw.metadata import (
+    MetadataError,
+    default_header_matcher,
+    parse_grpc_timeout,
+    request_metadata,
+    response_headers,
+)
+
+# DESIGN.md's table, spelled out independently of errors.py.
+TABLE = {
+    "OK": 200, "CANCELLED": 499, "UNKNOWN": 500, "INVALID_ARGUMENT": 400,
+    "DEADLINE_EXCEEDED": 504, "NOT_FOUND": 404, "ALREADY_EXISTS": 409,
+    "PERMISSION_DENIED": 403, "RESOURCE_EXHAUSTED": 429, "FAILED_PRECONDITION": 400,
+    "ABORTED": 409, "OUT_OF_RANGE": 400, "UNIMPLEMENTED": 501, "INTERNAL": 500,
+    "UNAVAILABLE": 503, "DATA_LOSS": 500, "UNAUTHENTICATED": 401,
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "status"), TABLE.items())
+def test_code_to_http_status(name: str, status: int) -> None:
+    assert http_status(Code[name]) == status
+    assert GatewayError(Code[name], "x").http_status == status
+
+
+def test_unknown_code_is_500() -> None:
+    assert http_status(99) == 500
+
+
+def test_status_body_shape() -> None:
+    assert json.loads(status_body(Code.NOT_FOUND, "nö")) == {
+        "code": 5,
+        "message": "nö",
+        "details": [],
+    }
+    err = GatewayError(Code.UNIMPLEMENTED, "no", http_status=405)
+    assert (err.http_status, json.loads(err.body())["code"]) == (405, 12)
+
+
+def test_details_from_status_bin() -> None:
+    info = any_pb2.Any()
+    info.Pack(error_details_pb2.RetryInfo(retry_delay=duration_pb2.Duration(seconds=2)))
+    unknown = any_pb2.Any(type_url="type.googleapis.com/acme.Secret", value=b"\x01")
+    raw = status_pb2.Status(code=8, details=[info, unknown]).SerializeToString()
+    assert details_from_status_bin(raw) == [
+        {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "2s"},
+        {"@type": "type.googleapis.com/acme.Secret", "value": "AQ=="},
+    ]
+    assert details_from_status_bin(b"\xff\xff not a status") == []
+
+
+@pytest.mark.parametrize(
+    ("header", "key"),
+    [
+        ("Authorization", "grpcgateway-authorization"),
+        ("content-type", "grpcgateway-content-type"),
+        ("Grpc-Metadata-Foo-Bar", "foo-bar"),
+        ("grpc-metadata-x-bin", "x-bin"),
+        ("X-Custom", None),
+        ("Connection", None),
+    ],
+)
+def test_default_header_matcher(header: str, key: str | None) -> None:
+    assert default_header_matcher(header) == key
+
+
+def test_request_metadata_drops_invalid_and_reserved_keys() -> None:
+    md = request_metadata(
+        [
+            ("Grpc-Metadata-Bad Key", "x"),
+            ("Grpc-Metadata-grpc-status", "0"),
+            ("Grpc-Metadata-te", "trailers"),
+            ("Grpc-Metadata-ok", "1"),
+        ]
+    )
+    assert md == [("ok", "1")]
+
+
+def test_custom_matcher_replaces_default() -> None:
+    md = request_metadata(
+        [("X-Tenant", "acme"), ("Accept", "*/*")],
+        matcher=lambda h: h.lower() if h.lower().startswith("x-") else None,
+    )
+    assert md == [("x-tenant", "acme")]
+
+
+def test_binary_metadata_decoding() -> None:
+    assert request_metadata([("Grpc-Metadata-T-Bin", "AP8")]) == [("t-bin", b"\x00\xff")]
+    assert request_metadata([("Grpc-Metadata-T-Bin", "_-8")]) == [("t-bin", b"\xff\xef")]
+    with pytest.raises(MetadataError, match="Grpc-Metadata-T-Bin"):
+        request_metadata([("Grpc-Metadata-T-Bin", "not base64!")])
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [("1H", 3600), ("2M", 120), ("5S", 5), ("100m", 0.1), ("7u", 7e-6), ("9n", 9e-9)],
+)
+def test_grpc_timeout(value: str, seconds: float) -> None:
+    assert parse_grpc_timeout(value) == pytest.approx(seconds)
+
+
+@pytest.mark.parametrize("value", ["", "5", "S", "1.5S", "123456789S", "5s", "-1S"])
+def test_bad_grpc_timeout(value: str) -> None:
+    with pytest.raises(MetadataError):
+        parse_grpc_timeout(value)
+
+
+def test_response_headers() -> None:
+    headers, status = response_headers(
+        [("x-http-code", "201"), ("a", "1"), ("b-bin", b"\x00")], [("t", "2")]
+    )
+    assert status == 201
+    assert headers == [
+        ("Grpc-Metadata-a", "1"),
+        ("Grpc-Metadata-b-bin", "AA=="),
+        ("Grpc-Trailer-t", "2"),
+    ]
+    assert response_headers([("x-http-code", "nope")], [])[1] is None
+    assert response_headers([("x-http-code", "99")], [])[1] is None
+
+
+@pytest.mark.parametrize(
+    ("target", "dialed"),
+    [
+        ("unix:///tmp/app.sock", "unix:///tmp/app.sock"),
+        ("unix:app.sock", "unix:app.sock"),
+        ("/tmp/app.sock", "unix:///tmp/app.sock"),
+        ("localhost:8081", "localhost:8081"),
+        ("[::1]:8081", "[::1]:8081"),
+        ("10.0.0.1:443", "10.0.0.1:443"),
+        ("dns:///svc.internal:443", "dns:///svc.internal:443"),
+    ],
+)
+def test_parse_target(target: str, dialed: str) -> None:
+    assert parse_target(target) == dialed
+
+
+@pytest.mark.parametrize(
+    "target", ["", "localhost", "http://localhost:8081", "unix://", "host:port"]
+)
+def test_bad_targets(target: str) -> None:
+    with pytest.raises(TargetError):
+        parse_target(target)

@@ -1,0 +1,337 @@
+"""The gateway core against a real gRPC server: transcoding, errors, metadata."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import grpc
+import grpc.aio
+import pytest
+from example.v1 import ping_pb2, ping_pb2_grpc, shelf_pb2
+from google.protobuf import any_pb2
+from google.rpc import error_details_pb2, status_pb2
+
+from examples.ping.service import PingServicer, ShelfServicer
+from grpcgw import Gateway, GatewayOptions, HttpRequest, HttpResponse
+
+from .conftest import Servers
+
+
+@pytest.fixture
+async def gateway(example_target: str) -> AsyncIterator[Gateway]:
+    async with Gateway([PingServicer(), ShelfServicer()], target=example_target) as gw:
+        yield gw
+
+
+def req(method: str, path: str, body: bytes = b"", headers: Any = ()) -> HttpRequest:
+    path, _, query = path.partition("?")
+    return HttpRequest(method, path, query=query, body=body, headers=list(headers))
+
+
+def assert_status(resp: HttpResponse, http: int, code: int) -> dict[str, Any]:
+    assert resp.status == http, resp.body
+    assert resp.header("Content-Type") == "application/json"
+    body = resp.json()
+    assert body["code"] == code
+    assert isinstance(body["message"], str)
+    assert body["message"]
+    assert body["details"] == [] or isinstance(body["details"], list)
+    return body
+
+
+async def test_ping(gateway: Gateway) -> None:
+    resp = await gateway.handle(req("GET", "/v1/ping"))
+    assert resp.status == 200
+    assert resp.header("content-type") == "application/json"
+    assert resp.body == b'{"message":"Pong"}'
+
+
+async def test_services_given_by_name_or_descriptor(example_target: str) -> None:
+    by_name = Gateway("example.v1.PingService", target=example_target)
+    by_desc = Gateway([ping_pb2.DESCRIPTOR.services_by_name["PingService"]], target=example_target)
+    for gw in (by_name, by_desc):
+        async with gw:
+            assert (await gw.handle(req("GET", "/v1/ping"))).json() == {"message": "Pong"}
+
+
+async def test_shelf_crud_round_trip(gateway: Gateway, shelf_servicer: ShelfServicer) -> None:
+    created = await gateway.handle(
+        req(
+            "POST",
+            "/v1/shelves?shelf_id=fiction",
+            b'{"theme":"Sci-fi","genre":"GENRE_FICTION","bookCount":"12","tags":["a","b"],'
+            b'"createTime":"2024-05-01T10:00:00Z","location":{"floor":2}}',
+        )
+    )
+    # x-http-code metadata from the servicer sets the success status.
+    assert created.status == 201
+    assert created.header("Grpc-Metadata-x-http-code") is None
+    shelf = created.json()
+    assert shelf == {
+        "name": "shelves/fiction",
+        "theme": "Sci-fi",
+        "genre": "GENRE_FICTION",
+        "bookCount": "12",
+        "tags": ["a", "b"],
+        "createTime": "2024-05-01T10:00:00Z",
+        "location": {"floor": 2, "room": ""},
+    }
+    got = await gateway.handle(req("GET", "/v1/shelves/fiction"))
+    assert got.json() == shelf
+    # The additional binding reaches the same method.
+    assert (await gateway.handle(req("GET", "/v1/shelf/shelves%2Ffiction"))).json() == shelf
+
+    listed = await gateway.handle(req("GET", "/v1/shelves?genre=GENRE_FICTION&tags=a&pageSize=5"))
+    assert listed.json()["shelves"] == [shelf]
+    last = shelf_servicer.last["ListShelves"]
+    assert (last.genre, list(last.tags), last.page_size) == (shelf_pb2.GENRE_FICTION, ["a"], 5)
+
+    patched = await gateway.handle(
+        req("PATCH", "/v1/shelves/fiction?updateMask=theme", b'{"theme":"Space","tags":["z"]}')
+    )
+    assert patched.json()["theme"] == "Space"
+    assert patched.json()["tags"] == ["a", "b"]  # not in the mask
+    assert shelf_servicer.last["UpdateShelf"].shelf.name == "shelves/fiction"
+
+    book = await gateway.handle(
+        req(
+            "POST",
+            "/v1/shelves/fiction/books",
+            b'{"book":{"title":"Dune","pageCount":"412","readTime":"3600.5s","rating":4.5,'
+            b'"cover":"AAEC"},"bookId":"dune"}',
+        )
+    )
+    assert book.status == 200, book.body
+    assert book.json()["name"] == "shelves/fiction/books/dune"
+    assert book.json()["readTime"] == "3600.500s"
+    assert shelf_servicer.last["CreateBook"].book.cover == b"\x00\x01\x02"
+
+    # ** binds several segments.
+    got_book = await gateway.handle(
+        req("GET", "/v1/books/shelves/fiction/books/dune?readMask=title")
+    )
+    assert got_book.json()["title"] == "Dune"
+    assert got_book.json()["pageCount"] == "0"  # masked out, emitted as unpopulated
+
+    # Custom verb + response_body: only the book is returned.
+    moved = await gateway.handle(
+        req("POST", "/v1/shelves/fiction/books/dune:move", b'{"destinationShelf":"shelves/x"}')
+    )
+    assert moved.status == 200, moved.body
+    assert moved.json()["name"] == "shelves/x/books/dune"
+    assert "took" not in moved.json()
+
+    deleted = await gateway.handle(req("DELETE", "/v1/shelves/fiction"))
+    assert (deleted.status, deleted.json()) == (200, {})
+
+
+async def test_custom_method_and_maps(gateway: Gateway) -> None:
+    info = await gateway.handle(req("HEAD", "/v1/library"))
+    assert info.status == 200
+    assert info.json() == {"shelfCount": "0", "booksByGenre": {}}
+
+
+async def test_unannotated_methods_hidden_unless_asked(
+    example_target: str, shelf_servicer: ShelfServicer
+) -> None:
+    async with Gateway([ShelfServicer()], target=example_target) as gw:
+        assert (await gw.handle(req("POST", "/example.v1.ShelfService/Audit", b"{}"))).status == 404
+    opts = GatewayOptions(expose_unannotated=True)
+    async with Gateway([ShelfServicer()], target=example_target, options=opts) as gw:
+        resp = await gw.handle(req("POST", "/example.v1.ShelfService/Audit", b"{}"))
+        assert (resp.status, resp.json()) == (200, {})
+
+
+async def test_output_options(example_target: str) -> None:
+    opts = GatewayOptions(use_proto_names=True, enums_as_ints=True, emit_unpopulated=False)
+    async with Gateway([ShelfServicer()], target=example_target, options=opts) as gw:
+        resp = await gw.handle(
+            req("POST", "/v1/shelves?shelfId=s1", b'{"genre":"GENRE_HISTORY","book_count":3}')
+        )
+        assert resp.json() == {"name": "shelves/s1", "genre": 2, "book_count": "3"}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "http", "code"),
+    [
+        ("GET", "/v1/nothing/here", b"", 404, 5),
+        ("GET", "/v1/shelves/x/books/y:move", b"", 405, 12),
+        ("GET", "/v1/shelves?pageSize=ten", b"", 400, 3),
+        ("GET", "/v1/shelves?genre=GENRE_NOPE", b"", 400, 3),
+        ("GET", "/v1/shelves/%zz", b"", 400, 3),
+        ("POST", "/v1/shelves", b"{not json", 400, 3),
+        ("POST", "/v1/shelves", b'{"bookCount": "many"}', 400, 3),
+        ("GET", "/v1/shelves/missing", b"", 404, 5),
+        ("POST", "/v1/shelves/missing/books", b"{}", 400, 9),
+    ],
+)
+async def test_errors_are_status_json(
+    gateway: Gateway, method: str, path: str, body: bytes, http: int, code: int
+) -> None:
+    assert_status(await gateway.handle(req(method, path, body)), http, code)
+
+
+async def test_405_lists_allowed_methods(gateway: Gateway) -> None:
+    resp = await gateway.handle(req("PUT", "/v1/shelves/x"))
+    assert_status(resp, 405, 12)
+    assert resp.header("Allow") == "DELETE, GET, PATCH"
+
+
+async def test_unreachable_server_is_503(sock_dir: Any) -> None:
+    async with Gateway([PingServicer()], target=f"unix://{sock_dir}/nobody.sock") as gw:
+        body = assert_status(await gw.handle(req("GET", "/v1/ping")), 503, 14)
+        assert "nobody.sock" in body["message"] or body["message"]
+
+
+async def test_body_limit_is_413(example_target: str) -> None:
+    opts = GatewayOptions(max_request_body=10)
+    async with Gateway([ShelfServicer()], target=example_target, options=opts) as gw:
+        assert_status(await gw.handle(req("POST", "/v1/shelves", b"{" + b" " * 20 + b"}")), 413, 8)
+
+
+class _Recorder(grpc.aio.ServerInterceptor):
+    def __init__(self) -> None:
+        self.metadata: list[tuple[str, Any]] = []
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        self.metadata = list(details.invocation_metadata)  # type: ignore[attr-defined]
+        return await continuation(details)
+
+
+class _Auth(grpc.aio.ServerInterceptor):
+    """Rejects calls without the right bearer token, as a real auth interceptor would."""
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        md = dict(details.invocation_metadata)  # type: ignore[attr-defined]
+        if md.get("authorization") == "Bearer s3cret":
+            return await continuation(details)
+
+        async def deny(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> None:
+            await context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or bad token")
+
+        return grpc.unary_unary_rpc_method_handler(deny)
+
+
+async def test_authorization_reaches_interceptor(servers: Servers) -> None:
+    target = await servers.start(PingServicer(), interceptors=[_Auth()])
+    async with Gateway([PingServicer()], target=target) as gw:
+        assert_status(await gw.handle(req("GET", "/v1/ping")), 401, 16)
+        ok = await gw.handle(req("GET", "/v1/ping", headers=[("Authorization", "Bearer s3cret")]))
+        assert ok.json() == {"message": "Pong"}
+
+
+async def test_headers_become_metadata(servers: Servers) -> None:
+    recorder = _Recorder()
+    target = await servers.start(PingServicer(), interceptors=[recorder])
+    async with Gateway([PingServicer()], target=target) as gw:
+        resp = await gw.handle(
+            HttpRequest(
+                "GET",
+                "/v1/ping",
+                headers=[
+                    ("Authorization", "Bearer t"),
+                    ("Grpc-Metadata-Tenant", "acme"),
+                    ("Grpc-Metadata-Trace-Bin", base64.b64encode(b"\x00\xff").decode()),
+                    ("User-Agent", "curl/8"),
+                    ("X-Custom", "dropped"),
+                    ("Connection", "keep-alive"),
+                    ("Host", "api.example.com"),
+                    ("X-Forwarded-For", "203.0.113.9"),
+                ],
+                remote_addr="10.0.0.7",
+            )
+        )
+        assert resp.status == 200
+    md = recorder.metadata
+    assert ("authorization", "Bearer t") in md
+    assert ("grpcgateway-authorization", "Bearer t") in md
+    assert ("tenant", "acme") in md
+    assert ("trace-bin", b"\x00\xff") in md
+    assert ("grpcgateway-user-agent", "curl/8") in md
+    assert ("x-forwarded-host", "api.example.com") in md
+    assert ("x-forwarded-for", "203.0.113.9, 10.0.0.7") in md
+    assert not [k for k, _ in md if k in ("x-custom", "connection")]
+
+
+async def test_bad_metadata_headers_are_400(gateway: Gateway) -> None:
+    bad_bin = [("Grpc-Metadata-Trace-Bin", "***")]
+    assert_status(await gateway.handle(req("GET", "/v1/ping", headers=bad_bin)), 400, 3)
+    bad_timeout = [("Grpc-Timeout", "soon")]
+    assert_status(await gateway.handle(req("GET", "/v1/ping", headers=bad_timeout)), 400, 3)
+
+
+class _Slow(ping_pb2_grpc.PingServiceServicer):
+    async def Ping(self, request: Any, context: Any) -> ping_pb2.PingResponse:
+        import asyncio
+
+        await asyncio.Event().wait()  # never answers: only the deadline ends the call
+        raise AssertionError("unreachable")
+
+
+async def test_grpc_timeout_is_a_deadline(servers: Servers) -> None:
+    target = await servers.start(_Slow())
+    async with Gateway([_Slow()], target=target) as gw:
+        resp = await gw.handle(req("GET", "/v1/ping", headers=[("Grpc-Timeout", "50m")]))
+        assert_status(resp, 504, 4)
+
+
+class _Rich(ping_pb2_grpc.PingServiceServicer):
+    """Fails with details and metadata, like a real service reporting a bad request."""
+
+    async def Ping(self, request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+        await context.send_initial_metadata((("request-id", "r-1"),))
+        detail = any_pb2.Any()
+        detail.Pack(
+            error_details_pb2.BadRequest(
+                field_violations=[
+                    error_details_pb2.BadRequest.FieldViolation(field="x", description="bad x")
+                ]
+            )
+        )
+        status = status_pb2.Status(code=3, message="bad x", details=[detail])
+        context.set_trailing_metadata(
+            (("grpc-status-details-bin", status.SerializeToString()), ("retry", "no"))
+        )
+        await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "bad x")
+
+
+async def test_status_details_and_metadata_on_errors(servers: Servers) -> None:
+    target = await servers.start(_Rich())
+    async with Gateway([_Rich()], target=target) as gw:
+        resp = await gw.handle(req("GET", "/v1/ping"))
+    body = assert_status(resp, 400, 3)
+    assert body == {
+        "code": 3,
+        "message": "bad x",
+        "details": [
+            {
+                "@type": "type.googleapis.com/google.rpc.BadRequest",
+                "fieldViolations": [{"field": "x", "description": "bad x"}],
+            }
+        ],
+    }
+    assert resp.header("Grpc-Metadata-request-id") == "r-1"
+    assert resp.header("Grpc-Trailer-retry") == "no"
+
+
+class _Broken(ping_pb2_grpc.PingServiceServicer):
+    async def Ping(self, request: Any, context: Any) -> Any:
+        raise RuntimeError("boom: secret internals")
+
+
+async def test_servicer_exception_is_500_without_traceback(servers: Servers) -> None:
+    target = await servers.start(_Broken())
+    async with Gateway([_Broken()], target=target) as gw:
+        resp = await gw.handle(req("GET", "/v1/ping"))
+    body = assert_status(resp, 500, 2)
+    assert "Traceback" not in body["message"]

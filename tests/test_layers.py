@@ -1,0 +1,79 @@
+"""Architecture rules that a refactor could silently break."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import grpcgw
+
+from .conftest import ROOT
+
+_BLOCK = textwrap.dedent(
+    """
+    import sys
+    class Block:
+        def find_spec(self, name, path=None, target=None):
+            if name.split(".")[0] in {blocked!r}:
+                raise ImportError("blocked for this test: " + name)
+    sys.meta_path.insert(0, Block())
+    """
+)
+
+
+def _run(code: str, blocked: set[str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", _BLOCK.format(blocked=blocked) + textwrap.dedent(code)],
+        cwd=ROOT,
+        env={"PYTHONPATH": str(ROOT / "src")},
+        capture_output=True,
+        text=True,
+    )
+
+
+def test_pure_modules_import_without_aiohttp_or_grpc() -> None:
+    result = _run(
+        """
+        import grpcgw.httprule, grpcgw.routing, grpcgw.options, grpcgw.errors, grpcgw.metadata
+        import grpcgw.transcode, grpcgw.descriptors
+        """,
+        {"aiohttp", "grpc"},
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_template_engine_needs_only_the_stdlib() -> None:
+    result = _run("import grpcgw.httprule, grpcgw.routing", {"aiohttp", "grpc", "google"})
+    assert result.returncode == 0, result.stderr
+
+
+def test_gateway_core_does_not_import_aiohttp() -> None:
+    result = _run(
+        """
+        import sys, grpcgw
+        from grpcgw.gateway import Gateway
+        import grpcgw.channel, grpcgw.grpcserver
+        assert "aiohttp" not in sys.modules
+        """,
+        {"aiohttp"},
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_import_grpcgw_is_cheap() -> None:
+    result = _run(
+        """
+        import sys, grpcgw
+        heavy = sorted(m for m in ("aiohttp", "grpc", "google.protobuf") if m in sys.modules)
+        assert not heavy, heavy
+        """,
+        set(),
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_public_api() -> None:
+    for name in grpcgw.__all__:
+        assert getattr(grpcgw, name) is not None, name
+    assert grpcgw.web.create_app is not None

@@ -1,0 +1,189 @@
+"""serve_local / start_local: the gRPC server and the gateway side by side, for real."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from typing import Any
+
+import aiohttp
+import grpc
+import grpc.aio
+import pytest
+from example.v1 import ping_pb2, ping_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
+from examples.ping.interceptor import LoggingInterceptor, SyncLoggingInterceptor
+from examples.ping.service import PingServicer, ShelfServicer, SyncPingServicer
+from grpcgw import start_local
+from grpcgw.grpcserver import ServerConfigError
+
+from .conftest import ROOT
+
+
+async def _get_json(url: str) -> tuple[int, Any]:
+    async with aiohttp.ClientSession() as session, session.get(url) as resp:
+        return resp.status, await resp.json()
+
+
+async def test_start_local_serves_http_grpc_and_reflection(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level("INFO", logger="grpcgw")
+    local = await start_local(
+        PingServicer(),
+        ShelfServicer(),
+        http_address="127.0.0.1:0",
+        grpc_address="127.0.0.1:0",
+        interceptors=[LoggingInterceptor()],
+    )
+    async with local:
+        assert local.http_port
+        assert local.grpc_port
+        status, body = await _get_json(f"http://127.0.0.1:{local.http_port}/v1/ping")
+        assert (status, body) == (200, {"message": "Pong"})
+
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{local.grpc_port}") as channel:
+            reply = await ping_pb2_grpc.PingServiceStub(channel).Ping(ping_pb2.PingRequest())
+            assert reply.message == "Pong"
+            stub = reflection_pb2_grpc.ServerReflectionStub(channel)
+            names: set[str] = set()
+            async for answer in stub.ServerReflectionInfo(
+                iter([reflection_pb2.ServerReflectionRequest(list_services="")])
+            ):
+                names |= {s.name for s in answer.list_services_response.service}
+        assert {"example.v1.PingService", "example.v1.ShelfService"} <= names
+    logged = caplog.text
+    assert "gRPC server listening on 127.0.0.1:0" in logged
+    assert "HTTP/JSON gateway listening on http://127.0.0.1:0" in logged
+
+
+async def test_sync_servicer_with_sync_interceptor(capfd: pytest.CaptureFixture[str]) -> None:
+    local = await start_local(
+        SyncPingServicer(),
+        http_address="127.0.0.1:0",
+        grpc_address="127.0.0.1:0",
+        interceptors=[SyncLoggingInterceptor()],
+    )
+    async with local:
+        assert not local.grpc_server.is_async
+        status, body = await _get_json(f"http://127.0.0.1:{local.http_port}/v1/ping")
+        assert (status, body) == (200, {"message": "Pong"})
+    lines = [
+        json.loads(line) for line in capfd.readouterr().err.splitlines() if line.startswith("{")
+    ]
+    assert {
+        "level": "debug",
+        "msg": "rpc call: method = /example.v1.PingService/Ping",
+    }.items() <= lines[-1].items()
+
+
+async def test_sync_servicer_on_the_aio_server() -> None:
+    local = await start_local(
+        SyncPingServicer(), http_address="127.0.0.1:0", grpc_address="127.0.0.1:0"
+    )
+    async with local:
+        assert local.grpc_server.is_async
+        assert (await _get_json(f"http://127.0.0.1:{local.http_port}/v1/ping"))[1] == {
+            "message": "Pong"
+        }
+
+
+async def test_interceptor_kind_must_match() -> None:
+    with pytest.raises(ServerConfigError, match="async servicers"):
+        await start_local(
+            PingServicer(), grpc_address="127.0.0.1:0", interceptors=[SyncLoggingInterceptor()]
+        )
+    with pytest.raises(ServerConfigError, match="mix"):
+        await start_local(
+            SyncPingServicer(),
+            grpc_address="127.0.0.1:0",
+            interceptors=[SyncLoggingInterceptor(), LoggingInterceptor()],
+        )
+    with pytest.raises(TypeError, match="not a gRPC servicer"):
+        await start_local(object(), grpc_address="127.0.0.1:0")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class _Lines:
+    """Collects a process's stderr on a thread, so a test can wait for a line.
+
+    (select() on the pipe would miss lines already pulled into the file
+    object's buffer.)
+    """
+
+    def __init__(self, stream: Any) -> None:
+        self._queue: queue.Queue[str] = queue.Queue()
+        self.text = ""
+        threading.Thread(target=self._pump, args=(stream,), daemon=True).start()
+
+    def _pump(self, stream: Any) -> None:
+        for line in stream:
+            self._queue.put(line)
+        self._queue.put("")  # end of stream
+
+    def until(self, marker: str, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while marker not in self.text:
+            try:
+                line = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                raise AssertionError(f"no {marker!r} within {timeout}s: {self.text}") from None
+            if not line:
+                raise AssertionError(f"process ended before {marker!r}: {self.text}")
+            self.text += line
+
+    def rest(self) -> str:
+        """Everything up to the end of the stream (call once the process has exited)."""
+        self.text += "".join(iter(self._queue.get, ""))
+        return self.text
+
+
+def test_example_runs_as_a_user_would() -> None:
+    """``python -m examples.ping``: curl gets Pong, the interceptor logs, SIGINT stops it."""
+    help_text = subprocess.run(
+        [sys.executable, "-m", "examples.ping", "--help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "--http-address" in help_text
+    assert "--grpc-address" in help_text
+
+    http_port, grpc_port = _free_port(), _free_port()
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "examples.ping",
+         "--http-address", f"127.0.0.1:{http_port}", "--grpc-address", f"127.0.0.1:{grpc_port}"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    stderr = _Lines(proc.stderr)
+    try:
+        stderr.until("HTTP/JSON gateway listening")
+        url = f"http://127.0.0.1:{http_port}/v1/ping"
+        with urllib.request.urlopen(url, timeout=10) as resp:
+            assert resp.read() == b'{"message":"Pong"}'
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=30)
+    err = stderr.rest()
+    assert proc.returncode == 0, err
+    assert f"gRPC server listening on 127.0.0.1:{grpc_port}" in err
+    assert f"HTTP/JSON gateway listening on http://127.0.0.1:{http_port}" in err
+    calls = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+    assert any(c["msg"] == "rpc call: method = /example.v1.PingService/Ping" for c in calls)
+    assert "Traceback" not in err

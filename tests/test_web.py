@@ -1,0 +1,111 @@
+"""The aiohttp adapter, through real HTTP requests (pytest-aiohttp)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from examples.ping.service import PingServicer, ShelfServicer
+from grpcgw import Gateway, GatewayOptions
+from grpcgw.web import create_app, setup
+
+AiohttpClient = Any
+
+
+@pytest.fixture
+async def client(example_target: str, aiohttp_client: AiohttpClient) -> TestClient[Any, Any]:
+    gateway = Gateway([PingServicer(), ShelfServicer()], target=example_target)
+    return await aiohttp_client(create_app(gateway))
+
+
+async def test_ping_over_http(client: TestClient[Any, Any]) -> None:
+    resp = await client.get("/v1/ping")
+    assert resp.status == 200
+    assert resp.headers["Content-Type"] == "application/json"
+    assert await resp.read() == b'{"message":"Pong"}'
+
+
+async def test_router_lists_the_httprule_routes(example_target: str) -> None:
+    gateway = Gateway([PingServicer(), ShelfServicer()], target=example_target)
+    app = create_app(gateway)
+    listed = {(r.method, r.get_info()["path"]) for r in app.router.routes()}
+    assert ("GET", "/v1/ping") in listed
+    assert ("POST", "/v1/{name=shelves/*/books/*}:move") in listed
+    assert ("HEAD", "/v1/library") in listed
+    assert len(listed) == len(gateway.routes)
+
+
+async def test_escaped_slash_stays_in_one_segment(client: TestClient[Any, Any]) -> None:
+    created = await client.post("/v1/shelves?shelf_id=a%2Fb", data=b"{}")
+    assert created.status == 201, await created.text()
+    # %2F inside a single-segment variable does not split the path...
+    resp = await client.get("/v1/shelf/shelves%2Fa%2Fb")
+    assert resp.status == 200, await resp.text()
+    assert (await resp.json())["name"] == "shelves/a/b"
+
+
+async def test_raw_query_reaches_the_transcoder(client: TestClient[Any, Any]) -> None:
+    # '+' means space, %26 is a literal '&' inside a value.
+    await client.post("/v1/shelves?shelf_id=q", data=b'{"tags":["a b&c"]}')
+    resp = await client.get("/v1/shelves?tags=a+b%26c")
+    assert [s["name"] for s in (await resp.json())["shelves"]] == ["shelves/q"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "code"),
+    [
+        ("GET", "/nope", 404, 5),
+        ("DELETE", "/v1/ping", 405, 12),
+        ("GET", "/v1/shelves/%E0%A4%A", 400, 3),
+        ("GET", "/v1/shelves?pageSize=x", 400, 3),
+    ],
+)
+async def test_errors_are_json(
+    client: TestClient[Any, Any], method: str, path: str, status: int, code: int
+) -> None:
+    resp = await client.request(method, path)
+    assert resp.status == status
+    assert resp.headers["Content-Type"].startswith("application/json")
+    body = await resp.json()
+    assert body["code"] == code
+    assert body["message"]
+    if status == 405:
+        assert resp.headers["Allow"] == "GET"
+
+
+async def test_oversized_body_is_413_json(
+    example_target: str, aiohttp_client: AiohttpClient
+) -> None:
+    gateway = Gateway(
+        [ShelfServicer()], target=example_target, options=GatewayOptions(max_request_body=64)
+    )
+    client = await aiohttp_client(create_app(gateway))
+    resp = await client.post("/v1/shelves", data=b"{" + b" " * 1000 + b"}")
+    assert resp.status == 413
+    assert (await resp.json())["code"] == 8
+
+
+async def test_embedding_in_an_existing_app(
+    example_target: str, aiohttp_client: AiohttpClient
+) -> None:
+    async def health(request: web.Request) -> web.Response:
+        return web.json_response({"ok": True})
+
+    async def own_ping(request: web.Request) -> web.Response:
+        return web.Response(text="mine")
+
+    app = web.Application()
+    app.router.add_get("/healthz", health)
+    app.router.add_get("/v1/ping", own_ping)  # the application's own route wins
+    setup(app, Gateway([PingServicer(), ShelfServicer()], target=example_target))
+    client = await aiohttp_client(app)
+    assert await (await client.get("/healthz")).json() == {"ok": True}
+    assert await (await client.get("/v1/ping")).text() == "mine"
+    resp = await client.get("/v1/shelves")
+    assert resp.status == 200
+    assert await resp.json() == {"shelves": [], "nextPageToken": ""}
+    # Paths nobody serves fall through to aiohttp's own 404.
+    assert (await client.get("/elsewhere")).status == 404
