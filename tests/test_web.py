@@ -70,6 +70,8 @@ async def test_errors_are_json(
     assert resp.status == status
     assert resp.headers["Content-Type"].startswith("application/json")
     body = await resp.json()
+    if status == 404:
+        assert body["message"] == f"no route for {method} {path}"
     assert body["code"] == code
     assert body["message"]
     if status == 405:

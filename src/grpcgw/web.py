@@ -155,13 +155,24 @@ async def _status_errors(
         headers = {
             k: v for k, v in exc.headers.items() if k.lower() in ("allow", "www-authenticate")
         }
+        message = exc.text or exc.reason
+        if message == f"{exc.status}: {exc.reason}":  # aiohttp's default text: say more
+            path = request.raw_path.partition("?")[0]
+            message = _DEFAULT_MESSAGES.get(exc.status, "{reason}").format(
+                reason=exc.reason, method=request.method, path=path
+            )
         return web.Response(
             status=exc.status,
-            body=status_body(code, exc.text or exc.reason),
+            body=status_body(code, message),
             content_type="application/json",
             headers=headers,
         )
 
+
+_DEFAULT_MESSAGES = {
+    404: "no route for {method} {path}",
+    405: "method {method} is not allowed for {path}",
+}
 
 _CODE_FOR_HTTP = {
     400: Code.INVALID_ARGUMENT,
