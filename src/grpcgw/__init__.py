@@ -19,10 +19,12 @@ __all__ = [
     "GatewayOptions",
     "HttpRequest",
     "HttpResponse",
+    "LambdaOptions",
     "RouteConfigError",
     "TLSConfig",
     "UnescapeMode",
     "__version__",
+    "serve_lambda",
     "serve_local",
     "start_local",
     "web",
@@ -39,12 +41,15 @@ _LAZY = {
     "GatewayOptions": "grpcgw.options",
     "UnescapeMode": "grpcgw.options",
     "TLSConfig": "grpcgw.channel",
+    "LambdaOptions": "grpcgw.awslambda",
+    "serve_lambda": "grpcgw.awslambda",
     "serve_local": "grpcgw.server",
     "start_local": "grpcgw.server",
 }
 
 if TYPE_CHECKING:
     from grpcgw import web
+    from grpcgw.awslambda import LambdaOptions, serve_lambda
     from grpcgw.channel import TLSConfig
     from grpcgw.errors import Code, GatewayError
     from grpcgw.gateway import Gateway, HttpRequest, HttpResponse, RouteConfigError

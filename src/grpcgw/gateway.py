@@ -73,6 +73,10 @@ class HttpRequest:
     body: bytes = b""
     #: The client's address, forwarded as ``x-forwarded-for``.
     remote_addr: str | None = None
+    #: Metadata to send besides what the headers map to (e.g. the Lambda request context).
+    metadata: Sequence[tuple[str, str]] = ()
+    #: Seconds the call may take at most (e.g. what is left of a Lambda invocation).
+    deadline: float | None = None
 
 
 @dataclass(slots=True)
@@ -159,6 +163,10 @@ def _compile_route(
         request,
         response,
     )
+
+
+def _earliest(a: float | None, b: float | None) -> float | None:
+    return b if a is None else a if b is None else min(a, b)
 
 
 def _as_list(services: Iterable[ServiceLike] | ServiceLike) -> list[ServiceLike]:
@@ -306,17 +314,17 @@ class Gateway:
     def _call_metadata(
         self, request: HttpRequest
     ) -> tuple[list[tuple[str, str | bytes]], float | None]:
-        timeout = self.options.timeout
+        timeout = _earliest(self.options.timeout, request.deadline)
         try:
             for name, value in request.headers:
                 if name.lower() == "grpc-timeout":
-                    client = parse_grpc_timeout(value)
-                    timeout = client if timeout is None else min(timeout, client)
+                    timeout = _earliest(timeout, parse_grpc_timeout(value))
             metadata = request_metadata(
                 request.headers, remote_addr=request.remote_addr, matcher=self._matcher
             )
         except MetadataError as exc:
             raise GatewayError(Code.INVALID_ARGUMENT, str(exc)) from None
+        metadata.extend(request.metadata)
         return metadata, timeout
 
     async def aclose(self) -> None:

@@ -1,0 +1,449 @@
+"""Lambda HTTP events <-> gateway requests and responses, one class per event source.
+
+Each source is detected explicitly from the event's shape, and answered with
+exactly the response shape that source requires. Pure: no grpc, no aiohttp.
+
+- API Gateway REST, and HTTP API with payload 1.0: ``httpMethod`` and a
+  ``requestContext`` without ``elb``; answered with ``multiValueHeaders``.
+- HTTP API payload 2.0 and function URLs: ``version: "2.0"``, ``rawPath`` and
+  ``requestContext.http``; answered with comma-joined ``headers`` and ``cookies``.
+- ALB target groups: ``requestContext.elb``; answered with ``headers`` or
+  ``multiValueHeaders`` (whichever the event used) and ``statusDescription``.
+- VPC Lattice v1 (``raw_path`` + ``method``) and v2 (``version: "2.0"``, ``path``,
+  ``method``): answered with ``headers`` and ``statusDescription``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import fnmatch
+import http
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+from urllib.parse import quote
+
+from grpcgw.gateway import HttpRequest, HttpResponse
+
+#: Metadata keys the Lambda adapter adds to every call (documented in docs/lambda.md).
+REQUEST_ID_KEY = "x-lambda-request-id"
+APIGW_REQUEST_ID_KEY = "x-apigateway-request-id"
+AUTHORIZER_KEY = "x-apigateway-authorizer"
+EVENT_SOURCE_KEY = "x-lambda-event-source"
+
+# Characters that may stand unescaped in a request path; anything else in a
+# path an event source handed over decoded is escaped again before routing.
+_PATH_SAFE = "/%:@!$&'()*+,;=-._~"
+_QUERY_SAFE = "-._~!$'()*,;:@/?"
+
+_TEXT_TYPES = (
+    "text/*",
+    "application/json",
+    "application/*+json",
+    "application/xml",
+    "application/*+xml",
+    "application/javascript",
+    "application/x-www-form-urlencoded",
+    "application/x-ndjson",
+)
+
+
+class EventSourceError(ValueError):
+    """An event that is not an HTTP event of a source grpcgw knows, or is malformed."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EventOptions:
+    """How events are read and answered (see ``LambdaOptions``)."""
+
+    strip_stage: bool = True
+    base_path: str = ""
+    binary_media_types: tuple[str, ...] = ()
+
+
+def _decode_body(body: object, is_base64: object) -> bytes:
+    if body is None:
+        return b""
+    if not isinstance(body, str):
+        raise EventSourceError("event body is not a string")
+    if is_base64:
+        try:
+            return base64.b64decode(body, validate=True)
+        except (binascii.Error, ValueError):
+            raise EventSourceError("event body is marked base64 but is not base64") from None
+    return body.encode()
+
+
+def _raw_path(path: str, base_path: str) -> str:
+    path = quote(path, safe=_PATH_SAFE) or "/"
+    if base_path:
+        base = "/" + base_path.strip("/")
+        if path == base or path.startswith(base + "/"):
+            path = path[len(base) :] or "/"
+    return path
+
+
+def _encode_query(pairs: Iterable[tuple[str, str]]) -> str:
+    return "&".join(f"{quote(k, safe=_QUERY_SAFE)}={quote(v, safe=_QUERY_SAFE)}" for k, v in pairs)
+
+
+def _pairs(multi: object, single: object) -> list[tuple[str, str]]:
+    """Pairs (query parameters or headers) from a multi-value mapping if present, else
+    from a single-value one (whose values may also be lists, as in VPC Lattice v2)."""
+    if isinstance(multi, Mapping) and multi:
+        return [(str(k), str(v)) for k, vs in multi.items() for v in (vs or ())]
+    if isinstance(single, Mapping):
+        out: list[tuple[str, str]] = []
+        for k, v in single.items():
+            out.extend((str(k), str(x)) for x in (v if isinstance(v, list) else [v]))
+        return out
+    return []
+
+
+def _remote(source_ip: object, headers: Sequence[tuple[str, str]]) -> str | None:
+    """The caller's IP, unless X-Forwarded-For already ends with it (API Gateway adds it)."""
+    if not isinstance(source_ip, str) or not source_ip:
+        return None
+    ip = source_ip.split("/")[0]
+    forwarded = next((v for k, v in headers if k.lower() == "x-forwarded-for"), "")
+    if forwarded and forwarded.rsplit(",", 1)[-1].strip() == ip:
+        return None
+    return ip
+
+
+def _context_metadata(source: str, request_context: Mapping[str, Any]) -> list[tuple[str, str]]:
+    md = [(EVENT_SOURCE_KEY, source)]
+    request_id = request_context.get("requestId")
+    if isinstance(request_id, str):
+        md.append((APIGW_REQUEST_ID_KEY, request_id))
+    authorizer = request_context.get("authorizer")
+    if isinstance(authorizer, Mapping) and authorizer:
+        md.append((AUTHORIZER_KEY, json.dumps(authorizer, separators=(",", ":"), sort_keys=True)))
+    return md
+
+
+def _join(values: Sequence[str]) -> str:
+    return ",".join(values)
+
+
+def _grouped(headers: Sequence[tuple[str, str]]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for name, value in headers:
+        out.setdefault(name, []).append(value)
+    return out
+
+
+class EventSource:
+    """One kind of Lambda HTTP event: how to read it and how to answer it."""
+
+    name: ClassVar[str]
+
+    def __init__(self, event: Mapping[str, Any], options: EventOptions) -> None:
+        self.event = event
+        self.options = options
+
+    @classmethod
+    def matches(cls, event: Mapping[str, Any]) -> bool:
+        raise NotImplementedError
+
+    def request(self) -> HttpRequest:
+        """The gateway request for this event."""
+        raise NotImplementedError
+
+    def response(self, response: HttpResponse) -> dict[str, Any]:
+        """The response dict this event source expects."""
+        raise NotImplementedError
+
+    def _body(self, response: HttpResponse) -> tuple[str, bool]:
+        content_type = (response.header("Content-Type") or "").split(";")[0].strip().lower()
+        forced = any(fnmatch.fnmatch(content_type, p) for p in self.options.binary_media_types)
+        text = not forced and any(fnmatch.fnmatch(content_type, p) for p in _TEXT_TYPES)
+        if text or not response.body:
+            try:
+                return response.body.decode(), False
+            except UnicodeDecodeError:
+                pass
+        return base64.b64encode(response.body).decode(), True
+
+    def _context(self) -> Mapping[str, Any]:
+        rc = self.event.get("requestContext")
+        return rc if isinstance(rc, Mapping) else {}
+
+    def _method(self, key: str) -> str:
+        method = self.event.get(key)
+        if not isinstance(method, str) or not method:
+            raise EventSourceError(f"{self.name} event has no {key}")
+        return method.upper()
+
+
+class RestV1(EventSource):
+    """API Gateway REST API (and HTTP API with payload format 1.0)."""
+
+    name = "apigw-rest-v1"
+
+    @classmethod
+    def matches(cls, event: Mapping[str, Any]) -> bool:
+        rc = event.get("requestContext")
+        return (
+            "httpMethod" in event
+            and isinstance(rc, Mapping)
+            and "elb" not in rc
+            and event.get("version", "1.0") == "1.0"
+        )
+
+    def request(self) -> HttpRequest:
+        ev = self.event
+        headers = _pairs(ev.get("multiValueHeaders"), ev.get("headers"))
+        rc = self._context()
+        identity = rc.get("identity")
+        source_ip = identity.get("sourceIp") if isinstance(identity, Mapping) else None
+        # REST passes `path` without the stage (custom domains keep their base path).
+        return HttpRequest(
+            method=self._method("httpMethod"),
+            path=_raw_path(str(ev.get("path") or "/"), self.options.base_path),
+            query=_encode_query(
+                _pairs(ev.get("multiValueQueryStringParameters"), ev.get("queryStringParameters"))
+            ),
+            headers=headers,
+            body=_decode_body(ev.get("body"), ev.get("isBase64Encoded")),
+            remote_addr=_remote(source_ip, headers),
+            metadata=_context_metadata(self.name, rc),
+        )
+
+    def response(self, response: HttpResponse) -> dict[str, Any]:
+        body, b64 = self._body(response)
+        return {
+            "statusCode": response.status,
+            "multiValueHeaders": _grouped(response.headers),
+            "body": body,
+            "isBase64Encoded": b64,
+        }
+
+
+class HttpV2(EventSource):
+    """API Gateway HTTP API payload 2.0, and Lambda function URLs (same format)."""
+
+    name = "apigw-http-v2"
+
+    @classmethod
+    def matches(cls, event: Mapping[str, Any]) -> bool:
+        rc = event.get("requestContext")
+        return (
+            event.get("version") == "2.0"
+            and "rawPath" in event
+            and isinstance(rc, Mapping)
+            and isinstance(rc.get("http"), Mapping)
+        )
+
+    def request(self) -> HttpRequest:
+        ev = self.event
+        rc = self._context()
+        http_ctx = rc.get("http") or {}
+        headers = _pairs(None, ev.get("headers"))
+        cookies = ev.get("cookies")
+        if isinstance(cookies, list) and cookies:
+            headers.append(("cookie", "; ".join(str(c) for c in cookies)))
+        path = str(ev.get("rawPath") or "/")
+        stage = rc.get("stage")
+        domain = str(rc.get("domainName") or "")
+        # On the execute-api endpoint a named stage is the first segment of rawPath.
+        if (
+            self.options.strip_stage
+            and isinstance(stage, str)
+            and stage not in ("", "$default")
+            and ".execute-api." in domain
+            and (path == f"/{stage}" or path.startswith(f"/{stage}/"))
+        ):
+            path = path[len(stage) + 1 :] or "/"
+        query = ev.get("rawQueryString")
+        return HttpRequest(
+            method=self._method_v2(http_ctx),
+            path=_raw_path(path, self.options.base_path),
+            query=query
+            if isinstance(query, str)
+            else _encode_query(_pairs(None, ev.get("queryStringParameters"))),
+            headers=headers,
+            body=_decode_body(ev.get("body"), ev.get("isBase64Encoded")),
+            remote_addr=_remote(http_ctx.get("sourceIp"), headers),
+            metadata=_context_metadata(self.source_name(), rc),
+        )
+
+    def _method_v2(self, http_ctx: Mapping[str, Any]) -> str:
+        method = http_ctx.get("method")
+        if not isinstance(method, str) or not method:
+            raise EventSourceError(f"{self.name} event has no requestContext.http.method")
+        return method.upper()
+
+    def source_name(self) -> str:
+        domain = str(self._context().get("domainName") or "")
+        return "lambda-function-url" if ".lambda-url." in domain else self.name
+
+    def response(self, response: HttpResponse) -> dict[str, Any]:
+        body, b64 = self._body(response)
+        cookies = [v for k, v in response.headers if k.lower() == "set-cookie"]
+        rest = [(k, v) for k, v in response.headers if k.lower() != "set-cookie"]
+        return {
+            "statusCode": response.status,
+            "headers": {k: _join(vs) for k, vs in _grouped(rest).items()},
+            "cookies": cookies,
+            "body": body,
+            "isBase64Encoded": b64,
+        }
+
+
+def _status_description(status: int) -> str:
+    try:
+        return f"{status} {http.HTTPStatus(status).phrase}"
+    except ValueError:
+        return str(status)
+
+
+class Alb(EventSource):
+    """Application Load Balancer target group, with or without multi-value headers."""
+
+    name = "alb"
+
+    @classmethod
+    def matches(cls, event: Mapping[str, Any]) -> bool:
+        rc = event.get("requestContext")
+        return isinstance(rc, Mapping) and "elb" in rc and "httpMethod" in event
+
+    @property
+    def multi_value(self) -> bool:
+        return "multiValueHeaders" in self.event
+
+    def request(self) -> HttpRequest:
+        ev = self.event
+        headers = _pairs(ev.get("multiValueHeaders"), ev.get("headers"))
+        # ALB hands query keys and values over exactly as the client sent them,
+        # still percent-encoded: join them as they are, so they are decoded once.
+        pairs = _pairs(ev.get("multiValueQueryStringParameters"), ev.get("queryStringParameters"))
+        return HttpRequest(
+            method=self._method("httpMethod"),
+            path=_raw_path(str(ev.get("path") or "/"), self.options.base_path),
+            query="&".join(f"{k}={v}" for k, v in pairs),
+            headers=headers,
+            body=_decode_body(ev.get("body"), ev.get("isBase64Encoded")),
+            metadata=_context_metadata(self.name, {}),
+        )
+
+    def response(self, response: HttpResponse) -> dict[str, Any]:
+        body, b64 = self._body(response)
+        out: dict[str, Any] = {
+            "statusCode": response.status,
+            "statusDescription": _status_description(response.status),
+        }
+        grouped = _grouped(response.headers)
+        if self.multi_value:
+            out["multiValueHeaders"] = grouped
+        else:
+            out["headers"] = _single_value_headers(grouped)
+        out["body"] = body
+        out["isBase64Encoded"] = b64
+        return out
+
+
+def _single_value_headers(grouped: Mapping[str, list[str]]) -> dict[str, str]:
+    """One value per name. Several ``Set-Cookie`` cannot be joined with commas, so
+    each goes under a differently-cased name (header names are case-insensitive)."""
+    out: dict[str, str] = {}
+    for name, values in grouped.items():
+        if name.lower() == "set-cookie" and len(values) > 1:
+            for i, value in enumerate(values):
+                out[_case_variant(name, i)] = value
+        else:
+            out[name] = _join(values)
+    return out
+
+
+def _case_variant(name: str, n: int) -> str:
+    letters = [i for i, c in enumerate(name) if c.isalpha()]
+    chars = list(name.lower())
+    for bit, pos in enumerate(letters):
+        if n >> bit & 1:
+            chars[pos] = chars[pos].upper()
+    return "".join(chars)
+
+
+class LatticeV1(EventSource):
+    """VPC Lattice, event structure version 1 (snake_case keys)."""
+
+    name = "vpc-lattice-v1"
+
+    @classmethod
+    def matches(cls, event: Mapping[str, Any]) -> bool:
+        return "raw_path" in event and "method" in event
+
+    def request(self) -> HttpRequest:
+        ev = self.event
+        raw_path, _, raw_query = str(ev.get("raw_path") or "/").partition("?")
+        headers = _pairs(None, ev.get("headers"))
+        return HttpRequest(
+            method=self._method("method"),
+            path=_raw_path(raw_path, self.options.base_path),
+            query=raw_query or _encode_query(_pairs(None, ev.get("query_string_parameters"))),
+            headers=headers,
+            body=_decode_body(ev.get("body"), ev.get("is_base64_encoded")),
+            metadata=_context_metadata(self.name, {}),
+        )
+
+    def response(self, response: HttpResponse) -> dict[str, Any]:
+        body, b64 = self._body(response)
+        return {
+            "statusCode": response.status,
+            "statusDescription": _status_description(response.status),
+            "headers": {k: _join(vs) for k, vs in _grouped(response.headers).items()},
+            "body": body,
+            "isBase64Encoded": b64,
+        }
+
+
+class LatticeV2(LatticeV1):
+    """VPC Lattice, event structure version 2."""
+
+    name = "vpc-lattice-v2"
+
+    @classmethod
+    def matches(cls, event: Mapping[str, Any]) -> bool:
+        rc = event.get("requestContext")
+        return (
+            event.get("version") == "2.0"
+            and "path" in event
+            and "method" in event
+            and isinstance(rc, Mapping)
+            and "serviceNetworkArn" in rc
+        )
+
+    def request(self) -> HttpRequest:
+        ev = self.event
+        raw_path, _, raw_query = str(ev.get("path") or "/").partition("?")
+        # Lattice names the caller by VPC and principal, not IP: nothing for x-forwarded-for.
+        headers = _pairs(None, ev.get("headers"))
+        return HttpRequest(
+            method=self._method("method"),
+            path=_raw_path(raw_path, self.options.base_path),
+            query=raw_query or _encode_query(_pairs(None, ev.get("queryStringParameters"))),
+            headers=headers,
+            body=_decode_body(ev.get("body"), ev.get("isBase64Encoded")),
+            metadata=_context_metadata(self.name, {}),
+        )
+
+
+#: In detection order: the more specific shapes first.
+SOURCES: tuple[type[EventSource], ...] = (HttpV2, LatticeV2, Alb, RestV1, LatticeV1)
+
+
+def detect(event: object, options: EventOptions) -> EventSource:
+    """The event source for ``event``; :class:`EventSourceError` if it is none of them."""
+    if not isinstance(event, Mapping):
+        raise EventSourceError(f"a Lambda HTTP event is a JSON object, not {type(event).__name__}")
+    for source in SOURCES:
+        if source.matches(event):
+            return source(event, options)
+    keys = ", ".join(sorted(map(str, event))[:8]) or "none"
+    raise EventSourceError(
+        "not an HTTP event from API Gateway (REST or HTTP API), a function URL, ALB or "
+        f"VPC Lattice (top-level keys: {keys})"
+    )

@@ -1,0 +1,242 @@
+"""``serve_lambda``: the real gRPC server on a unix socket in /tmp, events served in process.
+
+Lambda lets no process listen on a port, but /tmp is writable. At init, once
+per process, the handler starts the user's servicers in a real gRPC server on
+a private unix socket, dials it, and compiles the routes; each invocation then
+runs one gateway request on the process-lifetime event loop. Interceptors and
+every other gRPC server feature work as they do anywhere else.
+
+Never imports aiohttp: it costs cold-start time and the core does not need it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+import stat
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Protocol
+
+from grpcgw.awslambda.events import REQUEST_ID_KEY, EventOptions, detect
+from grpcgw.descriptors import ServiceLike, resolve_service
+from grpcgw.gateway import Gateway
+from grpcgw.grpcserver import GrpcServer
+from grpcgw.options import GatewayOptions
+
+log = logging.getLogger("grpcgw")
+
+#: grpcio binds unix socket paths of at most this many bytes.
+MAX_SOCKET_PATH = 105
+
+
+class LambdaContext(Protocol):
+    """The parts of the Lambda context object the handler uses."""
+
+    aws_request_id: str
+
+    def get_remaining_time_in_millis(self) -> int: ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LambdaOptions:
+    """How :func:`serve_lambda` runs and reads events."""
+
+    #: Where the gRPC server's unix socket goes (Lambda: only /tmp is writable).
+    socket_dir: str = "/tmp"
+    #: Seconds kept back from the invocation's remaining time for the call's
+    #: deadline, so a slow call ends as 504 before Lambda kills the process.
+    deadline_margin: float = 0.5
+    #: Strip a named HTTP API stage from the start of ``rawPath`` (execute-api endpoints only).
+    strip_stage: bool = True
+    #: A custom-domain base path mapping to strip from every path (e.g. ``"v1"``).
+    base_path: str = ""
+    #: Response content types always sent base64-encoded (globs like ``"image/*"``);
+    #: non-text types are base64-encoded anyway.
+    binary_media_types: tuple[str, ...] = ()
+    #: Enable gRPC server reflection on the socket (off: nothing outside the process dials it).
+    reflection: bool = False
+    #: Worker threads for plain (non-async) servicers.
+    max_workers: int = 4
+
+
+def socket_path(directory: str) -> Path:
+    """A fresh socket path unique to this process: ``<dir>/grpcgw-<pid>-<rand>.sock``."""
+    path = Path(directory) / f"grpcgw-{os.getpid()}-{secrets.token_hex(4)}.sock"
+    if len(os.fsencode(path)) > MAX_SOCKET_PATH:
+        raise ValueError(
+            f"unix socket path {str(path)!r} is longer than {MAX_SOCKET_PATH} bytes; "
+            "give a shorter socket_dir"
+        )
+    return path
+
+
+def _remove_stale_sockets(directory: str) -> None:
+    """Remove sockets left by processes of ours that are gone (a crashed earlier runtime)."""
+    for old in Path(directory).glob("grpcgw-*-*.sock"):
+        try:
+            pid = int(old.name.split("-")[1])
+        except (IndexError, ValueError):
+            continue
+        if not _alive(pid):
+            with contextlib.suppress(OSError):
+                if stat.S_ISSOCK(old.lstat().st_mode):
+                    old.unlink()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class LambdaHandler:
+    """The Lambda handler :func:`serve_lambda` returns: ``handler(event, context) -> dict``."""
+
+    def __init__(
+        self,
+        servicers: Sequence[ServiceLike],
+        *,
+        interceptors: Sequence[object] = (),
+        options: GatewayOptions | None = None,
+        lambda_options: LambdaOptions | None = None,
+    ) -> None:
+        if not servicers:
+            raise TypeError("serve_lambda() needs at least one servicer")
+        self.services = [resolve_service(s) for s in servicers]
+        self.options = options or GatewayOptions()
+        self.lambda_options = lambda_options or LambdaOptions()
+        self._event_options = EventOptions(
+            strip_stage=self.lambda_options.strip_stage,
+            base_path=self.lambda_options.base_path,
+            binary_media_types=tuple(self.lambda_options.binary_media_types),
+        )
+        self._interceptors = tuple(interceptors)
+        self._pid = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._server: GrpcServer | None = None
+        self._gateway: Gateway | None = None
+        self.socket: Path | None = None
+        self.start()
+        _register_snapstart_hooks(self)
+
+    @property
+    def gateway(self) -> Gateway:
+        if self._gateway is None:
+            raise RuntimeError("the Lambda handler is stopped")
+        return self._gateway
+
+    def start(self) -> None:
+        """Start the gRPC server on a new socket and dial it (at init, and after restore)."""
+        opts = self.lambda_options
+        Path(opts.socket_dir).mkdir(parents=True, exist_ok=True)
+        _remove_stale_sockets(opts.socket_dir)
+        path = socket_path(opts.socket_dir)
+        loop = asyncio.new_event_loop()
+        # A umask makes the socket 0600 from the moment it exists (no chmod race).
+        old_umask = os.umask(0o177)
+        try:
+            server = loop.run_until_complete(
+                GrpcServer.start(
+                    self.services,
+                    f"unix://{path}",
+                    interceptors=self._interceptors,
+                    reflection=opts.reflection,
+                    max_workers=opts.max_workers,
+                )
+            )
+        except BaseException:
+            loop.close()
+            raise
+        finally:
+            os.umask(old_umask)
+        self._loop, self._server, self.socket, self._pid = loop, server, path, os.getpid()
+        self._gateway = Gateway(
+            [s.descriptor for s in self.services], target=f"unix://{path}", options=self.options
+        )
+        log.info("gRPC server listening on unix://%s", path)
+
+    def stop(self) -> None:
+        """Stop the server, close the channel and the loop, remove the socket."""
+        loop, server, gateway = self._loop, self._server, self._gateway
+        self._loop = self._server = self._gateway = None
+        if loop is not None and not loop.is_closed():
+            if gateway is not None:
+                loop.run_until_complete(gateway.aclose())
+            if server is not None:
+                loop.run_until_complete(server.stop(0))
+            loop.close()
+        if self.socket is not None:
+            with contextlib.suppress(FileNotFoundError):
+                self.socket.unlink()
+
+    def _ensure_started(self) -> asyncio.AbstractEventLoop:
+        if self._pid != os.getpid():
+            # A forked worker: the parent's server, channel and loop are not ours to use.
+            self._loop = self._server = self._gateway = None
+            self.start()
+        elif self._loop is None:
+            self.start()
+        assert self._loop is not None
+        return self._loop
+
+    def __call__(
+        self, event: Mapping[str, Any], context: LambdaContext | None = None
+    ) -> dict[str, Any]:
+        """Serve one Lambda HTTP event; an unknown event shape raises ``EventSourceError``."""
+        loop = self._ensure_started()
+        source = detect(event, self._event_options)
+        request = source.request()
+        extra = list(request.metadata)
+        deadline = None
+        if context is not None:
+            extra.append((REQUEST_ID_KEY, str(context.aws_request_id)))
+            remaining = context.get_remaining_time_in_millis() / 1000.0
+            deadline = max(remaining - self.lambda_options.deadline_margin, 0.001)
+        request = replace(request, metadata=extra, deadline=deadline)
+        response = loop.run_until_complete(self.gateway.handle(request))
+        return source.response(response)
+
+
+def _register_snapstart_hooks(handler: LambdaHandler) -> None:
+    """SnapStart: no socket or server may survive into a snapshot; restart after restore."""
+    try:
+        from snapshot_restore_py import (
+            register_after_restore,
+            register_before_snapshot,
+        )
+    except ImportError:
+        return
+    register_before_snapshot(handler.stop)
+    register_after_restore(handler.start)
+
+
+def serve_lambda(
+    *servicers: ServiceLike,
+    interceptors: Sequence[object] = (),
+    options: GatewayOptions | None = None,
+    lambda_options: LambdaOptions | None = None,
+) -> LambdaHandler:
+    """Serve ``servicers`` on AWS Lambda; assign the result to the module's ``handler``.
+
+    At init, starts the servicers in a real gRPC server (with ``interceptors``)
+    on a unix socket in /tmp and compiles the ``google.api.http`` routes; each
+    invocation answers an API Gateway (REST or HTTP API), function URL, ALB or
+    VPC Lattice event in process::
+
+        handler = grpcgw.serve_lambda(PingServicer(), interceptors=[AuthInterceptor()])
+
+    Works on the managed Python runtime (``Handler: app.handler``) and in a
+    container image run by ``python -m awslambdaric app.handler``.
+    """
+    return LambdaHandler(
+        servicers, interceptors=interceptors, options=options, lambda_options=lambda_options
+    )

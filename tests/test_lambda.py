@@ -1,0 +1,481 @@
+"""serve_lambda in process: every real event source, golden responses, and the lifecycle.
+
+The end-to-end tests with the real awslambdaric client are in test_lambda_e2e.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import http
+import json
+import os
+import sys
+import types
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+from grpcgwtest.echo.v1 import echo_pb2, echo_pb2_grpc
+
+from grpcgw import GatewayOptions, LambdaOptions, serve_lambda
+from grpcgw.awslambda import EventSourceError, LambdaHandler
+from grpcgw.awslambda.handler import socket_path
+
+from .conftest import DATA
+
+EVENTS = DATA / "lambda-events"
+GOLDEN = DATA / "lambda-golden"
+#: Set GRPCGW_UPDATE_GOLDEN=1 to rewrite the golden files (then review the diff).
+UPDATE = os.environ.get("GRPCGW_UPDATE_GOLDEN") == "1"
+
+_SEEN = (
+    "authorization",
+    "grpcgateway-authorization",
+    "grpcgateway-content-type",
+    "grpcgateway-cookie",
+    "x-apigateway-authorizer",
+    "x-apigateway-request-id",
+    "x-forwarded-for",
+    "x-forwarded-host",
+    "x-lambda-event-source",
+    "x-lambda-request-id",
+)
+
+
+class EchoServicer(echo_pb2_grpc.EchoServiceServicer):
+    async def Echo(self, request: Any, context: Any) -> echo_pb2.EchoResponse:
+        md = {k: v for k, v in context.invocation_metadata() if k in _SEEN}
+        return echo_pb2.EchoResponse(request=request, metadata=md)
+
+    async def Hang(self, request: Any, context: Any) -> echo_pb2.EchoResponse:
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    async def Fail(self, request: Any, context: Any) -> echo_pb2.EchoResponse:
+        raise RuntimeError("servicer bug")
+
+
+class Context:
+    """A Lambda context with a fixed request id and a chosen remaining time."""
+
+    def __init__(self, remaining_ms: int = 3000) -> None:
+        self.aws_request_id = "c0ffee00-0000-4000-8000-000000000001"
+        self.remaining_ms = remaining_ms
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_ms
+
+
+@pytest.fixture
+def sock_tmp(sock_dir: Path) -> str:
+    return str(sock_dir)
+
+
+@pytest.fixture
+def make_handler(sock_tmp: str) -> Iterator[Any]:
+    handlers: list[LambdaHandler] = []
+
+    def make(*servicers: Any, **lambda_opts: Any) -> LambdaHandler:
+        options = lambda_opts.pop("options", None)
+        interceptors = lambda_opts.pop("interceptors", ())
+        h = serve_lambda(
+            *(servicers or (EchoServicer(),)),
+            interceptors=interceptors,
+            options=options,
+            lambda_options=LambdaOptions(socket_dir=sock_tmp, **lambda_opts),
+        )
+        handlers.append(h)
+        return h
+
+    yield make
+    for h in handlers:
+        h.stop()
+
+
+# -- golden responses for every real event -------------------------------------------
+
+#: Per-event LambdaOptions (the custom-domain event needs its base path stripped).
+EVENT_OPTIONS: dict[str, dict[str, Any]] = {
+    "apigw-rest-v1-post-base64-body-custom-domain": {"base_path": "v1"},
+}
+REQUEST_EVENTS = sorted(p.stem for p in EVENTS.glob("*.json") if not p.stem.startswith("response-"))
+
+
+def _normalise(response: dict[str, Any]) -> dict[str, Any]:
+    """Compare JSON bodies as data (map order is not part of the contract)."""
+    out = dict(response)
+    if not out.get("isBase64Encoded") and out.get("body"):
+        with contextlib.suppress(ValueError):
+            out["body"] = json.loads(out["body"])
+    return out
+
+
+def test_every_request_event_has_a_golden_response() -> None:
+    assert len(REQUEST_EVENTS) == 20
+    assert sorted(p.stem for p in GOLDEN.glob("*.json")) == REQUEST_EVENTS
+
+
+@pytest.mark.parametrize("name", REQUEST_EVENTS)
+def test_golden(name: str, make_handler: Any) -> None:
+    event = json.loads((EVENTS / f"{name}.json").read_text())
+    handler = make_handler(**EVENT_OPTIONS.get(name, {}))
+    got = _normalise(handler(event, Context()))
+    golden = GOLDEN / f"{name}.json"
+    if UPDATE:
+        golden.parent.mkdir(exist_ok=True)
+        golden.write_text(json.dumps(got, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+    assert got == json.loads(golden.read_text())
+
+
+# -- what the golden files show, asserted by name ------------------------------------
+
+
+def _echo(response: dict[str, Any]) -> dict[str, Any]:
+    assert response["statusCode"] == 200, response
+    body: dict[str, Any] = json.loads(response["body"])
+    return body
+
+
+def load(name: str) -> dict[str, Any]:
+    event: dict[str, Any] = json.loads((EVENTS / f"{name}.json").read_text())
+    return event
+
+
+def test_multi_value_query_and_request_context(make_handler: Any) -> None:
+    echo = _echo(make_handler()(load("apigw-rest-v1-post-multivalue-query"), Context()))
+    assert echo["request"]["multiValueName"] == ["you", "me"]
+    assert echo["request"]["name"] == "me"
+    assert echo["request"]["payload"] == {"a": 1}
+    md = echo["metadata"]
+    assert md["x-lambda-request-id"] == "c0ffee00-0000-4000-8000-000000000001"
+    assert md["x-lambda-event-source"] == "apigw-rest-v1"
+    assert md["x-apigateway-request-id"]
+
+
+def test_v2_cookies_authorizer_and_source_ip(make_handler: Any) -> None:
+    echo = _echo(make_handler()(load("apigw-http-v2-get-cookies-query"), Context()))
+    assert echo["request"]["parameter1"] == ["value1", "value2"]
+    md = echo["metadata"]
+    assert md["grpcgateway-cookie"] == "cookie1; cookie2"
+    assert json.loads(md["x-apigateway-authorizer"])["jwt"]["claims"] == {
+        "claim1": "value1",
+        "claim2": "value2",
+    }
+    assert md["x-forwarded-for"] == "192.168.0.1"
+
+
+def test_encoded_slash_stays_in_the_segment(make_handler: Any) -> None:
+    handler = make_handler()
+    for name in ("apigw-http-v2-encoded-slash-in-path", "apigw-rest-v1-encoded-slash-in-path"):
+        assert _echo(handler(load(name), Context()))["request"]["name"] == "foo/bar"
+
+
+def test_alb_query_values_are_decoded_exactly_once(make_handler: Any) -> None:
+    echo = _echo(make_handler()(load("alb-multi-value-encoded-query"), Context()))
+    assert echo["request"]["myKey"] == ["?showAll=true", "?showAll=false"]
+
+
+def test_named_stage_and_base_path_are_stripped(make_handler: Any) -> None:
+    assert make_handler()(load("apigw-http-v2-get-named-stage"), Context())["statusCode"] == 200
+    event = load("apigw-rest-v1-post-base64-body-custom-domain")
+    assert make_handler()(event, Context())["statusCode"] == 404  # /v1/example: no such route
+    echo = _echo(make_handler(base_path="v1")(event, Context()))
+    assert echo["request"]["payload"] == {"example": "value"}  # base64 body decoded
+
+
+def test_stage_kept_when_asked(make_handler: Any) -> None:
+    event = load("apigw-http-v2-get-named-stage")
+    assert make_handler(strip_stage=False)(event, Context())["statusCode"] == 404
+
+
+# -- synthetic events for what the real ones lack ---------------------------------------
+
+
+def v2(
+    method: str,
+    path: str,
+    *,
+    body: bytes | None = None,
+    b64: bool = False,
+    query: str = "",
+    headers: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """An HTTP API v2 event built from the minimal real one."""
+    event = load("apigw-http-v2-minimal-get")
+    event["rawPath"] = path
+    event["rawQueryString"] = query
+    event["requestContext"]["http"]["method"] = method
+    event["headers"] = headers or {}
+    if body is not None:
+        event["body"] = base64.b64encode(body).decode() if b64 else body.decode()
+        event["isBase64Encoded"] = b64
+    return event
+
+
+def test_v2_base64_body(make_handler: Any) -> None:
+    event = v2("POST", "/my/path", body='{"x": "ü"}'.encode(), b64=True)
+    assert _echo(make_handler()(event, Context()))["request"]["payload"] == {"x": "ü"}
+
+
+def test_binary_media_types_force_base64(make_handler: Any) -> None:
+    resp = make_handler(binary_media_types=("application/*",))(v2("GET", "/"), Context())
+    assert resp["isBase64Encoded"] is True
+    decoded = json.loads(base64.b64decode(resp["body"]))
+    assert decoded["metadata"]["x-lambda-event-source"] == "apigw-http-v2"
+
+
+def _described(status: int) -> str:
+    return f"{status} {http.HTTPStatus(status).phrase}"
+
+
+def _multi(headers: dict[str, str]) -> dict[str, list[str]]:
+    return {k: [v] for k, v in headers.items()}
+
+
+#: The whole error response each source must give, from (status, body, extra headers).
+ERROR_SHAPES: dict[str, Callable[[int, str, dict[str, str]], dict[str, Any]]] = {
+    "apigw-rest-v1-get-query-multivalue": lambda status, body, extra: {
+        "statusCode": status,
+        "multiValueHeaders": _multi({"Content-Type": "application/json", **extra}),
+        "body": body,
+        "isBase64Encoded": False,
+    },
+    "apigw-http-v2-minimal-get": lambda status, body, extra: {
+        "statusCode": status,
+        "headers": {"Content-Type": "application/json", **extra},
+        "cookies": [],
+        "body": body,
+        "isBase64Encoded": False,
+    },
+    "alb-get-single-value-headers": lambda status, body, extra: {
+        "statusCode": status,
+        "statusDescription": _described(status),
+        "headers": {"Content-Type": "application/json", **extra},
+        "body": body,
+        "isBase64Encoded": False,
+    },
+    "alb-get-multi-value-headers": lambda status, body, extra: {
+        "statusCode": status,
+        "statusDescription": _described(status),
+        "multiValueHeaders": _multi({"Content-Type": "application/json", **extra}),
+        "body": body,
+        "isBase64Encoded": False,
+    },
+    "vpc-lattice-v2": lambda status, body, extra: {
+        "statusCode": status,
+        "statusDescription": _described(status),
+        "headers": {"Content-Type": "application/json", **extra},
+        "body": body,
+        "isBase64Encoded": False,
+    },
+}
+# Function URLs share the HTTP API v2 format.
+ERROR_SHAPES["function-url-get-root"] = ERROR_SHAPES["apigw-http-v2-minimal-get"]
+
+
+def _retarget(event: dict[str, Any], method: str, path: str) -> dict[str, Any]:
+    for key in ("path", "rawPath", "raw_path"):
+        if key in event:
+            event[key] = path
+    for key in ("httpMethod", "method"):
+        if key in event:
+            event[key] = method
+    http_ctx = event.get("requestContext", {}).get("http")
+    if http_ctx:
+        http_ctx["method"] = method
+    for key in ("queryStringParameters", "multiValueQueryStringParameters"):
+        event.pop(key, None)
+    if "rawQueryString" in event:
+        event["rawQueryString"] = ""
+    return event
+
+
+@pytest.mark.parametrize("source", sorted(ERROR_SHAPES))
+@pytest.mark.parametrize(
+    ("method", "path", "status", "code", "extra"),
+    [
+        ("GET", "/no/such/route", 404, 5, {}),
+        ("DELETE", "/my/path", 405, 12, {"Allow": "GET, POST"}),
+        ("GET", "/bad%zzescape", 400, 3, {}),
+    ],
+)
+def test_error_shapes_per_source(
+    make_handler: Any,
+    source: str,
+    method: str,
+    path: str,
+    status: int,
+    code: int,
+    extra: dict[str, str],
+) -> None:
+    resp = make_handler()(_retarget(load(source), method, path), Context())
+    body = json.loads(resp["body"])
+    assert body["code"] == code
+    assert resp == ERROR_SHAPES[source](status, resp["body"], extra)
+
+
+@pytest.mark.parametrize("source", sorted(ERROR_SHAPES))
+def test_unreachable_server_is_503_per_source(make_handler: Any, source: str) -> None:
+    handler = make_handler()
+    assert handler._server is not None
+    handler._loop.run_until_complete(handler._server.stop(0))  # the server dies under us
+    resp = handler(_retarget(load(source), "GET", "/"), Context())
+    assert json.loads(resp["body"])["code"] == 14
+    assert resp == ERROR_SHAPES[source](503, resp["body"], {})
+
+
+def test_unknown_event_is_an_invocation_error(make_handler: Any) -> None:
+    handler = make_handler()
+    with pytest.raises(EventSourceError, match="not an HTTP event"):
+        handler({"foo": 1}, Context())
+    with pytest.raises(EventSourceError, match="JSON object"):
+        handler(["not", "an", "object"], Context())
+    bad = v2("POST", "/my/path", body=b"x")
+    bad["body"], bad["isBase64Encoded"] = "***", True
+    with pytest.raises(EventSourceError, match="base64"):
+        handler(bad, Context())
+
+
+def test_deadline_is_remaining_time_less_margin(make_handler: Any) -> None:
+    handler = make_handler(deadline_margin=0.2)
+    resp = handler(v2("GET", "/hang"), Context(remaining_ms=300))
+    assert resp["statusCode"] == 504
+    assert json.loads(resp["body"])["code"] == 4
+
+
+def test_servicer_exception_is_500_and_the_handler_lives_on(make_handler: Any) -> None:
+    handler = make_handler()
+    resp = handler(v2("GET", "/fail"), Context())
+    assert resp["statusCode"] == 500
+    assert json.loads(resp["body"])["code"] == 2
+    assert handler(v2("GET", "/"), Context())["statusCode"] == 200
+
+
+class _Deny(grpc.aio.ServerInterceptor):
+    async def intercept_service(self, continuation: Any, details: Any) -> Any:
+        if dict(details.invocation_metadata).get("authorization") == "Bearer ok":
+            return await continuation(details)
+
+        async def deny(request: Any, context: Any) -> None:
+            await context.abort(grpc.StatusCode.UNAUTHENTICATED, "no")
+
+        return grpc.unary_unary_rpc_method_handler(deny)
+
+
+def test_interceptors_see_the_callers_authorization(make_handler: Any) -> None:
+    handler = make_handler(interceptors=[_Deny()])
+    assert handler(v2("GET", "/"), Context())["statusCode"] == 401
+    ok = handler(v2("GET", "/", headers={"authorization": "Bearer ok"}), Context())
+    assert ok["statusCode"] == 200
+
+
+def test_gateway_options_apply(make_handler: Any) -> None:
+    handler = make_handler(options=GatewayOptions(strict=True))
+    assert handler(v2("GET", "/", query="nope=1"), Context())["statusCode"] == 400
+
+
+# -- the lifecycle ---------------------------------------------------------------------
+
+
+def test_socket_is_private_unique_and_reused(make_handler: Any, sock_tmp: str) -> None:
+    a, b = make_handler(), make_handler()
+    assert a.socket is not None
+    assert b.socket is not None
+    assert a.socket != b.socket
+    assert a.socket.name.startswith(f"grpcgw-{os.getpid()}-")
+    assert a.socket.stat().st_mode & 0o777 == 0o600
+    server = a._server
+    for _ in range(3):
+        assert a(v2("GET", "/"), Context())["statusCode"] == 200
+    assert a._server is server  # warm invocations reuse the server and channel
+
+
+def test_stale_sockets_are_removed(make_handler: Any, sock_tmp: str) -> None:
+    import socket as socket_mod
+
+    dead = Path(sock_tmp) / "grpcgw-999999999-deadbeef.sock"
+    with socket_mod.socket(socket_mod.AF_UNIX) as s:
+        s.bind(str(dead))
+    other = Path(sock_tmp) / "unrelated.sock"
+    other.touch()
+    make_handler()
+    assert not dead.exists()
+    assert other.exists()
+
+
+def test_socket_path_limit() -> None:
+    assert len(os.fsencode(socket_path("/tmp"))) <= 105
+    with pytest.raises(ValueError, match="105 bytes"):
+        socket_path("/tmp/" + "d" * 100)
+
+
+def test_a_forked_worker_starts_its_own_server(make_handler: Any) -> None:
+    handler = make_handler()
+    parent_socket = handler.socket
+    handler._pid = -1  # what a fork looks like from inside the child
+    assert handler(v2("GET", "/"), Context())["statusCode"] == 200
+    assert handler.socket != parent_socket
+
+
+def test_snapstart_hooks_stop_and_restart(
+    make_handler: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hooks: dict[str, Any] = {}
+    fake = types.ModuleType("snapshot_restore_py")
+    fake.register_before_snapshot = lambda f: hooks.setdefault("before", f)  # type: ignore[attr-defined]
+    fake.register_after_restore = lambda f: hooks.setdefault("after", f)  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "snapshot_restore_py", fake)
+    handler = make_handler()
+    first = handler.socket
+    assert first is not None
+    hooks["before"]()
+    assert not first.exists()  # nothing of the server survives into the snapshot
+    hooks["after"]()
+    assert handler.socket != first
+    assert handler.socket is not None
+    assert handler.socket.exists()
+    assert handler(v2("GET", "/"), Context())["statusCode"] == 200
+
+
+def test_ping_example_handler_for_every_source() -> None:
+    from examples.ping import lambda_function
+
+    try:
+        for name in ("apigw-rest-v1-get-query-multivalue", "apigw-http-v2-minimal-get",
+                     "alb-get-single-value-headers", "function-url-get-root"):  # fmt: skip
+            resp = lambda_function.handler(_retarget(load(name), "GET", "/v1/ping"), Context())
+            assert resp["statusCode"] == 200
+            assert json.loads(resp["body"]) == {"message": "Pong"}
+    finally:
+        lambda_function.handler.stop()
+
+
+def test_lambda_path_never_imports_aiohttp() -> None:
+    import subprocess
+
+    from .conftest import ROOT
+
+    code = (
+        "import sys, json\n"
+        "from examples.ping import lambda_function\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] == 'aiohttp')))\n"
+        "lambda_function.handler.stop()\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": f"{ROOT / 'src'}:{ROOT}"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(out.stdout) == []
+
+
+def test_serve_lambda_needs_servicers() -> None:
+    with pytest.raises(TypeError, match="at least one servicer"):
+        serve_lambda()
