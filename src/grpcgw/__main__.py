@@ -1,0 +1,7 @@
+"""``python -m grpcgw``: the same as the ``grpcgw`` command."""
+
+import sys
+
+from grpcgw.cli import main
+
+sys.exit(main())

@@ -1,0 +1,220 @@
+"""The ``grpcgw`` command: try Lambda handlers locally, list routes, run a proxy.
+
+grpcgw lambda-invoke examples.ping.lambda_function.handler event.json
+grpcgw lambda-invoke examples.ping.lambda_function.handler --get /v1/ping
+grpcgw routes examples.ping.service:ShelfServicer
+grpcgw proxy --target localhost:50051 --import mypkg.v1.api_pb2 --http-address :8080
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+
+def _import(spec: str) -> Any:
+    """``pkg.module:attr`` or ``pkg.module.attr`` -> the object."""
+    module_name, sep, attr = spec.partition(":")
+    if not sep:
+        module_name, _, attr = spec.rpartition(".")
+    if not module_name or not attr:
+        raise SystemExit(f"grpcgw: {spec!r} is not module.attribute or module:attribute")
+    if str(Path.cwd()) not in sys.path:
+        sys.path.insert(0, str(Path.cwd()))
+    module = importlib.import_module(module_name)
+    try:
+        return getattr(module, attr)
+    except AttributeError:
+        raise SystemExit(f"grpcgw: module {module_name!r} has no attribute {attr!r}") from None
+
+
+class _Context:
+    """A Lambda context for local invocations."""
+
+    def __init__(self, remaining_ms: int) -> None:
+        self.aws_request_id = str(uuid.uuid4())
+        self.function_name = "local"
+        self._remaining_ms = remaining_ms
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self._remaining_ms
+
+
+def _synthetic_event(method: str, target: str, body: str | None) -> dict[str, Any]:
+    """A minimal HTTP API (payload 2.0) event, what a function URL also sends."""
+    path, _, query = target.partition("?")
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path,
+        "rawQueryString": query,
+        "headers": {"host": "localhost", "content-type": "application/json"},
+        "requestContext": {
+            "domainName": "localhost",
+            "http": {"method": method, "path": path, "sourceIp": "127.0.0.1"},
+            "requestId": str(uuid.uuid4()),
+            "stage": "$default",
+        },
+        "isBase64Encoded": False,
+    }
+    if body is not None:
+        event["body"] = body
+    return event
+
+
+def _lambda_invoke(args: argparse.Namespace) -> int:
+    handler = _import(args.handler)
+    if args.event is not None:
+        text = sys.stdin.read() if args.event == "-" else Path(args.event).read_text()
+        event = json.loads(text)
+    elif args.request:
+        method, target = args.request
+        event = _synthetic_event(method.upper(), target, args.data)
+    else:
+        raise SystemExit("grpcgw: give an event file (or - for stdin), or --request METHOD PATH")
+    response = handler(event, _Context(args.remaining_ms))
+    print(json.dumps(response, indent=2, ensure_ascii=False))
+    stop = getattr(handler, "stop", None)
+    if callable(stop):
+        stop()
+    return 0
+
+
+def _services(specs: Sequence[str], imports: Sequence[str]) -> list[Any]:
+    for module in imports:
+        if str(Path.cwd()) not in sys.path:
+            sys.path.insert(0, str(Path.cwd()))
+        importlib.import_module(module)
+    out: list[Any] = []
+    for spec in specs:
+        if ":" in spec:
+            obj = _import(spec)
+            out.append(obj() if isinstance(obj, type) else obj)
+        else:
+            out.append(spec)  # a full service name, resolved from the descriptor pool
+    return out
+
+
+def _routes(args: argparse.Namespace) -> int:
+    from grpcgw.gateway import Gateway
+    from grpcgw.options import GatewayOptions
+
+    options = GatewayOptions(expose_unannotated=args.expose_unannotated)
+    gateway = Gateway(_services(args.service, args.imports), target="localhost:1", options=options)
+    width = max((len(r.http_method) for r in gateway.routes), default=0)
+    for route in gateway.routes:
+        print(f"{route.http_method:<{width}}  {route.binding.template}  ->  {route.rpc}")
+    return 0
+
+
+def _proxy(args: argparse.Namespace) -> int:
+    from aiohttp import web
+
+    from grpcgw.channel import TLSConfig
+    from grpcgw.gateway import Gateway
+    from grpcgw.options import GatewayOptions
+    from grpcgw.server import split_address
+    from grpcgw.web import create_app
+
+    tls = None
+    if args.tls or args.ca or args.cert:
+        tls = TLSConfig(
+            root_certificates=args.ca,
+            certificate_chain=args.cert,
+            private_key=args.key,
+            server_name=args.server_name,
+        )
+    gateway = Gateway(
+        _services(args.service, args.imports),
+        target=args.target,
+        tls=tls,
+        options=GatewayOptions(expose_unannotated=args.expose_unannotated),
+    )
+    host, port = split_address(args.http_address)
+
+    def listening(_: object) -> None:  # run_app calls this once the site listens
+        print(f"grpcgw proxy: http://{args.http_address} -> {args.target}", file=sys.stderr)
+
+    web.run_app(create_app(gateway), host=host or None, port=port, print=listening)
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="grpcgw", description="HTTP/JSON gateway for google.api.http annotated gRPC services."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    inv = sub.add_parser(
+        "lambda-invoke",
+        help="run one Lambda HTTP event through a handler, locally, and print the response",
+    )
+    inv.add_argument("handler", help="module.attribute of the handler, e.g. app.handler")
+    inv.add_argument("event", nargs="?", help="event JSON file, or - for standard input")
+    inv.add_argument(
+        "--request",
+        nargs=2,
+        metavar=("METHOD", "PATH"),
+        help="build an HTTP API v2 event instead, e.g. --request GET '/v1/ping?x=1'",
+    )
+    inv.add_argument("--data", help="request body for --request")
+    inv.add_argument(
+        "--remaining-ms", type=int, default=30_000, help="the context's remaining time"
+    )
+    inv.set_defaults(func=_lambda_invoke)
+
+    for name, func, text in (
+        ("routes", _routes, "list the HTTP routes of some services"),
+        ("proxy", _proxy, "serve HTTP/JSON in front of a running gRPC server"),
+    ):
+        p = sub.add_parser(name, help=text)
+        p.add_argument(
+            "service",
+            nargs="+",
+            help="module:ServicerClass or a full service name (with --import of its _pb2)",
+        )
+        p.add_argument(
+            "--import",
+            dest="imports",
+            action="append",
+            default=[],
+            metavar="MODULE",
+            help="import a module first (e.g. the _pb2 module of a service given by name)",
+        )
+        p.add_argument(
+            "--expose-unannotated",
+            action="store_true",
+            help="also serve methods without google.api.http as POST /pkg.Service/Method",
+        )
+        p.set_defaults(func=func)
+        if name == "proxy":
+            p.add_argument("--target", required=True, help="gRPC server: host:port, unix:///path")
+            p.add_argument("--http-address", default="[::]:8080")
+            p.add_argument("--tls", action="store_true", help="dial with TLS (system roots)")
+            p.add_argument("--ca", help="PEM file of root certificates")
+            p.add_argument("--cert", help="PEM client certificate chain")
+            p.add_argument("--key", help="PEM client private key")
+            p.add_argument("--server-name", help="override the name checked on the certificate")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``grpcgw`` command."""
+    args = _parser().parse_args(argv)
+    try:
+        result: int = args.func(args)
+    except (ImportError, ValueError, TypeError, OSError) as exc:
+        # What a user gets wrong (a module, a service, an event, a file): one line, no traceback.
+        print(f"grpcgw: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,131 @@
+"""The grpcgw command, run as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from examples.ping.service import PingServicer
+
+from .conftest import ROOT, Servers
+from .test_server import _Lines
+
+ENV = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}"}
+
+
+def grpcgw(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "grpcgw", *args],
+        cwd=ROOT,
+        env=ENV,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_lambda_invoke_with_a_request() -> None:
+    result = grpcgw(
+        "lambda-invoke", "examples.ping.lambda_function.handler", "--request", "GET", "/v1/ping"
+    )
+    assert result.returncode == 0, result.stderr
+    response = json.loads(result.stdout)
+    assert response["statusCode"] == 200
+    assert json.loads(response["body"]) == {"message": "Pong"}
+    # the example's interceptor ran inside the real gRPC server
+    assert "rpc call: method = /example.v1.PingService/Ping" in result.stderr
+
+
+def test_lambda_invoke_with_an_event_file(tmp_path: Path) -> None:
+    event = json.loads(
+        (ROOT / "tests/data/lambda-events/alb-get-single-value-headers.json").read_text()
+    )
+    event["path"] = "/v1/ping"
+    path = tmp_path / "event.json"
+    path.write_text(json.dumps(event))
+    result = grpcgw("lambda-invoke", "examples.ping.lambda_function.handler", str(path))
+    assert result.returncode == 0, result.stderr
+    response = json.loads(result.stdout)
+    assert response["statusDescription"] == "200 OK"
+    assert json.loads(response["body"]) == {"message": "Pong"}
+    from_stdin = grpcgw(
+        "lambda-invoke", "examples.ping.lambda_function.handler", "-", stdin=json.dumps(event)
+    )
+    assert json.loads(from_stdin.stdout) == response
+
+
+def test_lambda_invoke_reports_bad_input() -> None:
+    result = grpcgw(
+        "lambda-invoke", "examples.ping.lambda_function.nothing", "--request", "GET", "/"
+    )
+    assert result.returncode != 0
+    assert "has no attribute 'nothing'" in result.stderr
+    unknown = grpcgw(
+        "lambda-invoke", "examples.ping.lambda_function.handler", "-", stdin='{"foo": 1}'
+    )
+    assert unknown.returncode != 0
+    assert "EventSourceError: not an HTTP event" in unknown.stderr
+    assert "Traceback" not in unknown.stderr
+
+
+def test_routes() -> None:
+    result = grpcgw(
+        "routes", "examples.ping.service:ShelfServicer", "examples.ping.service:PingServicer"
+    )
+    assert result.returncode == 0, result.stderr
+    lines = [" ".join(line.split()) for line in result.stdout.splitlines()]
+    assert "GET /v1/{name=shelves/*} -> /example.v1.ShelfService/GetShelf" in lines
+    assert "HEAD /v1/library -> /example.v1.ShelfService/DescribeLibrary" in lines
+    assert "GET /v1/ping -> /example.v1.PingService/Ping" in lines
+    by_name = grpcgw("routes", "example.v1.PingService", "--import", "examples.ping.service")
+    assert by_name.stdout.split() == ["GET", "/v1/ping", "->", "/example.v1.PingService/Ping"]
+
+
+async def test_proxy_in_front_of_a_running_server(servers: Servers) -> None:
+    import asyncio
+
+    from .test_server import _free_port
+
+    target = await servers.start(PingServicer())
+    port = _free_port()
+    proc = subprocess.Popen(  # noqa: ASYNC220 (only spawns; every wait below is off the loop)
+        [sys.executable, "-m", "grpcgw", "proxy", "example.v1.PingService",
+         "--import", "examples.ping.service", "--target", target,
+         "--http-address", f"127.0.0.1:{port}"],
+        cwd=ROOT, env=ENV, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    lines = _Lines(proc.stderr)
+    try:
+        await asyncio.to_thread(lines.until, "grpcgw proxy: http://127.0.0.1")
+
+        def get() -> bytes:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/ping", timeout=10) as resp:
+                return bytes(resp.read())
+
+        assert await asyncio.to_thread(get) == b'{"message":"Pong"}'
+    finally:
+        proc.send_signal(signal.SIGINT)
+        await asyncio.to_thread(proc.wait, 30)
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("no.such.Service", "ServiceResolutionError: unknown service 'no.such.Service'"),
+        ("examples.ping.service:", "is not module.attribute"),
+        ("nowhere.module:Servicer", "ModuleNotFoundError: No module named 'nowhere'"),
+    ],
+)
+def test_bad_specs_are_one_line_errors(spec: str, message: str) -> None:
+    result = grpcgw("routes", spec)
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
