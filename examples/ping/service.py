@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import AsyncIterator
 from typing import Any
 
 import grpc
 from example.v1 import ping_pb2, ping_pb2_grpc, shelf_pb2, shelf_pb2_grpc
+from google.api import httpbody_pb2
 from google.protobuf import duration_pb2, empty_pb2
 
 
@@ -136,6 +138,48 @@ class ShelfServicer(shelf_pb2_grpc.ShelfServiceServicer):
             genre = shelf_pb2.Genre.Name(book.genre)
             info.books_by_genre[genre] = info.books_by_genre.get(genre, 0) + 1
         return info
+
+    async def WatchShelves(
+        self, request: shelf_pb2.ListShelvesRequest, context: Any
+    ) -> AsyncIterator[shelf_pb2.Shelf]:
+        for shelf in list(self.shelves.values()):
+            if not request.genre or shelf.genre == request.genre:
+                yield shelf
+
+    async def ImportBooks(
+        self, requests: AsyncIterator[shelf_pb2.ImportBookRequest], context: Any
+    ) -> shelf_pb2.ImportBooksResponse:
+        reply = shelf_pb2.ImportBooksResponse()
+        async for request in requests:
+            if request.parent not in self.shelves:
+                await context.abort(
+                    grpc.StatusCode.FAILED_PRECONDITION, f"{request.parent} does not exist"
+                )
+            book = shelf_pb2.Book()
+            book.CopyFrom(request.book)
+            book.name = f"{request.parent}/books/{next(self._ids)}"
+            self.books[book.name] = book
+            reply.imported += 1
+            reply.names.append(book.name)
+        return reply
+
+    async def UploadCover(
+        self, request: shelf_pb2.UploadCoverRequest, context: Any
+    ) -> shelf_pb2.Book:
+        book = self.books.get(request.name)
+        if book is None:
+            await context.abort(grpc.StatusCode.NOT_FOUND, f"{request.name} not found")
+        book.cover = request.cover.data
+        book.cover_type = request.cover.content_type
+        return book
+
+    async def DownloadCover(
+        self, request: shelf_pb2.GetBookRequest, context: Any
+    ) -> httpbody_pb2.HttpBody:
+        book = self.books.get(request.name)
+        if book is None or not book.cover:
+            await context.abort(grpc.StatusCode.NOT_FOUND, f"{request.name} has no cover")
+        return httpbody_pb2.HttpBody(content_type=book.cover_type, data=book.cover)
 
     async def Audit(self, request: empty_pb2.Empty, context: Any) -> empty_pb2.Empty:
         self.last["Audit"] = request

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -109,23 +109,23 @@ class CallResult:
 
 
 class Invoker:
-    """Makes unary calls by full method name over one reused channel."""
+    """Makes calls by full method name over one reused channel."""
 
     def __init__(self, channel: grpc.aio.Channel) -> None:
         self.channel = channel
-        self._callables: dict[str, grpc.aio.UnaryUnaryMultiCallable[Any, Any]] = {}
+        self._callables: dict[tuple[str, str], Any] = {}
 
-    def _unary(
-        self, method: str, response_class: type[Message]
-    ) -> grpc.aio.UnaryUnaryMultiCallable[Any, Any]:
-        callable_ = self._callables.get(method)
+    def _callable(self, kind: str, method: str, response_class: type[Message]) -> Any:
+        key = (kind, method)
+        callable_ = self._callables.get(key)
         if callable_ is None:
-            callable_ = self.channel.unary_unary(
+            factory = getattr(self.channel, kind)
+            callable_ = factory(
                 method,
                 request_serializer=_serialize,
                 response_deserializer=response_class.FromString,
             )
-            self._callables[method] = callable_
+            self._callables[key] = callable_
         return callable_
 
     async def unary(
@@ -139,19 +139,93 @@ class Invoker:
     ) -> CallResult:
         """Call ``method`` (``deadline`` in seconds from now); a non-OK status is
         raised as :class:`GatewayError`."""
-        call = self._unary(method, response_class)(
+        call = self._callable("unary_unary", method, response_class)(
             request, metadata=tuple(metadata), timeout=deadline
         )
-        try:
-            response = await call
-            header = await call.initial_metadata()
-            trailer = await call.trailing_metadata()
-        except grpc.aio.AioRpcError as exc:
-            raise rpc_error(exc) from None
-        return CallResult(response, tuple(header or ()), tuple(trailer or ()))
+        return await _finish(call)
+
+    async def stream_unary(
+        self,
+        method: str,
+        requests: Iterable[Message],
+        response_class: type[Message],
+        *,
+        metadata: Metadata,
+        deadline: float | None,
+    ) -> CallResult:
+        """A client-streaming call fed from ``requests``."""
+        call = self._callable("stream_unary", method, response_class)(
+            iter(requests), metadata=tuple(metadata), timeout=deadline
+        )
+        return await _finish(call)
+
+    def unary_stream(
+        self,
+        method: str,
+        request: Message,
+        response_class: type[Message],
+        *,
+        metadata: Metadata,
+        deadline: float | None,
+    ) -> ResponseStream:
+        """Start a server-streaming call."""
+        call = self._callable("unary_stream", method, response_class)(
+            request, metadata=tuple(metadata), timeout=deadline
+        )
+        return ResponseStream(call)
+
+    def stream_stream(
+        self,
+        method: str,
+        requests: Iterable[Message],
+        response_class: type[Message],
+        *,
+        metadata: Metadata,
+        deadline: float | None,
+    ) -> ResponseStream:
+        """Start a bidirectional call fed from ``requests``."""
+        call = self._callable("stream_stream", method, response_class)(
+            iter(requests), metadata=tuple(metadata), timeout=deadline
+        )
+        return ResponseStream(call)
 
     async def close(self) -> None:
         await self.channel.close(None)
+
+
+async def _finish(call: Any) -> CallResult:
+    try:
+        response = await call
+        header = await call.initial_metadata()
+        trailer = await call.trailing_metadata()
+    except grpc.aio.AioRpcError as exc:
+        raise rpc_error(exc) from None
+    return CallResult(response, tuple(header or ()), tuple(trailer or ()))
+
+
+class ResponseStream:
+    """The replies of a streaming call; failures are raised as :class:`GatewayError`."""
+
+    def __init__(self, call: Any) -> None:
+        self._call = call
+        self._replies = call.__aiter__()
+
+    async def next(self) -> Message | None:
+        """The next reply, or ``None`` at the end of the stream."""
+        try:
+            reply: Message = await self._replies.__anext__()
+        except StopAsyncIteration:
+            return None
+        except grpc.aio.AioRpcError as exc:
+            raise rpc_error(exc) from None
+        return reply
+
+    async def header_metadata(self) -> Metadata:
+        return tuple(cast(Metadata, await self._call.initial_metadata() or ()))
+
+    def cancel(self) -> None:
+        """Cancel the call (a no-op once it has ended): the client went away."""
+        self._call.cancel()
 
 
 def _serialize(message: Message) -> bytes:

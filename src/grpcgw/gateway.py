@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from google.protobuf import message_factory
@@ -37,6 +37,7 @@ from grpcgw.metadata import (
 )
 from grpcgw.options import GatewayOptions
 from grpcgw.routing import MalformedPath, Match, MethodNotAllowed, NotFound, RouteTable
+from grpcgw.streaming import Framing, choose_framing, raw_chunks, split_lines
 from grpcgw.transcode import (
     BindingConfigError,
     RequestTranscoder,
@@ -47,7 +48,7 @@ from grpcgw.transcode import (
 if TYPE_CHECKING:
     import grpc.aio
 
-    from grpcgw.channel import Invoker, TLSConfig
+    from grpcgw.channel import Invoker, ResponseStream, TLSConfig
 
 log = logging.getLogger("grpcgw")
 
@@ -81,11 +82,22 @@ class HttpRequest:
 
 @dataclass(slots=True)
 class HttpResponse:
-    """An HTTP response: status, header list (repeats allowed) and body bytes."""
+    """An HTTP response: status, header list (repeats allowed) and body bytes.
+
+    A streamed reply has ``stream`` instead of ``body``: chunks to send (and
+    flush) as they come. Closing the iterator early cancels the gRPC call.
+    """
 
     status: int
     headers: list[tuple[str, str]] = field(default_factory=list)
     body: bytes = b""
+    stream: AsyncIterator[bytes] | None = None
+
+    async def read(self) -> bytes:
+        """The whole body, collecting a stream (for adapters that cannot stream)."""
+        if self.stream is None:
+            return self.body
+        return b"".join([chunk async for chunk in self.stream])
 
     def header(self, name: str) -> str | None:
         """The first value of a header, case-insensitively."""
@@ -110,10 +122,8 @@ class Route:
     response_class: type[Message]
     request: RequestTranscoder
     response: ResponseTranscoder
-
-    @property
-    def streaming(self) -> bool:
-        return bool(self.method.client_streaming or self.method.server_streaming)
+    #: Renders replies inside a stream: always compact (one line per message).
+    stream_response: ResponseTranscoder
 
     @property
     def http_method(self) -> str:
@@ -151,6 +161,11 @@ def _compile_route(
         response = ResponseTranscoder(
             response_class, response_body=binding.response_body, options=options
         )
+        stream_response = ResponseTranscoder(
+            response_class,
+            response_body=binding.response_body,
+            options=replace(options, indent=None),
+        )
     except BindingConfigError as exc:
         raise RouteConfigError(f"{where}: {exc}") from None
     return Route(
@@ -162,6 +177,7 @@ def _compile_route(
         response_class,
         request,
         response,
+        stream_response,
     )
 
 
@@ -273,15 +289,25 @@ class Gateway:
         except GatewayError as exc:
             return error_response(exc)
 
+    async def handle_buffered(self, request: HttpRequest) -> HttpResponse:
+        """:meth:`handle`, with a streamed reply collected into ``body`` (for Lambda).
+
+        A raw byte stream that fails midway becomes an error response here,
+        since nothing has been sent yet.
+        """
+        response = await self.handle(request)
+        if response.stream is not None:
+            try:
+                response.body = await response.read()
+            except GatewayError as exc:
+                return error_response(exc)
+            response.stream = None
+        return response
+
     async def dispatch(self, request: HttpRequest, match: Match[Route]) -> HttpResponse:
         """Serve a request already routed by :meth:`match`."""
         route = match.target
         try:
-            if route.streaming:
-                raise GatewayError(
-                    Code.UNIMPLEMENTED,
-                    f"{route.rpc} is a streaming method; grpcgw does not transcode streams yet",
-                )
             if len(request.body) > self.options.max_request_body:
                 raise GatewayError(
                     Code.RESOURCE_EXHAUSTED,
@@ -289,15 +315,37 @@ class Gateway:
                     f"{self.options.max_request_body} bytes",
                     http_status=413,
                 )
-            query = request.query or request.path.partition("?")[2]
-            try:
-                message = route.request.transcode(match.bindings, query, request.body)
-            except TranscodeError as exc:
-                raise GatewayError(Code.INVALID_ARGUMENT, str(exc)) from None
             metadata, timeout = self._call_metadata(request)
-            result = await self._get_invoker().unary(
-                route.rpc, message, route.response_class, metadata=metadata, deadline=timeout
-            )
+            invoker = self._get_invoker()
+            method = route.method
+            if method.client_streaming:
+                messages = self._request_stream(route, match, request)
+                if method.server_streaming:
+                    stream = invoker.stream_stream(
+                        route.rpc,
+                        messages,
+                        route.response_class,
+                        metadata=metadata,
+                        deadline=timeout,
+                    )
+                    return await self._stream_response(route, stream, request)
+                result = await invoker.stream_unary(
+                    route.rpc, messages, route.response_class, metadata=metadata, deadline=timeout
+                )
+            else:
+                message = self._request_message(route, match, request, request.body)
+                if method.server_streaming:
+                    stream = invoker.unary_stream(
+                        route.rpc,
+                        message,
+                        route.response_class,
+                        metadata=metadata,
+                        deadline=timeout,
+                    )
+                    return await self._stream_response(route, stream, request)
+                result = await invoker.unary(
+                    route.rpc, message, route.response_class, metadata=metadata, deadline=timeout
+                )
         except GatewayError as exc:
             headers, _ = response_headers(exc.header_metadata, exc.trailing_metadata)
             return error_response(exc, headers)
@@ -308,8 +356,72 @@ class Gateway:
         headers, status = response_headers(result.header_metadata, result.trailing_metadata)
         if status == 204:
             return HttpResponse(204, headers, b"")
-        headers.insert(0, ("Content-Type", _JSON))
-        return HttpResponse(status or 200, headers, route.response.transcode(result.message))
+        body, content_type = route.response.render(result.message)
+        headers.insert(0, ("Content-Type", content_type))
+        return HttpResponse(status or 200, headers, body)
+
+    def _request_message(
+        self, route: Route, match: Match[Route], request: HttpRequest, body: bytes
+    ) -> Message:
+        query = request.query or request.path.partition("?")[2]
+        content_type = next((v for k, v in request.headers if k.lower() == "content-type"), "")
+        try:
+            return route.request.transcode(match.bindings, query, body, content_type)
+        except TranscodeError as exc:
+            raise GatewayError(Code.INVALID_ARGUMENT, str(exc)) from None
+
+    def _request_stream(
+        self, route: Route, match: Match[Route], request: HttpRequest
+    ) -> list[Message]:
+        """The request messages of a client stream: one per NDJSON line, or raw chunks.
+
+        The body is read whole first, so a bad line answers 400 before any call.
+        """
+        chunks = raw_chunks if route.request.raw_body else split_lines
+        messages = []
+        for n, chunk in enumerate(chunks(request.body), 1):
+            try:
+                messages.append(self._request_message(route, match, request, chunk))
+            except GatewayError as exc:
+                raise GatewayError(exc.code, f"request stream message {n}: {exc.message}") from None
+        return messages
+
+    async def _stream_response(
+        self, route: Route, stream: ResponseStream, request: HttpRequest
+    ) -> HttpResponse:
+        """A streamed reply. A failure before the first reply is an ordinary error response."""
+        try:
+            first = await stream.next()
+            header_metadata = await stream.header_metadata()
+        except BaseException:
+            stream.cancel()
+            raise
+        accept = next((v for k, v in request.headers if k.lower() == "accept"), None)
+        framing = choose_framing(accept, http_body=route.response.http_body)
+        headers, status = response_headers(header_metadata, ())
+        content_type = framing.content_type
+        if route.response.http_body and first is not None:
+            content_type = route.response.render(first)[1]
+        headers.insert(0, ("Content-Type", content_type))
+        return HttpResponse(
+            status or 200, headers, stream=self._frames(route, stream, first, framing)
+        )
+
+    async def _frames(
+        self, route: Route, stream: ResponseStream, first: Message | None, framing: Framing
+    ) -> AsyncIterator[bytes]:
+        try:
+            message = first
+            while message is not None:
+                yield framing.message(route.stream_response.render(message)[0])
+                message = await stream.next()
+        except GatewayError as exc:
+            if not framing.can_report_errors:
+                raise  # the adapter aborts the response: a truncated body, never a silent one
+            yield framing.error(exc.body())
+        finally:
+            # Ends the call when the client went away (the adapter closes this generator).
+            stream.cancel()
 
     def _call_metadata(
         self, request: HttpRequest

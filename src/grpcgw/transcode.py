@@ -83,6 +83,11 @@ _JSON_TEXT_WKTS: Final = frozenset(
 _SPECIAL_JSON_WKTS: Final = _SCALAR_WKTS | _JSON_TEXT_WKTS | {"google.protobuf.Any"}
 
 _FD = FieldDescriptor
+
+#: google.api.HttpBody: a raw body (any content type) instead of JSON, both ways.
+HTTP_BODY: Final = "google.api.HttpBody"
+_OCTET_STREAM: Final = "application/octet-stream"
+JSON_CONTENT_TYPE: Final = "application/json"
 _TYPE_NAMES: Final = {
     _FD.TYPE_DOUBLE: "double",
     _FD.TYPE_FLOAT: "float",
@@ -482,6 +487,7 @@ class RequestTranscoder:
         "_message_class",
         "_paths",
         "_plus_as_space",
+        "_raw_body",
         "_root",
         "_strict",
     )
@@ -530,17 +536,35 @@ class RequestTranscoder:
             self._body_field = field
             masked.add(field.name)
         self._masked = frozenset(masked)
+        # The request body goes into a google.api.HttpBody as bytes, with its
+        # Content-Type, when the body is one (the whole message or the body field).
+        target = desc if self._body_field is None else self._body_field.message_type
+        self._raw_body = self._has_body and target is not None and target.full_name == HTTP_BODY
 
-    def transcode(self, bindings: Mapping[str, str], query: str, body: bytes) -> Message:
+    @property
+    def raw_body(self) -> bool:
+        """Whether the request body is taken as raw bytes into a ``google.api.HttpBody``."""
+        return self._raw_body
+
+    def transcode(
+        self, bindings: Mapping[str, str], query: str, body: bytes, content_type: str = ""
+    ) -> Message:
         """The request message for one HTTP request.
 
         ``bindings`` maps each path field (as given to the constructor) to its
         decoded string; ``query`` is the raw query string without ``?``;
-        ``body`` the raw request body. Raises :class:`TranscodeError` for bad
-        client input.
+        ``body`` the raw request body and ``content_type`` its Content-Type
+        (used for ``google.api.HttpBody``). Raises :class:`TranscodeError` for
+        bad client input.
         """
         message = self._message_class()
-        if body and self._has_body:
+        if self._raw_body:
+            target: Any = message
+            if self._body_field is not None:
+                target = getattr(message, self._body_field.name)
+            target.content_type = content_type or _OCTET_STREAM
+            target.data = body
+        elif body and self._has_body:
             self._merge_body(message, body)
         # Path values are set after the body, so they win over body values.
         for key, text in bindings.items():
@@ -746,6 +770,7 @@ class ResponseTranscoder:
         "_emit_unpopulated",
         "_enums_as_ints",
         "_field",
+        "_http_body",
         "_indent",
         "_key",
         "_proto_names",
@@ -764,11 +789,34 @@ class ResponseTranscoder:
                 raise BindingConfigError(_no_field("response_body", response_body, desc))
             self._field = field
             self._key = field.name if options.use_proto_names else field.json_name
+        rendered = desc if self._field is None else self._field.message_type
+        self._http_body = (
+            rendered is not None
+            and rendered.full_name == HTTP_BODY
+            and not (self._field is not None and self._field.is_repeated)
+        )
         self._emit_unpopulated = options.emit_unpopulated
         self._proto_names = options.use_proto_names
         self._enums_as_ints = options.enums_as_ints
         self._indent = options.indent
         self._separators = (",", ":") if options.indent is None else (",", ": ")
+
+    @property
+    def http_body(self) -> bool:
+        """Whether replies are ``google.api.HttpBody``: raw bytes with their own content type."""
+        return self._http_body
+
+    def render(self, message: Message) -> tuple[bytes, str]:
+        """The response body and its Content-Type.
+
+        JSON for ordinary messages; for a ``google.api.HttpBody`` (the whole
+        reply or the ``response_body`` field) its ``data`` as is, with its
+        ``content_type`` (``application/octet-stream`` when empty).
+        """
+        if self._http_body:
+            body: Any = message if self._field is None else getattr(message, self._field.name)
+            return bytes(body.data), str(body.content_type) or _OCTET_STREAM
+        return self.transcode(message), JSON_CONTENT_TYPE
 
     def transcode(self, message: Message) -> bytes:
         """UTF-8 JSON for ``message`` (or its ``response_body`` field)."""

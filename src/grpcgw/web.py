@@ -9,7 +9,8 @@ application's other routes, so it can share an application with them.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 from aiohttp import web
@@ -26,6 +27,8 @@ from grpcgw.gateway import Gateway, HttpRequest, HttpResponse, Route, error_resp
 from grpcgw.routing import Match
 
 __all__ = ["GatewayResource", "create_app", "setup"]
+
+log = logging.getLogger("grpcgw")
 
 # Where resolve() leaves the routing outcome for the handler (typed keys since aiohttp 3.13).
 _OUTCOME: Any = (
@@ -131,13 +134,44 @@ class GatewayResource(AbstractResource):
             body=body,
             remote_addr=request.remote,
         )
-        return _to_aiohttp(await self.gateway.dispatch(http_request, outcome))
+        response = await self.gateway.dispatch(http_request, outcome)
+        if response.stream is None:
+            return _to_aiohttp(response)
+        return await _stream(request, response, response.stream)
 
 
 def _to_aiohttp(response: HttpResponse) -> web.Response:
     resp = web.Response(status=response.status, body=response.body or None)
     for name, value in response.headers:
         resp.headers.add(name, value)
+    return resp
+
+
+async def _stream(
+    request: web.Request, response: HttpResponse, chunks: AsyncIterator[bytes]
+) -> web.StreamResponse:
+    """Send each chunk as it comes (chunked encoding), and cancel the call if the client goes."""
+    resp = web.StreamResponse(status=response.status)
+    for name, value in response.headers:
+        resp.headers.add(name, value)
+    resp.headers["Cache-Control"] = "no-cache"  # proxies must not hold the stream back
+    await resp.prepare(request)
+    try:
+        async for chunk in chunks:
+            await resp.write(chunk)
+    except GatewayError as exc:
+        # A raw (HttpBody) stream failed midway and cannot say so in-band: cut the
+        # connection so the client sees a truncated response, not a complete one.
+        log.warning("stream %s %s failed: %s", request.method, request.path, exc.message)
+        if request.transport is not None:
+            request.transport.abort()
+        return resp
+    finally:
+        # Closing the generator cancels the gRPC call (client gone, or cancelled).
+        aclose = getattr(chunks, "aclose", None)
+        if aclose is not None:
+            await aclose()
+    await resp.write_eof()
     return resp
 
 

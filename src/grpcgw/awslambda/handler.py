@@ -202,7 +202,7 @@ class LambdaHandler:
             remaining = context.get_remaining_time_in_millis() / 1000.0
             deadline = max(remaining - self.lambda_options.deadline_margin, 0.001)
         request = replace(request, metadata=extra, deadline=deadline)
-        response = loop.run_until_complete(self.gateway.handle(request))
+        response = loop.run_until_complete(self.gateway.handle_buffered(request))
         return source.response(response)
 
 

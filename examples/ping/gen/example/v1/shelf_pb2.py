@@ -23,6 +23,7 @@ _sym_db = _symbol_database.Default()
 
 
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
+from google.api import httpbody_pb2 as google_dot_api_dot_httpbody__pb2
 from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 from google.protobuf import empty_pb2 as google_dot_protobuf_dot_empty__pb2
 from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mask__pb2
@@ -30,7 +31,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from google.protobuf import wrappers_pb2 as google_dot_protobuf_dot_wrappers__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16\x65xample/v1/shelf.proto\x12\nexample.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1egoogle/protobuf/wrappers.proto\"\xc1\x01\n\x05Shelf\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05theme\x18\x02 \x01(\t\x12 \n\x05genre\x18\x03 \x01(\x0e\x32\x11.example.v1.Genre\x12\x12\n\nbook_count\x18\x04 \x01(\x03\x12\x0c\n\x04tags\x18\x05 \x03(\t\x12/\n\x0b\x63reate_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x08location\x18\x07 \x01(\x0b\x32\x14.example.v1.Location\"\'\n\x08Location\x12\r\n\x05\x66loor\x18\x01 \x01(\x05\x12\x0c\n\x04room\x18\x02 \x01(\t\"\x96\x02\n\x04\x42ook\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\x0e\n\x06\x61uthor\x18\x03 \x01(\t\x12 \n\x05genre\x18\x04 \x01(\x0e\x32\x11.example.v1.Genre\x12\x12\n\npage_count\x18\x05 \x01(\x03\x12\x0e\n\x06quotes\x18\x06 \x03(\t\x12\x30\n\x0cpublish_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\tread_time\x18\x08 \x01(\x0b\x32\x19.google.protobuf.Duration\x12,\n\x06rating\x18\t \x01(\x0b\x32\x1c.google.protobuf.DoubleValue\x12\r\n\x05\x63over\x18\n \x01(\x0c\"H\n\x12\x43reateShelfRequest\x12 \n\x05shelf\x18\x01 \x01(\x0b\x32\x11.example.v1.Shelf\x12\x10\n\x08shelf_id\x18\x02 \x01(\t\"\x1f\n\x0fGetShelfRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\xf6\x01\n\x12ListShelvesRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12 \n\x05genre\x18\x03 \x01(\x0e\x32\x11.example.v1.Genre\x12\x0c\n\x04tags\x18\x04 \x03(\t\x12\x31\n\rcreated_after\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\tmin_books\x18\x06 \x01(\x0b\x32\x1b.google.protobuf.Int64Value\x12&\n\x08location\x18\x07 \x01(\x0b\x32\x14.example.v1.Location\"R\n\x13ListShelvesResponse\x12\"\n\x07shelves\x18\x01 \x03(\x0b\x32\x11.example.v1.Shelf\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"g\n\x12UpdateShelfRequest\x12 \n\x05shelf\x18\x01 \x01(\x0b\x32\x11.example.v1.Shelf\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"1\n\x12\x44\x65leteShelfRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05\x66orce\x18\x02 \x01(\x08\"T\n\x11\x43reateBookRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x1e\n\x04\x62ook\x18\x02 \x01(\x0b\x32\x10.example.v1.Book\x12\x0f\n\x07\x62ook_id\x18\x03 \x01(\t\"M\n\x0eGetBookRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12-\n\tread_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\":\n\x0fMoveBookRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x19\n\x11\x64\x65stination_shelf\x18\x02 \x01(\t\"[\n\x10MoveBookResponse\x12\x1e\n\x04\x62ook\x18\x01 \x01(\x0b\x32\x10.example.v1.Book\x12\'\n\x04took\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\"\x9a\x01\n\x0bLibraryInfo\x12\x13\n\x0bshelf_count\x18\x01 \x01(\x03\x12\x41\n\x0e\x62ooks_by_genre\x18\x02 \x03(\x0b\x32).example.v1.LibraryInfo.BooksByGenreEntry\x1a\x33\n\x11\x42ooksByGenreEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01*W\n\x05Genre\x12\x15\n\x11GENRE_UNSPECIFIED\x10\x00\x12\x11\n\rGENRE_FICTION\x10\x01\x12\x11\n\rGENRE_HISTORY\x10\x02\x12\x11\n\rGENRE_SCIENCE\x10\x03\x32\xf3\x07\n\x0cShelfService\x12\\\n\x0b\x43reateShelf\x12\x1e.example.v1.CreateShelfRequest\x1a\x11.example.v1.Shelf\"\x1a\x82\xd3\xe4\x93\x02\x14\"\x0b/v1/shelves:\x05shelf\x12l\n\x08GetShelf\x12\x1b.example.v1.GetShelfRequest\x1a\x11.example.v1.Shelf\"0\x82\xd3\xe4\x93\x02*\x12\x14/v1/{name=shelves/*}Z\x12\x12\x10/v1/shelf/{name}\x12\x63\n\x0bListShelves\x12\x1e.example.v1.ListShelvesRequest\x1a\x1f.example.v1.ListShelvesResponse\"\x13\x82\xd3\xe4\x93\x02\r\x12\x0b/v1/shelves\x12k\n\x0bUpdateShelf\x12\x1e.example.v1.UpdateShelfRequest\x1a\x11.example.v1.Shelf\")\x82\xd3\xe4\x93\x02#2\x1a/v1/{shelf.name=shelves/*}:\x05shelf\x12\x63\n\x0b\x44\x65leteShelf\x12\x1e.example.v1.DeleteShelfRequest\x1a\x16.google.protobuf.Empty\"\x1c\x82\xd3\xe4\x93\x02\x16*\x14/v1/{name=shelves/*}\x12\x66\n\nCreateBook\x12\x1d.example.v1.CreateBookRequest\x1a\x10.example.v1.Book\"\'\x82\xd3\xe4\x93\x02!\"\x1c/v1/{parent=shelves/*}/books:\x01*\x12T\n\x07GetBook\x12\x1a.example.v1.GetBookRequest\x1a\x10.example.v1.Book\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/books/{name=**}\x12y\n\x08MoveBook\x12\x1b.example.v1.MoveBookRequest\x1a\x1c.example.v1.MoveBookResponse\"2\x82\xd3\xe4\x93\x02,\"!/v1/{name=shelves/*/books/*}:move:\x01*b\x04\x62ook\x12n\n\x0f\x44\x65scribeLibrary\x12\x16.google.protobuf.Empty\x1a\x17.example.v1.LibraryInfo\"*\x82\xd3\xe4\x93\x02$B\x13\n\x04HEAD\x12\x0b/v1/libraryZ\r\x12\x0b/v1/library\x12\x37\n\x05\x41udit\x12\x16.google.protobuf.Empty\x1a\x16.google.protobuf.Emptyb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16\x65xample/v1/shelf.proto\x12\nexample.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x19google/api/httpbody.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1egoogle/protobuf/wrappers.proto\"\xc1\x01\n\x05Shelf\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05theme\x18\x02 \x01(\t\x12 \n\x05genre\x18\x03 \x01(\x0e\x32\x11.example.v1.Genre\x12\x12\n\nbook_count\x18\x04 \x01(\x03\x12\x0c\n\x04tags\x18\x05 \x03(\t\x12/\n\x0b\x63reate_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x08location\x18\x07 \x01(\x0b\x32\x14.example.v1.Location\"\'\n\x08Location\x12\r\n\x05\x66loor\x18\x01 \x01(\x05\x12\x0c\n\x04room\x18\x02 \x01(\t\"\xaa\x02\n\x04\x42ook\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\x0e\n\x06\x61uthor\x18\x03 \x01(\t\x12 \n\x05genre\x18\x04 \x01(\x0e\x32\x11.example.v1.Genre\x12\x12\n\npage_count\x18\x05 \x01(\x03\x12\x0e\n\x06quotes\x18\x06 \x03(\t\x12\x30\n\x0cpublish_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\tread_time\x18\x08 \x01(\x0b\x32\x19.google.protobuf.Duration\x12,\n\x06rating\x18\t \x01(\x0b\x32\x1c.google.protobuf.DoubleValue\x12\r\n\x05\x63over\x18\n \x01(\x0c\x12\x12\n\ncover_type\x18\x0b \x01(\t\"H\n\x12\x43reateShelfRequest\x12 \n\x05shelf\x18\x01 \x01(\x0b\x32\x11.example.v1.Shelf\x12\x10\n\x08shelf_id\x18\x02 \x01(\t\"\x1f\n\x0fGetShelfRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\xf6\x01\n\x12ListShelvesRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12 \n\x05genre\x18\x03 \x01(\x0e\x32\x11.example.v1.Genre\x12\x0c\n\x04tags\x18\x04 \x03(\t\x12\x31\n\rcreated_after\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\tmin_books\x18\x06 \x01(\x0b\x32\x1b.google.protobuf.Int64Value\x12&\n\x08location\x18\x07 \x01(\x0b\x32\x14.example.v1.Location\"R\n\x13ListShelvesResponse\x12\"\n\x07shelves\x18\x01 \x03(\x0b\x32\x11.example.v1.Shelf\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"g\n\x12UpdateShelfRequest\x12 \n\x05shelf\x18\x01 \x01(\x0b\x32\x11.example.v1.Shelf\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"1\n\x12\x44\x65leteShelfRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05\x66orce\x18\x02 \x01(\x08\"T\n\x11\x43reateBookRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x1e\n\x04\x62ook\x18\x02 \x01(\x0b\x32\x10.example.v1.Book\x12\x0f\n\x07\x62ook_id\x18\x03 \x01(\t\"M\n\x0eGetBookRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12-\n\tread_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\":\n\x0fMoveBookRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x19\n\x11\x64\x65stination_shelf\x18\x02 \x01(\t\"[\n\x10MoveBookResponse\x12\x1e\n\x04\x62ook\x18\x01 \x01(\x0b\x32\x10.example.v1.Book\x12\'\n\x04took\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\"\x9a\x01\n\x0bLibraryInfo\x12\x13\n\x0bshelf_count\x18\x01 \x01(\x03\x12\x41\n\x0e\x62ooks_by_genre\x18\x02 \x03(\x0b\x32).example.v1.LibraryInfo.BooksByGenreEntry\x1a\x33\n\x11\x42ooksByGenreEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\"C\n\x11ImportBookRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x1e\n\x04\x62ook\x18\x02 \x01(\x0b\x32\x10.example.v1.Book\"6\n\x13ImportBooksResponse\x12\x10\n\x08imported\x18\x01 \x01(\x05\x12\r\n\x05names\x18\x02 \x03(\t\"G\n\x12UploadCoverRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12#\n\x05\x63over\x18\x02 \x01(\x0b\x32\x14.google.api.HttpBody*W\n\x05Genre\x12\x15\n\x11GENRE_UNSPECIFIED\x10\x00\x12\x11\n\rGENRE_FICTION\x10\x01\x12\x11\n\rGENRE_HISTORY\x10\x02\x12\x11\n\rGENRE_SCIENCE\x10\x03\x32\xa4\x0b\n\x0cShelfService\x12\\\n\x0b\x43reateShelf\x12\x1e.example.v1.CreateShelfRequest\x1a\x11.example.v1.Shelf\"\x1a\x82\xd3\xe4\x93\x02\x14\"\x0b/v1/shelves:\x05shelf\x12l\n\x08GetShelf\x12\x1b.example.v1.GetShelfRequest\x1a\x11.example.v1.Shelf\"0\x82\xd3\xe4\x93\x02*\x12\x14/v1/{name=shelves/*}Z\x12\x12\x10/v1/shelf/{name}\x12\x63\n\x0bListShelves\x12\x1e.example.v1.ListShelvesRequest\x1a\x1f.example.v1.ListShelvesResponse\"\x13\x82\xd3\xe4\x93\x02\r\x12\x0b/v1/shelves\x12k\n\x0bUpdateShelf\x12\x1e.example.v1.UpdateShelfRequest\x1a\x11.example.v1.Shelf\")\x82\xd3\xe4\x93\x02#2\x1a/v1/{shelf.name=shelves/*}:\x05shelf\x12\x63\n\x0b\x44\x65leteShelf\x12\x1e.example.v1.DeleteShelfRequest\x1a\x16.google.protobuf.Empty\"\x1c\x82\xd3\xe4\x93\x02\x16*\x14/v1/{name=shelves/*}\x12\x66\n\nCreateBook\x12\x1d.example.v1.CreateBookRequest\x1a\x10.example.v1.Book\"\'\x82\xd3\xe4\x93\x02!\"\x1c/v1/{parent=shelves/*}/books:\x01*\x12T\n\x07GetBook\x12\x1a.example.v1.GetBookRequest\x1a\x10.example.v1.Book\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/books/{name=**}\x12y\n\x08MoveBook\x12\x1b.example.v1.MoveBookRequest\x1a\x1c.example.v1.MoveBookResponse\"2\x82\xd3\xe4\x93\x02,\"!/v1/{name=shelves/*/books/*}:move:\x01*b\x04\x62ook\x12n\n\x0f\x44\x65scribeLibrary\x12\x16.google.protobuf.Empty\x1a\x17.example.v1.LibraryInfo\"*\x82\xd3\xe4\x93\x02$B\x13\n\x04HEAD\x12\x0b/v1/libraryZ\r\x12\x0b/v1/library\x12^\n\x0cWatchShelves\x12\x1e.example.v1.ListShelvesRequest\x1a\x11.example.v1.Shelf\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/shelves:watch0\x01\x12l\n\x0bImportBooks\x12\x1d.example.v1.ImportBookRequest\x1a\x1f.example.v1.ImportBooksResponse\"\x1b\x82\xd3\xe4\x93\x02\x15\"\x10/v1/books:import:\x01*(\x01\x12r\n\x0bUploadCover\x12\x1e.example.v1.UploadCoverRequest\x1a\x10.example.v1.Book\"1\x82\xd3\xe4\x93\x02+\x1a\"/v1/{name=shelves/*/books/*}/cover:\x05\x63over\x12m\n\rDownloadCover\x12\x1a.example.v1.GetBookRequest\x1a\x14.google.api.HttpBody\"*\x82\xd3\xe4\x93\x02$\x12\"/v1/{name=shelves/*/books/*}/cover\x12\x37\n\x05\x41udit\x12\x16.google.protobuf.Empty\x1a\x16.google.protobuf.Emptyb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -57,38 +58,52 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SHELFSERVICE'].methods_by_name['MoveBook']._serialized_options = b'\202\323\344\223\002,\"!/v1/{name=shelves/*/books/*}:move:\001*b\004book'
   _globals['_SHELFSERVICE'].methods_by_name['DescribeLibrary']._loaded_options = None
   _globals['_SHELFSERVICE'].methods_by_name['DescribeLibrary']._serialized_options = b'\202\323\344\223\002$B\023\n\004HEAD\022\013/v1/libraryZ\r\022\013/v1/library'
-  _globals['_GENRE']._serialized_start=1817
-  _globals['_GENRE']._serialized_end=1904
-  _globals['_SHELF']._serialized_start=229
-  _globals['_SHELF']._serialized_end=422
-  _globals['_LOCATION']._serialized_start=424
-  _globals['_LOCATION']._serialized_end=463
-  _globals['_BOOK']._serialized_start=466
-  _globals['_BOOK']._serialized_end=744
-  _globals['_CREATESHELFREQUEST']._serialized_start=746
-  _globals['_CREATESHELFREQUEST']._serialized_end=818
-  _globals['_GETSHELFREQUEST']._serialized_start=820
-  _globals['_GETSHELFREQUEST']._serialized_end=851
-  _globals['_LISTSHELVESREQUEST']._serialized_start=854
-  _globals['_LISTSHELVESREQUEST']._serialized_end=1100
-  _globals['_LISTSHELVESRESPONSE']._serialized_start=1102
-  _globals['_LISTSHELVESRESPONSE']._serialized_end=1184
-  _globals['_UPDATESHELFREQUEST']._serialized_start=1186
-  _globals['_UPDATESHELFREQUEST']._serialized_end=1289
-  _globals['_DELETESHELFREQUEST']._serialized_start=1291
-  _globals['_DELETESHELFREQUEST']._serialized_end=1340
-  _globals['_CREATEBOOKREQUEST']._serialized_start=1342
-  _globals['_CREATEBOOKREQUEST']._serialized_end=1426
-  _globals['_GETBOOKREQUEST']._serialized_start=1428
-  _globals['_GETBOOKREQUEST']._serialized_end=1505
-  _globals['_MOVEBOOKREQUEST']._serialized_start=1507
-  _globals['_MOVEBOOKREQUEST']._serialized_end=1565
-  _globals['_MOVEBOOKRESPONSE']._serialized_start=1567
-  _globals['_MOVEBOOKRESPONSE']._serialized_end=1658
-  _globals['_LIBRARYINFO']._serialized_start=1661
-  _globals['_LIBRARYINFO']._serialized_end=1815
-  _globals['_LIBRARYINFO_BOOKSBYGENREENTRY']._serialized_start=1764
-  _globals['_LIBRARYINFO_BOOKSBYGENREENTRY']._serialized_end=1815
-  _globals['_SHELFSERVICE']._serialized_start=1907
-  _globals['_SHELFSERVICE']._serialized_end=2918
+  _globals['_SHELFSERVICE'].methods_by_name['WatchShelves']._loaded_options = None
+  _globals['_SHELFSERVICE'].methods_by_name['WatchShelves']._serialized_options = b'\202\323\344\223\002\023\022\021/v1/shelves:watch'
+  _globals['_SHELFSERVICE'].methods_by_name['ImportBooks']._loaded_options = None
+  _globals['_SHELFSERVICE'].methods_by_name['ImportBooks']._serialized_options = b'\202\323\344\223\002\025\"\020/v1/books:import:\001*'
+  _globals['_SHELFSERVICE'].methods_by_name['UploadCover']._loaded_options = None
+  _globals['_SHELFSERVICE'].methods_by_name['UploadCover']._serialized_options = b'\202\323\344\223\002+\032\"/v1/{name=shelves/*/books/*}/cover:\005cover'
+  _globals['_SHELFSERVICE'].methods_by_name['DownloadCover']._loaded_options = None
+  _globals['_SHELFSERVICE'].methods_by_name['DownloadCover']._serialized_options = b'\202\323\344\223\002$\022\"/v1/{name=shelves/*/books/*}/cover'
+  _globals['_GENRE']._serialized_start=2062
+  _globals['_GENRE']._serialized_end=2149
+  _globals['_SHELF']._serialized_start=256
+  _globals['_SHELF']._serialized_end=449
+  _globals['_LOCATION']._serialized_start=451
+  _globals['_LOCATION']._serialized_end=490
+  _globals['_BOOK']._serialized_start=493
+  _globals['_BOOK']._serialized_end=791
+  _globals['_CREATESHELFREQUEST']._serialized_start=793
+  _globals['_CREATESHELFREQUEST']._serialized_end=865
+  _globals['_GETSHELFREQUEST']._serialized_start=867
+  _globals['_GETSHELFREQUEST']._serialized_end=898
+  _globals['_LISTSHELVESREQUEST']._serialized_start=901
+  _globals['_LISTSHELVESREQUEST']._serialized_end=1147
+  _globals['_LISTSHELVESRESPONSE']._serialized_start=1149
+  _globals['_LISTSHELVESRESPONSE']._serialized_end=1231
+  _globals['_UPDATESHELFREQUEST']._serialized_start=1233
+  _globals['_UPDATESHELFREQUEST']._serialized_end=1336
+  _globals['_DELETESHELFREQUEST']._serialized_start=1338
+  _globals['_DELETESHELFREQUEST']._serialized_end=1387
+  _globals['_CREATEBOOKREQUEST']._serialized_start=1389
+  _globals['_CREATEBOOKREQUEST']._serialized_end=1473
+  _globals['_GETBOOKREQUEST']._serialized_start=1475
+  _globals['_GETBOOKREQUEST']._serialized_end=1552
+  _globals['_MOVEBOOKREQUEST']._serialized_start=1554
+  _globals['_MOVEBOOKREQUEST']._serialized_end=1612
+  _globals['_MOVEBOOKRESPONSE']._serialized_start=1614
+  _globals['_MOVEBOOKRESPONSE']._serialized_end=1705
+  _globals['_LIBRARYINFO']._serialized_start=1708
+  _globals['_LIBRARYINFO']._serialized_end=1862
+  _globals['_LIBRARYINFO_BOOKSBYGENREENTRY']._serialized_start=1811
+  _globals['_LIBRARYINFO_BOOKSBYGENREENTRY']._serialized_end=1862
+  _globals['_IMPORTBOOKREQUEST']._serialized_start=1864
+  _globals['_IMPORTBOOKREQUEST']._serialized_end=1931
+  _globals['_IMPORTBOOKSRESPONSE']._serialized_start=1933
+  _globals['_IMPORTBOOKSRESPONSE']._serialized_end=1987
+  _globals['_UPLOADCOVERREQUEST']._serialized_start=1989
+  _globals['_UPLOADCOVERREQUEST']._serialized_end=2060
+  _globals['_SHELFSERVICE']._serialized_start=2152
+  _globals['_SHELFSERVICE']._serialized_end=3596
 # @@protoc_insertion_point(module_scope)

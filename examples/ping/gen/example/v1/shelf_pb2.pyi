@@ -1,6 +1,7 @@
 import datetime
 
 from google.api import annotations_pb2 as _annotations_pb2
+from google.api import httpbody_pb2 as _httpbody_pb2
 from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import empty_pb2 as _empty_pb2
 from google.protobuf import field_mask_pb2 as _field_mask_pb2
@@ -53,7 +54,7 @@ class Location(_message.Message):
     def __init__(self, floor: _Optional[int] = ..., room: _Optional[str] = ...) -> None: ...
 
 class Book(_message.Message):
-    __slots__ = ("name", "title", "author", "genre", "page_count", "quotes", "publish_time", "read_time", "rating", "cover")
+    __slots__ = ("name", "title", "author", "genre", "page_count", "quotes", "publish_time", "read_time", "rating", "cover", "cover_type")
     NAME_FIELD_NUMBER: _ClassVar[int]
     TITLE_FIELD_NUMBER: _ClassVar[int]
     AUTHOR_FIELD_NUMBER: _ClassVar[int]
@@ -64,6 +65,7 @@ class Book(_message.Message):
     READ_TIME_FIELD_NUMBER: _ClassVar[int]
     RATING_FIELD_NUMBER: _ClassVar[int]
     COVER_FIELD_NUMBER: _ClassVar[int]
+    COVER_TYPE_FIELD_NUMBER: _ClassVar[int]
     name: str
     title: str
     author: str
@@ -74,7 +76,8 @@ class Book(_message.Message):
     read_time: _duration_pb2.Duration
     rating: _wrappers_pb2.DoubleValue
     cover: bytes
-    def __init__(self, name: _Optional[str] = ..., title: _Optional[str] = ..., author: _Optional[str] = ..., genre: _Optional[_Union[Genre, str]] = ..., page_count: _Optional[int] = ..., quotes: _Optional[_Iterable[str]] = ..., publish_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., read_time: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., rating: _Optional[_Union[_wrappers_pb2.DoubleValue, _Mapping]] = ..., cover: _Optional[bytes] = ...) -> None: ...
+    cover_type: str
+    def __init__(self, name: _Optional[str] = ..., title: _Optional[str] = ..., author: _Optional[str] = ..., genre: _Optional[_Union[Genre, str]] = ..., page_count: _Optional[int] = ..., quotes: _Optional[_Iterable[str]] = ..., publish_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., read_time: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., rating: _Optional[_Union[_wrappers_pb2.DoubleValue, _Mapping]] = ..., cover: _Optional[bytes] = ..., cover_type: _Optional[str] = ...) -> None: ...
 
 class CreateShelfRequest(_message.Message):
     __slots__ = ("shelf", "shelf_id")
@@ -180,3 +183,27 @@ class LibraryInfo(_message.Message):
     shelf_count: int
     books_by_genre: _containers.ScalarMap[str, int]
     def __init__(self, shelf_count: _Optional[int] = ..., books_by_genre: _Optional[_Mapping[str, int]] = ...) -> None: ...
+
+class ImportBookRequest(_message.Message):
+    __slots__ = ("parent", "book")
+    PARENT_FIELD_NUMBER: _ClassVar[int]
+    BOOK_FIELD_NUMBER: _ClassVar[int]
+    parent: str
+    book: Book
+    def __init__(self, parent: _Optional[str] = ..., book: _Optional[_Union[Book, _Mapping]] = ...) -> None: ...
+
+class ImportBooksResponse(_message.Message):
+    __slots__ = ("imported", "names")
+    IMPORTED_FIELD_NUMBER: _ClassVar[int]
+    NAMES_FIELD_NUMBER: _ClassVar[int]
+    imported: int
+    names: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, imported: _Optional[int] = ..., names: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class UploadCoverRequest(_message.Message):
+    __slots__ = ("name", "cover")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    COVER_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    cover: _httpbody_pb2.HttpBody
+    def __init__(self, name: _Optional[str] = ..., cover: _Optional[_Union[_httpbody_pb2.HttpBody, _Mapping]] = ...) -> None: ...

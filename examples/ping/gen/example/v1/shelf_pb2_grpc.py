@@ -4,6 +4,7 @@ import grpc
 import warnings
 
 from example.v1 import shelf_pb2 as example_dot_v1_dot_shelf__pb2
+from google.api import httpbody_pb2 as google_dot_api_dot_httpbody__pb2
 from google.protobuf import empty_pb2 as google_dot_protobuf_dot_empty__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
@@ -85,6 +86,26 @@ class ShelfServiceStub:
                 request_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
                 response_deserializer=example_dot_v1_dot_shelf__pb2.LibraryInfo.FromString,
                 _registered_method=True)
+        self.WatchShelves = channel.unary_stream(
+                '/example.v1.ShelfService/WatchShelves',
+                request_serializer=example_dot_v1_dot_shelf__pb2.ListShelvesRequest.SerializeToString,
+                response_deserializer=example_dot_v1_dot_shelf__pb2.Shelf.FromString,
+                _registered_method=True)
+        self.ImportBooks = channel.stream_unary(
+                '/example.v1.ShelfService/ImportBooks',
+                request_serializer=example_dot_v1_dot_shelf__pb2.ImportBookRequest.SerializeToString,
+                response_deserializer=example_dot_v1_dot_shelf__pb2.ImportBooksResponse.FromString,
+                _registered_method=True)
+        self.UploadCover = channel.unary_unary(
+                '/example.v1.ShelfService/UploadCover',
+                request_serializer=example_dot_v1_dot_shelf__pb2.UploadCoverRequest.SerializeToString,
+                response_deserializer=example_dot_v1_dot_shelf__pb2.Book.FromString,
+                _registered_method=True)
+        self.DownloadCover = channel.unary_unary(
+                '/example.v1.ShelfService/DownloadCover',
+                request_serializer=example_dot_v1_dot_shelf__pb2.GetBookRequest.SerializeToString,
+                response_deserializer=google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+                _registered_method=True)
         self.Audit = channel.unary_unary(
                 '/example.v1.ShelfService/Audit',
                 request_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
@@ -162,6 +183,34 @@ class ShelfServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def WatchShelves(self, request, context):
+        """Server streaming: one JSON line per shelf (or SSE with Accept: text/event-stream).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ImportBooks(self, request_iterator, context):
+        """Client streaming: a newline-delimited JSON body, one book per line.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UploadCover(self, request, context):
+        """google.api.HttpBody in: the raw request body and its Content-Type.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DownloadCover(self, request, context):
+        """google.api.HttpBody out: raw bytes with their own Content-Type.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def Audit(self, request, context):
         """Deliberately not annotated: only exposed with `expose_unannotated`.
         """
@@ -216,6 +265,26 @@ def add_ShelfServiceServicer_to_server(servicer, server):
                     servicer.DescribeLibrary,
                     request_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
                     response_serializer=example_dot_v1_dot_shelf__pb2.LibraryInfo.SerializeToString,
+            ),
+            'WatchShelves': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchShelves,
+                    request_deserializer=example_dot_v1_dot_shelf__pb2.ListShelvesRequest.FromString,
+                    response_serializer=example_dot_v1_dot_shelf__pb2.Shelf.SerializeToString,
+            ),
+            'ImportBooks': grpc.stream_unary_rpc_method_handler(
+                    servicer.ImportBooks,
+                    request_deserializer=example_dot_v1_dot_shelf__pb2.ImportBookRequest.FromString,
+                    response_serializer=example_dot_v1_dot_shelf__pb2.ImportBooksResponse.SerializeToString,
+            ),
+            'UploadCover': grpc.unary_unary_rpc_method_handler(
+                    servicer.UploadCover,
+                    request_deserializer=example_dot_v1_dot_shelf__pb2.UploadCoverRequest.FromString,
+                    response_serializer=example_dot_v1_dot_shelf__pb2.Book.SerializeToString,
+            ),
+            'DownloadCover': grpc.unary_unary_rpc_method_handler(
+                    servicer.DownloadCover,
+                    request_deserializer=example_dot_v1_dot_shelf__pb2.GetBookRequest.FromString,
+                    response_serializer=google_dot_api_dot_httpbody__pb2.HttpBody.SerializeToString,
             ),
             'Audit': grpc.unary_unary_rpc_method_handler(
                     servicer.Audit,
@@ -471,6 +540,114 @@ class ShelfService:
             '/example.v1.ShelfService/DescribeLibrary',
             google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
             example_dot_v1_dot_shelf__pb2.LibraryInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchShelves(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/example.v1.ShelfService/WatchShelves',
+            example_dot_v1_dot_shelf__pb2.ListShelvesRequest.SerializeToString,
+            example_dot_v1_dot_shelf__pb2.Shelf.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ImportBooks(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_unary(
+            request_iterator,
+            target,
+            '/example.v1.ShelfService/ImportBooks',
+            example_dot_v1_dot_shelf__pb2.ImportBookRequest.SerializeToString,
+            example_dot_v1_dot_shelf__pb2.ImportBooksResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UploadCover(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/example.v1.ShelfService/UploadCover',
+            example_dot_v1_dot_shelf__pb2.UploadCoverRequest.SerializeToString,
+            example_dot_v1_dot_shelf__pb2.Book.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DownloadCover(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/example.v1.ShelfService/DownloadCover',
+            example_dot_v1_dot_shelf__pb2.GetBookRequest.SerializeToString,
+            google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
             options,
             channel_credentials,
             insecure,

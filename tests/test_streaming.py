@@ -1,0 +1,273 @@
+"""Streams and raw bodies: NDJSON and SSE over chunked HTTP, client streams, HttpBody, Lambda."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import grpc
+import pytest
+from aiohttp import ClientPayloadError
+from aiohttp.test_utils import TestClient
+from google.api import httpbody_pb2
+from grpcgwtest.stream.v1 import stream_pb2, stream_pb2_grpc
+
+from grpcgw import Gateway, HttpRequest, LambdaOptions, serve_lambda
+from grpcgw.web import create_app
+
+from .conftest import Servers
+
+
+class StreamServicer(stream_pb2_grpc.StreamServiceServicer):
+    def __init__(self) -> None:
+        self.release = asyncio.Event()
+        self.cancelled = asyncio.Event()
+        self.uploads: list[httpbody_pb2.HttpBody] = []
+
+    async def Count(self, request: Any, context: Any) -> AsyncIterator[stream_pb2.Num]:
+        try:
+            for i in range(request.n):
+                if request.fail_at == i + 1:
+                    await context.abort(grpc.StatusCode.FAILED_PRECONDITION, f"failed at {i + 1}")
+                yield stream_pb2.Num(value=i)
+                if request.hold and i == 0:
+                    await self.release.wait()
+        except asyncio.CancelledError:
+            self.cancelled.set()
+            raise
+
+    async def Sum(self, requests: Any, context: Any) -> stream_pb2.Num:
+        total = 0
+        async for num in requests:
+            total += num.value
+        return stream_pb2.Num(value=total)
+
+    async def Double(self, requests: Any, context: Any) -> AsyncIterator[stream_pb2.Num]:
+        async for num in requests:
+            yield stream_pb2.Num(value=2 * num.value)
+
+    async def Download(self, request: Any, context: Any) -> AsyncIterator[httpbody_pb2.HttpBody]:
+        for i in range(request.n):
+            if request.fail_at == i + 1:
+                await context.abort(grpc.StatusCode.DATA_LOSS, "disk gone")
+            yield httpbody_pb2.HttpBody(content_type="image/png", data=bytes([i]) * 3)
+
+    async def Upload(self, requests: Any, context: Any) -> stream_pb2.Num:
+        async for body in requests:
+            self.uploads.append(body)
+        return stream_pb2.Num(value=sum(len(b.data) for b in self.uploads))
+
+    async def Store(self, request: Any, context: Any) -> httpbody_pb2.HttpBody:
+        # Echo the upload back with a description of what arrived.
+        return httpbody_pb2.HttpBody(
+            content_type=request.file.content_type,
+            data=request.file.data + f"|{request.name}|{request.tag}".encode(),
+        )
+
+
+@pytest.fixture
+def servicer() -> StreamServicer:
+    return StreamServicer()
+
+
+@pytest.fixture
+async def target(servers: Servers, servicer: StreamServicer) -> str:
+    return await servers.start(servicer)
+
+
+@pytest.fixture
+async def client(target: str, aiohttp_client: Any) -> TestClient[Any, Any]:
+    return await aiohttp_client(create_app(Gateway([StreamServicer()], target=target)))
+
+
+async def test_server_stream_is_ndjson_flushed_per_message(
+    client: TestClient[Any, Any], servicer: StreamServicer
+) -> None:
+    async with client.get("/count/3?hold=true") as resp:
+        assert resp.status == 200
+        assert resp.headers["Content-Type"] == "application/x-ndjson"
+        assert resp.headers["Transfer-Encoding"] == "chunked"
+        # The first line arrives while the servicer is still holding the stream open.
+        first = await asyncio.wait_for(resp.content.readline(), 10)
+        assert json.loads(first) == {"result": {"value": "0"}}
+        assert not servicer.release.is_set()
+        servicer.release.set()
+        rest = await resp.content.read()
+    assert [json.loads(line) for line in rest.splitlines()] == [
+        {"result": {"value": "1"}},
+        {"result": {"value": "2"}},
+    ]
+
+
+async def test_mid_stream_error_is_a_last_error_line(client: TestClient[Any, Any]) -> None:
+    resp = await client.get("/count/5?failAt=3")
+    assert resp.status == 200
+    lines = [json.loads(line) for line in (await resp.read()).splitlines()]
+    assert lines == [
+        {"result": {"value": "0"}},
+        {"result": {"value": "1"}},
+        {"error": {"code": 9, "message": "failed at 3", "details": []}},
+    ]
+
+
+async def test_failure_before_the_first_message_is_an_ordinary_error(
+    client: TestClient[Any, Any],
+) -> None:
+    resp = await client.get("/count/5?failAt=1")
+    assert resp.status == 400
+    assert resp.headers["Content-Type"] == "application/json"
+    assert await resp.json() == {"code": 9, "message": "failed at 1", "details": []}
+
+
+async def test_empty_stream(client: TestClient[Any, Any]) -> None:
+    resp = await client.get("/count/0")
+    assert (resp.status, await resp.read()) == (200, b"")
+
+
+async def test_server_sent_events(client: TestClient[Any, Any]) -> None:
+    resp = await client.get("/count/4?failAt=3", headers={"Accept": "text/event-stream"})
+    assert resp.headers["Content-Type"] == "text/event-stream"
+    text = (await resp.read()).decode()
+    # Parse as a browser's EventSource does: blank-line separated events of field lines.
+    events = []
+    for block in text.split("\n\n"):
+        if not block:
+            continue
+        fields = dict(line.split(": ", 1) for line in block.split("\n"))
+        events.append((fields.get("event", "message"), json.loads(fields["data"])))
+    assert events == [
+        ("message", {"value": "0"}),
+        ("message", {"value": "1"}),
+        ("error", {"code": 9, "message": "failed at 3", "details": []}),
+    ]
+
+
+async def test_client_disconnect_cancels_the_call(
+    client: TestClient[Any, Any], servicer: StreamServicer
+) -> None:
+    resp = await client.get("/count/3?hold=true")
+    assert json.loads(await asyncio.wait_for(resp.content.readline(), 10))["result"]
+    resp.close()  # the client goes away mid-stream
+    await asyncio.wait_for(servicer.cancelled.wait(), 10)
+
+
+async def test_client_stream_from_ndjson(client: TestClient[Any, Any]) -> None:
+    body = b'{"value": "1"}\n{"value": 2}\n\n{"value": "39"}\n'
+    resp = await client.post("/sum", data=body)
+    assert (resp.status, await resp.json()) == (200, {"value": "42"})
+
+
+async def test_bad_line_in_a_client_stream_is_400(client: TestClient[Any, Any]) -> None:
+    resp = await client.post("/sum", data=b'{"value": 1}\n{"value": "x"}\n')
+    assert resp.status == 400
+    assert (await resp.json())["message"].startswith("request stream message 2: ")
+
+
+async def test_bidi_stream(client: TestClient[Any, Any]) -> None:
+    resp = await client.post("/double", data=b'{"value": 1}\n{"value": 5}\n')
+    lines = [json.loads(line) for line in (await resp.read()).splitlines()]
+    assert lines == [{"result": {"value": "2"}}, {"result": {"value": "10"}}]
+
+
+async def test_http_body_download_stream_is_raw(client: TestClient[Any, Any]) -> None:
+    resp = await client.get("/download/3")
+    assert resp.headers["Content-Type"] == "image/png"
+    assert await resp.read() == b"\x00\x00\x00\x01\x01\x01\x02\x02\x02"
+
+
+async def test_raw_stream_failing_midway_is_truncated_not_complete(
+    client: TestClient[Any, Any],
+) -> None:
+    resp = await client.get("/download/3?failAt=2")
+    assert resp.status == 200
+    with pytest.raises(ClientPayloadError):
+        await resp.read()
+
+
+async def test_http_body_upload_stream(
+    client: TestClient[Any, Any], servicer: StreamServicer
+) -> None:
+    data = bytes(range(256)) * 8192  # 2 MiB: sent as two 1 MiB messages
+    resp = await client.post("/upload", data=data, headers={"Content-Type": "video/mp4"})
+    assert (resp.status, await resp.json()) == (200, {"value": str(len(data))})
+    assert [len(b.data) for b in servicer.uploads] == [1 << 20, 1 << 20]
+    assert {b.content_type for b in servicer.uploads} == {"video/mp4"}
+    assert b"".join(b.data for b in servicer.uploads) == data
+
+
+async def test_http_body_field_with_path_and_query(client: TestClient[Any, Any]) -> None:
+    resp = await client.put(
+        "/files/a.bin?tag=v1", data=b"\x00\xffraw", headers={"Content-Type": "application/x-thing"}
+    )
+    assert resp.status == 200
+    assert resp.headers["Content-Type"] == "application/x-thing"
+    assert await resp.read() == b"\x00\xffraw|a.bin|v1"
+
+
+async def test_gateway_handle_streams_without_aiohttp(target: str) -> None:
+    async with Gateway([StreamServicer()], target=target) as gw:
+        resp = await gw.handle(HttpRequest("GET", "/count/2"))
+        assert resp.stream is not None
+        assert [c async for c in resp.stream] == [
+            b'{"result":{"value":"0"}}\n',
+            b'{"result":{"value":"1"}}\n',
+        ]
+
+
+# -- on Lambda: streams buffered, raw bodies base64 both ways -------------------------------
+
+
+class Context:
+    aws_request_id = "r-1"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 10_000
+
+
+def v2_event(method: str, path: str, body: bytes = b"", content_type: str = "") -> dict[str, Any]:
+    return {
+        "version": "2.0",
+        "rawPath": path.partition("?")[0],
+        "rawQueryString": path.partition("?")[2],
+        "headers": {"content-type": content_type} if content_type else {},
+        "requestContext": {"http": {"method": method, "sourceIp": "1.2.3.4"}, "domainName": "x"},
+        "body": base64.b64encode(body).decode(),
+        "isBase64Encoded": True,
+    }
+
+
+@pytest.fixture
+def handler(sock_dir: Any) -> Any:
+    h = serve_lambda(StreamServicer(), lambda_options=LambdaOptions(socket_dir=str(sock_dir)))
+    yield h
+    h.stop()
+
+
+def test_lambda_buffers_streams(handler: Any) -> None:
+    resp = handler(v2_event("GET", "/count/3?failAt=3"), Context())
+    assert resp["statusCode"] == 200
+    assert resp["isBase64Encoded"] is False
+    assert [json.loads(line) for line in resp["body"].splitlines()] == [
+        {"result": {"value": "0"}},
+        {"result": {"value": "1"}},
+        {"error": {"code": 9, "message": "failed at 3", "details": []}},
+    ]
+
+
+def test_lambda_binary_both_ways(handler: Any) -> None:
+    resp = handler(v2_event("PUT", "/files/x?tag=t", b"\x89PNG\x00", "image/png"), Context())
+    assert resp["statusCode"] == 200
+    assert resp["headers"]["Content-Type"] == "image/png"
+    assert resp["isBase64Encoded"] is True
+    assert base64.b64decode(resp["body"]) == b"\x89PNG\x00|x|t"
+    download = handler(v2_event("GET", "/download/2"), Context())
+    assert base64.b64decode(download["body"]) == b"\x00\x00\x00\x01\x01\x01"
+
+
+def test_lambda_raw_stream_failure_is_an_error_response(handler: Any) -> None:
+    resp = handler(v2_event("GET", "/download/3?failAt=2"), Context())
+    assert resp["statusCode"] == 500
+    assert json.loads(resp["body"]) == {"code": 15, "message": "disk gone", "details": []}
