@@ -33,6 +33,7 @@ def main(argv: list[str] | None = None) -> None:
         http_address=args.http_address,
         grpc_address=args.grpc_address,
         interceptors=[LoggingInterceptor()],
+        options=grpcgw.GatewayOptions(health_path="/healthz"),
     )
 
 

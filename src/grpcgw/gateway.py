@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -53,6 +53,15 @@ if TYPE_CHECKING:
 log = logging.getLogger("grpcgw")
 
 _JSON = "application/json"
+
+
+#: ``response_hook(request, response, reply)``: may change a successful response
+#: (headers, status, body) or return a new one; ``reply`` is ``None`` for streams.
+ResponseHook = Callable[["HttpRequest", "HttpResponse", Message | None], "HttpResponse | None"]
+#: ``error_hook(request, error)``: renders every error response instead of the default.
+ErrorHook = Callable[["HttpRequest", GatewayError], "HttpResponse"]
+
+_HEALTH_METHOD = "grpc.health.v1.Health.Check"
 
 
 class RouteConfigError(ValueError):
@@ -124,6 +133,8 @@ class Route:
     response: ResponseTranscoder
     #: Renders replies inside a stream: always compact (one line per message).
     stream_response: ResponseTranscoder
+    #: The ``health_path`` route: NOT_SERVING answers 503.
+    health: bool = False
 
     @property
     def http_method(self) -> str:
@@ -141,8 +152,18 @@ def error_response(
     return HttpResponse(error.http_status, headers, error.body())
 
 
+def _health_route(path: str, options: GatewayOptions) -> Route:
+    """``GET <path>?service=...`` -> ``grpc.health.v1.Health/Check``."""
+    from google.protobuf import descriptor_pool
+    from grpc_health.v1 import health_pb2  # noqa: F401  (puts the service in the pool)
+
+    method = descriptor_pool.Default().FindMethodByName(_HEALTH_METHOD)
+    route = _compile_route(method, HttpBinding("GET", path, "", ""), options)
+    return replace(route, health=True)
+
+
 def _compile_route(
-    info: ServiceInfo, method: MethodDescriptor, binding: HttpBinding, options: GatewayOptions
+    method: MethodDescriptor, binding: HttpBinding, options: GatewayOptions
 ) -> Route:
     where = f"{method.full_name} ({binding})"
     try:
@@ -157,6 +178,7 @@ def _compile_route(
             path_fields=[v.name for v in template.variables],
             body=binding.body,
             options=options,
+            fill_field_mask=options.fill_patch_field_mask and binding.http_method == "PATCH",
         )
         response = ResponseTranscoder(
             response_class, response_body=binding.response_body, options=options
@@ -215,6 +237,8 @@ class Gateway:
         options: GatewayOptions | None = None,
         header_matcher: HeaderMatcher | None = None,
         channel_options: Sequence[tuple[str, Any]] = (),
+        response_hook: ResponseHook | None = None,
+        error_hook: ErrorHook | None = None,
     ) -> None:
         if (target is None) == (channel is None):
             raise TypeError("Gateway needs exactly one of target= or channel=")
@@ -230,6 +254,12 @@ class Gateway:
         self._tls = tls
         self._channel = channel
         self._channel_options = tuple(channel_options)
+        if self.options.max_response_message is not None:
+            self._channel_options += (
+                ("grpc.max_receive_message_length", self.options.max_response_message),
+            )
+        self._response_hook = response_hook
+        self._error_hook = error_hook
         self._invoker: Invoker | None = None
         self._matcher = header_matcher or default_header_matcher
         self._table: RouteTable[Route] = RouteTable(
@@ -241,19 +271,32 @@ class Gateway:
                 for binding in method_bindings(
                     method, expose_unannotated=self.options.expose_unannotated
                 ):
-                    route = _compile_route(info, method, binding, self.options)
-                    try:
-                        self._table.add(binding.http_method, route.template, route)
-                    except ValueError as exc:
-                        raise RouteConfigError(f"{method.full_name} ({binding}): {exc}") from None
+                    self._add(_compile_route(method, binding, self.options))
+        if self.options.health_path:
+            self._add(_health_route(self.options.health_path, self.options))
+
+    def _add(self, route: Route) -> None:
+        try:
+            self._table.add(route.http_method, route.template, route)
+        except ValueError as exc:
+            raise RouteConfigError(f"{route.method.full_name} ({route.binding}): {exc}") from None
 
     @property
     def routes(self) -> tuple[Route, ...]:
         """Every route, in the order the services and methods were given."""
         return tuple(target for _, _, target in self._table.routes())
 
-    def match(self, method: str, raw_path: str) -> Match[Route]:
-        """Route a request; raises :class:`GatewayError` (404, 405, 400) when it cannot."""
+    def match(
+        self, method: str, raw_path: str, headers: Sequence[tuple[str, str]] = ()
+    ) -> Match[Route]:
+        """Route a request; raises :class:`GatewayError` (404, 405, 400) when it cannot.
+
+        ``headers`` matter only with ``method_override`` (``X-HTTP-Method-Override``).
+        """
+        if self.options.method_override and method == "POST":
+            override = next((v for k, v in headers if k.lower() == "x-http-method-override"), None)
+            if override:
+                method = override.strip().upper()
         try:
             return self._table.match(method, raw_path)
         except MethodNotAllowed as exc:
@@ -285,9 +328,30 @@ class Gateway:
         """Serve one request. Never raises for a client's or server's failure:
         every error becomes a ``google.rpc.Status`` JSON response."""
         try:
-            return await self.dispatch(request, self.match(request.method, request.path))
+            match = self.match(request.method, request.path, request.headers)
         except GatewayError as exc:
-            return error_response(exc)
+            return self.error(request, exc)
+        return await self.dispatch(request, match)
+
+    def error(
+        self,
+        request: HttpRequest,
+        error: GatewayError,
+        extra_headers: Sequence[tuple[str, str]] = (),
+    ) -> HttpResponse:
+        """The response for an error: ``error_hook``'s, or the ``google.rpc.Status`` JSON body."""
+        if error.code == Code.UNAUTHENTICATED and not any(
+            k.lower() == "www-authenticate" for k, _ in (*error.headers, *extra_headers)
+        ):
+            # The server's own challenge if it sent one, else grpc-gateway's: the message.
+            challenge = next(
+                (str(v) for k, v in error.header_metadata if k == "www-authenticate"),
+                error.message,
+            )
+            error.headers.append(("WWW-Authenticate", challenge))
+        if self._error_hook is not None:
+            return self._error_hook(request, error)
+        return error_response(error, extra_headers)
 
     async def handle_buffered(self, request: HttpRequest) -> HttpResponse:
         """:meth:`handle`, with a streamed reply collected into ``body`` (for Lambda).
@@ -300,7 +364,7 @@ class Gateway:
             try:
                 response.body = await response.read()
             except GatewayError as exc:
-                return error_response(exc)
+                return self.error(request, exc)
             response.stream = None
         return response
 
@@ -348,17 +412,28 @@ class Gateway:
                 )
         except GatewayError as exc:
             headers, _ = response_headers(exc.header_metadata, exc.trailing_metadata)
-            return error_response(exc, headers)
+            return self.error(request, exc, headers)
         except Exception:
             # Never a traceback to the client; the server log gets it.
             log.exception("internal error serving %s %s", request.method, request.path)
-            return error_response(GatewayError(Code.INTERNAL, "internal gateway error"))
+            return self.error(request, GatewayError(Code.INTERNAL, "internal gateway error"))
         headers, status = response_headers(result.header_metadata, result.trailing_metadata)
+        if route.health and getattr(result.message, "status", 1) != 1:  # 1: SERVING
+            status = 503
         if status == 204:
-            return HttpResponse(204, headers, b"")
-        body, content_type = route.response.render(result.message)
-        headers.insert(0, ("Content-Type", content_type))
-        return HttpResponse(status or 200, headers, body)
+            response = HttpResponse(204, headers, b"")
+        else:
+            body, content_type = route.response.render(result.message)
+            headers.insert(0, ("Content-Type", content_type))
+            response = HttpResponse(status or 200, headers, body)
+        return self._respond(request, response, result.message)
+
+    def _respond(
+        self, request: HttpRequest, response: HttpResponse, reply: Message | None
+    ) -> HttpResponse:
+        if self._response_hook is None:
+            return response
+        return self._response_hook(request, response, reply) or response
 
     def _request_message(
         self, route: Route, match: Match[Route], request: HttpRequest, body: bytes
@@ -403,9 +478,10 @@ class Gateway:
         if route.response.http_body and first is not None:
             content_type = route.response.render(first)[1]
         headers.insert(0, ("Content-Type", content_type))
-        return HttpResponse(
+        response = HttpResponse(
             status or 200, headers, stream=self._frames(route, stream, first, framing)
         )
+        return self._respond(request, response, None)
 
     async def _frames(
         self, route: Route, stream: ResponseStream, first: Message | None, framing: Framing

@@ -44,11 +44,40 @@ def _kind(interceptors: Sequence[object]) -> str:
     return "sync" if sync else "aio"
 
 
+HEALTH_SERVICE = "grpc.health.v1.Health"
+
+
+async def _add_health(server: grpc.aio.Server | grpc.Server, names: Sequence[str]) -> Any:
+    from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+
+    aio_server = isinstance(server, grpc.aio.Server)
+    servicer: Any = (
+        health.aio.HealthServicer()  # type: ignore[attr-defined]  # untyped submodule
+        if aio_server
+        else health.HealthServicer()
+    )
+    for name in ("", *names):
+        result = servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+        if asyncio.iscoroutine(result):
+            await result
+    health_pb2_grpc.add_HealthServicer_to_server(servicer, server)
+    return servicer
+
+
 class GrpcServer:
     """A started gRPC server. Create with :meth:`start`; stop with :meth:`stop`."""
 
-    def __init__(self, server: grpc.aio.Server | grpc.Server, address: str, port: int) -> None:
+    def __init__(
+        self,
+        server: grpc.aio.Server | grpc.Server,
+        address: str,
+        port: int,
+        health: Any = None,
+    ) -> None:
         self._server = server
+        #: The ``grpc.health.v1`` servicer grpcgw added (``None`` if the user brought one):
+        #: ``await set_serving(name, False)`` reports a service NOT_SERVING.
+        self.health = health
         #: The address the server was asked to bind.
         self.address = address
         #: The TCP port bound (0 for unix sockets).
@@ -69,8 +98,13 @@ class GrpcServer:
         max_workers: int = 16,
         options: Sequence[tuple[str, Any]] = (),
         credentials: grpc.ServerCredentials | None = None,
+        add_health: bool = True,
     ) -> GrpcServer:
-        """Register ``services`` (each with a servicer), bind ``address`` and start serving."""
+        """Register ``services`` (each with a servicer), bind ``address`` and start serving.
+
+        With ``add_health`` (and no health servicer among ``services``), a
+        ``grpc.health.v1.Health`` service reports the server and each service SERVING.
+        """
         for info in services:
             if info.servicer is None or info.add_to_server is None:
                 raise ServerConfigError(
@@ -98,11 +132,15 @@ class GrpcServer:
         for info in services:
             assert info.add_to_server is not None
             info.add_to_server(info.servicer, server)
+        health = None
+        names = [s.full_name for s in services]
+        if add_health and HEALTH_SERVICE not in names:
+            health = await _add_health(server, names)
+            names.append(HEALTH_SERVICE)
         if reflection:
             from grpc_reflection.v1alpha import reflection as refl
 
-            names = [s.full_name for s in services] + [refl.SERVICE_NAME]
-            refl.enable_server_reflection(names, server)
+            refl.enable_server_reflection([*names, refl.SERVICE_NAME], server)
         try:
             if credentials is None:
                 port = server.add_insecure_port(address)
@@ -116,10 +154,32 @@ class GrpcServer:
             await server.start()
         else:
             server.start()
-        return cls(server, address, 0 if address.startswith("unix") else port)
+        return cls(server, address, 0 if address.startswith("unix") else port, health)
+
+    async def set_serving(self, service: str, serving: bool) -> None:
+        """Report ``service`` (``""``: the whole server) SERVING or NOT_SERVING."""
+        if self.health is None:
+            raise RuntimeError("grpcgw added no health service (the servicers bring their own)")
+        from grpc_health.v1 import health_pb2
+
+        status = (
+            health_pb2.HealthCheckResponse.SERVING
+            if serving
+            else health_pb2.HealthCheckResponse.NOT_SERVING
+        )
+        result = self.health.set(service, status)
+        if asyncio.iscoroutine(result):
+            await result
 
     async def stop(self, grace: float | None = 5.0) -> None:
-        """Stop accepting calls; let running ones finish for up to ``grace`` seconds."""
+        """Stop accepting calls; let running ones finish for up to ``grace`` seconds.
+
+        Health checks report NOT_SERVING from the start of the grace period.
+        """
+        if self.health is not None:
+            result = self.health.enter_graceful_shutdown()
+            if asyncio.iscoroutine(result):
+                await result
         if isinstance(self._server, grpc.aio.Server):
             await self._server.stop(grace)
         else:

@@ -45,6 +45,12 @@ class GatewayOptions:
     #: Also expose methods without a ``google.api.http`` annotation as
     #: ``POST /package.Service/Method`` with ``body: "*"``.
     expose_unannotated: bool = False
+    #: Honour ``X-HTTP-Method-Override`` on POST requests (for clients that can
+    #: only send GET and POST).
+    method_override: bool = False
+    #: Serve ``GET <health_path>[?service=name]`` from the server's
+    #: ``grpc.health.v1.Health/Check``: 200 when SERVING, 503 otherwise.
+    health_path: str | None = None
 
     # -- request ----------------------------------------------------------------
     #: Reject unknown query parameters and unknown JSON body fields with 400.
@@ -53,6 +59,14 @@ class GatewayOptions:
     query_plus_as_space: bool = True
     #: Largest accepted request body in bytes (413 beyond it).
     max_request_body: int = 4 * 1024 * 1024
+    #: Largest reply message accepted from the server in bytes (gRPC's
+    #: ``max_receive_message_length``; beyond it the call fails with
+    #: RESOURCE_EXHAUSTED). ``None``: grpcio's default of 4 MiB.
+    max_response_message: int | None = None
+    #: With a PATCH binding whose body is a field and exactly one top-level
+    #: ``google.protobuf.FieldMask`` left empty, fill the mask from the keys of
+    #: the JSON body (grpc-gateway's behaviour).
+    fill_patch_field_mask: bool = True
 
     # -- response JSON ----------------------------------------------------------
     #: Emit fields that hold their default value (grpc-gateway's default).

@@ -481,6 +481,7 @@ class RequestTranscoder:
 
     __slots__ = (
         "_body_field",
+        "_fill_mask",
         "_has_body",
         "_ignore_query",
         "_masked",
@@ -499,6 +500,7 @@ class RequestTranscoder:
         path_fields: Sequence[str],
         body: str,
         options: GatewayOptions,
+        fill_field_mask: bool = False,
     ) -> None:
         desc = _descriptor(message_class)
         self._message_class = message_class
@@ -540,6 +542,19 @@ class RequestTranscoder:
         # Content-Type, when the body is one (the whole message or the body field).
         target = desc if self._body_field is None else self._body_field.message_type
         self._raw_body = self._has_body and target is not None and target.full_name == HTTP_BODY
+        # grpc-gateway's PATCH feature: with a body field and exactly one top-level
+        # FieldMask, an empty mask is filled from the keys the JSON body sets.
+        self._fill_mask: FieldDescriptor | None = None
+        if fill_field_mask and self._body_field is not None and not self._raw_body:
+            masks = [
+                f
+                for f in desc.fields
+                if f.message_type is not None
+                and f.message_type.full_name == "google.protobuf.FieldMask"
+                and not f.is_repeated
+            ]
+            if len(masks) == 1 and self._body_field.message_type is not None:
+                self._fill_mask = masks[0]
 
     @property
     def raw_body(self) -> bool:
@@ -565,7 +580,9 @@ class RequestTranscoder:
             target.content_type = content_type or _OCTET_STREAM
             target.data = body
         elif body and self._has_body:
-            self._merge_body(message, body)
+            document = self._merge_body(message, body)
+            if self._fill_mask is not None:
+                self._fill_field_mask(message, document)
         # Path values are set after the body, so they win over body values.
         for key, text in bindings.items():
             binding = self._paths.get(key)
@@ -575,10 +592,22 @@ class RequestTranscoder:
             for parent in binding.parents:
                 target = getattr(target, parent.name)
             value = _convert(binding.leaf, binding.convert, text, f'path parameter "{key}"')
+            if self._strict and body:
+                _check_collision(target, binding.leaf, value, key)
             _assign(target, binding.leaf, value)
         if query and not self._ignore_query:
             self._merge_query(message, query)
         return message
+
+    def _fill_field_mask(self, message: Message, document: object) -> None:
+        assert self._fill_mask is not None
+        assert self._body_field is not None
+        mask = getattr(message, self._fill_mask.name)
+        if mask.paths or not isinstance(document, dict):
+            return  # given by the client (query or body), or nothing to derive it from
+        body_type = self._body_field.message_type
+        assert body_type is not None
+        mask.paths.extend(_mask_paths(document, body_type, ""))
 
     # -- query --------------------------------------------------------------------
 
@@ -675,7 +704,8 @@ class RequestTranscoder:
 
     # -- body -------------------------------------------------------------------------
 
-    def _merge_body(self, message: Message, body: bytes) -> None:
+    def _merge_body(self, message: Message, body: bytes) -> object:
+        """Parse the JSON body into ``message``; return the body field's JSON value."""
         try:
             value = json.loads(body.decode("utf-8"), object_pairs_hook=_reject_duplicate_keys)
         except UnicodeDecodeError:
@@ -699,6 +729,43 @@ class RequestTranscoder:
         # malformed input its WKT parsers can raise TypeError, AttributeError, ...
         except Exception as e:
             raise TranscodeError(f"invalid JSON body: {e}") from None
+        return value
+
+
+def _check_collision(target: Message, leaf: _Leaf, value: Any, key: str) -> None:
+    """Strict mode: a path value must not contradict a value the body set."""
+    name = leaf.field.name
+    if leaf.is_message:
+        present = target.HasField(name) and getattr(target, name) != value
+    else:
+        current = getattr(target, name)
+        present = current != leaf.field.default_value and current != value
+    if present:
+        raise TranscodeError(
+            f'field "{key}" is bound by the path; the body must not set it to another value'
+        )
+
+
+def _mask_paths(document: dict[str, Any], desc: Descriptor, prefix: str) -> list[str]:
+    """FieldMask paths for the keys a JSON object sets (grpc-gateway's
+    ``FieldMaskFromRequestBody``): proto names, nested objects of plain message
+    fields recursed into, repeated, map and well-known-type fields taken whole."""
+    table = _field_table(desc)
+    paths: list[str] = []
+    for key, value in document.items():
+        field = table.get(key)
+        if field is None:
+            raise TranscodeError(
+                f'invalid JSON body: unknown field "{prefix}{key}" for the field mask'
+            )
+        path = f"{prefix}{field.name}"
+        if isinstance(value, dict) and value and _is_plain_message(field) and not field.is_repeated:
+            nested = field.message_type
+            assert nested is not None
+            paths.extend(_mask_paths(value, nested, path + "."))
+        else:
+            paths.append(path)
+    return paths
 
 
 def _check_message_json(value: object, desc: Descriptor, path: str, depth: int) -> None:

@@ -23,7 +23,7 @@ from aiohttp.web_urldispatcher import (
 from yarl import URL
 
 from grpcgw.errors import Code, GatewayError, status_body
-from grpcgw.gateway import Gateway, HttpRequest, HttpResponse, Route, error_response
+from grpcgw.gateway import Gateway, HttpRequest, HttpResponse, Route
 from grpcgw.routing import Match
 
 __all__ = ["GatewayResource", "create_app", "setup"]
@@ -105,7 +105,7 @@ class GatewayResource(AbstractResource):
             raw = raw[len(self._prefix) :] or "/"
         outcome: Match[Route] | GatewayError
         try:
-            outcome = self.gateway.match(request.method, raw)
+            outcome = self.gateway.match(request.method, raw, list(request.headers.items()))
         except GatewayError as exc:
             if exc.http_status == 404:
                 return None, set()  # let the application's other resources answer
@@ -115,17 +115,12 @@ class GatewayResource(AbstractResource):
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         outcome = request[_OUTCOME]
-        if isinstance(outcome, GatewayError):
-            return _to_aiohttp(error_response(outcome))
-        try:
-            body = await request.read()
-        except web.HTTPRequestEntityTooLarge as exc:
-            return _to_aiohttp(
-                error_response(
-                    GatewayError(Code.RESOURCE_EXHAUSTED, exc.text or "", http_status=413)
-                )
-            )
         path, _, query = request.raw_path.partition("?")  # raw: escapes intact
+        try:
+            body = b"" if isinstance(outcome, GatewayError) else await request.read()
+        except web.HTTPRequestEntityTooLarge as exc:
+            outcome = GatewayError(Code.RESOURCE_EXHAUSTED, exc.text or "", http_status=413)
+            body = b""
         http_request = HttpRequest(
             method=request.method,
             path=path,
@@ -134,6 +129,8 @@ class GatewayResource(AbstractResource):
             body=body,
             remote_addr=request.remote,
         )
+        if isinstance(outcome, GatewayError):
+            return _to_aiohttp(self.gateway.error(http_request, outcome))
         response = await self.gateway.dispatch(http_request, outcome)
         if response.stream is None:
             return _to_aiohttp(response)
