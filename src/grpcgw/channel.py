@@ -131,66 +131,51 @@ class Invoker:
     async def unary(
         self,
         method: str,
-        request: Message,
+        request: Message | Iterable[Message],
         response_class: type[Message],
         *,
         metadata: Metadata,
         deadline: float | None,
+        client_streaming: bool = False,
     ) -> CallResult:
-        """Call ``method`` (``deadline`` in seconds from now); a non-OK status is
-        raised as :class:`GatewayError`."""
-        call = self._callable("unary_unary", method, response_class)(
-            request, metadata=tuple(metadata), timeout=deadline
+        """Call ``method`` for its single reply (``deadline`` in seconds from now).
+
+        With ``client_streaming``, ``request`` is the iterable of request
+        messages. A non-OK status is raised as :class:`GatewayError`.
+        """
+        kind = "stream_unary" if client_streaming else "unary_unary"
+        call = self._callable(kind, method, response_class)(
+            _payload(request, client_streaming), metadata=tuple(metadata), timeout=deadline
         )
         return await _finish(call)
 
-    async def stream_unary(
+    def server_stream(
         self,
         method: str,
-        requests: Iterable[Message],
+        request: Message | Iterable[Message],
         response_class: type[Message],
         *,
         metadata: Metadata,
         deadline: float | None,
-    ) -> CallResult:
-        """A client-streaming call fed from ``requests``."""
-        call = self._callable("stream_unary", method, response_class)(
-            iter(requests), metadata=tuple(metadata), timeout=deadline
-        )
-        return await _finish(call)
-
-    def unary_stream(
-        self,
-        method: str,
-        request: Message,
-        response_class: type[Message],
-        *,
-        metadata: Metadata,
-        deadline: float | None,
+        client_streaming: bool = False,
     ) -> ResponseStream:
-        """Start a server-streaming call."""
-        call = self._callable("unary_stream", method, response_class)(
-            request, metadata=tuple(metadata), timeout=deadline
-        )
-        return ResponseStream(call)
-
-    def stream_stream(
-        self,
-        method: str,
-        requests: Iterable[Message],
-        response_class: type[Message],
-        *,
-        metadata: Metadata,
-        deadline: float | None,
-    ) -> ResponseStream:
-        """Start a bidirectional call fed from ``requests``."""
-        call = self._callable("stream_stream", method, response_class)(
-            iter(requests), metadata=tuple(metadata), timeout=deadline
+        """Start a call whose replies stream (server streaming, or bidi with
+        ``client_streaming``)."""
+        kind = "stream_stream" if client_streaming else "unary_stream"
+        call = self._callable(kind, method, response_class)(
+            _payload(request, client_streaming), metadata=tuple(metadata), timeout=deadline
         )
         return ResponseStream(call)
 
     async def close(self) -> None:
         await self.channel.close(None)
+
+
+def _payload(request: Message | Iterable[Message], client_streaming: bool) -> Any:
+    if client_streaming:
+        assert not isinstance(request, Message)
+        return iter(request)
+    return request
 
 
 async def _finish(call: Any) -> CallResult:

@@ -381,35 +381,30 @@ class Gateway:
                 )
             metadata, timeout = self._call_metadata(request)
             invoker = self._get_invoker()
-            method = route.method
-            if method.client_streaming:
-                messages = self._request_stream(route, match, request)
-                if method.server_streaming:
-                    stream = invoker.stream_stream(
-                        route.rpc,
-                        messages,
-                        route.response_class,
-                        metadata=metadata,
-                        deadline=timeout,
-                    )
-                    return await self._stream_response(route, stream, request)
-                result = await invoker.stream_unary(
-                    route.rpc, messages, route.response_class, metadata=metadata, deadline=timeout
+            client_streaming = bool(route.method.client_streaming)
+            payload: Message | list[Message] = (
+                self._request_stream(route, match, request)
+                if client_streaming
+                else self._request_message(route, match, request, request.body)
+            )
+            if route.method.server_streaming:
+                stream = invoker.server_stream(
+                    route.rpc,
+                    payload,
+                    route.response_class,
+                    metadata=metadata,
+                    deadline=timeout,
+                    client_streaming=client_streaming,
                 )
-            else:
-                message = self._request_message(route, match, request, request.body)
-                if method.server_streaming:
-                    stream = invoker.unary_stream(
-                        route.rpc,
-                        message,
-                        route.response_class,
-                        metadata=metadata,
-                        deadline=timeout,
-                    )
-                    return await self._stream_response(route, stream, request)
-                result = await invoker.unary(
-                    route.rpc, message, route.response_class, metadata=metadata, deadline=timeout
-                )
+                return await self._stream_response(route, stream, request)
+            result = await invoker.unary(
+                route.rpc,
+                payload,
+                route.response_class,
+                metadata=metadata,
+                deadline=timeout,
+                client_streaming=client_streaming,
+            )
         except GatewayError as exc:
             headers, _ = response_headers(exc.header_metadata, exc.trailing_metadata)
             return self.error(request, exc, headers)
