@@ -831,3 +831,43 @@ def test_response_body_with_output_options() -> None:
     assert render(message, "child", options) == b'{"name":"a"}'
     # A field of the message is always rendered, even when it holds its default.
     assert render(Kitchen(), "int32_value", options) == b"0"
+
+
+# -- found by the google-api-core property tests (tests/test_property_client.py) -------------
+
+FLT_MAX = 3.4028234663852886e38
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        '{"float_value": 3.4028235e+38}',  # the shortest text for FLT_MAX: a double just above it
+        '{"float_value": -3.4028235e+38}',
+        '{"float_value": "3.4028235e+38"}',  # proto3 JSON also allows numbers as strings
+        '{"float_wrapper": 3.4028235e+38}',
+    ],
+)
+def test_float32_max_in_a_body_is_accepted(document: str) -> None:
+    got = transcoder(body="*").transcode({}, "", document.encode())
+    assert isinstance(got, Kitchen)
+    value = got.float_value if "float_value" in document else got.float_wrapper.value
+    assert abs(value) == FLT_MAX
+
+
+def test_float32_max_inside_a_body_field() -> None:
+    got = transcoder(body="float_wrapper").transcode({}, "", b"3.4028235e+38")
+    assert isinstance(got, Kitchen)
+    assert got.float_wrapper.value == FLT_MAX
+
+
+@pytest.mark.parametrize("number", ["3.4028236e+38", "1e39", "-1e39"])
+def test_float32_beyond_range_is_still_rejected(number: str) -> None:
+    with pytest.raises(TranscodeError, match="too large|out of range|Float"):
+        transcoder(body="*").transcode({}, "", f'{{"float_value": {number}}}'.encode())
+
+
+def test_strict_mode_ignores_google_system_parameters() -> None:
+    assert as_dict(query("$alt=json%3Benum-encoding%3Dint&string_value=x", STRICT)) == {
+        "string_value": "x"
+    }
+    assert "unknown query parameter" in query_error("alt=json", STRICT)

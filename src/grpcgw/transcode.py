@@ -607,7 +607,9 @@ class RequestTranscoder:
             return  # given by the client (query or body), or nothing to derive it from
         body_type = self._body_field.message_type
         assert body_type is not None
-        mask.paths.extend(_mask_paths(document, body_type, ""))
+        paths = _mask_paths(document, body_type, "")
+        if paths:  # an empty object sets nothing: leave the mask absent, not empty
+            mask.paths.extend(paths)
 
     # -- query --------------------------------------------------------------------
 
@@ -641,7 +643,9 @@ class RequestTranscoder:
         for i, part in enumerate(parts):
             found = _field_table(desc).get(part)
             if found is None:
-                if self._strict:
+                # `$`-prefixed keys are Google API system parameters (`$alt`,
+                # `$fields`, ...), which Google's REST clients send: never fields.
+                if self._strict and not key.startswith("$"):
                     raise TranscodeError(f'unknown query parameter "{key}"')
                 return
             field = found
@@ -721,7 +725,7 @@ class RequestTranscoder:
             _check_message_json(value, self._root, "", 0)
             document = value
         else:
-            _check_field_json(value, field, field.name, 0)
+            value = _check_field_json(value, field, field.name, 0)
             document = {field.json_name: value}
         try:
             json_format.ParseDict(document, message, ignore_unknown_fields=not self._strict)
@@ -774,7 +778,10 @@ def _check_message_json(value: object, desc: Descriptor, path: str, depth: int) 
     json_format iterates over whatever it gets for a message, so a string or an
     array given for a message silently becomes an empty message when unknown
     fields are ignored; and it drops unknown enum names in that mode too.
+    Float values are normalised in place (see :func:`_float32`).
     """
+    if desc.full_name == "google.protobuf.FloatValue":
+        return  # a bare number: the caller normalises it
     if desc.full_name in _SPECIAL_JSON_WKTS:
         return  # json_format checks these itself
     if depth > _MAX_JSON_DEPTH:
@@ -789,28 +796,34 @@ def _check_message_json(value: object, desc: Descriptor, path: str, depth: int) 
     for key, item in value.items():
         field = table.get(key)
         if field is not None:
-            _check_field_json(item, field, f"{path}.{key}" if path else key, depth)
+            value[key] = _check_field_json(item, field, f"{path}.{key}" if path else key, depth)
 
 
-def _check_field_json(value: object, field: FieldDescriptor, path: str, depth: int) -> None:
+def _check_field_json(value: object, field: FieldDescriptor, path: str, depth: int) -> object:
+    """Check one field's JSON value; return it, normalised."""
     if value is None:
-        return
+        return value
     if _is_map(field):
         if isinstance(value, dict):
             value_field = _message_type(field).fields_by_name["value"]
             for key, item in value.items():
-                _check_element_json(item, value_field, f"{path}[{key}]", depth)
+                value[key] = _check_element_json(item, value_field, f"{path}[{key}]", depth)
     elif field.is_repeated:
         if isinstance(value, list):
             for index, item in enumerate(value):
-                _check_element_json(item, field, f"{path}[{index}]", depth)
+                value[index] = _check_element_json(item, field, f"{path}[{index}]", depth)
     else:
-        _check_element_json(value, field, path, depth)
+        return _check_element_json(value, field, path, depth)
+    return value
 
 
-def _check_element_json(value: object, field: FieldDescriptor, path: str, depth: int) -> None:
+def _check_element_json(value: object, field: FieldDescriptor, path: str, depth: int) -> object:
     if field.message_type is not None:
         _check_message_json(value, _message_type(field), path, depth + 1)
+        if field.message_type.full_name == "google.protobuf.FloatValue":
+            return _float32(value)
+    elif field.type == _FD.TYPE_FLOAT:
+        return _float32(value)
     elif (
         field.enum_type is not None
         and isinstance(value, str)
@@ -821,6 +834,32 @@ def _check_element_json(value: object, field: FieldDescriptor, path: str, depth:
             f'invalid JSON body: invalid value {_quote(value)} for field "{path}" '
             f"({field.enum_type.full_name})"
         )
+    return value
+
+
+_FLT_MAX: Final = struct.unpack("<f", b"\xff\xff\x7f\x7f")[0]
+
+
+def _float32(value: object) -> object:
+    """A JSON number for a float32 field, rounded to float32 when just above FLT_MAX.
+
+    The shortest text for FLT_MAX (``3.4028235e+38``, what clients write) reads
+    as a double slightly above it, which json_format rejects as too large
+    although it rounds to FLT_MAX. Values that do not round to a finite
+    float32 are left for json_format to reject.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return value
+    try:
+        number = float(value)
+    except ValueError:
+        return value
+    if math.isfinite(number) and abs(number) > _FLT_MAX:
+        try:
+            return struct.unpack("<f", struct.pack("<f", number))[0]
+        except OverflowError:
+            return value
+    return value
 
 
 # -- response ------------------------------------------------------------------------
