@@ -862,7 +862,7 @@ def test_float32_max_inside_a_body_field() -> None:
 
 @pytest.mark.parametrize("number", ["3.4028236e+38", "1e39", "-1e39"])
 def test_float32_beyond_range_is_still_rejected(number: str) -> None:
-    with pytest.raises(TranscodeError, match="too large|out of range|Float"):
+    with pytest.raises(TranscodeError, match=r"float_value field: Float value too (large|small)"):
         transcoder(body="*").transcode({}, "", f'{{"float_value": {number}}}'.encode())
 
 
