@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TREES = {
     ROOT / "examples" / "ping" / "proto": ROOT / "examples" / "ping" / "gen",
     ROOT / "tests" / "protos": ROOT / "tests" / "gen",
+    ROOT / "bench" / "proto": ROOT / "bench" / "gen",
 }
 
 

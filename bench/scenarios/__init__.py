@@ -1,0 +1,1 @@
+"""The six scenarios of the suite; each module has ``run(config) -> ScenarioResult``."""

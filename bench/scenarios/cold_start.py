@@ -1,0 +1,119 @@
+"""2. Cold start: wall time from ``python`` starting to the first Lambda response.
+
+Every contender is a fresh process (``python -m bench.coldrun CONTENDER``):
+the floor (import grpc, protobuf and the ``_pb2`` modules, start the server, one
+call), grpcgw's ``serve_lambda``, and Mangum + Starlette / + FastAPI making the
+same call. Modules are compiled to bytecode by an untimed first run, as they
+are in a deployed function; the page cache is warm for everyone alike. One
+extra run per contender under ``-X importtime`` shows where import time goes.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections import defaultdict
+
+from bench.config import Config
+from bench.harness import PYTHON, ROOT, Goal, ScenarioResult, Table, child_env, rotated
+from bench.service import remove_socket
+
+NAME = "cold-start"
+TITLE = "2 cold start"
+CONTENDERS = ["floor", "grpcgw", "mangum+starlette", "mangum+fastapi"]
+
+
+def _once(contender: str, *flags: str) -> tuple[float, dict[str, object], str]:
+    """(milliseconds to the first response, the child's report, its stderr)."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(
+        [PYTHON, *flags, "-m", "bench.coldrun", contender],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+        env=child_env(),
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    elapsed = (time.perf_counter() - t0) * 1000
+    try:
+        _, err = proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        _, err = proc.communicate()
+    for stale in glob.glob(f"/tmp/gwbench-*-{proc.pid}-*.sock"):  # it left with os._exit
+        remove_socket(stale)
+    if not line:
+        raise RuntimeError(f"cold start of {contender} failed:\n{err.decode()[-3000:]}")
+    report = json.loads(line)
+    if not report.get("ok"):
+        raise RuntimeError(f"cold start of {contender}: wrong first response")
+    return elapsed, report, err.decode(errors="replace")
+
+
+def _importtime(stderr: str) -> tuple[list[tuple[str, float, float]], dict[str, float]]:
+    """(modules as (name, self ms, cumulative ms)), self ms summed per top-level package."""
+    modules: list[tuple[str, float, float]] = []
+    for line in stderr.splitlines():
+        if not line.startswith("import time:") or "self [us]" in line:
+            continue
+        self_us, cumulative_us, name = line[len("import time:") :].split("|")
+        modules.append((name.strip(), int(self_us) / 1000, int(cumulative_us) / 1000))
+    packages: dict[str, float] = defaultdict(float)
+    for name, self_ms, _ in modules:
+        packages[name.split(".")[0]] += self_ms
+    return modules, dict(packages)
+
+
+def run(config: Config) -> ScenarioResult:
+    rounds = config.r(7, 2)
+    result = ScenarioResult()
+    table = Table(TITLE)
+    reports: dict[str, dict[str, object]] = {}
+    for contender in CONTENDERS:
+        _once(contender)  # untimed: writes the bytecode caches
+    for r in range(rounds):
+        print(f"  {NAME}: round {r + 1}/{rounds}", file=sys.stderr)
+        for contender in rotated(CONTENDERS, r):
+            ms, reports[contender], _ = _once(contender)
+            table.add("first response", contender, "ms to 1st response", "ms", ms)
+    table.compute_ratios("floor")
+    result.rows = table.rows()
+    for contender in CONTENDERS:
+        _, report, stderr = _once(contender, "-X", "importtime")
+        modules, packages = _importtime(stderr)
+        total = sum(self_ms for _, self_ms, _ in modules)
+        top = sorted(modules, key=lambda m: -m[1])[:15]
+        by_package = sorted(packages.items(), key=lambda kv: -kv[1])[:8]
+        lines = [
+            f"{TITLE} / imports of {contender}: {report['modules']} modules in sys.modules, "
+            f"{len(modules)} imported, {total:.0f} ms of import time (under -X importtime), "
+            f"aiohttp imported: {'yes' if report['aiohttp'] else 'no'}",
+            "    by package (self ms): " + ", ".join(f"{name} {ms:.1f}" for name, ms in by_package),
+            "    top 15 modules by self time (self ms / cumulative ms):",
+        ]
+        lines += [f"      {self_ms:7.1f} {cum_ms:7.1f}  {name}" for name, self_ms, cum_ms in top]
+        result.notes.append("\n".join(lines))
+    floor = table.get("first response", "floor", "ms to 1st response")
+    ours = table.get("first response", "grpcgw", "ms to 1st response")
+    assert floor is not None
+    assert ours is not None
+    extra = statistics.median(a - b for a, b in zip(ours.values, floor.values, strict=True))
+    result.goals.append(
+        Goal("Cold start: grpcgw ≤ floor + 50 ms", f"floor + {extra:.0f} ms", extra <= 50)
+    )
+    result.goals.append(
+        Goal(
+            "Cold start: the Lambda path imports no aiohttp",
+            "aiohttp imported" if reports["grpcgw"]["aiohttp"] else "aiohttp not imported",
+            not reports["grpcgw"]["aiohttp"],
+        )
+    )
+    if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+        result.notes.append(f"{TITLE}: running inside Lambda; figures include its sandbox")
+    return result
