@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 from collections.abc import Sequence
@@ -135,6 +136,7 @@ async def start_local(
     )
     for route in gateway.routes:
         log.debug("route %s", route)
+    gc.freeze()  # what start-up built lives as long as the server: spare it GC scans
     return local
 
 

@@ -18,8 +18,10 @@ from __future__ import annotations
 import base64
 import binascii
 import fnmatch
+import functools
 import http
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -50,6 +52,16 @@ _TEXT_TYPES = (
 )
 
 
+@functools.lru_cache(maxsize=256)
+def _is_binary(content_type: str, binary_media_types: tuple[str, ...]) -> bool:
+    """Whether a reply of this Content-Type goes out base64-encoded (cached: a
+    function serves few content types, and fnmatch over every pattern is slow)."""
+    media_type = content_type.split(";")[0].strip().lower()
+    if any(fnmatch.fnmatch(media_type, p) for p in binary_media_types):
+        return True
+    return not any(fnmatch.fnmatch(media_type, p) for p in _TEXT_TYPES)
+
+
 class EventSourceError(ValueError):
     """An event that is not an HTTP event of a source grpcgw knows, or is malformed."""
 
@@ -76,8 +88,14 @@ def _decode_body(body: object, is_base64: object) -> bytes:
     return body.encode()
 
 
+_PLAIN_PATH = re.compile(r"[A-Za-z0-9/%:@!$&'()*+,;=\-._~]*")
+
+
 def _raw_path(path: str, base_path: str) -> str:
-    path = quote(path, safe=_PATH_SAFE) or "/"
+    # Most paths need no escaping; quote() is the slow part of reading an event.
+    if not _PLAIN_PATH.fullmatch(path):
+        path = quote(path, safe=_PATH_SAFE)
+    path = path or "/"
     if base_path:
         base = "/" + base_path.strip("/")
         if path == base or path.startswith(base + "/"):
@@ -157,15 +175,13 @@ class EventSource:
         raise NotImplementedError
 
     def _body(self, response: HttpResponse) -> tuple[str, bool]:
-        content_type = (response.header("Content-Type") or "").split(";")[0].strip().lower()
-        forced = any(fnmatch.fnmatch(content_type, p) for p in self.options.binary_media_types)
-        text = not forced and any(fnmatch.fnmatch(content_type, p) for p in _TEXT_TYPES)
-        if text or not response.body:
-            try:
-                return response.body.decode(), False
-            except UnicodeDecodeError:
-                pass
-        return base64.b64encode(response.body).decode(), True
+        content_type = response.header("Content-Type") or ""
+        if response.body and _is_binary(content_type, self.options.binary_media_types):
+            return base64.b64encode(response.body).decode(), True
+        try:
+            return response.body.decode(), False
+        except UnicodeDecodeError:  # labelled text, but not UTF-8: still deliver it intact
+            return base64.b64encode(response.body).decode(), True
 
     def _context(self) -> Mapping[str, Any]:
         rc = self.event.get("requestContext")
