@@ -145,3 +145,19 @@ async def test_cors_middleware_from_the_docs(
     assert await resp.json() == {"message": "Pong"}
     other = await client.get("/v1/ping", headers={"Origin": "https://evil.example"})
     assert "Access-Control-Allow-Origin" not in other.headers
+
+
+async def test_method_override_over_http(
+    example_target: str, aiohttp_client: AiohttpClient
+) -> None:
+    opts = GatewayOptions(method_override=True)
+    client = await aiohttp_client(
+        create_app(Gateway([ShelfServicer()], target=example_target, options=opts))
+    )
+    created = await client.post("/v1/shelves?shelfId=o", data=b'{"theme":"a"}')
+    assert created.status == 201
+    resp = await client.post(
+        "/v1/shelves/o", data=b'{"theme":"b"}', headers={"X-HTTP-Method-Override": "PATCH"}
+    )
+    assert resp.status == 200, await resp.text()
+    assert (await resp.json())["theme"] == "b"

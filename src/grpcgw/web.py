@@ -67,6 +67,7 @@ class GatewayResource(AbstractResource):
     def __init__(self, gateway: Gateway, *, prefix: str = "") -> None:
         super().__init__(name=None)
         self.gateway = gateway
+        self._method_override = gateway.options.method_override  # only then are headers routed on
         self._prefix = prefix.rstrip("/")
         self._routes = [_GatewayRoute(r, self._handle, self) for r in gateway.routes]
         # One route object answers every request; the routing outcome rides on the request.
@@ -105,7 +106,8 @@ class GatewayResource(AbstractResource):
             raw = raw[len(self._prefix) :] or "/"
         outcome: Match[Route] | GatewayError
         try:
-            outcome = self.gateway.match(request.method, raw, list(request.headers.items()))
+            headers = list(request.headers.items()) if self._method_override else ()
+            outcome = self.gateway.match(request.method, raw, headers)
         except GatewayError as exc:
             if exc.http_status == 404:
                 return None, set()  # let the application's other resources answer
