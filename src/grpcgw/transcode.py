@@ -7,8 +7,9 @@ JSON bytes. Both are built once per binding, so everything that depends only on
 the message type (field lookups, value converters, json_format options) is
 worked out at construction and each request only does dictionary lookups.
 
-The JSON mapping itself is ``google.protobuf.json_format`` (proto3 JSON); this
-module adds the parts http.proto leaves to the gateway: typed parsing of path
+The JSON mapping itself is ``google.protobuf.json_format`` (proto3 JSON), run
+through :mod:`grpcgw.protojson`'s compiled codecs (which give the same results,
+faster); this module adds the parts http.proto leaves to the gateway: typed parsing of path
 and query strings, the query-key grammar, and which fields the body, the path
 and the query may set. The decided behaviours are in ``DESIGN.md`` and
 ``docs/conformance-transcoding.md``.
@@ -35,6 +36,7 @@ from google.protobuf import json_format, message_factory
 from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
 from google.protobuf.message import Message
 
+from grpcgw import protojson
 from grpcgw.options import GatewayOptions
 
 __all__ = ["BindingConfigError", "RequestTranscoder", "ResponseTranscoder", "TranscodeError"]
@@ -305,6 +307,8 @@ def _wkt_converter(desc: Descriptor) -> _Converter | None:
 
         def time_value(text: str) -> Message:
             message = cls()
+            if not is_duration and protojson.timestamp_fast(text, message):
+                return message
             try:
                 json_format.ParseDict(cast(Any, text), message)  # the stubs want a dict
             except json_format.ParseError as e:
@@ -435,8 +439,6 @@ def _resolve(desc: Descriptor, path: str, what: str) -> list[FieldDescriptor]:
 # -- request ---------------------------------------------------------------------
 
 _BAD_ESCAPE: Final = re.compile(r"%(?![0-9A-Fa-f]{2})")
-#: json_format's own limit on message nesting.
-_MAX_JSON_DEPTH: Final = 100
 
 
 class _DuplicateKey(ValueError):
@@ -445,22 +447,14 @@ class _DuplicateKey(ValueError):
 
 def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     # As json_format.Parse does: a repeated key is an error, not last-wins.
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise _DuplicateKey(f"duplicate key {_quote(key)}")
-        result[key] = value
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKey(f"duplicate key {_quote(key)}")
+            seen.add(key)
     return result
-
-
-def _json_kind(value: object) -> str:
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, dict):
-        return "an object"
-    if value is None:
-        return "null"
-    return "a string" if isinstance(value, str) else "a scalar"
 
 
 @dataclass(frozen=True, slots=True)
@@ -481,6 +475,7 @@ class RequestTranscoder:
 
     __slots__ = (
         "_body_field",
+        "_decoder",
         "_fill_mask",
         "_has_body",
         "_ignore_query",
@@ -506,6 +501,7 @@ class RequestTranscoder:
         self._message_class = message_class
         self._root = desc
         self._strict = options.strict
+        self._decoder = protojson.decoder(desc, ignore_unknown_fields=not options.strict)
         self._plus_as_space = options.query_plus_as_space
         # Query keys equal to or below these canonical (proto name) paths are
         # skipped: http.proto gives each field to exactly one of path, body, query.
@@ -721,19 +717,12 @@ class RequestTranscoder:
         except ValueError:  # int() refuses numbers of more than 4300 digits
             raise TranscodeError("invalid JSON body: a number has too many digits") from None
         field = self._body_field
-        if field is None:
-            _check_message_json(value, self._root, "", 0)
-            document = value
-        else:
-            value = _check_field_json(value, field, field.name, 0)
-            document = {field.json_name: value}
         try:
-            json_format.ParseDict(document, message, ignore_unknown_fields=not self._strict)
-        # json_format.Parse wraps every exception of ParseDict the same way: on
-        # malformed input its WKT parsers can raise TypeError, AttributeError, ...
-        except Exception as e:
+            if field is None:
+                return self._decoder.decode(value, message)
+            return self._decoder.decode_field(value, message, field)
+        except protojson.ProtoJSONError as e:
             raise TranscodeError(f"invalid JSON body: {e}") from None
-        return value
 
 
 def _check_collision(target: Message, leaf: _Leaf, value: Any, key: str) -> None:
@@ -770,96 +759,6 @@ def _mask_paths(document: dict[str, Any], desc: Descriptor, prefix: str) -> list
         else:
             paths.append(path)
     return paths
-
-
-def _check_message_json(value: object, desc: Descriptor, path: str, depth: int) -> None:
-    """Reject JSON that json_format would misread instead of rejecting.
-
-    json_format iterates over whatever it gets for a message, so a string or an
-    array given for a message silently becomes an empty message when unknown
-    fields are ignored; and it drops unknown enum names in that mode too.
-    Float values are normalised in place (see :func:`_float32`).
-    """
-    if desc.full_name == "google.protobuf.FloatValue":
-        return  # a bare number: the caller normalises it
-    if desc.full_name in _SPECIAL_JSON_WKTS:
-        return  # json_format checks these itself
-    if depth > _MAX_JSON_DEPTH:
-        raise TranscodeError("invalid JSON body: nested too deeply")
-    if not isinstance(value, dict):
-        where = f'field "{path}"' if path else "the request body"
-        raise TranscodeError(
-            f"invalid JSON body: {where} ({desc.full_name}) must be an object, "
-            f"not {_json_kind(value)}"
-        )
-    table = _field_table(desc)
-    for key, item in value.items():
-        field = table.get(key)
-        if field is not None:
-            value[key] = _check_field_json(item, field, f"{path}.{key}" if path else key, depth)
-
-
-def _check_field_json(value: object, field: FieldDescriptor, path: str, depth: int) -> object:
-    """Check one field's JSON value; return it, normalised."""
-    if value is None:
-        return value
-    if _is_map(field):
-        if isinstance(value, dict):
-            value_field = _message_type(field).fields_by_name["value"]
-            for key, item in value.items():
-                value[key] = _check_element_json(item, value_field, f"{path}[{key}]", depth)
-    elif field.is_repeated:
-        if isinstance(value, list):
-            for index, item in enumerate(value):
-                value[index] = _check_element_json(item, field, f"{path}[{index}]", depth)
-    else:
-        return _check_element_json(value, field, path, depth)
-    return value
-
-
-def _check_element_json(value: object, field: FieldDescriptor, path: str, depth: int) -> object:
-    if field.message_type is not None:
-        _check_message_json(value, _message_type(field), path, depth + 1)
-        if field.message_type.full_name == "google.protobuf.FloatValue":
-            return _float32(value)
-    elif field.type == _FD.TYPE_FLOAT:
-        return _float32(value)
-    elif (
-        field.enum_type is not None
-        and isinstance(value, str)
-        and value not in field.enum_type.values_by_name
-        and _INT_RE.fullmatch(value) is None
-    ):
-        raise TranscodeError(
-            f'invalid JSON body: invalid value {_quote(value)} for field "{path}" '
-            f"({field.enum_type.full_name})"
-        )
-    return value
-
-
-_FLT_MAX: Final = struct.unpack("<f", b"\xff\xff\x7f\x7f")[0]
-
-
-def _float32(value: object) -> object:
-    """A JSON number for a float32 field, rounded to float32 when just above FLT_MAX.
-
-    The shortest text for FLT_MAX (``3.4028235e+38``, what clients write) reads
-    as a double slightly above it, which json_format rejects as too large
-    although it rounds to FLT_MAX. Values that do not round to a finite
-    float32 are left for json_format to reject.
-    """
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        return value
-    try:
-        number = float(value)
-    except ValueError:
-        return value
-    if math.isfinite(number) and abs(number) > _FLT_MAX:
-        try:
-            return struct.unpack("<f", struct.pack("<f", number))[0]
-        except OverflowError:
-            return value
-    return value
 
 
 # -- response ------------------------------------------------------------------------
@@ -946,9 +845,9 @@ class ResponseTranscoder:
         ).encode("utf-8")
 
     def _to_dict(self, message: Message, emit_unpopulated: bool) -> Any:
-        return json_format.MessageToDict(
-            message,
+        return protojson.encoder(
+            _descriptor(type(message)),
             always_print_fields_with_no_presence=emit_unpopulated,
             preserving_proto_field_name=self._proto_names,
             use_integers_for_enums=self._enums_as_ints,
-        )
+        ).encode(message)

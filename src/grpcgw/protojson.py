@@ -1,0 +1,856 @@
+"""Compiled proto3 JSON codecs, equal to ``google.protobuf.json_format`` but faster.
+
+``json_format`` is pure Python and walks descriptors for every value; here the
+per-field work (name lookup, type dispatch, range checks) is worked out once per
+message type and each message only runs precomputed converters.
+
+Equality with ``json_format`` is kept by construction rather than by re-implementing
+its corner cases:
+
+- :class:`Decoder` has a *fast path* that only accepts the plain, well-formed
+  forms (the right JSON type for each field, in range, each field once, no
+  ``null``, no unknown keys unless ignored, Timestamps of the form
+  ``YYYY-MM-DDTHH:MM:SS[.fffffffff]Z``). Anything else, and any error, makes
+  it start over on the *reference path*: the shape checks below, then
+  ``json_format.ParseDict`` on the whole document. Errors therefore always come
+  from the reference path.
+- :class:`Encoder` converts each field the way ``json_format``'s printer does;
+  on anything unexpected (extensions, an enum number a closed enum does not
+  declare, an out-of-range Timestamp, ...) it returns
+  ``json_format.MessageToDict`` of the whole message instead (or raises its error).
+- Well-known types other than Timestamp (Any, Struct, Value, ListValue,
+  Duration, FieldMask, the wrappers) are handed to ``json_format`` value by value.
+
+Deliberate differences from ``json_format.ParseDict`` (the shape checks of the
+reference path, which grpcgw made before this module existed):
+
+- a JSON value that is not an object where a message is expected is an error
+  (``json_format`` with ``ignore_unknown_fields`` turns a string or an array
+  into an empty message);
+- an unknown enum name is an error even when unknown fields are ignored
+  (``json_format`` then silently leaves the field unset);
+- a float32 value just above FLT_MAX that rounds to FLT_MAX (``3.4028235e38``,
+  the shortest text of FLT_MAX) is taken as FLT_MAX (``json_format`` rejects it).
+
+Pure: protobuf and the standard library only.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import json
+import math
+import re
+import struct
+from collections.abc import Callable
+from typing import Any, Final, cast
+
+from google.protobuf import json_format
+from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
+from google.protobuf.internal import type_checkers
+from google.protobuf.message import Message
+
+__all__ = ["Decoder", "Encoder", "ProtoJSONError", "decoder", "encoder", "timestamp_fast"]
+
+
+class ProtoJSONError(ValueError):
+    """A JSON value does not fit the message; the text names the field at fault."""
+
+
+class _Slow(Exception):
+    """Internal: the fast path does not handle this input; use the reference path."""
+
+
+_FD = FieldDescriptor
+_WRAPPERS_FILE: Final = "google/protobuf/wrappers.proto"
+#: Well-known types with a JSON form of their own (json_format's _WKTJSONMETHODS).
+_SPECIAL_WKTS: Final = frozenset(
+    {
+        "google.protobuf.Any",
+        "google.protobuf.Duration",
+        "google.protobuf.FieldMask",
+        "google.protobuf.ListValue",
+        "google.protobuf.Struct",
+        "google.protobuf.Timestamp",
+        "google.protobuf.Value",
+    }
+)
+_TIMESTAMP: Final = "google.protobuf.Timestamp"
+#: json_format's own limit on message nesting.
+MAX_DEPTH: Final = 100
+
+_INT_RANGES: Final = {
+    _FD.TYPE_INT32: (-(1 << 31), (1 << 31) - 1),
+    _FD.TYPE_SINT32: (-(1 << 31), (1 << 31) - 1),
+    _FD.TYPE_SFIXED32: (-(1 << 31), (1 << 31) - 1),
+    _FD.TYPE_INT64: (-(1 << 63), (1 << 63) - 1),
+    _FD.TYPE_SINT64: (-(1 << 63), (1 << 63) - 1),
+    _FD.TYPE_SFIXED64: (-(1 << 63), (1 << 63) - 1),
+    _FD.TYPE_UINT32: (0, (1 << 32) - 1),
+    _FD.TYPE_FIXED32: (0, (1 << 32) - 1),
+    _FD.TYPE_UINT64: (0, (1 << 64) - 1),
+    _FD.TYPE_FIXED64: (0, (1 << 64) - 1),
+}
+_INT64_TYPES: Final = frozenset(
+    {_FD.TYPE_INT64, _FD.TYPE_SINT64, _FD.TYPE_SFIXED64, _FD.TYPE_UINT64, _FD.TYPE_FIXED64}
+)
+_DIGITS: Final = re.compile(r"-?[0-9]{1,20}")
+_SURROGATE: Final = re.compile("[\ud800-\udfff]")
+_EXTENSION_NAME: Final = re.compile(r"\[[a-zA-Z0-9\._]*\]$")  # json_format's
+_FLT_MAX: Final = float.fromhex("0x1.fffffep+127")
+_FLOAT_WORDS: Final = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+_TIMESTAMP_RE: Final = re.compile(
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{1,9}))?Z"
+)
+_EPOCH: Final = datetime.datetime(1970, 1, 1)
+
+
+def _is_map(field: FieldDescriptor) -> bool:
+    return field.message_type is not None and field.message_type.GetOptions().map_entry
+
+
+def _has_json_form(desc: Descriptor) -> bool:
+    """Whether json_format reads and writes ``desc`` with rules of its own."""
+    return desc.full_name in _SPECIAL_WKTS or desc.file.name == _WRAPPERS_FILE
+
+
+def _message_type(field: FieldDescriptor) -> Descriptor:
+    desc = field.message_type
+    assert desc is not None, field.full_name
+    return desc
+
+
+# -- scalar converters (JSON value -> Python value), fast forms only -------------------
+
+_Scalar = Callable[[Any], Any]
+
+
+def _int_scalar(low: int, high: int) -> _Scalar:
+    def convert(value: Any) -> int:
+        kind = type(value)
+        if kind is int:
+            number: int = value
+        elif (kind is str and _DIGITS.fullmatch(value)) or (kind is float and value.is_integer()):
+            number = int(value)
+        else:
+            raise _Slow
+        if low <= number <= high:
+            return number
+        raise _Slow
+
+    return convert
+
+
+def _float_scalar(limit: float) -> _Scalar:
+    def convert(value: Any) -> float:
+        kind = type(value)
+        if kind is float:
+            if value - value == 0.0 and -limit <= value <= limit:  # finite, in range
+                return cast(float, value)
+        elif kind is int:
+            if -(1 << 64) <= value <= 1 << 64:
+                return float(value)
+        elif kind is str:
+            word = _FLOAT_WORDS.get(value)
+            if word is not None:
+                return word
+        raise _Slow
+
+    return convert
+
+
+def _bool_scalar(value: Any) -> bool:
+    if type(value) is bool:
+        return value
+    raise _Slow
+
+
+def _string_scalar(value: Any) -> str:
+    if type(value) is str and (value.isascii() or _SURROGATE.search(value) is None):
+        return value
+    raise _Slow
+
+
+def _bytes_scalar(value: Any) -> bytes:
+    if type(value) is not str:
+        raise _Slow
+    encoded = value.encode("utf-8")
+    # Exactly json_format's decoding (it pads with 1-4 "="), errors included.
+    return base64.urlsafe_b64decode(encoded + b"=" * (4 - len(encoded) % 4))
+
+
+def _enum_scalar(field: FieldDescriptor) -> _Scalar:
+    enum = field.enum_type
+    assert enum is not None
+    by_name = {name: value.number for name, value in enum.values_by_name.items()}
+    numbers = frozenset(enum.values_by_number)
+    closed = bool(enum.is_closed)
+
+    def convert(value: Any) -> int:
+        kind = type(value)
+        if kind is str:
+            number = by_name.get(value)
+            if number is not None:
+                return number
+        elif kind is int and (value in numbers or (not closed and -(1 << 31) <= value < 1 << 31)):
+            return cast(int, value)
+        raise _Slow
+
+    return convert
+
+
+def _scalar(field: FieldDescriptor) -> _Scalar:
+    kind = field.type
+    if field.enum_type is not None:
+        return _enum_scalar(field)
+    if kind in _INT_RANGES:
+        return _int_scalar(*_INT_RANGES[kind])
+    if kind == _FD.TYPE_DOUBLE:
+        return _float_scalar(math.inf)
+    if kind == _FD.TYPE_FLOAT:
+        return _float_scalar(_FLT_MAX)
+    if kind == _FD.TYPE_BOOL:
+        return _bool_scalar
+    if kind == _FD.TYPE_STRING:
+        return _string_scalar
+    if kind == _FD.TYPE_BYTES:
+        return _bytes_scalar
+    raise _Slow  # groups
+
+
+def _map_key(field: FieldDescriptor) -> _Scalar:
+    """Map keys are JSON object keys: always strings."""
+    kind = field.type
+    if kind == _FD.TYPE_STRING:
+        return _string_scalar
+    if kind == _FD.TYPE_BOOL:
+        return lambda key: {"true": True, "false": False}[key]
+    low, high = _INT_RANGES[kind]
+
+    def convert(key: Any) -> int:
+        if _DIGITS.fullmatch(key) is None:
+            raise _Slow
+        number = int(key)
+        if low <= number <= high:
+            return number
+        raise _Slow
+
+    return convert
+
+
+# -- decoder ------------------------------------------------------------------------
+
+#: Fills one message from a JSON value: (value, message, depth).
+_Fill = Callable[[Any, Any, int], None]
+#: Sets one field of a message: (message, value, depth of the message).
+_Set = Callable[[Any, Any, int], None]
+
+
+def _timestamp_fill(value: Any, message: Any, depth: int) -> None:
+    if type(value) is not str or depth > MAX_DEPTH:
+        raise _Slow
+    match = _TIMESTAMP_RE.fullmatch(value)
+    if match is None:
+        raise _Slow
+    year, month, day, hour, minute, second, fraction = match.groups()
+    # Raises ValueError for impossible dates and times (and year 0), as strptime does.
+    delta = (
+        datetime.datetime(int(year), int(month), int(day), int(hour), int(minute), int(second))
+        - _EPOCH
+    )
+    # json_format's arithmetic, float rounding included.
+    nanos = round(float("0." + fraction) * 1e9) if fraction else 0
+    if nanos >= 1_000_000_000:
+        raise _Slow
+    message.SetInParent()
+    message.seconds = delta.seconds + delta.days * 86_400
+    message.nanos = nanos
+
+
+def timestamp_fast(text: str, message: Message) -> bool:
+    """Set the Timestamp ``message`` from ``text`` in the common form
+    ``YYYY-MM-DDTHH:MM:SS[.fffffffff]Z`` as json_format would; ``False`` (and
+    ``message`` untouched) for any other text: json_format must decide."""
+    try:
+        _timestamp_fill(text, message, 1)
+    except (_Slow, ValueError):
+        return False
+    return True
+
+
+class _MessageDecoder:
+    __slots__ = ("_fields", "_ignore", "_oneofs")
+
+    def __init__(self, desc: Descriptor, ignore: bool) -> None:
+        self._ignore = ignore
+        self._fields: dict[str, tuple[int, str | None, _Set]] = {}
+        # json_format looks a key up as a JSON name first, then as a proto name.
+        for field in desc.fields:
+            self._fields.setdefault(field.name, self._entry(field))
+        for field in desc.fields:
+            self._fields[field.json_name] = self._entry(field)
+
+    def _entry(self, field: FieldDescriptor) -> tuple[int, str | None, _Set]:
+        oneof = field.containing_oneof
+        return field.number, None if oneof is None else oneof.name, _setter(field, self._ignore)
+
+    def fill(self, value: Any, message: Any, depth: int) -> None:
+        if type(value) is not dict or depth > MAX_DEPTH:
+            raise _Slow
+        fields = self._fields
+        seen: set[object] = set()
+        for key, item in value.items():
+            entry = fields.get(key)
+            if entry is None:
+                if self._ignore and not _EXTENSION_NAME.match(key):
+                    continue
+                raise _Slow
+            number, oneof, setter = entry
+            if item is None or number in seen:
+                raise _Slow
+            seen.add(number)
+            if oneof is not None:
+                if oneof in seen:
+                    raise _Slow
+                seen.add(oneof)
+            setter(message, item, depth)
+
+
+_DECODERS: dict[tuple[Descriptor, bool], _MessageDecoder] = {}
+
+
+def _message_fill(desc: Descriptor, ignore: bool) -> _Fill:
+    """How to fill a message of type ``desc`` (resolved on first use: types may recurse)."""
+    if desc.full_name == _TIMESTAMP:
+        return _timestamp_fill
+    if _has_json_form(desc):
+
+        def delegate(value: Any, message: Any, depth: int) -> None:
+            if depth > MAX_DEPTH:
+                raise _Slow
+            message.SetInParent()
+            json_format.ParseDict(
+                value,
+                message,
+                ignore_unknown_fields=ignore,
+                max_recursion_depth=MAX_DEPTH + 1 - depth,
+            )
+
+        return delegate
+
+    key = (desc, ignore)
+
+    def fill(value: Any, message: Any, depth: int) -> None:
+        decoder = _DECODERS.get(key)
+        if decoder is None:
+            decoder = _DECODERS[key] = _MessageDecoder(desc, ignore)
+        decoder.fill(value, message, depth)
+
+    return fill
+
+
+def _setter(field: FieldDescriptor, ignore: bool) -> _Set:
+    name = field.name
+    if field.type == _FD.TYPE_GROUP:
+
+        def unsupported(message: Any, value: Any, depth: int) -> None:
+            raise _Slow
+
+        return unsupported
+    if _is_map(field):
+        entry = _message_type(field)
+        key_of = _map_key(entry.fields_by_name["key"])
+        value_field = entry.fields_by_name["value"]
+        if value_field.message_type is not None:
+            fill_value = _message_fill(value_field.message_type, ignore)
+
+            def set_message_map(message: Any, value: Any, depth: int) -> None:
+                if type(value) is not dict:
+                    raise _Slow
+                container = getattr(message, name)
+                for key, item in value.items():
+                    if item is None:
+                        raise _Slow
+                    fill_value(item, container[key_of(key)], depth + 1)
+
+            return set_message_map
+        convert_value = _scalar(value_field)
+
+        def set_scalar_map(message: Any, value: Any, depth: int) -> None:
+            if type(value) is not dict:
+                raise _Slow
+            container = getattr(message, name)
+            for key, item in value.items():
+                container[key_of(key)] = convert_value(item)
+
+        return set_scalar_map
+    if field.message_type is not None:
+        fill = _message_fill(field.message_type, ignore)
+        if field.is_repeated:
+
+            def set_messages(message: Any, value: Any, depth: int) -> None:
+                if type(value) is not list:
+                    raise _Slow
+                container = getattr(message, name)
+                for item in value:
+                    if item is None:
+                        raise _Slow
+                    fill(item, container.add(), depth + 1)
+
+            return set_messages
+
+        def set_message(message: Any, value: Any, depth: int) -> None:
+            sub = getattr(message, name)
+            sub.SetInParent()
+            fill(value, sub, depth + 1)
+
+        return set_message
+    convert = _scalar(field)
+    if field.is_repeated:
+
+        def set_scalars(message: Any, value: Any, depth: int) -> None:
+            if type(value) is not list:
+                raise _Slow
+            getattr(message, name).extend([convert(item) for item in value])
+
+        return set_scalars
+
+    def set_scalar(message: Any, value: Any, depth: int) -> None:
+        setattr(message, name, convert(value))
+
+    return set_scalar
+
+
+class Decoder:
+    """JSON value -> message for one message type: ``json_format.ParseDict`` plus
+    the shape checks listed in the module docstring.
+
+    Build with :func:`decoder` (cached per descriptor and option).
+    """
+
+    __slots__ = ("_desc", "_fill", "_ignore", "_setters")
+
+    def __init__(self, desc: Descriptor, *, ignore_unknown_fields: bool = False) -> None:
+        self._desc = desc
+        self._ignore = ignore_unknown_fields
+        self._fill = _message_fill(desc, ignore_unknown_fields)
+        self._setters: dict[str, _Set] = {}
+
+    def decode(self, value: object, message: Message) -> object:
+        """Merge the JSON ``value`` into the empty ``message``; return ``value``
+        (normalised in place when the reference path ran).
+
+        Raises :class:`ProtoJSONError` (``message`` is then partly set).
+        """
+        try:
+            self._fill(value, message, 1)
+            return value
+        except Exception:  # _Slow, or anything the fast path did not foresee
+            message.Clear()
+        check_message_json(value, self._desc, "", 0)
+        self._reference(value, message)
+        return value
+
+    def decode_field(self, value: object, message: Message, field: FieldDescriptor) -> object:
+        """Set the top-level ``field`` of the empty ``message`` from its JSON
+        ``value`` (an HttpRule ``body: "field"``); return ``value``, normalised."""
+        setter = self._setters.get(field.name)
+        if setter is None:
+            setter = self._setters[field.name] = _setter(field, self._ignore)
+        try:
+            if value is None:
+                raise _Slow
+            setter(message, value, 1)
+            return value
+        except Exception:
+            message.Clear()
+        value = check_field_json(value, field, field.name, 0)
+        self._reference({field.json_name: value}, message)
+        return value
+
+    def _reference(self, document: object, message: Message) -> None:
+        try:
+            json_format.ParseDict(cast(Any, document), message, ignore_unknown_fields=self._ignore)
+        # json_format.Parse wraps every exception of ParseDict the same way: on
+        # malformed input its WKT parsers can raise TypeError, AttributeError, ...
+        except Exception as e:
+            raise ProtoJSONError(str(e)) from None
+
+
+_DECODER_CACHE: dict[tuple[Descriptor, bool], Decoder] = {}
+
+
+def decoder(desc: Descriptor, *, ignore_unknown_fields: bool = False) -> Decoder:
+    """The (cached) :class:`Decoder` of ``desc``."""
+    key = (desc, ignore_unknown_fields)
+    found = _DECODER_CACHE.get(key)
+    if found is None:
+        found = _DECODER_CACHE[key] = Decoder(desc, ignore_unknown_fields=ignore_unknown_fields)
+    return found
+
+
+# -- shape checks (the reference path's, before json_format) ---------------------------
+
+
+def _quote(text: str, limit: int = 64) -> str:
+    if len(text) > limit:
+        text = text[:limit] + "…"
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _json_kind(value: object) -> str:
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    if value is None:
+        return "null"
+    return "a string" if isinstance(value, str) else "a scalar"
+
+
+_TABLES: dict[Descriptor, dict[str, FieldDescriptor]] = {}
+
+
+def _check_table(desc: Descriptor) -> dict[str, FieldDescriptor]:
+    table = _TABLES.get(desc)
+    if table is None:
+        table = {f.json_name: f for f in desc.fields}
+        table.update((f.name, f) for f in desc.fields)
+        _TABLES[desc] = table
+    return table
+
+
+def check_message_json(value: object, desc: Descriptor, path: str, depth: int) -> None:
+    """Reject JSON that json_format would misread instead of rejecting.
+
+    json_format iterates over whatever it gets for a message, so a string or an
+    array given for a message silently becomes an empty message when unknown
+    fields are ignored; and it drops unknown enum names in that mode too.
+    Float values are normalised in place (see :func:`float32`).
+    """
+    if desc.full_name == "google.protobuf.FloatValue":
+        return  # a bare number: the caller normalises it
+    if _has_json_form(desc):
+        return  # json_format checks these itself
+    if depth > MAX_DEPTH:
+        raise ProtoJSONError("nested too deeply")
+    if not isinstance(value, dict):
+        where = f'field "{path}"' if path else "the request body"
+        raise ProtoJSONError(
+            f"{where} ({desc.full_name}) must be an object, not {_json_kind(value)}"
+        )
+    table = _check_table(desc)
+    for key, item in value.items():
+        field = table.get(key)
+        if field is not None:
+            value[key] = check_field_json(item, field, f"{path}.{key}" if path else key, depth)
+
+
+def check_field_json(value: object, field: FieldDescriptor, path: str, depth: int) -> object:
+    """Check one field's JSON value; return it, normalised."""
+    if value is None:
+        return value
+    if _is_map(field):
+        if isinstance(value, dict):
+            value_field = _message_type(field).fields_by_name["value"]
+            for key, item in value.items():
+                value[key] = _check_element_json(item, value_field, f"{path}[{key}]", depth)
+    elif field.is_repeated:
+        if isinstance(value, list):
+            for index, item in enumerate(value):
+                value[index] = _check_element_json(item, field, f"{path}[{index}]", depth)
+    else:
+        return _check_element_json(value, field, path, depth)
+    return value
+
+
+_INT_TEXT: Final = re.compile(r"[+-]?[0-9]+")
+_ENUM_NAMES: dict[EnumDescriptor, frozenset[str]] = {}
+
+
+def _enum_names(enum: EnumDescriptor) -> frozenset[str]:
+    # A Python set: upb's values_by_name raises on strings with lone surrogates.
+    names = _ENUM_NAMES.get(enum)
+    if names is None:
+        names = _ENUM_NAMES[enum] = frozenset(value.name for value in enum.values)
+    return names
+
+
+def _check_element_json(value: object, field: FieldDescriptor, path: str, depth: int) -> object:
+    if field.message_type is not None:
+        check_message_json(value, field.message_type, path, depth + 1)
+        if field.message_type.full_name == "google.protobuf.FloatValue":
+            return float32(value)
+    elif field.type == _FD.TYPE_FLOAT:
+        return float32(value)
+    elif (
+        field.enum_type is not None
+        and isinstance(value, str)
+        and value not in _enum_names(field.enum_type)
+        and _INT_TEXT.fullmatch(value) is None
+    ):
+        raise ProtoJSONError(
+            f'invalid value {_quote(value)} for field "{path}" ({field.enum_type.full_name})'
+        )
+    return value
+
+
+def float32(value: object) -> object:
+    """A JSON number for a float32 field, rounded to float32 when just above FLT_MAX.
+
+    The shortest text for FLT_MAX (``3.4028235e+38``, what clients write) reads
+    as a double slightly above it, which json_format rejects as too large
+    although it rounds to FLT_MAX. Values that do not round to a finite
+    float32 are left for json_format to reject.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return value
+    try:
+        number = float(value)
+    except ValueError:
+        return value
+    if math.isfinite(number) and abs(number) > _FLT_MAX:
+        try:
+            return struct.unpack("<f", struct.pack("<f", number))[0]
+        except OverflowError:
+            return value
+    return value
+
+
+# -- encoder ------------------------------------------------------------------------
+
+_Value = Callable[[Any], Any]
+
+
+def _float_json(value: float) -> Any:
+    if value - value == 0.0:  # finite
+        return value
+    if value != value:
+        return "NaN"
+    return "Infinity" if value > 0 else "-Infinity"
+
+
+def _float32_json(value: float) -> Any:
+    if value - value == 0.0:
+        return type_checkers.ToShortestFloat(value)
+    if value != value:
+        return "NaN"
+    return "Infinity" if value > 0 else "-Infinity"
+
+
+def _bytes_json(value: bytes) -> str:
+    return base64.b64encode(value).decode("utf-8")
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+class _Options:
+    __slots__ = ("emit", "enums_as_ints", "proto_names")
+
+    def __init__(self, emit: bool, proto_names: bool, enums_as_ints: bool) -> None:
+        self.emit = emit
+        self.proto_names = proto_names
+        self.enums_as_ints = enums_as_ints
+
+    def key(self) -> tuple[bool, bool, bool]:
+        return self.emit, self.proto_names, self.enums_as_ints
+
+    def message_to_dict(self, message: Message) -> Any:
+        return json_format.MessageToDict(
+            message,
+            always_print_fields_with_no_presence=self.emit,
+            preserving_proto_field_name=self.proto_names,
+            use_integers_for_enums=self.enums_as_ints,
+        )
+
+
+def _value_json(field: FieldDescriptor, options: _Options) -> _Value:
+    """Converter of one value of ``field`` (an element, if repeated)."""
+    if field.message_type is not None:
+        return _message_json(field.message_type, options)
+    if field.enum_type is not None:
+        if options.enums_as_ints:
+            return _identity
+        enum = field.enum_type
+        if enum.full_name == "google.protobuf.NullValue":
+            return lambda value: None
+        names = {number: value.name for number, value in enum.values_by_number.items()}
+        if any(value.GetOptions().ListFields() for value in enum.values):
+            raise _Slow  # pb.enumvalue.json names and the like: not handled here
+        closed = bool(enum.is_closed)
+
+        def enum_json(value: int) -> Any:
+            name = names.get(value)
+            if name is not None:
+                return name
+            if closed:
+                raise _Slow
+            return value
+
+        return enum_json
+    kind = field.type
+    if kind in _INT64_TYPES:
+        return str
+    if kind == _FD.TYPE_DOUBLE:
+        return _float_json
+    if kind == _FD.TYPE_FLOAT:
+        return _float32_json
+    if kind == _FD.TYPE_BYTES:
+        return _bytes_json
+    if kind == _FD.TYPE_GROUP:
+        raise _Slow
+    return _identity  # string, bool, 32-bit ints
+
+
+def _message_json(desc: Descriptor, options: _Options) -> _Value:
+    if desc.full_name == _TIMESTAMP or desc.full_name in (
+        "google.protobuf.Duration",
+        "google.protobuf.FieldMask",
+    ):
+        return lambda message: message.ToJsonString()
+    if _has_json_form(desc):
+        return options.message_to_dict
+    key = (desc, options.key())
+
+    def convert(message: Any) -> Any:
+        encoder = _MESSAGE_ENCODERS.get(key)
+        if encoder is None:
+            encoder = _MESSAGE_ENCODERS[key] = _MessageEncoder(desc, options)
+        return encoder.encode(message)
+
+    return convert
+
+
+def _map_key_json(key: Any) -> str:
+    if key is True:
+        return "true"
+    if key is False:
+        return "false"
+    return str(key)
+
+
+def _field_json(field: FieldDescriptor, options: _Options) -> _Value | None:
+    """Converter of a field's value (``None``: the value as it is)."""
+    if _is_map(field):
+        convert = _value_json(_message_type(field).fields_by_name["value"], options)
+        key_is_bool = _message_type(field).fields_by_name["key"].type == _FD.TYPE_BOOL
+        if not key_is_bool:
+            return lambda value: {str(k): convert(value[k]) for k in value}
+        return lambda value: {_map_key_json(k): convert(value[k]) for k in value}
+    convert = _value_json(field, options)
+    if field.is_repeated:
+        if convert is _identity:
+            return list
+        return lambda value: [convert(item) for item in value]
+    return None if convert is _identity else convert
+
+
+class _MessageEncoder:
+    __slots__ = ("_defaults", "_fields", "_slow")
+
+    def __init__(self, desc: Descriptor, options: _Options) -> None:
+        self._fields: dict[int, tuple[str, _Value | None]] = {}
+        #: (key, kind, value): kind 0 a scalar default, 1 an empty list, 2 an empty object.
+        self._defaults: list[tuple[str, int, Any]] = []
+        self._slow = False
+        try:
+            for field in desc.fields:
+                key = field.name if options.proto_names else field.json_name
+                self._fields[field.number] = (key, _field_json(field, options))
+            if options.emit:
+                for field in desc.fields:
+                    if field.has_presence:
+                        continue
+                    key = field.name if options.proto_names else field.json_name
+                    if _is_map(field):
+                        self._defaults.append((key, 2, None))
+                    elif field.is_repeated:
+                        self._defaults.append((key, 1, None))
+                    else:
+                        default = _value_json(field, options)(field.default_value)
+                        self._defaults.append((key, 0, default))
+        except _Slow:
+            self._slow = True  # every message of this type goes to json_format
+
+    def encode(self, message: Any) -> dict[str, Any]:
+        if self._slow:
+            raise _Slow
+        fields = self._fields
+        js: dict[str, Any] = {}
+        for field, value in message.ListFields():
+            # Extensions (numbers outside the fields') are left to json_format.
+            entry = fields.get(field.number)
+            if entry is None:
+                raise _Slow
+            key, convert = entry
+            js[key] = value if convert is None else convert(value)
+        for key, kind, default in self._defaults:
+            if key not in js:
+                js[key] = default if kind == 0 else [] if kind == 1 else {}
+        return js
+
+
+_MESSAGE_ENCODERS: dict[tuple[Descriptor, tuple[bool, bool, bool]], _MessageEncoder] = {}
+
+
+class Encoder:
+    """Message -> JSON-able value for one message type: what
+    ``json_format.MessageToDict`` returns with the same options.
+
+    Build with :func:`encoder` (cached per descriptor and options).
+    """
+
+    __slots__ = ("_convert", "_options")
+
+    def __init__(
+        self,
+        desc: Descriptor,
+        *,
+        always_print_fields_with_no_presence: bool = False,
+        preserving_proto_field_name: bool = False,
+        use_integers_for_enums: bool = False,
+    ) -> None:
+        self._options = _Options(
+            always_print_fields_with_no_presence,
+            preserving_proto_field_name,
+            use_integers_for_enums,
+        )
+        self._convert = _message_json(desc, self._options)
+
+    def encode(self, message: Message) -> Any:
+        """``json_format.MessageToDict(message, ...)`` (its errors included)."""
+        try:
+            return self._convert(message)
+        except Exception:  # _Slow, or anything the fast path did not foresee
+            return self._options.message_to_dict(message)
+
+
+_ENCODER_CACHE: dict[tuple[Descriptor, bool, bool, bool], Encoder] = {}
+
+
+def encoder(
+    desc: Descriptor,
+    *,
+    always_print_fields_with_no_presence: bool = False,
+    preserving_proto_field_name: bool = False,
+    use_integers_for_enums: bool = False,
+) -> Encoder:
+    """The (cached) :class:`Encoder` of ``desc`` with these MessageToDict options."""
+    key = (
+        desc,
+        always_print_fields_with_no_presence,
+        preserving_proto_field_name,
+        use_integers_for_enums,
+    )
+    found = _ENCODER_CACHE.get(key)
+    if found is None:
+        found = _ENCODER_CACHE[key] = Encoder(
+            desc,
+            always_print_fields_with_no_presence=always_print_fields_with_no_presence,
+            preserving_proto_field_name=preserving_proto_field_name,
+            use_integers_for_enums=use_integers_for_enums,
+        )
+    return found

@@ -1,0 +1,621 @@
+"""Differential tests: grpcgw.protojson against google.protobuf.json_format.
+
+Random messages of the test protos (every field kind, unicode, extreme ints
+and floats, NaN and infinities, negative and unknown enum numbers, maps,
+oneofs, nesting, well-known types) are rendered by both encoders with all 8
+option combinations; random JSON documents (renderings of random messages,
+then mutated: names switched between proto and JSON forms, numbers as strings,
+ints as floats, unknown keys, wrong types, nulls, out-of-range values, bad
+base64 and timestamps) are parsed by both decoders, which must agree, apart
+from the documented deliberate differences (asserted explicitly).
+
+``HYPOTHESIS_PROFILE=fuzz`` runs many more examples than the default ``ci``.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import math
+import os
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from google.protobuf import any_pb2, json_format, struct_pb2, timestamp_pb2
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
+from google.protobuf.message import Message
+from google.protobuf.message_factory import GetMessageClass
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from grpcgw import protojson
+
+_GEN = str(Path(__file__).resolve().parents[1] / "bench" / "gen")
+if _GEN not in sys.path:
+    sys.path.insert(0, _GEN)
+
+from example.v1 import shelf_pb2  # noqa: E402
+from grpcgwtest.client.v1 import client_pb2  # noqa: E402
+from grpcgwtest.gateway.v1 import proto3_pb2  # noqa: E402
+from grpcgwtest.transcode.v1 import types_pb2  # noqa: E402
+from gwbench.v1 import bench_pb2  # noqa: E402
+
+# -- profiles --------------------------------------------------------------------------
+
+_COMMON: dict[str, Any] = {
+    "deadline": None,
+    "print_blob": True,
+    "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large],
+}
+settings.register_profile("protojson-ci", max_examples=12, **_COMMON)
+settings.register_profile("protojson-fuzz", max_examples=3000, **_COMMON)
+#: Selected by HYPOTHESIS_PROFILE (``ci`` unless set); applied to this module only.
+PROFILE = settings.get_profile(f"protojson-{os.environ.get('HYPOTHESIS_PROFILE', 'ci')}")
+
+_FD = FieldDescriptor
+
+
+def _messages(*modules: Any) -> list[Descriptor]:
+    found: list[Descriptor] = []
+    for module in modules:
+        found.extend(module.DESCRIPTOR.message_types_by_name.values())
+    return found
+
+
+ROOTS: list[Descriptor] = _messages(types_pb2, client_pb2, proto3_pb2, bench_pb2, shelf_pb2)
+ROOT_IDS = [d.full_name for d in ROOTS]
+OPTIONS = list(itertools.product([False, True], repeat=3))
+
+# -- random messages ------------------------------------------------------------------------
+
+_INT_RANGES = {
+    _FD.TYPE_INT32: (-(1 << 31), (1 << 31) - 1),
+    _FD.TYPE_SINT32: (-(1 << 31), (1 << 31) - 1),
+    _FD.TYPE_SFIXED32: (-(1 << 31), (1 << 31) - 1),
+    _FD.TYPE_INT64: (-(1 << 63), (1 << 63) - 1),
+    _FD.TYPE_SINT64: (-(1 << 63), (1 << 63) - 1),
+    _FD.TYPE_SFIXED64: (-(1 << 63), (1 << 63) - 1),
+    _FD.TYPE_UINT32: (0, (1 << 32) - 1),
+    _FD.TYPE_FIXED32: (0, (1 << 32) - 1),
+    _FD.TYPE_UINT64: (0, (1 << 64) - 1),
+    _FD.TYPE_FIXED64: (0, (1 << 64) - 1),
+}
+_TEXT = st.text(max_size=12) | st.sampled_from(["", "é", "日本", "🎉", "a\u0000b", '"\\'])
+_JSON_SCALAR = (
+    st.none()
+    | st.booleans()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.integers(-(1 << 53), 1 << 53)
+    | _TEXT
+)
+_JSON = st.recursive(
+    _JSON_SCALAR,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_TEXT, inner, max_size=3),
+    max_leaves=8,
+)
+
+
+def _int(data: st.DataObject, kind: int) -> int:
+    low, high = _INT_RANGES[kind]
+    extremes = st.sampled_from([low, high, 0, -1 if low else 1, 1 << 53, (1 << 53) + 1])
+    value: int = data.draw(st.integers(low, high) | extremes.filter(lambda n: low <= n <= high))
+    return value
+
+
+def _scalar(data: st.DataObject, field: FieldDescriptor) -> Any:
+    if field.enum_type is not None:
+        numbers = list(field.enum_type.values_by_number)
+        return data.draw(
+            st.sampled_from(numbers) | st.integers(-(1 << 31), (1 << 31) - 1), label="enum"
+        )
+    kind = field.type
+    if kind in _INT_RANGES:
+        return _int(data, kind)
+    if kind == _FD.TYPE_DOUBLE:
+        return data.draw(st.floats() | st.sampled_from([math.inf, -math.inf, 1e308, -0.0, 5e-324]))
+    if kind == _FD.TYPE_FLOAT:
+        return data.draw(st.floats(width=32) | st.sampled_from([3.4028234663852886e38, 1e-45]))
+    if kind == _FD.TYPE_BOOL:
+        return data.draw(st.booleans())
+    if kind == _FD.TYPE_STRING:
+        return data.draw(_TEXT)
+    return data.draw(st.binary(max_size=10))
+
+
+def _fill_wkt(data: st.DataObject, message: Any) -> bool:
+    name = message.DESCRIPTOR.full_name
+    if name == "google.protobuf.Timestamp":
+        message.seconds = data.draw(
+            st.integers(-62135596800, 253402300799) | st.sampled_from([0, -1, 1700000000])
+        )
+        message.nanos = data.draw(st.integers(0, 999_999_999) | st.sampled_from([0, 1000, 10**6]))
+    elif name == "google.protobuf.Duration":
+        seconds = data.draw(st.integers(-315576000000, 315576000000))
+        nanos = data.draw(st.integers(0, 999_999_999))
+        message.seconds, message.nanos = seconds, (-nanos if seconds < 0 else nanos)
+    elif name == "google.protobuf.FieldMask":
+        message.paths.extend(
+            data.draw(
+                st.lists(st.from_regex(r"[a-z]{1,4}(_[a-z]{1,4})?", fullmatch=True), max_size=3)
+            )
+        )
+    elif name == "google.protobuf.Struct":
+        message.update(data.draw(st.dictionaries(_TEXT, _JSON, max_size=3)))
+    elif name == "google.protobuf.Value":
+        json_format.ParseDict(data.draw(_JSON), message)
+    elif name == "google.protobuf.ListValue":
+        message.extend(data.draw(st.lists(_JSON, max_size=3)))
+    elif name == "google.protobuf.Any":
+        if data.draw(st.booleans()):
+            message.Pack(timestamp_pb2.Timestamp(seconds=data.draw(st.integers(0, 10**9))))
+        else:
+            message.Pack(
+                client_pb2.Child(name=data.draw(_TEXT), level=data.draw(st.integers(-5, 5)))
+            )
+    elif message.DESCRIPTOR.file.name == "google/protobuf/wrappers.proto":
+        message.value = _scalar(data, message.DESCRIPTOR.fields_by_name["value"])
+    elif name == "google.protobuf.Empty":
+        pass
+    else:
+        return False
+    return True
+
+
+def _fill(data: st.DataObject, message: Any, depth: int) -> None:
+    if _fill_wkt(data, message):
+        return
+    desc = message.DESCRIPTOR
+    chosen_oneofs: dict[str, str] = {}
+    for oneof in desc.oneofs:
+        members = [f.name for f in oneof.fields]
+        chosen_oneofs[oneof.name] = data.draw(st.sampled_from([*members, ""]))
+    for field in desc.fields:
+        oneof = field.containing_oneof
+        if oneof is not None and chosen_oneofs[oneof.name] != field.name:
+            continue
+        if oneof is None and not data.draw(st.booleans(), label=f"set {field.name}"):
+            continue
+        if field.message_type is not None and depth >= 3 and not field.is_repeated:
+            continue
+        _set_field(data, message, field, depth)
+
+
+def _set_field(data: st.DataObject, message: Any, field: FieldDescriptor, depth: int) -> None:
+    container = getattr(message, field.name)
+    entry = field.message_type
+    if entry is not None and entry.GetOptions().map_entry:
+        key_field, value_field = entry.fields_by_name["key"], entry.fields_by_name["value"]
+        for _ in range(data.draw(st.integers(0, 3))):
+            key = _scalar(data, key_field)
+            if value_field.message_type is not None:
+                if depth < 3:
+                    _fill(data, container[key], depth + 1)
+            else:
+                container[key] = _scalar(data, value_field)
+        return
+    if field.is_repeated:
+        for _ in range(data.draw(st.integers(0, 3))):
+            if field.message_type is not None:
+                if depth < 3:
+                    _fill(data, container.add(), depth + 1)
+            else:
+                container.append(_scalar(data, field))
+        return
+    if field.message_type is not None:
+        container.SetInParent()
+        _fill(data, container, depth + 1)
+        return
+    setattr(message, field.name, _scalar(data, field))
+
+
+def _random_message(data: st.DataObject, desc: Descriptor) -> Message:
+    message = GetMessageClass(desc)()
+    _fill(data, message, 0)
+    return message
+
+
+# -- outcomes ------------------------------------------------------------------------
+
+
+def _to_dict(message: Message, options: tuple[bool, bool, bool]) -> tuple[str, Any]:
+    emit, proto_names, ints = options
+    try:
+        return "ok", json_format.MessageToDict(
+            message,
+            always_print_fields_with_no_presence=emit,
+            preserving_proto_field_name=proto_names,
+            use_integers_for_enums=ints,
+        )
+    except Exception as e:
+        return "error", type(e)
+
+
+def _encode(message: Message, options: tuple[bool, bool, bool]) -> tuple[str, Any]:
+    emit, proto_names, ints = options
+    encoder = protojson.encoder(
+        message.DESCRIPTOR,
+        always_print_fields_with_no_presence=emit,
+        preserving_proto_field_name=proto_names,
+        use_integers_for_enums=ints,
+    )
+    try:
+        return "ok", encoder.encode(message)
+    except Exception as e:
+        return "error", type(e)
+
+
+def _wire(message: Message) -> bytes:
+    return message.SerializeToString(deterministic=True)
+
+
+def _parse(document: Any, desc: Descriptor, ignore: bool) -> tuple[str, bytes]:
+    message = GetMessageClass(desc)()
+    try:
+        json_format.ParseDict(copy.deepcopy(document), message, ignore_unknown_fields=ignore)
+    except Exception:
+        return "error", b""
+    return "ok", _wire(message)
+
+
+def _decode(document: Any, desc: Descriptor, ignore: bool) -> tuple[str, bytes]:
+    message = GetMessageClass(desc)()
+    try:
+        protojson.decoder(desc, ignore_unknown_fields=ignore).decode(
+            copy.deepcopy(document), message
+        )
+    except protojson.ProtoJSONError:
+        return "error", b""
+    return "ok", _wire(message)
+
+
+def _expected(document: Any, desc: Descriptor, ignore: bool) -> tuple[str, bytes]:
+    """json_format's answer, with the deliberate differences applied, and a check
+    that where it differs from json_format's own answer it is for one of them."""
+    plain = _parse(document, desc, ignore)
+    checked = copy.deepcopy(document)
+    problem = ""
+    try:
+        protojson.check_message_json(checked, desc, "", 0)
+    except protojson.ProtoJSONError as e:
+        problem = str(e)
+    if problem:
+        # A deliberate rejection: a non-object for a message, an unknown enum name.
+        assert re.search(r"must be an object|invalid value|nested too deeply", problem)
+        return "error", b""
+    expected = _parse(checked, desc, ignore)
+    if expected != plain:
+        # Only the float32 rounding changes a document: json_format rejected it.
+        assert checked != document, (document, checked)
+        assert plain[0] == "error"
+        assert expected[0] == "ok"
+    return expected
+
+
+# -- encoder ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("desc", ROOTS, ids=ROOT_IDS)
+@PROFILE
+@given(data=st.data())
+def test_encoder_equals_message_to_dict(desc: Descriptor, data: st.DataObject) -> None:
+    message = _random_message(data, desc)
+    for options in OPTIONS:
+        assert _encode(message, options) == _to_dict(message, options), options
+
+
+def test_encoder_keeps_json_format_key_order() -> None:
+    message = types_pb2.Kitchen(string_value="s", int32_value=3, double_value=1.5)
+    for options in OPTIONS:
+        ours = _encode(message, options)[1]
+        assert list(ours) == list(_to_dict(message, options)[1]), options
+
+
+def test_encoder_unknown_enum_numbers_and_specials() -> None:
+    message = client_pb2.AllTypes(kind=12345, f64=math.nan, f32=-math.inf, i64=-(1 << 63))
+    message.kinds.extend([-1, 7, 2147483647])
+    for options in OPTIONS:
+        assert _encode(message, options) == _to_dict(message, options), options
+
+
+# -- decoder ------------------------------------------------------------------------
+
+_CAMEL = re.compile(r"_([a-z0-9])")
+_SNAKE = re.compile(r"([A-Z])")
+_ODD_VALUES: list[Any] = [
+    None,
+    [],
+    {},
+    [None],
+    "",
+    "x",
+    "AAA=",
+    "AA==",
+    "AAA",
+    "-_8",
+    "+/8=",
+    "not base64!",
+    "====",
+    0,
+    -1,
+    1,
+    1.5,
+    3.0,
+    -0.0,
+    1e2,
+    "1e2",
+    "3.0",
+    " 1",
+    "1 ",
+    "+5",
+    "-0",
+    "007",
+    "1_000",
+    "\u0661\u0662",
+    "0x10",
+    True,
+    False,
+    "true",
+    "NaN",
+    "nan",
+    "Infinity",
+    "-Infinity",
+    "inf",
+    math.inf,
+    -math.inf,
+    math.nan,
+    1e39,
+    3.4028235e38,
+    -3.4028235e38,
+    3.4028236e38,
+    3.5e38,
+    2**31,
+    -(2**31) - 1,
+    2**32,
+    2**63,
+    2**64,
+    -(2**63) - 1,
+    "18446744073709551616",
+    "9223372036854775807",
+    1e19,
+    1.0e20,
+    "2020-01-01T00:00:00Z",
+    "1970-01-01T00:00:00.123456789Z",
+    "1970-01-01T00:00:00.1234567891Z",
+    "1970-01-01T00:00:00.Z",
+    "2020-01-01t00:00:00Z",
+    "2020-01-01T00:00:00z",
+    "2020-01-01T00:00:00+01:00",
+    "2020-01-01T00:00:00-01:30",
+    "2020-01-01T00:00:00",
+    "2020-13-01T00:00:00Z",
+    "2020-02-30T00:00:00Z",
+    "2020-01-01T24:00:00Z",
+    "2020-01-01T23:59:60Z",
+    "0000-01-01T00:00:00Z",
+    "0001-01-01T00:00:00Z",
+    "9999-12-31T23:59:59.999999999Z",
+    "2020-1-1T0:0:0Z",
+    "1.5s",
+    "-0.5s",
+    "KIND_A",
+    "KIND_NEGATIVE",
+    "RED",
+    "GREEN",
+    "NOT_A_NAME",
+    "\ud800",
+    {"seconds": 1},
+    {"@type": "type.googleapis.com/google.protobuf.Timestamp", "value": "1970-01-01T00:00:01Z"},
+    [1, "2", None],
+]
+
+
+def _renamed(key: str) -> str:
+    if "_" in key:
+        return _CAMEL.sub(lambda m: m.group(1).upper(), key)
+    return _SNAKE.sub(lambda m: "_" + m.group(1).lower(), key)
+
+
+def _slots(node: Any, out: list[tuple[Any, Any]]) -> list[tuple[Any, Any]]:
+    """Every (container, key-or-index) in a JSON document."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            out.append((node, key))
+            _slots(value, out)
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            out.append((node, index))
+            _slots(value, out)
+    return out
+
+
+def _mutate(data: st.DataObject, document: Any) -> None:
+    for _ in range(data.draw(st.integers(0, 4), label="mutations")):
+        slots = _slots(document, [])
+        what = data.draw(st.sampled_from(["rename", "value", "number", "unknown", "dup"]))
+        if what == "unknown" or not slots:
+            dicts = [document, *(c[k] for c, k in slots if isinstance(c[k], dict))]
+            target = data.draw(st.sampled_from(dicts))
+            key = data.draw(st.sampled_from(["zzUnknown", "[ext.name]", "[bad name]", "choice"]))
+            target[key] = copy.deepcopy(data.draw(st.sampled_from(_ODD_VALUES)))
+            continue
+        container, key = data.draw(st.sampled_from(slots))
+        value = container[key]
+        if what == "rename" and isinstance(container, dict):
+            container[_renamed(key)] = container.pop(key)
+        elif what == "dup" and isinstance(container, dict):
+            container[_renamed(key)] = copy.deepcopy(value)
+        elif (
+            what == "number"
+            and isinstance(value, int | float | str)
+            and not isinstance(value, bool)
+        ):
+            forms: list[Any] = [str(value)]
+            if isinstance(value, int):
+                forms += [float(value), f"{value}e0", f"{value}.0", value + 1, -value]
+            elif isinstance(value, float):
+                forms += [value * 2, -value, value / 3]
+            else:
+                try:
+                    number = float(value)
+                    forms += [number] + ([int(number)] if math.isfinite(number) else [])
+                except ValueError:
+                    forms += [value.upper(), value.lower(), value + "=", value[:-1]]
+            container[key] = data.draw(st.sampled_from(forms))
+        else:
+            container[key] = copy.deepcopy(data.draw(st.sampled_from(_ODD_VALUES)))
+
+
+def _check_decoder(document: Any, desc: Descriptor) -> None:
+    for ignore in (False, True):
+        assert _decode(document, desc, ignore) == _expected(document, desc, ignore), ignore
+
+
+@pytest.mark.parametrize("desc", ROOTS, ids=ROOT_IDS)
+@PROFILE
+@given(data=st.data())
+def test_decoder_round_trips_message_to_dict(desc: Descriptor, data: st.DataObject) -> None:
+    message = _random_message(data, desc)
+    options = data.draw(st.sampled_from(OPTIONS))
+    outcome, document = _to_dict(message, options)
+    if outcome != "ok":
+        return
+    _check_decoder(document, desc)
+    if options[0] is False:  # without emitted defaults the document is exactly the message
+        decoded = GetMessageClass(desc)()
+        protojson.decoder(desc).decode(copy.deepcopy(document), decoded)
+        assert _to_dict(decoded, options) == ("ok", document)
+
+
+@pytest.mark.parametrize("desc", ROOTS, ids=ROOT_IDS)
+@PROFILE
+@given(data=st.data())
+def test_decoder_agrees_on_mutated_documents(desc: Descriptor, data: st.DataObject) -> None:
+    message = _random_message(data, desc)
+    outcome, document = _to_dict(message, data.draw(st.sampled_from(OPTIONS)))
+    if outcome != "ok":
+        return
+    _mutate(data, document)
+    _check_decoder(document, desc)
+
+
+@PROFILE
+@given(
+    value=st.sampled_from(_ODD_VALUES) | _JSON,
+    key=st.sampled_from(list(types_pb2.Kitchen.DESCRIPTOR.fields_by_name)),
+)
+def test_decoder_agrees_on_any_value_for_any_kitchen_field(value: Any, key: str) -> None:
+    desc = types_pb2.Kitchen.DESCRIPTOR
+    field = desc.fields_by_name[key]
+    _check_decoder({key: value}, desc)
+    _check_decoder({field.json_name: value}, desc)
+    _check_decoder({key: [value]}, desc)
+    _check_decoder({key: {"1": value, "true": value, "k": value}}, desc)
+
+
+# -- the deliberate differences, explicitly --------------------------------------------
+
+
+def _kitchen(document: Any, ignore: bool = True) -> types_pb2.Kitchen:
+    message = types_pb2.Kitchen()
+    protojson.decoder(message.DESCRIPTOR, ignore_unknown_fields=ignore).decode(document, message)
+    return message
+
+
+@pytest.mark.parametrize("value", ["text", [], ["x", "y"]])
+def test_non_object_for_a_message_is_an_error(value: Any) -> None:
+    message = types_pb2.Kitchen()
+    json_format.ParseDict({"child": value}, message, ignore_unknown_fields=True)  # json_format: {}
+    with pytest.raises(protojson.ProtoJSONError, match=r'field "child" .* must be an object'):
+        _kitchen({"child": value})
+    with pytest.raises(protojson.ProtoJSONError, match="the request body"):
+        _kitchen(["not", "an", "object"])
+
+
+def test_unknown_enum_name_is_an_error_even_when_ignoring_unknown_fields() -> None:
+    message = types_pb2.Kitchen()
+    json_format.ParseDict({"color": "NOPE"}, message, ignore_unknown_fields=True)
+    assert not message.color  # json_format: silently unset
+    with pytest.raises(protojson.ProtoJSONError, match=r'"NOPE" for field "color"'):
+        _kitchen({"color": "NOPE"})
+    with pytest.raises(protojson.ProtoJSONError, match=r'field "repeatedColor\[1\]"'):
+        _kitchen({"repeatedColor": ["RED", "NOPE"]})
+
+
+@pytest.mark.parametrize("number", [3.4028235e38, -3.4028235e38])
+def test_float32_just_above_flt_max_rounds_to_flt_max(number: float) -> None:
+    with pytest.raises(json_format.ParseError):
+        json_format.ParseDict({"floatValue": number}, types_pb2.Kitchen())
+    flt_max = math.copysign(float.fromhex("0x1.fffffep+127"), number)
+    assert _kitchen({"floatValue": number}).float_value == flt_max
+    assert _kitchen({"floatWrapper": number}).float_wrapper.value == flt_max
+    assert _kitchen({"floatValue": str(number)}).float_value == flt_max
+
+
+def test_null_leaves_a_field_unset_except_value() -> None:
+    message = _kitchen({"stringValue": None, "child": None, "value": None, "repeatedInt32": None})
+    assert message == types_pb2.Kitchen(value=struct_pb2.Value(null_value=0))
+    assert message.HasField("value")
+
+
+def test_two_members_of_a_oneof_is_an_error() -> None:
+    with pytest.raises(protojson.ProtoJSONError, match="oneof"):
+        _kitchen({"choiceText": "a", "choiceNumber": 1})
+    # null does not count as setting a member
+    assert _kitchen({"choiceText": None, "choiceNumber": 1}).choice_number == 1
+
+
+def test_fast_path_forms() -> None:
+    message = _kitchen(
+        {
+            "int64Value": "-9223372036854775808",
+            "uint64Value": 1e2,
+            "int32_value": 7,
+            "bytesValue": "-_8",
+            "customName": "r",
+            "timestamp": "1970-01-01T00:00:01.5Z",
+            "colorById": {"-3": "RED"},
+            "any": {
+                "@type": "type.googleapis.com/google.protobuf.Timestamp",
+                "value": "1970-01-01T00:00:01Z",
+            },
+        }
+    )
+    assert message.int64_value == -(1 << 63)
+    assert message.uint64_value == 100
+    assert message.int32_value == 7
+    assert message.bytes_value == b"\xfb\xff"
+    assert message.renamed == "r"
+    assert (message.timestamp.seconds, message.timestamp.nanos) == (1, 500_000_000)
+    assert dict(message.color_by_id) == {-3: types_pb2.RED}
+    assert message.any.Is(timestamp_pb2.Timestamp.DESCRIPTOR)
+    assert isinstance(message.any, any_pb2.Any)
+
+
+_TIMESTAMP_TEXT = st.from_regex(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{0,10})?(Z|z|[+-][0-9]{2}:[0-9]{2})?",
+    fullmatch=True,
+)
+
+
+@PROFILE
+@given(
+    text=_TIMESTAMP_TEXT
+    | st.sampled_from([v for v in _ODD_VALUES if isinstance(v, str)])
+    | st.builds(
+        lambda s, n: timestamp_pb2.Timestamp(seconds=s, nanos=n).ToJsonString(),
+        st.integers(-62135596800, 253402300799),
+        st.integers(0, 999_999_999),
+    )
+)
+def test_timestamp_fast_path_agrees_with_json_format(text: str) -> None:
+    ours = timestamp_pb2.Timestamp()
+    if protojson.timestamp_fast(text, ours):
+        theirs = timestamp_pb2.Timestamp()
+        json_format.ParseDict(text, theirs)  # type: ignore[arg-type]
+        assert (ours.seconds, ours.nanos) == (theirs.seconds, theirs.nanos)
+    else:
+        assert ours == timestamp_pb2.Timestamp()
+    _check_decoder({"timestamp": text, "repeatedTimestamp": [text]}, types_pb2.Kitchen.DESCRIPTOR)
