@@ -36,7 +36,7 @@ def test_pure_modules_import_without_aiohttp_or_grpc() -> None:
     result = _run(
         """
         import grpcgw.httprule, grpcgw.routing, grpcgw.options, grpcgw.errors, grpcgw.metadata
-        import grpcgw.transcode, grpcgw.descriptors
+        import grpcgw.transcode, grpcgw.protojson, grpcgw.streaming, grpcgw.descriptors
         """,
         {"aiohttp", "grpc"},
     )
