@@ -335,3 +335,41 @@ async def test_servicer_exception_is_500_without_traceback(servers: Servers) -> 
         resp = await gw.handle(req("GET", "/v1/ping"))
     body = assert_status(resp, 500, 2)
     assert "Traceback" not in body["message"]
+
+
+# -- the blocking invoker's driver (what the Lambda handler runs requests with) -------
+
+
+def test_run_blocking_returns_what_a_never_suspending_coroutine_returns() -> None:
+    from grpcgw.channel import run_blocking
+
+    async def answer() -> int:
+        return 42
+
+    assert run_blocking(answer()) == 42
+
+
+def test_run_blocking_refuses_a_coroutine_that_suspends() -> None:
+    import asyncio
+
+    from grpcgw.channel import run_blocking
+
+    reached_finally: list[bool] = []
+
+    async def suspends() -> None:
+        try:
+            await asyncio.sleep(0)
+        finally:
+            reached_finally.append(True)
+
+    with pytest.raises(RuntimeError, match="tried to suspend"):
+        run_blocking(suspends())
+    assert reached_finally == [True]  # closed, not left pending
+
+
+async def test_blocking_channel_needs_a_target() -> None:
+    channel = grpc.aio.insecure_channel("unix:///nonexistent.sock")
+    gateway = Gateway([PingServicer()], channel=channel)
+    with pytest.raises(TypeError, match="target="):
+        gateway._use_blocking_channel()
+    await channel.close()

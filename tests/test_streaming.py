@@ -271,3 +271,29 @@ def test_lambda_raw_stream_failure_is_an_error_response(handler: Any) -> None:
     resp = handler(v2_event("GET", "/download/3?failAt=2"), Context())
     assert resp["statusCode"] == 500
     assert json.loads(resp["body"]) == {"code": 15, "message": "disk gone", "details": []}
+
+
+def test_lambda_client_and_bidi_streams(handler: Any) -> None:
+    body = b'{"value": 1}\n{"value": 2}\n{"value": 39}\n'
+    summed = handler(v2_event("POST", "/sum", body, "application/x-ndjson"), Context())
+    assert (summed["statusCode"], json.loads(summed["body"])) == (200, {"value": "42"})
+    doubled = handler(v2_event("POST", "/double", b'{"value": 1}\n{"value": 5}\n'), Context())
+    assert [json.loads(line) for line in doubled["body"].splitlines()] == [
+        {"result": {"value": "2"}},
+        {"result": {"value": "10"}},
+    ]
+    bad = handler(v2_event("POST", "/sum", b'{"value": 1}\n{"value": "x"}\n'), Context())
+    assert bad["statusCode"] == 400
+    assert json.loads(bad["body"])["message"].startswith("request stream message 2:")
+
+
+def test_lambda_raw_upload_stream(handler: Any) -> None:
+    data = bytes(range(256)) * 5000  # more than one 1 MiB chunk: two messages
+    resp = handler(v2_event("POST", "/upload", data, "video/mp4"), Context())
+    assert (resp["statusCode"], json.loads(resp["body"])) == (200, {"value": str(len(data))})
+
+
+def test_lambda_stream_failing_before_its_first_message(handler: Any) -> None:
+    resp = handler(v2_event("GET", "/count/5?failAt=1"), Context())
+    assert resp["statusCode"] == 400
+    assert json.loads(resp["body"]) == {"code": 9, "message": "failed at 1", "details": []}

@@ -3,10 +3,15 @@
 Each contender runs in its own long-lived process (same servicer, same socket
 transport, same one event loop), and the rounds interleave them: round r runs
 every case for every contender, in an order rotated each round.
+
+Every case runs twice: with the process pinned to one CPU (what a function of
+up to 1,769 MB gets: one vCPU or a share of one) and free to use every CPU of
+the machine (a larger function).
 """
 
 from __future__ import annotations
 
+import os
 import sys
 
 from bench.config import Config
@@ -16,6 +21,12 @@ NAME = "lambda-warm"
 TITLE = "1 lambda warm"
 CONTENDERS = ["floor", "grpcgw", "mangum+starlette"]
 CASES = [(call, kind) for call in ("ping", "echo") for kind in ("v2", "v1")]
+#: Pinned to CPU 0 (None: unpinned); a one-CPU machine has only the first.
+CPUS: list[int | None] = [0, None] if (os.cpu_count() or 1) > 1 else [None]
+
+
+def _label(call: str, kind: str, cpu: int | None) -> str:
+    return f"{call} {kind}, " + ("1 CPU" if cpu is not None else f"{os.cpu_count() or 1} CPUs")
 
 
 def run(config: Config) -> ScenarioResult:
@@ -25,9 +36,12 @@ def run(config: Config) -> ScenarioResult:
     max_s = config.n(5, 1)
     result = ScenarioResult()
     table = Table(TITLE)
-    workers = {c: Child(["-m", "bench.lambda_worker", c]) for c in CONTENDERS}
+    workers: dict[tuple[str, int | None], Child] = {}
     try:
-        answers = {c: w.ask({"op": "check"}) for c, w in workers.items()}
+        for cpu in CPUS:
+            for c in CONTENDERS:
+                workers[c, cpu] = Child(["-m", "bench.lambda_worker", c], cpu=cpu)
+        answers = {c: workers[c, CPUS[0]].ask({"op": "check"}) for c in CONTENDERS}
         for c in CONTENDERS:
             for case, answer in answers[c].items():
                 if answer != answers["grpcgw"][case]:
@@ -36,9 +50,9 @@ def run(config: Config) -> ScenarioResult:
                     )
         for r in range(rounds):
             print(f"  {NAME}: round {r + 1}/{rounds}", file=sys.stderr)
-            for call, kind in CASES:
+            for (call, kind), cpu in ((case, cpu) for case in CASES for cpu in CPUS):
                 for c in rotated(CONTENDERS, r):
-                    reply = workers[c].ask(
+                    reply = workers[c, cpu].ask(
                         {
                             "op": "run",
                             "call": call,
@@ -48,14 +62,14 @@ def run(config: Config) -> ScenarioResult:
                             "max_s": max_s,
                         }
                     )
-                    table.add(f"{call} {kind}", c, "µs/invocation", "µs", reply["median_us"])
+                    table.add(_label(call, kind, cpu), c, "µs/invocation", "µs", reply["median_us"])
     finally:
         close_all(workers.values())
     table.compute_ratios("floor")
     result.rows = table.rows()
     floor_ok, mangum_ok = [], []
-    for call, kind in CASES:
-        case = f"{call} {kind}"
+    for (call, kind), cpu in ((case, cpu) for case in CASES for cpu in CPUS):
+        case = _label(call, kind, cpu)
         floor_ok.append((case, table.ratio(case, "grpcgw", "floor", "µs/invocation")))
         mangum_ok.append((case, table.ratio(case, "grpcgw", "mangum+starlette", "µs/invocation")))
     result.goals.append(

@@ -1,17 +1,20 @@
-"""Dialing the gRPC server: target parsing, TLS, the ``grpc.aio`` channel, and the invoker.
+"""Dialing the gRPC server: target parsing, TLS, the ``grpc.aio`` channel, and the invokers.
 
-The invoker calls a method by its full name with generic (de)serialisers, so
-the gateway needs no generated stubs.
+An invoker calls a method by its full name with generic (de)serialisers, so
+the gateway needs no generated stubs. :class:`Invoker` awaits a ``grpc.aio``
+channel; :class:`BlockingInvoker` has the same coroutine interface over a
+plain ``grpc.Channel`` but never suspends, for a caller with no event loop
+of its own (the Lambda handler).
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Coroutine, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import grpc
 import grpc.aio
@@ -20,6 +23,7 @@ from google.protobuf.message import Message
 from grpcgw.errors import Code, GatewayError, details_from_status_bin
 
 Metadata = Sequence[tuple[str, str | bytes]]
+T = TypeVar("T")
 
 _HOST_PORT = re.compile(r"^(\[[0-9a-fA-F:.%\w]+\]|[\w.\-]+):\d{1,5}$")
 _SCHEMES = ("unix:", "unix-abstract:", "dns:", "ipv4:", "ipv6:", "vsock:")
@@ -90,13 +94,32 @@ def open_channel(
     options: Sequence[tuple[str, Any]] = (),
 ) -> grpc.aio.Channel:
     """Open a ``grpc.aio`` channel to ``target``; call from the event loop that will use it."""
-    address = parse_target(target)
-    opts = list(options)
+    address, opts = parse_target(target), _channel_options(tls, options)
     if tls is None:
         return grpc.aio.insecure_channel(address, options=opts)
-    if tls.server_name:
-        opts.append(("grpc.ssl_target_name_override", tls.server_name))
     return grpc.aio.secure_channel(address, tls.credentials(), options=opts)
+
+
+def open_blocking_channel(
+    target: str,
+    *,
+    tls: TLSConfig | None = None,
+    options: Sequence[tuple[str, Any]] = (),
+) -> grpc.Channel:
+    """Open a blocking ``grpc.Channel`` to ``target`` (for :class:`BlockingInvoker`)."""
+    address, opts = parse_target(target), _channel_options(tls, options)
+    if tls is None:
+        return grpc.insecure_channel(address, options=opts)
+    return grpc.secure_channel(address, tls.credentials(), options=opts)
+
+
+def _channel_options(
+    tls: TLSConfig | None, options: Sequence[tuple[str, Any]]
+) -> list[tuple[str, Any]]:
+    opts = list(options)
+    if tls is not None and tls.server_name:
+        opts.append(("grpc.ssl_target_name_override", tls.server_name))
+    return opts
 
 
 @dataclass(slots=True)
@@ -111,7 +134,7 @@ class CallResult:
 class Invoker:
     """Makes calls by full method name over one reused channel."""
 
-    def __init__(self, channel: grpc.aio.Channel) -> None:
+    def __init__(self, channel: grpc.aio.Channel | grpc.Channel) -> None:
         self.channel = channel
         self._callables: dict[tuple[str, str], Any] = {}
 
@@ -168,7 +191,68 @@ class Invoker:
         return ResponseStream(call)
 
     async def close(self) -> None:
-        await self.channel.close(None)
+        await cast(grpc.aio.Channel, self.channel).close(None)
+
+
+class BlockingInvoker(Invoker):
+    """:class:`Invoker` over a blocking ``grpc.Channel``: its coroutines finish
+    without ever suspending, so a caller can drive them with no event loop.
+
+    Used where the gRPC server runs on another thread's loop (Lambda): a
+    blocking call waits in grpc's core with the GIL released, which costs
+    less than waking an event loop for every completion.
+    """
+
+    async def unary(
+        self,
+        method: str,
+        request: Message | Iterable[Message],
+        response_class: type[Message],
+        *,
+        metadata: Metadata,
+        deadline: float | None,
+        client_streaming: bool = False,
+    ) -> CallResult:
+        kind = "stream_unary" if client_streaming else "unary_unary"
+        try:
+            response, call = self._callable(kind, method, response_class).with_call(
+                _payload(request, client_streaming), metadata=tuple(metadata), timeout=deadline
+            )
+        except grpc.RpcError as exc:
+            raise rpc_error(exc) from None
+        return CallResult(
+            response, tuple(call.initial_metadata() or ()), tuple(call.trailing_metadata() or ())
+        )
+
+    def server_stream(
+        self,
+        method: str,
+        request: Message | Iterable[Message],
+        response_class: type[Message],
+        *,
+        metadata: Metadata,
+        deadline: float | None,
+        client_streaming: bool = False,
+    ) -> ResponseStream:
+        kind = "stream_stream" if client_streaming else "unary_stream"
+        call = self._callable(kind, method, response_class)(
+            _payload(request, client_streaming), metadata=tuple(metadata), timeout=deadline
+        )
+        return BlockingResponseStream(call)
+
+    async def close(self) -> None:
+        cast(grpc.Channel, self.channel).close()
+
+
+def run_blocking(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine that never suspends (one that calls only a :class:`BlockingInvoker`)
+    to its end, with no event loop."""
+    try:
+        coro.send(None)
+    except StopIteration as done:
+        return cast(T, done.value)
+    coro.close()
+    raise RuntimeError("a coroutine run without an event loop tried to suspend")
 
 
 def _payload(request: Message | Iterable[Message], client_streaming: bool) -> Any:
@@ -213,12 +297,35 @@ class ResponseStream:
         self._call.cancel()
 
 
+class BlockingResponseStream(ResponseStream):
+    """:class:`ResponseStream` of a blocking call: ``next()`` waits in grpc's core."""
+
+    def __init__(self, call: Any) -> None:
+        self._call = call
+        self._replies = call
+
+    async def next(self) -> Message | None:
+        try:
+            reply: Message = next(self._replies)
+        except StopIteration:
+            return None
+        except grpc.RpcError as exc:
+            raise rpc_error(exc) from None
+        return reply
+
+    async def header_metadata(self) -> Metadata:
+        return tuple(cast(Metadata, self._call.initial_metadata() or ()))
+
+
 def _serialize(message: Message) -> bytes:
     return message.SerializeToString()
 
 
-def rpc_error(exc: grpc.aio.AioRpcError) -> GatewayError:
+def rpc_error(exc: grpc.aio.AioRpcError | grpc.RpcError) -> GatewayError:
     """Turn a failed call into a :class:`GatewayError` carrying status details and metadata."""
+    if not isinstance(exc, grpc.Call | grpc.aio.AioRpcError):
+        # A blocking call that failed before it started (a bad request iterator, ...).
+        return GatewayError(Code.INTERNAL, f"the gRPC call failed: {exc}")
     code = Code(exc.code().value[0])
     details: list[dict[str, Any]] = []
     trailers: list[tuple[str, str | bytes]] = []

@@ -324,6 +324,17 @@ class Gateway:
             self._invoker = Invoker(channel)
         return self._invoker
 
+    def _use_blocking_channel(self) -> None:
+        """Call over a blocking ``grpc.Channel``: every coroutine of this gateway then
+        finishes without suspending (``channel.run_blocking``). For the Lambda handler,
+        whose gRPC server runs on another thread's loop."""
+        from grpcgw.channel import BlockingInvoker, open_blocking_channel
+
+        if self._target is None:
+            raise TypeError("a blocking channel needs a Gateway made with target=")
+        channel = open_blocking_channel(self._target, tls=self._tls, options=self._channel_options)
+        self._invoker = BlockingInvoker(channel)
+
     async def handle(self, request: HttpRequest) -> HttpResponse:
         """Serve one request. Never raises for a client's or server's failure:
         every error becomes a ``google.rpc.Status`` JSON response."""
