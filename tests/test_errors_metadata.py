@@ -8,10 +8,12 @@ import pytest
 from google.protobuf import any_pb2, duration_pb2
 from google.rpc import error_details_pb2, status_pb2
 
+from grpcgw import metadata as metadata_mod
 from grpcgw.channel import TargetError, parse_target
 from grpcgw.errors import Code, GatewayError, details_from_status_bin, http_status, status_body
 from grpcgw.metadata import (
     MetadataError,
+    call_metadata,
     default_header_matcher,
     parse_grpc_timeout,
     request_metadata,
@@ -85,6 +87,37 @@ def test_request_metadata_drops_invalid_and_reserved_keys() -> None:
         ]
     )
     assert md == [("ok", "1")]
+
+
+def test_call_metadata_takes_the_shortest_grpc_timeout_in_the_same_pass() -> None:
+    md, timeout = call_metadata(
+        [("Grpc-Timeout", "5S"), ("Accept", "*/*"), ("grpc-timeout", "200m")],
+        remote_addr="10.0.0.1",
+    )
+    assert timeout == pytest.approx(0.2)
+    assert md == [("grpcgateway-accept", "*/*"), ("x-forwarded-for", "10.0.0.1")]
+    assert call_metadata([("Accept", "*/*")])[1] is None
+    with pytest.raises(MetadataError, match="Grpc-Timeout"):
+        call_metadata([("Grpc-Timeout", "soon")])
+
+
+def test_header_rules_cache_is_bounded_and_only_for_the_default_matcher() -> None:
+    # Header names come from clients: a flood of new ones must not grow memory.
+    for i in range(metadata_mod._MAX_CACHED_RULES + 50):
+        request_metadata([(f"X-Junk-{i}", "v"), ("Grpc-Metadata-Kept", "1")])
+    assert len(metadata_mod._DEFAULT_RULES) <= metadata_mod._MAX_CACHED_RULES
+    # Cached or not, the answer is the matcher's.
+    assert request_metadata([("Grpc-Metadata-Kept", "1")]) == [("kept", "1")]
+    assert request_metadata([("X-Junk-7", "v")]) == []
+    seen: list[str] = []
+
+    def custom(name: str) -> str | None:
+        seen.append(name)
+        return None
+
+    request_metadata([("Accept", "a")], matcher=custom)
+    request_metadata([("Accept", "a")], matcher=custom)
+    assert seen == ["Accept", "Accept"]  # asked every time: a custom matcher is not cached
 
 
 def test_custom_matcher_replaces_default() -> None:

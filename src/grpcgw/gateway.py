@@ -30,9 +30,8 @@ from grpcgw.httprule import PathTemplate, TemplateError
 from grpcgw.metadata import (
     HeaderMatcher,
     MetadataError,
+    call_metadata,
     default_header_matcher,
-    parse_grpc_timeout,
-    request_metadata,
     response_headers,
 )
 from grpcgw.options import GatewayOptions
@@ -508,17 +507,14 @@ class Gateway:
     def _call_metadata(
         self, request: HttpRequest
     ) -> tuple[list[tuple[str, str | bytes]], float | None]:
-        timeout = _earliest(self.options.timeout, request.deadline)
         try:
-            for name, value in request.headers:
-                if name.lower() == "grpc-timeout":
-                    timeout = _earliest(timeout, parse_grpc_timeout(value))
-            metadata = request_metadata(
+            metadata, header_timeout = call_metadata(
                 request.headers, remote_addr=request.remote_addr, matcher=self._matcher
             )
         except MetadataError as exc:
             raise GatewayError(Code.INVALID_ARGUMENT, str(exc)) from None
         metadata.extend(request.metadata)
+        timeout = _earliest(_earliest(self.options.timeout, request.deadline), header_timeout)
         return metadata, timeout
 
     async def aclose(self) -> None:

@@ -92,26 +92,44 @@ def request_metadata(
     matcher: HeaderMatcher = default_header_matcher,
 ) -> list[tuple[str, str | bytes]]:
     """The metadata to send with a call made for a request with these headers."""
+    return call_metadata(headers, remote_addr=remote_addr, host=host, matcher=matcher)[0]
+
+
+def call_metadata(
+    headers: Iterable[tuple[str, str]],
+    *,
+    remote_addr: str | None = None,
+    host: str | None = None,
+    matcher: HeaderMatcher = default_header_matcher,
+) -> tuple[list[tuple[str, str | bytes]], float | None]:
+    """:func:`request_metadata`, and the shortest ``Grpc-Timeout`` among the headers
+    (in seconds; ``None`` without one), in one pass over the headers."""
     out: list[tuple[str, str | bytes]] = []
+    timeout: float | None = None
     forwarded_for = forwarded_host = None
+    cache = _DEFAULT_RULES if matcher is default_header_matcher else None
     for name, value in headers:
-        lower = name.lower()
+        rule = None if cache is None else cache.get(name)
+        if rule is None:
+            rule = _rule(name, matcher)
+            if cache is not None and len(cache) < _MAX_CACHED_RULES:
+                cache[name] = rule
+        lower, key = rule
         if lower == "x-forwarded-for":
             forwarded_for = value
             continue
         if lower == "x-forwarded-host":
             forwarded_host = value
             continue
-        if lower == "host" and host is None:
+        if lower == "grpc-timeout":
+            seconds = parse_grpc_timeout(value)
+            timeout = seconds if timeout is None else min(timeout, seconds)
+        elif lower == "host" and host is None:
             host = value
-        if lower == "authorization":
+        elif lower == "authorization":
             # grpc-gateway passes it through unprefixed, whatever the matcher says.
             out.append(("authorization", value))
-        key = matcher(name)
         if key is None:
-            continue
-        key = key.lower()
-        if not _allowed_key(key):
             continue
         if key.endswith("-bin"):
             out.append((key, _decode_bin(name, value)))
@@ -125,7 +143,23 @@ def request_metadata(
         )
     elif forwarded_for:
         out.append(("x-forwarded-for", forwarded_for))
-    return out
+    return out, timeout
+
+
+# What the default matcher makes of each header name, as (lowercased name, metadata
+# key or None): header names repeat from request to request. Bounded, since
+# clients choose the names.
+_DEFAULT_RULES: dict[str, tuple[str, str | None]] = {}
+_MAX_CACHED_RULES = 1024
+
+
+def _rule(name: str, matcher: HeaderMatcher) -> tuple[str, str | None]:
+    key = matcher(name)
+    if key is not None:
+        key = key.lower()
+        if not _allowed_key(key):
+            key = None
+    return name.lower(), key
 
 
 def _decode_bin(name: str, value: str) -> bytes:

@@ -115,7 +115,12 @@ def _pairs(multi: object, single: object) -> list[tuple[str, str]]:
     if isinstance(single, Mapping):
         out: list[tuple[str, str]] = []
         for k, v in single.items():
-            out.extend((str(k), str(x)) for x in (v if isinstance(v, list) else [v]))
+            if type(v) is str and type(k) is str:  # nearly always: no copies
+                out.append((k, v))
+            elif isinstance(v, list):
+                out.extend((str(k), str(x)) for x in v)
+            else:
+                out.append((str(k), str(v)))
         return out
     return []
 
