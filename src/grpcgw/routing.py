@@ -26,6 +26,7 @@ segment whatever the number of routes. The rules (``DESIGN.md``, and
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -182,9 +183,11 @@ def _escape_pairs() -> Iterator[tuple[bytes, int]]:
 
 def _make_decoder(keep: bytes) -> _Decoder:
     """A decoder turning every ``%XX`` into its byte except those of ``keep`` (kept as written)."""
-    table = {escape: escape if byte in keep else bytes((byte,)) for escape, byte in _escape_pairs()}
+    table: dict[bytes, bytes] = {}  # built at first use: most paths have no escapes
 
     def replace(m: re.Match[bytes]) -> bytes:
+        if not table:
+            table.update((e, e if byte in keep else bytes((byte,))) for e, byte in _escape_pairs())
         return table[m.group()]
 
     def decode(raw: str) -> str:
@@ -203,6 +206,7 @@ _MULTI_SEGMENT_DECODERS: dict[UnescapeMode, _Decoder] = {
 }
 
 
+@functools.cache  # at first use: most templates and paths need no normalising
 def _normalize_table() -> dict[bytes, bytes]:
     # RFC 3986 6.2.2: escapes of unreserved characters are decoded, other escapes
     # get upper-case hex; raw non-ASCII is escaped so it equals its encoded form.
@@ -214,11 +218,8 @@ def _normalize_table() -> dict[bytes, bytes]:
     return table
 
 
-_NORMALIZE_TABLE = _normalize_table()
-
-
 def _normalize_replace(m: re.Match[bytes]) -> bytes:
-    return _NORMALIZE_TABLE[m.group()]
+    return _normalize_table()[m.group()]
 
 
 def _normalize(text: str) -> str:

@@ -28,7 +28,6 @@ import re
 import struct
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from fractions import Fraction
 from typing import Any, Final, cast
 from urllib.parse import unquote_to_bytes
 
@@ -277,6 +276,8 @@ def _parse_go_duration(text: str) -> int | None:
     sign, rest = (-1, text[1:]) if text[:1] == "-" else (1, text.removeprefix("+"))
     if rest == "0":
         return 0
+    from fractions import Fraction  # here: a rare path, and fractions is slow to import
+
     total, pos = Fraction(0), 0
     while pos < len(rest) or pos == 0:
         part = _GO_DURATION_PART.match(rest, pos)
