@@ -373,6 +373,15 @@ def test_interceptors_see_the_callers_authorization(make_handler: Any) -> None:
     assert ok["statusCode"] == 200
 
 
+def test_health_path_is_served_and_health_only_added_for_it(make_handler: Any) -> None:
+    plain = make_handler()
+    assert plain._server is not None
+    assert plain._server.health is None  # nothing could ask: no health service
+    handler = make_handler(options=GatewayOptions(health_path="/healthz"))
+    resp = handler(v2("GET", "/healthz"), Context())
+    assert (resp["statusCode"], json.loads(resp["body"])) == (200, {"status": "SERVING"})
+
+
 def test_gateway_options_apply(make_handler: Any) -> None:
     handler = make_handler(options=GatewayOptions(strict=True))
     assert handler(v2("GET", "/", query="nope=1"), Context())["statusCode"] == 400

@@ -14,7 +14,7 @@ import re
 from collections.abc import Coroutine, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, NamedTuple, TypeVar, cast
 
 import grpc
 import grpc.aio
@@ -122,8 +122,7 @@ def _channel_options(
     return opts
 
 
-@dataclass(slots=True)
-class CallResult:
+class CallResult(NamedTuple):
     """A unary reply with the metadata the server sent."""
 
     message: Message

@@ -29,7 +29,6 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any, Generic, NamedTuple, TypeVar
 
 from grpcgw.httprule import PathTemplate, Segment, SegmentKind
@@ -147,8 +146,7 @@ class Route(NamedTuple, Generic[T]):
     target: T
 
 
-@dataclass(frozen=True, slots=True)
-class Match(Generic[T]):
+class Match(NamedTuple, Generic[T]):
     """A successful :meth:`RouteTable.match`.
 
     ``bindings`` maps each variable's dotted field path to its percent-decoded

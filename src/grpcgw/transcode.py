@@ -27,8 +27,7 @@ import math
 import re
 import struct
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Final, cast
+from typing import Any, Final, NamedTuple, cast
 from urllib.parse import unquote_to_bytes
 
 from google.protobuf import json_format, message_factory
@@ -364,8 +363,7 @@ def _scalar_converter(field: FieldDescriptor) -> _Converter:
     return str
 
 
-@dataclass(frozen=True, slots=True)
-class _Leaf:
+class _Leaf(NamedTuple):
     """How to set one field from a string."""
 
     field: FieldDescriptor
@@ -458,8 +456,7 @@ def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
-@dataclass(frozen=True, slots=True)
-class _PathBinding:
+class _PathBinding(NamedTuple):
     parents: tuple[FieldDescriptor, ...]
     leaf: _Leaf
     convert: _Converter

@@ -19,12 +19,10 @@ import base64
 import binascii
 import fnmatch
 import functools
-import http
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 from urllib.parse import quote
 
 from grpcgw.gateway import HttpRequest, HttpResponse
@@ -66,8 +64,7 @@ class EventSourceError(ValueError):
     """An event that is not an HTTP event of a source grpcgw knows, or is malformed."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class EventOptions:
+class EventOptions(NamedTuple):
     """How events are read and answered (see ``LambdaOptions``)."""
 
     strip_stage: bool = True
@@ -315,6 +312,8 @@ class HttpV2(EventSource):
 
 
 def _status_description(status: int) -> str:
+    import http  # here: only ALB needs it, and its enums cost cold-start time
+
     try:
         return f"{status} {http.HTTPStatus(status).phrase}"
     except ValueError:

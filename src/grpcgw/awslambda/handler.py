@@ -166,6 +166,9 @@ class LambdaHandler:
                     interceptors=self._interceptors,
                     reflection=opts.reflection,
                     max_workers=opts.max_workers,
+                    # Nothing outside the process can dial the socket: health checks
+                    # are only asked for through health_path.
+                    add_health=bool(self.options.health_path),
                 ),
                 loop,
             ).result()
