@@ -9,8 +9,7 @@ from __future__ import annotations
 import inspect
 import sys
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from google.api import annotations_pb2, http_pb2
 from google.protobuf import descriptor_pool
@@ -24,8 +23,7 @@ class ServiceResolutionError(TypeError):
     """A value given as a service is not a servicer, descriptor or known service name."""
 
 
-@dataclass(frozen=True, slots=True)
-class HttpBinding:
+class HttpBinding(NamedTuple):
     """One HTTP mapping of a method: an ``HttpRule`` or one of its additional bindings."""
 
     http_method: str
@@ -42,8 +40,7 @@ class HttpBinding:
         return ", ".join(parts)
 
 
-@dataclass(frozen=True, slots=True)
-class ServiceInfo:
+class ServiceInfo(NamedTuple):
     """A resolved service: its descriptor and, when given as a servicer, how to serve it."""
 
     descriptor: ServiceDescriptor

@@ -11,7 +11,7 @@ import json
 import logging
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from google.protobuf import message_factory
 from google.protobuf.descriptor import MethodDescriptor
@@ -117,8 +117,7 @@ class HttpResponse:
         return json.loads(self.body)
 
 
-@dataclass(frozen=True, slots=True)
-class Route:
+class Route(NamedTuple):
     """One HTTP binding of one gRPC method, compiled for serving."""
 
     binding: HttpBinding
@@ -158,7 +157,7 @@ def _health_route(path: str, options: GatewayOptions) -> Route:
 
     method = descriptor_pool.Default().FindMethodByName(_HEALTH_METHOD)
     route = _compile_route(method, HttpBinding("GET", path, "", ""), options)
-    return replace(route, health=True)
+    return route._replace(health=True)
 
 
 def _compile_route(
