@@ -80,7 +80,8 @@ _TIMESTAMP: Final = "google.protobuf.Timestamp"
 #: json_format's own limit on message nesting.
 MAX_DEPTH: Final = 100
 
-_INT_RANGES: Final = {
+#: The value range of each protobuf integer type (shared with the query/path converters).
+INT_RANGES: Final = {
     _FD.TYPE_INT32: (-(1 << 31), (1 << 31) - 1),
     _FD.TYPE_SINT32: (-(1 << 31), (1 << 31) - 1),
     _FD.TYPE_SFIXED32: (-(1 << 31), (1 << 31) - 1),
@@ -204,8 +205,8 @@ def _scalar(field: FieldDescriptor) -> _Scalar:
     kind = field.type
     if field.enum_type is not None:
         return _enum_scalar(field)
-    if kind in _INT_RANGES:
-        return _int_scalar(*_INT_RANGES[kind])
+    if kind in INT_RANGES:
+        return _int_scalar(*INT_RANGES[kind])
     if kind == _FD.TYPE_DOUBLE:
         return _float_scalar(math.inf)
     if kind == _FD.TYPE_FLOAT:
@@ -226,7 +227,7 @@ def _map_key(field: FieldDescriptor) -> _Scalar:
         return _string_scalar
     if kind == _FD.TYPE_BOOL:
         return lambda key: {"true": True, "false": False}[key]
-    low, high = _INT_RANGES[kind]
+    low, high = INT_RANGES[kind]
 
     def convert(key: Any) -> int:
         if _DIGITS.fullmatch(key) is None:

@@ -180,8 +180,7 @@ _BOOLS: Final = {
 _URLSAFE_TO_STD: Final = str.maketrans("-_", "+/")
 
 
-def _int_converter(bits: int, signed: bool) -> _Converter:
-    low, high = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
+def _int_converter(low: int, high: int) -> _Converter:
 
     def convert(text: str) -> int:
         if _INT_RE.fullmatch(text) is None:
@@ -344,14 +343,8 @@ def _scalar_converter(field: FieldDescriptor) -> _Converter:
     if field.enum_type is not None:
         return _enum_converter(field.enum_type)
     kind = field.type
-    if kind in (_FD.TYPE_INT32, _FD.TYPE_SINT32, _FD.TYPE_SFIXED32):
-        return _int_converter(32, signed=True)
-    if kind in (_FD.TYPE_INT64, _FD.TYPE_SINT64, _FD.TYPE_SFIXED64):
-        return _int_converter(64, signed=True)
-    if kind in (_FD.TYPE_UINT32, _FD.TYPE_FIXED32):
-        return _int_converter(32, signed=False)
-    if kind in (_FD.TYPE_UINT64, _FD.TYPE_FIXED64):
-        return _int_converter(64, signed=False)
+    if kind in protojson.INT_RANGES:
+        return _int_converter(*protojson.INT_RANGES[kind])
     if kind == _FD.TYPE_FLOAT:
         return _parse_float32
     if kind == _FD.TYPE_DOUBLE:
