@@ -3,14 +3,13 @@ as grpcgw: ``python -m bench.apps.local_aiohttp TARGET``."""
 
 from __future__ import annotations
 
-import os
 import sys
 from typing import Any
 
 from aiohttp import web
 from google.protobuf import json_format
 
-from bench.apps.local_common import main, say, until_stdin_closes
+from bench.apps.local_common import main, serve_app
 from bench.service import PingRequest, Record, stub, to_json
 
 
@@ -32,16 +31,7 @@ def make_app(client: Any) -> web.Application:
 
 
 async def serve(target: str) -> None:
-    runner = web.AppRunner(make_app(stub(target)), access_log=None, handle_signals=False)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    say({"pid": os.getpid(), "port": port})
-    try:
-        await until_stdin_closes()
-    finally:
-        await runner.cleanup()
+    await serve_app(make_app(stub(target)))
 
 
 if __name__ == "__main__":

@@ -31,6 +31,22 @@ async def until_stdin_closes() -> None:
         loop.remove_reader(fd)
 
 
+async def serve_app(app: Any) -> None:
+    """Serve an aiohttp application on a free loopback port, say the port, and
+    serve until stdin closes (aiohttp is imported here, not by the gRPC server)."""
+    from aiohttp import web
+
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    say({"pid": os.getpid(), "port": runner.addresses[0][1]})
+    try:
+        await until_stdin_closes()
+    finally:
+        await runner.cleanup()
+
+
 def main(coro: Any) -> None:
     try:
         asyncio.run(coro)
