@@ -373,6 +373,22 @@ def test_interceptors_see_the_callers_authorization(make_handler: Any) -> None:
     assert ok["statusCode"] == 200
 
 
+def test_a_bad_annotation_fails_init_before_any_server_starts(sock_tmp: str) -> None:
+    import threading
+
+    from grpcgw.gateway import RouteConfigError
+
+    before = set(threading.enumerate())
+    with pytest.raises(RouteConfigError):
+        serve_lambda(
+            EchoServicer(),
+            options=GatewayOptions(health_path="no-slash{"),
+            lambda_options=LambdaOptions(socket_dir=sock_tmp),
+        )
+    assert not [t for t in set(threading.enumerate()) - before if t.name == "grpcgw-grpc-server"]
+    assert not list(Path(sock_tmp).glob("grpcgw-*.sock"))
+
+
 def test_health_path_is_served_and_health_only_added_for_it(make_handler: Any) -> None:
     plain = make_handler()
     assert plain._server is not None
@@ -422,12 +438,45 @@ def test_socket_path_limit() -> None:
         socket_path("/tmp/" + "d" * 100)
 
 
-def test_a_forked_worker_starts_its_own_server(make_handler: Any) -> None:
+def test_a_forked_child_gets_a_clear_error_not_a_hang(make_handler: Any) -> None:
+    # grpcio hangs in a fork of a process whose gRPC threads run: the handler must
+    # say so at once instead of calling (awslambdaric forks before importing it).
+    import select
+    import signal
+    import warnings
+
     handler = make_handler()
-    parent_socket = handler.socket
-    handler._pid = -1  # what a fork looks like from inside the child
     assert handler(v2("GET", "/"), Context())["statusCode"] == 200
-    assert handler.socket != parent_socket
+    read_end, write_end = os.pipe()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # forking a threaded process
+        pid = os.fork()
+    if pid == 0:  # the child: report, and never return into pytest
+        code = 1
+        try:
+            try:
+                handler(v2("GET", "/"), Context())
+                message = b"no error"
+            except RuntimeError as exc:
+                message = str(exc).encode()
+            handler.stop()  # must not touch the parent's server, channel or socket
+            os.write(write_end, message)
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write_end)
+    try:
+        ready, _, _ = select.select([read_end], [], [], 60)
+        answer = os.read(read_end, 4096) if ready else b"(no answer: the child hung)"
+    finally:
+        os.close(read_end)
+        if os.waitpid(pid, os.WNOHANG) == (0, 0):
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+    assert b"a fork of it" in answer
+    assert handler.socket is not None
+    assert handler.socket.exists()  # the child left the parent's socket alone
+    assert handler(v2("GET", "/"), Context())["statusCode"] == 200
 
 
 def test_snapstart_hooks_stop_and_restart(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import pickle
+from collections.abc import Callable
 
 import pytest
 
@@ -513,3 +514,40 @@ def test_hand_built_template_is_checked() -> None:
         t.add("GET", dataclasses.replace(with_var, variables=(misplaced,)), 1)
     t.add("GET", good, 1)
     assert t.match("GET", "/a/x/b").target == 1
+
+
+def _decode_in_threads(decode: Callable[[str], str], n: int) -> list[object]:
+    """What ``n`` threads released at once get from ``decode`` (a result or an exception)."""
+    import threading
+
+    results: list[object] = []
+    barrier = threading.Barrier(n)
+
+    def work() -> None:
+        barrier.wait()
+        try:
+            results.append(decode("%41%7e%2F%c3%a9"))
+        except Exception as exc:
+            results.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+def test_lazy_decoding_tables_are_whole_when_threads_race_to_build_them() -> None:
+    # The tables are built at first use; a thread must never see half of one.
+    import sys
+
+    from grpcgw import routing
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible
+    try:
+        for _ in range(20):
+            assert _decode_in_threads(routing._make_decoder(b""), 8) == ["A~/\u00e9"] * 8
+    finally:
+        sys.setswitchinterval(interval)

@@ -323,7 +323,7 @@ def _serialize(message: Message) -> bytes:
 def rpc_error(exc: grpc.aio.AioRpcError | grpc.RpcError) -> GatewayError:
     """Turn a failed call into a :class:`GatewayError` carrying status details and metadata."""
     if not isinstance(exc, grpc.Call | grpc.aio.AioRpcError):
-        # A blocking call that failed before it started (a bad request iterator, ...).
+        # Defensive: every RpcError grpcio raises is also a grpc.Call.
         return GatewayError(Code.INTERNAL, f"the gRPC call failed: {exc}")
     code = Code(exc.code().value[0])
     details: list[dict[str, Any]] = []

@@ -181,12 +181,14 @@ def _escape_pairs() -> Iterator[tuple[bytes, int]]:
 
 def _make_decoder(keep: bytes) -> _Decoder:
     """A decoder turning every ``%XX`` into its byte except those of ``keep`` (kept as written)."""
-    table: dict[bytes, bytes] = {}  # built at first use: most paths have no escapes
+
+    # Built at first use (most paths have no escapes), whole before any thread sees it.
+    @functools.cache
+    def table() -> dict[bytes, bytes]:
+        return {e: e if byte in keep else bytes((byte,)) for e, byte in _escape_pairs()}
 
     def replace(m: re.Match[bytes]) -> bytes:
-        if not table:
-            table.update((e, e if byte in keep else bytes((byte,))) for e, byte in _escape_pairs())
-        return table[m.group()]
+        return table()[m.group()]
 
     def decode(raw: str) -> str:
         if "%" not in raw:

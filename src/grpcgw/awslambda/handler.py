@@ -151,6 +151,10 @@ class LambdaHandler:
         Path(opts.socket_dir).mkdir(parents=True, exist_ok=True)
         _remove_stale_sockets(opts.socket_dir)
         path = socket_path(opts.socket_dir)
+        # Routes first: a bad annotation fails the init before any thread or socket exists.
+        gateway = Gateway(
+            [s.descriptor for s in self.services], target=f"unix://{path}", options=self.options
+        )
         loop = asyncio.new_event_loop()
         thread = threading.Thread(
             target=_run_forever, args=(loop,), name="grpcgw-grpc-server", daemon=True
@@ -177,9 +181,6 @@ class LambdaHandler:
             raise
         finally:
             os.umask(old_umask)
-        gateway = Gateway(
-            [s.descriptor for s in self.services], target=f"unix://{path}", options=self.options
-        )
         gateway._use_blocking_channel()
         self._loop, self._thread, self._server, self._gateway = loop, thread, server, gateway
         self.socket, self._pid = path, os.getpid()
@@ -192,9 +193,10 @@ class LambdaHandler:
         """Stop the server, close the channel and the loop, remove the socket."""
         loop, thread, server, gateway = self._loop, self._thread, self._server, self._gateway
         self._loop = self._thread = self._server = self._gateway = None
+        if self._pid != os.getpid():
+            return  # a forked child: the server, channel and socket are the parent's
         if gateway is not None:
             run_blocking(gateway.aclose())
-        # After a fork the thread is not running in this process: nothing to stop there.
         if loop is not None and thread is not None and thread.is_alive():
             if server is not None:
                 asyncio.run_coroutine_threadsafe(server.stop(0), loop).result()
@@ -211,12 +213,18 @@ class LambdaHandler:
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
 
     def _ensure_started(self) -> None:
-        if self._pid != os.getpid():
-            # A forked worker: the parent's server, channel and thread are not ours to use.
-            self._loop = self._thread = self._server = self._gateway = None
+        if self._gateway is None:
             self.start()
-        elif self._gateway is None:
-            self.start()
+        elif self._pid != os.getpid():
+            # grpcio's core does not survive fork() once its threads run: a call from
+            # here would hang. awslambdaric's multi-concurrency mode forks its workers
+            # before it imports the handler module, so each builds its own handler.
+            raise RuntimeError(
+                f"this serve_lambda handler was started in process {self._pid} and is "
+                f"called in process {os.getpid()}, a fork of it: gRPC cannot be used "
+                "across fork(). Create the handler in the process that calls it (import "
+                "the handler module after forking)."
+            )
 
     def __call__(
         self, event: Mapping[str, Any], context: LambdaContext | None = None
