@@ -99,6 +99,22 @@ def test_call_metadata_takes_the_shortest_grpc_timeout_in_the_same_pass() -> Non
     assert call_metadata([("Accept", "*/*")])[1] is None
     with pytest.raises(MetadataError, match="Grpc-Timeout"):
         call_metadata([("Grpc-Timeout", "soon")])
+    assert call_metadata([("Grpc-Timeout", "99999999H")])[1] == metadata_mod.MAX_TIMEOUT
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        [("Grpc-Metadata-Note", "caf\u00e9")],
+        [("Accept", "text/\x7fhtml")],
+        [("Authorization", "Bearer a\r\nb")],
+        [("Host", "h\u00f4te.example")],
+        [("X-Forwarded-For", "1.2.3.4\x00")],
+    ],
+)
+def test_forwarded_values_must_be_printable_ascii(headers: list[tuple[str, str]]) -> None:
+    with pytest.raises(MetadataError, match="printable ASCII"):
+        call_metadata(headers)
 
 
 def test_header_rules_cache_is_bounded_and_only_for_the_default_matcher() -> None:

@@ -268,6 +268,20 @@ async def test_bad_metadata_headers_are_400(gateway: Gateway) -> None:
     assert_status(await gateway.handle(req("GET", "/v1/ping", headers=bad_bin)), 400, 3)
     bad_timeout = [("Grpc-Timeout", "soon")]
     assert_status(await gateway.handle(req("GET", "/v1/ping", headers=bad_timeout)), 400, 3)
+    # gRPC text metadata is printable ASCII: anything else is the client's error, not a 500.
+    for value in ("caf\u00e9", "a\tb", "x\x00y"):
+        resp = await gateway.handle(req("GET", "/v1/ping", headers=[("Grpc-Metadata-Note", value)]))
+        assert_status(resp, 400, 3)
+        assert "Grpc-Metadata-Note" in resp.json()["message"]
+    # A header that is not forwarded may hold anything.
+    ok = await gateway.handle(req("GET", "/v1/ping", headers=[("X-Note", "caf\u00e9")]))
+    assert ok.status == 200
+
+
+async def test_longest_grpc_timeout_is_not_an_instant_deadline(gateway: Gateway) -> None:
+    # 99999999H is a legal Grpc-Timeout; taken literally it overflows grpcio's clock.
+    resp = await gateway.handle(req("GET", "/v1/ping", headers=[("Grpc-Timeout", "99999999H")]))
+    assert resp.status == 200
 
 
 class _Slow(ping_pb2_grpc.PingServiceServicer):

@@ -398,6 +398,13 @@ def test_health_path_is_served_and_health_only_added_for_it(make_handler: Any) -
     assert (resp["statusCode"], json.loads(resp["body"])) == (200, {"status": "SERVING"})
 
 
+def test_a_header_grpc_cannot_carry_is_400_on_lambda(make_handler: Any) -> None:
+    handler = make_handler()
+    resp = handler(v2("GET", "/", headers={"grpc-metadata-note": "caf\u00e9"}), Context())
+    assert resp["statusCode"] == 400
+    assert json.loads(resp["body"])["code"] == 3
+
+
 def test_gateway_options_apply(make_handler: Any) -> None:
     handler = make_handler(options=GatewayOptions(strict=True))
     assert handler(v2("GET", "/", query="nope=1"), Context())["statusCode"] == 400

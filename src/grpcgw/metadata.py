@@ -54,10 +54,16 @@ _RESERVED = frozenset(
 _VALID_KEY = re.compile(r"^[0-9a-z_.\-]+$")
 _TIMEOUT = re.compile(r"^(\d{1,8})([HMSmun])$")
 _TIMEOUT_UNITS = {"H": 3600.0, "M": 60.0, "S": 1.0, "m": 1e-3, "u": 1e-6, "n": 1e-9}
+# Longer timeouts overflow grpcio's clock and expire at once (99999999H is legal):
+# anything longer is taken as this, about 31 years.
+MAX_TIMEOUT = 1e9
+# What gRPC allows in a text (non ``-bin``) metadata value: printable ASCII.
+_VALID_VALUE = re.compile(r"[\x20-\x7e]*")
 
 
 class MetadataError(ValueError):
-    """A header that cannot become metadata (bad ``-bin`` value, bad ``Grpc-Timeout``)."""
+    """A header that cannot become metadata (bad ``-bin`` value, bad ``Grpc-Timeout``,
+    a value that is not printable ASCII)."""
 
 
 def default_header_matcher(name: str) -> str | None:
@@ -81,7 +87,7 @@ def parse_grpc_timeout(value: str) -> float:
         raise MetadataError(
             f"invalid Grpc-Timeout {value!r}: expected up to 8 digits and a unit (H M S m u n)"
         )
-    return int(m.group(1)) * _TIMEOUT_UNITS[m.group(2)]
+    return min(int(m.group(1)) * _TIMEOUT_UNITS[m.group(2)], MAX_TIMEOUT)
 
 
 def request_metadata(
@@ -128,15 +134,17 @@ def call_metadata(
             host = value
         elif lower == "authorization":
             # grpc-gateway passes it through unprefixed, whatever the matcher says.
-            out.append(("authorization", value))
+            out.append(("authorization", _text(name, value)))
         if key is None:
             continue
         if key.endswith("-bin"):
             out.append((key, _decode_bin(name, value)))
         else:
-            out.append((key, value))
+            out.append((key, _text(name, value)))
     if forwarded_host or host:
-        out.append(("x-forwarded-host", forwarded_host or host or ""))
+        out.append(("x-forwarded-host", _text("X-Forwarded-Host", forwarded_host or host or "")))
+    if forwarded_for:
+        forwarded_for = _text("X-Forwarded-For", forwarded_for)
     if remote_addr:
         out.append(
             ("x-forwarded-for", f"{forwarded_for}, {remote_addr}" if forwarded_for else remote_addr)
@@ -144,6 +152,15 @@ def call_metadata(
     elif forwarded_for:
         out.append(("x-forwarded-for", forwarded_for))
     return out, timeout
+
+
+def _text(name: str, value: str) -> str:
+    if _VALID_VALUE.fullmatch(value) is None:
+        raise MetadataError(
+            f"header {name} cannot be sent as gRPC metadata: its value must be printable "
+            "ASCII (send binary values base64-encoded in a -bin header)"
+        )
+    return value
 
 
 # What the default matcher makes of each header name, as (lowercased name, metadata
