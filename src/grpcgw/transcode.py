@@ -326,9 +326,7 @@ def _wkt_converter(desc: Descriptor) -> _Converter | None:
         def json_text(text: str) -> Message:
             message = cls()
             try:
-                json_format.ParseDict(
-                    json.loads(text, object_pairs_hook=_reject_duplicate_keys), message
-                )
+                json_format.ParseDict(_load_json(text), message)
             except (ValueError, json_format.ParseError, RecursionError):
                 raise ValueError(f"expected JSON text for {desc.name}") from None
             return message
@@ -447,6 +445,10 @@ def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
                 raise _DuplicateKey(f"duplicate key {_quote(key)}")
             seen.add(key)
     return result
+
+
+# One decoder for every body: json.loads() with a hook builds a new one per call.
+_load_json = json.JSONDecoder(object_pairs_hook=_reject_duplicate_keys).decode
 
 
 class _PathBinding(NamedTuple):
@@ -698,7 +700,7 @@ class RequestTranscoder:
     def _merge_body(self, message: Message, body: bytes) -> object:
         """Parse the JSON body into ``message``; return the body field's JSON value."""
         try:
-            value = json.loads(body.decode("utf-8"), object_pairs_hook=_reject_duplicate_keys)
+            value = _load_json(body.decode("utf-8"))
         except UnicodeDecodeError:
             raise TranscodeError("invalid JSON body: not UTF-8") from None
         except RecursionError:
@@ -764,13 +766,12 @@ class ResponseTranscoder:
 
     __slots__ = (
         "_emit_unpopulated",
+        "_encode",
         "_enums_as_ints",
         "_field",
         "_http_body",
-        "_indent",
         "_key",
         "_proto_names",
-        "_separators",
     )
 
     def __init__(
@@ -794,8 +795,12 @@ class ResponseTranscoder:
         self._emit_unpopulated = options.emit_unpopulated
         self._proto_names = options.use_proto_names
         self._enums_as_ints = options.enums_as_ints
-        self._indent = options.indent
-        self._separators = (",", ":") if options.indent is None else (",", ": ")
+        # One encoder for every reply: json.dumps() with options builds a new one per call.
+        self._encode = json.JSONEncoder(
+            ensure_ascii=False,
+            indent=options.indent,
+            separators=(",", ":") if options.indent is None else (",", ": "),
+        ).encode
 
     @property
     def http_body(self) -> bool:
@@ -831,9 +836,7 @@ class ResponseTranscoder:
             # Scalars, repeated and map fields have no MessageToDict of their
             # own: render the message with every field and pick this one.
             document = self._to_dict(message, True).get(self._key)
-        return json.dumps(
-            document, ensure_ascii=False, indent=self._indent, separators=self._separators
-        ).encode("utf-8")
+        return self._encode(document).encode("utf-8")
 
     def _to_dict(self, message: Message, emit_unpopulated: bool) -> Any:
         return protojson.encoder(
