@@ -130,8 +130,56 @@ class CallResult(NamedTuple):
     trailing_metadata: Metadata
 
 
+class ResponseStream:
+    """The replies of a streaming call; failures are raised as :class:`GatewayError`."""
+
+    def __init__(self, call: Any) -> None:
+        self._call = call
+        self._replies = call.__aiter__()
+
+    async def next(self) -> Message | None:
+        """The next reply, or ``None`` at the end of the stream."""
+        try:
+            reply: Message = await self._replies.__anext__()
+        except StopAsyncIteration:
+            return None
+        except grpc.aio.AioRpcError as exc:
+            raise rpc_error(exc) from None
+        return reply
+
+    async def header_metadata(self) -> Metadata:
+        return tuple(cast(Metadata, await self._call.initial_metadata() or ()))
+
+    def cancel(self) -> None:
+        """Cancel the call (a no-op once it has ended): the client went away."""
+        self._call.cancel()
+
+
+class BlockingResponseStream(ResponseStream):
+    """:class:`ResponseStream` of a blocking call: ``next()`` waits in grpc's core."""
+
+    def __init__(self, call: Any) -> None:
+        self._call = call
+        self._replies = call
+
+    async def next(self) -> Message | None:
+        try:
+            reply: Message = next(self._replies)
+        except StopIteration:
+            return None
+        except grpc.RpcError as exc:
+            raise rpc_error(exc) from None
+        return reply
+
+    async def header_metadata(self) -> Metadata:
+        return tuple(cast(Metadata, self._call.initial_metadata() or ()))
+
+
 class Invoker:
     """Makes calls by full method name over one reused channel."""
+
+    #: What :meth:`server_stream` wraps its call in.
+    _stream_class: type[ResponseStream] = ResponseStream
 
     def __init__(self, channel: grpc.aio.Channel | grpc.Channel) -> None:
         self.channel = channel
@@ -187,7 +235,7 @@ class Invoker:
         call = self._callable(kind, method, response_class)(
             _payload(request, client_streaming), metadata=tuple(metadata), timeout=deadline
         )
-        return ResponseStream(call)
+        return self._stream_class(call)
 
     async def close(self) -> None:
         await cast(grpc.aio.Channel, self.channel).close(None)
@@ -201,6 +249,8 @@ class BlockingInvoker(Invoker):
     blocking call waits in grpc's core with the GIL released, which costs
     less than waking an event loop for every completion.
     """
+
+    _stream_class = BlockingResponseStream
 
     async def unary(
         self,
@@ -222,22 +272,6 @@ class BlockingInvoker(Invoker):
         return CallResult(
             response, tuple(call.initial_metadata() or ()), tuple(call.trailing_metadata() or ())
         )
-
-    def server_stream(
-        self,
-        method: str,
-        request: Message | Iterable[Message],
-        response_class: type[Message],
-        *,
-        metadata: Metadata,
-        deadline: float | None,
-        client_streaming: bool = False,
-    ) -> ResponseStream:
-        kind = "stream_stream" if client_streaming else "unary_stream"
-        call = self._callable(kind, method, response_class)(
-            _payload(request, client_streaming), metadata=tuple(metadata), timeout=deadline
-        )
-        return BlockingResponseStream(call)
 
     async def close(self) -> None:
         cast(grpc.Channel, self.channel).close()
@@ -269,51 +303,6 @@ async def _finish(call: Any) -> CallResult:
     except grpc.aio.AioRpcError as exc:
         raise rpc_error(exc) from None
     return CallResult(response, tuple(header or ()), tuple(trailer or ()))
-
-
-class ResponseStream:
-    """The replies of a streaming call; failures are raised as :class:`GatewayError`."""
-
-    def __init__(self, call: Any) -> None:
-        self._call = call
-        self._replies = call.__aiter__()
-
-    async def next(self) -> Message | None:
-        """The next reply, or ``None`` at the end of the stream."""
-        try:
-            reply: Message = await self._replies.__anext__()
-        except StopAsyncIteration:
-            return None
-        except grpc.aio.AioRpcError as exc:
-            raise rpc_error(exc) from None
-        return reply
-
-    async def header_metadata(self) -> Metadata:
-        return tuple(cast(Metadata, await self._call.initial_metadata() or ()))
-
-    def cancel(self) -> None:
-        """Cancel the call (a no-op once it has ended): the client went away."""
-        self._call.cancel()
-
-
-class BlockingResponseStream(ResponseStream):
-    """:class:`ResponseStream` of a blocking call: ``next()`` waits in grpc's core."""
-
-    def __init__(self, call: Any) -> None:
-        self._call = call
-        self._replies = call
-
-    async def next(self) -> Message | None:
-        try:
-            reply: Message = next(self._replies)
-        except StopIteration:
-            return None
-        except grpc.RpcError as exc:
-            raise rpc_error(exc) from None
-        return reply
-
-    async def header_metadata(self) -> Metadata:
-        return tuple(cast(Metadata, self._call.initial_metadata() or ()))
 
 
 def _serialize(message: Message) -> bytes:
