@@ -24,6 +24,7 @@ from bench.harness import percentile, rss_mib, serve_requests, time_calls
 MODULES = {
     "floor": "bench.apps.lambda_floor",
     "grpcgw": "bench.apps.lambda_grpcgw",
+    "grpcgw-plain": "bench.apps.lambda_grpcgw_plain",
     "mangum+starlette": "bench.apps.lambda_starlette",
     "mangum+fastapi": "bench.apps.lambda_fastapi",
 }

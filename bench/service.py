@@ -74,6 +74,16 @@ class BenchServicer(bench_pb2_grpc.BenchServiceServicer):
         return request
 
 
+class PlainBenchServicer(bench_pb2_grpc.BenchServiceServicer):
+    """:class:`BenchServicer` with plain methods (what a threaded ``grpc.server`` runs)."""
+
+    def Ping(self, request: Any, context: Any) -> Any:
+        return PingResponse(message="Pong")
+
+    def Echo(self, request: Any, context: Any) -> Any:
+        return request
+
+
 def socket_path(tag: str) -> str:
     """A fresh socket path in /tmp, removed when the process exits normally
     (the suite removes those of processes that end with ``os._exit``)."""

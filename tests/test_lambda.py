@@ -12,6 +12,7 @@ import http
 import json
 import os
 import sys
+import threading
 import types
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -56,6 +57,25 @@ class EchoServicer(echo_pb2_grpc.EchoServiceServicer):
         raise AssertionError("unreachable")
 
     async def Fail(self, request: Any, context: Any) -> echo_pb2.EchoResponse:
+        raise RuntimeError("servicer bug")
+
+
+class PlainEchoServicer(echo_pb2_grpc.EchoServiceServicer):
+    """EchoServicer with plain methods (what the threaded server runs)."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+
+    def Echo(self, request: Any, context: Any) -> echo_pb2.EchoResponse:
+        md = {k: v for k, v in context.invocation_metadata() if k in _SEEN}
+        return echo_pb2.EchoResponse(request=request, metadata=md)
+
+    def Hang(self, request: Any, context: Any) -> echo_pb2.EchoResponse:
+        self.release.wait()  # released by the test, so no worker thread outlives it
+        context.abort(grpc.StatusCode.CANCELLED, "released")
+        raise AssertionError("unreachable")
+
+    def Fail(self, request: Any, context: Any) -> echo_pb2.EchoResponse:
         raise RuntimeError("servicer bug")
 
 
@@ -403,6 +423,32 @@ def test_a_header_grpc_cannot_carry_is_400_on_lambda(make_handler: Any) -> None:
     resp = handler(v2("GET", "/", headers={"grpc-metadata-note": "caf\u00e9"}), Context())
     assert resp["statusCode"] == 400
     assert json.loads(resp["body"])["code"] == 3
+
+
+def test_plain_servicers_run_on_a_threaded_server(make_handler: Any) -> None:
+    servicer = PlainEchoServicer()
+    handler = make_handler(servicer, deadline_margin=0.2)
+    assert handler._server is not None
+    assert not handler._server.is_async  # no event loop between the call and the servicer
+    ok = handler(v2("GET", "/my/path", headers={"authorization": "Bearer t"}), Context())
+    assert ok["statusCode"] == 200
+    assert json.loads(ok["body"])["metadata"]["authorization"] == "Bearer t"
+    failed = handler(v2("GET", "/fail"), Context())
+    assert (failed["statusCode"], json.loads(failed["body"])["code"]) == (500, 2)
+    try:
+        late = handler(v2("GET", "/hang"), Context(remaining_ms=300))
+        assert (late["statusCode"], json.loads(late["body"])["code"]) == (504, 4)
+    finally:
+        servicer.release.set()
+
+
+def test_plain_servicers_with_aio_interceptors_stay_on_the_aio_server(make_handler: Any) -> None:
+    handler = make_handler(PlainEchoServicer(), interceptors=[_Deny()])
+    assert handler._server is not None
+    assert handler._server.is_async
+    assert handler(v2("GET", "/"), Context())["statusCode"] == 401
+    ok = handler(v2("GET", "/", headers={"authorization": "Bearer ok"}), Context())
+    assert ok["statusCode"] == 200
 
 
 def test_gateway_options_apply(make_handler: Any) -> None:

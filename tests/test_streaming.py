@@ -297,3 +297,44 @@ def test_lambda_stream_failing_before_its_first_message(handler: Any) -> None:
     resp = handler(v2_event("GET", "/count/5?failAt=1"), Context())
     assert resp["statusCode"] == 400
     assert json.loads(resp["body"]) == {"code": 9, "message": "failed at 1", "details": []}
+
+
+class PlainStreamServicer(stream_pb2_grpc.StreamServiceServicer):
+    """Streams with plain methods: on Lambda they run on the threaded gRPC server."""
+
+    def Count(self, request: Any, context: Any) -> Any:
+        for i in range(request.n):
+            if request.fail_at == i + 1:
+                context.abort(grpc.StatusCode.FAILED_PRECONDITION, f"failed at {i + 1}")
+            yield stream_pb2.Num(value=i)
+
+    def Sum(self, requests: Any, context: Any) -> stream_pb2.Num:
+        return stream_pb2.Num(value=sum(num.value for num in requests))
+
+    def Double(self, requests: Any, context: Any) -> Any:
+        for num in requests:
+            yield stream_pb2.Num(value=2 * num.value)
+
+
+def test_lambda_streams_of_plain_servicers(sock_dir: Any) -> None:
+    h = serve_lambda(PlainStreamServicer(), lambda_options=LambdaOptions(socket_dir=str(sock_dir)))
+    try:
+        assert h._server is not None
+        assert not h._server.is_async
+        counted = h(v2_event("GET", "/count/3?failAt=3"), Context())
+        assert [json.loads(line) for line in counted["body"].splitlines()] == [
+            {"result": {"value": "0"}},
+            {"result": {"value": "1"}},
+            {"error": {"code": 9, "message": "failed at 3", "details": []}},
+        ]
+        early = h(v2_event("GET", "/count/5?failAt=1"), Context())
+        assert (early["statusCode"], json.loads(early["body"])["code"]) == (400, 9)
+        summed = h(v2_event("POST", "/sum", b'{"value": 40}\n{"value": 2}\n'), Context())
+        assert json.loads(summed["body"]) == {"value": "42"}
+        doubled = h(v2_event("POST", "/double", b'{"value": 1}\n{"value": 5}\n'), Context())
+        assert [json.loads(line) for line in doubled["body"].splitlines()] == [
+            {"result": {"value": "2"}},
+            {"result": {"value": "10"}},
+        ]
+    finally:
+        h.stop()

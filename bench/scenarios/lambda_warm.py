@@ -19,7 +19,9 @@ from bench.harness import Child, Goal, ScenarioResult, Table, close_all, rotated
 
 NAME = "lambda-warm"
 TITLE = "1 lambda warm"
-CONTENDERS = ["floor", "grpcgw", "mangum+starlette"]
+#: grpcgw-plain: the same servicer with plain methods (a threaded server), for users
+#: who write those; the goals read grpcgw, whose servicer is the floor's.
+CONTENDERS = ["floor", "grpcgw", "grpcgw-plain", "mangum+starlette"]
 CASES = [(call, kind) for call in ("ping", "echo") for kind in ("v2", "v1")]
 #: Pinned to CPU 0 (None: unpinned); a one-CPU machine has only the first.
 CPUS: list[int | None] = [0, None] if (os.cpu_count() or 1) > 1 else [None]

@@ -4,7 +4,9 @@
 ``grpc.aio`` server; plain servicers run there too, on a worker thread pool.
 Plain ``grpc.ServerInterceptor`` interceptors only work on a threaded
 ``grpc.server``, so with those the threaded server is used (and every servicer
-must then be plain). Mixing the two kinds of interceptor is an error.
+must then be plain). Mixing the two kinds of interceptor is an error. With
+``prefer_threaded`` (the Lambda handler), plain servicers with no ``grpc.aio``
+interceptors run on the threaded server too: no hop through an event loop.
 """
 
 from __future__ import annotations
@@ -99,6 +101,7 @@ class GrpcServer:
         options: Sequence[tuple[str, Any]] = (),
         credentials: grpc.ServerCredentials | None = None,
         add_health: bool = True,
+        prefer_threaded: bool = False,
     ) -> GrpcServer:
         """Register ``services`` (each with a servicer), bind ``address`` and start serving.
 
@@ -111,6 +114,8 @@ class GrpcServer:
                     f"{info.full_name}: a servicer instance is needed to serve it"
                 )
         kind = _kind(interceptors)
+        if prefer_threaded and not interceptors and not any(s.is_async() for s in services):
+            kind = "sync"
         if kind == "sync":
             async_services = [s.full_name for s in services if s.is_async()]
             if async_services:

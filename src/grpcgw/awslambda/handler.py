@@ -173,6 +173,9 @@ class LambdaHandler:
                     # Nothing outside the process can dial the socket: health checks
                     # are only asked for through health_path.
                     add_health=bool(self.options.health_path),
+                    # Plain servicers answer the blocking call from the threaded
+                    # server's pool directly, with no event loop in between.
+                    prefer_threaded=True,
                 ),
                 loop,
             ).result()
