@@ -342,7 +342,9 @@ def test_error_shapes_per_source(
 def test_unreachable_server_is_503_per_source(make_handler: Any, source: str) -> None:
     handler = make_handler()
     assert handler._server is not None
-    handler._run_on_server_loop(handler._server.stop(0))  # the server dies under us
+    assert handler._loop is not None
+    # The server dies under us (it runs on its own loop's thread).
+    asyncio.run_coroutine_threadsafe(handler._server.stop(0), handler._loop).result()
     resp = handler(_retarget(load(source), "GET", "/"), Context())
     assert json.loads(resp["body"])["code"] == 14
     assert resp == ERROR_SHAPES[source](503, resp["body"], {})

@@ -24,10 +24,10 @@ import logging
 import os
 import stat
 import threading
-from collections.abc import Coroutine, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 
 from grpcgw.awslambda.events import REQUEST_ID_KEY, EventOptions, detect
 from grpcgw.channel import run_blocking
@@ -37,7 +37,6 @@ from grpcgw.grpcserver import GrpcServer
 from grpcgw.options import GatewayOptions
 
 log = logging.getLogger("grpcgw")
-T = TypeVar("T")
 
 #: grpcio binds unix socket paths of at most this many bytes.
 MAX_SOCKET_PATH = 105
@@ -207,13 +206,6 @@ class LambdaHandler:
         if self.socket is not None:
             with contextlib.suppress(FileNotFoundError):
                 self.socket.unlink()
-
-    def _run_on_server_loop(self, coro: Coroutine[Any, Any, T]) -> T:
-        """Run a coroutine on the gRPC server's loop and wait for its result."""
-        if self._loop is None:
-            coro.close()
-            raise RuntimeError("the Lambda handler is stopped")
-        return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
 
     def _ensure_started(self) -> None:
         if self._gateway is None:
