@@ -444,6 +444,16 @@ def test_plain_servicers_run_on_a_threaded_server(make_handler: Any) -> None:
         servicer.release.set()
 
 
+def test_health_path_on_the_threaded_server(make_handler: Any) -> None:
+    handler = make_handler(PlainEchoServicer(), options=GatewayOptions(health_path="/healthz"))
+    assert handler._server is not None
+    assert not handler._server.is_async
+    resp = handler(v2("GET", "/healthz"), Context())
+    assert (resp["statusCode"], json.loads(resp["body"])) == (200, {"status": "SERVING"})
+    unknown = handler(v2("GET", "/healthz", query="service=nope.Svc"), Context())
+    assert (unknown["statusCode"], json.loads(unknown["body"])["code"]) == (404, 5)
+
+
 def test_plain_servicers_with_aio_interceptors_stay_on_the_aio_server(make_handler: Any) -> None:
     handler = make_handler(PlainEchoServicer(), interceptors=[_Deny()])
     assert handler._server is not None
