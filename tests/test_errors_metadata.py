@@ -117,6 +117,16 @@ def test_forwarded_values_must_be_printable_ascii(headers: list[tuple[str, str]]
         call_metadata(headers)
 
 
+def test_text_values_are_exactly_printable_ascii() -> None:
+    for code in (*range(0x80), 0xA0, 0xE9, 0x2028, 0xFEFF, 0x1F600):
+        value = f"a{chr(code)}b"
+        if 0x20 <= code <= 0x7E:
+            assert request_metadata([("Accept", value)]) == [("grpcgateway-accept", value)]
+        else:
+            with pytest.raises(MetadataError, match="printable ASCII"):
+                request_metadata([("Accept", value)])
+
+
 def test_header_rules_cache_is_bounded_and_only_for_the_default_matcher() -> None:
     # Header names come from clients: a flood of new ones must not grow memory.
     for i in range(metadata_mod._MAX_CACHED_RULES + 50):
@@ -134,6 +144,30 @@ def test_header_rules_cache_is_bounded_and_only_for_the_default_matcher() -> Non
     request_metadata([("Accept", "a")], matcher=custom)
     request_metadata([("Accept", "a")], matcher=custom)
     assert seen == ["Accept", "Accept"]  # asked every time: a custom matcher is not cached
+
+
+def test_host_is_forwarded_only_as_x_forwarded_host() -> None:
+    # grpc-gateway never sees Host among the headers (Go's HTTP server takes it out),
+    # so no grpcgateway-host, and a matcher is never asked about it.
+    asked: list[str] = []
+
+    def everything(name: str) -> str:
+        asked.append(name)
+        return "x-" + name.lower()
+
+    headers = [("Host", "api.example.com"), ("Accept", "*/*")]
+    assert request_metadata(headers) == [
+        ("grpcgateway-accept", "*/*"),
+        ("x-forwarded-host", "api.example.com"),
+    ]
+    assert request_metadata(headers, matcher=everything) == [
+        ("x-accept", "*/*"),
+        ("x-forwarded-host", "api.example.com"),
+    ]
+    assert asked == ["Accept"]
+    # An X-Forwarded-Host the client sent wins over Host, wherever it comes.
+    forwarded = [("X-Forwarded-Host", "public.example"), ("Host", "internal:8080")]
+    assert request_metadata(forwarded) == [("x-forwarded-host", "public.example")]
 
 
 def test_custom_matcher_replaces_default() -> None:

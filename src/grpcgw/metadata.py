@@ -4,6 +4,8 @@ Incoming: ``Authorization`` -> ``authorization``; ``Grpc-Metadata-<k>`` -> ``<k>
 the permanent HTTP request headers -> ``grpcgateway-<k>``; everything else is
 dropped unless a user-supplied :data:`HeaderMatcher` keeps it. ``-bin`` values
 are base64-decoded; ``x-forwarded-host`` / ``x-forwarded-for`` are added.
+``Host`` becomes ``x-forwarded-host`` only, as in grpc-gateway (Go's HTTP server
+takes it out of the header map before any matcher sees it).
 
 Outgoing: header metadata -> ``Grpc-Metadata-<k>``, trailer metadata ->
 ``Grpc-Trailer-<k>`` (as ordinary headers: the response is complete before it
@@ -57,8 +59,6 @@ _TIMEOUT_UNITS = {"H": 3600.0, "M": 60.0, "S": 1.0, "m": 1e-3, "u": 1e-6, "n": 1
 # Longer timeouts overflow grpcio's clock and expire at once (99999999H is legal):
 # anything longer is taken as this, about 31 years.
 MAX_TIMEOUT = 1e9
-# What gRPC allows in a text (non ``-bin``) metadata value: printable ASCII.
-_VALID_VALUE = re.compile(r"[\x20-\x7e]*")
 
 
 class MetadataError(ValueError):
@@ -127,11 +127,15 @@ def call_metadata(
         if lower == "x-forwarded-host":
             forwarded_host = value
             continue
+        if lower == "host":
+            # Go's net/http moves Host out of the header map, so grpc-gateway forwards
+            # it only as x-forwarded-host: never as grpcgateway-host, nor to a matcher.
+            if host is None:
+                host = value
+            continue
         if lower == "grpc-timeout":
             seconds = parse_grpc_timeout(value)
             timeout = seconds if timeout is None else min(timeout, seconds)
-        elif lower == "host" and host is None:
-            host = value
         elif lower == "authorization":
             # grpc-gateway passes it through unprefixed, whatever the matcher says.
             out.append(("authorization", _text(name, value)))
@@ -155,7 +159,8 @@ def call_metadata(
 
 
 def _text(name: str, value: str) -> str:
-    if _VALID_VALUE.fullmatch(value) is None:
+    # Printable ASCII (0x20-0x7E) is exactly the ASCII that isprintable() accepts.
+    if not (value.isascii() and value.isprintable()):
         raise MetadataError(
             f"header {name} cannot be sent as gRPC metadata: its value must be printable "
             "ASCII (send binary values base64-encoded in a -bin header)"
@@ -171,12 +176,15 @@ _MAX_CACHED_RULES = 1024
 
 
 def _rule(name: str, matcher: HeaderMatcher) -> tuple[str, str | None]:
+    lower = name.lower()
+    if lower == "host":  # only ever x-forwarded-host (see call_metadata)
+        return lower, None
     key = matcher(name)
     if key is not None:
         key = key.lower()
         if not _allowed_key(key):
             key = None
-    return name.lower(), key
+    return lower, key
 
 
 def _decode_bin(name: str, value: str) -> bytes:
