@@ -131,6 +131,9 @@ class Route(NamedTuple):
     response: ResponseTranscoder
     #: Renders replies inside a stream: always compact (one line per message).
     stream_response: ResponseTranscoder
+    #: The method's streaming kinds, read once (descriptor attributes are slow to read).
+    client_streaming: bool
+    server_streaming: bool
     #: The ``health_path`` route: NOT_SERVING answers 503.
     health: bool = False
 
@@ -198,6 +201,8 @@ def _compile_route(
         request,
         response,
         stream_response,
+        bool(method.client_streaming),
+        bool(method.server_streaming),
     )
 
 
@@ -390,13 +395,13 @@ class Gateway:
                 )
             metadata, timeout = self._call_metadata(request)
             invoker = self._get_invoker()
-            client_streaming = bool(route.method.client_streaming)
+            client_streaming = route.client_streaming
             payload: Message | list[Message] = (
                 self._request_stream(route, match, request)
                 if client_streaming
                 else self._request_message(route, match, request, request.body)
             )
-            if route.method.server_streaming:
+            if route.server_streaming:
                 stream = invoker.server_stream(
                     route.rpc,
                     payload,
@@ -443,7 +448,9 @@ class Gateway:
         self, route: Route, match: Match[Route], request: HttpRequest, body: bytes
     ) -> Message:
         query = request.query or request.path.partition("?")[2]
-        content_type = next((v for k, v in request.headers if k.lower() == "content-type"), "")
+        content_type = ""
+        if route.request.raw_body:  # only google.api.HttpBody keeps the Content-Type
+            content_type = next((v for k, v in request.headers if k.lower() == "content-type"), "")
         try:
             return route.request.transcode(match.bindings, query, body, content_type)
         except TranscodeError as exc:

@@ -757,6 +757,29 @@ def _mask_paths(document: dict[str, Any], desc: Descriptor, prefix: str) -> list
 # -- response ------------------------------------------------------------------------
 
 
+def json_encoder(indent: int | None) -> Callable[[Any], str]:
+    """``json.dumps(document, ensure_ascii=False, indent=indent)`` (compact separators
+    without an indent), with the set-up it repeats on every call done once.
+
+    ``json.dumps`` and ``JSONEncoder.encode`` build a new C encoder per call; for a
+    small reply that costs more than encoding it. Documents are trees (built by
+    protojson), so the circular-reference check is left out.
+    """
+    encoder = json.JSONEncoder(
+        ensure_ascii=False,
+        indent=indent,
+        separators=(",", ":") if indent is None else (",", ": "),
+    )
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if indent is not None or make is None:
+        return encoder.encode
+    iterencode = make(
+        None, encoder.default, json.encoder.encode_basestring, None, ":", ",", False, False, True
+    )
+    join = "".join
+    return lambda document: join(iterencode(document, 0))
+
+
 class ResponseTranscoder:
     """Renders the response message of one HTTP binding as JSON bytes.
 
@@ -795,12 +818,7 @@ class ResponseTranscoder:
         self._emit_unpopulated = options.emit_unpopulated
         self._proto_names = options.use_proto_names
         self._enums_as_ints = options.enums_as_ints
-        # One encoder for every reply: json.dumps() with options builds a new one per call.
-        self._encode = json.JSONEncoder(
-            ensure_ascii=False,
-            indent=options.indent,
-            separators=(",", ":") if options.indent is None else (",", ": "),
-        ).encode
+        self._encode = json_encoder(options.indent)
 
     @property
     def http_body(self) -> bool:

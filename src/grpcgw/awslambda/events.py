@@ -22,7 +22,7 @@ import functools
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, ClassVar, NamedTuple, TypeGuard
 from urllib.parse import quote
 
 from grpcgw.gateway import HttpRequest, HttpResponse
@@ -72,6 +72,11 @@ class EventOptions(NamedTuple):
     binary_media_types: tuple[str, ...] = ()
 
 
+def _is_mapping(value: object) -> TypeGuard[Mapping[Any, Any]]:
+    # Events arrive as dicts: isinstance(x, dict) is a C check, the ABC's is not.
+    return isinstance(value, dict) or (value is not None and isinstance(value, Mapping))
+
+
 def _decode_body(body: object, is_base64: object) -> bytes:
     if body is None:
         return b""
@@ -107,9 +112,9 @@ def _encode_query(pairs: Iterable[tuple[str, str]]) -> str:
 def _pairs(multi: object, single: object) -> list[tuple[str, str]]:
     """Pairs (query parameters or headers) from a multi-value mapping if present, else
     from a single-value one (whose values may also be lists, as in VPC Lattice v2)."""
-    if isinstance(multi, Mapping) and multi:
+    if _is_mapping(multi) and multi:
         return [(str(k), str(v)) for k, vs in multi.items() for v in (vs or ())]
-    if isinstance(single, Mapping):
+    if _is_mapping(single):
         out: list[tuple[str, str]] = []
         for k, v in single.items():
             if type(v) is str and type(k) is str:  # nearly always: no copies
@@ -133,14 +138,17 @@ def _remote(source_ip: object, headers: Sequence[tuple[str, str]]) -> str | None
     return ip
 
 
-def _context_metadata(source: str, request_context: Mapping[str, Any]) -> list[tuple[str, str]]:
+def _context_metadata(
+    source: str, request_context: Mapping[str, Any], extra: Sequence[tuple[str, str]]
+) -> list[tuple[str, str]]:
     md = [(EVENT_SOURCE_KEY, source)]
     request_id = request_context.get("requestId")
     if isinstance(request_id, str):
         md.append((APIGW_REQUEST_ID_KEY, request_id))
     authorizer = request_context.get("authorizer")
-    if isinstance(authorizer, Mapping) and authorizer:
+    if _is_mapping(authorizer) and authorizer:
         md.append((AUTHORIZER_KEY, json.dumps(authorizer, separators=(",", ":"), sort_keys=True)))
+    md.extend(extra)
     return md
 
 
@@ -168,8 +176,11 @@ class EventSource:
     def matches(cls, event: Mapping[str, Any]) -> bool:
         raise NotImplementedError
 
-    def request(self) -> HttpRequest:
-        """The gateway request for this event."""
+    def request(
+        self, extra_metadata: Sequence[tuple[str, str]] = (), deadline: float | None = None
+    ) -> HttpRequest:
+        """The gateway request for this event, with the invocation's own metadata and
+        deadline (built once: this runs on every invocation)."""
         raise NotImplementedError
 
     def response(self, response: HttpResponse) -> dict[str, Any]:
@@ -187,7 +198,7 @@ class EventSource:
 
     def _context(self) -> Mapping[str, Any]:
         rc = self.event.get("requestContext")
-        return rc if isinstance(rc, Mapping) else {}
+        return rc if _is_mapping(rc) else {}
 
     def _method(self, key: str) -> str:
         method = self.event.get(key)
@@ -206,17 +217,19 @@ class RestV1(EventSource):
         rc = event.get("requestContext")
         return (
             "httpMethod" in event
-            and isinstance(rc, Mapping)
+            and _is_mapping(rc)
             and "elb" not in rc
             and event.get("version", "1.0") == "1.0"
         )
 
-    def request(self) -> HttpRequest:
+    def request(
+        self, extra_metadata: Sequence[tuple[str, str]] = (), deadline: float | None = None
+    ) -> HttpRequest:
         ev = self.event
         headers = _pairs(ev.get("multiValueHeaders"), ev.get("headers"))
         rc = self._context()
         identity = rc.get("identity")
-        source_ip = identity.get("sourceIp") if isinstance(identity, Mapping) else None
+        source_ip = identity.get("sourceIp") if _is_mapping(identity) else None
         # REST passes `path` without the stage (custom domains keep their base path).
         return HttpRequest(
             method=self._method("httpMethod"),
@@ -227,7 +240,8 @@ class RestV1(EventSource):
             headers=headers,
             body=_decode_body(ev.get("body"), ev.get("isBase64Encoded")),
             remote_addr=_remote(source_ip, headers),
-            metadata=_context_metadata(self.name, rc),
+            metadata=_context_metadata(self.name, rc, extra_metadata),
+            deadline=deadline,
         )
 
     def response(self, response: HttpResponse) -> dict[str, Any]:
@@ -251,11 +265,13 @@ class HttpV2(EventSource):
         return (
             event.get("version") == "2.0"
             and "rawPath" in event
-            and isinstance(rc, Mapping)
-            and isinstance(rc.get("http"), Mapping)
+            and _is_mapping(rc)
+            and _is_mapping(rc.get("http"))
         )
 
-    def request(self) -> HttpRequest:
+    def request(
+        self, extra_metadata: Sequence[tuple[str, str]] = (), deadline: float | None = None
+    ) -> HttpRequest:
         ev = self.event
         rc = self._context()
         http_ctx = rc.get("http") or {}
@@ -285,7 +301,8 @@ class HttpV2(EventSource):
             headers=headers,
             body=_decode_body(ev.get("body"), ev.get("isBase64Encoded")),
             remote_addr=_remote(http_ctx.get("sourceIp"), headers),
-            metadata=_context_metadata(self.source_name(), rc),
+            metadata=_context_metadata(self._source_name(domain), rc, extra_metadata),
+            deadline=deadline,
         )
 
     def _method_v2(self, http_ctx: Mapping[str, Any]) -> str:
@@ -294,17 +311,23 @@ class HttpV2(EventSource):
             raise EventSourceError(f"{self.name} event has no requestContext.http.method")
         return method.upper()
 
-    def source_name(self) -> str:
-        domain = str(self._context().get("domainName") or "")
+    def _source_name(self, domain: str) -> str:
         return "lambda-function-url" if ".lambda-url." in domain else self.name
 
     def response(self, response: HttpResponse) -> dict[str, Any]:
         body, b64 = self._body(response)
-        cookies = [v for k, v in response.headers if k.lower() == "set-cookie"]
-        rest = [(k, v) for k, v in response.headers if k.lower() != "set-cookie"]
+        headers: dict[str, str] = {}
+        cookies: list[str] = []
+        for name, value in response.headers:
+            if name.lower() == "set-cookie":
+                cookies.append(value)
+            elif name in headers:
+                headers[name] = f"{headers[name]},{value}"
+            else:
+                headers[name] = value
         return {
             "statusCode": response.status,
-            "headers": {k: _join(vs) for k, vs in _grouped(rest).items()},
+            "headers": headers,
             "cookies": cookies,
             "body": body,
             "isBase64Encoded": b64,
@@ -328,13 +351,15 @@ class Alb(EventSource):
     @classmethod
     def matches(cls, event: Mapping[str, Any]) -> bool:
         rc = event.get("requestContext")
-        return isinstance(rc, Mapping) and "elb" in rc and "httpMethod" in event
+        return _is_mapping(rc) and "elb" in rc and "httpMethod" in event
 
     @property
     def multi_value(self) -> bool:
         return "multiValueHeaders" in self.event
 
-    def request(self) -> HttpRequest:
+    def request(
+        self, extra_metadata: Sequence[tuple[str, str]] = (), deadline: float | None = None
+    ) -> HttpRequest:
         ev = self.event
         headers = _pairs(ev.get("multiValueHeaders"), ev.get("headers"))
         # ALB hands query keys and values over exactly as the client sent them,
@@ -346,7 +371,8 @@ class Alb(EventSource):
             query="&".join(f"{k}={v}" for k, v in pairs),
             headers=headers,
             body=_decode_body(ev.get("body"), ev.get("isBase64Encoded")),
-            metadata=_context_metadata(self.name, {}),
+            metadata=_context_metadata(self.name, {}, extra_metadata),
+            deadline=deadline,
         )
 
     def response(self, response: HttpResponse) -> dict[str, Any]:
@@ -396,7 +422,9 @@ class LatticeV1(EventSource):
     def matches(cls, event: Mapping[str, Any]) -> bool:
         return "raw_path" in event and "method" in event
 
-    def request(self) -> HttpRequest:
+    def request(
+        self, extra_metadata: Sequence[tuple[str, str]] = (), deadline: float | None = None
+    ) -> HttpRequest:
         ev = self.event
         raw_path, _, raw_query = str(ev.get("raw_path") or "/").partition("?")
         headers = _pairs(None, ev.get("headers"))
@@ -406,7 +434,8 @@ class LatticeV1(EventSource):
             query=raw_query or _encode_query(_pairs(None, ev.get("query_string_parameters"))),
             headers=headers,
             body=_decode_body(ev.get("body"), ev.get("is_base64_encoded")),
-            metadata=_context_metadata(self.name, {}),
+            metadata=_context_metadata(self.name, {}, extra_metadata),
+            deadline=deadline,
         )
 
     def response(self, response: HttpResponse) -> dict[str, Any]:
@@ -432,11 +461,13 @@ class LatticeV2(LatticeV1):
             event.get("version") == "2.0"
             and "path" in event
             and "method" in event
-            and isinstance(rc, Mapping)
+            and _is_mapping(rc)
             and "serviceNetworkArn" in rc
         )
 
-    def request(self) -> HttpRequest:
+    def request(
+        self, extra_metadata: Sequence[tuple[str, str]] = (), deadline: float | None = None
+    ) -> HttpRequest:
         ev = self.event
         raw_path, _, raw_query = str(ev.get("path") or "/").partition("?")
         # Lattice names the caller by VPC and principal, not IP: nothing for x-forwarded-for.
@@ -447,7 +478,8 @@ class LatticeV2(LatticeV1):
             query=raw_query or _encode_query(_pairs(None, ev.get("queryStringParameters"))),
             headers=headers,
             body=_decode_body(ev.get("body"), ev.get("isBase64Encoded")),
-            metadata=_context_metadata(self.name, {}),
+            metadata=_context_metadata(self.name, {}, extra_metadata),
+            deadline=deadline,
         )
 
 
@@ -457,7 +489,7 @@ SOURCES: tuple[type[EventSource], ...] = (HttpV2, LatticeV2, Alb, RestV1, Lattic
 
 def detect(event: object, options: EventOptions) -> EventSource:
     """The event source for ``event``; :class:`EventSourceError` if it is none of them."""
-    if not isinstance(event, Mapping):
+    if not _is_mapping(event):
         raise EventSourceError(f"a Lambda HTTP event is a JSON object, not {type(event).__name__}")
     for source in SOURCES:
         if source.matches(event):

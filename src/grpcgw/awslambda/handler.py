@@ -32,7 +32,7 @@ from typing import Any, Protocol
 from grpcgw.awslambda.events import REQUEST_ID_KEY, EventOptions, detect
 from grpcgw.channel import run_blocking
 from grpcgw.descriptors import ServiceLike, resolve_service
-from grpcgw.gateway import Gateway, HttpRequest
+from grpcgw.gateway import Gateway
 from grpcgw.grpcserver import GrpcServer
 from grpcgw.options import GatewayOptions
 
@@ -227,18 +227,12 @@ class LambdaHandler:
         """Serve one Lambda HTTP event; an unknown event shape raises ``EventSourceError``."""
         self._ensure_started()
         source = detect(event, self._event_options)
-        request = source.request()
-        if context is not None:
+        if context is None:
+            request = source.request()
+        else:
             remaining = context.get_remaining_time_in_millis() / 1000.0
-            # Built directly: dataclasses.replace() costs more than the rest of this.
-            request = HttpRequest(
-                request.method,
-                request.path,
-                request.query,
-                request.headers,
-                request.body,
-                request.remote_addr,
-                [*request.metadata, (REQUEST_ID_KEY, str(context.aws_request_id))],
+            request = source.request(
+                ((REQUEST_ID_KEY, str(context.aws_request_id)),),
                 max(remaining - self.lambda_options.deadline_margin, 0.001),
             )
         # Never suspends: the gateway calls over a blocking channel (see the module doc).
