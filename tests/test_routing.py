@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import itertools
 import pickle
 from collections.abc import Callable
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from grpcgw.httprule import WILDCARD, PathTemplate, TemplateError
 from grpcgw.options import UnescapeMode
@@ -551,3 +554,56 @@ def test_lazy_decoding_tables_are_whole_when_threads_race_to_build_them() -> Non
             assert _decode_in_threads(routing._make_decoder(b""), 8) == ["A~/\u00e9"] * 8
     finally:
         sys.setswitchinterval(interval)
+
+
+# -- the literal-path shortcut -------------------------------------------------------
+
+_SEGMENTS = st.sampled_from(["a", "b", "c", "*", "**", "{x}", "{y=b/*}"])
+_TEMPLATES = st.tuples(
+    st.sampled_from(["GET", "POST"]),
+    st.lists(_SEGMENTS, min_size=0, max_size=4),
+    st.sampled_from(["", ":go"]),
+)
+_REQUEST_PATHS = st.lists(
+    st.sampled_from(["a", "b", "c", "", "a:go", "%61", "d"]), min_size=0, max_size=5
+).map(lambda segs: "/" + "/".join(segs))
+
+
+def _outcome(t: RouteTable[str], method: str, path: str) -> object:
+    try:
+        m = t.match(method, path)
+    except MethodNotAllowed as exc:
+        return ("405", exc.allowed)
+    except NotFound:
+        return "404"
+    return (m.target, m.bindings, m.method)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    templates=st.lists(_TEMPLATES, min_size=1, max_size=6),
+    requests=st.lists(st.tuples(st.sampled_from(["GET", "POST"]), _REQUEST_PATHS), max_size=8),
+)
+def test_literal_shortcut_finds_what_the_trie_finds(
+    templates: list[tuple[str, list[str], str]], requests: list[tuple[str, str]]
+) -> None:
+    # Literal-only templates are also found by one dict lookup; without it the
+    # trie must give the same answer for every request.
+    with_shortcut: RouteTable[str] = RouteTable()
+    trie_only: RouteTable[str] = RouteTable()
+    for method, segments, verb in templates:
+        template = "/" + "/".join(segments) + verb
+        if segments.count("**") + sum("=" in s for s in segments) > 1 or (
+            "**" in segments and segments.index("**") < len(segments) - 1
+        ):
+            continue  # not a valid template shape
+        try:
+            PathTemplate.parse(template)
+        except TemplateError:
+            continue
+        for t in (with_shortcut, trie_only):
+            with contextlib.suppress(DuplicateRouteError):
+                t.add(method, template, f"{method} {template}")
+    trie_only._literal.clear()
+    for method, path in requests:
+        assert _outcome(with_shortcut, method, path) == _outcome(trie_only, method, path)

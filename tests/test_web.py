@@ -161,3 +161,31 @@ async def test_method_override_over_http(
     )
     assert resp.status == 200, await resp.text()
     assert (await resp.json())["theme"] == "b"
+
+
+class _RepeatingPing(PingServicer):
+    async def Ping(self, request: Any, context: Any) -> Any:
+        await context.send_initial_metadata((("x-tag", "a"), ("x-tag", "b")))
+        return await super().Ping(request, context)
+
+
+async def test_repeated_response_headers_all_reach_the_client(
+    servers: Any, aiohttp_client: AiohttpClient
+) -> None:
+    target = await servers.start(_RepeatingPing())
+    client = await aiohttp_client(create_app(Gateway([_RepeatingPing()], target=target)))
+    resp = await client.get("/v1/ping")
+    assert resp.status == 200
+    assert resp.headers.getall("Grpc-Metadata-X-Tag") == ["a", "b"]
+    assert resp.headers.getall("Content-Type") == ["application/json"]
+
+
+async def test_chunked_request_body_is_read(client: TestClient[Any, Any]) -> None:
+    # No Content-Length: the body is there all the same, and must not be taken as empty.
+    async def chunks() -> Any:
+        yield b'{"tags":'
+        yield b'["chunked"]}'
+
+    created = await client.post("/v1/shelves?shelf_id=ch", data=chunks())
+    assert created.status == 201, await created.text()
+    assert (await created.json())["tags"] == ["chunked"]

@@ -263,6 +263,9 @@ class _Deep(Generic[T]):
         self.lengths: list[int] = []
 
 
+_NO_ROUTES: dict[str, Any] = {}
+
+
 class _Node(Generic[T]):
     __slots__ = ("deep", "endpoints", "literals", "star")
 
@@ -363,6 +366,7 @@ class RouteTable(Generic[T]):
     __slots__ = (
         "_by_structure",
         "_decode_multi",
+        "_literal",
         "_match_unregistered_custom_verb",
         "_root",
         "_routes",
@@ -383,6 +387,10 @@ class RouteTable(Generic[T]):
         self._routes: list[Route[T]] = []
         self._by_structure: dict[tuple[str, tuple[str, ...], str], Route[T]] = {}
         self._verbs: set[str] = set()
+        #: Templates of literal segments only, by path then method: the trie's
+        #: depth-first search tries literals first, so such a route is the one it
+        #: would find, and a plain request path finds it with one lookup.
+        self._literal: dict[str, dict[str, _CompiledRoute[T]]] = {}
 
     @property
     def unescape_mode(self) -> UnescapeMode:
@@ -455,6 +463,9 @@ class RouteTable(Generic[T]):
                 deep.lengths.append(len(suffix))
                 deep.lengths.sort(reverse=True)
         endpoints.setdefault(verb, {})[method] = compiled
+        if not verb and all(seg.kind is SegmentKind.LITERAL for seg in tpl.segments):
+            path = "/" + "/".join(_normalize(seg.text) for seg in tpl.segments)
+            self._literal.setdefault(path, {})[method] = compiled
         if verb:
             self._verbs.add(verb)
         self._by_structure[structure] = route
@@ -472,7 +483,11 @@ class RouteTable(Generic[T]):
         if not path.startswith("/"):
             raise NotFound(method, path, f"request path {_shorten(path)!r} does not start with '/'")
         plain = "%" not in path and path.isascii()
-        if not plain:
+        if plain and ":" not in path:
+            route = self._literal.get(path, _NO_ROUTES).get(method)
+            if route is not None:
+                return Match(route.target, {}, route.template, method)
+        elif not plain:
             if not path.isascii():
                 try:
                     # Lone surrogates (a JSON event's "\ud800", or undecodable bytes a

@@ -795,6 +795,7 @@ class ResponseTranscoder:
         "_http_body",
         "_key",
         "_proto_names",
+        "_whole",
     )
 
     def __init__(
@@ -819,6 +820,8 @@ class ResponseTranscoder:
         self._proto_names = options.use_proto_names
         self._enums_as_ints = options.enums_as_ints
         self._encode = json_encoder(options.indent)
+        #: The whole-message encoder, once the first reply has been rendered.
+        self._whole: Callable[[Message], Any] | None = None
 
     @property
     def http_body(self) -> bool:
@@ -842,7 +845,10 @@ class ResponseTranscoder:
         field = self._field
         document: Any
         if field is None:
-            document = self._to_dict(message, self._emit_unpopulated)
+            encode = self._whole
+            if encode is None:  # built on first use: a cold start compiles no unused codec
+                encode = self._whole = self._encoder(type(message), self._emit_unpopulated)
+            document = encode(message)
         elif field.message_type is not None and not field.is_repeated:
             if message.HasField(field.name):
                 document = self._to_dict(getattr(message, field.name), self._emit_unpopulated)
@@ -857,9 +863,14 @@ class ResponseTranscoder:
         return self._encode(document).encode("utf-8")
 
     def _to_dict(self, message: Message, emit_unpopulated: bool) -> Any:
+        return self._encoder(type(message), emit_unpopulated)(message)
+
+    def _encoder(
+        self, message_class: type[Message], emit_unpopulated: bool
+    ) -> Callable[[Message], Any]:
         return protojson.encoder(
-            _descriptor(type(message)),
+            _descriptor(message_class),
             always_print_fields_with_no_presence=emit_unpopulated,
             preserving_proto_field_name=self._proto_names,
             use_integers_for_enums=self._enums_as_ints,
-        ).encode(message)
+        ).encode

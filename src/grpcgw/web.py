@@ -119,7 +119,11 @@ class GatewayResource(AbstractResource):
         outcome = request[_OUTCOME]
         path, _, query = request.raw_path.partition("?")  # raw: escapes intact
         try:
-            body = b"" if isinstance(outcome, GatewayError) else await request.read()
+            body = (
+                await request.read()
+                if request.body_exists and not isinstance(outcome, GatewayError)
+                else b""
+            )
         except web.HTTPRequestEntityTooLarge as exc:
             outcome = GatewayError(Code.RESOURCE_EXHAUSTED, exc.text or "", http_status=413)
             body = b""
@@ -140,10 +144,10 @@ class GatewayResource(AbstractResource):
 
 
 def _to_aiohttp(response: HttpResponse) -> web.Response:
-    resp = web.Response(status=response.status, body=response.body or None)
-    for name, value in response.headers:
-        resp.headers.add(name, value)
-    return resp
+    # aiohttp copies the pairs into its own CIMultiDict (repeated names kept).
+    return web.Response(
+        status=response.status, body=response.body or None, headers=response.headers
+    )
 
 
 async def _stream(
