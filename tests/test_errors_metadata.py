@@ -168,6 +168,24 @@ def test_host_is_forwarded_only_as_x_forwarded_host() -> None:
     # An X-Forwarded-Host the client sent wins over Host, wherever it comes.
     forwarded = [("X-Forwarded-Host", "public.example"), ("Host", "internal:8080")]
     assert request_metadata(forwarded) == [("x-forwarded-host", "public.example")]
+    # A bad value is reported under the header the client sent.
+    with pytest.raises(MetadataError, match="header Host "):
+        request_metadata([("Host", "h\u00e9te")])
+
+
+def test_repeated_forwarding_headers_as_grpc_gateway_reads_them() -> None:
+    # Every X-Forwarded-For, in order, then the client's address; the first
+    # X-Forwarded-Host (Go's Header.Get).
+    headers = [
+        ("X-Forwarded-For", "203.0.113.1"),
+        ("X-Forwarded-Host", "first.example"),
+        ("x-forwarded-for", "10.0.0.2, 10.0.0.3"),
+        ("X-Forwarded-Host", "second.example"),
+    ]
+    assert request_metadata(headers, remote_addr="127.0.0.1") == [
+        ("x-forwarded-host", "first.example"),
+        ("x-forwarded-for", "203.0.113.1, 10.0.0.2, 10.0.0.3, 127.0.0.1"),
+    ]
 
 
 def test_custom_matcher_replaces_default() -> None:

@@ -26,8 +26,11 @@ class StreamServicer(stream_pb2_grpc.StreamServiceServicer):
         self.release = asyncio.Event()
         self.cancelled = asyncio.Event()
         self.uploads: list[httpbody_pb2.HttpBody] = []
+        #: The invocation metadata of every Count and Double call, in order.
+        self.metadata: list[list[tuple[str, str | bytes]]] = []
 
     async def Count(self, request: Any, context: Any) -> AsyncIterator[stream_pb2.Num]:
+        self.metadata.append([tuple(m) for m in context.invocation_metadata()])
         try:
             for i in range(request.n):
                 if request.fail_at == i + 1:
@@ -46,6 +49,7 @@ class StreamServicer(stream_pb2_grpc.StreamServiceServicer):
         return stream_pb2.Num(value=total)
 
     async def Double(self, requests: Any, context: Any) -> AsyncIterator[stream_pb2.Num]:
+        self.metadata.append([tuple(m) for m in context.invocation_metadata()])
         async for num in requests:
             yield stream_pb2.Num(value=2 * num.value)
 
@@ -207,6 +211,32 @@ async def test_http_body_field_with_path_and_query(client: TestClient[Any, Any])
     assert await resp.read() == b"\x00\xffraw|a.bin|v1"
 
 
+_TRACE = base64.b64encode(b"\x00\xff").decode()
+
+
+async def test_stream_calls_carry_the_request_metadata(
+    client: TestClient[Any, Any], servicer: StreamServicer
+) -> None:
+    headers = [
+        ("Grpc-Metadata-Tag", "a"),
+        ("Grpc-Metadata-Tag", "b"),
+        ("Grpc-Metadata-Trace-Bin", _TRACE),
+    ]
+    async with client.get("/count/1", headers=headers) as resp:
+        assert resp.status == 200
+        await resp.read()
+    async with client.post("/double", data=b'{"value": 1}\n', headers=headers) as resp:
+        assert resp.status == 200
+        await resp.read()
+    assert len(servicer.metadata) == 2
+    for seen in servicer.metadata:
+        assert [kv for kv in seen if kv[0] in ("tag", "trace-bin")] == [
+            ("tag", "a"),
+            ("tag", "b"),
+            ("trace-bin", b"\x00\xff"),
+        ]
+
+
 async def test_gateway_handle_streams_without_aiohttp(target: str) -> None:
     async with Gateway([StreamServicer()], target=target) as gw:
         resp = await gw.handle(HttpRequest("GET", "/count/2"))
@@ -285,6 +315,26 @@ def test_lambda_client_and_bidi_streams(handler: Any) -> None:
     bad = handler(v2_event("POST", "/sum", b'{"value": 1}\n{"value": "x"}\n'), Context())
     assert bad["statusCode"] == 400
     assert json.loads(bad["body"])["message"].startswith("request stream message 2:")
+
+
+def test_lambda_stream_calls_carry_the_request_metadata(sock_dir: Any) -> None:
+    # On Lambda the calls go over the blocking channel: the same metadata must arrive.
+    servicer = StreamServicer()
+    h = serve_lambda(servicer, lambda_options=LambdaOptions(socket_dir=str(sock_dir)))
+    try:
+        for method, path, body in (("GET", "/count/1", b""), ("POST", "/double", b'{"value":1}')):
+            event = v2_event(method, path, body)
+            event["headers"] = {"grpc-metadata-tag": "a", "grpc-metadata-trace-bin": _TRACE}
+            assert h(event, Context())["statusCode"] == 200
+    finally:
+        h.stop()
+    assert len(servicer.metadata) == 2
+    for seen in servicer.metadata:
+        assert [kv for kv in seen if kv[0] in ("tag", "trace-bin", "x-lambda-request-id")] == [
+            ("tag", "a"),
+            ("trace-bin", b"\x00\xff"),
+            ("x-lambda-request-id", "r-1"),
+        ]
 
 
 def test_lambda_raw_upload_stream(handler: Any) -> None:

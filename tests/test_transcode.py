@@ -871,3 +871,17 @@ def test_strict_mode_ignores_google_system_parameters() -> None:
         "string_value": "x"
     }
     assert "unknown query parameter" in query_error("alt=json", STRICT)
+
+
+def test_response_transcoder_renders_each_message_by_its_own_type() -> None:
+    # The whole-message encoder is cached for the transcoder's own type; a message of
+    # another type (fields numbered alike, so a wrong codec would not fail) still
+    # gets its own field names.
+    from google.protobuf import api_pb2, type_pb2
+
+    transcoder = ResponseTranscoder(api_pb2.Mixin, response_body="", options=GatewayOptions())
+    mixin = api_pb2.Mixin(name="m", root="r")
+    other = type_pb2.EnumValue(name="x", number=3)
+    for _ in range(2):
+        assert json.loads(transcoder.transcode(mixin)) == {"name": "m", "root": "r"}
+        assert json.loads(transcoder.transcode(other)) == {"name": "x", "number": 3, "options": []}

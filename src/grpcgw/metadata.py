@@ -121,11 +121,14 @@ def call_metadata(
             if cache is not None and len(cache) < _MAX_CACHED_RULES:
                 cache[name] = rule
         lower, key = rule
+        # As grpc-gateway: every X-Forwarded-For joined (the client's address is
+        # appended below), the first X-Forwarded-Host (Go's Header.Get).
         if lower == "x-forwarded-for":
-            forwarded_for = value
+            forwarded_for = value if forwarded_for is None else f"{forwarded_for}, {value}"
             continue
         if lower == "x-forwarded-host":
-            forwarded_host = value
+            if forwarded_host is None:
+                forwarded_host = value
             continue
         if lower == "host":
             # Go's net/http moves Host out of the header map, so grpc-gateway forwards
@@ -145,8 +148,10 @@ def call_metadata(
             out.append((key, _decode_bin(name, value)))
         else:
             out.append((key, _text(name, value)))
-    if forwarded_host or host:
-        out.append(("x-forwarded-host", _text("X-Forwarded-Host", forwarded_host or host or "")))
+    if forwarded_host:
+        out.append(("x-forwarded-host", _text("X-Forwarded-Host", forwarded_host)))
+    elif host:
+        out.append(("x-forwarded-host", _text("Host", host)))
     if forwarded_for:
         forwarded_for = _text("X-Forwarded-For", forwarded_for)
     if remote_addr:

@@ -794,6 +794,7 @@ class ResponseTranscoder:
         "_field",
         "_http_body",
         "_key",
+        "_message_class",
         "_proto_names",
         "_whole",
     )
@@ -820,7 +821,8 @@ class ResponseTranscoder:
         self._proto_names = options.use_proto_names
         self._enums_as_ints = options.enums_as_ints
         self._encode = json_encoder(options.indent)
-        #: The whole-message encoder, once the first reply has been rendered.
+        #: The encoder of whole ``message_class`` replies, once the first is rendered.
+        self._message_class = message_class
         self._whole: Callable[[Message], Any] | None = None
 
     @property
@@ -845,10 +847,13 @@ class ResponseTranscoder:
         field = self._field
         document: Any
         if field is None:
-            encode = self._whole
-            if encode is None:  # built on first use: a cold start compiles no unused codec
-                encode = self._whole = self._encoder(type(message), self._emit_unpopulated)
-            document = encode(message)
+            if type(message) is not self._message_class:
+                document = self._to_dict(message, self._emit_unpopulated)
+            else:
+                encode = self._whole
+                if encode is None:  # built on first use: a cold start compiles no unused codec
+                    encode = self._whole = self._encoder(type(message), self._emit_unpopulated)
+                document = encode(message)
         elif field.message_type is not None and not field.is_repeated:
             if message.HasField(field.name):
                 document = self._to_dict(getattr(message, field.name), self._emit_unpopulated)
