@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import itertools
+import os
 import pickle
 from collections.abc import Callable
 
@@ -579,7 +580,10 @@ def _outcome(t: RouteTable[str], method: str, path: str) -> object:
     return (m.target, m.bindings, m.method)
 
 
-@settings(max_examples=300, deadline=None)
+# ``HYPOTHESIS_PROFILE=fuzz`` (tox -e fuzz) runs many more examples.
+@settings(
+    max_examples=5000 if os.environ.get("HYPOTHESIS_PROFILE") == "fuzz" else 300, deadline=None
+)
 @given(
     templates=st.lists(_TEMPLATES, min_size=1, max_size=6),
     requests=st.lists(st.tuples(st.sampled_from(["GET", "POST"]), _REQUEST_PATHS), max_size=8),
