@@ -130,6 +130,7 @@ class LambdaHandler:
         )
         self._interceptors = tuple(interceptors)
         self._pid = 0
+        self._forks = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._server: GrpcServer | None = None
@@ -185,7 +186,7 @@ class LambdaHandler:
             os.umask(old_umask)
         gateway._use_blocking_channel()
         self._loop, self._thread, self._server, self._gateway = loop, thread, server, gateway
-        self.socket, self._pid = path, os.getpid()
+        self.socket, self._pid, self._forks = path, os.getpid(), _forks
         log.info("gRPC server listening on unix://%s", path)
         # Everything built so far lives as long as the process: keep the cyclic
         # GC from scanning it again on every collection during invocations.
@@ -210,7 +211,7 @@ class LambdaHandler:
     def _ensure_started(self) -> None:
         if self._gateway is None:
             self.start()
-        elif self._pid != os.getpid():
+        elif self._forks != _forks:  # os.getpid() is a system call on every invocation
             # grpcio's core does not survive fork() once its threads run: a call from
             # here would hang. awslambdaric's multi-concurrency mode forks its workers
             # before it imports the handler module, so each builds its own handler.
@@ -238,6 +239,19 @@ class LambdaHandler:
         # Never suspends: the gateway calls over a blocking channel (see the module doc).
         response = run_blocking(self.gateway.handle_buffered(request))
         return source.response(response)
+
+
+#: How many times this process is a fork of the one that imported this module (a
+#: child's count is its parent's plus one): a handler started before a fork sees it.
+_forks = 0
+
+
+def _count_fork() -> None:
+    global _forks
+    _forks += 1
+
+
+os.register_at_fork(after_in_child=_count_fork)
 
 
 def _run_forever(loop: asyncio.AbstractEventLoop) -> None:
