@@ -394,7 +394,7 @@ class Gateway:
                     http_status=413,
                 )
             metadata, timeout = self._call_metadata(request)
-            invoker = self._invoker or self._get_invoker()
+            invoker = self._get_invoker()
             client_streaming = route.client_streaming
             payload: Message | list[Message] = (
                 self._request_stream(route, match, request)
@@ -435,8 +435,6 @@ class Gateway:
             body, content_type = route.response.render(result.message)
             headers.insert(0, ("Content-Type", content_type))
             response = HttpResponse(status or 200, headers, body)
-        if self._response_hook is None:
-            return response
         return self._respond(request, response, result.message)
 
     def _respond(
@@ -521,11 +519,8 @@ class Gateway:
             )
         except MetadataError as exc:
             raise GatewayError(Code.INVALID_ARGUMENT, str(exc)) from None
-        if request.metadata:
-            metadata.extend(request.metadata)
-        timeout = self.options.timeout
-        if request.deadline is not None or header_timeout is not None:
-            timeout = _earliest(_earliest(timeout, request.deadline), header_timeout)
+        metadata.extend(request.metadata)
+        timeout = _earliest(_earliest(self.options.timeout, request.deadline), header_timeout)
         return metadata, timeout
 
     async def aclose(self) -> None:
