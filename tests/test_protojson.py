@@ -25,7 +25,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from google.protobuf import any_pb2, json_format, struct_pb2, timestamp_pb2
+from google.api import field_behavior_pb2
+from google.protobuf import (
+    any_pb2,
+    descriptor_pb2,
+    descriptor_pool,
+    json_format,
+    struct_pb2,
+    timestamp_pb2,
+)
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 from google.protobuf.message_factory import GetMessageClass
@@ -67,7 +75,13 @@ def _messages(*modules: Any) -> list[Descriptor]:
     return found
 
 
-ROOTS: list[Descriptor] = _messages(types_pb2, client_pb2, proto3_pb2, bench_pb2, shelf_pb2)
+ROOTS: list[Descriptor] = [
+    *_messages(types_pb2, client_pb2, proto3_pb2, bench_pb2, shelf_pb2),
+    # proto2: explicit presence, closed enums, defaults, extension ranges
+    descriptor_pb2.FieldDescriptorProto.DESCRIPTOR,
+    descriptor_pb2.MethodOptions.DESCRIPTOR,
+    descriptor_pb2.SourceCodeInfo.DESCRIPTOR,
+]
 ROOT_IDS = [d.full_name for d in ROOTS]
 OPTIONS = list(itertools.product([False, True], repeat=3))
 
@@ -110,6 +124,8 @@ def _int(data: st.DataObject, kind: int) -> int:
 def _scalar(data: st.DataObject, field: FieldDescriptor) -> Any:
     if field.enum_type is not None:
         numbers = list(field.enum_type.values_by_number)
+        if field.enum_type.is_closed:
+            return data.draw(st.sampled_from(numbers), label="enum")
         return data.draw(
             st.sampled_from(numbers) | st.integers(-(1 << 31), (1 << 31) - 1), label="enum"
         )
@@ -250,7 +266,7 @@ def _encode(message: Message, options: tuple[bool, bool, bool]) -> tuple[str, An
 
 
 def _wire(message: Message) -> bytes:
-    return message.SerializeToString(deterministic=True)
+    return message.SerializePartialToString(deterministic=True)  # proto2: required unset
 
 
 def _parse(document: Any, desc: Descriptor, ignore: bool) -> tuple[str, bytes]:
@@ -305,7 +321,71 @@ def _expected(document: Any, desc: Descriptor, ignore: bool) -> tuple[str, bytes
 def test_encoder_equals_message_to_dict(desc: Descriptor, data: st.DataObject) -> None:
     message = _random_message(data, desc)
     for options in OPTIONS:
-        assert _encode(message, options) == _to_dict(message, options), options
+        # Compared as JSON text: key order and -0.0 count too.
+        assert _text(_encode(message, options)) == _text(_to_dict(message, options)), options
+
+
+def _text(outcome: tuple[str, Any]) -> tuple[str, Any]:
+    kind, value = outcome
+    return kind, json.dumps(value, ensure_ascii=False) if kind == "ok" else value
+
+
+def test_encoder_hands_set_extensions_to_json_format() -> None:
+    options = descriptor_pb2.FieldOptions(deprecated=True)
+    assert "[google.api.field_behavior]" not in _encode(options, OPTIONS[0])[1]
+    options.Extensions[field_behavior_pb2.field_behavior].append(field_behavior_pb2.REQUIRED)
+    for combination in OPTIONS:
+        ours = _encode(options, combination)
+        assert _text(ours) == _text(_to_dict(options, combination))
+        assert "[google.api.field_behavior]" in ours[1]
+
+
+def test_encoder_of_a_message_with_more_fields_than_it_writes_out() -> None:
+    # Kitchen is past GENERATED_MAX_FIELDS: the ListFields encoder serves it.
+    assert len(types_pb2.Kitchen.DESCRIPTOR.fields) > protojson.GENERATED_MAX_FIELDS
+    message = types_pb2.Kitchen(string_value="s", double_value=-0.0, int64_value=-5)
+    for options in OPTIONS:
+        assert _text(_encode(message, options)) == _text(_to_dict(message, options))
+
+
+def _keyword_message() -> Any:
+    """A message whose field names are Python keywords (``class``, ``from``, ...)."""
+    file = descriptor_pb2.FileDescriptorProto(
+        name="grpcgwtest/keywords.proto", package="grpcgwtest.keywords", syntax="proto3"
+    )
+    message = file.message_type.add(name="Keywords")
+    kinds = {
+        "class": _FD.TYPE_STRING,
+        "from": _FD.TYPE_INT64,
+        "None": _FD.TYPE_BOOL,
+        "lambda": _FD.TYPE_DOUBLE,
+        "import": _FD.TYPE_MESSAGE,
+        "def": _FD.TYPE_STRING,
+    }
+    for number, (name, kind) in enumerate(kinds.items(), 1):
+        field = message.field.add(name=name, number=number, type=kind)
+        field.label = _FD.LABEL_REPEATED if name == "def" else _FD.LABEL_OPTIONAL
+        if kind == _FD.TYPE_MESSAGE:
+            field.type_name = ".grpcgwtest.keywords.Keywords"
+    pool = descriptor_pool.DescriptorPool()
+    return GetMessageClass(pool.Add(file).message_types_by_name["Keywords"])
+
+
+def test_fields_named_like_python_keywords() -> None:
+    cls = _keyword_message()
+    message = cls()
+    for name, value in {"class": "c", "from": 7, "None": True, "lambda": -0.0}.items():
+        setattr(message, name, value)
+    getattr(message, "import").SetInParent()
+    getattr(message, "def").extend(["x", "y"])
+    for options in OPTIONS:
+        assert _text(_encode(message, options)) == _text(_to_dict(message, options))
+    document = json_format.MessageToDict(message)
+    assert document["class"] == "c"
+    assert document["from"] == "7"
+    decoded = cls()
+    protojson.decoder(cls.DESCRIPTOR).decode(copy.deepcopy(document), decoded)
+    assert decoded == message
 
 
 def test_encoder_keeps_json_format_key_order() -> None:
@@ -569,6 +649,26 @@ def test_two_members_of_a_oneof_is_an_error() -> None:
     assert _kitchen({"choiceText": None, "choiceNumber": 1}).choice_number == 1
 
 
+_ONEOFS = [(desc, oneof) for desc in ROOTS for oneof in desc.oneofs if len(oneof.fields) > 1]
+_ONEOF_SAMPLES: dict[int, Any] = {_FD.TYPE_STRING: "x", _FD.TYPE_BOOL: True, _FD.TYPE_MESSAGE: {}}
+
+
+@pytest.mark.parametrize(("desc", "oneof"), _ONEOFS, ids=[f"{d.name}.{o.name}" for d, o in _ONEOFS])
+def test_two_members_of_a_oneof_in_a_dense_document(desc: Descriptor, oneof: Any) -> None:
+    # A document setting most fields takes the generated fill, which tracks oneofs itself.
+    dense = json_format.MessageToDict(
+        GetMessageClass(desc)(), always_print_fields_with_no_presence=True
+    )
+    assert len(dense) * 4 >= len(desc.fields)
+    members = {f.json_name: _ONEOF_SAMPLES.get(f.type, 1) for f in oneof.fields}
+    for first, second in itertools.combinations(members, 2):
+        one = {**dense, first: members[first]}
+        both = {**one, second: members[second]}
+        assert _decode(one, desc, False)[0] == "ok"
+        assert _decode(both, desc, False)[0] == "error"
+        _check_decoder(both, desc)
+
+
 def test_fast_path_forms() -> None:
     message = _kitchen(
         {
@@ -621,6 +721,53 @@ def test_timestamp_fast_path_agrees_with_json_format(text: str) -> None:
     else:
         assert ours == timestamp_pb2.Timestamp()
     _check_decoder({"timestamp": text, "repeatedTimestamp": [text]}, types_pb2.Kitchen.DESCRIPTOR)
+
+
+@PROFILE
+@given(
+    seconds=st.integers(-62135596800, 253402300799)
+    | st.sampled_from([-62135596801, 253402300800, 0, -1, 86399, 951782400, 4107542400]),
+    nanos=st.integers(0, 999_999_999)
+    | st.sampled_from([0, 1, 999, 1000, 10**6, 250 * 10**6, 10**9, -1, 999_999_999]),
+)
+def test_timestamp_json_agrees_with_json_format(seconds: int, nanos: int) -> None:
+    message = timestamp_pb2.Timestamp(seconds=seconds, nanos=nanos)
+    try:
+        expected: Any = message.ToJsonString()
+    except ValueError as e:
+        expected = str(e)
+    try:
+        ours: Any = protojson.timestamp_json(message)
+    except ValueError as e:
+        ours = str(e)
+    assert ours == expected
+
+
+@pytest.mark.parametrize("desc", ROOTS, ids=ROOT_IDS)
+@PROFILE
+@given(data=st.data())
+def test_generated_fill_agrees_with_key_by_key_fill(desc: Descriptor, data: st.DataObject) -> None:
+    # The decoder fills a dense document by generated code, a sparse one key by
+    # key: both must give the same message, or both give up.
+    message = _random_message(data, desc)
+    outcome, document = _to_dict(message, data.draw(st.sampled_from(OPTIONS)))
+    if outcome != "ok" or not isinstance(document, dict):
+        return
+    _mutate(data, document)
+    for ignore in (False, True):
+        results = []
+        for fill in (
+            protojson._message_fill(desc, ignore, eager=True),
+            protojson._MessageDecoder(desc, ignore).fill,
+        ):
+            target = GetMessageClass(desc)()
+            try:
+                fill(copy.deepcopy(document), target, 1)
+            except Exception:  # any failure sends the document to the reference path
+                results.append(b"gave up")
+            else:
+                results.append(_wire(target))
+        assert results[0] == results[1], ignore
 
 
 _JSON_DOCUMENTS = st.recursive(
