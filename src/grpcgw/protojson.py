@@ -428,7 +428,9 @@ def _generated_fill(desc: Descriptor, ignore: bool) -> _Fill:
     oneofs = sorted({name for field in desc.fields if (name := _oneof(field)) is not None})
     lines += [f"    _o{n} = False" for n in range(len(oneofs))]
     for n, field in enumerate(desc.fields):
-        first, *others = keys.get(field, [])
+        if field not in keys:
+            continue  # every name of it names another field (a proto2 JSON name clash)
+        first, *others = keys[field]
         lines.append(f"    v = value.get({first!r}, _M)")
         for other in others:  # the same field under another name: json_format rejects it
             lines += [
@@ -1079,7 +1081,10 @@ class Encoder:
             use_integers_for_enums,
         )
         # Encoders are built where first needed, so building this one's is no waste.
-        self._convert = _message_json(desc, self._options, eager=True)
+        try:
+            self._convert = _message_json(desc, self._options, eager=True)
+        except Exception:  # a type the fast path cannot build: json_format for all
+            self._convert = self._options.message_to_dict
 
     def encode(self, message: Message) -> Any:
         """``json_format.MessageToDict(message, ...)`` (its errors included)."""
