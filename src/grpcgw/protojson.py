@@ -151,6 +151,8 @@ def _int_scalar(low: int, high: int) -> _Scalar:
         kind = type(value)
         if kind is int:
             number: int = value
+        elif kind is str and value.isascii() and value.isdigit() and len(value) <= 20:
+            number = int(value)  # the common form of a 64-bit value, regex-free
         elif (kind is str and _DIGITS.fullmatch(value)) or (kind is float and value.is_integer()):
             number = int(value)
         else:
@@ -455,6 +457,15 @@ def _fill_source(
     """Source setting ``field`` of ``message`` from the JSON value ``v``."""
     name = field.name
     helper = f"_s{n}"
+    if field.is_repeated and field.type == _FD.TYPE_STRING and not _is_map(field):
+        return [
+            "if type(v) is not list:",
+            "    raise _Slow",
+            "for x in v:",
+            "    if type(x) is not str or not (x.isascii() or _surrogate(x) is None):",
+            "        raise _Slow",
+            f"{_read('message', name)}.extend(v)",
+        ]
     if field.is_repeated or field.type == _FD.TYPE_GROUP:
         namespace[helper] = _setter(field, ignore, eager=True)
         return [f"{helper}(message, v, depth)"]  # checks the list (or object) itself
