@@ -743,31 +743,140 @@ def test_timestamp_json_agrees_with_json_format(seconds: int, nanos: int) -> Non
     assert ours == expected
 
 
+#: The fills built for each sparse share, kept across examples (building compiles).
+_MODE_FILLS: dict[float, dict[Any, Any]] = {0.0: {}, 2.0: {}}
+
+
+def _fill_all(share: float, document: Any, desc: Descriptor, ignore: bool) -> bytes:
+    """Decode with every fill built for sparse share ``share`` (0: every object by
+    generated code; 2: every object key by key)."""
+    saved = protojson._SPARSE_SHARE, protojson._FILLS
+    protojson._SPARSE_SHARE, protojson._FILLS = share, _MODE_FILLS[share]
+    try:
+        target = GetMessageClass(desc)()
+        protojson._message_fill(desc, ignore, eager=True)(copy.deepcopy(document), target, 1)
+    except Exception:  # any failure sends the document to the reference path
+        return b"gave up"
+    finally:
+        protojson._SPARSE_SHARE, protojson._FILLS = saved
+    return _wire(target)
+
+
 @pytest.mark.parametrize("desc", ROOTS, ids=ROOT_IDS)
 @PROFILE
 @given(data=st.data())
 def test_generated_fill_agrees_with_key_by_key_fill(desc: Descriptor, data: st.DataObject) -> None:
-    # The decoder fills a dense document by generated code, a sparse one key by
-    # key: both must give the same message, or both give up.
+    # The decoder fills a dense object by generated code, a sparse one key by key:
+    # at every depth, both must give the same message, or both give up.
     message = _random_message(data, desc)
     outcome, document = _to_dict(message, data.draw(st.sampled_from(OPTIONS)))
     if outcome != "ok" or not isinstance(document, dict):
         return
     _mutate(data, document)
     for ignore in (False, True):
-        results = []
-        for fill in (
-            protojson._message_fill(desc, ignore, eager=True),
-            protojson._MessageDecoder(desc, ignore).fill,
-        ):
-            target = GetMessageClass(desc)()
-            try:
-                fill(copy.deepcopy(document), target, 1)
-            except Exception:  # any failure sends the document to the reference path
-                results.append(b"gave up")
-            else:
-                results.append(_wire(target))
-        assert results[0] == results[1], ignore
+        dense = _fill_all(0.0, document, desc, ignore)
+        assert dense == _fill_all(2.0, document, desc, ignore), ignore
+
+
+def _plain_messages() -> list[Message]:
+    """Messages the fast paths convert whole (no well-known type but Timestamp)."""
+    record = bench_pb2.Record(name="records/1", title="t", id=-(1 << 63), score=-0.0, kind=2)
+    record.tags.extend(["a", "é"])
+    record.reviewers.add(display_name="Ada", year_of_birth=1815)
+    record.create_time.FromSeconds(1_700_000_000)
+    field = descriptor_pb2.FieldDescriptorProto(name="f", number=3, label=1, type=9)
+    field.options.deprecated = True  # FieldOptions: extension ranges, none set
+    keywords = _keyword_message()(**{"class": "c", "from": 5})
+    return [record, field, keywords]
+
+
+def test_fast_paths_convert_plain_messages_without_json_format(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    messages = _plain_messages()
+    expected = [
+        (_to_dict(m, options), json_format.MessageToDict(m))
+        for m in messages
+        for options in OPTIONS
+    ]
+
+    class Unreachable:
+        def __getattr__(self, name: str) -> Any:
+            raise AssertionError(f"json_format.{name} called")
+
+    monkeypatch.setattr(protojson, "json_format", Unreachable())
+    got = []
+    for message in messages:
+        for options in OPTIONS:
+            encoded = _encode(message, options)
+            document = copy.deepcopy(expected[len(got)][1])
+            decoded = type(message)()
+            protojson.decoder(message.DESCRIPTOR).decode(document, decoded)
+            assert decoded == message
+            got.append((encoded, None))
+    assert [_text(e) for e, _ in got] == [_text(e) for e, _ in expected]
+    encode = protojson._MESSAGE_ENCODERS[(bench_pb2.Record.DESCRIPTOR, (False, False, False))]
+    assert encode.__code__.co_filename.startswith("<grpcgw.protojson encode gwbench.v1.Record")
+
+
+def test_a_field_named_like_a_message_method_keeps_extensions() -> None:
+    # upb looks field names up before methods: a field called "Extensions" must
+    # not stand in for the extension map the generated encoder asks about.
+    file = descriptor_pb2.FileDescriptorProto(
+        name="grpcgwtest/shadow.proto", package="grpcgwtest.shadow", syntax="proto2"
+    )
+    message = file.message_type.add(name="Shadow")
+    message.field.add(name="Extensions", number=1, type=_FD.TYPE_STRING, label=1)
+    message.field.add(name="x", number=2, type=_FD.TYPE_INT32, label=1)
+    message.extension_range.add(start=100, end=200)
+    file.extension.add(
+        name="ext", number=100, type=_FD.TYPE_INT32, label=1, extendee=".grpcgwtest.shadow.Shadow"
+    )
+    pool = descriptor_pool.DescriptorPool()
+    built = pool.Add(file)
+    # x = 1 and the extension (field 100) = 5, on the wire: the attribute cannot set it
+    shadow = GetMessageClass(built.message_types_by_name["Shadow"]).FromString(
+        bytes([0x10, 1, 0xA0, 0x06, 5])
+    )
+    for options in OPTIONS:
+        assert _text(_encode(shadow, options)) == _text(_to_dict(shadow, options))
+    assert "[grpcgwtest.shadow.ext]" in _encode(shadow, OPTIONS[0])[1]
+
+
+def _int_keyed_map_message() -> Any:
+    """``Outer { map<int32, Inner> inners = 1; }``,
+    ``Inner { repeated string xs = 1; int32 n = 2; }``."""
+    file = descriptor_pb2.FileDescriptorProto(
+        name="grpcgwtest/intmap.proto", package="grpcgwtest.intmap", syntax="proto3"
+    )
+    inner = file.message_type.add(name="Inner")
+    inner.field.add(name="xs", number=1, type=_FD.TYPE_STRING, label=_FD.LABEL_REPEATED)
+    inner.field.add(name="n", number=2, type=_FD.TYPE_INT32, label=1)
+    outer = file.message_type.add(name="Outer")
+    entry = outer.nested_type.add(name="InnersEntry")
+    entry.options.map_entry = True
+    entry.field.add(name="key", number=1, type=_FD.TYPE_INT32, label=1)
+    entry.field.add(
+        name="value", number=2, type=_FD.TYPE_MESSAGE, label=1, type_name=".grpcgwtest.intmap.Inner"
+    )
+    outer.field.add(
+        name="inners",
+        number=1,
+        type=_FD.TYPE_MESSAGE,
+        label=_FD.LABEL_REPEATED,
+        type_name=".grpcgwtest.intmap.Outer.InnersEntry",
+    )
+    pool = descriptor_pool.DescriptorPool()
+    return GetMessageClass(pool.Add(file).message_types_by_name["Outer"])
+
+
+@pytest.mark.parametrize("twin", ["01", "+1", " 1"])
+def test_one_map_key_written_twice_is_json_formats_to_decide(twin: str) -> None:
+    outer = _int_keyed_map_message()
+    document = {"inners": {"1": {"xs": ["a"], "n": 1}, twin: {"xs": ["b"]}}}
+    _check_decoder(document, outer.DESCRIPTOR)
+    kitchen = types_pb2.Kitchen.DESCRIPTOR
+    _check_decoder({"colorById": {"1": "RED", twin: "BLUE"}}, kitchen)
 
 
 _JSON_DOCUMENTS = st.recursive(

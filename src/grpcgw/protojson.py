@@ -2,12 +2,14 @@
 
 ``json_format`` is pure Python and walks descriptors for every value; here the
 per-field work (name lookup, type dispatch, range checks) is worked out once per
-message type and each message only runs precomputed converters. For a message
-type of up to ``GENERATED_MAX_FIELDS`` fields the converters are Python source
-written out for that type and compiled once (as ``dataclasses`` does): one
+message type and each message only runs precomputed converters, written out as
+Python source for that type and compiled once (as ``dataclasses`` does): one
 straight-line function per type that reads or sets each field by name, with the
-common checks inline. The source holds only ``repr`` literals and checked
-identifiers, never descriptor text as code.
+common checks inline. The source holds only ``repr`` literals, numbers and
+ASCII identifiers, never descriptor text as code. Two shapes keep per-field
+paths instead: documents setting under a quarter of a type's fields are filled
+key by key, and types of more than ``GENERATED_MAX_FIELDS`` fields (sparsely
+set, as a rule) are encoded from upb's ``ListFields()``.
 
 Equality with ``json_format`` is kept by construction rather than by re-implementing
 its corner cases:
@@ -44,11 +46,14 @@ from __future__ import annotations
 
 import base64
 import datetime
+import itertools
 import json
 import keyword
+import linecache
 import math
 import re
 import struct
+import threading
 from collections.abc import Callable
 from typing import Any, Final, cast
 
@@ -350,7 +355,12 @@ def _oneof(field: FieldDescriptor) -> str | None:
 
 
 _FILLS: dict[tuple[Descriptor, bool], _Fill] = {}
+#: Types whose fill this thread is building (under _BUILD_LOCK): a recursive
+#: type's fields get a fill resolved on first use instead.
 _FILLS_BUILDING: set[tuple[Descriptor, bool]] = set()
+#: Codecs are built one at a time: another thread waits for a build under way
+#: rather than taking a half-registered type for a recursive one.
+_BUILD_LOCK: Final = threading.RLock()
 
 
 def _message_fill(desc: Descriptor, ignore: bool, *, eager: bool = False) -> _Fill:
@@ -377,21 +387,34 @@ def _message_fill(desc: Descriptor, ignore: bool, *, eager: bool = False) -> _Fi
     found = _FILLS.get(key)
     if found is not None:
         return found
-    if eager and key not in _FILLS_BUILDING:
-        _FILLS_BUILDING.add(key)
-        try:
-            found = _FILLS[key] = _generated_fill(desc, ignore)
-        finally:
-            _FILLS_BUILDING.discard(key)
-        return found
+    if eager:
+        with _BUILD_LOCK:
+            found = _FILLS.get(key)
+            if found is not None:
+                return found
+            if key not in _FILLS_BUILDING:
+                _FILLS_BUILDING.add(key)
+                try:
+                    found = _FILLS[key] = _generated_fill(desc, ignore)
+                except Exception:  # a type the generator cannot write out: never fast
+                    found = _FILLS[key] = _give_up
+                finally:
+                    _FILLS_BUILDING.discard(key)
+                return found
 
     def fill(value: Any, message: Any, depth: int) -> None:
-        found = _FILLS.get(key)
-        if found is None:
-            found = _message_fill(desc, ignore, eager=True)
-        found(value, message, depth)
+        (_FILLS.get(key) or _message_fill(desc, ignore, eager=True))(value, message, depth)
 
     return fill
+
+
+def _give_up(value: Any, message: Any, depth: int) -> None:
+    raise _Slow
+
+
+#: A document setting fewer than this share of its type's fields is filled key
+#: by key: a lookup per field of the type would cost more.
+_SPARSE_SHARE = 0.25
 
 
 def _generated_fill(desc: Descriptor, ignore: bool) -> _Fill:
@@ -423,7 +446,7 @@ def _generated_fill(desc: Descriptor, ignore: bool) -> _Fill:
         "def fill(value, message, depth):",
         f"    if type(value) is not dict or depth > {MAX_DEPTH}:",
         "        raise _Slow",
-        f"    if len(value) * 4 < {len(desc.fields)}:",
+        f"    if len(value) < {len(desc.fields) * _SPARSE_SHARE!r}:",
         "        return _sparse(value, message, depth)",
         "    found = 0",
     ]
@@ -434,7 +457,7 @@ def _generated_fill(desc: Descriptor, ignore: bool) -> _Fill:
             continue  # every name of it names another field (a proto2 JSON name clash)
         first, *others = keys[field]
         lines.append(f"    v = value.get({first!r}, _M)")
-        for other in others:  # the same field under another name: json_format rejects it
+        for other in others:  # the field under both names: json_format keeps the last
             lines += [
                 f"    if {other!r} in value:",
                 "        if v is not _M:",
@@ -457,7 +480,7 @@ def _fill_source(
     """Source setting ``field`` of ``message`` from the JSON value ``v``."""
     name = field.name
     helper = f"_s{n}"
-    if field.is_repeated and field.type == _FD.TYPE_STRING and not _is_map(field):
+    if field.is_repeated and field.type == _FD.TYPE_STRING:
         return [
             "if type(v) is not list:",
             "    raise _Slow",
@@ -513,10 +536,13 @@ def _setter(field: FieldDescriptor, ignore: bool, *, eager: bool = False) -> _Se
                 if type(value) is not dict:
                     raise _Slow
                 container = getattr(message, name)
+                size = len(container)
                 for key, item in value.items():
                     if item is None:
                         raise _Slow
                     fill_value(item, container[key_of(key)], depth + 1)
+                if len(container) != size + len(value):
+                    raise _Slow  # "1" and "01": one key twice, which json_format merges its way
 
             return set_message_map
         convert_value = _scalar(value_field)
@@ -525,8 +551,11 @@ def _setter(field: FieldDescriptor, ignore: bool, *, eager: bool = False) -> _Se
             if type(value) is not dict:
                 raise _Slow
             container = getattr(message, name)
+            size = len(container)
             for key, item in value.items():
                 container[key_of(key)] = convert_value(item)
+            if len(container) != size + len(value):
+                raise _Slow  # one key twice ("1" and "01"): json_format decides
 
         return set_scalar_map
     if field.message_type is not None:
@@ -862,18 +891,26 @@ def _message_json(desc: Descriptor, options: _Options, *, eager: bool = False) -
     found = _MESSAGE_ENCODERS.get(key)
     if found is not None:
         return found
-    if eager and key not in _BUILDING:
-        _BUILDING.add(key)
-        try:
-            found = _MESSAGE_ENCODERS[key] = _message_encoder(desc, options)
-        finally:
-            _BUILDING.discard(key)
-        return found
+    if eager:
+        with _BUILD_LOCK:
+            found = _MESSAGE_ENCODERS.get(key)
+            if found is not None:
+                return found
+            if key not in _BUILDING:
+                _BUILDING.add(key)
+                try:
+                    found = _MESSAGE_ENCODERS[key] = _message_encoder(desc, options)
+                finally:
+                    _BUILDING.discard(key)
+                return found
 
     def convert(message: Any) -> Any:
         encode = _MESSAGE_ENCODERS.get(key)
         if encode is None:
-            encode = _MESSAGE_ENCODERS[key] = _message_encoder(desc, options)
+            with _BUILD_LOCK:
+                encode = _MESSAGE_ENCODERS.get(key)
+                if encode is None:
+                    encode = _MESSAGE_ENCODERS[key] = _message_encoder(desc, options)
         return encode(message)
 
     return convert
@@ -950,7 +987,11 @@ class _MessageEncoder:
 
 _Encode = Callable[[Any], dict[str, Any]]
 _MESSAGE_ENCODERS: dict[tuple[Descriptor, tuple[bool, bool, bool]], _Encode] = {}
+#: Types whose encoder this thread is building (under _BUILD_LOCK).
 _BUILDING: set[tuple[Descriptor, tuple[bool, bool, bool]]] = set()
+
+#: What generated code calls on a message; upb looks field names up first.
+_MESSAGE_METHODS: Final = frozenset({"Extensions", "HasField", "SetInParent"})
 
 #: Types with at most this many fields get a generated encoder, which reads every
 #: field; bigger ones (sparsely set, as a rule) ask upb for the set fields.
@@ -958,18 +999,20 @@ GENERATED_MAX_FIELDS: Final = 32
 
 
 def _message_encoder(desc: Descriptor, options: _Options) -> _Encode:
-    if len(desc.fields) > GENERATED_MAX_FIELDS:
-        return _MessageEncoder(desc, options).encode
-    try:
-        return _generated_encoder(desc, options)
-    except _Slow:
-        return _MessageEncoder(desc, options).encode  # raises _Slow for every message
+    if len(desc.fields) <= GENERATED_MAX_FIELDS:
+        try:
+            return _generated_encoder(desc, options)
+        except Exception:  # _Slow, or a type the generator cannot write out
+            pass
+    return _MessageEncoder(desc, options).encode  # raises _Slow for a type never fast
 
 
 def _generated_encoder(desc: Descriptor, options: _Options) -> _Encode:
     """An ``encode(message)`` written out for ``desc``: the fields ``ListFields``
     would list, in its order (by number), each read and converted by straight-line
     code, then the defaults ``always_print_fields_with_no_presence`` adds."""
+    if any(field.name in _MESSAGE_METHODS for field in desc.fields):
+        raise _Slow  # the field would hide the method from the generated code
     namespace: dict[str, Any] = {"_Slow": _Slow, "_copysign": math.copysign}
     lines = ["def encode(message):", "    js = {}"]
     if desc.extension_ranges:
@@ -1026,16 +1069,22 @@ def _value_source(
     return f"{name}(v)"
 
 
+def _plain_name(name: str) -> bool:
+    """Whether ``name`` can be written as an attribute in source: an ASCII identifier
+    (Python folds other identifiers to NFKC: ``ﬁeld`` would read ``field``), no keyword."""
+    return name.isascii() and name.isidentifier() and not keyword.iskeyword(name)
+
+
 def _read(target: str, name: str) -> str:
-    """Source reading field ``name`` of ``target`` (``getattr`` for a Python keyword)."""
-    if name.isidentifier() and not keyword.iskeyword(name):
+    """Source reading field ``name`` of ``target`` (``getattr`` for any other name)."""
+    if _plain_name(name):
         return f"{target}.{name}"
     return f"getattr({target}, {name!r})"
 
 
 def _write(target: str, name: str, value: str) -> str:
-    """Source setting field ``name`` of ``target`` (``setattr`` for a Python keyword)."""
-    if name.isidentifier() and not keyword.iskeyword(name):
+    """Source setting field ``name`` of ``target`` (``setattr`` for any other name)."""
+    if _plain_name(name):
         return f"{target}.{name} = {value}"
     return f"setattr({target}, {name!r}, {value})"
 
@@ -1043,9 +1092,15 @@ def _write(target: str, name: str, value: str) -> str:
 def _compile(name: str, lines: list[str], namespace: dict[str, Any], desc: Descriptor) -> Any:
     """Define function ``name`` from ``lines`` in ``namespace``. The source holds only
     literals written with ``repr`` and checked identifiers, never descriptor text raw."""
-    code = compile("\n".join(lines) + "\n", f"<grpcgw.protojson {desc.full_name}>", "exec")
-    exec(code, namespace)
+    source = "\n".join(lines) + "\n"
+    filename = f"<grpcgw.protojson {name} {desc.full_name} #{next(_COMPILED)}>"
+    exec(compile(source, filename, "exec"), namespace)
+    # Tracebacks through generated code show its lines.
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     return namespace[name]
+
+
+_COMPILED: Final = itertools.count(1)
 
 
 # -- Timestamp ---------------------------------------------------------------------------
