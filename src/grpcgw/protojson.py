@@ -55,7 +55,7 @@ import re
 import struct
 import threading
 from collections.abc import Callable
-from typing import Any, Final, cast
+from typing import Any, Final, TypeVar, cast
 
 from google.protobuf import json_format
 from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
@@ -385,27 +385,43 @@ def _message_fill(desc: Descriptor, ignore: bool, *, eager: bool = False) -> _Fi
 
     key = (desc, ignore)
     found = _FILLS.get(key)
+    if found is None and eager:
+        found = _built(_FILLS, _FILLS_BUILDING, key, lambda: _build_fill(desc, ignore))
     if found is not None:
         return found
-    if eager:
-        with _BUILD_LOCK:
-            found = _FILLS.get(key)
-            if found is not None:
-                return found
-            if key not in _FILLS_BUILDING:
-                _FILLS_BUILDING.add(key)
-                try:
-                    found = _FILLS[key] = _generated_fill(desc, ignore)
-                except Exception:  # a type the generator cannot write out: never fast
-                    found = _FILLS[key] = _give_up
-                finally:
-                    _FILLS_BUILDING.discard(key)
-                return found
 
     def fill(value: Any, message: Any, depth: int) -> None:
         (_FILLS.get(key) or _message_fill(desc, ignore, eager=True))(value, message, depth)
 
     return fill
+
+
+_K = TypeVar("_K")
+_F = TypeVar("_F")
+
+
+def _built(cache: dict[_K, _F], building: set[_K], key: _K, build: Callable[[], _F]) -> _F | None:
+    """The codec ``cache`` holds for ``key``, built now if it has none yet; ``None``
+    while this thread is building it (a recursive type: resolve it on first use)."""
+    found = cache.get(key)
+    if found is not None:
+        return found
+    with _BUILD_LOCK:
+        found = cache.get(key)
+        if found is None and key not in building:
+            building.add(key)
+            try:
+                found = cache[key] = build()
+            finally:
+                building.discard(key)
+        return found
+
+
+def _build_fill(desc: Descriptor, ignore: bool) -> _Fill:
+    try:
+        return _generated_fill(desc, ignore)
+    except Exception:  # a type the generator cannot write out: never fast
+        return _give_up
 
 
 def _give_up(value: Any, message: Any, depth: int) -> None:
@@ -889,29 +905,13 @@ def _message_json(desc: Descriptor, options: _Options, *, eager: bool = False) -
         return options.message_to_dict
     key = (desc, options.key())
     found = _MESSAGE_ENCODERS.get(key)
+    if found is None and eager:
+        found = _built(_MESSAGE_ENCODERS, _BUILDING, key, lambda: _message_encoder(desc, options))
     if found is not None:
         return found
-    if eager:
-        with _BUILD_LOCK:
-            found = _MESSAGE_ENCODERS.get(key)
-            if found is not None:
-                return found
-            if key not in _BUILDING:
-                _BUILDING.add(key)
-                try:
-                    found = _MESSAGE_ENCODERS[key] = _message_encoder(desc, options)
-                finally:
-                    _BUILDING.discard(key)
-                return found
 
     def convert(message: Any) -> Any:
-        encode = _MESSAGE_ENCODERS.get(key)
-        if encode is None:
-            with _BUILD_LOCK:
-                encode = _MESSAGE_ENCODERS.get(key)
-                if encode is None:
-                    encode = _MESSAGE_ENCODERS[key] = _message_encoder(desc, options)
-        return encode(message)
+        return (_MESSAGE_ENCODERS.get(key) or _message_json(desc, options, eager=True))(message)
 
     return convert
 
