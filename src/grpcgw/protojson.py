@@ -437,12 +437,12 @@ def _generated_fill(desc: Descriptor, ignore: bool) -> _Fill:
     """A ``fill(value, message, depth)`` written out for ``desc``: one lookup per
     field, the common conversions inline. A document that sets under a quarter of
     the type's fields is filled key by key instead (:class:`_MessageDecoder`)."""
+    known = _json_keys(desc)
     keys: dict[FieldDescriptor, list[str]] = {}
-    for key, field in _json_keys(desc).items():
+    for key, field in known.items():
         keys.setdefault(field, []).append(key)
     for field, names in keys.items():  # clients send JSON names: look those up first
         names.sort(key=lambda name: name != field.json_name)
-    known = frozenset(_json_keys(desc))
 
     def unknown(value: dict[str, Any]) -> None:
         if not ignore:
@@ -501,7 +501,7 @@ def _fill_source(
             "if type(v) is not list:",
             "    raise _Slow",
             "for x in v:",
-            "    if type(x) is not str or not (x.isascii() or _surrogate(x) is None):",
+            f"    if {_not_text('x')}:",
             "        raise _Slow",
             f"{_read('message', name)}.extend(v)",
         ]
@@ -517,10 +517,7 @@ def _fill_source(
         ]
     kind = field.type
     if kind == _FD.TYPE_STRING:
-        check = [
-            "if type(v) is not str or not (v.isascii() or _surrogate(v) is None):",
-            "    raise _Slow",
-        ]
+        check = [f"if {_not_text('v')}:", "    raise _Slow"]
     elif kind == _FD.TYPE_BOOL:
         check = ["if type(v) is not bool:", "    raise _Slow"]
     elif kind in INT_RANGES and field.enum_type is None:
@@ -531,6 +528,11 @@ def _fill_source(
         namespace[helper] = _scalar(field)
         check = [f"v = {helper}(v)"]  # raises _Slow for None and anything else it cannot take
     return [*check, _write("message", name, "v")]
+
+
+def _not_text(name: str) -> str:
+    """Source testing that ``name`` is not what :func:`_string_scalar` takes."""
+    return f"type({name}) is not str or not ({name}.isascii() or _surrogate({name}) is None)"
 
 
 def _setter(field: FieldDescriptor, ignore: bool, *, eager: bool = False) -> _Set:
@@ -847,6 +849,10 @@ class _Options:
     def key(self) -> tuple[bool, bool, bool]:
         return self.emit, self.proto_names, self.enums_as_ints
 
+    def json_key(self, field: FieldDescriptor) -> str:
+        """The key ``field`` is written under."""
+        return field.name if self.proto_names else field.json_name
+
     def message_to_dict(self, message: Message) -> Any:
         return json_format.MessageToDict(
             message,
@@ -950,13 +956,13 @@ class _MessageEncoder:
         self._slow = False
         try:
             for field in desc.fields:
-                key = field.name if options.proto_names else field.json_name
+                key = options.json_key(field)
                 self._fields[field.number] = (key, _field_json(field, options))
             if options.emit:
                 for field in desc.fields:
                     if field.has_presence:
                         continue
-                    key = field.name if options.proto_names else field.json_name
+                    key = options.json_key(field)
                     if _is_map(field):
                         self._defaults.append((key, 2, None))
                     elif field.is_repeated:
@@ -1018,7 +1024,7 @@ def _generated_encoder(desc: Descriptor, options: _Options) -> _Encode:
     if desc.extension_ranges:
         lines += ["    if len(message.Extensions):", "        raise _Slow"]  # json_format's job
     for n, field in enumerate(sorted(desc.fields, key=lambda f: f.number)):
-        key = repr(field.name if options.proto_names else field.json_name)
+        key = repr(options.json_key(field))
         value = _value_source(field, options, f"_c{n}", namespace)
         read = _read("message", field.name)
         # Exactly upb's ListFields: repeated and map fields when not empty, fields
@@ -1036,7 +1042,7 @@ def _generated_encoder(desc: Descriptor, options: _Options) -> _Encode:
         for n, field in enumerate(desc.fields):
             if field.has_presence:
                 continue
-            key = repr(field.name if options.proto_names else field.json_name)
+            key = repr(options.json_key(field))
             if _is_map(field):
                 default = "{}"
             elif field.is_repeated:
