@@ -18,11 +18,13 @@ wrapper adds about 0.3 µs to the stage it times. Needs no py-spy.
 from __future__ import annotations
 
 import argparse
-import os
+import inspect
 import statistics
 import sys
 import time
 from typing import Any
+
+from bench.harness import pinner
 
 #: (label, where the callable lives, its attribute name); "<source>" is the event
 #: source class of the case's event, "<gateway>" the handler's Gateway instance.
@@ -50,7 +52,7 @@ class _Stage:
         self.last: tuple[tuple[Any, ...], dict[str, Any]] | None = None
         original, clock = self.original, time.perf_counter
 
-        if _is_coroutine_function(original):
+        if inspect.iscoroutinefunction(original):
 
             async def timed_async(*args: Any, **kwargs: Any) -> Any:
                 start = clock()
@@ -86,7 +88,7 @@ class _Stage:
         assert self.last is not None, f"{self.label} was never called"
         args, kwargs = self.last
         fn, clock, times = self.original, time.perf_counter, []
-        coroutine = _is_coroutine_function(fn)
+        coroutine = inspect.iscoroutinefunction(fn)
         for _ in range(n):
             start = clock()
             result = fn(*args, **kwargs)
@@ -94,12 +96,6 @@ class _Stage:
                 run_blocking(result)
             times.append(clock() - start)
         return times
-
-
-def _is_coroutine_function(fn: Any) -> bool:
-    import inspect
-
-    return inspect.iscoroutinefunction(fn)
 
 
 def _owner(where: str, handler: Any, event: Any) -> Any:
@@ -201,9 +197,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--slices", type=int, default=12, help="slices of each (in situ, alone)")
     parser.add_argument("--size", type=int, default=250, help="invocations (replays) per slice")
     args = parser.parse_args(argv)
-    if args.cpu != "all":
-        # Before anything starts a thread: gRPC's threads inherit the affinity.
-        os.sched_setaffinity(0, {int(args.cpu)})
+    pin = None if args.cpu == "all" else pinner(int(args.cpu))
+    if pin is not None:  # before anything starts a thread: gRPC's threads inherit it
+        pin()
     cpus = "all CPUs" if args.cpu == "all" else f"CPU {args.cpu}"
     title = (
         f"Lambda warm, {args.contender}, {args.call} {args.kind}, {cpus}: "
