@@ -188,6 +188,29 @@ def test_v2_cookies_authorizer_and_source_ip(make_handler: Any) -> None:
     assert md["x-forwarded-for"] == "192.168.0.1"
 
 
+@pytest.mark.parametrize(
+    ("forwarded", "expected"),
+    [
+        # API Gateway already appended the caller: not added a second time.
+        (["198.51.100.1", "192.168.196.186"], "198.51.100.1, 192.168.196.186"),
+        (["198.51.100.1, 192.168.196.186"], "198.51.100.1, 192.168.196.186"),
+        # Only the chain's last hop counts: an earlier one equal to the caller is not it.
+        (["192.168.196.186", "198.51.100.1"], "192.168.196.186, 198.51.100.1, 192.168.196.186"),
+        ([], "192.168.196.186"),
+    ],
+)
+def test_source_ip_ends_the_forwarded_chain_once(
+    make_handler: Any, forwarded: list[str], expected: str
+) -> None:
+    event = load("apigw-rest-v1-post-multivalue-query")
+    del event["headers"]["X-Forwarded-For"]
+    event["multiValueHeaders"]["X-Forwarded-For"] = forwarded
+    if not forwarded:
+        del event["multiValueHeaders"]["X-Forwarded-For"]
+    md = _echo(make_handler()(event, Context()))["metadata"]
+    assert md["x-forwarded-for"] == expected
+
+
 def test_encoded_slash_stays_in_the_segment(make_handler: Any) -> None:
     handler = make_handler()
     for name in ("apigw-http-v2-encoded-slash-in-path", "apigw-rest-v1-encoded-slash-in-path"):

@@ -132,8 +132,12 @@ def _remote(source_ip: object, headers: Sequence[tuple[str, str]]) -> str | None
     if not isinstance(source_ip, str) or not source_ip:
         return None
     ip = source_ip.split("/")[0]
-    forwarded = next((v for k, v in headers if k.lower() == "x-forwarded-for"), "")
-    if forwarded and forwarded.rsplit(",", 1)[-1].strip() == ip:
+    # The last header: repeated ones are joined in order (grpcgw.metadata).
+    last = ""
+    for name, value in headers:
+        if name.lower() == "x-forwarded-for":
+            last = value
+    if last and last.rsplit(",", 1)[-1].strip() == ip:
         return None
     return ip
 
