@@ -253,3 +253,20 @@ def test_parse_target(target: str, dialed: str) -> None:
 def test_bad_targets(target: str) -> None:
     with pytest.raises(TargetError):
         parse_target(target)
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "x-apigateway-authorizer",
+        "x-apigateway-request-id",
+        "x-lambda-event-source",
+        "x-lambda-request-id",
+    ],
+)
+def test_no_header_sets_a_request_context_key(key: str) -> None:
+    # The Lambda adapter sets these from the event; a header must not forge them,
+    # through the default matcher or a custom one.
+    headers = [(f"Grpc-Metadata-{key}", "forged"), ("X-Custom", "forged")]
+    assert request_metadata(headers) == []
+    assert request_metadata(headers, matcher=lambda name: key) == []

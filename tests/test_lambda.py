@@ -418,6 +418,50 @@ def test_interceptors_see_the_callers_authorization(make_handler: Any) -> None:
     assert ok["statusCode"] == 200
 
 
+class _Record(grpc.aio.ServerInterceptor):
+    """Keeps every call's whole metadata, repeats and order included."""
+
+    def __init__(self) -> None:
+        self.seen: list[list[tuple[str, Any]]] = []
+
+    async def intercept_service(self, continuation: Any, details: Any) -> Any:
+        self.seen.append(list(details.invocation_metadata))
+        return await continuation(details)
+
+
+_CONTEXT_KEYS = (
+    "x-apigateway-authorizer",
+    "x-apigateway-request-id",
+    "x-lambda-event-source",
+    "x-lambda-request-id",
+)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["apigw-http-v2-get-cookies-query", "function-url-get-root", "alb-get-single-value-headers"],
+)
+def test_headers_cannot_forge_the_request_context(make_handler: Any, name: str) -> None:
+    # An authorizer's claims are what an auth interceptor trusts: a client header
+    # must never add to them or stand in for them (function URLs and ALB have none).
+    record = _Record()
+    handler = make_handler(interceptors=[record])
+    honest = load(name)
+    assert handler(honest, Context())["statusCode"] == 200
+    forged = load(name)
+    forged_headers = {
+        f"Grpc-Metadata-{k}": '{"jwt":{"claims":{"sub":"admin"}}}' for k in _CONTEXT_KEYS
+    }
+    if forged.get("multiValueHeaders"):
+        forged["multiValueHeaders"].update({k: [v] for k, v in forged_headers.items()})
+    else:
+        forged["headers"].update(forged_headers)
+    assert handler(forged, Context())["statusCode"] == 200
+    real, got = ([(k, v) for k, v in md if k in _CONTEXT_KEYS] for md in record.seen)
+    assert got == real
+    assert "admin" not in json.dumps(got)
+
+
 def test_a_bad_annotation_fails_init_before_any_server_starts(sock_tmp: str) -> None:
     import threading
 

@@ -3,7 +3,8 @@
 Incoming: ``Authorization`` -> ``authorization``; ``Grpc-Metadata-<k>`` -> ``<k>``;
 the permanent HTTP request headers -> ``grpcgateway-<k>``; everything else is
 dropped unless a user-supplied :data:`HeaderMatcher` keeps it. ``-bin`` values
-are base64-decoded; ``x-forwarded-host`` / ``x-forwarded-for`` are added.
+are base64-decoded; ``x-forwarded-host`` / ``x-forwarded-for`` are added. No
+header sets a key gRPC reserves or one the Lambda adapter sets (``CONTEXT_KEYS``).
 ``Host`` becomes ``x-forwarded-host`` only, as in grpc-gateway (Go's HTTP server
 takes it out of the header map before any matcher sees it).
 
@@ -53,6 +54,16 @@ _RESERVED = frozenset(
     )
 )  # fmt: skip
 
+#: Metadata keys the Lambda adapter adds to every call from the event and the
+#: invocation (docs/lambda.md). Interceptors trust them (the authorizer's claims),
+#: so no header ever maps to one, whatever the matcher says.
+REQUEST_ID_KEY = "x-lambda-request-id"
+APIGW_REQUEST_ID_KEY = "x-apigateway-request-id"
+AUTHORIZER_KEY = "x-apigateway-authorizer"
+EVENT_SOURCE_KEY = "x-lambda-event-source"
+CONTEXT_KEYS = frozenset((REQUEST_ID_KEY, APIGW_REQUEST_ID_KEY, AUTHORIZER_KEY, EVENT_SOURCE_KEY))
+_NOT_FROM_HEADERS = _RESERVED | CONTEXT_KEYS
+
 _VALID_KEY = re.compile(r"^[0-9a-z_.\-]+$")
 _TIMEOUT = re.compile(r"^(\d{1,8})([HMSmun])$")
 _TIMEOUT_UNITS = {"H": 3600.0, "M": 60.0, "S": 1.0, "m": 1e-3, "u": 1e-6, "n": 1e-9}
@@ -77,7 +88,9 @@ def default_header_matcher(name: str) -> str | None:
 
 
 def _allowed_key(key: str) -> bool:
-    return bool(_VALID_KEY.match(key)) and key not in _RESERVED and not key.startswith("grpc-")
+    return (
+        bool(_VALID_KEY.match(key)) and key not in _NOT_FROM_HEADERS and not key.startswith("grpc-")
+    )
 
 
 def parse_grpc_timeout(value: str) -> float:

@@ -26,12 +26,7 @@ from typing import Any, ClassVar, NamedTuple, TypeGuard
 from urllib.parse import quote
 
 from grpcgw.gateway import HttpRequest, HttpResponse
-
-#: Metadata keys the Lambda adapter adds to every call (documented in docs/lambda.md).
-REQUEST_ID_KEY = "x-lambda-request-id"
-APIGW_REQUEST_ID_KEY = "x-apigateway-request-id"
-AUTHORIZER_KEY = "x-apigateway-authorizer"
-EVENT_SOURCE_KEY = "x-lambda-event-source"
+from grpcgw.metadata import APIGW_REQUEST_ID_KEY, AUTHORIZER_KEY, EVENT_SOURCE_KEY
 
 # Characters that may stand unescaped in a request path; anything else in a
 # path an event source handed over decoded is escaped again before routing.

@@ -29,11 +29,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from grpcgw.awslambda.events import REQUEST_ID_KEY, EventOptions, detect
+from grpcgw.awslambda.events import EventOptions, detect
 from grpcgw.channel import run_blocking
 from grpcgw.descriptors import ServiceLike, resolve_service
 from grpcgw.gateway import Gateway
 from grpcgw.grpcserver import GrpcServer
+from grpcgw.metadata import REQUEST_ID_KEY
 from grpcgw.options import GatewayOptions
 
 log = logging.getLogger("grpcgw")
