@@ -230,6 +230,23 @@ def test_named_stage_and_base_path_are_stripped(make_handler: Any) -> None:
     assert echo["request"]["payload"] == {"example": "value"}  # base64 body decoded
 
 
+def test_http_api_payload_1_0_named_stage_is_stripped(make_handler: Any) -> None:
+    # An HTTP API sends payload 1.0 with the stage in `path`, as v2 has it in rawPath.
+    event = load("apigw-rest-v1-get-query-multivalue")  # HTTP API, payload 1.0
+    event["requestContext"]["stage"] = "beta"
+    event["path"] = "/beta/my/path"
+    assert make_handler()(event, Context())["statusCode"] == 200
+    assert make_handler(strip_stage=False)(event, Context())["statusCode"] == 404
+
+
+def test_rest_path_is_never_stripped_of_its_stage(make_handler: Any) -> None:
+    # A REST API leaves the stage out of `path`: a stage named like the path's first
+    # segment must not eat it.
+    event = load("apigw-rest-v1-post-proxy-stagevars")  # REST, on execute-api
+    event["requestContext"]["stage"] = "hello"
+    assert _echo(make_handler()(event, Context()))["request"]["payload"]
+
+
 def test_stage_kept_when_asked(make_handler: Any) -> None:
     event = load("apigw-http-v2-get-named-stage")
     assert make_handler(strip_stage=False)(event, Context())["statusCode"] == 404

@@ -199,6 +199,20 @@ class EventSource:
         rc = self.event.get("requestContext")
         return rc if _is_mapping(rc) else {}
 
+    def _strip_stage(self, path: str, rc: Mapping[str, Any]) -> str:
+        """``path`` without a named HTTP API stage: on the execute-api endpoint it is
+        the path's first segment (REST APIs leave it out of ``path``)."""
+        stage = rc.get("stage")
+        if (
+            self.options.strip_stage
+            and isinstance(stage, str)
+            and stage not in ("", "$default")
+            and ".execute-api." in str(rc.get("domainName") or "")
+            and (path == f"/{stage}" or path.startswith(f"/{stage}/"))
+        ):
+            return path[len(stage) + 1 :] or "/"
+        return path
+
     def _method(self, key: str) -> str:
         method = self.event.get(key)
         if not isinstance(method, str) or not method:
@@ -229,10 +243,14 @@ class RestV1(EventSource):
         rc = self._context()
         identity = rc.get("identity")
         source_ip = identity.get("sourceIp") if _is_mapping(identity) else None
-        # REST passes `path` without the stage (custom domains keep their base path).
+        # REST passes `path` without the stage (custom domains keep their base path);
+        # an HTTP API's payload 1.0, the only one with a "version", has it as v2 has.
+        path = str(ev.get("path") or "/")
+        if "version" in ev:
+            path = self._strip_stage(path, rc)
         return HttpRequest(
             method=self._method("httpMethod"),
-            path=_raw_path(str(ev.get("path") or "/"), self.options.base_path),
+            path=_raw_path(path, self.options.base_path),
             query=_encode_query(
                 _pairs(ev.get("multiValueQueryStringParameters"), ev.get("queryStringParameters"))
             ),
@@ -278,18 +296,8 @@ class HttpV2(EventSource):
         cookies = ev.get("cookies")
         if isinstance(cookies, list) and cookies:
             headers.append(("cookie", "; ".join(str(c) for c in cookies)))
-        path = str(ev.get("rawPath") or "/")
-        stage = rc.get("stage")
         domain = str(rc.get("domainName") or "")
-        # On the execute-api endpoint a named stage is the first segment of rawPath.
-        if (
-            self.options.strip_stage
-            and isinstance(stage, str)
-            and stage not in ("", "$default")
-            and ".execute-api." in domain
-            and (path == f"/{stage}" or path.startswith(f"/{stage}/"))
-        ):
-            path = path[len(stage) + 1 :] or "/"
+        path = self._strip_stage(str(ev.get("rawPath") or "/"), rc)
         query = ev.get("rawQueryString")
         return HttpRequest(
             method=self._method_v2(http_ctx),

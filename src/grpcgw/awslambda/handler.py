@@ -60,7 +60,8 @@ class LambdaOptions:
     #: Seconds kept back from the invocation's remaining time for the call's
     #: deadline, so a slow call ends as 504 before Lambda kills the process.
     deadline_margin: float = 0.5
-    #: Strip a named HTTP API stage from the start of ``rawPath`` (execute-api endpoints only).
+    #: Strip a named HTTP API stage from the start of the path (``rawPath``, or
+    #: ``path`` in payload 1.0; execute-api endpoints only).
     strip_stage: bool = True
     #: A custom-domain base path mapping to strip from every path (e.g. ``"v1"``).
     base_path: str = ""
