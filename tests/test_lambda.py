@@ -337,6 +337,38 @@ ERROR_SHAPES: dict[str, Callable[[int, str, dict[str, str]], dict[str, Any]]] = 
 ERROR_SHAPES["function-url-get-root"] = ERROR_SHAPES["apigw-http-v2-minimal-get"]
 
 
+_COOKIES = ["a=1; Expires=Wed, 21 Oct 2026 07:28:00 GMT; Path=/", "b=2; HttpOnly"]
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "apigw-http-v2-minimal-get",
+        "apigw-rest-v1-post-proxy-stagevars",
+        "alb-get-multi-value-headers",
+        "alb-get-single-value-headers",
+        "vpc-lattice-v1-base64",
+        "vpc-lattice-v2",
+    ],
+)
+def test_every_set_cookie_arrives_whole(source: str) -> None:
+    # Cookie dates hold commas: joined Set-Cookie values cannot be split again.
+    from grpcgw.awslambda.events import EventOptions, detect
+    from grpcgw.gateway import HttpResponse
+
+    headers = [("Set-Cookie", c) for c in _COOKIES] + [("Vary", "a"), ("Vary", "b")]
+    out = detect(load(source), EventOptions()).response(HttpResponse(200, headers, b"{}"))
+    if "cookies" in out:
+        cookies = out["cookies"]
+    elif "multiValueHeaders" in out:
+        cookies = out["multiValueHeaders"]["Set-Cookie"]
+    else:
+        named = [(k, v) for k, v in out["headers"].items() if k.lower() == "set-cookie"]
+        assert len({k for k, _ in named}) == len(named)  # distinct names, none overwritten
+        cookies = [v for _, v in named]
+    assert sorted(cookies) == sorted(_COOKIES)
+
+
 def _retarget(event: dict[str, Any], method: str, path: str) -> dict[str, Any]:
     for key in ("path", "rawPath", "raw_path"):
         if key in event:

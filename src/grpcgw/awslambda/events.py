@@ -450,7 +450,7 @@ class LatticeV1(EventSource):
         return {
             "statusCode": response.status,
             "statusDescription": _status_description(response.status),
-            "headers": {k: _join(vs) for k, vs in _grouped(response.headers).items()},
+            "headers": _single_value_headers(_grouped(response.headers)),
             "body": body,
             "isBase64Encoded": b64,
         }
