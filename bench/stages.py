@@ -18,6 +18,7 @@ wrapper adds about 0.3 µs to the stage it times. Needs no py-spy.
 from __future__ import annotations
 
 import argparse
+import importlib
 import inspect
 import statistics
 import sys
@@ -99,8 +100,6 @@ class _Stage:
 
 
 def _owner(where: str, handler: Any, event: Any) -> Any:
-    import importlib
-
     if where == "<gateway>":
         return handler.gateway
     if where == "<source>":
@@ -121,8 +120,6 @@ def measure(
     replays of each stage), so a burst of noise on a shared machine lands on
     both; a figure is the median of its slice medians.
     """
-    import importlib
-
     from bench.events import Context, event
     from bench.lambda_worker import MODULES
 
