@@ -381,9 +381,22 @@ def test_run_blocking_refuses_a_coroutine_that_suspends() -> None:
     assert reached_finally == [True]  # closed, not left pending
 
 
-async def test_blocking_channel_needs_a_target() -> None:
+async def test_gateway_needs_exactly_one_way_to_call() -> None:
     channel = grpc.aio.insecure_channel("unix:///nonexistent.sock")
-    gateway = Gateway([PingServicer()], channel=channel)
-    with pytest.raises(TypeError, match="target="):
-        gateway._use_blocking_channel()
+    with pytest.raises(TypeError, match="exactly one of target=, channel= or invoker="):
+        Gateway([PingServicer()])
+    with pytest.raises(TypeError, match="exactly one of"):
+        Gateway([PingServicer()], target="unix:///x.sock", channel=channel)
     await channel.close()
+
+
+async def test_a_given_invoker_is_used_and_left_open(example_target: str) -> None:
+    from grpcgw.channel import ChannelInvoker, open_channel
+
+    invoker = ChannelInvoker(open_channel(example_target))
+    async with Gateway([PingServicer()], invoker=invoker) as gw:
+        assert (await gw.handle(req("GET", "/v1/ping"))).json() == {"message": "Pong"}
+    # The gateway did not close what it was given: the invoker still calls.
+    async with Gateway([PingServicer()], invoker=invoker) as gw:
+        assert (await gw.handle(req("GET", "/v1/ping"))).json() == {"message": "Pong"}
+    await invoker.aclose()

@@ -1,28 +1,42 @@
-"""Dialing the gRPC server: target parsing, TLS, the ``grpc.aio`` channel, and the invokers.
+"""Dialing the gRPC server: target parsing, TLS, the channels, and the channel invokers.
 
-An invoker calls a method by its full name with generic (de)serialisers, so
-the gateway needs no generated stubs. :class:`Invoker` awaits a ``grpc.aio``
-channel; :class:`BlockingInvoker` has the same coroutine interface over a
-plain ``grpc.Channel`` but never suspends, for a caller with no event loop
-of its own (the Lambda handler).
+The invokers here implement :class:`grpcgw.invoker.Invoker` over a channel:
+they call a method by its full name with generic (de)serialisers, so the
+gateway needs no generated stubs. :class:`ChannelInvoker` awaits a
+``grpc.aio`` channel; :class:`BlockingInvoker` has the same coroutine
+interface over a plain ``grpc.Channel`` but never suspends, for a caller with
+no event loop of its own (the Lambda handler).
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Coroutine, Iterable, Sequence
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 import grpc
 import grpc.aio
 from google.protobuf.message import Message
 
 from grpcgw.errors import Code, GatewayError, details_from_status_bin
+from grpcgw.invoker import CallResult, Metadata, MethodSpec
 
-Metadata = Sequence[tuple[str, str | bytes]]
+__all__ = [
+    "BlockingInvoker",
+    "CallResult",
+    "ChannelInvoker",
+    "TLSConfig",
+    "TargetError",
+    "open_blocking_channel",
+    "open_channel",
+    "parse_target",
+    "rpc_error",
+    "run_blocking",
+]
+
 T = TypeVar("T")
 
 _HOST_PORT = re.compile(r"^(\[[0-9a-fA-F:.%\w]+\]|[\w.\-]+):\d{1,5}$")
@@ -122,26 +136,20 @@ def _channel_options(
     return opts
 
 
-class CallResult(NamedTuple):
-    """A unary reply with the metadata the server sent."""
-
-    message: Message
-    header_metadata: Metadata
-    trailing_metadata: Metadata
-
-
-class ResponseStream:
-    """The replies of a streaming call; failures are raised as :class:`GatewayError`."""
+class AioResponseStream:
+    """The replies of a ``grpc.aio`` streaming call; failures are raised as
+    :class:`GatewayError`."""
 
     def __init__(self, call: Any) -> None:
         self._call = call
         self._replies = call.__aiter__()
+        self._trailers: Metadata = ()
 
     async def next(self) -> Message | None:
-        """The next reply, or ``None`` at the end of the stream."""
         try:
             reply: Message = await self._replies.__anext__()
         except StopAsyncIteration:
+            self._trailers = tuple(cast(Metadata, await self._call.trailing_metadata() or ()))
             return None
         except grpc.aio.AioRpcError as exc:
             raise rpc_error(exc) from None
@@ -150,22 +158,25 @@ class ResponseStream:
     async def header_metadata(self) -> Metadata:
         return tuple(cast(Metadata, await self._call.initial_metadata() or ()))
 
+    def trailing_metadata(self) -> Metadata:
+        return self._trailers
+
     def cancel(self) -> None:
-        """Cancel the call (a no-op once it has ended): the client went away."""
         self._call.cancel()
 
 
-class BlockingResponseStream(ResponseStream):
-    """:class:`ResponseStream` of a blocking call: ``next()`` waits in grpc's core."""
+class BlockingResponseStream:
+    """The replies of a blocking streaming call: ``next()`` waits in grpc's core."""
 
     def __init__(self, call: Any) -> None:
         self._call = call
-        self._replies = call
+        self._trailers: Metadata = ()
 
     async def next(self) -> Message | None:
         try:
-            reply: Message = next(self._replies)
+            reply: Message = next(self._call)
         except StopIteration:
+            self._trailers = tuple(cast(Metadata, self._call.trailing_metadata() or ()))
             return None
         except grpc.RpcError as exc:
             raise rpc_error(exc) from None
@@ -174,109 +185,115 @@ class BlockingResponseStream(ResponseStream):
     async def header_metadata(self) -> Metadata:
         return tuple(cast(Metadata, self._call.initial_metadata() or ()))
 
+    def trailing_metadata(self) -> Metadata:
+        return self._trailers
 
-class Invoker:
-    """Makes calls by full method name over one reused channel."""
+    def cancel(self) -> None:
+        self._call.cancel()
 
-    #: What :meth:`server_stream` wraps its call in.
-    _stream_class: type[ResponseStream] = ResponseStream
+
+_KINDS = {
+    (False, False): "unary_unary",
+    (True, False): "stream_unary",
+    (False, True): "unary_stream",
+    (True, True): "stream_stream",
+}
+
+
+class _CallableCache:
+    """One multi-callable per method of a channel, built on first use."""
 
     def __init__(self, channel: grpc.aio.Channel | grpc.Channel) -> None:
         self.channel = channel
-        self._callables: dict[tuple[str, str], Any] = {}
+        self._callables: dict[str, Any] = {}
 
-    def _callable(self, kind: str, method: str, response_class: type[Message]) -> Any:
-        key = (kind, method)
-        callable_ = self._callables.get(key)
+    def _callable(self, spec: MethodSpec) -> Any:
+        callable_ = self._callables.get(spec.rpc)
         if callable_ is None:
-            factory = getattr(self.channel, kind)
+            factory = getattr(self.channel, _KINDS[spec.client_streaming, spec.server_streaming])
             callable_ = factory(
-                method,
+                spec.rpc,
                 request_serializer=_serialize,
-                response_deserializer=response_class.FromString,
+                response_deserializer=spec.response_class.FromString,
             )
-            self._callables[key] = callable_
+            self._callables[spec.rpc] = callable_
         return callable_
+
+
+class ChannelInvoker(_CallableCache):
+    """:class:`~grpcgw.invoker.Invoker` over one reused ``grpc.aio`` channel."""
+
+    def __init__(self, channel: grpc.aio.Channel, *, owns_channel: bool = True) -> None:
+        super().__init__(channel)
+        self._owns_channel = owns_channel
 
     async def unary(
         self,
-        method: str,
-        request: Message | Iterable[Message],
-        response_class: type[Message],
+        spec: MethodSpec,
+        request: Message | Sequence[Message],
         *,
         metadata: Metadata,
         deadline: float | None,
-        client_streaming: bool = False,
     ) -> CallResult:
-        """Call ``method`` for its single reply (``deadline`` in seconds from now).
-
-        With ``client_streaming``, ``request`` is the iterable of request
-        messages. A non-OK status is raised as :class:`GatewayError`.
-        """
-        kind = "stream_unary" if client_streaming else "unary_unary"
-        call = self._callable(kind, method, response_class)(
-            _payload(request, client_streaming), metadata=self._metadata(metadata), timeout=deadline
+        call = self._callable(spec)(
+            _payload(request, spec.client_streaming),
+            metadata=_aio_metadata(metadata),
+            timeout=deadline,
         )
-        return await _finish(call)
+        try:
+            response = await call
+            header = await call.initial_metadata()
+            trailer = await call.trailing_metadata()
+        except grpc.aio.AioRpcError as exc:
+            raise rpc_error(exc) from None
+        return CallResult(response, tuple(header or ()), tuple(trailer or ()))
 
-    def server_stream(
+    def stream(
         self,
-        method: str,
-        request: Message | Iterable[Message],
-        response_class: type[Message],
+        spec: MethodSpec,
+        request: Message | Sequence[Message],
         *,
         metadata: Metadata,
         deadline: float | None,
-        client_streaming: bool = False,
-    ) -> ResponseStream:
-        """Start a call whose replies stream (server streaming, or bidi with
-        ``client_streaming``)."""
-        kind = "stream_stream" if client_streaming else "unary_stream"
-        call = self._callable(kind, method, response_class)(
-            _payload(request, client_streaming), metadata=self._metadata(metadata), timeout=deadline
+    ) -> AioResponseStream:
+        call = self._callable(spec)(
+            _payload(request, spec.client_streaming),
+            metadata=_aio_metadata(metadata),
+            timeout=deadline,
         )
-        return self._stream_class(call)
+        return AioResponseStream(call)
 
-    @staticmethod
-    def _metadata(metadata: Metadata) -> Any:
-        # grpc.aio turns any other sequence into a Metadata after an isinstance check
-        # against typing.Sequence, which alone costs microseconds per call.
-        return grpc.aio.Metadata(*metadata) if metadata else None
-
-    async def close(self) -> None:
-        await cast(grpc.aio.Channel, self.channel).close(None)
+    async def aclose(self) -> None:
+        if self._owns_channel:
+            await cast(grpc.aio.Channel, self.channel).close(None)
 
 
-class BlockingInvoker(Invoker):
-    """:class:`Invoker` over a blocking ``grpc.Channel``: its coroutines finish
-    without ever suspending, so a caller can drive them with no event loop.
+class BlockingInvoker(_CallableCache):
+    """:class:`~grpcgw.invoker.Invoker` over a blocking ``grpc.Channel``: its
+    coroutines finish without ever suspending, so a caller can drive them with
+    no event loop (:func:`run_blocking`).
 
     Used where the gRPC server runs on another thread's loop (Lambda): a
     blocking call waits in grpc's core with the GIL released, which costs
     less than waking an event loop for every completion.
     """
 
-    _stream_class = BlockingResponseStream
-
-    @staticmethod
-    def _metadata(metadata: Metadata) -> Any:
-        return tuple(metadata)
+    def __init__(self, channel: grpc.Channel, *, owns_channel: bool = True) -> None:
+        super().__init__(channel)
+        self._owns_channel = owns_channel
 
     async def unary(
         self,
-        method: str,
-        request: Message | Iterable[Message],
-        response_class: type[Message],
+        spec: MethodSpec,
+        request: Message | Sequence[Message],
         *,
         metadata: Metadata,
         deadline: float | None,
-        client_streaming: bool = False,
     ) -> CallResult:
-        kind = "stream_unary" if client_streaming else "unary_unary"
         try:
-            response, call = self._callable(kind, method, response_class).with_call(
-                _payload(request, client_streaming),
-                metadata=self._metadata(metadata),
+            response, call = self._callable(spec).with_call(
+                _payload(request, spec.client_streaming),
+                metadata=tuple(metadata),
                 timeout=deadline,
             )
         except grpc.RpcError as exc:
@@ -285,8 +302,30 @@ class BlockingInvoker(Invoker):
             response, tuple(call.initial_metadata() or ()), tuple(call.trailing_metadata() or ())
         )
 
-    async def close(self) -> None:
-        cast(grpc.Channel, self.channel).close()
+    def stream(
+        self,
+        spec: MethodSpec,
+        request: Message | Sequence[Message],
+        *,
+        metadata: Metadata,
+        deadline: float | None,
+    ) -> BlockingResponseStream:
+        call = self._callable(spec)(
+            _payload(request, spec.client_streaming),
+            metadata=tuple(metadata),
+            timeout=deadline,
+        )
+        return BlockingResponseStream(call)
+
+    async def aclose(self) -> None:
+        if self._owns_channel:
+            cast(grpc.Channel, self.channel).close()
+
+
+def _aio_metadata(metadata: Metadata) -> Any:
+    # grpc.aio turns any other sequence into a Metadata after an isinstance check
+    # against typing.Sequence, which alone costs microseconds per call.
+    return grpc.aio.Metadata(*metadata) if metadata else None
 
 
 def run_blocking(coro: Coroutine[Any, Any, T]) -> T:
@@ -300,21 +339,11 @@ def run_blocking(coro: Coroutine[Any, Any, T]) -> T:
     raise RuntimeError("a coroutine run without an event loop tried to suspend")
 
 
-def _payload(request: Message | Iterable[Message], client_streaming: bool) -> Any:
+def _payload(request: Message | Sequence[Message], client_streaming: bool) -> Any:
     if client_streaming:
         assert not isinstance(request, Message)
         return iter(request)
     return request
-
-
-async def _finish(call: Any) -> CallResult:
-    try:
-        response = await call
-        header = await call.initial_metadata()
-        trailer = await call.trailing_metadata()
-    except grpc.aio.AioRpcError as exc:
-        raise rpc_error(exc) from None
-    return CallResult(response, tuple(header or ()), tuple(trailer or ()))
 
 
 def _serialize(message: Message) -> bytes:

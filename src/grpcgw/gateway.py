@@ -27,6 +27,7 @@ from grpcgw.descriptors import (
 )
 from grpcgw.errors import Code, GatewayError
 from grpcgw.httprule import PathTemplate, TemplateError
+from grpcgw.invoker import Invoker, MethodSpec, ResponseStream
 from grpcgw.metadata import (
     HeaderMatcher,
     MetadataError,
@@ -47,7 +48,7 @@ from grpcgw.transcode import (
 if TYPE_CHECKING:
     import grpc.aio
 
-    from grpcgw.channel import Invoker, ResponseStream, TLSConfig
+    from grpcgw.channel import TLSConfig
 
 log = logging.getLogger("grpcgw")
 
@@ -122,24 +123,26 @@ class Route(NamedTuple):
 
     binding: HttpBinding
     template: PathTemplate
-    method: MethodDescriptor
-    #: The gRPC method path, ``/package.Service/Method``.
-    rpc: str
-    request_class: type[Message]
-    response_class: type[Message]
+    spec: MethodSpec
     request: RequestTranscoder
     response: ResponseTranscoder
     #: Renders replies inside a stream: always compact (one line per message).
     stream_response: ResponseTranscoder
-    #: The method's streaming kinds, read once (descriptor attributes are slow to read).
-    client_streaming: bool
-    server_streaming: bool
     #: The ``health_path`` route: NOT_SERVING answers 503.
     health: bool = False
 
     @property
     def http_method(self) -> str:
         return self.binding.http_method
+
+    @property
+    def method(self) -> MethodDescriptor:
+        return self.spec.descriptor
+
+    @property
+    def rpc(self) -> str:
+        """The gRPC method path, ``/package.Service/Method``."""
+        return self.spec.rpc
 
     def __str__(self) -> str:
         return f"{self.binding} -> {self.rpc}"
@@ -191,19 +194,16 @@ def _compile_route(
         )
     except BindingConfigError as exc:
         raise RouteConfigError(f"{where}: {exc}") from None
-    return Route(
-        binding,
-        template,
-        method,
+    spec = MethodSpec(
         grpc_method_path(method),
+        method,
         request_class,
         response_class,
-        request,
-        response,
-        stream_response,
+        # Read once: descriptor attributes are slow to read.
         bool(method.client_streaming),
         bool(method.server_streaming),
     )
+    return Route(binding, template, spec, request, response, stream_response)
 
 
 def _earliest(a: float | None, b: float | None) -> float | None:
@@ -222,7 +222,8 @@ class Gateway:
     ``services`` are servicer instances, ``ServiceDescriptor`` objects or full
     service names (whose ``_pb2`` module has been imported). Calls go to the
     gRPC server at ``target`` (``unix:///tmp/app.sock``, ``host:port``, ...)
-    over one ``grpc.aio`` channel opened on first use, or over ``channel``.
+    over one ``grpc.aio`` channel opened on first use, or over ``channel``, or
+    through any :class:`~grpcgw.invoker.Invoker` given as ``invoker``.
     Every route is compiled here: a bad annotation raises
     :class:`RouteConfigError` now, not at the first request.
 
@@ -236,6 +237,7 @@ class Gateway:
         *,
         target: str | None = None,
         channel: grpc.aio.Channel | None = None,
+        invoker: Invoker | None = None,
         tls: TLSConfig | None = None,
         options: GatewayOptions | None = None,
         header_matcher: HeaderMatcher | None = None,
@@ -243,8 +245,8 @@ class Gateway:
         response_hook: ResponseHook | None = None,
         error_hook: ErrorHook | None = None,
     ) -> None:
-        if (target is None) == (channel is None):
-            raise TypeError("Gateway needs exactly one of target= or channel=")
+        if sum(x is not None for x in (target, channel, invoker)) != 1:
+            raise TypeError("Gateway needs exactly one of target=, channel= or invoker=")
         if target is not None:
             from grpcgw.channel import parse_target
 
@@ -263,7 +265,9 @@ class Gateway:
             )
         self._response_hook = response_hook
         self._error_hook = error_hook
-        self._invoker: Invoker | None = None
+        self._invoker: Invoker | None = invoker
+        #: Whether aclose() closes the invoker (only one the gateway made itself).
+        self._owns_invoker = invoker is None
         self._matcher = header_matcher or default_header_matcher
         self._table: RouteTable[Route] = RouteTable(
             unescape_mode=self.options.unescape_mode,
@@ -318,25 +322,14 @@ class Gateway:
 
     def _get_invoker(self) -> Invoker:
         if self._invoker is None:
-            from grpcgw.channel import Invoker, open_channel
+            from grpcgw.channel import ChannelInvoker, open_channel
 
             channel = self._channel
             if channel is None:
                 assert self._target is not None
                 channel = open_channel(self._target, tls=self._tls, options=self._channel_options)
-            self._invoker = Invoker(channel)
+            self._invoker = ChannelInvoker(channel, owns_channel=self._channel is None)
         return self._invoker
-
-    def _use_blocking_channel(self) -> None:
-        """Call over a blocking ``grpc.Channel``: every coroutine of this gateway then
-        finishes without suspending (``channel.run_blocking``). For the Lambda handler,
-        whose gRPC server runs on another thread's loop."""
-        from grpcgw.channel import BlockingInvoker, open_blocking_channel
-
-        if self._target is None:
-            raise TypeError("a blocking channel needs a Gateway made with target=")
-        channel = open_blocking_channel(self._target, tls=self._tls, options=self._channel_options)
-        self._invoker = BlockingInvoker(channel)
 
     async def handle(self, request: HttpRequest) -> HttpResponse:
         """Serve one request. Never raises for a client's or server's failure:
@@ -394,31 +387,17 @@ class Gateway:
                     http_status=413,
                 )
             metadata, timeout = self._call_metadata(request)
-            invoker = self._get_invoker()
-            client_streaming = route.client_streaming
+            invoker = self._invoker or self._get_invoker()
+            spec = route.spec
             payload: Message | list[Message] = (
                 self._request_stream(route, match, request)
-                if client_streaming
+                if spec.client_streaming
                 else self._request_message(route, match, request, request.body)
             )
-            if route.server_streaming:
-                stream = invoker.server_stream(
-                    route.rpc,
-                    payload,
-                    route.response_class,
-                    metadata=metadata,
-                    deadline=timeout,
-                    client_streaming=client_streaming,
-                )
+            if spec.server_streaming:
+                stream = invoker.stream(spec, payload, metadata=metadata, deadline=timeout)
                 return await self._stream_response(route, stream, request)
-            result = await invoker.unary(
-                route.rpc,
-                payload,
-                route.response_class,
-                metadata=metadata,
-                deadline=timeout,
-                client_streaming=client_streaming,
-            )
+            result = await invoker.unary(spec, payload, metadata=metadata, deadline=timeout)
         except GatewayError as exc:
             headers, _ = response_headers(exc.header_metadata, exc.trailing_metadata)
             return self.error(request, exc, headers)
@@ -524,10 +503,10 @@ class Gateway:
         return metadata, timeout
 
     async def aclose(self) -> None:
-        """Close the channel the gateway opened (a channel passed in is left open)."""
-        if self._invoker is not None and self._channel is None:
-            await self._invoker.close()
-        self._invoker = None
+        """Close the channel the gateway opened (a channel or invoker passed in is left open)."""
+        if self._invoker is not None and self._owns_invoker:
+            await self._invoker.aclose()
+            self._invoker = None
 
     async def __aenter__(self) -> Gateway:
         return self

@@ -291,14 +291,16 @@ def _wkt_converter(desc: Descriptor) -> _Converter | None:
     cls = message_factory.GetMessageClass(desc)
     if name in _WRAPPERS:
         inner = _scalar_converter(desc.fields_by_name["value"])
-        return lambda text: cls(value=inner(text))
+        # cast: the stubs type message classes as type[Message], whose __init__ takes no fields.
+        return lambda text: cast(Any, cls)(value=inner(text))
     if name == "google.protobuf.FieldMask":
 
         def field_mask(text: str) -> Message:
             # Paths in proto names (``float_value``, as grpc-gateway takes them)
             # or in lowerCamel JSON names (``floatValue``, the proto3 JSON form).
             paths = [_UPPER.sub(lambda m: "_" + m[0].lower(), p) for p in text.split(",")]
-            return cls(paths=[p for p in paths if p])
+            mask: Message = cast(Any, cls)(paths=[p for p in paths if p])
+            return mask
 
         return field_mask
     if name in ("google.protobuf.Timestamp", "google.protobuf.Duration"):

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from grpcgw.awslambda.events import EventOptions, detect
-from grpcgw.channel import run_blocking
+from grpcgw.channel import BlockingInvoker, open_blocking_channel, run_blocking
 from grpcgw.descriptors import ServiceLike, resolve_service
 from grpcgw.gateway import Gateway
 from grpcgw.grpcserver import GrpcServer
@@ -137,6 +137,7 @@ class LambdaHandler:
         self._thread: threading.Thread | None = None
         self._server: GrpcServer | None = None
         self._gateway: Gateway | None = None
+        self._invoker: BlockingInvoker | None = None
         self.socket: Path | None = None
         self.start()
         _register_snapstart_hooks(self)
@@ -154,8 +155,10 @@ class LambdaHandler:
         _remove_stale_sockets(opts.socket_dir)
         path = socket_path(opts.socket_dir)
         # Routes first: a bad annotation fails the init before any thread or socket exists.
+        # The blocking channel connects lazily, on the first call.
+        invoker = BlockingInvoker(open_blocking_channel(f"unix://{path}"))
         gateway = Gateway(
-            [s.descriptor for s in self.services], target=f"unix://{path}", options=self.options
+            [s.descriptor for s in self.services], invoker=invoker, options=self.options
         )
         loop = asyncio.new_event_loop()
         thread = threading.Thread(
@@ -183,10 +186,11 @@ class LambdaHandler:
             ).result()
         except BaseException:
             _end_loop(loop, thread)
+            run_blocking(invoker.aclose())
             raise
         finally:
             os.umask(old_umask)
-        gateway._use_blocking_channel()
+        self._invoker = invoker
         self._loop, self._thread, self._server, self._gateway = loop, thread, server, gateway
         self.socket, self._pid, self._forks = path, os.getpid(), _forks
         log.info("gRPC server listening on unix://%s", path)
@@ -196,12 +200,12 @@ class LambdaHandler:
 
     def stop(self) -> None:
         """Stop the server, close the channel and the loop, remove the socket."""
-        loop, thread, server, gateway = self._loop, self._thread, self._server, self._gateway
-        self._loop = self._thread = self._server = self._gateway = None
+        loop, thread, server, invoker = self._loop, self._thread, self._server, self._invoker
+        self._loop = self._thread = self._server = self._gateway = self._invoker = None
         if self._pid != os.getpid():
             return  # a forked child: the server, channel and socket are the parent's
-        if gateway is not None:
-            run_blocking(gateway.aclose())
+        if invoker is not None:
+            run_blocking(invoker.aclose())
         if loop is not None and thread is not None and thread.is_alive():
             if server is not None:
                 asyncio.run_coroutine_threadsafe(server.stop(0), loop).result()

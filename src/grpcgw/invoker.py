@@ -1,0 +1,98 @@
+"""How the gateway reaches a method: the invoker interface (pure: no grpc, no aiohttp).
+
+The gateway knows *what* to call (a :class:`MethodSpec`) and with which
+request, metadata and timeout; an invoker knows *how*. :mod:`grpcgw.channel`
+implements it over a ``grpc.aio`` channel (local, proxy) and over a blocking
+channel (Lambda); a direct dispatcher calls an in-process servicer's handlers.
+
+The contract every invoker keeps:
+
+- every non-OK outcome is raised as a :class:`~grpcgw.errors.GatewayError`
+  carrying the code, message, details and the header and trailing metadata
+  the server sent, never as a transport-specific exception;
+- ``deadline`` (seconds from now, or ``None``) is enforced by the invoker;
+- :meth:`ResponseStream.cancel` is idempotent and reaches the servicer
+  (its context reports the call cancelled).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import NamedTuple, Protocol
+
+from google.protobuf.descriptor import MethodDescriptor
+from google.protobuf.message import Message
+
+#: gRPC metadata: ``(key, value)`` pairs; ``-bin`` keys carry bytes.
+Metadata = Sequence[tuple[str, str | bytes]]
+
+
+class MethodSpec(NamedTuple):
+    """One gRPC method as an invoker needs it, read once from its descriptor."""
+
+    #: The gRPC ``:path``: ``/package.Service/Method``.
+    rpc: str
+    descriptor: MethodDescriptor
+    request_class: type[Message]
+    response_class: type[Message]
+    client_streaming: bool
+    server_streaming: bool
+
+
+class CallResult(NamedTuple):
+    """A unary (or client-streaming) reply with the metadata the server sent."""
+
+    message: Message
+    header_metadata: Metadata
+    trailing_metadata: Metadata
+
+
+class ResponseStream(Protocol):
+    """The replies of a server-streaming (or bidi) call, in order."""
+
+    async def next(self) -> Message | None:
+        """The next reply, or ``None`` once the stream ended with OK."""
+        ...
+
+    async def header_metadata(self) -> Metadata:
+        """The server's initial metadata (waits for it)."""
+        ...
+
+    def trailing_metadata(self) -> Metadata:
+        """The trailers, once :meth:`next` has returned ``None`` (empty before)."""
+        ...
+
+    def cancel(self) -> None:
+        """End the call: the client went away. Idempotent; a no-op once it ended."""
+        ...
+
+
+class Invoker(Protocol):
+    """Makes the calls of one gateway; see the module docstring for the contract."""
+
+    async def unary(
+        self,
+        spec: MethodSpec,
+        request: Message | Sequence[Message],
+        *,
+        metadata: Metadata,
+        deadline: float | None,
+    ) -> CallResult:
+        """Call a method with a single reply; ``request`` is the sequence of request
+        messages when ``spec.client_streaming``."""
+        ...
+
+    def stream(
+        self,
+        spec: MethodSpec,
+        request: Message | Sequence[Message],
+        *,
+        metadata: Metadata,
+        deadline: float | None,
+    ) -> ResponseStream:
+        """Start a call whose replies stream (``spec.server_streaming``)."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release what the invoker opened (channels it created)."""
+        ...
