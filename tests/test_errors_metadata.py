@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from google.protobuf import any_pb2, duration_pb2
@@ -16,9 +17,14 @@ from grpcgw.metadata import (
     call_metadata,
     default_header_matcher,
     parse_grpc_timeout,
-    request_metadata,
     response_headers,
 )
+
+
+def request_metadata(headers: Any, **kwargs: Any) -> list[tuple[str, str | bytes]]:
+    """Just the metadata of :func:`call_metadata`."""
+    return call_metadata(headers, **kwargs)[0]
+
 
 # DESIGN.md's table, spelled out independently of errors.py.
 TABLE = {

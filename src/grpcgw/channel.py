@@ -15,14 +15,18 @@ import re
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import grpc
 import grpc.aio
 from google.protobuf.message import Message
 
-from grpcgw.errors import Code, GatewayError, details_from_status_bin
+from grpcgw.errors import Code, GatewayError, details_from_status_bin, status_error
 from grpcgw.invoker import CallResult, Metadata, MethodSpec
+from grpcgw.metadata import METADATA_SIZE_OPTIONS
+
+if TYPE_CHECKING:
+    from grpcgw.options import GatewayOptions
 
 __all__ = [
     "BlockingInvoker",
@@ -30,6 +34,7 @@ __all__ = [
     "ChannelInvoker",
     "TLSConfig",
     "TargetError",
+    "gateway_channel_options",
     "open_blocking_channel",
     "open_channel",
     "parse_target",
@@ -127,13 +132,30 @@ def open_blocking_channel(
     return grpc.secure_channel(address, tls.credentials(), options=opts)
 
 
+def gateway_channel_options(options: GatewayOptions) -> list[tuple[str, Any]]:
+    """The channel arguments that carry a gateway's options: ``connect_timeout``
+    and ``max_response_message`` (for a channel made for it, e.g. by the Lambda handler)."""
+    opts: list[tuple[str, Any]] = []
+    if options.connect_timeout is not None:
+        # gRPC's "minimum reconnect backoff" is the time a connection attempt,
+        # TCP and HTTP/2 handshake together, may take (grpc's default: 20 s).
+        ms = min(max(round(options.connect_timeout * 1000), 1), 2**31 - 1)
+        opts.append(("grpc.min_reconnect_backoff_ms", ms))
+    if options.max_response_message is not None:
+        opts.append(("grpc.max_receive_message_length", options.max_response_message))
+    return opts
+
+
 def _channel_options(
     tls: TLSConfig | None, options: Sequence[tuple[str, Any]]
 ) -> list[tuple[str, Any]]:
-    opts = list(options)
+    # grpcgw's metadata limits unless the caller sets them; one value per key
+    # (the last given), since grpc does not say which of two it would take.
+    merged: dict[str, Any] = dict(METADATA_SIZE_OPTIONS)
+    merged.update(options)
     if tls is not None and tls.server_name:
-        opts.append(("grpc.ssl_target_name_override", tls.server_name))
-    return opts
+        merged["grpc.ssl_target_name_override"] = tls.server_name
+    return list(merged.items())
 
 
 class AioResponseStream:
@@ -351,10 +373,12 @@ def _serialize(message: Message) -> bytes:
 
 
 def rpc_error(exc: grpc.aio.AioRpcError | grpc.RpcError) -> GatewayError:
-    """Turn a failed call into a :class:`GatewayError` carrying status details and metadata."""
+    """Turn a failed call into a :class:`GatewayError` carrying status details and
+    metadata, marked ``internal`` where its message is not for clients
+    (:func:`grpcgw.errors.status_error`)."""
     if not isinstance(exc, grpc.Call | grpc.aio.AioRpcError):
         # Defensive: every RpcError grpcio raises is also a grpc.Call.
-        return GatewayError(Code.INTERNAL, f"the gRPC call failed: {exc}")
+        return GatewayError(Code.INTERNAL, f"the gRPC call failed: {exc}", internal="transport")
     code = Code(exc.code().value[0])
     details: list[dict[str, Any]] = []
     trailers: list[tuple[str, str | bytes]] = []
@@ -363,7 +387,7 @@ def rpc_error(exc: grpc.aio.AioRpcError | grpc.RpcError) -> GatewayError:
             details = details_from_status_bin(value)
         else:
             trailers.append((key, value))
-    error = GatewayError(code, exc.details() or code.name, details=details)
+    error = status_error(code, exc.details() or "", details=details)
     error.header_metadata = tuple(cast(Metadata, exc.initial_metadata() or ()))
     error.trailing_metadata = tuple(trailers)
     return error

@@ -10,8 +10,14 @@ from __future__ import annotations
 import base64
 import enum
 import json
+import re
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
+
+#: Why an error's message must not reach a client by default (see :func:`status_error`):
+#: ``"servicer"``, the text of an exception that escaped a servicer method;
+#: ``"transport"``, gRPC's own account of a failed connection, limit or deadline.
+Internal = Literal["servicer", "transport"]
 
 
 class Code(enum.IntEnum):
@@ -72,6 +78,11 @@ class GatewayError(Exception):
     ``http_status`` overrides the status derived from ``code`` where HTTP has a
     more precise answer than the table (405 for a wrong method, 413 for an
     oversized body).
+
+    ``internal`` marks a message that is not meant for clients (an unhandled
+    servicer exception's text, or gRPC's description of a transport failure):
+    the gateway logs it and answers with a generic message for the code,
+    unless ``GatewayOptions.expose_internal_errors`` is set.
     """
 
     def __init__(
@@ -82,6 +93,7 @@ class GatewayError(Exception):
         http_status: int | None = None,
         details: Sequence[dict[str, Any]] = (),
         headers: Sequence[tuple[str, str]] = (),
+        internal: Internal | None = None,
     ) -> None:
         super().__init__(message)
         self.code = code
@@ -89,6 +101,7 @@ class GatewayError(Exception):
         self.http_status = http_status if http_status is not None else _HTTP_STATUS[code]
         self.details = list(details)
         self.headers = list(headers)
+        self.internal: Internal | None = internal
         # Metadata the server sent with a failed call: mapped to response headers.
         self.header_metadata: Sequence[tuple[str, str | bytes]] = ()
         self.trailing_metadata: Sequence[tuple[str, str | bytes]] = ()
@@ -97,6 +110,33 @@ class GatewayError(Exception):
         """The JSON ``google.rpc.Status`` body for this error."""
         return status_body(self.code, self.message, self.details)
 
+    def replace(
+        self,
+        *,
+        message: str | None = None,
+        headers: Sequence[tuple[str, str]] | None = None,
+        internal: Internal | None = None,
+    ) -> GatewayError:
+        """A copy with another ``message`` or ``headers``; ``internal`` is not carried over."""
+        error = GatewayError(
+            self.code,
+            self.message if message is None else message,
+            http_status=self.http_status,
+            details=self.details,
+            headers=self.headers if headers is None else headers,
+            internal=internal,
+        )
+        error.header_metadata = self.header_metadata
+        error.trailing_metadata = self.trailing_metadata
+        return error
+
+    def public(self) -> GatewayError:
+        """This error as a client may see it: an ``internal`` message replaced
+        by :func:`generic_message` (the error itself when nothing is internal)."""
+        if self.internal is None:
+            return self
+        return self.replace(message=generic_message(self.code, self.http_status))
+
     def __repr__(self) -> str:
         return f"GatewayError({self.code.name}, {self.message!r}, http_status={self.http_status})"
 
@@ -104,13 +144,15 @@ class GatewayError(Exception):
 def status_body(code: int, message: str, details: Sequence[dict[str, Any]] = ()) -> bytes:
     """Serialise ``{"code": N, "message": "...", "details": [...]}`` as UTF-8 JSON.
 
-    ``details`` is always present (possibly empty), as in grpc-gateway.
+    ``details`` is always present (possibly empty), as in grpc-gateway. A lone
+    surrogate (echoed from a request that carried one) is written as its JSON
+    escape, since UTF-8 cannot hold it.
     """
     return json.dumps(
         {"code": int(code), "message": message, "details": list(details)},
         ensure_ascii=False,
         separators=(",", ":"),
-    ).encode()
+    ).encode("utf-8", "backslashreplace")
 
 
 def details_from_status_bin(value: bytes | str) -> list[dict[str, Any]]:
@@ -138,3 +180,97 @@ def details_from_status_bin(value: bytes | str) -> list[dict[str, Any]]:
         except (json_format.Error, TypeError, KeyError):
             out.append({"@type": detail.type_url, "value": base64.b64encode(detail.value).decode()})
     return out
+
+
+# -- telling a servicer's own message from grpc's --------------------------------------
+
+#: How grpc's Python servers report an exception that escaped a servicer method:
+#: its text behind a fixed prefix (grpc._server: "Exception calling application: ",
+#: "Exception iterating responses: "; grpc.aio: "Unexpected <class 'T'>: ").
+_SERVICER_CRASH = re.compile(
+    r"Exception calling application: |Exception iterating responses: |Unexpected <class '[^']*'>: "
+)
+
+#: Codes gRPC itself produces (grpc/doc/statuscodes.md): a message under any
+#: other code can only come from a servicer.
+_LIBRARY_CODES = frozenset(
+    (
+        Code.CANCELLED,
+        Code.UNKNOWN,
+        Code.DEADLINE_EXCEEDED,
+        Code.RESOURCE_EXHAUSTED,
+        Code.INTERNAL,
+        Code.UNAVAILABLE,
+        Code.UNAUTHENTICATED,
+    )
+)
+
+#: What gRPC's core writes when it makes a status up itself (a connection that
+#: failed or broke, a handshake, name resolution, a limit, a deadline), and
+#: anything naming a transport address (``ipv4:10.0.0.1:50051``,
+#: ``unix:/run/app.sock``) or carrying a core debug string. Current grpcio
+#: reports these exactly as it reports a status the peer sent, so the text
+#: is all there is to tell them apart by.
+_TRANSPORT = re.compile(
+    r"failed to connect to all addresses|connections to all backends failing|"
+    r"Socket closed|Connection reset|Connection refused|Broken pipe|Transport closed|"
+    r"Stream removed|RST_STREAM|GOAWAY|Too many pings|keepalive|[Hh]andshake|SSL_ERROR|"
+    r"DNS|[Nn]ame resolution|Endpoint|Channel (?:Destroyed|shutdown)|Deadline Exceeded|"
+    r"Locally cancelled|larger than max|metadata size exceeds|Getting metadata from plugin|"
+    r"\b(?:ipv4|ipv6|unix|unix-abstract|vsock|dns):|created_time|grpc_status"
+)
+
+#: RESOURCE_EXHAUSTED for metadata over a limit (the peer's or this client's).
+_METADATA_TOO_LARGE = "metadata size exceeds"
+
+#: HTTP status for request headers too large to forward as metadata.
+HEADERS_TOO_LARGE = 431
+
+
+def status_error(
+    code: Code,
+    message: str,
+    *,
+    details: Sequence[dict[str, Any]] = (),
+) -> GatewayError:
+    """The :class:`GatewayError` for a non-OK gRPC status, with ``internal`` set
+    when the message is not meant for clients.
+
+    Invokers build their errors with it, so that every one tells messages a
+    servicer set on purpose (``context.abort(code, "...")``, ``set_details``),
+    which pass through as grpc-gateway passes them, from an unhandled
+    exception's text (``"servicer"``) and from gRPC's own report of a
+    transport failure, limit or deadline (``"transport"``). A backend that
+    refuses the request's metadata as too large answers 431.
+    """
+    internal: Internal | None = None
+    http_status = None
+    if message:
+        if _SERVICER_CRASH.match(message):
+            internal = "servicer"
+        elif code in _LIBRARY_CODES and _TRANSPORT.search(message):
+            internal = "transport"
+            if code == Code.RESOURCE_EXHAUSTED and _METADATA_TOO_LARGE in message:
+                http_status = HEADERS_TOO_LARGE
+    return GatewayError(
+        code, message or code.name, http_status=http_status, details=details, internal=internal
+    )
+
+
+_GENERIC: dict[Code, str] = {
+    Code.CANCELLED: "the call was cancelled",
+    Code.UNKNOWN: "internal error",
+    Code.DEADLINE_EXCEEDED: "deadline exceeded",
+    Code.RESOURCE_EXHAUSTED: "resource exhausted",
+    Code.INTERNAL: "internal error",
+    Code.UNAVAILABLE: "the service is unavailable",
+    Code.UNAUTHENTICATED: "unauthenticated",
+    Code.DATA_LOSS: "internal error",
+}
+
+
+def generic_message(code: Code, http_status: int | None = None) -> str:
+    """What a client is told in place of an internal message."""
+    if http_status == HEADERS_TOO_LARGE:
+        return "request headers too large for the service"
+    return _GENERIC.get(code) or code.name.lower().replace("_", " ")

@@ -21,6 +21,7 @@ import grpc
 import grpc.aio
 
 from grpcgw.descriptors import ServiceInfo
+from grpcgw.metadata import METADATA_SIZE_OPTIONS
 
 log = logging.getLogger("grpcgw")
 
@@ -114,6 +115,8 @@ class GrpcServer:
                     f"{info.full_name}: a servicer instance is needed to serve it"
                 )
         kind = _kind(interceptors)
+        # grpcgw's metadata limits (what HTTP headers carry), unless given.
+        options = list({**dict(METADATA_SIZE_OPTIONS), **dict(options)}.items())
         if prefer_threaded and not interceptors and not any(s.is_async() for s in services):
             kind = "sync"
         if kind == "sync":

@@ -9,8 +9,14 @@ The contract every invoker keeps:
 
 - every non-OK outcome is raised as a :class:`~grpcgw.errors.GatewayError`
   carrying the code, message, details and the header and trailing metadata
-  the server sent, never as a transport-specific exception;
-- ``deadline`` (seconds from now, or ``None``) is enforced by the invoker;
+  the server sent, never as a transport-specific exception; an error made from
+  a status comes from :func:`~grpcgw.errors.status_error`, which marks the
+  messages not meant for clients (an unhandled servicer exception's text,
+  gRPC's account of a transport failure) as ``internal``; an invoker that
+  catches a servicer's exception itself says ``internal="servicer"``;
+- ``deadline`` (seconds from now, or ``None``) is enforced by the invoker; the
+  gateway only passes one that is finite, at most
+  :data:`~grpcgw.metadata.MAX_TIMEOUT`, and not below zero;
 - :meth:`ResponseStream.cancel` is idempotent and reaches the servicer
   (its context reports the call cancelled).
 """

@@ -7,6 +7,8 @@ pulling in aiohttp or grpc.
 from __future__ import annotations
 
 import enum
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -80,5 +82,67 @@ class GatewayOptions:
 
     # -- call ---------------------------------------------------------------------
     #: Deadline applied to every gRPC call, in seconds (``None``: none, unless the
-    #: client sends ``Grpc-Timeout``).
+    #: client sends ``Grpc-Timeout``). Longer than about 31 years is taken as that.
     timeout: float | None = None
+    #: Seconds to set up a connection to the gRPC server (TCP and the HTTP/2
+    #: handshake) before a call fails with 503 UNAVAILABLE, for the channels the
+    #: gateway opens itself (``target=``). ``None``: grpcio's 20 s.
+    connect_timeout: float | None = 5.0
+
+    # -- errors -------------------------------------------------------------------
+    #: Pass the text of unhandled servicer exceptions and gRPC's own transport
+    #: errors (addresses, socket paths) to clients instead of a generic message
+    #: for their code. For development: it shows clients how the service is built.
+    expose_internal_errors: bool = False
+
+    def __post_init__(self) -> None:
+        # Nonsense fails here, with its name, not as a deadline that expires at
+        # once or a channel argument grpc rejects at the first call.
+        for name, check in _CHECKS.items():
+            check(name, getattr(self, name))
+
+
+# The largest value of a gRPC int32 channel argument (message sizes).
+_INT32_MAX = 2**31 - 1
+
+
+def _number(name: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"GatewayOptions.{name} must be a number, not {value!r}")
+    return value
+
+
+def _seconds(name: str, value: object) -> None:
+    """``None`` or a number of seconds above zero (inf: no limit worth speaking of)."""
+    if value is not None and not _number(name, value) > 0:  # NaN fails this too
+        raise ValueError(
+            f"GatewayOptions.{name} must be a number of seconds above 0, not {value!r}"
+        )
+
+
+def _finite_seconds(name: str, value: object) -> None:
+    _seconds(name, value)
+    if value is not None and not math.isfinite(_number(name, value)):
+        raise ValueError(f"GatewayOptions.{name} must be finite, not {value!r}")
+
+
+def _size(low: int, high: int | None, *, optional: bool) -> Callable[[str, object], None]:
+    def check(name: str, value: object) -> None:
+        if value is None and optional:
+            return
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"GatewayOptions.{name} must be an integer, not {value!r}")
+        if value < low or (high is not None and value > high):
+            bound = f"from {low} to {high}" if high is not None else f"at least {low}"
+            raise ValueError(f"GatewayOptions.{name} must be {bound}, not {value}")
+
+    return check
+
+
+_CHECKS: dict[str, Callable[[str, object], None]] = {
+    "timeout": _seconds,
+    "connect_timeout": _finite_seconds,
+    "max_request_body": _size(0, None, optional=False),
+    "max_response_message": _size(1, _INT32_MAX, optional=True),
+    "indent": _size(0, 64, optional=True),
+}
