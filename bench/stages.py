@@ -33,7 +33,7 @@ STAGES: list[tuple[str, str, str]] = [
     ("Lambda event -> HttpRequest", "grpcgw.awslambda.handler", "detect"),
     ("Lambda event -> HttpRequest", "<source>", "request"),
     ("routing", "<gateway>", "match"),
-    ("headers -> metadata, deadline", "<gateway>", "_call_metadata"),
+    ("headers -> metadata, deadline", "grpcgw.driver:Driver", "_call_metadata"),
     ("request JSON -> message", "grpcgw.transcode:RequestTranscoder", "transcode"),
     ("gRPC call (blocking channel)", "grpcgw.channel:BlockingInvoker", "unary"),
     ("message -> response JSON", "grpcgw.transcode:ResponseTranscoder", "render"),

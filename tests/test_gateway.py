@@ -176,7 +176,8 @@ async def test_errors_are_status_json(
 async def test_405_lists_allowed_methods(gateway: Gateway) -> None:
     resp = await gateway.handle(req("PUT", "/v1/shelves/x"))
     assert_status(resp, 405, 12)
-    assert resp.header("Allow") == "DELETE, GET, PATCH"
+    # HEAD is served wherever GET is.
+    assert resp.header("Allow") == "DELETE, GET, HEAD, PATCH"
 
 
 async def test_unreachable_server_is_503(sock_dir: Any) -> None:

@@ -391,7 +391,7 @@ def _retarget(event: dict[str, Any], method: str, path: str) -> dict[str, Any]:
     ("method", "path", "status", "code", "extra"),
     [
         ("GET", "/no/such/route", 404, 5, {}),
-        ("DELETE", "/my/path", 405, 12, {"Allow": "GET, POST"}),
+        ("DELETE", "/my/path", 405, 12, {"Allow": "GET, HEAD, POST"}),
         ("GET", "/bad%zzescape", 400, 3, {}),
     ],
 )

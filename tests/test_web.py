@@ -75,7 +75,7 @@ async def test_errors_are_json(
     assert body["code"] == code
     assert body["message"]
     if status == 405:
-        assert resp.headers["Allow"] == "GET"
+        assert resp.headers["Allow"] == "GET, HEAD"
 
 
 async def test_oversized_body_is_413_json(

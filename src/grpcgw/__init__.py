@@ -35,8 +35,8 @@ _LAZY = {
     "Code": "grpcgw.errors",
     "GatewayError": "grpcgw.errors",
     "Gateway": "grpcgw.gateway",
-    "HttpRequest": "grpcgw.gateway",
-    "HttpResponse": "grpcgw.gateway",
+    "HttpRequest": "grpcgw.exchange",
+    "HttpResponse": "grpcgw.exchange",
     "RouteConfigError": "grpcgw.gateway",
     "GatewayOptions": "grpcgw.options",
     "UnescapeMode": "grpcgw.options",
@@ -52,7 +52,8 @@ if TYPE_CHECKING:
     from grpcgw.awslambda import LambdaOptions, serve_lambda
     from grpcgw.channel import TLSConfig
     from grpcgw.errors import Code, GatewayError
-    from grpcgw.gateway import Gateway, HttpRequest, HttpResponse, RouteConfigError
+    from grpcgw.exchange import HttpRequest, HttpResponse
+    from grpcgw.gateway import Gateway, RouteConfigError
     from grpcgw.options import GatewayOptions, UnescapeMode
     from grpcgw.server import serve_local, start_local
 

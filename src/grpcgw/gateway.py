@@ -1,21 +1,21 @@
-"""The gateway core: HTTP request in, gRPC call, HTTP response out.
+"""The gateway: HTTP request in, gRPC call, HTTP response out.
 
-Ties routing, transcoding, the invoker, header/metadata mapping and errors
-together, with no knowledge of aiohttp or Lambda: the web and Lambda adapters
-turn their requests into :class:`HttpRequest` and write back :class:`HttpResponse`.
+:class:`Gateway` is the façade: it compiles the routes of some services
+(:class:`Route`), matches requests to them, and hands each matched request
+to its :class:`~grpcgw.driver.Driver`, which makes the call and renders the
+outcome. It knows nothing of aiohttp or Lambda: the web and Lambda adapters
+turn their requests into :class:`HttpRequest` and write back
+:class:`HttpResponse` (both in :mod:`grpcgw.exchange`).
 """
 
 from __future__ import annotations
 
-import json
-import logging
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from google.protobuf import message_factory
 from google.protobuf.descriptor import MethodDescriptor
-from google.protobuf.message import Message
 
 from grpcgw.descriptors import (
     HttpBinding,
@@ -25,97 +25,43 @@ from grpcgw.descriptors import (
     method_bindings,
     resolve_service,
 )
+from grpcgw.driver import Driver, without_body
 from grpcgw.errors import Code, GatewayError
-from grpcgw.httprule import PathTemplate, TemplateError
-from grpcgw.invoker import Invoker, MethodSpec, ResponseStream
-from grpcgw.metadata import (
-    HeaderMatcher,
-    MetadataError,
-    call_metadata,
-    default_header_matcher,
-    response_headers,
+from grpcgw.exchange import (
+    ErrorHook,
+    HttpRequest,
+    HttpResponse,
+    ResponseHook,
+    error_response,
 )
+from grpcgw.httprule import PathTemplate, TemplateError
+from grpcgw.invoker import Invoker, MethodSpec
+from grpcgw.metadata import HeaderMatcher, default_header_matcher
 from grpcgw.options import GatewayOptions
 from grpcgw.routing import MalformedPath, Match, MethodNotAllowed, NotFound, RouteTable
-from grpcgw.streaming import Framing, choose_framing, raw_chunks, split_lines
-from grpcgw.transcode import (
-    BindingConfigError,
-    RequestTranscoder,
-    ResponseTranscoder,
-    TranscodeError,
-)
+from grpcgw.transcode import BindingConfigError, RequestTranscoder, ResponseTranscoder
 
 if TYPE_CHECKING:
     import grpc.aio
 
     from grpcgw.channel import TLSConfig
 
-log = logging.getLogger("grpcgw")
-
-_JSON = "application/json"
-
-
-#: ``response_hook(request, response, reply)``: may change a successful response
-#: (headers, status, body) or return a new one; ``reply`` is ``None`` for streams.
-ResponseHook = Callable[["HttpRequest", "HttpResponse", Message | None], "HttpResponse | None"]
-#: ``error_hook(request, error)``: renders every error response instead of the default.
-ErrorHook = Callable[["HttpRequest", GatewayError], "HttpResponse"]
+__all__ = [
+    "ErrorHook",
+    "Gateway",
+    "HttpRequest",
+    "HttpResponse",
+    "ResponseHook",
+    "Route",
+    "RouteConfigError",
+    "error_response",
+]
 
 _HEALTH_METHOD = "grpc.health.v1.Health.Check"
 
 
 class RouteConfigError(ValueError):
     """A ``google.api.http`` annotation that cannot be served; names the method and rule."""
-
-
-@dataclass(frozen=True, slots=True)
-class HttpRequest:
-    """An HTTP request as the gateway sees it, independent of the server that received it.
-
-    ``path`` is the raw request path with its percent-escapes intact (routing
-    decodes path variables itself, so ``%2F`` never splits a segment).
-    """
-
-    method: str
-    path: str
-    query: str = ""
-    headers: Sequence[tuple[str, str]] = ()
-    body: bytes = b""
-    #: The client's address, forwarded as ``x-forwarded-for``.
-    remote_addr: str | None = None
-    #: Metadata to send besides what the headers map to (e.g. the Lambda request context).
-    metadata: Sequence[tuple[str, str]] = ()
-    #: Seconds the call may take at most (e.g. what is left of a Lambda invocation).
-    deadline: float | None = None
-
-
-@dataclass(slots=True)
-class HttpResponse:
-    """An HTTP response: status, header list (repeats allowed) and body bytes.
-
-    A streamed reply has ``stream`` instead of ``body``: chunks to send (and
-    flush) as they come. Closing the iterator early cancels the gRPC call.
-    """
-
-    status: int
-    headers: list[tuple[str, str]] = field(default_factory=list)
-    body: bytes = b""
-    stream: AsyncIterator[bytes] | None = None
-
-    async def read(self) -> bytes:
-        """The whole body, collecting a stream (for adapters that cannot stream)."""
-        if self.stream is None:
-            return self.body
-        return b"".join([chunk async for chunk in self.stream])
-
-    def header(self, name: str) -> str | None:
-        """The first value of a header, case-insensitively."""
-        lower = name.lower()
-        return next((v for k, v in self.headers if k.lower() == lower), None)
-
-    def json(self) -> Any:
-        """The body decoded as JSON."""
-        return json.loads(self.body)
 
 
 class Route(NamedTuple):
@@ -146,14 +92,6 @@ class Route(NamedTuple):
 
     def __str__(self) -> str:
         return f"{self.binding} -> {self.rpc}"
-
-
-def error_response(
-    error: GatewayError, extra_headers: Sequence[tuple[str, str]] = ()
-) -> HttpResponse:
-    """The HTTP response for a :class:`GatewayError`: a ``google.rpc.Status`` JSON body."""
-    headers = [("Content-Type", _JSON), *error.headers, *extra_headers]
-    return HttpResponse(error.http_status, headers, error.body())
 
 
 def _health_route(path: str, options: GatewayOptions) -> Route:
@@ -206,10 +144,6 @@ def _compile_route(
     return Route(binding, template, spec, request, response, stream_response)
 
 
-def _earliest(a: float | None, b: float | None) -> float | None:
-    return b if a is None else a if b is None else min(a, b)
-
-
 def _as_list(services: Iterable[ServiceLike] | ServiceLike) -> list[ServiceLike]:
     if isinstance(services, str | bytes) or not isinstance(services, Iterable):
         return [services]
@@ -259,16 +193,16 @@ class Gateway:
         self._tls = tls
         self._channel = channel
         self._channel_options = tuple(channel_options)
-        if self.options.max_response_message is not None:
-            self._channel_options += (
-                ("grpc.max_receive_message_length", self.options.max_response_message),
-            )
-        self._response_hook = response_hook
-        self._error_hook = error_hook
-        self._invoker: Invoker | None = invoker
-        #: Whether aclose() closes the invoker (only one the gateway made itself).
-        self._owns_invoker = invoker is None
-        self._matcher = header_matcher or default_header_matcher
+        self._driver = Driver(
+            self.options,
+            invoker=invoker,
+            connect=self._open_invoker,
+            matcher=header_matcher or default_header_matcher,
+            response_hook=response_hook,
+            error_hook=error_hook,
+            # A channel the gateway opens enforces max_response_message itself.
+            check_reply_size=target is None,
+        )
         self._table: RouteTable[Route] = RouteTable(
             unescape_mode=self.options.unescape_mode,
             match_unregistered_custom_verb=self.options.match_unregistered_custom_verb,
@@ -298,7 +232,9 @@ class Gateway:
     ) -> Match[Route]:
         """Route a request; raises :class:`GatewayError` (404, 405, 400) when it cannot.
 
-        ``headers`` matter only with ``method_override`` (``X-HTTP-Method-Override``).
+        ``HEAD`` takes a path's ``GET`` route unless a ``HEAD`` route (a
+        ``custom`` binding) matches. ``headers`` matter only with
+        ``method_override`` (``X-HTTP-Method-Override``).
         """
         if self.options.method_override and method == "POST":
             override = next((v for k, v in headers if k.lower() == "x-http-method-override"), None)
@@ -307,38 +243,48 @@ class Gateway:
         try:
             return self._table.match(method, raw_path)
         except MethodNotAllowed as exc:
-            raise GatewayError(
-                Code.UNIMPLEMENTED,
-                f"method {method} is not allowed for {raw_path.partition('?')[0]}",
-                http_status=405,
-                headers=[("Allow", ", ".join(exc.allowed))],
-            ) from None
+            allowed = exc.allowed
         except NotFound:
             raise GatewayError(
                 Code.NOT_FOUND, f"no route for {method} {raw_path.partition('?')[0]}"
             ) from None
         except MalformedPath as exc:
             raise GatewayError(Code.INVALID_ARGUMENT, str(exc)) from None
+        if "GET" in allowed:
+            if method == "HEAD":
+                return self.match("GET", raw_path)  # answered like GET, without the body
+            if "HEAD" not in allowed:
+                allowed = tuple(sorted((*allowed, "HEAD")))
+        raise GatewayError(
+            Code.UNIMPLEMENTED,
+            f"method {method} is not allowed for {raw_path.partition('?')[0]}",
+            http_status=405,
+            headers=[("Allow", ", ".join(allowed))],
+        )
 
-    def _get_invoker(self) -> Invoker:
-        if self._invoker is None:
-            from grpcgw.channel import ChannelInvoker, open_channel
+    def _open_invoker(self) -> Invoker:
+        """The gateway's own invoker, over ``channel`` or a channel to ``target``."""
+        from grpcgw.channel import ChannelInvoker, gateway_channel_options, open_channel
 
-            channel = self._channel
-            if channel is None:
-                assert self._target is not None
-                channel = open_channel(self._target, tls=self._tls, options=self._channel_options)
-            self._invoker = ChannelInvoker(channel, owns_channel=self._channel is None)
-        return self._invoker
+        channel = self._channel
+        if channel is None:
+            assert self._target is not None
+            options = [*gateway_channel_options(self.options), *self._channel_options]
+            channel = open_channel(self._target, tls=self._tls, options=options)
+        return ChannelInvoker(channel, owns_channel=self._channel is None)
 
     async def handle(self, request: HttpRequest) -> HttpResponse:
-        """Serve one request. Never raises for a client's or server's failure:
+        """Serve one request. Never raises for what a request or a reply contains:
         every error becomes a ``google.rpc.Status`` JSON response."""
+        if not request.query and "?" in request.path:
+            path, _, query = request.path.partition("?")
+            request = replace(request, path=path, query=query)
         try:
             match = self.match(request.method, request.path, request.headers)
         except GatewayError as exc:
-            return self.error(request, exc)
-        return await self.dispatch(request, match)
+            response = self.error(request, exc)
+            return await without_body(response) if request.method == "HEAD" else response
+        return await self._driver.serve(request, match)
 
     def error(
         self,
@@ -346,19 +292,13 @@ class Gateway:
         error: GatewayError,
         extra_headers: Sequence[tuple[str, str]] = (),
     ) -> HttpResponse:
-        """The response for an error: ``error_hook``'s, or the ``google.rpc.Status`` JSON body."""
-        if error.code == Code.UNAUTHENTICATED and not any(
-            k.lower() == "www-authenticate" for k, _ in (*error.headers, *extra_headers)
-        ):
-            # The server's own challenge if it sent one, else grpc-gateway's: the message.
-            challenge = next(
-                (str(v) for k, v in error.header_metadata if k == "www-authenticate"),
-                error.message,
-            )
-            error.headers.append(("WWW-Authenticate", challenge))
-        if self._error_hook is not None:
-            return self._error_hook(request, error)
-        return error_response(error, extra_headers)
+        """The response for an error: ``error_hook``'s, or the ``google.rpc.Status`` JSON body.
+
+        An internal message (:attr:`GatewayError.internal`) is logged and replaced
+        by a generic one unless ``expose_internal_errors``; ``error`` itself is
+        left as it is.
+        """
+        return self._driver.render_error(request, error, extra_headers)
 
     async def handle_buffered(self, request: HttpRequest) -> HttpResponse:
         """:meth:`handle`, with a streamed reply collected into ``body`` (for Lambda).
@@ -367,146 +307,18 @@ class Gateway:
         since nothing has been sent yet.
         """
         response = await self.handle(request)
-        if response.stream is not None:
-            try:
-                response.body = await response.read()
-            except GatewayError as exc:
-                return self.error(request, exc)
-            response.stream = None
-        return response
+        if response.stream is None:
+            return response
+        return await self._driver.collect(request, response)
 
     async def dispatch(self, request: HttpRequest, match: Match[Route]) -> HttpResponse:
-        """Serve a request already routed by :meth:`match`."""
-        route = match.target
-        try:
-            if len(request.body) > self.options.max_request_body:
-                raise GatewayError(
-                    Code.RESOURCE_EXHAUSTED,
-                    f"request body of {len(request.body)} bytes exceeds the limit of "
-                    f"{self.options.max_request_body} bytes",
-                    http_status=413,
-                )
-            metadata, timeout = self._call_metadata(request)
-            invoker = self._invoker or self._get_invoker()
-            spec = route.spec
-            payload: Message | list[Message] = (
-                self._request_stream(route, match, request)
-                if spec.client_streaming
-                else self._request_message(route, match, request, request.body)
-            )
-            if spec.server_streaming:
-                stream = invoker.stream(spec, payload, metadata=metadata, deadline=timeout)
-                return await self._stream_response(route, stream, request)
-            result = await invoker.unary(spec, payload, metadata=metadata, deadline=timeout)
-        except GatewayError as exc:
-            headers, _ = response_headers(exc.header_metadata, exc.trailing_metadata)
-            return self.error(request, exc, headers)
-        except Exception:
-            # Never a traceback to the client; the server log gets it.
-            log.exception("internal error serving %s %s", request.method, request.path)
-            return self.error(request, GatewayError(Code.INTERNAL, "internal gateway error"))
-        headers, status = response_headers(result.header_metadata, result.trailing_metadata)
-        if route.health and getattr(result.message, "status", 1) != 1:  # 1: SERVING
-            status = 503
-        if status == 204:
-            response = HttpResponse(204, headers, b"")
-        else:
-            body, content_type = route.response.render(result.message)
-            headers.insert(0, ("Content-Type", content_type))
-            response = HttpResponse(status or 200, headers, body)
-        return self._respond(request, response, result.message)
-
-    def _respond(
-        self, request: HttpRequest, response: HttpResponse, reply: Message | None
-    ) -> HttpResponse:
-        if self._response_hook is None:
-            return response
-        return self._response_hook(request, response, reply) or response
-
-    def _request_message(
-        self, route: Route, match: Match[Route], request: HttpRequest, body: bytes
-    ) -> Message:
-        query = request.query or request.path.partition("?")[2]
-        content_type = ""
-        if route.request.raw_body:  # only google.api.HttpBody keeps the Content-Type
-            content_type = next((v for k, v in request.headers if k.lower() == "content-type"), "")
-        try:
-            return route.request.transcode(match.bindings, query, body, content_type)
-        except TranscodeError as exc:
-            raise GatewayError(Code.INVALID_ARGUMENT, str(exc)) from None
-
-    def _request_stream(
-        self, route: Route, match: Match[Route], request: HttpRequest
-    ) -> list[Message]:
-        """The request messages of a client stream: one per NDJSON line, or raw chunks.
-
-        The body is read whole first, so a bad line answers 400 before any call.
-        """
-        chunks = raw_chunks if route.request.raw_body else split_lines
-        messages = []
-        for n, chunk in enumerate(chunks(request.body), 1):
-            try:
-                messages.append(self._request_message(route, match, request, chunk))
-            except GatewayError as exc:
-                raise GatewayError(exc.code, f"request stream message {n}: {exc.message}") from None
-        return messages
-
-    async def _stream_response(
-        self, route: Route, stream: ResponseStream, request: HttpRequest
-    ) -> HttpResponse:
-        """A streamed reply. A failure before the first reply is an ordinary error response."""
-        try:
-            first = await stream.next()
-            header_metadata = await stream.header_metadata()
-        except BaseException:
-            stream.cancel()
-            raise
-        accept = next((v for k, v in request.headers if k.lower() == "accept"), None)
-        framing = choose_framing(accept, http_body=route.response.http_body)
-        headers, status = response_headers(header_metadata, ())
-        content_type = framing.content_type
-        if route.response.http_body and first is not None:
-            content_type = route.response.render(first)[1]
-        headers.insert(0, ("Content-Type", content_type))
-        response = HttpResponse(
-            status or 200, headers, stream=self._frames(route, stream, first, framing)
-        )
-        return self._respond(request, response, None)
-
-    async def _frames(
-        self, route: Route, stream: ResponseStream, first: Message | None, framing: Framing
-    ) -> AsyncIterator[bytes]:
-        try:
-            message = first
-            while message is not None:
-                yield framing.message(route.stream_response.render(message)[0])
-                message = await stream.next()
-        except GatewayError as exc:
-            if not framing.can_report_errors:
-                raise  # the adapter aborts the response: a truncated body, never a silent one
-            yield framing.error(exc.body())
-        finally:
-            # Ends the call when the client went away (the adapter closes this generator).
-            stream.cancel()
-
-    def _call_metadata(
-        self, request: HttpRequest
-    ) -> tuple[list[tuple[str, str | bytes]], float | None]:
-        try:
-            metadata, header_timeout = call_metadata(
-                request.headers, remote_addr=request.remote_addr, matcher=self._matcher
-            )
-        except MetadataError as exc:
-            raise GatewayError(Code.INVALID_ARGUMENT, str(exc)) from None
-        metadata.extend(request.metadata)
-        timeout = _earliest(_earliest(self.options.timeout, request.deadline), header_timeout)
-        return metadata, timeout
+        """Serve a request already routed by :meth:`match` (``request.query``
+        holds its query string)."""
+        return await self._driver.serve(request, match)
 
     async def aclose(self) -> None:
         """Close the channel the gateway opened (a channel or invoker passed in is left open)."""
-        if self._invoker is not None and self._owns_invoker:
-            await self._invoker.aclose()
-            self._invoker = None
+        await self._driver.aclose()
 
     async def __aenter__(self) -> Gateway:
         return self

@@ -1,0 +1,467 @@
+"""Serving one routed request: the gateway's one place for calls, deadlines,
+cancellation and failures.
+
+:class:`Driver` turns a request and its route into a call (request message,
+metadata, deadline), awaits the invoker, and turns what comes back into an
+:class:`~grpcgw.exchange.HttpResponse`. Whatever goes wrong — a bad request,
+the server's status, a reply that cannot be rendered as JSON, a bug in a hook
+or in grpcgw — ends here as a ``google.rpc.Status`` response, or as the last
+frame of a stream whose framing can carry it: :meth:`Driver.serve` never
+raises for what a request or a reply contains. Messages not meant for
+clients (an unhandled servicer exception, gRPC's account of a transport
+failure) are logged once and replaced by a generic message, unless
+``GatewayOptions.expose_internal_errors`` is set.
+
+It never suspends except in the invoker's own awaits, so the Lambda handler
+can run it with no event loop (:func:`grpcgw.channel.run_blocking`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import TYPE_CHECKING
+
+from google.protobuf.message import Message
+
+from grpcgw.errors import Code, GatewayError
+from grpcgw.exchange import ErrorHook, HttpRequest, HttpResponse, ResponseHook, error_response
+from grpcgw.invoker import Invoker, ResponseStream
+from grpcgw.metadata import (
+    MAX_TIMEOUT,
+    HeaderMatcher,
+    MetadataError,
+    MetadataTooLarge,
+    call_metadata,
+    response_headers,
+)
+from grpcgw.options import GatewayOptions
+from grpcgw.streaming import Framing, choose_framing, raw_chunks, split_lines
+from grpcgw.transcode import ResponseTranscoder, TranscodeError
+
+if TYPE_CHECKING:
+    from grpcgw.gateway import Route
+    from grpcgw.routing import Match
+
+log = logging.getLogger("grpcgw")
+
+_INTERNAL_ERROR = "internal gateway error"
+_UNRENDERABLE = "internal error: the reply cannot be rendered as JSON"
+
+
+class Driver:
+    """Makes the calls of one :class:`~grpcgw.Gateway` and renders their outcome."""
+
+    __slots__ = (
+        "_connect",
+        "_error_hook",
+        "_expose",
+        "_invoker",
+        "_matcher",
+        "_max_body",
+        "_owns_invoker",
+        "_reply_limit",
+        "_response_hook",
+        "_timeout",
+    )
+
+    def __init__(
+        self,
+        options: GatewayOptions,
+        *,
+        invoker: Invoker | None,
+        connect: Callable[[], Invoker],
+        matcher: HeaderMatcher,
+        response_hook: ResponseHook | None,
+        error_hook: ErrorHook | None,
+        check_reply_size: bool,
+    ) -> None:
+        self._invoker = invoker
+        #: Opens the gateway's own invoker on first use (when none was given).
+        self._connect = connect
+        self._owns_invoker = invoker is None
+        self._matcher = matcher
+        self._response_hook = response_hook
+        self._error_hook = error_hook
+        self._expose = options.expose_internal_errors
+        self._max_body = options.max_request_body
+        # Measured here only where no channel the gateway made enforces it.
+        self._reply_limit = options.max_response_message if check_reply_size else None
+        self._timeout = None if options.timeout is None else min(options.timeout, MAX_TIMEOUT)
+
+    # -- one request ---------------------------------------------------------------
+
+    async def serve(self, request: HttpRequest, match: Match[Route]) -> HttpResponse:
+        """The response to a routed request; never raises for what it or the reply holds."""
+        route = match.target
+        try:
+            response = await self._exchange(request, match, route)
+        except GatewayError as exc:
+            response = self.render_error(request, exc, _metadata_headers(exc))
+        except Exception:
+            # Never a traceback to the client; the server log gets it.
+            log.exception("internal error serving %s %.200r", request.method, request.path)
+            response = self.render_error(request, GatewayError(Code.INTERNAL, _INTERNAL_ERROR))
+        if request.method == "HEAD" and route.http_method != "HEAD":
+            return await without_body(response)  # HEAD of a GET route: GET's headers only
+        return response
+
+    async def _exchange(
+        self, request: HttpRequest, match: Match[Route], route: Route
+    ) -> HttpResponse:
+        if len(request.body) > self._max_body:
+            raise GatewayError(
+                Code.RESOURCE_EXHAUSTED,
+                f"request body of {len(request.body)} bytes exceeds the limit of "
+                f"{self._max_body} bytes",
+                http_status=413,
+            )
+        metadata, timeout = self._call_metadata(request)
+        invoker = self._invoker or self._open()
+        spec = route.spec
+        payload: Message | list[Message] = (
+            _request_stream(route, match, request)
+            if spec.client_streaming
+            else _request_message(route, match, request, request.body)
+        )
+        if spec.server_streaming:
+            stream = invoker.stream(spec, payload, metadata=metadata, deadline=timeout)
+            return await self._stream_response(request, route, stream)
+        result = await invoker.unary(spec, payload, metadata=metadata, deadline=timeout)
+        message = result.message
+        if self._reply_limit is not None:
+            self._check_size(message)
+        headers, status = response_headers(result.header_metadata, result.trailing_metadata)
+        if route.health and getattr(message, "status", 1) != 1:  # 1: SERVING
+            status = 503
+        if status == 204:
+            response = HttpResponse(204, headers, b"")
+        else:
+            try:
+                body, content_type = route.response.render(message)
+            except Exception as exc:
+                raise _unrenderable(route, exc) from None
+            headers.insert(0, ("Content-Type", content_type))
+            response = HttpResponse(status or 200, headers, body)
+        if self._response_hook is None:
+            return response
+        return self._response_hook(request, response, message) or response
+
+    def _call_metadata(
+        self, request: HttpRequest
+    ) -> tuple[list[tuple[str, str | bytes]], float | None]:
+        """The call's metadata and timeout: the earliest of the option, the request's
+        deadline and ``Grpc-Timeout``, each made one that grpc can keep."""
+        try:
+            metadata, header_timeout = call_metadata(
+                request.headers,
+                remote_addr=request.remote_addr,
+                matcher=self._matcher,
+                extra=request.metadata,
+            )
+        except MetadataTooLarge as exc:
+            raise GatewayError(Code.RESOURCE_EXHAUSTED, str(exc), http_status=431) from None
+        except MetadataError as exc:
+            raise GatewayError(Code.INVALID_ARGUMENT, str(exc)) from None
+        timeout = self._timeout
+        deadline = request.deadline
+        if deadline is not None:
+            deadline = _usable_deadline(deadline)
+            if deadline is not None and (timeout is None or deadline < timeout):
+                timeout = deadline
+        if header_timeout is not None and (timeout is None or header_timeout < timeout):
+            timeout = header_timeout
+        return metadata, timeout
+
+    async def _stream_response(
+        self, request: HttpRequest, route: Route, stream: ResponseStream
+    ) -> HttpResponse:
+        """A streamed reply. A failure before the first reply, or a first reply
+        that cannot be rendered, is an ordinary error response."""
+        try:
+            first = await stream.next()
+            header_metadata = await stream.header_metadata()
+            accept = next((v for k, v in request.headers if k.lower() == "accept"), None)
+            framing = choose_framing(accept, http_body=route.response.http_body)
+            headers, status = response_headers(header_metadata, ())
+            content_type = framing.content_type
+            pending = None
+            if first is not None:
+                body, first_type = self._render(route.stream_response, route, first)
+                pending = framing.message(body)
+                if route.response.http_body:
+                    content_type = first_type
+            headers.insert(0, ("Content-Type", content_type))
+            frames = _Frames(self, request, route, stream, framing, pending)
+            response = HttpResponse(status or 200, headers, stream=frames)
+            if self._response_hook is None:
+                return response
+            return self._response_hook(request, response, None) or response
+        except BaseException:
+            stream.cancel()  # nothing will read the stream: end the call now
+            raise
+
+    def _render(
+        self, transcoder: ResponseTranscoder, route: Route, message: Message
+    ) -> tuple[bytes, str]:
+        if self._reply_limit is not None:
+            self._check_size(message)
+        try:
+            return transcoder.render(message)
+        except Exception as exc:
+            raise _unrenderable(route, exc) from None
+
+    def _check_size(self, message: Message) -> None:
+        assert self._reply_limit is not None
+        if message.ByteSize() > self._reply_limit:
+            raise GatewayError(
+                Code.RESOURCE_EXHAUSTED,
+                f"the reply is larger than the gateway accepts ({self._reply_limit} bytes)",
+            )
+
+    # -- errors ----------------------------------------------------------------------
+
+    def render_error(
+        self,
+        request: HttpRequest,
+        error: GatewayError,
+        extra_headers: Sequence[tuple[str, str]] = (),
+    ) -> HttpResponse:
+        """The response for an error: ``error_hook``'s, or the ``google.rpc.Status`` JSON body."""
+        error = self._public(request, error)
+        if error.code == Code.UNAUTHENTICATED and not any(
+            k.lower() == "www-authenticate" for k, _ in (*error.headers, *extra_headers)
+        ):
+            # The server's own challenge if it sent one, else grpc-gateway's: the message.
+            challenge = next(
+                (str(v) for k, v in error.header_metadata if k == "www-authenticate"),
+                error.message,
+            )
+            error = error.replace(headers=[*error.headers, ("WWW-Authenticate", challenge)])
+        if self._error_hook is not None:
+            try:
+                return self._error_hook(request, error)
+            except Exception:
+                log.exception("error_hook failed; answering with the default error body")
+        return error_response(error, extra_headers)
+
+    def error_frame(self, request: HttpRequest, error: GatewayError, framing: Framing) -> bytes:
+        """The last frame of a stream that failed: ``error_hook``'s body, or the Status."""
+        error = self._public(request, error)
+        if self._error_hook is not None:
+            try:
+                return framing.error(self._error_hook(request, error).body)
+            except Exception:
+                log.exception("error_hook failed; answering with the default error body")
+        return framing.error(error.body())
+
+    def _public(self, request: HttpRequest, error: GatewayError) -> GatewayError:
+        """Log an internal message once, and give clients the generic one instead."""
+        if error.internal is None:
+            return error
+        if error.internal == "servicer":
+            level = logging.ERROR  # a bug in the service
+        elif error.code in (Code.CANCELLED, Code.DEADLINE_EXCEEDED):
+            level = logging.DEBUG  # every client may cause these
+        elif error.http_status == 431:
+            level = logging.INFO
+        else:
+            level = logging.WARNING  # the backend is down, or the way to it
+        log.log(
+            level,
+            "%s %.200r failed: %s %r",
+            request.method,
+            request.path,
+            error.code.name,
+            error.message,
+        )
+        return error if self._expose else error.public()
+
+    async def collect(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        """``response`` with its stream read into ``body`` (for adapters that cannot
+        stream); a stream that fails midway without saying so in-band becomes an
+        error response here, since nothing has been sent yet."""
+        stream = response.stream
+        if stream is None:
+            return response
+        try:
+            response.body = b"".join([chunk async for chunk in stream])
+        except GatewayError as exc:
+            return self.render_error(request, exc, _metadata_headers(exc))
+        except Exception:
+            log.exception("internal error serving %s %.200r", request.method, request.path)
+            return self.render_error(request, GatewayError(Code.INTERNAL, _INTERNAL_ERROR))
+        finally:
+            await _close(stream)
+        response.stream = None
+        return response
+
+    # -- the invoker -----------------------------------------------------------------
+
+    def _open(self) -> Invoker:
+        self._invoker = self._connect()
+        return self._invoker
+
+    async def aclose(self) -> None:
+        """Close the invoker if the gateway made it."""
+        if self._invoker is not None and self._owns_invoker:
+            invoker, self._invoker = self._invoker, None
+            await invoker.aclose()
+
+
+class _Frames:
+    """The chunks of a streamed reply, one per message, then an error frame if it
+    fails and the framing can say so.
+
+    Closing it (``aclose()``), even before the first chunk is read, cancels the
+    call: the client went away. A raw (HttpBody) stream that fails raises its
+    :class:`GatewayError` instead, so that the adapter cuts the response short.
+    """
+
+    __slots__ = ("_done", "_driver", "_framing", "_pending", "_request", "_route", "_stream")
+
+    def __init__(
+        self,
+        driver: Driver,
+        request: HttpRequest,
+        route: Route,
+        stream: ResponseStream,
+        framing: Framing,
+        pending: bytes | None,
+    ) -> None:
+        self._driver = driver
+        self._request = request
+        self._route = route
+        self._stream = stream
+        self._framing = framing
+        #: The first chunk, rendered before the response was returned.
+        self._pending = pending
+        self._done = pending is None  # no first reply: the stream ended OK
+
+    def __aiter__(self) -> _Frames:
+        return self
+
+    async def __anext__(self) -> bytes:
+        chunk = self._pending
+        if chunk is not None:
+            self._pending = None
+            return chunk
+        if self._done:
+            raise StopAsyncIteration
+        error: GatewayError
+        try:
+            message = await self._stream.next()
+            if message is not None:
+                driver = self._driver
+                body = driver._render(self._route.stream_response, self._route, message)[0]
+                return self._framing.message(body)
+        except GatewayError as exc:
+            error = exc
+        except Exception:
+            log.exception(
+                "internal error streaming %s %.200r", self._request.method, self._request.path
+            )
+            error = GatewayError(Code.INTERNAL, _INTERNAL_ERROR)
+        except BaseException:  # cancelled: whoever reads the stream is gone
+            self._close()
+            raise
+        else:
+            self._done = True  # ended with OK
+            raise StopAsyncIteration
+        self._close()
+        if not self._framing.can_report_errors:
+            raise error  # the adapter aborts the response: a truncated body, never a silent one
+        return self._driver.error_frame(self._request, error, self._framing)
+
+    def _close(self) -> None:
+        self._done = True
+        self._pending = None
+        self._stream.cancel()
+
+    async def aclose(self) -> None:
+        """End the call (idempotent)."""
+        self._close()
+
+
+async def without_body(response: HttpResponse) -> HttpResponse:
+    """``response`` as the answer to a HEAD request: its headers (with the
+    ``Content-Length`` the body would have had), no body; a stream is ended."""
+    if response.stream is not None:
+        await _close(response.stream)
+        return HttpResponse(response.status, response.headers, stream=_no_chunks())
+    if not response.body:
+        return response
+    headers = response.headers
+    if not any(k.lower() == "content-length" for k, _ in headers):
+        headers = [*headers, ("Content-Length", str(len(response.body)))]
+    return HttpResponse(response.status, headers, b"")
+
+
+async def _no_chunks() -> AsyncIterator[bytes]:
+    return
+    yield b""  # pragma: no cover  (makes this an async generator)
+
+
+async def _close(stream: AsyncIterator[bytes]) -> None:
+    aclose = getattr(stream, "aclose", None)
+    if aclose is None:
+        return
+    try:
+        await aclose()
+    except Exception:
+        log.exception("closing a response stream failed")
+
+
+def _usable_deadline(deadline: float) -> float | None:
+    """A deadline grpc can keep: ``None`` for one that is not above zero (NaN,
+    negative, not a number at all), at most :data:`MAX_TIMEOUT` (grpcio's clock
+    overflows beyond it and the call would expire at once)."""
+    try:
+        if 0 < deadline <= MAX_TIMEOUT:
+            return deadline
+        return MAX_TIMEOUT if deadline > MAX_TIMEOUT else None
+    except TypeError:
+        return None
+
+
+def _metadata_headers(error: GatewayError) -> list[tuple[str, str]]:
+    if not error.header_metadata and not error.trailing_metadata:
+        return []
+    return response_headers(error.header_metadata, error.trailing_metadata)[0]
+
+
+def _unrenderable(route: Route, exc: Exception) -> GatewayError:
+    # The detail is the server's to read, once; the client learns only that it failed.
+    log.error(
+        "a reply of %s cannot be rendered as JSON: %s: %s", route.rpc, type(exc).__name__, exc
+    )
+    return GatewayError(Code.INTERNAL, _UNRENDERABLE)
+
+
+def _request_message(
+    route: Route, match: Match[Route], request: HttpRequest, body: bytes
+) -> Message:
+    content_type = ""
+    if route.request.raw_body:  # only google.api.HttpBody keeps the Content-Type
+        content_type = next((v for k, v in request.headers if k.lower() == "content-type"), "")
+    try:
+        return route.request.transcode(match.bindings, request.query, body, content_type)
+    except TranscodeError as exc:
+        raise GatewayError(Code.INVALID_ARGUMENT, str(exc)) from None
+    except UnicodeError:  # a lone surrogate in the query (Lambda events can carry one)
+        raise GatewayError(Code.INVALID_ARGUMENT, "the request is not valid UTF-8") from None
+
+
+def _request_stream(route: Route, match: Match[Route], request: HttpRequest) -> list[Message]:
+    """The request messages of a client stream: one per NDJSON line, or raw chunks.
+
+    The body is read whole first, so a bad line answers 400 before any call.
+    """
+    chunks = raw_chunks if route.request.raw_body else split_lines
+    messages = []
+    for n, chunk in enumerate(chunks(request.body), 1):
+        try:
+            messages.append(_request_message(route, match, request, chunk))
+        except GatewayError as exc:
+            raise GatewayError(exc.code, f"request stream message {n}: {exc.message}") from None
+    return messages

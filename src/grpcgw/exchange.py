@@ -1,0 +1,91 @@
+"""An HTTP exchange as values: :class:`HttpRequest` in, :class:`HttpResponse` out (pure).
+
+What the web and Lambda adapters turn their requests into and write back;
+the gateway knows nothing else of HTTP servers.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from grpcgw.errors import GatewayError
+
+if TYPE_CHECKING:
+    from google.protobuf.message import Message
+
+JSON_CONTENT_TYPE = "application/json"
+
+
+@dataclass(frozen=True, slots=True)
+class HttpRequest:
+    """An HTTP request as the gateway sees it, independent of the server that received it.
+
+    ``path`` is the raw request path with its percent-escapes intact (routing
+    decodes path variables itself, so ``%2F`` never splits a segment), and
+    ``query`` the raw query string, without the ``?``. (:meth:`Gateway.handle
+    <grpcgw.Gateway.handle>` also takes a ``path`` that still carries its
+    ``?query`` when ``query`` is empty.)
+    """
+
+    method: str
+    path: str
+    query: str = ""
+    headers: Sequence[tuple[str, str]] = ()
+    body: bytes = b""
+    #: The client's address, forwarded as ``x-forwarded-for``.
+    remote_addr: str | None = None
+    #: Metadata to send besides what the headers map to (e.g. the Lambda request context).
+    metadata: Sequence[tuple[str, str]] = ()
+    #: Seconds the call may take at most (e.g. what is left of a Lambda invocation).
+    #: Any float is safe: one beyond about 31 years (``inf`` too) is taken as that,
+    #: and one that is not above zero (``NaN`` too) is ignored.
+    deadline: float | None = None
+
+
+@dataclass(slots=True)
+class HttpResponse:
+    """An HTTP response: status, header list (repeats allowed) and body bytes.
+
+    A streamed reply has ``stream`` instead of ``body``: chunks to send (and
+    flush) as they come. Closing the iterator (``aclose()``) early cancels the
+    gRPC call.
+    """
+
+    status: int
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    body: bytes = b""
+    stream: AsyncIterator[bytes] | None = None
+
+    async def read(self) -> bytes:
+        """The whole body, collecting a stream (for adapters that cannot stream)."""
+        if self.stream is None:
+            return self.body
+        return b"".join([chunk async for chunk in self.stream])
+
+    def header(self, name: str) -> str | None:
+        """The first value of a header, case-insensitively."""
+        lower = name.lower()
+        return next((v for k, v in self.headers if k.lower() == lower), None)
+
+    def json(self) -> Any:
+        """The body decoded as JSON."""
+        return json.loads(self.body)
+
+
+#: ``response_hook(request, response, reply)``: may change a successful response
+#: (headers, status, body) or return a new one; ``reply`` is ``None`` for streams.
+ResponseHook = Callable[[HttpRequest, HttpResponse, "Message | None"], "HttpResponse | None"]
+#: ``error_hook(request, error)``: renders every error response instead of the
+#: default; inside a stream, its response's body becomes the error frame's payload.
+ErrorHook = Callable[[HttpRequest, GatewayError], HttpResponse]
+
+
+def error_response(
+    error: GatewayError, extra_headers: Sequence[tuple[str, str]] = ()
+) -> HttpResponse:
+    """The HTTP response for a :class:`GatewayError`: a ``google.rpc.Status`` JSON body."""
+    headers = [("Content-Type", JSON_CONTENT_TYPE), *error.headers, *extra_headers]
+    return HttpResponse(error.http_status, headers, error.body())
