@@ -11,6 +11,13 @@ exactly the response shape that source requires. Pure: no grpc, no aiohttp.
   ``multiValueHeaders`` (whichever the event used) and ``statusDescription``.
 - VPC Lattice v1 (``raw_path`` + ``method``) and v2 (``version: "2.0"``, ``path``,
   ``method``): answered with ``headers`` and ``statusDescription``.
+
+An event of a known source whose fields have the wrong type or value (a header
+that is a number, a lone surrogate in the path, ``isBase64Encoded: "false"``)
+raises :class:`InvalidEventError`, which the handler answers ``400`` in that
+source's shape; only an event that is no HTTP event at all raises
+:class:`EventSourceError`. The common case is checked with cheap type tests;
+the careful (slower) handling runs only when one fails.
 """
 
 from __future__ import annotations
@@ -20,13 +27,16 @@ import binascii
 import fnmatch
 import functools
 import json
+import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, ClassVar, NamedTuple, TypeGuard
 from urllib.parse import quote
 
-from grpcgw.gateway import HttpRequest, HttpResponse
+from grpcgw.exchange import HttpRequest, HttpResponse
 from grpcgw.metadata import APIGW_REQUEST_ID_KEY, AUTHORIZER_KEY, EVENT_SOURCE_KEY
+
+log = logging.getLogger("grpcgw")
 
 # Characters that may stand unescaped in a request path; anything else in a
 # path an event source handed over decoded is escaped again before routing.
@@ -56,7 +66,42 @@ def _is_binary(content_type: str, binary_media_types: tuple[str, ...]) -> bool:
 
 
 class EventSourceError(ValueError):
-    """An event that is not an HTTP event of a source grpcgw knows, or is malformed."""
+    """An event that is not an HTTP event of a source grpcgw knows."""
+
+
+class InvalidEventError(ValueError):
+    """An HTTP event of a known source with a field of the wrong type or value: the
+    handler answers it ``400 INVALID_ARGUMENT`` in the source's own response shape."""
+
+
+def _json_type(value: object) -> str:
+    """What a value is, in JSON's words (the event arrived as JSON)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list | tuple):
+        return "an array"
+    if _is_mapping(value):
+        return "an object"
+    return type(value).__name__
+
+
+def _field(where: str, key: object) -> str:
+    shown = repr(key)
+    return f"{where}[{shown if len(shown) <= 64 else shown[:61] + '...'}]"
+
+
+def _wrong_type(where: str, value: object, expected: str) -> InvalidEventError:
+    return InvalidEventError(f"event field {where} is {_json_type(value)}, not {expected}")
+
+
+def _not_unicode(where: str) -> InvalidEventError:
+    return InvalidEventError(f"event field {where} is not valid Unicode (a lone surrogate)")
 
 
 class EventOptions(NamedTuple):
@@ -72,26 +117,49 @@ def _is_mapping(value: object) -> TypeGuard[Mapping[Any, Any]]:
     return isinstance(value, dict) or (value is not None and isinstance(value, Mapping))
 
 
-def _decode_body(body: object, is_base64: object) -> bytes:
+def _decode_body(body: object, is_base64: object, flag: str = "isBase64Encoded") -> bytes:
+    # Only the boolean true means base64 (AWS sends booleans): the string "false" is
+    # truthy, and guessing what a string or number means would be guessing.
+    if is_base64 is not True and is_base64 is not False and is_base64 is not None:
+        raise _wrong_type(flag, is_base64, "a boolean")
     if body is None:
         return b""
     if not isinstance(body, str):
-        raise EventSourceError("event body is not a string")
+        raise _wrong_type("body", body, "a string")
     if is_base64:
         try:
             return base64.b64decode(body, validate=True)
         except (binascii.Error, ValueError):
-            raise EventSourceError("event body is marked base64 but is not base64") from None
-    return body.encode()
+            raise InvalidEventError(
+                f"event body is marked base64 ({flag}) but is not valid base64"
+            ) from None
+    try:
+        return body.encode()
+    except UnicodeEncodeError:
+        raise _not_unicode("body") from None
 
 
 _PLAIN_PATH = re.compile(r"[A-Za-z0-9/%:@!$&'()*+,;=\-._~]*")
 
 
-def _raw_path(path: str, base_path: str) -> str:
+def _path_field(value: object, where: str) -> str:
+    """The path an event gives (``None`` or empty: ``/``)."""
+    if type(value) is str:
+        return value or "/"
+    if value is None:
+        return "/"
+    if isinstance(value, str):
+        return str(value) or "/"
+    raise _wrong_type(where, value, "a string")
+
+
+def _raw_path(path: str, base_path: str, where: str = "path") -> str:
     # Most paths need no escaping; quote() is the slow part of reading an event.
     if not _PLAIN_PATH.fullmatch(path):
-        path = quote(path, safe=_PATH_SAFE)
+        try:
+            path = quote(path, safe=_PATH_SAFE)
+        except UnicodeEncodeError:
+            raise _not_unicode(where) from None
     path = path or "/"
     if base_path:
         base = "/" + base_path.strip("/")
@@ -100,37 +168,133 @@ def _raw_path(path: str, base_path: str) -> str:
     return path
 
 
-def _encode_query(pairs: Iterable[tuple[str, str]]) -> str:
-    return "&".join(f"{quote(k, safe=_QUERY_SAFE)}={quote(v, safe=_QUERY_SAFE)}" for k, v in pairs)
+def _encode_query(pairs: Iterable[tuple[str, str]], where: str = "query") -> str:
+    try:
+        return "&".join(
+            f"{quote(k, safe=_QUERY_SAFE)}={quote(v, safe=_QUERY_SAFE)}" for k, v in pairs
+        )
+    except UnicodeEncodeError:
+        raise _not_unicode(where) from None
 
 
-def _pairs(multi: object, single: object) -> list[tuple[str, str]]:
-    """Pairs (query parameters or headers) from a multi-value mapping if present, else
-    from a single-value one (whose values may also be lists, as in VPC Lattice v2)."""
-    if _is_mapping(multi) and multi:
-        return [(str(k), str(v)) for k, vs in multi.items() for v in (vs or ())]
-    if _is_mapping(single):
-        out: list[tuple[str, str]] = []
-        for k, v in single.items():
-            if type(v) is str and type(k) is str:  # nearly always: no copies
-                out.append((k, v))
-            elif isinstance(v, list):
-                out.extend((str(k), str(x)) for x in v)
-            else:
-                out.append((str(k), str(v)))
-        return out
-    return []
+#: Kept as they are in a raw query string: it is already percent-encoded.
+_RAW_QUERY_SAFE = "".join(chr(c) for c in range(0x21, 0x7F))
+
+
+def _raw_query(value: object, where: str) -> str:
+    """A raw (still percent-encoded) query string; characters beyond ASCII are
+    percent-encoded as UTF-8, as a browser would send them."""
+    if type(value) is not str:
+        if not isinstance(value, str):
+            raise _wrong_type(where, value, "a string")
+        value = str(value)
+    if value.isascii():
+        return value
+    try:
+        return quote(value, safe=_RAW_QUERY_SAFE)
+    except UnicodeEncodeError:
+        raise _not_unicode(where) from None
+
+
+def _single_pairs(mapping: object, where: str) -> list[tuple[str, str]]:
+    """Pairs (headers or query parameters) from a single-value map, whose values
+    are strings (or, as in VPC Lattice v2, lists of strings)."""
+    if mapping is None:
+        return []
+    if not _is_mapping(mapping):
+        raise _wrong_type(where, mapping, "an object")
+    out: list[tuple[str, str]] = []
+    for k, v in mapping.items():
+        if type(v) is str and type(k) is str:  # nearly always: no copies
+            out.append((k, v))
+        elif type(v) is list and type(k) is str and all(type(x) is str for x in v):
+            out.extend((k, x) for x in v)
+        else:
+            out.extend(_careful_pairs(where, k, v, single=True))
+    return out
+
+
+def _multi_pairs(mapping: object, where: str) -> list[tuple[str, str]]:
+    """Pairs from a multi-value map, whose values are lists of strings."""
+    if not _is_mapping(mapping):
+        raise _wrong_type(where, mapping, "an object")
+    out: list[tuple[str, str]] = []
+    append = out.append
+    for k, vs in mapping.items():
+        if type(vs) is list and type(k) is str:  # nearly always
+            for v in vs:
+                if type(v) is not str:
+                    if not isinstance(v, str):
+                        raise _wrong_type(_field(where, k) + "[]", v, "a string")
+                    v = str(v)
+                append((k, v))
+        else:
+            out.extend(_careful_pairs(where, k, vs, single=False))
+    return out
+
+
+def _careful_pairs(
+    where: str, key: object, value: object, *, single: bool
+) -> list[tuple[str, str]]:
+    """One entry of a header or query map that failed the cheap checks: accept
+    ``str`` subclasses and tuples, refuse every other type with a 400."""
+    if not isinstance(key, str):
+        raise InvalidEventError(f"event field {where} has a key that is {_json_type(key)}")
+    if single and isinstance(value, str):
+        return [(str(key), str(value))]
+    if isinstance(value, list | tuple):
+        for v in value:
+            if not isinstance(v, str):
+                raise _wrong_type(_field(where, key) + "[]", v, "a string")
+        return [(str(key), str(v)) for v in value]
+    raise _wrong_type(_field(where, key), value, "a string" if single else "an array of strings")
+
+
+def _pairs(
+    multi: object, single: object, multi_name: str, single_name: str
+) -> list[tuple[str, str]]:
+    """Pairs from a multi-value map if present and not empty, else from a single-value one
+    (only the map read is checked: API Gateway sends both, with the same contents)."""
+    if multi is not None and not (_is_mapping(multi) and not multi):
+        return _multi_pairs(multi, multi_name)
+    return _single_pairs(single, single_name)
+
+
+def _cookies(value: object) -> str | None:
+    """Payload 2.0 ``cookies`` as one ``Cookie`` header value."""
+    if value is None:
+        return None
+    if type(value) is list and all(type(c) is str for c in value):
+        return "; ".join(value) if value else None
+    if not isinstance(value, list | tuple):
+        raise _wrong_type("cookies", value, "an array of strings")
+    for c in value:
+        if not isinstance(c, str):
+            raise _wrong_type("cookies[]", c, "a string")
+    return "; ".join(map(str, value)) if value else None
+
+
+#: An IPv4 or IPv6 address as API Gateway writes it (anything else is not forwarded).
+_IP = re.compile(r"[0-9A-Fa-f.:]{2,45}")
+
+
+def _printable_ascii(value: object) -> TypeGuard[str]:
+    """Whether ``value`` can be sent as gRPC metadata: printable ASCII, 0x20-0x7E."""
+    return type(value) is str and value.isascii() and value.isprintable()
 
 
 def _remote(source_ip: object, headers: Sequence[tuple[str, str]]) -> str | None:
     """The caller's IP, unless X-Forwarded-For already ends with it (API Gateway adds it)."""
-    if not isinstance(source_ip, str) or not source_ip:
+    if type(source_ip) is not str or not source_ip:
         return None
     ip = source_ip.split("/")[0]
+    if not _IP.fullmatch(ip):
+        return None  # not an address: never forwarded (gRPC metadata could not carry it)
     # The last header: repeated ones are joined in order (grpcgw.metadata).
     last = ""
     for name, value in headers:
-        if name.lower() == "x-forwarded-for":
+        # The length first: lower() on every header name is most of this loop's cost.
+        if len(name) == 15 and name.lower() == "x-forwarded-for":
             last = value
     if last and last.rsplit(",", 1)[-1].strip() == ip:
         return None
@@ -140,13 +304,21 @@ def _remote(source_ip: object, headers: Sequence[tuple[str, str]]) -> str | None
 def _context_metadata(
     source: str, request_context: Mapping[str, Any], extra: Sequence[tuple[str, str]]
 ) -> list[tuple[str, str]]:
+    """The request context as metadata. A value gRPC metadata cannot carry (not
+    printable ASCII, not JSON) is left out rather than failing the call."""
     md = [(EVENT_SOURCE_KEY, source)]
     request_id = request_context.get("requestId")
-    if isinstance(request_id, str):
+    if _printable_ascii(request_id) and request_id:
         md.append((APIGW_REQUEST_ID_KEY, request_id))
     authorizer = request_context.get("authorizer")
     if _is_mapping(authorizer) and authorizer:
-        md.append((AUTHORIZER_KEY, json.dumps(authorizer, separators=(",", ":"), sort_keys=True)))
+        try:
+            # ASCII-only JSON: control characters and non-ASCII text are escaped.
+            claims = json.dumps(authorizer, separators=(",", ":"), sort_keys=True)
+        except (TypeError, ValueError, RecursionError):
+            pass  # not JSON (a handler called with Python objects): left out
+        else:
+            md.append((AUTHORIZER_KEY, claims))
     md.extend(extra)
     return md
 
@@ -160,6 +332,57 @@ def _grouped(headers: Sequence[tuple[str, str]]) -> dict[str, list[str]]:
     for name, value in headers:
         out.setdefault(name, []).append(value)
     return out
+
+
+_METHODS = frozenset(("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"))
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+
+
+def _method(value: object, where: str) -> str:
+    if type(value) is str and value in _METHODS:  # nearly always
+        return value
+    if not isinstance(value, str):
+        raise _wrong_type(where, value, "a string")
+    if not _TOKEN.fullmatch(value):
+        raise InvalidEventError(f"event field {where} is not an HTTP method")
+    return value.upper()
+
+
+#: What may not appear in a response header value (TAB may; obs-text may).
+_BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+#: Header names already seen to be valid tokens (bounded: a reply hook may make many).
+_GOOD_NAMES: set[str] = set()
+
+
+def _safe_headers(headers: Sequence[tuple[str, str]]) -> Sequence[tuple[str, str]]:
+    """``headers`` without any that no event source can carry: a name that is not an
+    HTTP token, a value with CR, LF or another control character (or that is not
+    text). Each dropped one is logged; the reply goes out without it."""
+    for name, value in headers:
+        if not (name in _GOOD_NAMES and type(value) is str and value.isprintable()):
+            break
+    else:
+        return headers  # the common case: every header already known good
+    kept: list[tuple[str, str]] = []
+    for name, value in headers:
+        if type(name) is not str or not _TOKEN.fullmatch(name):
+            log.warning("dropped a response header with an invalid name: %.64r", name)
+            continue
+        if not isinstance(value, str) or _BAD_VALUE.search(value) or not _utf8(value):
+            log.warning("dropped response header %s: its value is not valid in HTTP", name)
+            continue
+        if len(_GOOD_NAMES) < 1024:
+            _GOOD_NAMES.add(name)
+        kept.append((name, value))
+    return kept
+
+
+def _utf8(value: str) -> bool:
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class EventSource:
@@ -185,6 +408,9 @@ class EventSource:
     def response(self, response: HttpResponse) -> dict[str, Any]:
         """The response dict this event source expects."""
         raise NotImplementedError
+
+    def _headers(self, response: HttpResponse) -> Sequence[tuple[str, str]]:
+        return _safe_headers(response.headers)
 
     def _body(self, response: HttpResponse) -> tuple[str, bool]:
         content_type = response.header("Content-Type") or ""
@@ -214,10 +440,7 @@ class EventSource:
         return path
 
     def _method(self, key: str) -> str:
-        method = self.event.get(key)
-        if not isinstance(method, str) or not method:
-            raise EventSourceError(f"{self.name} event has no {key}")
-        return method.upper()
+        return _method(self.event.get(key), key)
 
 
 class RestV1(EventSource):
@@ -239,20 +462,27 @@ class RestV1(EventSource):
         self, extra_metadata: Sequence[tuple[str, str]] = (), deadline: float | None = None
     ) -> HttpRequest:
         ev = self.event
-        headers = _pairs(ev.get("multiValueHeaders"), ev.get("headers"))
+        headers = _pairs(
+            ev.get("multiValueHeaders"), ev.get("headers"), "multiValueHeaders", "headers"
+        )
         rc = self._context()
         identity = rc.get("identity")
         source_ip = identity.get("sourceIp") if _is_mapping(identity) else None
         # REST passes `path` without the stage (custom domains keep their base path);
         # an HTTP API's payload 1.0, the only one with a "version", has it as v2 has.
-        path = str(ev.get("path") or "/")
+        path = _path_field(ev.get("path"), "path")
         if "version" in ev:
             path = self._strip_stage(path, rc)
         return HttpRequest(
             method=self._method("httpMethod"),
             path=_raw_path(path, self.options.base_path),
             query=_encode_query(
-                _pairs(ev.get("multiValueQueryStringParameters"), ev.get("queryStringParameters"))
+                _pairs(
+                    ev.get("multiValueQueryStringParameters"),
+                    ev.get("queryStringParameters"),
+                    "multiValueQueryStringParameters",
+                    "queryStringParameters",
+                )
             ),
             headers=headers,
             body=_decode_body(ev.get("body"), ev.get("isBase64Encoded")),
@@ -265,7 +495,7 @@ class RestV1(EventSource):
         body, b64 = self._body(response)
         return {
             "statusCode": response.status,
-            "multiValueHeaders": _grouped(response.headers),
+            "multiValueHeaders": _grouped(self._headers(response)),
             "body": body,
             "isBase64Encoded": b64,
         }
@@ -292,31 +522,27 @@ class HttpV2(EventSource):
         ev = self.event
         rc = self._context()
         http_ctx = rc.get("http") or {}
-        headers = _pairs(None, ev.get("headers"))
-        cookies = ev.get("cookies")
-        if isinstance(cookies, list) and cookies:
-            headers.append(("cookie", "; ".join(str(c) for c in cookies)))
+        headers = _single_pairs(ev.get("headers"), "headers")
+        cookie = _cookies(ev.get("cookies"))
+        if cookie is not None:
+            headers.append(("cookie", cookie))
         domain = str(rc.get("domainName") or "")
-        path = self._strip_stage(str(ev.get("rawPath") or "/"), rc)
+        path = self._strip_stage(_path_field(ev.get("rawPath"), "rawPath"), rc)
         query = ev.get("rawQueryString")
         return HttpRequest(
-            method=self._method_v2(http_ctx),
-            path=_raw_path(path, self.options.base_path),
-            query=query
-            if isinstance(query, str)
-            else _encode_query(_pairs(None, ev.get("queryStringParameters"))),
+            method=_method(http_ctx.get("method"), "requestContext.http.method"),
+            path=_raw_path(path, self.options.base_path, "rawPath"),
+            query=_raw_query(query, "rawQueryString")
+            if query is not None
+            else _encode_query(
+                _single_pairs(ev.get("queryStringParameters"), "queryStringParameters")
+            ),
             headers=headers,
             body=_decode_body(ev.get("body"), ev.get("isBase64Encoded")),
             remote_addr=_remote(http_ctx.get("sourceIp"), headers),
             metadata=_context_metadata(self._source_name(domain), rc, extra_metadata),
             deadline=deadline,
         )
-
-    def _method_v2(self, http_ctx: Mapping[str, Any]) -> str:
-        method = http_ctx.get("method")
-        if not isinstance(method, str) or not method:
-            raise EventSourceError(f"{self.name} event has no requestContext.http.method")
-        return method.upper()
 
     def _source_name(self, domain: str) -> str:
         return "lambda-function-url" if ".lambda-url." in domain else self.name
@@ -325,7 +551,7 @@ class HttpV2(EventSource):
         body, b64 = self._body(response)
         headers: dict[str, str] = {}
         cookies: list[str] = []
-        for name, value in response.headers:
+        for name, value in self._headers(response):
             if name.lower() == "set-cookie":
                 cookies.append(value)
             elif name in headers:
@@ -368,14 +594,21 @@ class Alb(EventSource):
         self, extra_metadata: Sequence[tuple[str, str]] = (), deadline: float | None = None
     ) -> HttpRequest:
         ev = self.event
-        headers = _pairs(ev.get("multiValueHeaders"), ev.get("headers"))
+        headers = _pairs(
+            ev.get("multiValueHeaders"), ev.get("headers"), "multiValueHeaders", "headers"
+        )
         # ALB hands query keys and values over exactly as the client sent them,
         # still percent-encoded: join them as they are, so they are decoded once.
-        pairs = _pairs(ev.get("multiValueQueryStringParameters"), ev.get("queryStringParameters"))
+        pairs = _pairs(
+            ev.get("multiValueQueryStringParameters"),
+            ev.get("queryStringParameters"),
+            "multiValueQueryStringParameters",
+            "queryStringParameters",
+        )
         return HttpRequest(
             method=self._method("httpMethod"),
-            path=_raw_path(str(ev.get("path") or "/"), self.options.base_path),
-            query="&".join(f"{k}={v}" for k, v in pairs),
+            path=_raw_path(_path_field(ev.get("path"), "path"), self.options.base_path),
+            query=_raw_query("&".join(f"{k}={v}" for k, v in pairs), "queryStringParameters"),
             headers=headers,
             body=_decode_body(ev.get("body"), ev.get("isBase64Encoded")),
             metadata=_context_metadata(self.name, {}, extra_metadata),
@@ -388,7 +621,7 @@ class Alb(EventSource):
             "statusCode": response.status,
             "statusDescription": _status_description(response.status),
         }
-        grouped = _grouped(response.headers)
+        grouped = _grouped(self._headers(response))
         if self.multi_value:
             out["multiValueHeaders"] = grouped
         else:
@@ -433,14 +666,18 @@ class LatticeV1(EventSource):
         self, extra_metadata: Sequence[tuple[str, str]] = (), deadline: float | None = None
     ) -> HttpRequest:
         ev = self.event
-        raw_path, _, raw_query = str(ev.get("raw_path") or "/").partition("?")
-        headers = _pairs(None, ev.get("headers"))
+        raw_path, _, raw_query = _path_field(ev.get("raw_path"), "raw_path").partition("?")
+        headers = _single_pairs(ev.get("headers"), "headers")
         return HttpRequest(
             method=self._method("method"),
-            path=_raw_path(raw_path, self.options.base_path),
-            query=raw_query or _encode_query(_pairs(None, ev.get("query_string_parameters"))),
+            path=_raw_path(raw_path, self.options.base_path, "raw_path"),
+            query=_raw_query(raw_query, "raw_path")
+            if raw_query
+            else _encode_query(
+                _single_pairs(ev.get("query_string_parameters"), "query_string_parameters")
+            ),
             headers=headers,
-            body=_decode_body(ev.get("body"), ev.get("is_base64_encoded")),
+            body=_decode_body(ev.get("body"), ev.get("is_base64_encoded"), "is_base64_encoded"),
             metadata=_context_metadata(self.name, {}, extra_metadata),
             deadline=deadline,
         )
@@ -450,7 +687,7 @@ class LatticeV1(EventSource):
         return {
             "statusCode": response.status,
             "statusDescription": _status_description(response.status),
-            "headers": _single_value_headers(_grouped(response.headers)),
+            "headers": _single_value_headers(_grouped(self._headers(response))),
             "body": body,
             "isBase64Encoded": b64,
         }
@@ -476,13 +713,17 @@ class LatticeV2(LatticeV1):
         self, extra_metadata: Sequence[tuple[str, str]] = (), deadline: float | None = None
     ) -> HttpRequest:
         ev = self.event
-        raw_path, _, raw_query = str(ev.get("path") or "/").partition("?")
+        raw_path, _, raw_query = _path_field(ev.get("path"), "path").partition("?")
         # Lattice names the caller by VPC and principal, not IP: nothing for x-forwarded-for.
-        headers = _pairs(None, ev.get("headers"))
+        headers = _single_pairs(ev.get("headers"), "headers")
         return HttpRequest(
             method=self._method("method"),
             path=_raw_path(raw_path, self.options.base_path),
-            query=raw_query or _encode_query(_pairs(None, ev.get("queryStringParameters"))),
+            query=_raw_query(raw_query, "path")
+            if raw_query
+            else _encode_query(
+                _single_pairs(ev.get("queryStringParameters"), "queryStringParameters")
+            ),
             headers=headers,
             body=_decode_body(ev.get("body"), ev.get("isBase64Encoded")),
             metadata=_context_metadata(self.name, {}, extra_metadata),

@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import math
 import os
 import stat
 import threading
@@ -29,9 +30,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from grpcgw.awslambda.events import EventOptions, detect
+from grpcgw.awslambda.events import EventOptions, EventSource, InvalidEventError, detect
 from grpcgw.channel import BlockingInvoker, open_blocking_channel, run_blocking
 from grpcgw.descriptors import ServiceLike, resolve_service
+from grpcgw.errors import Code, GatewayError
+from grpcgw.exchange import HttpResponse, error_response
 from grpcgw.gateway import Gateway
 from grpcgw.grpcserver import GrpcServer
 from grpcgw.metadata import REQUEST_ID_KEY
@@ -41,10 +44,13 @@ log = logging.getLogger("grpcgw")
 
 #: grpcio binds unix socket paths of at most this many bytes.
 MAX_SOCKET_PATH = 105
+#: Lambda's longest function timeout, in seconds: no invocation has more time left.
+MAX_LAMBDA_TIMEOUT = 900.0
 
 
 class LambdaContext(Protocol):
-    """The parts of the Lambda context object the handler uses."""
+    """The parts of the Lambda context object the handler uses (it copes with a
+    context that lacks them or answers nonsense: see :class:`LambdaOptions`)."""
 
     aws_request_id: str
 
@@ -60,6 +66,11 @@ class LambdaOptions:
     #: Seconds kept back from the invocation's remaining time for the call's
     #: deadline, so a slow call ends as 504 before Lambda kills the process.
     deadline_margin: float = 0.5
+    #: The longest deadline a call gets, in seconds: a remaining time above it
+    #: (``10**15`` ms, infinity) is taken as this, and so is one the context cannot
+    #: tell (no ``get_remaining_time_in_millis``, it raises, or answers something
+    #: that is not a number, or NaN), or no context at all. Lambda's longest timeout.
+    max_deadline: float = MAX_LAMBDA_TIMEOUT
     #: Strip a named HTTP API stage from the start of the path (``rawPath``, or
     #: ``path`` in payload 1.0; execute-api endpoints only).
     strip_stage: bool = True
@@ -72,6 +83,22 @@ class LambdaOptions:
     reflection: bool = False
     #: Worker threads for plain (non-async) servicers.
     max_workers: int = 4
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.socket_dir, str) or not self.socket_dir:
+            raise ValueError("LambdaOptions.socket_dir must be a directory path")
+        for name in ("deadline_margin", "max_deadline"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise TypeError(f"LambdaOptions.{name} must be a number of seconds")
+            if not math.isfinite(value) or value < 0:
+                raise ValueError(f"LambdaOptions.{name} must be finite and not negative")
+        if self.max_deadline <= self.deadline_margin:
+            raise ValueError("LambdaOptions.max_deadline must be longer than deadline_margin")
+        if isinstance(self.max_workers, bool) or not isinstance(self.max_workers, int):
+            raise TypeError("LambdaOptions.max_workers must be an int")
+        if self.max_workers < 1:
+            raise ValueError("LambdaOptions.max_workers must be at least 1")
 
 
 def socket_path(directory: str) -> Path:
@@ -131,6 +158,9 @@ class LambdaHandler:
             binary_media_types=tuple(self.lambda_options.binary_media_types),
         )
         self._interceptors = tuple(interceptors)
+        self._max_deadline = float(self.lambda_options.max_deadline)
+        self._margin = float(self.lambda_options.deadline_margin)
+        self._warned_context = False
         self._pid = 0
         self._forks = 0
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -231,20 +261,71 @@ class LambdaHandler:
     def __call__(
         self, event: Mapping[str, Any], context: LambdaContext | None = None
     ) -> dict[str, Any]:
-        """Serve one Lambda HTTP event; an unknown event shape raises ``EventSourceError``."""
+        """Serve one Lambda HTTP event.
+
+        Every answer is a response dict in the event source's shape: a field of
+        the wrong type or value answers ``400``, anything that goes wrong inside
+        ``500``, each with a ``google.rpc.Status`` body. Only an event that is not
+        an HTTP event of a known source raises (``EventSourceError``).
+        """
         self._ensure_started()
         source = detect(event, self._event_options)
-        if context is None:
-            request = source.request()
-        else:
-            remaining = context.get_remaining_time_in_millis() / 1000.0
-            request = source.request(
-                ((REQUEST_ID_KEY, str(context.aws_request_id)),),
-                max(remaining - self.lambda_options.deadline_margin, 0.001),
-            )
-        # Never suspends: the gateway calls over a blocking channel (see the module doc).
-        response = run_blocking(self.gateway.handle_buffered(request))
+        try:
+            request = source.request(self._request_id(context), self._deadline(context))
+        except InvalidEventError as exc:
+            log.warning("bad %s event: %s", source.name, exc)
+            return self._error(source, GatewayError(Code.INVALID_ARGUMENT, str(exc)))
+        try:
+            # Never suspends: the gateway calls over a blocking channel (see the module doc).
+            response = run_blocking(self.gateway.handle_buffered(request))
+            return source.response(response)
+        except Exception:
+            log.exception("internal error serving %s event", source.name)
+            return self._error(source, GatewayError(Code.INTERNAL, "internal gateway error"))
+
+    def _error(self, source: EventSource, error: GatewayError) -> dict[str, Any]:
+        response: HttpResponse = error_response(error)
         return source.response(response)
+
+    @staticmethod
+    def _request_id(context: object) -> tuple[tuple[str, str], ...]:
+        """``x-lambda-request-id`` metadata, unless the context has no request id
+        that gRPC metadata can carry (printable ASCII)."""
+        try:
+            request_id = context.aws_request_id  # type: ignore[attr-defined]
+        except Exception:
+            return ()
+        if type(request_id) is str and request_id.isascii() and request_id.isprintable():
+            return ((REQUEST_ID_KEY, request_id),) if request_id else ()
+        return ()
+
+    def _deadline(self, context: object) -> float:
+        """The call's deadline in seconds: the invocation's remaining time, at most
+        ``max_deadline``, less ``deadline_margin`` (at least a millisecond)."""
+        cap = self._max_deadline
+        try:
+            ms = context.get_remaining_time_in_millis()  # type: ignore[attr-defined]
+        except Exception:
+            ms = None
+        if type(ms) is int:  # what awslambdaric answers
+            seconds = ms / 1000.0 if ms < cap * 1000.0 else cap
+        else:
+            seconds = self._unusual_remaining(ms, context)
+        return max(seconds - self._margin, 0.001)
+
+    def _unusual_remaining(self, ms: object, context: object) -> float:
+        cap = self._max_deadline
+        if isinstance(ms, int | float) and not isinstance(ms, bool) and not math.isnan(ms):
+            return min(float(ms) / 1000.0, cap) if ms < cap * 1000.0 else cap
+        if context is not None and not self._warned_context:
+            self._warned_context = True  # once: the context answers the same every time
+            log.warning(
+                "the Lambda context tells no remaining time (%.40r): calls get a deadline "
+                "of max_deadline (%s s)",
+                ms,
+                cap,
+            )
+        return cap
 
 
 #: How many times this process is a fork of the one that imported this module (a
