@@ -616,6 +616,70 @@ def test_stale_sockets_are_removed(make_handler: Any, sock_tmp: str) -> None:
     assert other.exists()
 
 
+def _listener(path: Path) -> Any:
+    import socket as socket_mod
+
+    sock = socket_mod.socket(socket_mod.AF_UNIX)
+    sock.bind(str(path))
+    sock.listen()
+    return sock
+
+
+def _still_serves(listener: Any, path: Path) -> bool:
+    """Whether ``listener`` still owns ``path``: a connection to the path reaches it."""
+    import socket as socket_mod
+
+    with socket_mod.socket(socket_mod.AF_UNIX) as client:
+        client.connect(str(path))
+        listener.settimeout(10)
+        conn, _ = listener.accept()
+        conn.close()
+    return True
+
+
+def test_a_live_socket_is_never_replaced(
+    make_handler: Any, sock_tmp: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # grpcio removes whatever is at a unix socket path before binding it: a name
+    # that is taken must never be used, whatever is there.
+    from grpcgw.awslambda import handler as handler_mod
+
+    tokens = iter(["aaaaaaaa", "cccccccc", "bbbbbbbb"])
+    monkeypatch.setattr(handler_mod, "_token", lambda: next(tokens))
+    live = Path(sock_tmp) / f"grpcgw-{os.getpid()}-aaaaaaaa.sock"
+    a_file = Path(sock_tmp) / f"grpcgw-{os.getpid()}-cccccccc.sock"
+    a_file.write_text("not ours to remove")
+    with _listener(live) as listener:
+        handler = make_handler()
+        assert handler.socket == Path(sock_tmp) / f"grpcgw-{os.getpid()}-bbbbbbbb.sock"
+        assert _still_serves(listener, live)
+    assert a_file.read_text() == "not ours to remove"
+    assert handler(v2("GET", "/"), Context())["statusCode"] == 200
+
+
+def test_a_directory_full_of_taken_names_fails_clearly(
+    sock_tmp: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from grpcgw.awslambda import handler as handler_mod
+
+    monkeypatch.setattr(handler_mod, "_token", lambda: "aaaaaaaa")
+    (Path(sock_tmp) / f"grpcgw-{os.getpid()}-aaaaaaaa.sock").touch()
+    before = set(threading.enumerate())
+    with pytest.raises(OSError, match="no free socket name"):
+        serve_lambda(EchoServicer(), lambda_options=LambdaOptions(socket_dir=sock_tmp))
+    assert not [t for t in set(threading.enumerate()) - before if t.name == "grpcgw-grpc-server"]
+
+
+def test_a_live_socket_of_a_process_that_looks_dead_is_kept(
+    make_handler: Any, sock_tmp: str
+) -> None:
+    # Containers sharing /tmp: another PID namespace's live server looks dead here.
+    elsewhere = Path(sock_tmp) / "grpcgw-999999999-feedface.sock"
+    with _listener(elsewhere) as listener:
+        make_handler()
+        assert _still_serves(listener, elsewhere)
+
+
 def test_socket_path_limit() -> None:
     assert len(os.fsencode(socket_path("/tmp"))) <= 105
     with pytest.raises(ValueError, match="105 bytes"):

@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import gc
 import logging
 import math
 import os
+import socket as socket_mod
 import stat
 import threading
 from collections.abc import Mapping, Sequence
@@ -46,6 +48,8 @@ log = logging.getLogger("grpcgw")
 MAX_SOCKET_PATH = 105
 #: Lambda's longest function timeout, in seconds: no invocation has more time left.
 MAX_LAMBDA_TIMEOUT = 900.0
+#: How many socket names :func:`claim_socket_path` draws before it gives up.
+_SOCKET_NAME_ATTEMPTS = 8
 
 
 class LambdaContext(Protocol):
@@ -101,10 +105,15 @@ class LambdaOptions:
             raise ValueError("LambdaOptions.max_workers must be at least 1")
 
 
-def socket_path(directory: str) -> Path:
-    """A fresh socket path unique to this process: ``<dir>/grpcgw-<pid>-<rand>.sock``."""
+def _token() -> str:
     # os.urandom, not secrets: the name needs no more, and secrets costs imports at init.
-    path = Path(directory) / f"grpcgw-{os.getpid()}-{os.urandom(4).hex()}.sock"
+    return os.urandom(4).hex()
+
+
+def socket_path(directory: str) -> Path:
+    """A socket path for this process: ``<dir>/grpcgw-<pid>-<rand>.sock`` (see
+    :func:`claim_socket_path` for one that nothing occupies)."""
+    path = Path(directory) / f"grpcgw-{os.getpid()}-{_token()}.sock"
     if len(os.fsencode(path)) > MAX_SOCKET_PATH:
         raise ValueError(
             f"unix socket path {str(path)!r} is longer than {MAX_SOCKET_PATH} bytes; "
@@ -113,8 +122,35 @@ def socket_path(directory: str) -> Path:
     return path
 
 
+def claim_socket_path(directory: str) -> Path:
+    """A fresh socket path in ``directory`` at which nothing exists.
+
+    grpcio removes whatever is at a unix socket path before it binds there, so a
+    name that is taken (a live server's socket, or any file) is never used: another
+    is drawn. Raises :class:`OSError` if :data:`_SOCKET_NAME_ATTEMPTS` draws are all
+    taken (something is filling the directory with our names).
+    """
+    for _ in range(_SOCKET_NAME_ATTEMPTS):
+        path = socket_path(directory)
+        try:
+            path.lstat()
+        except FileNotFoundError:
+            return path
+        what = "a live socket" if _listening(path) else "a file"
+        log.warning("%s is taken (%s): choosing another socket name", path, what)
+    raise OSError(
+        errno.EEXIST,
+        f"no free socket name in {directory} after {_SOCKET_NAME_ATTEMPTS} attempts",
+    )
+
+
 def _remove_stale_sockets(directory: str) -> None:
-    """Remove sockets left by processes of ours that are gone (a crashed earlier runtime)."""
+    """Remove sockets left by processes of ours that are gone (a crashed earlier runtime).
+
+    A socket is stale when the process its name records does not exist *and*
+    nothing listens on it: a process in another PID namespace sharing the
+    directory (containers sharing /tmp) may look dead here while it serves.
+    """
     for old in Path(directory).glob("grpcgw-*-*.sock"):
         try:
             pid = int(old.name.split("-")[1])
@@ -122,8 +158,20 @@ def _remove_stale_sockets(directory: str) -> None:
             continue
         if not _alive(pid):
             with contextlib.suppress(OSError):
-                if stat.S_ISSOCK(old.lstat().st_mode):
+                if stat.S_ISSOCK(old.lstat().st_mode) and not _listening(old):
                     old.unlink()
+
+
+def _listening(path: Path) -> bool:
+    """Whether a server accepts connections on the unix socket at ``path``.
+
+    Only a refused connection (or no file) says no: one that cannot be tried
+    (no permission) or that is busy counts as live, so it is left alone.
+    """
+    with socket_mod.socket(socket_mod.AF_UNIX, socket_mod.SOCK_STREAM) as probe:
+        probe.setblocking(False)
+        code = probe.connect_ex(os.fsencode(path))
+    return code not in (errno.ECONNREFUSED, errno.ENOENT, errno.ENOTSOCK)
 
 
 def _alive(pid: int) -> bool:
@@ -183,7 +231,7 @@ class LambdaHandler:
         opts = self.lambda_options
         Path(opts.socket_dir).mkdir(parents=True, exist_ok=True)
         _remove_stale_sockets(opts.socket_dir)
-        path = socket_path(opts.socket_dir)
+        path = claim_socket_path(opts.socket_dir)
         # Routes first: a bad annotation fails the init before any thread or socket exists.
         # The blocking channel connects lazily, on the first call.
         invoker = BlockingInvoker(open_blocking_channel(f"unix://{path}"))
