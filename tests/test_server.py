@@ -86,12 +86,13 @@ async def test_sync_servicer_with_sync_interceptor(capfd: pytest.CaptureFixture[
     }.items() <= lines[-1].items()
 
 
-async def test_sync_servicer_on_the_aio_server() -> None:
+async def test_sync_servicer_on_the_threaded_server() -> None:
+    # As on Lambda: plain servicers run where they are written to (test_grpcserver.py).
     local = await start_local(
         SyncPingServicer(), http_address="127.0.0.1:0", grpc_address="127.0.0.1:0"
     )
     async with local:
-        assert local.grpc_server.is_async
+        assert not local.grpc_server.is_async
         assert (await _get_json(f"http://127.0.0.1:{local.http_port}/v1/ping"))[1] == {
             "message": "Pong"
         }

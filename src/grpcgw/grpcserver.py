@@ -1,12 +1,17 @@
 """Running the user's servicers in a real gRPC server (for ``serve_local`` and Lambda).
 
-``async def`` servicers and ``grpc.aio.ServerInterceptor`` interceptors run on a
-``grpc.aio`` server; plain servicers run there too, on a worker thread pool.
-Plain ``grpc.ServerInterceptor`` interceptors only work on a threaded
-``grpc.server``, so with those the threaded server is used (and every servicer
-must then be plain). Mixing the two kinds of interceptor is an error. With
-``prefer_threaded`` (the Lambda handler), plain servicers with no ``grpc.aio``
-interceptors run on the threaded server too: no hop through an event loop.
+Which server runs them, the same way everywhere (``serve_local``, ``start_local``
+and ``serve_lambda``), so one servicer behaves identically locally and on Lambda:
+
+- every servicer plain (``def``) and no ``grpc.aio.ServerInterceptor``: a threaded
+  ``grpc.server``, the server plain servicers are written for (its context has
+  ``abort_with_status``, which ``grpc.aio``'s has not); ``grpc.ServerInterceptor``
+  interceptors run there;
+- any ``async def`` servicer, or any ``grpc.aio.ServerInterceptor``: a ``grpc.aio``
+  server; plain servicers among them run on its worker thread pool.
+
+Mixing the two kinds of interceptor is an error, and so are async servicers with
+``grpc.ServerInterceptor`` interceptors.
 """
 
 from __future__ import annotations
@@ -102,12 +107,14 @@ class GrpcServer:
         options: Sequence[tuple[str, Any]] = (),
         credentials: grpc.ServerCredentials | None = None,
         add_health: bool = True,
-        prefer_threaded: bool = False,
+        prefer_threaded: bool = True,
     ) -> GrpcServer:
         """Register ``services`` (each with a servicer), bind ``address`` and start serving.
 
         With ``add_health`` (and no health servicer among ``services``), a
         ``grpc.health.v1.Health`` service reports the server and each service SERVING.
+        With ``prefer_threaded`` (the default), plain servicers with no interceptors
+        run on a threaded ``grpc.server``; without it, on ``grpc.aio``'s thread pool.
         """
         for info in services:
             if info.servicer is None or info.add_to_server is None:
