@@ -54,7 +54,7 @@ def test_gateway_core_does_not_import_aiohttp() -> None:
         """
         import sys, grpcgw
         from grpcgw.gateway import Gateway
-        import grpcgw.channel, grpcgw.grpcserver
+        import grpcgw.channel, grpcgw.grpcserver, grpcgw.reflection
         assert "aiohttp" not in sys.modules
         """,
         {"aiohttp"},

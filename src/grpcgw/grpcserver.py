@@ -113,6 +113,7 @@ class GrpcServer:
 
         With ``add_health`` (and no health servicer among ``services``), a
         ``grpc.health.v1.Health`` service reports the server and each service SERVING.
+        With ``reflection``, ``grpc.reflection.v1`` and ``v1alpha`` are served.
         With ``prefer_threaded`` (the default), plain servicers with no interceptors
         run on a threaded ``grpc.server``; without it, on ``grpc.aio``'s thread pool.
         """
@@ -153,9 +154,9 @@ class GrpcServer:
             health = await _add_health(server, names)
             names.append(HEALTH_SERVICE)
         if reflection:
-            from grpc_reflection.v1alpha import reflection as refl
+            from grpcgw.reflection import enable_reflection
 
-            refl.enable_server_reflection([*names, refl.SERVICE_NAME], server)
+            enable_reflection(server, names)
         try:
             if credentials is None:
                 port = server.add_insecure_port(address)
