@@ -27,6 +27,14 @@ Usage::
 
 One runtime process per :class:`FakeRuntime` at a time: an invocation handed to a
 ``/next`` call whose client has died is lost, as on Lambda.
+
+Lambda Managed Instances (``AWS_LAMBDA_MAX_CONCURRENCY=N``): awslambdaric forks N
+workers, each of which imports the handler and polls ``/next`` on its own
+connection. Every ``/next`` call is served on its own thread and blocks until an
+event is queued, so N of them wait at once and each event goes to exactly one;
+:meth:`FakeRuntime.wait_for_pending` waits until N are waiting (every worker's init
+done), and :func:`run_awslambdaric` with ``max_concurrency`` starts the runtime in a
+process group of its own, so stopping it stops the workers too.
 """
 
 from __future__ import annotations
@@ -35,6 +43,7 @@ import contextlib
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -395,6 +404,11 @@ class FakeRuntime:
             f"/next call #{calls}",
         )
 
+    def wait_for_pending(self, count: int, timeout: float) -> None:
+        """Wait until ``count`` ``/next`` calls are blocked at once (``count`` workers
+        of a multi-concurrency runtime have finished their init and wait for work)."""
+        self._wait(lambda: self._pending_next >= count, timeout, f"{count} waiting /next calls")
+
     def close(self) -> None:
         for proc in list(self._processes):
             proc.stop()
@@ -519,7 +533,14 @@ class LambdaProcess(subprocess.Popen[str]):
     runtime to exit by itself.
     """
 
-    def __init__(self, args: list[str], runtime: FakeRuntime | None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        args: list[str],
+        runtime: FakeRuntime | None,
+        *,
+        own_group: bool = False,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(
             args,
             stdin=subprocess.DEVNULL,
@@ -528,8 +549,11 @@ class LambdaProcess(subprocess.Popen[str]):
             text=True,
             encoding="utf-8",
             errors="replace",
+            start_new_session=own_group,
             **kwargs,
         )
+        #: Whether the process leads a process group of its own (its workers are in it).
+        self.own_group = own_group
         self._runtime = runtime
         self._cond = threading.Condition()
         self._lines: list[tuple[str, str]] = []
@@ -616,8 +640,30 @@ class LambdaProcess(subprocess.Popen[str]):
                 f"process {self.pid} still running after {timeout}s; output:\n{self.output}"
             ) from None
 
+    def children(self) -> list[int]:
+        """The pids of the processes this one forked that still run (Linux ``/proc``)."""
+        found = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue  # gone meanwhile
+            # pid (comm) state ppid ...: comm may hold spaces and parentheses.
+            fields = stat[stat.rindex(")") + 2 :].split()
+            if int(fields[1]) == self.pid and fields[0] != "Z":
+                found.append(int(entry.name))
+        return sorted(found)
+
     def stop(self, timeout: float = 10) -> None:
-        """Terminate (then kill) the process, and collect the rest of its output."""
+        """Terminate (then kill) the process, and collect the rest of its output.
+
+        A process started in its own group is stopped with its whole group (the
+        workers of a multi-concurrency runtime), by the group's id.
+        """
+        if self.own_group:
+            self._signal_group(signal.SIGTERM)
         if self.poll() is None:
             self.terminate()
             try:
@@ -625,12 +671,18 @@ class LambdaProcess(subprocess.Popen[str]):
             except subprocess.TimeoutExpired:
                 self.kill()
                 self.wait(timeout=timeout)
+        if self.own_group:
+            self._signal_group(signal.SIGKILL)  # any worker that outlived its parent
         for reader in self._readers:
             reader.join(timeout=timeout)
         for stream in (self.stdout, self.stderr):
             if stream is not None:
                 with contextlib.suppress(OSError):
                     stream.close()
+
+    def _signal_group(self, sig: signal.Signals) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.pid, sig)  # the group this process leads: only what it started
 
     def __enter__(self) -> LambdaProcess:
         return self
@@ -686,14 +738,27 @@ def run_awslambdaric(
     *,
     cwd: Path | str = ROOT,
     env_extra: Mapping[str, str] | None = None,
+    max_concurrency: int | None = None,
 ) -> LambdaProcess:
     """Start ``python -m awslambdaric <handler>`` against ``rt`` (a context manager).
 
-    The process is stopped when the ``with`` block ends or ``rt`` closes.
+    With ``max_concurrency`` it runs as on Lambda Managed Instances
+    (``AWS_LAMBDA_MAX_CONCURRENCY``): that many forked workers, in a process group
+    of the runtime's own. The process (and its workers) are stopped when the
+    ``with`` block ends or ``rt`` closes.
     """
     cwd = Path(cwd)
-    env = lambda_env(handler, rt, cwd=cwd, env_extra=env_extra)
-    return LambdaProcess([sys.executable, "-m", "awslambdaric", handler], rt, cwd=cwd, env=env)
+    extra = dict(env_extra or {})
+    if max_concurrency is not None:
+        extra["AWS_LAMBDA_MAX_CONCURRENCY"] = str(max_concurrency)
+    env = lambda_env(handler, rt, cwd=cwd, env_extra=extra)
+    return LambdaProcess(
+        [sys.executable, "-m", "awslambdaric", handler],
+        rt,
+        own_group=max_concurrency is not None,
+        cwd=cwd,
+        env=env,
+    )
 
 
 @contextlib.contextmanager
