@@ -48,7 +48,7 @@ RULES: list[tuple[str, str]] = [
     (r"grpcgw/awslambda/events\.py", "grpcgw: Lambda event in/out"),
     (r"grpcgw/web\.py", "grpcgw: aiohttp adapter (web.py)"),
     (r"grpcgw/transcode\.py", "grpcgw: transcode glue"),
-    (r"grpcgw/protojson\.py", "grpcgw: protojson codecs"),
+    (r"grpcgw/protojson(/|\.py)", "grpcgw: protojson codecs"),
     (r"grpcgw/", "grpcgw: gateway / handler / channel glue"),
     (r"bench/service\.py", "servicer"),
     (r"\(grpc/|cygrpc", "gRPC (grpc.aio + cygrpc core)"),

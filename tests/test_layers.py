@@ -38,6 +38,7 @@ def test_pure_modules_import_without_aiohttp_or_grpc() -> None:
         import grpcgw.httprule, grpcgw.routing, grpcgw.options, grpcgw.errors, grpcgw.metadata
         import grpcgw.transcode, grpcgw.protojson, grpcgw.streaming, grpcgw.descriptors
         import grpcgw.invoker, grpcgw.exchange, grpcgw.driver, grpcgw.gateway
+        import grpcgw.protojson._strict, grpcgw.protojson._check, grpcgw.protojson._codecs
         """,
         {"aiohttp", "grpc"},
     )

@@ -41,6 +41,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from grpcgw import protojson
+from grpcgw.protojson import _codecs as _codecs_module
+from grpcgw.protojson import _decode as _decode_module
+from grpcgw.protojson import _strict
 from grpcgw.transcode import json_encoder
 
 _GEN = str(Path(__file__).resolve().parents[1] / "bench" / "gen")
@@ -289,27 +292,41 @@ def _decode(document: Any, desc: Descriptor, ignore: bool) -> tuple[str, bytes]:
     return "ok", _wire(message)
 
 
-def _expected(document: Any, desc: Descriptor, ignore: bool) -> tuple[str, bytes]:
-    """json_format's answer, with the deliberate differences applied, and a check
-    that where it differs from json_format's own answer it is for one of them."""
-    plain = _parse(document, desc, ignore)
+#: The messages of the checks' rejections (the reference path's, before json_format).
+_CHECK_ERROR = re.compile(r"must be an object|invalid value|nested too deeply|duplicate map key")
+
+
+def _normalised(document: Any, desc: Descriptor) -> tuple[str, Any]:
+    """The checks' verdict on ``document``: ("ok", the document normalised) or
+    ("error", the message)."""
     checked = copy.deepcopy(document)
-    problem = ""
     try:
-        protojson.check_message_json(checked, desc, "", 0)
+        return "ok", protojson.codecs_for(desc.file.pool).checker.message(checked, desc, "", 0)
     except protojson.ProtoJSONError as e:
-        problem = str(e)
-    if problem:
-        # A deliberate rejection: a non-object for a message, an unknown enum name.
-        assert re.search(r"must be an object|invalid value|nested too deeply", problem)
-        return "error", b""
-    expected = _parse(checked, desc, ignore)
-    if expected != plain:
-        # Only the float32 rounding changes a document: json_format rejected it.
-        assert checked != document, (document, checked)
-        assert plain[0] == "error"
-        assert expected[0] == "ok"
-    return expected
+        return "error", str(e)
+
+
+def _check_decoder(document: Any, desc: Descriptor) -> None:
+    """What grpcgw accepts, json_format accepts too and reads the same: the
+    document as it is, or as the checks normalise it (a number in a string read
+    exactly, a float32 rounded to FLT_MAX, a FieldMask trimmed). What grpcgw
+    rejects, json_format rejects too, or the checks reject it (Go's protojson
+    does)."""
+    verdict, normalised = _normalised(document, desc)
+    for ignore in (False, True):
+        ours = _decode(document, desc, ignore)
+        plain = _parse(document, desc, ignore)
+        if ours[0] == "ok":
+            assert verdict == "ok" or plain == ours, (ignore, normalised)
+            if verdict == "ok":
+                assert _parse(normalised, desc, ignore) == ours, ignore
+            if plain != ours:
+                # json_format alone rejects or misreads a form that Go reads.
+                assert normalised != document, (ignore, document)
+        elif verdict == "error":
+            assert _CHECK_ERROR.search(normalised), normalised
+        else:
+            assert _parse(normalised, desc, ignore)[0] == "error", ignore
 
 
 # -- encoder ------------------------------------------------------------------------
@@ -491,6 +508,66 @@ _ODD_VALUES: list[Any] = [
     {"seconds": 1},
     {"@type": "type.googleapis.com/google.protobuf.Timestamp", "value": "1970-01-01T00:00:01Z"},
     [1, "2", None],
+    # Forms Go's protojson and json_format read differently (or only one reads).
+    "!!!!",
+    "zz",
+    "AA=",
+    "A",
+    "ab+_",
+    "AA\n==",
+    "AB\r\nCD",
+    "1e2",
+    "1E2",
+    "-1.5e1",
+    "15e-1",
+    "1.0",
+    ".0",
+    "1.",
+    "-",
+    "1_0",
+    "\t1",
+    "+1",
+    "01",
+    "-01",
+    "9007199254740993e0",
+    "12345678901234567891e0",
+    "1e400",
+    "INF",
+    "NAN",
+    "infinity",
+    "3.4028235e38",
+    "0.0000000001s",
+    "01s",
+    "+1s",
+    "1.s",
+    ".5s",
+    "-.5s",
+    "1e2s",
+    "315576000001s",
+    "2020-01-01T00:00:00+25:00",
+    "2020-01-01T00:00:00+23:59",
+    "2020-01-01T00:00:00+01:60",
+    "2020-01-01T00:00:00+1:00",
+    "2020-1-01T00:00:00Z",
+    "2020-01-01T00:00:00.Z",
+    " a,b ",
+    "a,,b",
+    "a_b",
+    "fooBar.baz",
+    "1a",
+    1099511627776,
+    -(2**31),
+    2**31 - 1,
+    1.0,
+    2.5,
+    _strict.NotInteger(1.0),
+    float("1e300"),
+    10**400,
+    [1.5, True],
+    {"a": math.inf},
+    {"@type": "type.googleapis.com/grpcgwtest.client.v1.Child", "level": 1.5},
+    {"@type": "type.googleapis.com/google.protobuf.Duration", "value": "0.0000000001s"},
+    {"@type": "type.googleapis.com/google.protobuf.Int32Value", "value": True},
 ]
 
 
@@ -536,7 +613,8 @@ def _mutate(data: st.DataObject, document: Any) -> None:
         ):
             forms: list[Any] = [str(value)]
             if isinstance(value, int):
-                forms += [float(value), f"{value}e0", f"{value}.0", value + 1, -value]
+                forms += [f"{value}e0", f"{value}.0", value + 1, -value]
+                forms += [float(value)] if abs(value) < 1e300 else []
             elif isinstance(value, float):
                 forms += [value * 2, -value, value / 3]
             else:
@@ -548,11 +626,6 @@ def _mutate(data: st.DataObject, document: Any) -> None:
             container[key] = data.draw(st.sampled_from(forms))
         else:
             container[key] = copy.deepcopy(data.draw(st.sampled_from(_ODD_VALUES)))
-
-
-def _check_decoder(document: Any, desc: Descriptor) -> None:
-    for ignore in (False, True):
-        assert _decode(document, desc, ignore) == _expected(document, desc, ignore), ignore
 
 
 @pytest.mark.parametrize("desc", ROOTS, ids=ROOT_IDS)
@@ -752,22 +825,23 @@ def test_timestamp_json_agrees_with_json_format(seconds: int, nanos: int) -> Non
     assert ours == expected
 
 
-#: The fills built for each sparse share, kept across examples (building compiles).
-_MODE_FILLS: dict[float, dict[Any, Any]] = {0.0: {}, 2.0: {}}
+#: Codecs built with each sparse share, kept across examples (building compiles).
+_MODE_CODECS: dict[float, protojson.Codecs] = {0.0: protojson.Codecs(), 2.0: protojson.Codecs()}
 
 
 def _fill_all(share: float, document: Any, desc: Descriptor, ignore: bool) -> bytes:
     """Decode with every fill built for sparse share ``share`` (0: every object by
     generated code; 2: every object key by key)."""
-    saved = protojson._SPARSE_SHARE, protojson._FILLS
-    protojson._SPARSE_SHARE, protojson._FILLS = share, _MODE_FILLS[share]
+    saved = _decode_module.SPARSE_SHARE
+    _decode_module.SPARSE_SHARE = share
     try:
         target = GetMessageClass(desc)()
-        protojson._message_fill(desc, ignore, eager=True)(copy.deepcopy(document), target, 1)
+        fill = _MODE_CODECS[share].fill(desc, ignore, eager=True)
+        fill(copy.deepcopy(document), target, 1)
     except Exception:  # any failure sends the document to the reference path
         return b"gave up"
     finally:
-        protojson._SPARSE_SHARE, protojson._FILLS = saved
+        _decode_module.SPARSE_SHARE = saved
     return _wire(target)
 
 
@@ -811,7 +885,7 @@ def test_fast_paths_convert_plain_messages_without_json_format(
         def __getattr__(self, name: str) -> Any:
             raise AssertionError(f"json_format.{name} called")
 
-    monkeypatch.setattr(protojson, "json_format", Unreachable())
+    monkeypatch.setattr(_codecs_module, "json_format", Unreachable())
     got = []
     for message in messages:
         for options in OPTIONS:
@@ -822,7 +896,9 @@ def test_fast_paths_convert_plain_messages_without_json_format(
             assert decoded == message
             got.append((encoded, None))
     assert [_text(e) for e, _ in got] == [_text(e) for e, _ in expected]
-    encode = protojson._MESSAGE_ENCODERS[(bench_pb2.Record.DESCRIPTOR, (False, False, False))]
+    encode = protojson.DEFAULT._message_encoders[
+        (bench_pb2.Record.DESCRIPTOR, (False, False, False))
+    ]
     assert encode.__code__.co_filename.startswith("<grpcgw.protojson encode gwbench.v1.Record")
 
 
@@ -905,3 +981,410 @@ def test_reply_json_encoder_agrees_with_json_dumps(document: Any) -> None:
     assert json_encoder(None)(document) == compact
     indented = json.dumps(document, ensure_ascii=False, indent=2, separators=(",", ": "))
     assert json_encoder(2)(document) == indented
+
+
+# -- Go protojson's strictness -------------------------------------------------------
+
+_ANY = "type.googleapis.com/"
+
+#: (document, the field the error names): each rejected by Go's protojson. The
+#: comment says what json_format makes of it when it accepts.
+_GO_REJECTS: list[tuple[dict[str, Any], str]] = [
+    ({"data": "!!!!"}, "data"),  # json_format: b""
+    ({"data": "AA=A"}, "data"),  # padding inside
+    ({"data": "AA="}, "data"),  # padded, length not a multiple of 4
+    ({"data": "A"}, "data"),
+    ({"data": "ab+_"}, "data"),  # the two alphabets mixed
+    ({"data": "AA AA"}, "data"),  # json_format skips the space
+    ({"blobs": ["AA==", "%%"]}, "blobs[1]"),
+    ({"kind": 1.5}, "kind"),  # json_format: enum 1
+    ({"kind": True}, "kind"),  # json_format: enum 1
+    ({"kind": 1099511627776}, "kind"),  # json_format: dropped
+    ({"kind": "1"}, "kind"),  # a number in a string is not a name
+    ({"kinds": [1, 2.5]}, "kinds[1]"),
+    ({"f64": True}, "f64"),  # json_format: 1.0
+    ({"f64": "inf"}, "f64"),  # json_format: Infinity
+    ({"f64": "NAN"}, "f64"),
+    ({"f64": " 1.5"}, "f64"),
+    ({"f64": "1_000.5"}, "f64"),
+    ({"f64": "0x10"}, "f64"),
+    ({"f64": ".5"}, "f64"),
+    ({"f64": "1e400"}, "f64"),  # json_format: Infinity
+    ({"f32": "3.5e38"}, "f32"),  # json_format: Infinity
+    ({"ratios": [1.0, False]}, "ratios[1]"),
+    ({"i32": "\t1"}, "i32"),  # json_format: int() strips it
+    ({"i32": "1_000"}, "i32"),
+    ({"i32": "\u0661\u0662"}, "i32"),  # Arabic-Indic digits
+    ({"i32": "+5"}, "i32"),
+    ({"i32": "007"}, "i32"),
+    ({"i32": ".0"}, "i32"),
+    ({"i32": "1."}, "i32"),
+    ({"i64": "1.5e0"}, "i64"),
+    ({"i64": _strict.NotInteger(1.0)}, "i64"),  # "1.00000000000000001" in the body
+    ({"u64": "-0.5e1"}, "u64"),
+    ({"ids": ["1", None]}, "ids[1]"),
+    ({"tags": ["a", None]}, "tags[1]"),
+    ({"took": "0.0000000001s"}, "took"),  # json_format: 0s
+    ({"took": "01s"}, "took"),
+    ({"took": " 1s"}, "took"),
+    ({"took": "1_0s"}, "took"),
+    ({"when": "2020-01-01T00:00:00+25:00"}, "when"),  # json_format: accepted
+    ({"when": "2020-01-01T00:00:00+01:60"}, "when"),
+    ({"when": "2020-01-01T00:00:00+1:00"}, "when"),
+    ({"when": "2020-1-1T0:0:0Z"}, "when"),  # json_format: accepted (strptime)
+    ({"when": "2020-01-01T00:00:00.Z"}, "when"),  # json_format: accepted
+    ({"mask": "a_b"}, "mask"),
+    ({"mask": "a,,b"}, "mask"),
+    ({"mask": "a..b"}, "mask"),  # json_format: accepted
+    ({"mask": "fooBar.1x"}, "mask"),
+    ({"ratio": True}, "ratio"),  # DoubleValue: json_format 1.0
+    ({"small": 1.5}, "small"),
+    ({"raw": "!!"}, "raw"),
+    ({"counts": {"a": None}}, "counts[a]"),
+    ({"nested": {"count": 1.5}}, "nested.count"),
+]
+_KITCHEN_GO_REJECTS: list[tuple[dict[str, Any], str]] = [
+    ({"colorById": {"1": None}}, "colorById[1]"),
+    ({"colorById": {" 1": "RED"}}, "colorById[ 1]"),
+    ({"colorById": {"1_0": "RED"}}, "colorById[1_0]"),
+    ({"colorById": {"1e2": "RED"}}, "colorById[1e2]"),
+    ({"colorById": {"1": "RED", "01": "GREEN"}}, "colorById"),  # one key twice
+    ({"timestampByFlag": {"yes": "2020-01-01T00:00:00Z"}}, "timestampByFlag[yes]"),
+    ({"childrenByName": {"a": None}}, "childrenByName[a]"),
+    ({"children": [{}, None]}, "children[1]"),
+    ({"value": math.inf}, "value"),  # 1e400 in the body; json_format: accepted
+    ({"value": 10**400}, "value"),
+    ({"struct": {"a": [1, {"b": -math.inf}]}}, "struct.a[1].b"),
+    ({"listValue": [math.nan]}, "listValue[0]"),
+    ({"any": {"@type": _ANY + "google.protobuf.Duration", "value": "1.0000000001s"}}, "any.value"),
+    ({"any": {"@type": _ANY + "grpcgwtest.transcode.v1.Child", "name": 5}}, "any.name"),
+    ({"any": {"@type": _ANY + "google.protobuf.Int32Value", "value": True}}, "any.value"),
+    ({"any": "x"}, "any"),
+]
+
+
+@pytest.mark.parametrize(
+    ("cls", "document", "field"),
+    [(client_pb2.AllTypes, d, f) for d, f in _GO_REJECTS]
+    + [(types_pb2.Kitchen, d, f) for d, f in _KITCHEN_GO_REJECTS],
+    ids=[json.dumps(d, default=str)[:60] for d, _ in _GO_REJECTS + _KITCHEN_GO_REJECTS],
+)
+@pytest.mark.parametrize("ignore", [False, True])
+def test_what_go_protojson_rejects_is_rejected(
+    cls: Any, document: dict[str, Any], field: str, ignore: bool
+) -> None:
+    decoder = protojson.decoder(cls.DESCRIPTOR, ignore_unknown_fields=ignore)
+    with pytest.raises(protojson.ProtoJSONError) as raised:
+        decoder.decode(copy.deepcopy(document), cls())
+    assert f'"{field}"' in str(raised.value)
+    # As the body field of an HttpRule (body: "<field>") too.
+    (key, value), *_ = document.items()
+    top = cls.DESCRIPTOR.fields_by_camelcase_name.get(key) or cls.DESCRIPTOR.fields_by_name[key]
+    with pytest.raises(protojson.ProtoJSONError):
+        decoder.decode_field(copy.deepcopy(value), cls(), top)
+
+
+def test_json_format_alone_takes_some_of_them() -> None:
+    # The rejections above are not json_format's: it reads these silently.
+    lax = {
+        "data": ("!!!!", b""),
+        "kind": (1.5, 1),
+        "f64": (True, 1.0),
+        "took": ("0.0000000001s", None),
+        "when": ("2020-01-01T00:00:00+25:00", None),
+    }
+    for key, (value, expected) in lax.items():
+        message = client_pb2.AllTypes()
+        json_format.ParseDict({key: value}, message)
+        if expected is not None:
+            assert getattr(message, key) == expected
+    message = client_pb2.AllTypes()
+    json_format.ParseDict({"kind": 1099511627776}, message)
+    assert (
+        not message.HasField("kind")
+        if message.DESCRIPTOR.fields_by_name["kind"].has_presence
+        else message.kind == 0
+    )
+
+
+#: (document, what it reads as): forms Go's protojson accepts, read as Go reads them.
+_GO_ACCEPTS: list[tuple[dict[str, Any], dict[str, Any]]] = [
+    ({"data": "zz"}, {"data": b"\xcf"}),  # unpadded; the spare bits are not checked
+    ({"data": "zz=="}, {"data": b"\xcf"}),
+    ({"data": "-_8"}, {"data": b"\xfb\xff"}),  # URL-safe, unpadded
+    ({"data": "+/8="}, {"data": b"\xfb\xff"}),
+    ({"data": "AB\r\nCD"}, {"data": b"\x00\x10\x83"}),  # CR and LF are skipped
+    ({"data": ""}, {"data": b""}),
+    ({"kind": 2.0}, {"kind": 2}),  # an integral number
+    ({"kind": -7}, {"kind": -7}),  # an open enum takes any int32
+    ({"i32": "1e2"}, {"i32": 100}),
+    ({"i32": "-1.5e1"}, {"i32": -15}),
+    ({"i32": "1E2"}, {"i32": 100}),
+    ({"i32": "-0"}, {"i32": 0}),
+    ({"i32": 1e2}, {"i32": 100}),
+    ({"i64": "9007199254740993e0"}, {"i64": 9007199254740993}),  # json_format: ...992
+    ({"u64": "18446744073709551615"}, {"u64": (1 << 64) - 1}),
+    ({"u64": "1844674407370955161.5e1"}, {"u64": (1 << 64) - 1}),
+    ({"f64": "1e2"}, {"f64": 100.0}),
+    ({"f64": "-0"}, {"f64": -0.0}),
+    ({"f64": "NaN"}, {"f64": math.nan}),
+    ({"f32": 3.4028235e38}, {"f32": float.fromhex("0x1.fffffep+127")}),
+    ({"f32": "3.4028235e38"}, {"f32": float.fromhex("0x1.fffffep+127")}),
+    ({"took": "1.s"}, {"took": (1, 0)}),
+    ({"took": "+1.5s"}, {"took": (1, 500_000_000)}),
+    ({"took": "-0.000000001s"}, {"took": (0, -1)}),
+    ({"took": ".5s"}, {"took": (0, 500_000_000)}),  # json_format: an error
+    ({"took": "-.5s"}, {"took": (0, -500_000_000)}),
+    ({"when": "2020-01-01T00:00:00+23:59"}, {"when": (1577750460, 0)}),
+    ({"when": "2020-01-01T00:00:00.5-01:30"}, {"when": (1577842200, 500_000_000)}),
+    ({"mask": " fooBar,x.yZ "}, {"mask": ["foo_bar", "x.y_z"]}),
+    ({"mask": ""}, {"mask": []}),
+    ({"ratio": "Infinity"}, {"ratio": math.inf}),
+    ({"small": "7"}, {"small": 7}),
+]
+
+
+def _read_back(message: Any, key: str) -> Any:
+    value = getattr(message, key)
+    name = value.DESCRIPTOR.full_name if isinstance(value, Message) else ""
+    if name in ("google.protobuf.Duration", "google.protobuf.Timestamp"):
+        return (value.seconds, value.nanos)
+    if name == "google.protobuf.FieldMask":
+        return list(value.paths)
+    if name.endswith("Value"):
+        return value.value
+    return value
+
+
+@pytest.mark.parametrize(("document", "expected"), _GO_ACCEPTS, ids=lambda v: str(v)[:50])
+def test_what_go_protojson_accepts_is_read_as_go_reads_it(
+    document: dict[str, Any], expected: dict[str, Any]
+) -> None:
+    message = client_pb2.AllTypes()
+    protojson.decoder(message.DESCRIPTOR).decode(copy.deepcopy(document), message)
+    for key, value in expected.items():
+        got = _read_back(message, key)
+        if isinstance(value, float) and math.isnan(value):
+            assert math.isnan(got)
+        else:
+            assert (
+                got == value and math.copysign(1, got) == math.copysign(1, value)
+                if isinstance(value, float)
+                else got == value
+            ), (key, got)
+    _check_decoder(document, message.DESCRIPTOR)
+
+
+def test_int_map_keys_in_go_forms() -> None:
+    # strconv.ParseInt: a sign and leading zeros are fine.
+    message = _kitchen({"colorById": {"+1": "RED", "-02": "GREEN", "003": 1}})
+    assert dict(message.color_by_id) == {1: 1, -2: 2, 3: 1}
+
+
+@pytest.mark.parametrize(
+    ("text", "read"),
+    [
+        ("2.5", 2.5),
+        ("1e2", 100.0),
+        ("-0.0", -0.0),
+        ("12345678901234567891e0", 12345678901234567891),  # exact: an int
+        ("9007199254740993.0", 9007199254740993),
+        ("1.00000000000000001", _strict.NotInteger(1.0)),  # not an integer to Go
+        ("1e-400", _strict.NotInteger(0.0)),
+        ("1e25", _strict.NotInteger(1e25)),  # beyond Go's 20 digits
+    ],
+)
+def test_parse_json_float_keeps_what_go_reads(text: str, read: Any) -> None:
+    value = json.loads(text, parse_float=protojson.parse_json_float)
+    assert type(value) is type(read)
+    assert value == read
+    assert float(value) == float(text)  # the same double in every case
+    if isinstance(read, float):
+        assert math.copysign(1, value) == math.copysign(1, read)
+
+
+@pytest.mark.parametrize("text", ["NaN", "Infinity", "-Infinity"])
+def test_nan_and_infinity_literals_are_not_json(text: str) -> None:
+    with pytest.raises(protojson.ProtoJSONError, match="not JSON"):
+        json.loads(f'{{"f": {text}}}', parse_constant=protojson.reject_json_constant)
+
+
+_NUMBER_TEXT = st.from_regex(
+    r"-?(0|[1-9][0-9]{0,22})(\.[0-9]{1,12})?([eE][+-]?[0-9]{1,2})?", fullmatch=True
+)
+
+
+@PROFILE
+@given(text=_NUMBER_TEXT)
+def test_go_integer_reading_is_exact(text: str) -> None:
+    from fractions import Fraction
+
+    exact = Fraction(text)
+    number = _strict.integer(text)
+    if number is not None:
+        assert number == exact
+    elif exact.denominator == 1:
+        # Go refuses integers past 20 digits (before the sign and range checks).
+        assert len(str(abs(exact.numerator))) > 19 or "e" in text.lower()
+    value = protojson.parse_json_float(text)
+    assert float(value) == float(text)
+    if type(value) is float and value.is_integer():
+        assert exact == int(value)  # a plain integral float is exactly its text
+
+
+@PROFILE
+@given(data=st.binary(max_size=12), text=st.text("AZaz09+/-_=\r\n !", max_size=10))
+def test_base64_as_go_reads_it(data: bytes, text: str) -> None:
+    import base64
+
+    std = base64.b64encode(data).decode()
+    url = base64.urlsafe_b64encode(data).decode()
+    for form in (std, std.rstrip("="), url, url.rstrip("=")):
+        assert _strict.base64_bytes(form) == data
+    decoded = _strict.base64_bytes(text)
+    if decoded is not None:  # what Go reads, json_format reads alike (less CR and LF)
+        bare = text.replace("\r", "").replace("\n", "")
+        padded = bare.encode() + b"=" * (4 - len(bare) % 4)
+        assert base64.urlsafe_b64decode(padded) == decoded
+
+
+# -- allow_alias enums ------------------------------------------------------------------
+
+
+def _aliased_message() -> Any:
+    """protobuf's conformance AliasedEnum: ALIAS_BAZ = MOO = moo = bAz = 2."""
+    file = descriptor_pb2.FileDescriptorProto(
+        name="grpcgwtest/aliased.proto", package="grpcgwtest.aliased", syntax="proto3"
+    )
+    enum = file.enum_type.add(name="AliasedEnum")
+    enum.options.allow_alias = True
+    for name, number in [("ALIAS_FOO", 0), ("ALIAS_BAR", 1), ("ALIAS_BAZ", 2), ("MOO", 2)]:
+        enum.value.add(name=name, number=number)
+    enum.value.add(name="moo", number=2)
+    enum.value.add(name="bAz", number=2)
+    message = file.message_type.add(name="Aliased")
+    for number, (name, label) in enumerate([("one", 1), ("many", 3)], 1):
+        message.field.add(
+            name=name,
+            number=number,
+            type=_FD.TYPE_ENUM,
+            label=label,
+            type_name=".grpcgwtest.aliased.AliasedEnum",
+        )
+    pool = descriptor_pool.DescriptorPool()
+    return GetMessageClass(pool.Add(file).message_types_by_name["Aliased"])
+
+
+def test_allow_alias_enum_is_written_with_its_first_name() -> None:
+    cls = _aliased_message()
+    message = cls(one=2, many=[2, 1, 2])
+    for options in OPTIONS:
+        assert _text(_encode(message, options)) == _text(_to_dict(message, options))
+    assert _encode(message, OPTIONS[0])[1] == {
+        "one": "ALIAS_BAZ",
+        "many": ["ALIAS_BAZ", "ALIAS_BAR", "ALIAS_BAZ"],
+    }
+    for name in ("ALIAS_BAZ", "MOO", "moo", "bAz"):
+        decoded = cls()
+        protojson.decoder(cls.DESCRIPTOR).decode({"one": name, "many": [name]}, decoded)
+        assert decoded == cls(one=2, many=[2])
+
+
+# -- codecs per descriptor pool -----------------------------------------------------------
+
+
+def _proxied_pool() -> tuple[Any, Any, Any]:
+    """A pool of its own (as proxy mode loads by reflection): any.proto, and
+    ``Envelope { Any item = 1; Payload payload = 2; }`` with ``Payload`` only there."""
+    pool = descriptor_pool.DescriptorPool()
+    pool.Add(descriptor_pb2.FileDescriptorProto.FromString(any_pb2.DESCRIPTOR.serialized_pb))
+    file = descriptor_pb2.FileDescriptorProto(
+        name="proxied/v1/envelope.proto",
+        package="proxied.v1",
+        syntax="proto3",
+        dependency=["google/protobuf/any.proto"],
+    )
+    payload = file.message_type.add(name="Payload")
+    payload.field.add(name="note", number=1, type=_FD.TYPE_STRING, label=1)
+    payload.field.add(name="count", number=2, type=_FD.TYPE_INT64, label=1)
+    envelope = file.message_type.add(name="Envelope")
+    envelope.field.add(
+        name="item", number=1, type=_FD.TYPE_MESSAGE, label=1, type_name=".google.protobuf.Any"
+    )
+    envelope.field.add(
+        name="payload", number=2, type=_FD.TYPE_MESSAGE, label=1, type_name=".proxied.v1.Payload"
+    )
+    built = pool.Add(file)
+    return (
+        pool,
+        GetMessageClass(built.message_types_by_name["Envelope"]),
+        GetMessageClass(built.message_types_by_name["Payload"]),
+    )
+
+
+def test_codecs_of_a_pool_resolve_any_from_that_pool() -> None:
+    pool, envelope_cls, payload_cls = _proxied_pool()
+    message = envelope_cls(payload=payload_cls(note="p", count=7))
+    message.item.Pack(payload_cls(note="inside", count=-5))
+    with pytest.raises(TypeError):  # json_format alone looks in the default pool
+        json_format.MessageToDict(message)
+    codecs = protojson.codecs_for(pool)
+    assert codecs.pool is pool
+    assert protojson.codecs_for(pool) is codecs
+    document = codecs.encoder(envelope_cls.DESCRIPTOR).encode(message)
+    assert document == {
+        "item": {
+            "@type": "type.googleapis.com/proxied.v1.Payload",
+            "note": "inside",
+            "count": "-5",
+        },
+        "payload": {"note": "p", "count": "7"},
+    }
+    assert protojson.encoder(envelope_cls.DESCRIPTOR).encode(message) == document
+    decoded = envelope_cls()
+    codecs.decoder(envelope_cls.DESCRIPTOR).decode(copy.deepcopy(document), decoded)
+    assert decoded == message
+    # The checks look inside the Any with the pool's types too.
+    bad = {"item": {"@type": "type.googleapis.com/proxied.v1.Payload", "count": 1.5}}
+    with pytest.raises(protojson.ProtoJSONError, match=r'field "item.count" \(int64\)'):
+        protojson.decoder(envelope_cls.DESCRIPTOR).decode(bad, envelope_cls())
+
+
+def test_codecs_refuse_a_type_of_another_pool() -> None:
+    pool, envelope_cls, _ = _proxied_pool()
+    with pytest.raises(ValueError, match=r"proxied\.v1\.Envelope is not a message type"):
+        protojson.DEFAULT.encoder(envelope_cls.DESCRIPTOR)
+    with pytest.raises(ValueError, match=r"grpcgwtest\.transcode\.v1\.Kitchen"):
+        protojson.Codecs(pool).decoder(types_pb2.Kitchen.DESCRIPTOR)
+    assert protojson.encoder(types_pb2.Kitchen.DESCRIPTOR) is protojson.DEFAULT.encoder(
+        types_pb2.Kitchen.DESCRIPTOR
+    )
+
+
+def test_a_discarded_pools_codecs_are_freed() -> None:
+    import gc
+    import weakref
+
+    def use_and_drop() -> list[weakref.ref[Any]]:
+        pool, envelope_cls, payload_cls = _proxied_pool()
+        message = envelope_cls(payload=payload_cls(note="p"))
+        message.item.Pack(payload_cls(count=1))
+        codecs = protojson.codecs_for(pool)
+        for options in OPTIONS:  # generated encoders, and json_format for the Any
+            assert _encode(message, options)[0] == "ok"
+        document = protojson.encoder(envelope_cls.DESCRIPTOR).encode(message)
+        for ignore in (False, True):
+            decoded = envelope_cls()
+            protojson.decoder(envelope_cls.DESCRIPTOR, ignore_unknown_fields=ignore).decode(
+                copy.deepcopy(document), decoded
+            )
+            assert decoded == message
+            assert (
+                _decode({"payload": {"count": 1.5}}, envelope_cls.DESCRIPTOR, ignore)[0] == "error"
+            )
+        # A message class lives exactly as long as its descriptor (and so its pool).
+        return [weakref.ref(codecs), weakref.ref(envelope_cls), weakref.ref(payload_cls)]
+
+    refs = use_and_drop()
+    gc.collect()
+    assert [ref() for ref in refs] == [None, None, None]

@@ -450,7 +450,12 @@ def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 # One decoder for every body: json.loads() with a hook builds a new one per call.
-_load_json = json.JSONDecoder(object_pairs_hook=_reject_duplicate_keys).decode
+# Numbers are read as Go's protojson reads them (exact integers, no NaN/Infinity).
+_load_json = json.JSONDecoder(
+    object_pairs_hook=_reject_duplicate_keys,
+    parse_float=protojson.parse_json_float,
+    parse_constant=protojson.reject_json_constant,
+).decode
 
 
 class _PathBinding(NamedTuple):
@@ -707,7 +712,7 @@ class RequestTranscoder:
             raise TranscodeError("invalid JSON body: not UTF-8") from None
         except RecursionError:
             raise TranscodeError("invalid JSON body: nested too deeply") from None
-        except (json.JSONDecodeError, _DuplicateKey) as e:
+        except (json.JSONDecodeError, _DuplicateKey, protojson.ProtoJSONError) as e:
             raise TranscodeError(f"invalid JSON body: {e}") from None
         except ValueError:  # int() refuses numbers of more than 4300 digits
             raise TranscodeError("invalid JSON body: a number has too many digits") from None

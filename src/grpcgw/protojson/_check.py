@@ -1,0 +1,315 @@
+"""The reference path's checks: reject, before ``json_format`` runs, what Go's
+protojson rejects and json_format would take (or misread).
+
+json_format takes ``int()`` and ``float()`` of whatever it is given, decodes
+base64 without validating it, reads a string or an array as an empty message
+when unknown fields are ignored, and drops an unknown enum name or an enum
+number out of range. :class:`Checker` walks a JSON document along the message
+type and raises :class:`ProtoJSONError` (naming the field) for each of those;
+what it lets through, json_format reads as Go does. It also normalises values
+in place where json_format would read a form Go accepts differently: numbers
+in strings become exact integers, a float32 just above FLT_MAX becomes FLT_MAX,
+a FieldMask loses surrounding white space.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
+from google.protobuf.descriptor_pool import DescriptorPool
+
+from grpcgw.protojson import _strict
+from grpcgw.protojson._base import (
+    ANY,
+    DURATION,
+    FD,
+    FIELD_MASK,
+    INT_RANGES,
+    LIST_VALUE,
+    MAX_DEPTH,
+    STRUCT,
+    TIMESTAMP,
+    TYPE_NAMES,
+    VALUE,
+    ProtoJSONError,
+    has_json_form,
+    is_map,
+    json_keys,
+    message_type,
+    quote,
+)
+
+
+def _show(value: object) -> str:
+    if isinstance(value, str):
+        return quote(value)
+    try:
+        text = json.dumps(value, ensure_ascii=False, allow_nan=True)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= 64 else text[:64] + "…"
+
+
+def _kind(value: object) -> str:
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    if value is None:
+        return "null"
+    return "a string" if isinstance(value, str) else "a scalar"
+
+
+def _where(path: str) -> str:
+    return f'field "{path}"' if path else "the request body"
+
+
+def _invalid(value: object, path: str, kind: str, reason: str = "") -> ProtoJSONError:
+    text = f"invalid value {_show(value)} for {_where(path)} ({kind})"
+    return ProtoJSONError(f"{text}: {reason}" if reason else text)
+
+
+def _is_value(field: FieldDescriptor) -> bool:
+    return field.message_type is not None and field.message_type.full_name == VALUE
+
+
+class Checker:
+    """Checks (and normalises) JSON documents for the message types of one pool."""
+
+    __slots__ = ("_enum_names", "_keys", "_pool")
+
+    def __init__(self, pool: DescriptorPool) -> None:
+        self._pool = pool
+        self._keys: dict[Descriptor, dict[str, FieldDescriptor]] = {}
+        self._enum_names: dict[EnumDescriptor, frozenset[str]] = {}
+
+    def message(self, value: object, desc: Descriptor, path: str, depth: int) -> object:
+        """Check the JSON ``value`` of a ``desc`` message; return it, normalised."""
+        if depth > MAX_DEPTH:
+            raise ProtoJSONError("nested too deeply")
+        if has_json_form(desc):
+            return self._special(value, desc, path, depth)
+        if not isinstance(value, dict):
+            raise ProtoJSONError(
+                f"{_where(path)} ({desc.full_name}) must be an object, not {_kind(value)}"
+            )
+        self._fields(value, desc, path, depth)
+        return value
+
+    def _fields(self, value: dict[str, Any], desc: Descriptor, path: str, depth: int) -> None:
+        keys = self._keys.get(desc)
+        if keys is None:
+            keys = self._keys[desc] = json_keys(desc)
+        for key, item in value.items():
+            field = keys.get(key)
+            if field is not None:  # unknown keys and extensions: json_format's job
+                value[key] = self.field(item, field, f"{path}.{key}" if path else key, depth)
+
+    def field(self, value: object, field: FieldDescriptor, path: str, depth: int) -> object:
+        """Check one field's JSON ``value``; return it, normalised."""
+        if value is None:
+            return value  # unset (a Value or NullValue: null), as in Go
+        if is_map(field):
+            if not isinstance(value, dict):
+                raise _invalid(value, path, "map", "must be an object")
+            entry = message_type(field)
+            key_field = entry.fields_by_name["key"]
+            value_field = entry.fields_by_name["value"]
+            seen: set[object] = set()
+            for key, item in value.items():
+                where = f"{path}[{key}]"
+                number = self._map_key(key, key_field, where)
+                if number in seen:
+                    raise ProtoJSONError(f"duplicate map key {quote(key)} in {_where(path)}")
+                seen.add(number)
+                if item is None and not _is_value(value_field):
+                    raise _invalid(item, where, "map value", "null is not a value")
+                value[key] = self._element(item, value_field, where, depth)
+            return value
+        if field.is_repeated:
+            if not isinstance(value, list):
+                raise _invalid(value, path, "repeated", "must be an array")
+            for index, item in enumerate(value):
+                where = f"{path}[{index}]"
+                if item is None and not _is_value(field):
+                    raise _invalid(item, where, "array element", "null is not a value")
+                value[index] = self._element(item, field, where, depth)
+            return value
+        return self._element(value, field, path, depth)
+
+    def _element(self, value: object, field: FieldDescriptor, path: str, depth: int) -> object:
+        if field.message_type is not None:
+            return self.message(value, field.message_type, path, depth + 1)
+        return self.scalar(value, field, path)
+
+    @staticmethod
+    def _map_key(key: str, field: FieldDescriptor, path: str) -> object:
+        kind = field.type
+        if kind == FD.TYPE_STRING:
+            return key
+        if kind == FD.TYPE_BOOL:
+            if key in ("true", "false"):
+                return key
+            raise _invalid(key, path, "bool map key", 'expected "true" or "false"')
+        low, high = INT_RANGES[kind]
+        if _strict.MAP_INT_KEY.fullmatch(key) is None or not low <= int(key) <= high:
+            raise _invalid(key, path, f"{TYPE_NAMES[kind]} map key", "not an integer in range")
+        return int(key)
+
+    def scalar(self, value: Any, field: FieldDescriptor, path: str) -> object:
+        """Check the JSON ``value`` of a scalar or enum (one element of ``field``)."""
+        enum = field.enum_type
+        if enum is not None:
+            return self._enum(value, enum, path)
+        kind = field.type
+        name = TYPE_NAMES.get(kind, "group")
+        of = type(value)
+        if kind in INT_RANGES:
+            number: int | None = None
+            if of is int:
+                number = value
+            elif of is float:  # a NotInteger is not a float here
+                number = int(value) if value.is_integer() else None
+            elif of is str:
+                number = _strict.integer(value)
+            if number is None:
+                raise _invalid(value, path, name, "not an integer")
+            low, high = INT_RANGES[kind]
+            if not low <= number <= high:
+                raise _invalid(value, path, name, "out of range")
+            return number
+        if kind in (FD.TYPE_DOUBLE, FD.TYPE_FLOAT):
+            float32 = kind == FD.TYPE_FLOAT
+            if of is str:
+                if value in _strict.FLOAT_WORDS:
+                    return value
+                number_ = _strict.float_text(value, float32)
+            elif of is float or of is _strict.NotInteger:
+                number_ = _strict.finite(float(value), float32)
+            elif of is int:
+                try:
+                    number_ = _strict.finite(float(value), float32)
+                except OverflowError:
+                    number_ = None
+                if number_ is not None and (not float32 or abs(value) <= _strict.FLT_MAX):
+                    return value  # json_format's float() of it is the same double
+            else:
+                number_ = None
+            if number_ is None:
+                raise _invalid(value, path, name, "not a number in range")
+            return number_
+        if kind == FD.TYPE_BOOL:
+            if of is not bool:
+                raise _invalid(value, path, name, "expected true or false")
+            return value
+        if kind == FD.TYPE_STRING:
+            if of is not str:
+                raise _invalid(value, path, name, "expected a string")
+            return value
+        if kind == FD.TYPE_BYTES:
+            if of is not str or _strict.base64_bytes(value) is None:
+                raise _invalid(value, path, name, "not base64")
+            # Go skips CR and LF; json_format then miscounts the padding.
+            return value.replace("\r", "").replace("\n", "")
+        return value  # groups: json_format's job
+
+    def _enum(self, value: Any, enum: EnumDescriptor, path: str) -> object:
+        of = type(value)
+        if of is str:
+            names = self._enum_names.get(enum)
+            if names is None:
+                # A Python set: upb's values_by_name raises on strings with lone surrogates.
+                names = self._enum_names[enum] = frozenset(v.name for v in enum.values)
+            if value in names:
+                return value
+            # Go drops an unknown name when unknown fields are ignored; grpcgw
+            # answers 400 in both modes (numbers as strings are not names either).
+            raise _invalid(value, path, enum.full_name)
+        if of is float and value.is_integer():
+            value, of = int(value), int
+        if (
+            of is int
+            and -(1 << 31) <= value < 1 << 31
+            and (not enum.is_closed or value in enum.values_by_number)
+        ):
+            return value
+        raise _invalid(value, path, enum.full_name, "not a value of the enum")
+
+    def _special(self, value: object, desc: Descriptor, path: str, depth: int) -> object:
+        """Well-known types with a JSON form of their own."""
+        name = desc.full_name
+        if name == TIMESTAMP:
+            if type(value) is not str or not _strict.timestamp_ok(value):
+                raise _invalid(value, path, name, "not an RFC 3339 timestamp")
+            return value
+        if name == DURATION:
+            duration = _strict.duration_text(value) if type(value) is str else None
+            if duration is None:
+                raise _invalid(value, path, name, 'not a duration like "1.5s"')
+            return duration
+        if name == FIELD_MASK:
+            text = _strict.field_mask_text(value) if type(value) is str else None
+            if text is None:
+                raise _invalid(value, path, name, 'not field paths like "a.bC,d"')
+            return text
+        if name == STRUCT:
+            if not isinstance(value, dict):
+                raise _invalid(value, path, name, "must be an object")
+            for key, item in value.items():
+                value[key] = self._value(item, f"{path}.{key}", depth + 1)
+            return value
+        if name == LIST_VALUE:
+            if not isinstance(value, list):
+                raise _invalid(value, path, name, "must be an array")
+            for index, item in enumerate(value):
+                value[index] = self._value(item, f"{path}[{index}]", depth + 1)
+            return value
+        if name == VALUE:
+            return self._value(value, path, depth)
+        if name == ANY:
+            return self._any(value, path, depth)
+        return self.scalar(value, desc.fields_by_name["value"], path)  # a wrapper
+
+    def _value(self, value: Any, path: str, depth: int) -> object:
+        """A ``google.protobuf.Value``: any JSON, numbers finite doubles."""
+        if depth > MAX_DEPTH:
+            raise ProtoJSONError("nested too deeply")
+        of = type(value)
+        if value is None or of is bool or of is str:
+            return value
+        if of is int or of is float or of is _strict.NotInteger:
+            try:
+                number = float(value)
+            except OverflowError:
+                number = float("inf")
+            if number - number != 0.0:
+                raise _invalid(value, path, VALUE, "numbers must be finite")
+            return value if of is int else number
+        if isinstance(value, dict):
+            for key, item in value.items():
+                value[key] = self._value(item, f"{path}.{key}", depth + 1)
+            return value
+        if isinstance(value, list):
+            for index, item in enumerate(value):
+                value[index] = self._value(item, f"{path}[{index}]", depth + 1)
+            return value
+        raise _invalid(value, path, VALUE, "not JSON")
+
+    def _any(self, value: object, path: str, depth: int) -> object:
+        if not isinstance(value, dict):
+            raise _invalid(value, path, ANY, "must be an object")
+        type_url = value.get("@type")
+        if type(type_url) is not str:
+            return value  # empty, or no type: json_format decides
+        try:
+            desc = self._pool.FindMessageTypeByName(type_url.rpartition("/")[2])
+        except KeyError:
+            return value  # json_format reports the unknown type
+        if has_json_form(desc):
+            if "value" in value:
+                value["value"] = self._special(value["value"], desc, f"{path}.value", depth + 1)
+        else:
+            self._fields(value, desc, path, depth + 1)
+        return value
