@@ -887,3 +887,41 @@ def test_response_transcoder_renders_each_message_by_its_own_type() -> None:
     for _ in range(2):
         assert json.loads(transcoder.transcode(mixin)) == {"name": "m", "root": "r"}
         assert json.loads(transcoder.transcode(other)) == {"name": "x", "number": 3, "options": []}
+
+
+@pytest.mark.parametrize(
+    ("text", "field"),
+    [
+        ('{"bytesValue": "!!!!"}', "bytesValue"),
+        ('{"color": 1.5}', "color"),
+        ('{"color": true}', "color"),
+        ('{"color": 1099511627776}', "color"),
+        ('{"doubleValue": true}', "doubleValue"),
+        ('{"doubleValue": 1e400}', "doubleValue"),
+        ('{"duration": "0.0000000001s"}', "duration"),
+        ('{"timestamp": "2020-01-01T00:00:00+25:00"}', "timestamp"),
+        ('{"int64Value": "+5"}', "int64Value"),
+        ('{"repeatedInt32": [1, null]}', "repeatedInt32[1]"),
+        ('{"value": 1e400}', "value"),
+        ('{"colorById": {"1": "RED", "01": "GREEN"}}', "colorById"),
+    ],
+)
+@pytest.mark.parametrize("options", [DEFAULT, STRICT], ids=["default", "strict"])
+def test_body_values_go_protojson_rejects_answer_400(
+    text: str, field: str, options: GatewayOptions
+) -> None:
+    # Each was read (often as a wrong value) before; grpc-gateway answers 400.
+    message = body_error(text, "*", options)
+    assert message.startswith("invalid JSON body: ")
+    assert f'"{field}"' in message
+
+
+def test_body_numbers_are_read_as_go_reads_their_text() -> None:
+    # json_format reads both through a double: 9007199254740992.
+    assert body('{"int64Value": 9007199254740993.0}') == {"int64_value": "9007199254740993"}
+    assert body('{"int64Value": "9007199254740993e0"}') == {"int64_value": "9007199254740993"}
+    assert "not an integer" in body_error('{"int64Value": 1.00000000000000001}')
+    assert body('{"uint64Value": 1e2, "doubleValue": -0.0}') == {
+        "uint64_value": "100",
+        "double_value": -0.0,
+    }
