@@ -1048,6 +1048,8 @@ _KITCHEN_GO_REJECTS: list[tuple[dict[str, Any], str]] = [
     ({"colorById": {" 1": "RED"}}, "colorById[ 1]"),
     ({"colorById": {"1_0": "RED"}}, "colorById[1_0]"),
     ({"colorById": {"1e2": "RED"}}, "colorById[1e2]"),
+    ({"colorById": {"9" * 5000: "RED"}}, "colorById[" + "9" * 5000 + "]"),  # no int() error
+    ({"colorById": {"9223372036854775808": "RED"}}, "colorById[9223372036854775808]"),
     ({"colorById": {"1": "RED", "01": "GREEN"}}, "colorById"),  # one key twice
     ({"timestampByFlag": {"yes": "2020-01-01T00:00:00Z"}}, "timestampByFlag[yes]"),
     ({"childrenByName": {"a": None}}, "childrenByName[a]"),
@@ -1177,7 +1179,7 @@ def test_what_go_protojson_accepts_is_read_as_go_reads_it(
 
 def test_int_map_keys_in_go_forms() -> None:
     # strconv.ParseInt: a sign and leading zeros are fine.
-    message = _kitchen({"colorById": {"+1": "RED", "-02": "GREEN", "003": 1}})
+    message = _kitchen({"colorById": {"+1": "RED", "-02": "GREEN", "0" * 30 + "3": 1}})
     assert dict(message.color_by_id) == {1: 1, -2: 2, 3: 1}
 
 

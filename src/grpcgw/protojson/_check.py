@@ -154,9 +154,14 @@ class Checker:
                 return key
             raise _invalid(key, path, "bool map key", 'expected "true" or "false"')
         low, high = INT_RANGES[kind]
-        if _strict.MAP_INT_KEY.fullmatch(key) is None or not low <= int(key) <= high:
+        digits = key.lstrip("+-").lstrip("0")  # Go takes leading zeros, any number of them
+        if _strict.MAP_INT_KEY.fullmatch(key) is None or len(digits) > 20:
+            number = None
+        else:
+            number = -int(digits or "0") if key[0] == "-" else int(digits or "0")
+        if number is None or not low <= number <= high:
             raise _invalid(key, path, f"{TYPE_NAMES[kind]} map key", "not an integer in range")
-        return int(key)
+        return number
 
     def scalar(self, value: Any, field: FieldDescriptor, path: str) -> object:
         """Check the JSON ``value`` of a scalar or enum (one element of ``field``)."""
