@@ -665,11 +665,25 @@ def test_decoder_agrees_on_mutated_documents(desc: Descriptor, data: st.DataObje
     _check_decoder(document, desc)
 
 
-@PROFILE
-@given(
-    value=st.sampled_from(_ODD_VALUES) | _JSON,
-    key=st.sampled_from(list(types_pb2.Kitchen.DESCRIPTOR.fields_by_name)),
+#: Strings near the edge of Go's and json_format's forms: numbers (signs, white
+#: space, "_", exponents, other scripts' digits), Durations, base64, Timestamps.
+_TRICKY_TEXT = (
+    st.from_regex(
+        r"[ \t+-]?[0-9]{0,3}[_.]?[0-9]{0,2}([eE][+-]?[0-9]{1,3})?[s\u0663 ]?", fullmatch=True
+    )
+    | st.text("AZaz09+/-_=\r\n !", max_size=9)
+    | st.from_regex(
+        r"[0-9]{4}-[0-9]{1,2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{0,10})?"
+        r"([Zz]|[+-][0-9]{1,2}:[0-9]{2})",
+        fullmatch=True,
+    )
+    | st.from_regex(r" ?[a-zA-Z_]{0,4}([.,][a-zA-Z_1]{0,4}){0,2} ?", fullmatch=True)
 )
+_ANY_VALUE = st.sampled_from(_ODD_VALUES) | _JSON | _TRICKY_TEXT
+
+
+@PROFILE
+@given(value=_ANY_VALUE, key=st.sampled_from(list(types_pb2.Kitchen.DESCRIPTOR.fields_by_name)))
 def test_decoder_agrees_on_any_value_for_any_kitchen_field(value: Any, key: str) -> None:
     desc = types_pb2.Kitchen.DESCRIPTOR
     field = desc.fields_by_name[key]
@@ -677,6 +691,14 @@ def test_decoder_agrees_on_any_value_for_any_kitchen_field(value: Any, key: str)
     _check_decoder({field.json_name: value}, desc)
     _check_decoder({key: [value]}, desc)
     _check_decoder({key: {"1": value, "true": value, "k": value}}, desc)
+
+
+@PROFILE
+@given(value=_ANY_VALUE, key=st.sampled_from(list(client_pb2.AllTypes.DESCRIPTOR.fields_by_name)))
+def test_decoder_agrees_on_any_value_for_any_all_types_field(value: Any, key: str) -> None:
+    desc = client_pb2.AllTypes.DESCRIPTOR
+    _check_decoder({key: value}, desc)
+    _check_decoder({key: [value, value]}, desc)
 
 
 # -- the deliberate differences, explicitly --------------------------------------------
