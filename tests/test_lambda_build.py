@@ -1,20 +1,20 @@
-"""The Lambda deployment artefacts: the zip build script, the Terraform and the Dockerfile.
+"""``grpcgw lambda-build``: the example's zip, and the parts of the build one by one.
 
-The build test really runs ``scripts/build_lambda.py`` (pip downloads the
-manylinux wheels from PyPI) once per module, for x86_64 / CPython 3.12.
+The example's zip is built once per module by the very command docs/lambda.md
+shows (pip downloads the manylinux wheels; pip's cache makes later runs quick).
+A user's project outside this repository is built and run in
+tests/test_lambda_build_project.py.
 """
 
 from __future__ import annotations
 
-import ast
 import base64
 import csv
 import hashlib
-import importlib.util
 import io
-import json
 import os
 import re
+import shlex
 import struct
 import subprocess
 import sys
@@ -22,37 +22,91 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
-from typing import Any
 
-import hcl2
 import pytest
+
+from grpcgw.lambdabuild import BuildError, archive, source, wheels
+from grpcgw.lambdabuild import _add_source as add_source
 
 from .conftest import ROOT
 
-SCRIPT = ROOT / "scripts" / "build_lambda.py"
-DEPLOY = ROOT / "examples" / "ping" / "deploy"
-TERRAFORM = DEPLOY / "terraform"
-DOCKERFILE = DEPLOY / "Dockerfile"
-
+HANDLER = "examples.ping.lambda_function.handler"
+DOCS = ROOT / "docs" / "lambda.md"
 #: ELF e_machine values.
 EM_X86_64 = 62
+#: aiohttp and the distributions only it brings in.
+AIOHTTP_TREE = {
+    "aiohttp",
+    "aiohappyeyeballs",
+    "aiosignal",
+    "attrs",
+    "frozenlist",
+    "multidict",
+    "propcache",
+    "yarl",
+}
 
 
-def _load_script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("build_lambda", SCRIPT)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def documented_command() -> list[str]:
+    """The example's build command as docs/lambda.md shows it (continuation lines joined)."""
+    text = DOCS.read_text(encoding="utf-8").replace("\\\n", " ")
+    lines = [
+        line.strip()
+        for line in text.splitlines()
+        if line.strip().startswith(f"grpcgw lambda-build {HANDLER}")
+    ]
+    assert lines, f"docs/lambda.md shows no `grpcgw lambda-build {HANDLER}` command"
+    return shlex.split(lines[0])
 
 
-build_lambda = _load_script()
-HANDLER: str = build_lambda.HANDLER
+def run_grpcgw(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "grpcgw", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
-# --- the zip ---------------------------------------------------------------------------
+def installed_names(names: list[str]) -> set[str]:
+    """Normalised names of the distributions a zip holds."""
+    return {
+        wheels.normalize(n.split("/")[0][: -len(".dist-info")].rpartition("-")[0])
+        for n in names
+        if n.split("/")[0].endswith(".dist-info")
+    }
+
+
+def check_records(zf: zipfile.ZipFile) -> int:
+    """Every RECORD lists files that are in the zip, with their hashes; returns how many."""
+    names = set(zf.namelist())
+    records = [n for n in names if n.endswith(".dist-info/RECORD")]
+    for record in records:
+        rows = list(csv.reader(io.StringIO(zf.read(record).decode())))
+        assert rows, record
+        for row in rows:
+            path, digest = row[0], row[1]
+            assert path in names, f"{record} lists {path}, which is not in the zip"
+            if digest:
+                algo, _, want = digest.partition("=")
+                got = base64.urlsafe_b64encode(hashlib.new(algo, zf.read(path)).digest())
+                assert got.rstrip(b"=").decode() == want, f"{record}: {path} hash differs"
+    return len(records)
+
+
+def elf_machines(zf: zipfile.ZipFile) -> dict[str, int]:
+    """Native extension -> its ELF e_machine."""
+    out = {}
+    for name in zf.namelist():
+        if name.endswith(".so") or ".so." in name:
+            head = zf.read(name)[:20]
+            assert head[:4] == b"\x7fELF", name
+            out[name] = struct.unpack_from("<H", head, 18)[0]
+    return out
+
+
+# --- the example, built by the documented command --------------------------------------
 
 
 @dataclass
@@ -67,22 +121,36 @@ class Built:
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
+    argv = documented_command()
     out = tmp_path_factory.mktemp("lambda") / "ping-lambda-x86_64.zip"
-    result = subprocess.run(
-        [sys.executable, str(SCRIPT), "--arch", "x86_64", "--output", str(out)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    )
+    assert "-o" in argv, argv
+    argv[argv.index("-o") + 1] = str(out)
+    result = run_grpcgw(*argv[1:])
     assert result.returncode == 0, f"build failed:\n{result.stdout}\n{result.stderr}"
     with zipfile.ZipFile(out) as zf:
         yield Built(out, result.stdout, zf)
 
 
-def test_build_prints_the_zip_and_its_size(built: Built) -> None:
-    assert str(built.path) in built.stdout
-    assert re.search(r"\d+\.\d MB", built.stdout)
-    assert HANDLER in built.stdout
+def test_documented_command_builds_for_x86_64_python_312() -> None:
+    argv = documented_command()
+    assert argv[:3] == ["grpcgw", "lambda-build", HANDLER]
+    assert "--arch" not in argv
+    assert "--python" not in argv  # the defaults: x86_64, 3.12
+    assert argv[argv.index("-o") + 1] == "build/ping-lambda-x86_64.zip"
+
+
+def test_build_prints_the_handler_and_the_sizes(built: Built) -> None:
+    out = built.stdout
+    assert f"wrote {built.path}" in out
+    assert re.search(rf"handler +{re.escape(HANDLER)} +\(examples/ping/lambda_function\.py\)", out)
+    assert "runtime       python3.12, architecture x86_64" in out
+    m = re.search(r"(\d+\.\d) MB zipped, (\d+\.\d) MB unzipped, (\d+) files", out)
+    assert m, out
+    assert float(m.group(1)) == round(built.path.stat().st_size / 1e6, 1)
+    unzipped = sum(i.file_size for i in built.zip.infolist())
+    assert float(m.group(2)) == round(unzipped / 1e6, 1)
+    assert int(m.group(3)) == len(built.zip.infolist())
+    assert "left out      aiohttp: the Lambda path never imports it" in out
 
 
 def test_zip_holds_the_function_and_its_dependencies(built: Built) -> None:
@@ -104,7 +172,36 @@ def test_zip_holds_the_function_and_its_dependencies(built: Built) -> None:
         "google/api/annotations_pb2.py",
     ]:
         assert required in names, required
-    assert any(n.startswith("grpcio-") and n.endswith(".dist-info/METADATA") for n in names)
+    dists = installed_names(list(names))
+    assert {"grpcgw", "grpcio", "protobuf", "googleapis-common-protos"} <= dists
+
+
+def test_zip_has_neither_aiohttp_nor_the_runtime_client(built: Built) -> None:
+    names = built.zip.namelist()
+    dists = installed_names(names)
+    assert not dists & AIOHTTP_TREE, dists
+    assert not dists & {"awslambdaric", "simplejson", "snapshot-restore-py"}, dists
+    tops = {n.split("/")[0] for n in names}
+    assert not tops & {"aiohttp", "multidict", "yarl", "awslambdaric", "simplejson"}, tops
+    assert not any(n.startswith("runtime_client.") for n in tops)
+
+
+def test_grpcgw_metadata_in_the_zip_drops_only_what_lambda_does_not_use(built: Built) -> None:
+    (metadata,) = [n for n in built.zip.namelist() if re.match(r"grpcgw-.*/METADATA$", n)]
+    requires = [
+        line.partition(":")[2].strip()
+        for line in built.read(metadata).decode().splitlines()
+        if line.startswith("Requires-Dist:")
+    ]
+    names = {re.split(r"[<>=!~;\[ ]", r)[0] for r in requires if "extra ==" not in r}
+    assert names == {
+        "grpcio",
+        "grpcio-reflection",
+        "grpcio-health-checking",
+        "protobuf",
+        "googleapis-common-protos",
+    }
+    assert 'grpcio>=1.85.1; extra == "example"' in requires
 
 
 def test_zip_leaves_out_what_lambda_does_not_need(built: Built) -> None:
@@ -113,38 +210,23 @@ def test_zip_leaves_out_what_lambda_does_not_need(built: Built) -> None:
         assert "__pycache__" not in parts, name
         assert not name.endswith((".pyc", ".pyo")), name
         assert parts[0] not in {"grpc_tools", "bin"}, name
-        assert not parts[0].startswith("grpcio_tools"), name
         assert not name.endswith("dist-info/direct_url.json"), name
         assert not name.startswith(("examples/ping/deploy/", "examples/ping/proto/")), name
+        assert name != "examples/ping/requirements.txt"
         assert "tests" not in parts[1:], name
 
 
 def test_compiled_extensions_are_linux_x86_64_cpython_312(built: Built) -> None:
-    extensions = [n for n in built.zip.namelist() if n.endswith(".so") or ".so." in n]
-    assert extensions
-    for name in extensions:
-        head = built.read(name)[:20]
-        assert head[:4] == b"\x7fELF", name
-        (machine,) = struct.unpack_from("<H", head, 18)
-        assert machine == EM_X86_64, f"{name}: ELF machine {machine}"
+    machines = elf_machines(built.zip)
+    assert machines
+    assert set(machines.values()) == {EM_X86_64}
+    for name in machines:
         tag = re.search(r"\.cpython-(\d+)-", name)
         assert tag is None or tag.group(1) == "312", name
 
 
 def test_every_record_matches_the_zipped_files(built: Built) -> None:
-    names = set(built.zip.namelist())
-    records = [n for n in names if n.endswith(".dist-info/RECORD")]
-    assert len(records) >= 5
-    for record in records:
-        rows = list(csv.reader(io.StringIO(built.read(record).decode())))
-        assert rows, record
-        for row in rows:
-            path, digest = row[0], row[1]
-            assert path in names, f"{record} lists {path}, which is not in the zip"
-            if digest:
-                algo, _, want = digest.partition("=")
-                got = base64.urlsafe_b64encode(hashlib.new(algo, built.read(path)).digest())
-                assert got.rstrip(b"=").decode() == want, f"{record}: {path} hash differs"
+    assert check_records(built.zip) >= 5
 
 
 def test_zip_carries_the_current_sources(built: Built) -> None:
@@ -158,7 +240,7 @@ def test_zip_carries_the_current_sources(built: Built) -> None:
             if p.is_file()
             and "__pycache__" not in p.parts
             and not p.name.endswith(".pyc")
-            and p.relative_to(tree).parts[0] not in {"deploy", "proto"}
+            and p.relative_to(tree).parts[0] not in {"deploy", "proto", "requirements.txt"}
         }
     have = {n for n in built.zip.namelist() if n.startswith(("grpcgw/", "examples/"))}
     assert have == set(want)
@@ -176,7 +258,148 @@ def test_zip_entries_are_reproducible(built: Built) -> None:
         assert info.date_time == (1980, 1, 1, 0, 0, 0), info.filename
         assert info.create_system == 3, info.filename
         assert info.external_attr >> 16 in {0o100644, 0o100755}, info.filename
-        assert b"grpcgw-lambda-" not in built.read(info.filename), info.filename
+        assert b"/grpcgw-lambda-build-" not in built.read(info.filename), info.filename
+
+
+# --- the command's errors: one line, before any download -------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["nosuch.handler"], "handler nosuch.handler: no module nosuch under "),
+        (
+            ["examples.ping.lambda_function.nothere", "--include", "examples"],
+            "examples/ping/lambda_function.py defines no `nothere` at module level",
+        ),
+        (["handler"], "expected module.function, e.g. app.handler"),
+        (
+            [HANDLER, "--exclude", "examples/ping"],
+            "examples/ping/lambda_function.py: examples/ping is excluded (examples/ping)",
+        ),
+        ([HANDLER, "--requirements", "no-such.txt"], "--requirements no-such.txt: no such file"),
+        ([HANDLER, "--source", "no-such-dir"], "no-such-dir: not a directory"),
+    ],
+)
+def test_a_bad_build_fails_with_one_line(args: list[str], message: str, tmp_path: Path) -> None:
+    result = run_grpcgw("lambda-build", *args, "-o", str(tmp_path / "f.zip"))
+    assert result.returncode == 1, result.stdout
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert result.stderr.startswith("grpcgw lambda-build: error: ")
+    assert message in result.stderr
+    assert not (tmp_path / "f.zip").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--arch", "sparc"], "invalid choice: 'sparc'"),
+        (["--python", "3.10"], "grpcgw needs Python >= 3.11 (its requires-python)"),
+        (["--python", "2.7"], "choose one of 3.11, 3.12, 3.13, 3.14"),
+    ],
+)
+def test_bad_options_are_usage_errors(args: list[str], message: str) -> None:
+    result = run_grpcgw("lambda-build", HANDLER, *args)
+    assert result.returncode == 2
+    assert message in result.stderr
+
+
+def test_runtime_names_are_accepted_for_python() -> None:
+    from grpcgw.cli import _lambda_python
+
+    assert _lambda_python("python3.13") == "3.13"
+    assert _lambda_python("3.14") == "3.14"
+
+
+def test_a_missing_interpreter_is_reported(tmp_path: Path) -> None:
+    with pytest.raises(BuildError, match="cannot run the Python interpreter"):
+        wheels.check_pip(str(tmp_path / "no-such-python"))
+
+
+def test_a_failing_step_names_itself_and_its_command() -> None:
+    with pytest.raises(BuildError, match=r"doing the thing failed \(exit 3\)") as exc:
+        wheels.run([sys.executable, "-c", "raise SystemExit(3)"], "doing the thing")
+    assert "Command: " in str(exc.value)
+
+
+# --- the parts -------------------------------------------------------------------------
+
+
+def test_platforms_follow_the_runtimes_glibc() -> None:
+    al2023 = wheels.platforms("arm64", "3.13")
+    assert al2023[0] == "manylinux_2_34_aarch64"
+    assert al2023[-2:] == ["manylinux_2_17_aarch64", "manylinux2014_aarch64"]
+    al2 = wheels.platforms("x86_64", "3.11")
+    assert al2[0] == "manylinux_2_26_x86_64"
+    assert "manylinux_2_28_x86_64" not in al2  # python3.11 runs on Amazon Linux 2
+    assert al2[-3:] == ["manylinux2014_x86_64", "manylinux2010_x86_64", "manylinux1_x86_64"]
+
+
+def _wheel(tmp_path: Path, requires: list[str]) -> Path:
+    metadata = "Metadata-Version: 2.4\nName: grpcgw\nVersion: 1.0\n"
+    metadata += "".join(f"Requires-Dist: {r}\n" for r in requires) + "\nThe description.\n"
+    path = tmp_path / "grpcgw-1.0-py3-none-any.whl"
+    archive.write_wheel(
+        {"grpcgw/__init__.py": b"", "grpcgw-1.0.dist-info/METADATA": metadata.encode()},
+        path,
+        "grpcgw-1.0.dist-info",
+    )
+    return path
+
+
+def test_unused_requirements_are_dropped_unless_an_extra_asks(tmp_path: Path) -> None:
+    wheel = _wheel(
+        tmp_path,
+        [
+            "grpcio>=1.62",
+            "aiohttp>=3.9",
+            "awslambdaric>=2.2",
+            'AIOHTTP[speedups]; python_version >= "3.11"',
+            'aiohttp>=3.9; extra == "web"',
+        ],
+    )
+    out, dropped = wheels.without_unused_requirements(wheel, tmp_path / "work")
+    assert out.name == wheel.name
+    assert dropped == ["aiohttp", "awslambdaric", "aiohttp"]
+    with zipfile.ZipFile(out) as zf:
+        text = zf.read("grpcgw-1.0.dist-info/METADATA").decode()
+        assert check_records(zf) == 1
+    assert text == (
+        "Metadata-Version: 2.4\nName: grpcgw\nVersion: 1.0\n"
+        'Requires-Dist: grpcio>=1.62\nRequires-Dist: aiohttp>=3.9; extra == "web"\n'
+        "\nThe description.\n"
+    )
+
+
+def test_a_grpcgw_installed_from_a_wheel_is_packed_again(tmp_path: Path) -> None:
+    """A user outside this repository: grpcgw installed from a wheel, not editable."""
+    wheel = wheels.build_from_checkout(ROOT, tmp_path, python=sys.executable, quiet=True)
+    target = tmp_path / "site"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", target, wheel],
+        check=True,
+    )
+    code = (
+        "import sys; from pathlib import Path; from grpcgw.lambdabuild import wheels\n"
+        "w, origin = wheels.grpcgw_wheel(None, Path(sys.argv[1]), python=sys.executable,"
+        " quiet=True)\nprint(w); print(origin)"
+    )
+    (tmp_path / "work").mkdir()
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "work")],
+        env={**os.environ, "PYTHONPATH": str(target)},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    repacked, origin = result.stdout.splitlines()
+    assert origin == "the installed distribution"
+    with zipfile.ZipFile(wheel) as a, zipfile.ZipFile(repacked) as b:
+        original = {n: a.read(n) for n in a.namelist() if not n.endswith("/RECORD")}
+        again = {n: b.read(n) for n in b.namelist() if not n.endswith("/RECORD")}
+        assert again == original
+        check_records(b)
 
 
 def test_write_zip_is_deterministic(tmp_path: Path) -> None:
@@ -191,7 +414,8 @@ def test_write_zip_is_deterministic(tmp_path: Path) -> None:
             path.chmod(0o775 if name.endswith(".so") else 0o600 + 0o40 * n)
             os.utime(path, (1_000_000 * (n + 1), 1_000_000 * (n + 1)))
         out = tmp_path / f"out{n}.zip"
-        assert build_lambda.write_zip(tree, out) == (3, sum(len(x) * 100 for x in names))
+        count = archive.write_zip(archive.tree_files(tree), out)
+        assert count == (3, sum(len(x) * 100 for x in names))
         zips.append(out.read_bytes())
     assert zips[0] == zips[1]
     with zipfile.ZipFile(io.BytesIO(zips[0])) as zf:
@@ -221,7 +445,7 @@ def test_prune_keeps_records_consistent(tmp_path: Path) -> None:
         "pkg-1.0.dist-info/RECORD,,\r\n",
         newline="",
     )
-    build_lambda.prune(staging)
+    archive.prune(staging)
     left = sorted(p.relative_to(staging).as_posix() for p in staging.rglob("*") if p.is_file())
     assert left == ["pkg-1.0.dist-info/METADATA", "pkg-1.0.dist-info/RECORD", "pkg/__init__.py"]
     assert (staging / "pkg-1.0.dist-info/RECORD").read_bytes() == (
@@ -231,320 +455,127 @@ def test_prune_keeps_records_consistent(tmp_path: Path) -> None:
     )
 
 
+def _tree(root: Path, names: list[str]) -> Path:
+    for name in names:
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(name)
+    return root
+
+
+def test_source_default_excludes(tmp_path: Path) -> None:
+    root = _tree(
+        tmp_path / "project",
+        [
+            "app/__init__.py",
+            "app/main.py",
+            "app/data/table.json",
+            "app/__pycache__/main.cpython-312.pyc",
+            "app/tests/test_main.py",
+            "tests/test_app.py",
+            "test/old.py",
+            "conftest.py",
+            ".git/HEAD",
+            ".env",
+            ".venv/lib/x.py",
+            "myenv/pyvenv.cfg",
+            "myenv/lib/y.py",
+            "node_modules/x/index.js",
+            "app.egg-info/PKG-INFO",
+            "function.zip",
+            "gen/pkg/v1/a_pb2.py",
+        ],
+    )
+    src = source.collect(root)
+    assert sorted(src.files) == [
+        "app/__init__.py",
+        "app/data/table.json",
+        "app/main.py",
+        "gen/pkg/v1/a_pb2.py",
+    ]
+    assert src.excluded["myenv"] == "a virtual environment"
+    assert src.excluded[".env"] == ".*"
+    everything = source.collect(root, default_excludes=False)
+    assert "app/tests/test_main.py" in everything.files
+    assert ".env" in everything.files
+    assert "myenv/lib/y.py" not in everything.files  # never a virtual environment
+
+
+def test_source_include_and_exclude_patterns(tmp_path: Path) -> None:
+    root = _tree(
+        tmp_path / "repo",
+        ["examples/a/x.py", "examples/a/deploy/main.tf", "examples/a/README.md", "src/s.py"],
+    )
+    src = source.collect(root, include=["examples"], exclude=["examples/a/deploy", "*.md"])
+    assert sorted(src.files) == ["examples/a/x.py"]
+    assert src.excluded["src/s.py"] == "not in --include"
+    assert src.why_missing("examples/a/deploy/main.tf") == (
+        "examples/a/deploy is excluded (examples/a/deploy)"
+    )
+    out = root / "examples" / "a" / "x.py"
+    assert "examples/a/x.py" not in source.collect(root, also_exclude=[out]).files
+
+
 @pytest.mark.parametrize(
-    ("argv", "message"),
+    "module",
     [
-        (["--arch", "sparc"], "invalid choice"),
-        (["--python", "2.7"], "Python >= 3.11"),
-        (["--python", "twelve"], "expected a version like 3.12"),
+        "def handler(event, context): ...",
+        "handler = make()",
+        "handler: object = make()",
+        "from .impl import run as handler",
+        "import handler",
+        "try:\n    handler = make()\nexcept ImportError:\n    handler = None",
+        "if True:\n    a, (b, handler) = 1, (2, 3)",
+        "class handler: ...",
+        "with open('x') as handler: ...",
     ],
 )
-def test_build_script_rejects_bad_arguments(
-    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
-) -> None:
-    with pytest.raises(SystemExit) as exc:
-        build_lambda.main(argv)
-    assert exc.value.code == 2
-    assert message in capsys.readouterr().err
+def test_handler_is_found_without_running_the_module(module: str, tmp_path: Path) -> None:
+    _tree(tmp_path, ["app/__init__.py"])
+    (tmp_path / "app" / "main.py").write_text("raise SystemExit('never run')\n" + module)
+    check = source.check_handler("app.main.handler", source.collect(tmp_path))
+    assert check.module_file == "app/main.py"
+    assert check.note == ""
 
 
-def test_build_script_reports_a_missing_interpreter(tmp_path: Path) -> None:
-    with pytest.raises(build_lambda.BuildError, match="cannot run the Python interpreter"):
-        build_lambda.build(tmp_path / "x.zip", python=str(tmp_path / "no-such-python"))
-    assert not (tmp_path / "x.zip").exists()
+@pytest.mark.parametrize(
+    ("module", "outcome"),
+    [
+        ("handler: object", "defines no `handler`"),
+        ("def make():\n    handler = 1", "defines no `handler`"),
+        ("from impl import *", "binds names at run time"),
+        ("def __getattr__(name): ...", "binds names at run time"),
+        ("globals()['handler'] = 1", "binds names at run time"),
+        ("handler = (", "does not parse on this Python"),
+    ],
+)
+def test_handler_check_outcomes(module: str, outcome: str, tmp_path: Path) -> None:
+    (tmp_path / "main.py").write_text(module)
+    src = source.collect(tmp_path)
+    try:
+        note = source.check_handler("main.handler", src).note
+    except BuildError as e:
+        note = str(e)
+    assert outcome in note
 
 
-def test_a_failing_step_names_itself_and_its_command() -> None:
-    with pytest.raises(build_lambda.BuildError, match=r"doing the thing failed \(exit 3\)") as exc:
-        build_lambda._run([sys.executable, "-c", "raise SystemExit(3)"], "doing the thing")
-    assert "command: " in str(exc.value)
-
-
-def test_main_exits_non_zero_with_the_message(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    def failing_build(*args: object, **kwargs: object) -> Path:
-        raise build_lambda.BuildError("pip could not find grpcio for cp312")
-
-    monkeypatch.setattr(build_lambda, "build", failing_build)
-    assert build_lambda.main(["--output", "x.zip"]) == 1
-    assert capsys.readouterr().err == (
-        "build_lambda.py: error: pip could not find grpcio for cp312\n"
+def test_handler_in_a_package_init(tmp_path: Path) -> None:
+    _tree(tmp_path, ["app/__init__.py"])
+    (tmp_path / "app" / "__init__.py").write_text("handler = 1\n")
+    assert source.check_handler("app.handler", source.collect(tmp_path)).module_file == (
+        "app/__init__.py"
     )
 
 
-def test_python_version_option_accepts_runtime_names() -> None:
-    assert build_lambda._python_version("3.13") == "3.13"
-    assert build_lambda._python_version("python3.12") == "3.12"
-
-
-# --- Terraform -------------------------------------------------------------------------
-
-
-def _unquote(value: Any) -> Any:
-    """python-hcl2 >= 5 keeps string quotes and marks blocks; older versions do not."""
-    if isinstance(value, str):
-        if len(value) >= 2 and value[0] == value[-1] == '"':
-            return json.loads(value)
-        return value
-    if isinstance(value, list):
-        return [_unquote(v) for v in value]
-    if isinstance(value, dict):
-        return {_unquote(k): _unquote(v) for k, v in value.items() if not str(k).startswith("__")}
-    return value
-
-
-@dataclass
-class Terraform:
-    blocks: dict[str, list[dict[str, Any]]]
-
-    def _one(self, kind: str, *labels: str) -> dict[str, Any]:
-        found: list[dict[str, Any]] = []
-        for entry in self.blocks.get(kind, []):
-            node: Any = entry
-            for label in labels:
-                node = node.get(label) if isinstance(node, dict) else None
-            if node is not None:
-                found.append(node)
-        assert len(found) == 1, f"expected one {kind} {labels}, found {len(found)}"
-        return found[0]
-
-    def resource(self, rtype: str, name: str | None = None) -> dict[str, Any]:
-        if name is None:
-            names = [n for e in self.blocks.get("resource", []) for n in e.get(rtype, {})]
-            assert len(names) == 1, f"expected one {rtype}, found {names}"
-            name = names[0]
-        return self._one("resource", rtype, name)
-
-    def resources(self, rtype: str) -> list[dict[str, Any]]:
-        return [b for e in self.blocks.get("resource", []) for b in e.get(rtype, {}).values()]
-
-    def variable(self, name: str) -> dict[str, Any]:
-        return self._one("variable", name)
-
-    def output(self, name: str) -> dict[str, Any]:
-        return self._one("output", name)
-
-    @property
-    def locals(self) -> dict[str, Any]:
-        merged: dict[str, Any] = {}
-        for entry in self.blocks.get("locals", []):
-            merged.update(entry)
-        return merged
-
-    def value(self, expr: Any) -> Any:
-        """Resolve ``${var.x}`` to the variable's default and ``${local.x}`` to the local."""
-        if isinstance(expr, str):
-            if m := re.fullmatch(r"\$\{var\.(\w+)\}", expr):
-                return self.value(self.variable(m.group(1)).get("default"))
-            if m := re.fullmatch(r"\$\{local\.(\w+)\}", expr):
-                return self.value(self.locals[m.group(1)])
-        return expr
-
-
-@pytest.fixture(scope="module")
-def terraform() -> Terraform:
-    blocks: dict[str, list[dict[str, Any]]] = {}
-    files = sorted(TERRAFORM.glob("*.tf"))
-    assert {f.name for f in files} >= {"main.tf", "variables.tf", "outputs.tf", "versions.tf"}
-    for path in files:
-        with path.open(encoding="utf-8") as f:
-            parsed = _unquote(hcl2.load(f))
-        for kind, entries in parsed.items():
-            blocks.setdefault(kind, []).extend(entries)
-    return Terraform(blocks)
-
-
-def test_terraform_pins_the_aws_provider(terraform: Terraform) -> None:
-    (settings,) = terraform.blocks["terraform"]
-    (providers,) = settings["required_providers"]
-    assert providers["aws"]["source"] == "hashicorp/aws"
-    assert providers["aws"]["version"] == "~> 5.0"
-    assert terraform.value(terraform._one("provider", "aws")["region"]) == "us-east-1"
-
-
-def test_terraform_variables(terraform: Terraform) -> None:
-    for name in ["region", "function_name", "architecture", "zip_path"]:
-        terraform.variable(name)
-    assert terraform.variable("architecture")["default"] == "x86_64"
-    assert terraform.variable("payload_format_version")["default"] == "2.0"
-    assert terraform.variable("zip_path")["default"] is None
-
-
-def test_terraform_lambda_function(terraform: Terraform) -> None:
-    fn = terraform.resource("aws_lambda_function")
-    assert terraform.value(fn["handler"]) == HANDLER
-    assert terraform.value(fn["runtime"]) == f"python{build_lambda.DEFAULT_PYTHON}"
-    assert [terraform.value(a) for a in fn["architectures"]] == ["x86_64"]
-    assert terraform.value(fn["memory_size"]) == 512
-    assert terraform.value(fn["timeout"]) == 10
-    assert fn["filename"] == "${local.zip_path}"
-    assert fn["source_code_hash"] == "${filebase64sha256(local.zip_path)}"
-    role = terraform.resource("aws_iam_role")
-    assert "lambda.amazonaws.com" in json.dumps(terraform.blocks["data"])
-    assert role["assume_role_policy"]
-    attachment = terraform.resource("aws_iam_role_policy_attachment")
-    assert attachment["policy_arn"].endswith(
-        ":iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
-    )
-
-
-def test_terraform_default_zip_path_is_where_the_script_writes(terraform: Terraform) -> None:
-    zip_path = terraform.locals["zip_path"]
-    m = re.search(
-        r'"\$\{path\.module\}/([^"]+)/ping-lambda-\$\{var\.architecture\}\.zip"', zip_path
-    )
-    assert m, zip_path
-    assert (TERRAFORM / m.group(1)).resolve() == build_lambda._default_output("x").parent
-
-
-def test_terraform_http_api(terraform: Terraform) -> None:
-    api = terraform.resource("aws_apigatewayv2_api")
-    assert api["protocol_type"] == "HTTP"
-    integration = terraform.resource("aws_apigatewayv2_integration")
-    assert integration["integration_type"] == "AWS_PROXY"
-    assert integration["payload_format_version"] == "${var.payload_format_version}"
-    assert "aws_lambda_function." in integration["integration_uri"]
-    routes = terraform.resources("aws_apigatewayv2_route")
-    assert sorted(r["route_key"] for r in routes) == ["ANY /", "ANY /{proxy+}"]
-    for route in routes:
-        assert route["target"] == "integrations/${aws_apigatewayv2_integration.lambda.id}"
-    stage = terraform.resource("aws_apigatewayv2_stage")
-    assert stage["name"] == "$default"
-    assert stage["auto_deploy"] is True
-    permission = terraform.resource("aws_lambda_permission")
-    assert permission["principal"] == "apigateway.amazonaws.com"
-    assert permission["action"] == "lambda:InvokeFunction"
-    assert "execution_arn" in permission["source_arn"]
-    assert "api_endpoint" in terraform.output("endpoint")["value"]
-
-
-_ATTR = re.compile(r"^( *)([\w-]+|\"[^\"]*\")( *)= ")
-
-
-def _fmt_problems(path: Path) -> Iterator[str]:
-    """What ``terraform fmt`` would change that a line check can see (it cannot run here):
-    2-space indentation, no tabs or trailing blanks, and the ``=`` of consecutive
-    one-line attributes aligned one space after the longest name."""
-    text = path.read_text(encoding="utf-8")
-    if not text.endswith("\n") or text.endswith("\n\n"):
-        yield f"{path.name}: must end with exactly one newline"
-    run: list[tuple[int, re.Match[str]]] = []
-
-    def check_run() -> Iterator[str]:
-        if run:
-            width = max(len(m.group(2)) for _, m in run)
-            for lineno, m in run:
-                if len(m.group(3)) != width - len(m.group(2)) + 1:
-                    yield f"{path.name}:{lineno}: '=' not aligned"
-        run.clear()
-
-    depth = 0
-    for lineno, line in enumerate(text.splitlines(), 1):
-        if "\t" in line or line != line.rstrip():
-            yield f"{path.name}:{lineno}: tab or trailing whitespace"
-        stripped = line.strip()
-        closing = stripped[:1] in {"}", "]", ")"}
-        want = 2 * (depth - (1 if closing else 0))
-        if stripped and len(line) - len(line.lstrip(" ")) != want:
-            yield f"{path.name}:{lineno}: indent {len(line) - len(line.lstrip())}, want {want}"
-        m = _ATTR.match(line)
-        opens = stripped.endswith(("{", "[", "("))
-        if m and not opens and len(m.group(1)) == want:
-            run.append((lineno, m))
-        else:
-            yield from check_run()
-            if m and opens and m.group(3) != " ":
-                yield f"{path.name}:{lineno}: one space before '=' of a multi-line value"
-        if not stripped.startswith("#"):
-            depth += sum(stripped.count(c) for c in "{[(") - sum(stripped.count(c) for c in "}])")
-    yield from check_run()
-
-
-def test_format_check_sees_what_terraform_fmt_would_change(tmp_path: Path) -> None:
-    bad = tmp_path / "bad.tf"
-    bad.write_text(
-        'resource "a" "b" {\n'
-        "  name = 1\n"
-        "  longer_name = 2\n"
-        "   odd    = 3\n"
-        "  tags   = {\n"
-        '    x = "y"\n'
-        "  }\n"
-        "}\n"
-    )
-    assert sorted(_fmt_problems(bad)) == [
-        "bad.tf:2: '=' not aligned",
-        "bad.tf:4: indent 3, want 2",
-        "bad.tf:5: one space before '=' of a multi-line value",
+def test_a_source_file_may_not_replace_a_dependencys(tmp_path: Path) -> None:
+    staging = _tree(tmp_path / "staging", ["google/protobuf/__init__.py", "grpc/__init__.py"])
+    root = _tree(tmp_path / "src", ["google/api/mine_pb2.py", "app.py"])
+    entries = dict(add_source(staging, source.collect(root)))
+    assert sorted(entries) == [
+        "app.py",
+        "google/api/mine_pb2.py",
+        "google/protobuf/__init__.py",
+        "grpc/__init__.py",
     ]
-
-
-def test_terraform_is_in_canonical_format() -> None:
-    problems = [p for f in sorted(TERRAFORM.glob("*.tf")) for p in _fmt_problems(f)]
-    assert problems == []
-
-
-# --- the container image ---------------------------------------------------------------
-
-
-def _instructions(path: Path) -> list[tuple[str, str]]:
-    text = re.sub(r"\\\n", " ", path.read_text(encoding="utf-8"))
-    out = []
-    for line in text.splitlines():
-        if line.strip() and not line.lstrip().startswith("#"):
-            word, _, rest = line.strip().partition(" ")
-            out.append((word.upper(), rest.strip()))
-    return out
-
-
-def _handler_is_defined(handler: str) -> bool:
-    module, _, attr = handler.rpartition(".")
-    source = ROOT.joinpath(*module.split(".")).with_suffix(".py")
-    tree = ast.parse(source.read_text(encoding="utf-8"))
-    for node in tree.body:
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == attr:
-            return True
-        if isinstance(node, ast.Assign):
-            targets = node.targets
-        elif isinstance(node, ast.AnnAssign):
-            targets = [node.target]
-        else:
-            continue
-        if any(isinstance(t, ast.Name) and t.id == attr for t in targets):
-            return True
-    return False
-
-
-def test_dockerfile_runs_the_handler_with_awslambdaric() -> None:
-    instructions = _instructions(DOCKERFILE)
-    values = dict(instructions)
-    assert values["FROM"] == f"python:{build_lambda.DEFAULT_PYTHON}-slim"
-    assert json.loads(values["ENTRYPOINT"]) == ["python", "-m", "awslambdaric"]
-    cmd = json.loads(values["CMD"])
-    assert cmd == [HANDLER]
-    assert _handler_is_defined(cmd[0])
-    assert any(w == "RUN" and "awslambdaric" in r and "pip install" in r for w, r in instructions)
-
-
-def test_dockerfile_copies_files_that_exist() -> None:
-    copies = [rest.split() for word, rest in _instructions(DOCKERFILE) if word == "COPY"]
-    assert copies
-    for args in copies:
-        sources = [a for a in args[:-1] if not a.startswith("--")]
-        for source in sources:
-            assert (ROOT / source).exists(), source
-
-
-def test_handler_names_agree() -> None:
-    """The build script, Terraform and the Dockerfile name the same, existing handler."""
-    assert HANDLER == "examples.ping.lambda_function.handler"
-    assert _handler_is_defined(HANDLER)
-    assert f'"{HANDLER}"' in (TERRAFORM / "main.tf").read_text(encoding="utf-8")
-
-
-def test_sample_event_is_an_http_api_ping() -> None:
-    event = json.loads((DEPLOY / "events" / "ping-http-api-v2.json").read_text(encoding="utf-8"))
-    assert event["version"] == "2.0"
-    assert event["rawPath"] == "/v1/ping"
-    assert event["requestContext"]["http"]["method"] == "GET"
+    _tree(root, ["grpc/__init__.py"])
+    with pytest.raises(BuildError, match=re.escape("grpc/__init__.py collides with grpc/__init__")):
+        add_source(staging, source.collect(root))

@@ -45,6 +45,18 @@ def test_pure_modules_import_without_aiohttp_or_grpc() -> None:
     assert result.returncode == 0, result.stderr
 
 
+def test_lambda_build_needs_only_the_stdlib() -> None:
+    """The build runs pip in a subprocess and reads files: no grpc, protobuf or aiohttp."""
+    result = _run(
+        """
+        import grpcgw.lambdabuild, grpcgw.lambdabuild.source, grpcgw.lambdabuild.wheels
+        import grpcgw.lambdabuild.archive
+        """,
+        {"aiohttp", "grpc", "google"},
+    )
+    assert result.returncode == 0, result.stderr
+
+
 def test_template_engine_needs_only_the_stdlib() -> None:
     result = _run("import grpcgw.httprule, grpcgw.routing", {"aiohttp", "grpc", "google"})
     assert result.returncode == 0, result.stderr

@@ -4,6 +4,7 @@ grpcgw lambda-invoke examples.ping.lambda_function.handler event.json
 grpcgw lambda-invoke examples.ping.lambda_function.handler --get /v1/ping
 grpcgw routes examples.ping.service:ShelfServicer
 grpcgw proxy --target localhost:50051 --import mypkg.v1.api_pb2 --http-address :8080
+grpcgw lambda-build app.handler --requirements requirements.txt --arch arm64 -o function.zip
 """
 
 from __future__ import annotations
@@ -145,6 +146,49 @@ def _proxy(args: argparse.Namespace) -> int:
     return 0
 
 
+def _lambda_python(text: str) -> str:
+    """``3.12`` or ``python3.12`` -> ``3.12``, one of the runtimes grpcgw runs on."""
+    from grpcgw.lambdabuild import PYTHON_VERSIONS
+
+    version = text.removeprefix("python")
+    if version == "3.10":
+        raise argparse.ArgumentTypeError(
+            "grpcgw needs Python >= 3.11 (its requires-python), so it cannot run on "
+            "Lambda's python3.10 runtime"
+        )
+    if version not in PYTHON_VERSIONS:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a Lambda Python runtime grpcgw runs on; "
+            f"choose one of {', '.join(PYTHON_VERSIONS)}"
+        )
+    return version
+
+
+def _lambda_build(args: argparse.Namespace) -> int:
+    from grpcgw.lambdabuild import BuildError, build
+
+    try:
+        result = build(
+            args.handler,
+            source_dir=Path(args.source),
+            output=Path(args.output),
+            requirements=Path(args.requirements) if args.requirements else None,
+            arch=args.arch,
+            python_version=args.python,
+            include=args.include,
+            exclude=args.exclude,
+            default_excludes=args.default_excludes,
+            grpcgw_wheel=Path(args.grpcgw_wheel) if args.grpcgw_wheel else None,
+            find_links=[Path(p) for p in args.find_links],
+            quiet=not args.verbose,
+        )
+    except BuildError as exc:
+        print(f"grpcgw lambda-build: error: {exc}", file=sys.stderr)
+        return 1
+    print(result.summary())
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="grpcgw", description="HTTP/JSON gateway for google.api.http annotated gRPC services."
@@ -168,6 +212,63 @@ def _parser() -> argparse.ArgumentParser:
         "--remaining-ms", type=int, default=30_000, help="the context's remaining time"
     )
     inv.set_defaults(func=_lambda_invoke)
+
+    lb = sub.add_parser(
+        "lambda-build",
+        help="build the AWS Lambda deployment zip of your project (managed Python runtime)",
+        description="Build the deployment zip of a project for Lambda's managed Python "
+        "runtime: your files under --source, grpcgw and your requirements as manylinux "
+        "wheels for the chosen architecture and Python, without aiohttp unless your "
+        "requirements need it. See docs/lambda.md.",
+    )
+    lb.add_argument("handler", help="the handler to configure, module.attribute: app.handler")
+    lb.add_argument("--source", default=".", metavar="DIR", help="your project's root (default: .)")
+    lb.add_argument(
+        "--requirements", "-r", metavar="FILE", help="requirements file of your function"
+    )
+    lb.add_argument("--arch", choices=["x86_64", "arm64"], default="x86_64")
+    lb.add_argument(
+        "--python",
+        type=_lambda_python,
+        default="3.12",
+        metavar="3.N",
+        help="the runtime's Python: 3.11, 3.12, 3.13 or 3.14 (default: %(default)s)",
+    )
+    lb.add_argument("--output", "-o", default="function.zip", help="default: %(default)s")
+    lb.add_argument(
+        "--include",
+        action="append",
+        default=[],
+        metavar="PATTERN",
+        help="take only these paths from the source (glob; repeatable)",
+    )
+    lb.add_argument(
+        "--exclude",
+        action="append",
+        default=[],
+        metavar="PATTERN",
+        help="leave these paths out (glob, e.g. docs or '*.md'; repeatable)",
+    )
+    lb.add_argument(
+        "--no-default-excludes",
+        dest="default_excludes",
+        action="store_false",
+        help="keep hidden files, tests, test and *.zip (left out by default)",
+    )
+    lb.add_argument(
+        "--grpcgw-wheel",
+        metavar="PATH",
+        help="the grpcgw wheel to install (default: built from the grpcgw that runs)",
+    )
+    lb.add_argument(
+        "--find-links",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="also look for wheels here (e.g. your own, built with pip wheel)",
+    )
+    lb.add_argument("--verbose", "-v", action="store_true", help="show pip's output")
+    lb.set_defaults(func=_lambda_build)
 
     for name, func, text in (
         ("routes", _routes, "list the HTTP routes of some services"),

@@ -1,15 +1,12 @@
-# The ping example on AWS Lambda (managed Python runtime) behind an API Gateway HTTP API.
+# A grpcgw function on AWS Lambda (managed Python runtime) behind an API Gateway HTTP API.
+# Any handler: the zip comes from `grpcgw lambda-build`, and terraform.tfvars
+# names the ping example's (replace it with your own handler and zip):
 #
-#   python scripts/build_lambda.py                  # from the repository root
+#   grpcgw lambda-build examples.ping.lambda_function.handler ... -o build/ping-lambda-x86_64.zip
 #   terraform init && terraform apply
 #   curl "$(terraform output -raw endpoint)/v1/ping"  # {"message":"Pong"}
 
 data "aws_partition" "current" {}
-
-locals {
-  zip_path = coalesce(var.zip_path, "${path.module}/../../../../build/ping-lambda-${var.architecture}.zip")
-  handler  = "examples.ping.lambda_function.handler"
-}
 
 # --- IAM: the function's execution role (CloudWatch Logs only) ---
 
@@ -41,16 +38,20 @@ resource "aws_cloudwatch_log_group" "lambda" {
 
 # --- The function ---
 
-resource "aws_lambda_function" "ping" {
+resource "aws_lambda_function" "this" {
   function_name    = var.function_name
   role             = aws_iam_role.lambda.arn
   runtime          = var.runtime
-  handler          = local.handler
+  handler          = var.handler
   architectures    = [var.architecture]
-  filename         = local.zip_path
-  source_code_hash = filebase64sha256(local.zip_path)
+  filename         = var.zip_path
+  source_code_hash = filebase64sha256(var.zip_path)
   memory_size      = var.memory_size
   timeout          = var.timeout
+
+  environment {
+    variables = var.environment
+  }
 
   depends_on = [
     aws_iam_role_policy_attachment.basic_execution,
@@ -69,7 +70,7 @@ resource "aws_apigatewayv2_integration" "lambda" {
   api_id                 = aws_apigatewayv2_api.http.id
   integration_type       = "AWS_PROXY"
   integration_method     = "POST"
-  integration_uri        = aws_lambda_function.ping.invoke_arn
+  integration_uri        = aws_lambda_function.this.invoke_arn
   payload_format_version = var.payload_format_version
 }
 
@@ -94,7 +95,7 @@ resource "aws_apigatewayv2_stage" "default" {
 resource "aws_lambda_permission" "http_api" {
   statement_id  = "AllowHttpApiInvoke"
   action        = "lambda:InvokeFunction"
-  function_name = aws_lambda_function.ping.function_name
+  function_name = aws_lambda_function.this.function_name
   principal     = "apigateway.amazonaws.com"
   source_arn    = "${aws_apigatewayv2_api.http.execution_arn}/*/*"
 }

@@ -1,0 +1,249 @@
+"""A user's own project, outside this repository, from ``grpcgw lambda-build`` to an answered event.
+
+tests/lambda_project.py makes the project in a temporary directory (its proto
+compiled by grpcio-tools) and runs an unpacked zip as the managed runtime does:
+``python -S -m awslambdaric`` with only the zip and awslambdaric on the path,
+against the fake Runtime API of tests/lambda_runtime.py.
+
+Builds are shared per module (pip's cache makes repeated ones quick): one for
+this machine's Python and architecture (run, and built again from another copy
+of the project to compare bytes), one for arm64 on python3.13, one whose
+requirements add aiohttp.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import re
+import sys
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from grpcgw.lambdabuild import wheels
+
+from . import lambda_project
+from .lambda_runtime import FakeRuntime, LambdaProcess, RuntimeProcessExited
+from .test_lambda_build import AIOHTTP_TREE, EM_X86_64, check_records, elf_machines, installed_names
+
+EM_AARCH64 = 183
+HERE_ARCH = {"x86_64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}[platform.machine()]
+HERE_PYTHON = "{}.{}".format(*sys.version_info[:2])
+TIMEOUT = 30
+EVENTS = Path(__file__).parent / "data" / "lambda-events"
+
+
+@dataclass
+class Build:
+    project: Path
+    path: Path
+    stdout: str
+
+    def names(self) -> list[str]:
+        with zipfile.ZipFile(self.path) as zf:
+            return zf.namelist()
+
+
+def _build(tmp: Path, name: str, *args: str, requirements: str = "") -> Build:
+    project = lambda_project.make_project(tmp / f"project-{name}")
+    if requirements:
+        (project / "requirements.txt").write_text(requirements)
+    out = tmp / f"{name}.zip"
+    result = lambda_project.build(project, out, *args)
+    assert result.returncode == 0, f"build failed:\n{result.stdout}\n{result.stderr}"
+    return Build(project, out, result.stdout)
+
+
+@pytest.fixture(scope="module")
+def here(tmp_path_factory: pytest.TempPathFactory) -> Build:
+    """Built for this machine's Python and architecture, so that it can run here."""
+    tmp = tmp_path_factory.mktemp("here")
+    return _build(tmp, "here", "--arch", HERE_ARCH, "--python", HERE_PYTHON)
+
+
+@pytest.fixture(scope="module")
+def arm64(tmp_path_factory: pytest.TempPathFactory) -> Build:
+    return _build(tmp_path_factory.mktemp("arm64"), "arm64", "--arch", "arm64", "--python", "3.13")
+
+
+@pytest.fixture(scope="module")
+def function(
+    here: Build, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[FakeRuntime, LambdaProcess]]:
+    """The ``here`` zip unpacked and running under awslambdaric."""
+    tmp = tmp_path_factory.mktemp("function")
+    task = lambda_project.unpack(here.path, tmp / "var-task")
+    runtime = lambda_project.runtime_dir(tmp / "var-runtime")
+    with FakeRuntime() as rt, lambda_project.run_zip(task, runtime, rt) as proc:
+        try:
+            rt.wait_for_next(TIMEOUT)
+        except RuntimeProcessExited as exc:
+            raise AssertionError(f"init failed: {rt.init_errors}\n{proc.output}") from exc
+        yield rt, proc
+
+
+def http_event(method: str, path: str, body: str | None = None) -> dict[str, Any]:
+    event: dict[str, Any] = json.loads((EVENTS / "apigw-http-v2-minimal-get.json").read_text())
+    event.update(rawPath=path, rawQueryString="", isBase64Encoded=False)
+    event["requestContext"]["http"].update(method=method, path=path)
+    event.pop("body", None)
+    if body is not None:
+        event["body"] = body
+        event["headers"]["content-type"] = "application/json"
+    return event
+
+
+def invoke(rt: FakeRuntime, event: dict[str, Any]) -> dict[str, Any]:
+    inv = rt.invoke(event, timeout=TIMEOUT)
+    assert inv.kind == "response", inv.payload
+    assert isinstance(inv.payload, dict)
+    return inv.payload
+
+
+# --- running it ---------------------------------------------------------------------------
+
+
+def test_the_zip_answers_an_http_api_event(function: tuple[FakeRuntime, LambdaProcess]) -> None:
+    rt, proc = function
+    assert invoke(rt, http_event("GET", "/v1/shelves/fiction/books/1")) == {
+        "statusCode": 200,
+        "headers": {"Content-Type": "application/json"},
+        "cookies": [],
+        "body": '{"shelf":"fiction","id":"1","title":"Dune","authors":[]}',
+        "isBase64Encoded": False,
+    }
+    assert rt.init_errors == []
+    assert proc.poll() is None
+
+
+def test_the_zip_transcodes_a_body_and_an_error(
+    function: tuple[FakeRuntime, LambdaProcess],
+) -> None:
+    rt, _ = function
+    created = invoke(
+        rt, http_event("POST", "/v1/shelves/poetry/books", '{"title":"Odes","authors":["Keats"]}')
+    )
+    assert created["statusCode"] == 200
+    assert json.loads(created["body"]) == {
+        "shelf": "poetry",
+        "id": "1",
+        "title": "Odes",
+        "authors": ["Keats"],
+    }
+    missing = invoke(rt, http_event("GET", "/v1/shelves/poetry/books/9"))
+    assert missing["statusCode"] == 404
+    assert json.loads(missing["body"]) == {
+        "code": 5,
+        "message": "no book 9 on poetry",
+        "details": [],
+    }
+
+
+def test_the_zip_carries_the_projects_requirements(
+    function: tuple[FakeRuntime, LambdaProcess],
+) -> None:
+    """The servicer imports idna, which only the project's requirements file names."""
+    rt, _ = function
+    answer = invoke(rt, http_event("GET", "/v1/address"))
+    assert json.loads(answer["body"]) == {
+        "host": "bücher.example",
+        "asciiHost": "xn--bcher-kva.example",
+    }
+
+
+# --- what is in it ------------------------------------------------------------------------
+
+
+def test_build_prints_the_handler_to_configure(here: Build) -> None:
+    assert re.search(r"handler +app\.main\.handler +\(app/main\.py\)", here.stdout)
+    assert f"runtime       python{HERE_PYTHON}, architecture {HERE_ARCH}" in here.stdout
+    assert re.search(r"\d+\.\d MB zipped, \d+\.\d MB unzipped", here.stdout)
+    assert "your code     5 files" in here.stdout
+
+
+def test_only_the_projects_code_is_taken(here: Build) -> None:
+    ours = sorted(n for n in here.names() if n.split("/")[0] in {"app", "bookshop", "proto"})
+    assert ours == [
+        "app/__init__.py",
+        "app/main.py",
+        "app/service.py",
+        "bookshop/v1/bookshop_pb2.py",
+        "bookshop/v1/bookshop_pb2_grpc.py",
+    ]
+    tops = {n.split("/")[0] for n in here.names()}
+    assert not tops & {"tests", ".env", "env", "requirements.txt", "here.zip"}, tops
+    for name in ours:
+        assert zipfile.ZipFile(here.path).read(name) == (here.project / name).read_bytes()
+
+
+def test_no_aiohttp_nor_the_runtime_client_in_the_zip(here: Build, arm64: Build) -> None:
+    for build in (here, arm64):
+        dists = installed_names(build.names())
+        assert {"grpcgw", "grpcio", "protobuf", "idna"} <= dists
+        assert not dists & AIOHTTP_TREE, dists
+        assert not dists & {"awslambdaric", "simplejson", "snapshot-restore-py"}, dists
+        assert "left out      aiohttp: the Lambda path never imports it" in build.stdout
+
+
+def test_two_builds_from_two_copies_are_the_same_bytes(
+    here: Build, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    again = _build(
+        tmp_path_factory.mktemp("again"), "again", "--arch", HERE_ARCH, "--python", HERE_PYTHON
+    )
+    assert again.project != here.project
+    assert again.path.read_bytes() == here.path.read_bytes()
+
+
+def test_records_match_the_files(here: Build, arm64: Build) -> None:
+    for build in (here, arm64):
+        with zipfile.ZipFile(build.path) as zf:
+            assert check_records(zf) >= 6
+
+
+@pytest.mark.parametrize(
+    ("build", "machine", "python"),
+    [("here", None, HERE_PYTHON), ("arm64", EM_AARCH64, "3.13")],
+)
+def test_native_extensions_are_for_the_target(
+    build: str, machine: int | None, python: str, request: pytest.FixtureRequest
+) -> None:
+    built: Build = request.getfixturevalue(build)
+    if machine is None:
+        machine = {"x86_64": EM_X86_64, "arm64": EM_AARCH64}[HERE_ARCH]
+    with zipfile.ZipFile(built.path) as zf:
+        machines = elf_machines(zf)
+    assert any(n.startswith("grpc/_cython/cygrpc.") for n in machines)
+    assert set(machines.values()) == {machine}
+    tag = "cpython-" + python.replace(".", "")
+    for name in machines:
+        found = re.search(r"\.(cpython-\d+)-", name)
+        assert found is None or found.group(1) == tag, name
+
+
+def test_aiohttp_comes_along_when_the_requirements_need_it(
+    here: Build, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """With --grpcgw-wheel (a user outside this repository) and aiohttp in the requirements."""
+    tmp = tmp_path_factory.mktemp("with-aiohttp")
+    wheel = wheels.build_from_checkout(lambda_project.ROOT, tmp, python=sys.executable, quiet=True)
+    build = _build(
+        tmp,
+        "with-aiohttp",
+        "--grpcgw-wheel",
+        str(wheel),
+        "--python",
+        HERE_PYTHON,
+        requirements="grpcgw\nidna>=3\naiohttp\n",
+    )
+    dists = installed_names(build.names())
+    assert AIOHTTP_TREE - {"attrs"} <= dists  # attrs: no longer required by every aiohttp
+    assert "awslambdaric" not in dists
+    assert "kept          aiohttp (your requirements need it)" in build.stdout
+    assert f"grpcgw from   the wheel {wheel}" in build.stdout
+    assert "aiohttp" not in installed_names(here.names())
