@@ -25,12 +25,13 @@ from pathlib import Path
 
 import pytest
 
-from grpcgw.lambdabuild import BuildError, archive, source, wheels
+from grpcgw.lambdabuild import BuildError, archive, bytecode, source, wheels
 from grpcgw.lambdabuild import _add_source as add_source
 
 from .conftest import ROOT
 
 HANDLER = "examples.ping.lambda_function.handler"
+HERE_PYTHON = "{}.{}".format(*sys.version_info[:2])
 DOCS = ROOT / "docs" / "lambda.md"
 #: ELF e_machine values.
 EM_X86_64 = 62
@@ -569,13 +570,45 @@ def test_handler_in_a_package_init(tmp_path: Path) -> None:
 def test_a_source_file_may_not_replace_a_dependencys(tmp_path: Path) -> None:
     staging = _tree(tmp_path / "staging", ["google/protobuf/__init__.py", "grpc/__init__.py"])
     root = _tree(tmp_path / "src", ["google/api/mine_pb2.py", "app.py"])
-    entries = dict(add_source(staging, source.collect(root)))
-    assert sorted(entries) == [
+    add_source(staging, source.collect(root))
+    assert [name for name, _ in archive.tree_files(staging)] == [
         "app.py",
         "google/api/mine_pb2.py",
         "google/protobuf/__init__.py",
         "grpc/__init__.py",
     ]
+    staging = _tree(tmp_path / "staging2", ["grpc/__init__.py"])
     _tree(root, ["grpc/__init__.py"])
     with pytest.raises(BuildError, match=re.escape("grpc/__init__.py collides with grpc/__init__")):
         add_source(staging, source.collect(root))
+    assert not (staging / "app.py").exists()  # nothing copied
+
+
+def test_bytecode_is_the_same_wherever_it_is_compiled(tmp_path: Path) -> None:
+    """Checked hash-based pycs naming /var/task: equal bytes from two build directories."""
+    import importlib.util
+    import marshal
+
+    pycs = []
+    for n in range(2):
+        root = _tree(tmp_path / f"staging{n}" / "package", ["pkg/__init__.py", "pkg/mod.py"])
+        (root / "pkg" / "mod.py").write_text("def f():\n    return 1\n")
+        (root / "pkg" / "py2.py").write_text("print 'hello'\n")
+        _tree(root, ["pkg-1.0.dist-info/not_a_module.py"])
+        assert bytecode.compile_tree(root, bytecode.interpreter(HERE_PYTHON)) == ["pkg/py2.py"]
+        pyc = Path(importlib.util.cache_from_source(str(root / "pkg" / "mod.py")))
+        assert pyc.parent == root / "pkg" / "__pycache__"
+        assert not (root / "pkg-1.0.dist-info" / "__pycache__").exists()
+        pycs.append(pyc.read_bytes())
+    assert pycs[0] == pycs[1]
+    flags = int.from_bytes(pycs[0][4:8], "little")
+    assert flags == 0b11  # hash-based, checked against the source
+    code = marshal.loads(pycs[0][16:])
+    assert code.co_filename == "/var/task/pkg/mod.py"
+
+
+def test_compile_needs_the_runtimes_python() -> None:
+    with pytest.raises(
+        BuildError, match=r"--compile needs CPython 3\.99 .* no python3\.99 on PATH"
+    ):
+        bytecode.interpreter("3.99")

@@ -13,6 +13,7 @@ requirements add aiohttp.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import platform
 import re
@@ -29,11 +30,17 @@ from grpcgw.lambdabuild import wheels
 
 from . import lambda_project
 from .lambda_runtime import FakeRuntime, LambdaProcess, RuntimeProcessExited
-from .test_lambda_build import AIOHTTP_TREE, EM_X86_64, check_records, elf_machines, installed_names
+from .test_lambda_build import (
+    AIOHTTP_TREE,
+    EM_X86_64,
+    HERE_PYTHON,
+    check_records,
+    elf_machines,
+    installed_names,
+)
 
 EM_AARCH64 = 183
 HERE_ARCH = {"x86_64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}[platform.machine()]
-HERE_PYTHON = "{}.{}".format(*sys.version_info[:2])
 TIMEOUT = 30
 EVENTS = Path(__file__).parent / "data" / "lambda-events"
 
@@ -72,18 +79,31 @@ def arm64(tmp_path_factory: pytest.TempPathFactory) -> Build:
 
 
 @pytest.fixture(scope="module")
-def function(
-    here: Build, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[FakeRuntime, LambdaProcess]]:
-    """The ``here`` zip unpacked and running under awslambdaric."""
-    tmp = tmp_path_factory.mktemp("function")
-    task = lambda_project.unpack(here.path, tmp / "var-task")
+def compiled(tmp_path_factory: pytest.TempPathFactory) -> Build:
+    """As ``here``, with --compile."""
+    tmp = tmp_path_factory.mktemp("compiled")
+    return _build(tmp, "compiled", "--arch", HERE_ARCH, "--python", HERE_PYTHON, "--compile")
+
+
+@contextlib.contextmanager
+def running(build: Build, tmp: Path) -> Iterator[tuple[FakeRuntime, LambdaProcess]]:
+    """The zip unpacked and running under awslambdaric, waiting for its first event."""
+    task = lambda_project.unpack(build.path, tmp / "var-task")
     runtime = lambda_project.runtime_dir(tmp / "var-runtime")
     with FakeRuntime() as rt, lambda_project.run_zip(task, runtime, rt) as proc:
         try:
             rt.wait_for_next(TIMEOUT)
         except RuntimeProcessExited as exc:
             raise AssertionError(f"init failed: {rt.init_errors}\n{proc.output}") from exc
+        yield rt, proc
+
+
+@pytest.fixture(scope="module")
+def function(
+    here: Build, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[FakeRuntime, LambdaProcess]]:
+    """The ``here`` zip unpacked and running under awslambdaric."""
+    with running(here, tmp_path_factory.mktemp("function")) as (rt, proc):
         yield rt, proc
 
 
@@ -247,3 +267,26 @@ def test_aiohttp_comes_along_when_the_requirements_need_it(
     assert "kept          aiohttp (your requirements need it)" in build.stdout
     assert f"grpcgw from   the wheel {wheel}" in build.stdout
     assert "aiohttp" not in installed_names(here.names())
+
+
+def test_compiled_zip_carries_bytecode_for_every_module(compiled: Build, here: Build) -> None:
+    names = set(compiled.names())
+    modules = [n for n in names if n.endswith(".py") and ".dist-info/" not in n]
+    tag = "cpython-" + HERE_PYTHON.replace(".", "")
+    for module in modules:
+        folder, _, file = module.rpartition("/")
+        pyc = f"{folder}/__pycache__/{file[:-3]}.{tag}.pyc".lstrip("/")
+        assert pyc in names, module
+    assert "app/__pycache__/main." + tag + ".pyc" in names
+    assert "note          bytecode compiled by " in compiled.stdout
+    assert set(here.names()) < names
+    with zipfile.ZipFile(compiled.path) as zf:
+        assert check_records(zf) >= 6
+
+
+def test_compiled_zip_answers(compiled: Build, tmp_path: Path) -> None:
+    with running(compiled, tmp_path) as (rt, _):
+        answer = invoke(rt, http_event("GET", "/v1/shelves/fiction/books/1"))
+        assert answer["statusCode"] == 200
+        assert json.loads(answer["body"])["title"] == "Dune"
+        assert rt.init_errors == []

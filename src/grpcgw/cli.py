@@ -180,6 +180,7 @@ def _lambda_build(args: argparse.Namespace) -> int:
             default_excludes=args.default_excludes,
             grpcgw_wheel=Path(args.grpcgw_wheel) if args.grpcgw_wheel else None,
             find_links=[Path(p) for p in args.find_links],
+            compile_bytecode=args.compile,
             quiet=not args.verbose,
         )
     except BuildError as exc:
@@ -266,6 +267,12 @@ def _parser() -> argparse.ArgumentParser:
         default=[],
         metavar="DIR",
         help="also look for wheels here (e.g. your own, built with pip wheel)",
+    )
+    lb.add_argument(
+        "--compile",
+        action="store_true",
+        help="ship bytecode (Lambda cannot write it, so it compiles at every cold start); "
+        "needs CPython of the --python version, running or on PATH",
     )
     lb.add_argument("--verbose", "-v", action="store_true", help="show pip's output")
     lb.set_defaults(func=_lambda_build)

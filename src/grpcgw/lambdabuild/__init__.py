@@ -18,7 +18,8 @@ What goes in, for the managed Python runtime (``python<version>`` on
    user's own requirements need it;
 3. less what Lambda never runs (console scripts, bytecode, bundled tests,
    ``direct_url.json``), each ``RECORD`` rewritten to match;
-4. written as a deterministic zip: sorted entries, one timestamp, normalised
+4. with ``--compile``, bytecode for every module (:mod:`grpcgw.lambdabuild.bytecode`);
+5. written as a deterministic zip: sorted entries, one timestamp, normalised
    permissions. The same sources and resolved versions give the same bytes.
 
 Nothing here imports grpc, protobuf or aiohttp: the build runs pip in a
@@ -27,13 +28,14 @@ subprocess and only reads files.
 
 from __future__ import annotations
 
+import shutil
 import sys
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grpcgw.lambdabuild import archive, source, wheels
+from grpcgw.lambdabuild import archive, bytecode, source, wheels
 from grpcgw.lambdabuild.errors import BuildError
 
 __all__ = [
@@ -108,17 +110,17 @@ def _installed(staging: Path) -> set[str]:
     }
 
 
-def _add_source(staging: Path, src: source.Source) -> list[tuple[str, Path]]:
-    """The zip entries: the installed tree, then the user's files (which must not collide)."""
-    entries = dict(archive.tree_files(staging))
-    for name, path in src.files.items():
-        if name in entries:
+def _add_source(staging: Path, src: source.Source) -> None:
+    """Copy the user's files into the installed tree; none may replace a dependency's."""
+    for name in src.files:
+        if (staging / name).exists():
             raise BuildError(
                 f"{src.root / name} collides with {name} of an installed dependency; "
                 "rename it or leave it out with --exclude"
             )
-        entries[name] = path
-    return list(entries.items())
+    for name, path in src.files.items():
+        (staging / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, staging / name)
 
 
 def build(
@@ -134,6 +136,7 @@ def build(
     default_excludes: bool = True,
     grpcgw_wheel: Path | None = None,
     find_links: Sequence[Path] = (),
+    compile_bytecode: bool = False,
     python: str = sys.executable,
     quiet: bool = True,
 ) -> BuildResult:
@@ -157,6 +160,7 @@ def build(
         also_exclude=[output, *([requirements] if requirements else [])],
     )
     check = source.check_handler(handler, src)
+    compiler = bytecode.interpreter(python_version) if compile_bytecode else None
     wheels.check_pip(python)
     with tempfile.TemporaryDirectory(prefix="grpcgw-lambda-build-") as tmp:
         work = Path(tmp)
@@ -175,7 +179,9 @@ def build(
         )
         archive.prune(staging)
         installed = _installed(staging)
-        entries = _add_source(staging, src)
+        _add_source(staging, src)
+        not_compiled = bytecode.compile_tree(staging, compiler) if compiler else []
+        entries = archive.tree_files(staging)
         unzipped = sum(path.stat().st_size for _, path in entries)
         if unzipped > MAX_UNZIPPED:
             raise BuildError(
@@ -200,6 +206,11 @@ def build(
     )
     if check.note:
         result.notes.append(check.note)
+    if compiler:
+        result.notes.append(f"bytecode compiled by {compiler}")
+    if not_compiled:
+        shown = ", ".join(not_compiled[:3]) + (", ..." if len(not_compiled) > 3 else "")
+        result.notes.append(f"{len(not_compiled)} modules do not compile, left as source: {shown}")
     if result.zipped > MAX_ZIPPED:
         result.notes.append(
             f"over {MAX_ZIPPED // 2**20} MiB zipped: upload it through S3 "
