@@ -161,7 +161,11 @@ def test_terraform_lambda_function(terraform: Terraform) -> None:
     assert fn["timeout"] == "${var.timeout}"
     assert fn["filename"] == "${var.zip_path}"
     assert fn["source_code_hash"] == "${filebase64sha256(var.zip_path)}"
-    assert fn["environment"][0]["variables"] == "${var.environment}"
+    (environment,) = fn["dynamic"]
+    assert environment["environment"]["for_each"] == (
+        "${length(var.environment) > 0 ? [var.environment] : []}"
+    )
+    assert environment["environment"]["content"][0]["variables"] == "${environment.value}"
     role = terraform.resource("aws_iam_role")
     assert "lambda.amazonaws.com" in json.dumps(terraform.blocks["data"])
     assert role["assume_role_policy"]

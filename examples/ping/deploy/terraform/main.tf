@@ -49,8 +49,12 @@ resource "aws_lambda_function" "this" {
   memory_size      = var.memory_size
   timeout          = var.timeout
 
-  environment {
-    variables = var.environment
+  # An empty environment block makes some AWS provider versions show a diff forever.
+  dynamic "environment" {
+    for_each = length(var.environment) > 0 ? [var.environment] : []
+    content {
+      variables = environment.value
+    }
   }
 
   depends_on = [
