@@ -50,7 +50,7 @@ def test_lambda_build_needs_only_the_stdlib() -> None:
     result = _run(
         """
         import grpcgw.lambdabuild, grpcgw.lambdabuild.source, grpcgw.lambdabuild.wheels
-        import grpcgw.lambdabuild.archive
+        import grpcgw.lambdabuild.archive, grpcgw.lambdabuild.bytecode
         """,
         {"aiohttp", "grpc", "google"},
     )

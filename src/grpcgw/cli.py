@@ -227,7 +227,12 @@ def _parser() -> argparse.ArgumentParser:
     lb.add_argument(
         "--requirements", "-r", metavar="FILE", help="requirements file of your function"
     )
-    lb.add_argument("--arch", choices=["x86_64", "arm64"], default="x86_64")
+    lb.add_argument(
+        "--arch",
+        choices=["x86_64", "arm64"],
+        default="x86_64",
+        help="the function's architecture (default: %(default)s)",
+    )
     lb.add_argument(
         "--python",
         type=_lambda_python,
@@ -235,7 +240,9 @@ def _parser() -> argparse.ArgumentParser:
         metavar="3.N",
         help="the runtime's Python: 3.11, 3.12, 3.13 or 3.14 (default: %(default)s)",
     )
-    lb.add_argument("--output", "-o", default="function.zip", help="default: %(default)s")
+    lb.add_argument(
+        "--output", "-o", default="function.zip", metavar="ZIP", help="default: %(default)s"
+    )
     lb.add_argument(
         "--include",
         action="append",

@@ -202,7 +202,7 @@ def build(
         source_files=len(src.files),
         grpcgw_from=origin,
         left_out={n: wheels.LAMBDA_UNUSED[n] for n in dropped if n not in installed},
-        kept=[n for n in dropped if n in installed],
+        kept=[n for n in dict.fromkeys(dropped) if n in installed],
     )
     if check.note:
         result.notes.append(check.note)
