@@ -39,6 +39,7 @@ def test_pure_modules_import_without_aiohttp_or_grpc() -> None:
         import grpcgw.transcode, grpcgw.protojson, grpcgw.streaming, grpcgw.descriptors
         import grpcgw.invoker, grpcgw.exchange, grpcgw.driver, grpcgw.gateway
         import grpcgw.protojson._strict, grpcgw.protojson._check, grpcgw.protojson._codecs
+        import grpcgw.cors, grpcgw.logs
         """,
         {"aiohttp", "grpc"},
     )
@@ -57,8 +58,11 @@ def test_lambda_build_needs_only_the_stdlib() -> None:
     assert result.returncode == 0, result.stderr
 
 
-def test_template_engine_needs_only_the_stdlib() -> None:
-    result = _run("import grpcgw.httprule, grpcgw.routing", {"aiohttp", "grpc", "google"})
+def test_template_engine_cors_and_logs_need_only_the_stdlib() -> None:
+    result = _run(
+        "import grpcgw.httprule, grpcgw.routing, grpcgw.cors, grpcgw.logs",
+        {"aiohttp", "grpc", "google"},
+    )
     assert result.returncode == 0, result.stderr
 
 

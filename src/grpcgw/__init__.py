@@ -14,7 +14,9 @@ __version__ = "0.1.0.dev0"
 
 __all__ = [
     "Code",
+    "CorsOptions",
     "Gateway",
+    "GatewayConfig",
     "GatewayError",
     "GatewayOptions",
     "HttpRequest",
@@ -35,6 +37,8 @@ _LAZY = {
     "Code": "grpcgw.errors",
     "GatewayError": "grpcgw.errors",
     "Gateway": "grpcgw.gateway",
+    "GatewayConfig": "grpcgw.gateway",
+    "CorsOptions": "grpcgw.cors",
     "HttpRequest": "grpcgw.exchange",
     "HttpResponse": "grpcgw.exchange",
     "RouteConfigError": "grpcgw.gateway",
@@ -51,9 +55,10 @@ if TYPE_CHECKING:
     from grpcgw import web
     from grpcgw.awslambda import LambdaOptions, serve_lambda
     from grpcgw.channel import TLSConfig
+    from grpcgw.cors import CorsOptions
     from grpcgw.errors import Code, GatewayError
     from grpcgw.exchange import HttpRequest, HttpResponse
-    from grpcgw.gateway import Gateway, RouteConfigError
+    from grpcgw.gateway import Gateway, GatewayConfig, RouteConfigError
     from grpcgw.options import GatewayOptions, UnescapeMode
     from grpcgw.server import serve_local, start_local
 

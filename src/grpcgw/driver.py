@@ -12,6 +12,10 @@ clients (an unhandled servicer exception, gRPC's account of a transport
 failure) are logged once and replaced by a generic message, unless
 ``GatewayOptions.expose_internal_errors`` is set.
 
+Every response it answers gets the CORS headers (``GatewayOptions.cors``)
+and, with ``access_log``, one access line (:mod:`grpcgw.logs`); a stream's line
+is written when the stream ends.
+
 It never suspends except in the invoker's own awaits, so the Lambda handler
 can run it with no event loop (:func:`grpcgw.channel.run_blocking`).
 """
@@ -19,21 +23,24 @@ can run it with no event loop (:func:`grpcgw.channel.run_blocking`).
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from time import perf_counter
 from typing import TYPE_CHECKING
 
 from google.protobuf.message import Message
 
+from grpcgw.cors import CorsPolicy
 from grpcgw.errors import Code, GatewayError
 from grpcgw.exchange import ErrorHook, HttpRequest, HttpResponse, ResponseHook, error_response
 from grpcgw.invoker import Invoker, ResponseStream
+from grpcgw.logs import AccessLog
 from grpcgw.metadata import (
     MAX_TIMEOUT,
     HeaderMatcher,
     MetadataError,
     MetadataTooLarge,
+    OutgoingHeaders,
     call_metadata,
-    response_headers,
 )
 from grpcgw.options import GatewayOptions
 from grpcgw.streaming import Framing, choose_framing, raw_chunks, split_lines
@@ -46,19 +53,36 @@ if TYPE_CHECKING:
 log = logging.getLogger("grpcgw")
 
 _INTERNAL_ERROR = "internal gateway error"
+_CORS_REFUSED = "CORS preflight refused: "
 _UNRENDERABLE = "internal error: the reply cannot be rendered as JSON"
+
+
+class _Entry:
+    """What the access line of one request needs, kept until its stream ends."""
+
+    __slots__ = ("done", "route", "start", "status")
+
+    def __init__(self, start: float, route: Route | None) -> None:
+        self.start = start
+        self.route = route
+        self.status = 0
+        #: Logged already (or to be logged by someone else): a stream's end skips it.
+        self.done = False
 
 
 class Driver:
     """Makes the calls of one :class:`~grpcgw.Gateway` and renders their outcome."""
 
     __slots__ = (
+        "_access",
         "_connect",
+        "_cors",
         "_error_hook",
         "_expose",
         "_invoker",
         "_matcher",
         "_max_body",
+        "_outgoing",
         "_owns_invoker",
         "_reply_limit",
         "_response_hook",
@@ -75,6 +99,8 @@ class Driver:
         response_hook: ResponseHook | None,
         error_hook: ErrorHook | None,
         check_reply_size: bool,
+        outgoing: OutgoingHeaders | None = None,
+        access_log: AccessLog | None = None,
     ) -> None:
         self._invoker = invoker
         #: Opens the gateway's own invoker on first use (when none was given).
@@ -88,26 +114,44 @@ class Driver:
         # Measured here only where no channel the gateway made enforces it.
         self._reply_limit = options.max_response_message if check_reply_size else None
         self._timeout = None if options.timeout is None else min(options.timeout, MAX_TIMEOUT)
+        self._outgoing = outgoing or OutgoingHeaders()
+        #: ``None`` when off: one attribute check per request.
+        self._access = access_log
+        self._cors = None if options.cors is None else CorsPolicy(options.cors)
 
     # -- one request ---------------------------------------------------------------
 
     async def serve(self, request: HttpRequest, match: Match[Route]) -> HttpResponse:
         """The response to a routed request; never raises for what it or the reply holds."""
         route = match.target
+        access = self._access
+        entry = None if access is None or not access.enabled() else _Entry(perf_counter(), route)
+        code = Code.OK
         try:
-            response = await self._exchange(request, match, route)
+            response = await self._exchange(request, match, route, entry)
         except GatewayError as exc:
-            response = self.render_error(request, exc, _metadata_headers(exc))
+            code = exc.code
+            response = self.render_error(request, exc, self._metadata_headers(exc))
         except Exception:
             # Never a traceback to the client; the server log gets it.
             log.exception("internal error serving %s %.200r", request.method, request.path)
+            code = Code.INTERNAL
             response = self.render_error(request, GatewayError(Code.INTERNAL, _INTERNAL_ERROR))
-        if request.method == "HEAD" and route.http_method != "HEAD":
-            return await without_body(response)  # HEAD of a GET route: GET's headers only
+        if self._cors is not None:
+            self.add_cors(request, response)
+        head = request.method == "HEAD" and route.http_method != "HEAD"
+        if entry is not None:
+            entry.status = response.status
+            if response.stream is None or head:
+                entry.done = True  # logged here, not when a stream ends
+        if head:
+            response = await without_body(response)  # HEAD of a GET route: GET's headers only
+        if entry is not None and (response.stream is None or head):
+            self._log(request, entry, code, len(response.body))
         return response
 
     async def _exchange(
-        self, request: HttpRequest, match: Match[Route], route: Route
+        self, request: HttpRequest, match: Match[Route], route: Route, entry: _Entry | None
     ) -> HttpResponse:
         if len(request.body) > self._max_body:
             raise GatewayError(
@@ -126,12 +170,12 @@ class Driver:
         )
         if spec.server_streaming:
             stream = invoker.stream(spec, payload, metadata=metadata, deadline=timeout)
-            return await self._stream_response(request, route, stream)
+            return await self._stream_response(request, route, stream, entry)
         result = await invoker.unary(spec, payload, metadata=metadata, deadline=timeout)
         message = result.message
         if self._reply_limit is not None:
             self._check_size(message)
-        headers, status = response_headers(result.header_metadata, result.trailing_metadata)
+        headers, status = self._outgoing(result.header_metadata, result.trailing_metadata)
         if route.health and getattr(message, "status", 1) != 1:  # 1: SERVING
             status = 503
         if status == 204:
@@ -174,7 +218,7 @@ class Driver:
         return metadata, timeout
 
     async def _stream_response(
-        self, request: HttpRequest, route: Route, stream: ResponseStream
+        self, request: HttpRequest, route: Route, stream: ResponseStream, entry: _Entry | None
     ) -> HttpResponse:
         """A streamed reply. A failure before the first reply, or a first reply
         that cannot be rendered, is an ordinary error response."""
@@ -183,7 +227,7 @@ class Driver:
             header_metadata = await stream.header_metadata()
             accept = next((v for k, v in request.headers if k.lower() == "accept"), None)
             framing = choose_framing(accept, http_body=route.response.http_body)
-            headers, status = response_headers(header_metadata, ())
+            headers, status = self._outgoing(header_metadata, ())
             content_type = framing.content_type
             pending = None
             if first is not None:
@@ -192,7 +236,7 @@ class Driver:
                 if route.response.http_body:
                     content_type = first_type
             headers.insert(0, ("Content-Type", content_type))
-            frames = _Frames(self, request, route, stream, framing, pending)
+            frames = _Frames(self, request, route, stream, framing, pending, entry)
             response = HttpResponse(status or 200, headers, stream=frames)
             if self._response_hook is None:
                 return response
@@ -218,6 +262,97 @@ class Driver:
                 Code.RESOURCE_EXHAUSTED,
                 f"the reply is larger than the gateway accepts ({self._reply_limit} bytes)",
             )
+
+    # -- CORS and the access log ------------------------------------------------------
+
+    def add_cors(self, request: HttpRequest, response: HttpResponse) -> None:
+        """Add the CORS headers for the request's ``Origin`` to ``response`` (CORS on)."""
+        cors = self._cors
+        assert cors is not None
+        origin = None
+        for name, value in request.headers:
+            if len(name) == 6 and name.lower() == "origin":
+                origin = value
+                break
+        response.headers.extend(cors.response_headers(origin, response.headers))
+
+    def preflight(
+        self, request: HttpRequest, origin: str, method: str, route_methods: Iterable[str]
+    ) -> HttpResponse:
+        """The answer to a CORS preflight for a path whose routes have ``route_methods``:
+        204 with the CORS headers, or 403 (with none) when the policy refuses it."""
+        assert self._cors is not None
+        start = perf_counter()
+        requested = next(
+            (v for k, v in request.headers if k.lower() == "access-control-request-headers"),
+            None,
+        )
+        outcome = self._cors.preflight(origin, method, requested, route_methods)
+        if outcome.refused is None:
+            response = HttpResponse(204, outcome.headers)
+            self.log(request, None, response, Code.OK, start)
+            return response
+        error = GatewayError(Code.PERMISSION_DENIED, _CORS_REFUSED + outcome.refused)
+        response = self.render_error(request, error)
+        response.headers.extend(outcome.headers)  # only Vary: a refusal is not cacheable per origin
+        self.log(request, None, response, error.code, start)
+        return response
+
+    def answer_error(
+        self,
+        request: HttpRequest,
+        error: GatewayError,
+        extra_headers: Sequence[tuple[str, str]] = (),
+        *,
+        start: float | None = None,
+    ) -> HttpResponse:
+        """:meth:`render_error` for a request the gateway answers with ``error`` before
+        any route (no route, wrong method, a body too large): with the CORS headers,
+        and logged."""
+        response = self.render_error(request, error, extra_headers)
+        if self._cors is not None:
+            self.add_cors(request, response)
+        self.log(request, None, response, error.code, start)
+        return response
+
+    def log(
+        self,
+        request: HttpRequest,
+        route: Route | None,
+        response: HttpResponse,
+        code: Code,
+        start: float | None = None,
+    ) -> None:
+        """The access line of a request answered with ``response`` (access log on)."""
+        if self._access is not None:
+            entry = _Entry(perf_counter() if start is None else start, route)
+            entry.status = response.status
+            self._log(request, entry, code, len(response.body))
+
+    def _log(self, request: HttpRequest, entry: _Entry, code: Code, bytes_out: int) -> None:
+        assert self._access is not None
+        route = entry.route
+        self._access.emit(
+            request,
+            route=None if route is None else route.binding.template,
+            rpc=None if route is None else route.rpc,
+            status=entry.status,
+            code=code.name,
+            start=entry.start,
+            bytes_out=bytes_out,
+        )
+
+    def _metadata_headers(self, error: GatewayError) -> list[tuple[str, str]]:
+        """The headers the metadata of a failed call maps to."""
+        if not error.header_metadata and not error.trailing_metadata:
+            return []
+        return self._outgoing(error.header_metadata, error.trailing_metadata)[0]
+
+    def end_stream(self, request: HttpRequest, entry: _Entry, code: Code, bytes_out: int) -> None:
+        """Log a stream at its end (once)."""
+        if not entry.done:
+            entry.done = True
+            self._log(request, entry, code, bytes_out)
 
     # -- errors ----------------------------------------------------------------------
 
@@ -284,16 +419,37 @@ class Driver:
         stream = response.stream
         if stream is None:
             return response
+        entry = stream._entry if isinstance(stream, _Frames) else None
+        if entry is not None and not entry.done:
+            entry.done = True  # logged here, with the status actually answered
+        else:
+            entry = None
+        code = Code.OK
         try:
             response.body = b"".join([chunk async for chunk in stream])
         except GatewayError as exc:
-            return self.render_error(request, exc, _metadata_headers(exc))
+            code = exc.code
+            response = self.render_error(request, exc, self._metadata_headers(exc))
         except Exception:
             log.exception("internal error serving %s %.200r", request.method, request.path)
-            return self.render_error(request, GatewayError(Code.INTERNAL, _INTERNAL_ERROR))
+            code = Code.INTERNAL
+            response = self.render_error(request, GatewayError(Code.INTERNAL, _INTERNAL_ERROR))
+        else:
+            response.stream = None
+            if isinstance(stream, _Frames):
+                code = stream.code
+            if entry is not None:
+                entry.status = response.status
+                self._log(request, entry, code, len(response.body))
+            return response
         finally:
             await _close(stream)
-        response.stream = None
+        # The stream failed before anything was sent: an error response in its place.
+        if self._cors is not None:
+            self.add_cors(request, response)
+        if entry is not None:
+            entry.status = response.status
+            self._log(request, entry, code, len(response.body))
         return response
 
     # -- the invoker -----------------------------------------------------------------
@@ -318,7 +474,18 @@ class _Frames:
     :class:`GatewayError` instead, so that the adapter cuts the response short.
     """
 
-    __slots__ = ("_done", "_driver", "_framing", "_pending", "_request", "_route", "_stream")
+    __slots__ = (
+        "_done",
+        "_driver",
+        "_entry",
+        "_framing",
+        "_pending",
+        "_request",
+        "_route",
+        "_sent",
+        "_stream",
+        "code",
+    )
 
     def __init__(
         self,
@@ -328,6 +495,7 @@ class _Frames:
         stream: ResponseStream,
         framing: Framing,
         pending: bytes | None,
+        entry: _Entry | None = None,
     ) -> None:
         self._driver = driver
         self._request = request
@@ -337,6 +505,12 @@ class _Frames:
         #: The first chunk, rendered before the response was returned.
         self._pending = pending
         self._done = pending is None  # no first reply: the stream ended OK
+        #: The access-log entry, written when the stream ends (access log on).
+        self._entry = entry
+        #: Bytes handed out so far.
+        self._sent = 0
+        #: How the call ended: OK, its error's code, or CANCELLED when closed early.
+        self.code = Code.OK
 
     def __aiter__(self) -> _Frames:
         return self
@@ -345,8 +519,10 @@ class _Frames:
         chunk = self._pending
         if chunk is not None:
             self._pending = None
+            self._sent += len(chunk)
             return chunk
         if self._done:
+            self._end(self.code)
             raise StopAsyncIteration
         error: GatewayError
         try:
@@ -354,7 +530,9 @@ class _Frames:
             if message is not None:
                 driver = self._driver
                 body = driver._render(self._route.stream_response, self._route, message)[0]
-                return self._framing.message(body)
+                chunk = self._framing.message(body)
+                self._sent += len(chunk)
+                return chunk
         except GatewayError as exc:
             error = exc
         except Exception:
@@ -363,24 +541,36 @@ class _Frames:
             )
             error = GatewayError(Code.INTERNAL, _INTERNAL_ERROR)
         except BaseException:  # cancelled: whoever reads the stream is gone
-            self._close()
+            self._close(Code.CANCELLED)
             raise
         else:
             self._done = True  # ended with OK
+            self._end(Code.OK)
             raise StopAsyncIteration
-        self._close()
+        self.code = error.code
         if not self._framing.can_report_errors:
+            self._close(error.code)
             raise error  # the adapter aborts the response: a truncated body, never a silent one
-        return self._driver.error_frame(self._request, error, self._framing)
+        chunk = self._driver.error_frame(self._request, error, self._framing)
+        self._sent += len(chunk)
+        self._close(error.code)
+        return chunk
 
-    def _close(self) -> None:
+    def _close(self, code: Code) -> None:
+        if not self._done or self._pending is not None:
+            self.code = code
         self._done = True
         self._pending = None
         self._stream.cancel()
+        self._end(self.code)
+
+    def _end(self, code: Code) -> None:
+        if self._entry is not None and not self._entry.done:
+            self._driver.end_stream(self._request, self._entry, code, self._sent)
 
     async def aclose(self) -> None:
-        """End the call (idempotent)."""
-        self._close()
+        """End the call (idempotent); before its end, the access log says CANCELLED."""
+        self._close(Code.CANCELLED)
 
 
 async def without_body(response: HttpResponse) -> HttpResponse:
@@ -422,12 +612,6 @@ def _usable_deadline(deadline: float) -> float | None:
         return MAX_TIMEOUT if deadline > MAX_TIMEOUT else None
     except TypeError:
         return None
-
-
-def _metadata_headers(error: GatewayError) -> list[tuple[str, str]]:
-    if not error.header_metadata and not error.trailing_metadata:
-        return []
-    return response_headers(error.header_metadata, error.trailing_metadata)[0]
 
 
 def _unrenderable(route: Route, exc: Exception) -> GatewayError:

@@ -43,6 +43,9 @@ class HttpRequest:
     #: Any float is safe: one beyond about 31 years (``inf`` too) is taken as that,
     #: and one that is not above zero (``NaN`` too) is ignored.
     deadline: float | None = None
+    #: The runtime's id for this request (the Lambda request id), for the access
+    #: log; without it the log takes the client's ``X-Request-Id`` or makes one.
+    request_id: str | None = None
 
 
 @dataclass(slots=True)

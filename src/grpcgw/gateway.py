@@ -6,13 +6,17 @@ to its :class:`~grpcgw.driver.Driver`, which makes the call and renders the
 outcome. It knows nothing of aiohttp or Lambda: the web and Lambda adapters
 turn their requests into :class:`HttpRequest` and write back
 :class:`HttpResponse` (both in :mod:`grpcgw.exchange`).
+
+Every front end takes the same configuration, :class:`GatewayConfig`: the
+keyword arguments of :class:`Gateway` that say how requests are served
+(options, matchers, hooks), as opposed to how calls reach the server.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, TypedDict, Unpack
 
 from google.protobuf import message_factory
 from google.protobuf.descriptor import MethodDescriptor
@@ -36,7 +40,8 @@ from grpcgw.exchange import (
 )
 from grpcgw.httprule import PathTemplate, TemplateError
 from grpcgw.invoker import Invoker, MethodSpec
-from grpcgw.metadata import HeaderMatcher, default_header_matcher
+from grpcgw.logs import AccessLog
+from grpcgw.metadata import HeaderMatcher, OutgoingHeaders, OutgoingMatcher, default_header_matcher
 from grpcgw.options import GatewayOptions
 from grpcgw.routing import MalformedPath, Match, MethodNotAllowed, NotFound, RouteTable
 from grpcgw.transcode import BindingConfigError, RequestTranscoder, ResponseTranscoder
@@ -49,6 +54,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ErrorHook",
     "Gateway",
+    "GatewayConfig",
     "HttpRequest",
     "HttpResponse",
     "ResponseHook",
@@ -58,6 +64,55 @@ __all__ = [
 ]
 
 _HEALTH_METHOD = "grpc.health.v1.Health.Check"
+# A method no route has: matching it lists every method a path has routes for.
+_NO_METHOD = "\x00"
+
+
+class GatewayConfig(TypedDict, total=False):
+    """How requests are served: the keyword arguments that :class:`Gateway`,
+    :func:`~grpcgw.serve_local`, :func:`~grpcgw.start_local` and
+    :func:`~grpcgw.serve_lambda` all take, with the same meaning (the proxy
+    takes ``options`` as flags, environment variables and a TOML file).
+
+    One configuration can be written once and given to each::
+
+        config: grpcgw.GatewayConfig = {"options": grpcgw.GatewayOptions(...),
+                                        "error_hook": on_error}
+        grpcgw.serve_local(MyServicer(), **config)
+        handler = grpcgw.serve_lambda(MyServicer(), **config)
+    """
+
+    #: Routing, transcoding, limits, CORS, the access log (:class:`GatewayOptions`).
+    options: GatewayOptions | None
+    #: Request header name -> call metadata key, or ``None`` to drop it
+    #: (default: :func:`grpcgw.metadata.default_header_matcher`).
+    header_matcher: HeaderMatcher | None
+    #: Response header metadata key -> response header name, or ``None`` to drop it
+    #: (default: ``Grpc-Metadata-<k>``, and ``set-cookie`` -> ``Set-Cookie``).
+    outgoing_header_matcher: OutgoingMatcher | None
+    #: Trailer metadata key -> response header name, or ``None`` to drop it
+    #: (default: ``Grpc-Trailer-<k>``, and ``set-cookie`` -> ``Set-Cookie``).
+    outgoing_trailer_matcher: OutgoingMatcher | None
+    #: Reshapes every successful response.
+    response_hook: ResponseHook | None
+    #: Renders every error response.
+    error_hook: ErrorHook | None
+
+
+#: The names :class:`GatewayConfig` holds.
+CONFIG_KEYS = frozenset(GatewayConfig.__annotations__)
+
+
+def check_config(config: Mapping[str, object], where: str) -> None:
+    """Raise ``TypeError`` for a keyword :class:`GatewayConfig` does not have (the
+    keywords arrive as ``**config``, which Python itself does not check)."""
+    unknown = config.keys() - CONFIG_KEYS
+    if unknown:
+        name = min(unknown)
+        raise TypeError(
+            f"{where}() got an unexpected keyword argument {name!r} "
+            f"(it takes {', '.join(sorted(CONFIG_KEYS))})"
+        )
 
 
 class RouteConfigError(ValueError):
@@ -161,6 +216,10 @@ class Gateway:
     Every route is compiled here: a bad annotation raises
     :class:`RouteConfigError` now, not at the first request.
 
+    ``config`` is a :class:`GatewayConfig`: ``options``, ``header_matcher``,
+    ``outgoing_header_matcher``, ``outgoing_trailer_matcher``,
+    ``response_hook``, ``error_hook``.
+
     >>> gateway = Gateway([PingServicer()], target="unix:///tmp/app.sock")  # doctest: +SKIP
     >>> response = await gateway.handle(HttpRequest("GET", "/v1/ping"))    # doctest: +SKIP
     """
@@ -173,19 +232,17 @@ class Gateway:
         channel: grpc.aio.Channel | None = None,
         invoker: Invoker | None = None,
         tls: TLSConfig | None = None,
-        options: GatewayOptions | None = None,
-        header_matcher: HeaderMatcher | None = None,
         channel_options: Sequence[tuple[str, Any]] = (),
-        response_hook: ResponseHook | None = None,
-        error_hook: ErrorHook | None = None,
+        **config: Unpack[GatewayConfig],
     ) -> None:
+        check_config(config, "Gateway")
         if sum(x is not None for x in (target, channel, invoker)) != 1:
             raise TypeError("Gateway needs exactly one of target=, channel= or invoker=")
         if target is not None:
             from grpcgw.channel import parse_target
 
             parse_target(target)  # fail now on a malformed target, not at the first call
-        self.options = options or GatewayOptions()
+        self.options = config.get("options") or GatewayOptions()
         self.services: tuple[ServiceInfo, ...] = tuple(
             resolve_service(s) for s in _as_list(services)
         )
@@ -197,12 +254,17 @@ class Gateway:
             self.options,
             invoker=invoker,
             connect=self._open_invoker,
-            matcher=header_matcher or default_header_matcher,
-            response_hook=response_hook,
-            error_hook=error_hook,
+            matcher=config.get("header_matcher") or default_header_matcher,
+            response_hook=config.get("response_hook"),
+            error_hook=config.get("error_hook"),
             # A channel the gateway opens enforces max_response_message itself.
             check_reply_size=target is None,
+            outgoing=OutgoingHeaders(
+                config.get("outgoing_header_matcher"), config.get("outgoing_trailer_matcher")
+            ),
+            access_log=AccessLog() if self.options.access_log else None,
         )
+        self._cors = self.options.cors is not None
         self._table: RouteTable[Route] = RouteTable(
             unescape_mode=self.options.unescape_mode,
             match_unregistered_custom_verb=self.options.match_unregistered_custom_verb,
@@ -279,6 +341,10 @@ class Gateway:
         if not request.query and "?" in request.path:
             path, _, query = request.path.partition("?")
             request = replace(request, path=path, query=query)
+        if self._cors and request.method == "OPTIONS":
+            preflight = self.preflight(request)
+            if preflight is not None:
+                return preflight
         try:
             match = self.match(request.method, request.path, request.headers)
         except GatewayError as exc:
@@ -286,19 +352,56 @@ class Gateway:
             return await without_body(response) if request.method == "HEAD" else response
         return await self._driver.serve(request, match)
 
+    def preflight(self, request: HttpRequest) -> HttpResponse | None:
+        """The answer to a CORS preflight (``OPTIONS`` with ``Origin`` and
+        ``Access-Control-Request-Method``) on a path that has routes, by
+        ``GatewayOptions.cors``: 204 with the CORS headers, or 403 when refused.
+        ``None`` for any other request, a path without routes, or with CORS off.
+
+        :meth:`handle` and :meth:`dispatch` ask it first; an adapter that
+        routes with :meth:`match` itself asks it before answering an error.
+        """
+        if not self._cors or request.method != "OPTIONS":
+            return None
+        origin = method = None
+        for name, value in request.headers:
+            lower = name.lower()
+            if lower == "origin" and origin is None:
+                origin = value
+            elif lower == "access-control-request-method" and method is None:
+                method = value
+        if origin is None or method is None:
+            return None
+        try:
+            self._table.match(_NO_METHOD, request.path)
+        except MethodNotAllowed as exc:
+            allowed = set(exc.allowed)
+        except (NotFound, MalformedPath):
+            return None  # routed as usual: 404 or 400
+        else:  # pragma: no cover  (no route has that method)
+            return None
+        if "GET" in allowed:
+            allowed.add("HEAD")
+        if self.options.method_override:
+            allowed.add("POST")  # X-HTTP-Method-Override reaches every route of the path
+        return self._driver.preflight(request, origin, method, sorted(allowed))
+
     def error(
         self,
         request: HttpRequest,
         error: GatewayError,
         extra_headers: Sequence[tuple[str, str]] = (),
     ) -> HttpResponse:
-        """The response for an error: ``error_hook``'s, or the ``google.rpc.Status`` JSON body.
+        """The response for a request answered with ``error`` before any call (no
+        route, wrong method, a body too large): ``error_hook``'s, or the
+        ``google.rpc.Status`` JSON body, with the CORS headers; logged in the
+        access log.
 
         An internal message (:attr:`GatewayError.internal`) is logged and replaced
         by a generic one unless ``expose_internal_errors``; ``error`` itself is
         left as it is.
         """
-        return self._driver.render_error(request, error, extra_headers)
+        return self._driver.answer_error(request, error, extra_headers)
 
     async def handle_buffered(self, request: HttpRequest) -> HttpResponse:
         """:meth:`handle`, with a streamed reply collected into ``body`` (for Lambda).
@@ -313,7 +416,12 @@ class Gateway:
 
     async def dispatch(self, request: HttpRequest, match: Match[Route]) -> HttpResponse:
         """Serve a request already routed by :meth:`match` (``request.query``
-        holds its query string)."""
+        holds its query string). A CORS preflight is answered by :meth:`preflight`,
+        even on a path with an ``OPTIONS`` route."""
+        if self._cors and request.method == "OPTIONS":
+            preflight = self.preflight(request)
+            if preflight is not None:
+                return preflight
         return await self._driver.serve(request, match)
 
     async def aclose(self) -> None:

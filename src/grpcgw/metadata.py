@@ -10,7 +10,9 @@ takes it out of the header map before any matcher sees it).
 
 Outgoing: header metadata -> ``Grpc-Metadata-<k>``, trailer metadata ->
 ``Grpc-Trailer-<k>`` (as ordinary headers: the response is complete before it
-is sent), binary values base64-encoded; ``x-http-code`` sets the status.
+is sent), ``set-cookie`` of either -> ``Set-Cookie``; binary values
+base64-encoded; ``x-http-code`` sets the status. Outgoing matchers
+(:class:`OutgoingHeaders`) replace the names.
 """
 
 from __future__ import annotations
@@ -252,23 +254,108 @@ def _header_value(value: str | bytes) -> str:
     return value
 
 
+#: Maps a response metadata key to a response header name, or ``None`` to drop the
+#: entry: grpc-gateway's ``WithOutgoingHeaderMatcher`` (header metadata) and
+#: ``WithOutgoingTrailerMatcher`` (trailer metadata).
+OutgoingMatcher = Callable[[str], "str | None"]
+
+SET_COOKIE_KEY = "set-cookie"
+
+
+def default_outgoing_header_matcher(key: str) -> str | None:
+    """Header metadata ``<k>`` -> ``Grpc-Metadata-<k>`` (grpc-gateway's default), except
+    ``set-cookie``, which becomes a real ``Set-Cookie`` header (grpc-gateway needs a
+    matcher for that)."""
+    if key == SET_COOKIE_KEY:
+        return "Set-Cookie"
+    return RESPONSE_HEADER_PREFIX + key
+
+
+def default_outgoing_trailer_matcher(key: str) -> str | None:
+    """Trailer metadata ``<k>`` -> ``Grpc-Trailer-<k>`` (grpc-gateway's default), except
+    ``set-cookie``, which becomes a real ``Set-Cookie`` header."""
+    if key == SET_COOKIE_KEY:
+        return "Set-Cookie"
+    return TRAILER_HEADER_PREFIX + key
+
+
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+# Headers that frame the response or the connection: the gateway sets them, never a matcher.
+_NOT_FROM_METADATA = frozenset(
+    (
+        "connection", "content-length", "content-type", "keep-alive", "proxy-connection",
+        "te", "trailer", "transfer-encoding", "upgrade",
+    )
+)  # fmt: skip
+
+
+class OutgoingHeaders:
+    """Response headers for the metadata of a call, by a pair of outgoing matchers.
+
+    What a matcher makes of each key is remembered (keys repeat from call to
+    call); a name that is not an HTTP token, or one that frames the response
+    (``Content-Length``, ``Content-Type``, hop-by-hop headers), drops the entry.
+    """
+
+    __slots__ = ("_header", "_header_names", "_trailer", "_trailer_names")
+
+    def __init__(
+        self,
+        header_matcher: OutgoingMatcher | None = None,
+        trailer_matcher: OutgoingMatcher | None = None,
+    ) -> None:
+        self._header = header_matcher or default_outgoing_header_matcher
+        self._trailer = trailer_matcher or default_outgoing_trailer_matcher
+        self._header_names: dict[str, str | None] = {}
+        self._trailer_names: dict[str, str | None] = {}
+
+    def __call__(
+        self, header_metadata: Metadata, trailing_metadata: Metadata
+    ) -> tuple[list[tuple[str, str]], int | None]:
+        """The headers, and the status ``x-http-code`` asks for."""
+        headers: list[tuple[str, str]] = []
+        status: int | None = None
+        names = self._header_names
+        for key, value in header_metadata:
+            if key == HTTP_CODE_KEY:
+                status = _http_code(value)
+                continue
+            name = names[key] if key in names else self._name(self._header, names, key)
+            if name is not None:
+                headers.append((name, _header_value(value)))
+        names = self._trailer_names
+        for key, value in trailing_metadata:
+            if key == HTTP_CODE_KEY and status is None:
+                status = _http_code(value)
+                continue
+            name = names[key] if key in names else self._name(self._trailer, names, key)
+            if name is not None:
+                headers.append((name, _header_value(value)))
+        return headers, status
+
+    @staticmethod
+    def _name(matcher: OutgoingMatcher, cache: dict[str, str | None], key: str) -> str | None:
+        name = matcher(key)
+        if name is not None and (
+            not isinstance(name, str)
+            or not _HEADER_NAME.fullmatch(name)
+            or name.lower() in _NOT_FROM_METADATA
+        ):
+            name = None
+        if len(cache) < _MAX_CACHED_RULES:  # servers choose the keys: bounded
+            cache[key] = name
+        return name
+
+
+_DEFAULT_OUTGOING = OutgoingHeaders()
+
+
 def response_headers(
     header_metadata: Metadata, trailing_metadata: Metadata
 ) -> tuple[list[tuple[str, str]], int | None]:
-    """Response headers for the metadata of a call, and the status ``x-http-code`` asks for."""
-    headers: list[tuple[str, str]] = []
-    status: int | None = None
-    for key, value in header_metadata:
-        if key == HTTP_CODE_KEY:
-            status = _http_code(value)
-            continue
-        headers.append((RESPONSE_HEADER_PREFIX + key, _header_value(value)))
-    for key, value in trailing_metadata:
-        if key == HTTP_CODE_KEY and status is None:
-            status = _http_code(value)
-            continue
-        headers.append((TRAILER_HEADER_PREFIX + key, _header_value(value)))
-    return headers, status
+    """Response headers for the metadata of a call by the default outgoing matchers,
+    and the status ``x-http-code`` asks for."""
+    return _DEFAULT_OUTGOING(header_metadata, trailing_metadata)
 
 
 def _http_code(value: str | bytes) -> int | None:

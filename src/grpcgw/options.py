@@ -11,6 +11,10 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from grpcgw.cors import CorsOptions
+
+__all__ = ["CorsOptions", "GatewayOptions", "UnescapeMode"]
+
 
 class UnescapeMode(enum.Enum):
     """How percent-escapes in path variables spanning several segments are decoded.
@@ -95,6 +99,16 @@ class GatewayOptions:
     #: for their code. For development: it shows clients how the service is built.
     expose_internal_errors: bool = False
 
+    # -- browsers and logs ----------------------------------------------------------
+    #: Cross-origin requests from browsers (:class:`~grpcgw.cors.CorsOptions`):
+    #: preflights answered by the gateway, CORS headers on every response.
+    #: ``None``: no CORS (a preflight is routed like any ``OPTIONS`` request).
+    cors: CorsOptions | None = None
+    #: One log line per request on the ``grpcgw.access`` logger (at INFO).
+    #: ``None``: the front end's default, on for ``serve_local`` and the proxy,
+    #: off for ``serve_lambda`` and a :class:`~grpcgw.Gateway` of your own.
+    access_log: bool | None = None
+
     def __post_init__(self) -> None:
         # Nonsense fails here, with its name, not as a deadline that expires at
         # once or a channel argument grpc rejects at the first call.
@@ -139,7 +153,19 @@ def _size(low: int, high: int | None, *, optional: bool) -> Callable[[str, objec
     return check
 
 
+def _instance(kind: type, *, optional: bool) -> Callable[[str, object], None]:
+    def check(name: str, value: object) -> None:
+        if (value is None and optional) or isinstance(value, kind):
+            return
+        what = kind.__name__ + (" or None" if optional else "")
+        raise ValueError(f"GatewayOptions.{name} must be a {what}, not {value!r}")
+
+    return check
+
+
 _CHECKS: dict[str, Callable[[str, object], None]] = {
+    "cors": _instance(CorsOptions, optional=True),
+    "access_log": _instance(bool, optional=True),
     "timeout": _seconds,
     "connect_timeout": _finite_seconds,
     "max_request_body": _size(0, None, optional=False),

@@ -1,0 +1,308 @@
+"""grpcgw's log lines: one access line per request, and text or JSON formatting.
+
+The access log (:class:`AccessLog`) is written by the gateway core for every
+request it answers, on the ``grpcgw.access`` logger at INFO, so every front end
+logs the same line: the fields go into the record (``extra``) and the message
+repeats them for plain-text handlers. :func:`configure` gives a process that
+has no logging set up one handler on standard error in ``text`` or ``json``;
+it never touches a configuration the application (or the Lambda runtime) made.
+
+On AWS Lambda the runtime's own handler formats every line: with
+``AWS_LAMBDA_LOG_FORMAT=JSON`` its JSON carries the access fields beside
+``requestId``; ``AWS_LAMBDA_LOG_LEVEL`` sets the level.
+
+Stdlib only.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Literal, get_args
+
+if TYPE_CHECKING:
+    from grpcgw.exchange import HttpRequest
+
+__all__ = [
+    "ACCESS_LOGGER",
+    "AccessLog",
+    "JsonFormatter",
+    "LogFormat",
+    "TextFormatter",
+    "configure",
+    "is_configured",
+]
+
+#: The logger of the access lines (a child of ``grpcgw``, whose own lines use ``grpcgw``).
+ACCESS_LOGGER = "grpcgw.access"
+#: How :func:`configure` writes lines.
+LogFormat = Literal["text", "json"]
+LOG_FORMATS: tuple[str, ...] = get_args(LogFormat)
+
+# The longest path and request id written; what clients send is not trusted to be short.
+_MAX_PATH = 1024
+_MAX_REQUEST_ID = 128
+_ACCESS_MESSAGE = "%s %s %d %s %.2fms in=%d out=%d route=%s rpc=%s id=%s"
+
+
+def _client_text(value: str, limit: int) -> str:
+    """``value`` safe for one line of text: printable, bounded."""
+    if len(value) > limit:
+        value = value[:limit] + "..."
+    if not value.isprintable():
+        value = value.encode("unicode_escape").decode("ascii")
+    return value
+
+
+def _request_id(request: HttpRequest) -> str:
+    """The runtime's request id, else the client's ``X-Request-Id``, else a new one."""
+    if request.request_id:
+        return request.request_id
+    for name, value in request.headers:
+        if (
+            len(name) == 12
+            and name.lower() == "x-request-id"
+            and 0 < len(value) <= _MAX_REQUEST_ID
+            and value.isascii()
+            and value.isprintable()
+            and " " not in value
+        ):
+            return value
+    return os.urandom(8).hex()
+
+
+class AccessLog:
+    """Writes one INFO line per request on ``logger`` (``grpcgw.access``).
+
+    Fields, in the record and in JSON output: ``method``, ``path`` (raw, no
+    query), ``route`` (the HttpRule template, ``None`` when no route matched),
+    ``rpc`` (``/package.Service/Method``), ``status`` (HTTP), ``grpc_code``
+    (the name, ``OK`` on success), ``duration_ms``, ``bytes_in`` (request body),
+    ``bytes_out`` (response body, streams counted to their end), ``request_id``
+    and ``remote_addr``.
+    """
+
+    __slots__ = ("logger",)
+
+    def __init__(self, logger: logging.Logger | None = None) -> None:
+        self.logger = logger or logging.getLogger(ACCESS_LOGGER)
+
+    def enabled(self) -> bool:
+        """Whether a line would be written now (the logger lets INFO through)."""
+        return self.logger.isEnabledFor(logging.INFO)
+
+    def emit(
+        self,
+        request: HttpRequest,
+        *,
+        route: str | None,
+        rpc: str | None,
+        status: int,
+        code: str,
+        start: float,
+        bytes_out: int,
+    ) -> None:
+        """Log a request answered with ``status`` and gRPC ``code`` after ``start``
+        (a :func:`time.perf_counter` reading)."""
+        logger = self.logger
+        if not logger.isEnabledFor(logging.INFO):
+            return
+        duration_ms = (time.perf_counter() - start) * 1000.0
+        path = _client_text(request.path, _MAX_PATH)
+        request_id = _request_id(request)
+        bytes_in = len(request.body)
+        args = (
+            request.method,
+            path,
+            status,
+            code,
+            duration_ms,
+            bytes_in,
+            bytes_out,
+            route or "-",
+            rpc or "-",
+            request_id,
+        )
+        record = _record(logger.name, args)
+        fields = record.__dict__
+        fields["method"] = request.method
+        fields["path"] = path
+        fields["route"] = route
+        fields["rpc"] = rpc
+        fields["status"] = status
+        fields["grpc_code"] = code
+        fields["duration_ms"] = round(duration_ms, 3)
+        fields["bytes_in"] = bytes_in
+        fields["bytes_out"] = bytes_out
+        fields["request_id"] = request_id
+        fields["remote_addr"] = request.remote_addr
+        logger.handle(record)
+
+
+# A LogRecord's attributes that are the same for every access line, made once per
+# process: LogRecord() itself (file name, module, process name) and Logger.info
+# (the caller's frame) cost about 15 µs a line, more than the rest of the gateway.
+_template: dict[str, Any] | None = None
+
+
+def _record(name: str, args: tuple[Any, ...]) -> logging.LogRecord:
+    """A LogRecord of an access line, made as the record factory makes it (when the
+    application installed its own factory, by that factory)."""
+    global _template
+    factory = logging.getLogRecordFactory()
+    if factory is not logging.LogRecord:  # e.g. one adding a trace id: keep it in charge
+        return factory(name, logging.INFO, __file__, 0, _ACCESS_MESSAGE, args, None, "emit")
+    if _template is None or _template["name"] != name:
+        _template = logging.LogRecord(
+            name, logging.INFO, __file__, 0, _ACCESS_MESSAGE, (), None, "emit"
+        ).__dict__
+    record = logging.LogRecord.__new__(logging.LogRecord)
+    fields = record.__dict__
+    fields.update(_template)
+    created = time.time()
+    fields["created"] = created
+    fields["msecs"] = int((created - int(created)) * 1000) + 0.0
+    fields["relativeCreated"] = (created - logging._startTime) * 1000  # type: ignore[attr-defined]
+    thread = threading.current_thread()
+    fields["thread"] = thread.ident
+    fields["threadName"] = thread.name
+    fields["args"] = args
+    return record
+
+
+def _forget_template() -> None:
+    global _template
+    _template = None  # the process id and name are the parent's
+
+
+os.register_at_fork(after_in_child=_forget_template)
+
+
+# -- formatting ----------------------------------------------------------------------
+
+#: The attributes every LogRecord has; the others came from ``extra``.
+_RECORD_ATTRIBUTES = frozenset(
+    (
+        *logging.LogRecord("", 0, "", 0, "", (), None).__dict__,
+        "message", "asctime", "taskName",
+        # set by the Lambda runtime's filter on its own handler
+        "aws_request_id", "tenant_id", "_frame_type",
+    )
+)  # fmt: skip
+
+
+_last_second: tuple[int, str] = (-1, "")
+
+
+def _timestamp(created: float) -> str:
+    """ISO 8601 in UTC with milliseconds: ``2026-12-02T10:11:12.345Z``."""
+    global _last_second
+    seconds = int(created)
+    millis = int((created - seconds) * 1000)
+    last, text = _last_second
+    if seconds != last:  # strftime once a second, not once a line
+        text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
+        _last_second = (seconds, text)
+    return f"{text}.{millis:03d}Z"
+
+
+class TextFormatter(logging.Formatter):
+    """``<UTC time> <LEVEL> <logger> <message>``, then the traceback if any."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        return _timestamp(record.created)
+
+
+# Made once: json.dumps with arguments builds a new encoder per call.
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: ``timestamp``, ``level``, ``logger``, ``message``,
+    every ``extra`` field (the access log's among them), and for an exception
+    ``errorType``, ``errorMessage`` and ``stackTrace`` (the keys the Lambda
+    runtime's JSON uses, so one query reads both)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "timestamp": _timestamp(record.created),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for key in record.__dict__.keys() - _RECORD_ATTRIBUTES:
+            entry.setdefault(key, record.__dict__[key])
+        if record.exc_info and record.exc_info[0] is not None:
+            exc_type, exc, tb = record.exc_info
+            entry["errorType"] = exc_type.__name__
+            entry["errorMessage"] = str(exc)
+            entry["stackTrace"] = traceback.format_exception(exc_type, exc, tb)
+        if record.stack_info:
+            entry["stack"] = record.stack_info
+        return _encode(entry)
+
+
+def _level(level: int | str) -> int:
+    if isinstance(level, bool):
+        raise ValueError(f"not a log level: {level!r}")
+    if isinstance(level, int):
+        return level
+    name = level.strip().upper()
+    name = {"WARN": "WARNING", "FATAL": "CRITICAL", "TRACE": "DEBUG"}.get(name, name)
+    value = logging.getLevelNamesMapping().get(name)
+    if value is None:
+        raise ValueError(f"not a log level: {level!r} (DEBUG, INFO, WARNING, ERROR or CRITICAL)")
+    return value
+
+
+def is_configured() -> bool:
+    """Whether the application (or a runtime) has set up logging: the root logger,
+    or grpcgw's own, has a handler."""
+    return any(logging.getLogger(name).handlers for name in ("", "grpcgw", ACCESS_LOGGER))
+
+
+def formatter(log_format: LogFormat) -> logging.Formatter:
+    """The formatter for ``"text"`` or ``"json"``."""
+    if log_format == "json":
+        return JsonFormatter()
+    if log_format == "text":
+        return TextFormatter()
+    raise ValueError(f"log format must be one of {', '.join(LOG_FORMATS)}, not {log_format!r}")
+
+
+def configure(
+    log_format: LogFormat = "text",
+    level: int | str = "INFO",
+    *,
+    stream: Any = None,
+) -> bool:
+    """Log to standard error (or ``stream``) in ``log_format`` at ``level``, unless
+    logging is already set up (:func:`is_configured`): then nothing changes.
+
+    Returns whether it configured logging. Bad values raise ``ValueError``,
+    even when nothing would change.
+    """
+    fmt = formatter(log_format)
+    value = _level(level)
+    if is_configured():
+        return False
+    handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
+    handler.setFormatter(fmt)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(value)
+    return True
+
+
+def level_names() -> Sequence[str]:
+    """The level names :func:`configure` takes (for command-line choices)."""
+    return ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")

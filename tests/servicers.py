@@ -1,0 +1,35 @@
+"""Servicers the tests share beyond the example's: one that sets cookies and other metadata."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from example.v1 import ping_pb2, ping_pb2_grpc
+
+#: The two cookies :class:`CookiePingServicer` sets (the date holds a comma: the
+#: values can never be joined into one header and split again).
+COOKIES = (
+    "session=abc123; Path=/; HttpOnly; SameSite=Lax",
+    "theme=dark; Expires=Wed, 21 Oct 2026 07:28:00 GMT; Path=/",
+)
+
+
+class CookiePingServicer(ping_pb2_grpc.PingServiceServicer):
+    """``GET /v1/ping`` answered with two ``set-cookie`` header metadata entries, an
+    ``x-total`` header entry and an ``x-trace`` trailer entry."""
+
+    async def Ping(self, request: Any, context: Any) -> ping_pb2.PingResponse:
+        await context.send_initial_metadata(
+            [("set-cookie", c) for c in COOKIES] + [("x-total", "2")]
+        )
+        context.set_trailing_metadata((("x-trace", "t-1"),))
+        return ping_pb2.PingResponse(message="Pong")
+
+
+class SyncCookiePingServicer(ping_pb2_grpc.PingServiceServicer):
+    """:class:`CookiePingServicer` for a threaded ``grpc.server``."""
+
+    def Ping(self, request: Any, context: Any) -> ping_pb2.PingResponse:
+        context.send_initial_metadata([("set-cookie", c) for c in COOKIES] + [("x-total", "2")])
+        context.set_trailing_metadata((("x-trace", "t-1"),))
+        return ping_pb2.PingResponse(message="Pong")
