@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import grpc
 from example.v1 import ping_pb2, ping_pb2_grpc
 
 #: The two cookies :class:`CookiePingServicer` sets (the date holds a comma: the
@@ -33,3 +34,11 @@ class SyncCookiePingServicer(ping_pb2_grpc.PingServiceServicer):
         context.send_initial_metadata([("set-cookie", c) for c in COOKIES] + [("x-total", "2")])
         context.set_trailing_metadata((("x-trace", "t-1"),))
         return ping_pb2.PingResponse(message="Pong")
+
+
+class SyncDeniedPingServicer(ping_pb2_grpc.PingServiceServicer):
+    """A plain ``Ping`` that aborts with PERMISSION_DENIED."""
+
+    def Ping(self, request: Any, context: Any) -> ping_pb2.PingResponse:
+        context.abort(grpc.StatusCode.PERMISSION_DENIED, "not you")
+        raise AssertionError("unreachable")

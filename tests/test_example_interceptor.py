@@ -1,0 +1,100 @@
+"""The example's logging interceptor: one JSON line per call with its code and duration."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import aiohttp
+import pytest
+
+from examples.ping.interceptor import LoggingInterceptor, SyncLoggingInterceptor
+from examples.ping.service import PingServicer, ShelfServicer, SyncPingServicer
+from grpcgw import start_local
+
+from .servicers import SyncDeniedPingServicer
+
+
+def call_lines(err: str) -> list[dict[str, Any]]:
+    lines = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+    return [line for line in lines if line.get("msg", "").startswith("rpc call: ")]
+
+
+async def get(port: int, path: str) -> tuple[int, bytes]:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(f"http://127.0.0.1:{port}{path}") as resp,
+    ):
+        return resp.status, await resp.read()
+
+
+async def test_aio_interceptor_logs_code_and_duration(capfd: pytest.CaptureFixture[str]) -> None:
+    capfd.readouterr()
+    async with await start_local(
+        PingServicer(),
+        ShelfServicer(),
+        http_address="127.0.0.1:0",
+        grpc_address="127.0.0.1:0",
+        interceptors=[LoggingInterceptor()],
+    ) as local:
+        assert (await get(local.http_port, "/v1/ping"))[0] == 200
+        assert (await get(local.http_port, "/v1/shelves/none"))[0] == 404
+        assert (await get(local.http_port, "/v1/shelves:watch"))[0] == 200
+        assert (await get(local.http_port, "/v1/no/route"))[0] == 404  # never reaches gRPC
+    lines = call_lines(capfd.readouterr().err)
+    assert [(line["method"], line["code"]) for line in lines] == [
+        ("/example.v1.PingService/Ping", "OK"),
+        ("/example.v1.ShelfService/GetShelf", "NOT_FOUND"),
+        ("/example.v1.ShelfService/WatchShelves", "OK"),
+    ]
+    for line in lines:
+        assert line["level"] == "debug"
+        assert line["msg"] == f"rpc call: method = {line['method']}"
+        assert isinstance(line["duration_ms"], float)
+        assert line["duration_ms"] >= 0
+
+
+async def test_sync_interceptor_logs_code_and_duration(capfd: pytest.CaptureFixture[str]) -> None:
+    capfd.readouterr()
+    async with await start_local(
+        SyncPingServicer(),
+        http_address="127.0.0.1:0",
+        grpc_address="127.0.0.1:0",
+        interceptors=[SyncLoggingInterceptor()],
+    ) as local:
+        assert not local.grpc_server.is_async
+        assert (await get(local.http_port, "/v1/ping"))[0] == 200
+    [line] = call_lines(capfd.readouterr().err)
+    assert (line["method"], line["code"]) == ("/example.v1.PingService/Ping", "OK")
+    assert line["duration_ms"] >= 0
+
+
+async def test_aio_interceptor_with_a_plain_servicer(capfd: pytest.CaptureFixture[str]) -> None:
+    # The plain method still runs in grpc.aio's thread pool, not on the loop.
+    capfd.readouterr()
+    async with await start_local(
+        SyncPingServicer(),
+        http_address="127.0.0.1:0",
+        grpc_address="127.0.0.1:0",
+        interceptors=[LoggingInterceptor()],
+    ) as local:
+        assert local.grpc_server.is_async
+        assert (await get(local.http_port, "/v1/ping"))[0] == 200
+    [line] = call_lines(capfd.readouterr().err)
+    assert (line["method"], line["code"]) == ("/example.v1.PingService/Ping", "OK")
+
+
+@pytest.mark.parametrize("interceptor", [LoggingInterceptor, SyncLoggingInterceptor])
+async def test_a_plain_servicers_abort_is_logged_with_its_code(
+    capfd: pytest.CaptureFixture[str], interceptor: Any
+) -> None:
+    capfd.readouterr()
+    async with await start_local(
+        SyncDeniedPingServicer(),
+        http_address="127.0.0.1:0",
+        grpc_address="127.0.0.1:0",
+        interceptors=[interceptor()],
+    ) as local:
+        assert (await get(local.http_port, "/v1/ping"))[0] == 403
+    [line] = call_lines(capfd.readouterr().err)
+    assert (line["method"], line["code"]) == ("/example.v1.PingService/Ping", "PERMISSION_DENIED")
