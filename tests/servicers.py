@@ -5,13 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 import grpc
-from example.v1 import ping_pb2, ping_pb2_grpc
+
+import examples.ping  # noqa: F401  (puts the example's generated code on sys.path)
+
+from example.v1 import ping_pb2, ping_pb2_grpc  # isort: skip
 
 #: The two cookies :class:`CookiePingServicer` sets (the date holds a comma: the
 #: values can never be joined into one header and split again).
 COOKIES = (
     "session=abc123; Path=/; HttpOnly; SameSite=Lax",
-    "theme=dark; Expires=Wed, 21 Oct 2026 07:28:00 GMT; Path=/",
+    "theme=dark; Expires=Wed, 21 Oct 2037 07:28:00 GMT; Path=/",
 )
 
 

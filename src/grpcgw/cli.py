@@ -118,7 +118,8 @@ def _proxy(args: argparse.Namespace) -> int:
     from aiohttp import web
 
     from grpcgw.channel import TLSConfig
-    from grpcgw.gateway import Gateway
+    from grpcgw.gateway import Gateway, access_log_default
+    from grpcgw.logs import configure
     from grpcgw.options import GatewayOptions
     from grpcgw.server import split_address
     from grpcgw.web import create_app
@@ -131,11 +132,14 @@ def _proxy(args: argparse.Namespace) -> int:
             private_key=args.key,
             server_name=args.server_name,
         )
+    configure(args.log_format, args.log_level)
     gateway = Gateway(
         _services(args.service, args.imports),
         target=args.target,
         tls=tls,
-        options=GatewayOptions(expose_unannotated=args.expose_unannotated),
+        **access_log_default(
+            {"options": GatewayOptions(expose_unannotated=args.expose_unannotated)}, on=True
+        ),
     )
     host, port = split_address(args.http_address)
 
@@ -188,6 +192,26 @@ def _lambda_build(args: argparse.Namespace) -> int:
         return 1
     print(result.summary())
     return 0
+
+
+def _log_flags(parser: argparse.ArgumentParser) -> None:
+    """--log-format and --log-level, for the commands that serve."""
+    from grpcgw.logs import LOG_FORMATS, level_names
+
+    group = parser.add_argument_group("logging (unless the environment set it up)")
+    group.add_argument(
+        "--log-format",
+        choices=LOG_FORMATS,
+        default="text",
+        help="one line per record, as text or as a JSON object (default: text)",
+    )
+    group.add_argument(
+        "--log-level",
+        type=str.upper,
+        choices=level_names(),
+        default="INFO",
+        help="the least severe level written (default: INFO; the access log is INFO)",
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -316,6 +340,7 @@ def _parser() -> argparse.ArgumentParser:
             p.add_argument("--cert", help="PEM client certificate chain")
             p.add_argument("--key", help="PEM client private key")
             p.add_argument("--server-name", help="override the name checked on the certificate")
+            _log_flags(p)
     return parser
 
 

@@ -103,6 +103,16 @@ class GatewayConfig(TypedDict, total=False):
 CONFIG_KEYS = frozenset(GatewayConfig.__annotations__)
 
 
+def access_log_default(config: GatewayConfig, on: bool) -> GatewayConfig:
+    """``config`` with ``access_log`` set to ``on`` where its options leave it to the
+    front end (``None``): on for a server that owns its process (``serve_local``,
+    the proxy), off on Lambda."""
+    options = config.get("options") or GatewayOptions()
+    if options.access_log is not None:
+        return config
+    return {**config, "options": replace(options, access_log=on)}
+
+
 def check_config(config: Mapping[str, object], where: str) -> None:
     """Raise ``TypeError`` for a keyword :class:`GatewayConfig` does not have (the
     keywords arrive as ``**config``, which Python itself does not check)."""

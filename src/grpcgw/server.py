@@ -13,14 +13,14 @@ import gc
 import logging
 import signal
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Unpack
 
 from aiohttp import web
 
 from grpcgw.descriptors import ServiceLike, resolve_service
-from grpcgw.gateway import Gateway
+from grpcgw.gateway import Gateway, GatewayConfig, access_log_default, check_config
 from grpcgw.grpcserver import GrpcServer
-from grpcgw.options import GatewayOptions
+from grpcgw.logs import LogFormat, configure
 from grpcgw.web import create_app
 
 log = logging.getLogger("grpcgw")
@@ -85,11 +85,17 @@ async def start_local(
     http_address: str = DEFAULT_HTTP_ADDRESS,
     grpc_address: str = DEFAULT_GRPC_ADDRESS,
     interceptors: Sequence[object] = (),
-    options: GatewayOptions | None = None,
     reflection: bool = True,
     grpc_server_options: Sequence[tuple[str, Any]] = (),
+    **config: Unpack[GatewayConfig],
 ) -> LocalServer:
-    """Start the gRPC server and the HTTP gateway in the running loop, and return them."""
+    """Start the gRPC server and the HTTP gateway in the running loop, and return them.
+
+    ``config`` is the :class:`~grpcgw.GatewayConfig` every front end takes; the
+    access log is on unless ``GatewayOptions(access_log=False)``. Logging itself
+    is left as the program set it up.
+    """
+    check_config(config, "start_local")
     if not servicers:
         raise TypeError("start_local() needs at least one servicer")
     services = [resolve_service(s) for s in servicers]
@@ -105,7 +111,7 @@ async def start_local(
         gateway = Gateway(
             gateway_services,
             target=_dial_address(grpc_address, grpc_server.port),
-            options=options,
+            **access_log_default(config, on=True),
         )
         runner = web.AppRunner(create_app(gateway), access_log=None, handle_signals=False)
         await runner.setup()
@@ -145,9 +151,11 @@ def serve_local(
     http_address: str = DEFAULT_HTTP_ADDRESS,
     grpc_address: str = DEFAULT_GRPC_ADDRESS,
     interceptors: Sequence[object] = (),
-    options: GatewayOptions | None = None,
     reflection: bool = True,
     grace: float = 5.0,
+    log_format: LogFormat = "text",
+    log_level: int | str = "INFO",
+    **config: Unpack[GatewayConfig],
 ) -> None:
     """Serve ``servicers`` over gRPC and over HTTP/JSON until SIGINT or SIGTERM.
 
@@ -156,18 +164,24 @@ def serve_local(
     ``http_address``. Servicers may be plain or ``async def``; interceptors
     must be of the matching kind (see :mod:`grpcgw.grpcserver`). On a signal,
     the HTTP side stops first and running calls get ``grace`` seconds.
+
+    ``config`` is the :class:`~grpcgw.GatewayConfig` every front end takes
+    (``options``, the matchers, the hooks). Each request is logged on
+    ``grpcgw.access`` unless ``GatewayOptions(access_log=False)``. Unless the
+    program has set up logging already, lines go to standard error as
+    ``log_format`` (``"text"`` or ``"json"``) from ``log_level`` up.
     """
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    check_config(config, "serve_local")
+    configure(log_format, log_level)
     asyncio.run(
         _serve_until_signal(
             servicers,
             http_address=http_address,
             grpc_address=grpc_address,
             interceptors=interceptors,
-            options=options,
             reflection=reflection,
             grace=grace,
+            **config,
         )
     )
 

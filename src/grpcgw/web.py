@@ -22,7 +22,7 @@ from aiohttp.web_urldispatcher import (
 )
 from yarl import URL
 
-from grpcgw.errors import Code, GatewayError, status_body
+from grpcgw.errors import Code, GatewayError
 from grpcgw.gateway import Gateway, HttpRequest, HttpResponse, Route
 from grpcgw.routing import Match
 
@@ -136,6 +136,10 @@ class GatewayResource(AbstractResource):
             remote_addr=request.remote,
         )
         if isinstance(outcome, GatewayError):
+            # A CORS preflight routes as OPTIONS on a path without that method.
+            preflight = self.gateway.preflight(http_request)
+            if preflight is not None:
+                return _to_aiohttp(preflight)
             return _to_aiohttp(self.gateway.error(http_request, outcome))
         response = await self.gateway.dispatch(http_request, outcome)
         if response.stream is None:
@@ -178,32 +182,41 @@ async def _stream(
     return resp
 
 
-@web.middleware
-async def _status_errors(
-    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-) -> web.StreamResponse:
-    """Render aiohttp's own HTTP errors (404, 405, 413, ...) as ``google.rpc.Status`` JSON."""
-    try:
-        return await handler(request)
-    except web.HTTPException as exc:
-        if exc.status < 400:
-            raise
-        code = _CODE_FOR_HTTP.get(exc.status, Code.UNKNOWN)
-        headers = {
-            k: v for k, v in exc.headers.items() if k.lower() in ("allow", "www-authenticate")
-        }
-        message = exc.text or exc.reason
-        if message == f"{exc.status}: {exc.reason}":  # aiohttp's default text: say more
-            path = request.raw_path.partition("?")[0]
-            message = _DEFAULT_MESSAGES.get(exc.status, "{reason}").format(
-                reason=exc.reason, method=request.method, path=path
+def _status_errors(gateway: Gateway) -> Any:
+    """A middleware rendering aiohttp's own HTTP errors (404, 405, 413, ...) as the
+    gateway renders its errors: ``google.rpc.Status`` JSON (or ``error_hook``'s),
+    with the CORS headers and an access line, as on Lambda."""
+
+    @web.middleware
+    async def status_errors(
+        request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except web.HTTPException as exc:
+            if exc.status < 400:
+                raise
+            code = _CODE_FOR_HTTP.get(exc.status, Code.UNKNOWN)
+            headers = [
+                (k, v) for k, v in exc.headers.items() if k.lower() in ("allow", "www-authenticate")
+            ]
+            message = exc.text or exc.reason
+            path, _, query = request.raw_path.partition("?")
+            if message == f"{exc.status}: {exc.reason}":  # aiohttp's default text: say more
+                message = _DEFAULT_MESSAGES.get(exc.status, "{reason}").format(
+                    reason=exc.reason, method=request.method, path=path
+                )
+            error = GatewayError(code, message, http_status=exc.status, headers=headers)
+            http_request = HttpRequest(
+                method=request.method,
+                path=path,
+                query=query,
+                headers=list(request.headers.items()),
+                remote_addr=request.remote,
             )
-        return web.Response(
-            status=exc.status,
-            body=status_body(code, message),
-            content_type="application/json",
-            headers=headers,
-        )
+            return _to_aiohttp(gateway.error(http_request, error))
+
+    return status_errors
 
 
 _DEFAULT_MESSAGES = {
@@ -253,7 +266,7 @@ def create_app(gateway: Gateway, **app_kwargs: Any) -> web.Application:
     ``google.rpc.Status`` JSON body. ``app_kwargs`` go to ``web.Application``
     (``middlewares=`` are added after grpcgw's error middleware).
     """
-    middlewares = [_status_errors, *app_kwargs.pop("middlewares", ())]
+    middlewares = [_status_errors(gateway), *app_kwargs.pop("middlewares", ())]
     app_kwargs.setdefault("client_max_size", gateway.options.max_request_body)
     app = web.Application(middlewares=middlewares, **app_kwargs)
     setup(app, gateway)

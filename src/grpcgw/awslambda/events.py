@@ -399,10 +399,13 @@ class EventSource:
         raise NotImplementedError
 
     def request(
-        self, extra_metadata: Sequence[tuple[str, str]] = (), deadline: float | None = None
+        self,
+        extra_metadata: Sequence[tuple[str, str]] = (),
+        deadline: float | None = None,
+        request_id: str | None = None,
     ) -> HttpRequest:
-        """The gateway request for this event, with the invocation's own metadata and
-        deadline (built once: this runs on every invocation)."""
+        """The gateway request for this event, with the invocation's own metadata,
+        deadline and request id (built once: this runs on every invocation)."""
         raise NotImplementedError
 
     def response(self, response: HttpResponse) -> dict[str, Any]:
@@ -459,7 +462,10 @@ class RestV1(EventSource):
         )
 
     def request(
-        self, extra_metadata: Sequence[tuple[str, str]] = (), deadline: float | None = None
+        self,
+        extra_metadata: Sequence[tuple[str, str]] = (),
+        deadline: float | None = None,
+        request_id: str | None = None,
     ) -> HttpRequest:
         ev = self.event
         headers = _pairs(
@@ -489,6 +495,7 @@ class RestV1(EventSource):
             remote_addr=_remote(source_ip, headers),
             metadata=_context_metadata(self.name, rc, extra_metadata),
             deadline=deadline,
+            request_id=request_id,
         )
 
     def response(self, response: HttpResponse) -> dict[str, Any]:
@@ -517,7 +524,10 @@ class HttpV2(EventSource):
         )
 
     def request(
-        self, extra_metadata: Sequence[tuple[str, str]] = (), deadline: float | None = None
+        self,
+        extra_metadata: Sequence[tuple[str, str]] = (),
+        deadline: float | None = None,
+        request_id: str | None = None,
     ) -> HttpRequest:
         ev = self.event
         rc = self._context()
@@ -542,6 +552,7 @@ class HttpV2(EventSource):
             remote_addr=_remote(http_ctx.get("sourceIp"), headers),
             metadata=_context_metadata(self._source_name(domain), rc, extra_metadata),
             deadline=deadline,
+            request_id=request_id,
         )
 
     def _source_name(self, domain: str) -> str:
@@ -591,7 +602,10 @@ class Alb(EventSource):
         return "multiValueHeaders" in self.event
 
     def request(
-        self, extra_metadata: Sequence[tuple[str, str]] = (), deadline: float | None = None
+        self,
+        extra_metadata: Sequence[tuple[str, str]] = (),
+        deadline: float | None = None,
+        request_id: str | None = None,
     ) -> HttpRequest:
         ev = self.event
         headers = _pairs(
@@ -613,6 +627,7 @@ class Alb(EventSource):
             body=_decode_body(ev.get("body"), ev.get("isBase64Encoded")),
             metadata=_context_metadata(self.name, {}, extra_metadata),
             deadline=deadline,
+            request_id=request_id,
         )
 
     def response(self, response: HttpResponse) -> dict[str, Any]:
@@ -663,7 +678,10 @@ class LatticeV1(EventSource):
         return "raw_path" in event and "method" in event
 
     def request(
-        self, extra_metadata: Sequence[tuple[str, str]] = (), deadline: float | None = None
+        self,
+        extra_metadata: Sequence[tuple[str, str]] = (),
+        deadline: float | None = None,
+        request_id: str | None = None,
     ) -> HttpRequest:
         ev = self.event
         raw_path, _, raw_query = _path_field(ev.get("raw_path"), "raw_path").partition("?")
@@ -680,6 +698,7 @@ class LatticeV1(EventSource):
             body=_decode_body(ev.get("body"), ev.get("is_base64_encoded"), "is_base64_encoded"),
             metadata=_context_metadata(self.name, {}, extra_metadata),
             deadline=deadline,
+            request_id=request_id,
         )
 
     def response(self, response: HttpResponse) -> dict[str, Any]:
@@ -710,7 +729,10 @@ class LatticeV2(LatticeV1):
         )
 
     def request(
-        self, extra_metadata: Sequence[tuple[str, str]] = (), deadline: float | None = None
+        self,
+        extra_metadata: Sequence[tuple[str, str]] = (),
+        deadline: float | None = None,
+        request_id: str | None = None,
     ) -> HttpRequest:
         ev = self.event
         raw_path, _, raw_query = _path_field(ev.get("path"), "path").partition("?")
@@ -728,6 +750,7 @@ class LatticeV2(LatticeV1):
             body=_decode_body(ev.get("body"), ev.get("isBase64Encoded")),
             metadata=_context_metadata(self.name, {}, extra_metadata),
             deadline=deadline,
+            request_id=request_id,
         )
 
 

@@ -30,14 +30,14 @@ import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, Unpack
 
 from grpcgw.awslambda.events import EventOptions, EventSource, InvalidEventError, detect
 from grpcgw.channel import BlockingInvoker, open_blocking_channel, run_blocking
 from grpcgw.descriptors import ServiceLike, resolve_service
 from grpcgw.errors import Code, GatewayError
 from grpcgw.exchange import HttpResponse, error_response
-from grpcgw.gateway import Gateway
+from grpcgw.gateway import Gateway, GatewayConfig, access_log_default, check_config
 from grpcgw.grpcserver import GrpcServer
 from grpcgw.metadata import REQUEST_ID_KEY
 from grpcgw.options import GatewayOptions
@@ -192,13 +192,17 @@ class LambdaHandler:
         servicers: Sequence[ServiceLike],
         *,
         interceptors: Sequence[object] = (),
-        options: GatewayOptions | None = None,
         lambda_options: LambdaOptions | None = None,
+        **config: Unpack[GatewayConfig],
     ) -> None:
+        check_config(config, "serve_lambda")
         if not servicers:
             raise TypeError("serve_lambda() needs at least one servicer")
         self.services = [resolve_service(s) for s in servicers]
-        self.options = options or GatewayOptions()
+        # The access log is off unless asked for: Lambda logs every invocation
+        # (START, END, REPORT) already.
+        self._config = access_log_default(config, on=False)
+        self.options = self._config.get("options") or GatewayOptions()
         self.lambda_options = lambda_options or LambdaOptions()
         self._event_options = EventOptions(
             strip_stage=self.lambda_options.strip_stage,
@@ -235,9 +239,7 @@ class LambdaHandler:
         # Routes first: a bad annotation fails the init before any thread or socket exists.
         # The blocking channel connects lazily, on the first call.
         invoker = BlockingInvoker(open_blocking_channel(f"unix://{path}"))
-        gateway = Gateway(
-            [s.descriptor for s in self.services], invoker=invoker, options=self.options
-        )
+        gateway = Gateway([s.descriptor for s in self.services], invoker=invoker, **self._config)
         loop = asyncio.new_event_loop()
         thread = threading.Thread(
             target=_run_forever, args=(loop,), name="grpcgw-grpc-server", daemon=True
@@ -318,8 +320,13 @@ class LambdaHandler:
         """
         self._ensure_started()
         source = detect(event, self._event_options)
+        request_id = self._request_id(context)
         try:
-            request = source.request(self._request_id(context), self._deadline(context))
+            request = source.request(
+                ((REQUEST_ID_KEY, request_id),) if request_id else (),
+                self._deadline(context),
+                request_id,
+            )
         except InvalidEventError as exc:
             log.warning("bad %s event: %s", source.name, exc)
             return self._error(source, GatewayError(Code.INVALID_ARGUMENT, str(exc)))
@@ -336,16 +343,16 @@ class LambdaHandler:
         return source.response(response)
 
     @staticmethod
-    def _request_id(context: object) -> tuple[tuple[str, str], ...]:
-        """``x-lambda-request-id`` metadata, unless the context has no request id
-        that gRPC metadata can carry (printable ASCII)."""
+    def _request_id(context: object) -> str | None:
+        """The invocation's request id (also sent as ``x-lambda-request-id`` metadata),
+        unless the context has none that gRPC metadata can carry (printable ASCII)."""
         try:
             request_id = context.aws_request_id  # type: ignore[attr-defined]
         except Exception:
-            return ()
+            return None
         if type(request_id) is str and request_id.isascii() and request_id.isprintable():
-            return ((REQUEST_ID_KEY, request_id),) if request_id else ()
-        return ()
+            return request_id or None
+        return None
 
     def _deadline(self, context: object) -> float:
         """The call's deadline in seconds: the invocation's remaining time, at most
@@ -416,8 +423,8 @@ def _register_snapstart_hooks(handler: LambdaHandler) -> None:
 def serve_lambda(
     *servicers: ServiceLike,
     interceptors: Sequence[object] = (),
-    options: GatewayOptions | None = None,
     lambda_options: LambdaOptions | None = None,
+    **config: Unpack[GatewayConfig],
 ) -> LambdaHandler:
     """Serve ``servicers`` on AWS Lambda; assign the result to the module's ``handler``.
 
@@ -430,7 +437,14 @@ def serve_lambda(
 
     Works on the managed Python runtime (``Handler: app.handler``) and in a
     container image run by ``python -m awslambdaric app.handler``.
+
+    ``config`` is the :class:`~grpcgw.GatewayConfig` every front end takes
+    (``options``, ``header_matcher``, ``outgoing_header_matcher``,
+    ``outgoing_trailer_matcher``, ``response_hook``, ``error_hook``). The access
+    log is off unless ``GatewayOptions(access_log=True)``; its lines go through
+    the runtime's log handler (``AWS_LAMBDA_LOG_FORMAT``, ``AWS_LAMBDA_LOG_LEVEL``).
     """
+    check_config(config, "serve_lambda")
     return LambdaHandler(
-        servicers, interceptors=interceptors, options=options, lambda_options=lambda_options
+        servicers, interceptors=interceptors, lambda_options=lambda_options, **config
     )

@@ -1,0 +1,127 @@
+"""Logging of the front ends that own their process: ``serve_local`` and ``grpcgw proxy``
+log one access line per request by default, as text or JSON, and grpcgw's own lines
+in the same format."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import subprocess
+import sys
+import urllib.request
+from typing import Any
+
+from examples.ping.service import PingServicer
+
+from .conftest import ROOT, Servers
+from .test_cli import ENV
+from .test_server import _free_port, _Lines
+
+
+def get(port: int, path: str, request_id: str) -> int:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}{path}", headers={"X-Request-Id": request_id}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as resp:
+            return int(resp.status)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code)
+
+
+def json_lines(text: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+
+
+async def run_until_logged(args: list[str], port: int, marker: str) -> str:
+    """Start a serving process, make two requests once ``marker`` is written, and
+    return its standard error after it stopped on SIGINT."""
+    proc = subprocess.Popen(  # noqa: ASYNC220 (only spawns; every wait below is off the loop)
+        args, cwd=ROOT, env=ENV, stderr=subprocess.PIPE, text=True
+    )
+    lines = _Lines(proc.stderr)
+    try:
+        await asyncio.to_thread(lines.until, marker)
+        assert await asyncio.to_thread(get, port, "/v1/ping", "req-ok") == 200
+        assert await asyncio.to_thread(get, port, "/v1/nowhere", "req-404") == 404
+        await asyncio.to_thread(lines.until, "req-404")
+    finally:
+        proc.send_signal(signal.SIGINT)
+        await asyncio.to_thread(proc.wait, 30)
+    return lines.rest()
+
+
+def check_access_lines(entries: list[dict[str, Any]]) -> None:
+    access = {e["request_id"]: e for e in entries if e["logger"] == "grpcgw.access"}
+    assert access.keys() == {"req-ok", "req-404"}
+    ok, missing = access["req-ok"], access["req-404"]
+    assert {
+        "level": "INFO",
+        "method": "GET",
+        "path": "/v1/ping",
+        "route": "/v1/ping",
+        "rpc": "/example.v1.PingService/Ping",
+        "status": 200,
+        "grpc_code": "OK",
+        "bytes_in": 0,
+        "bytes_out": 18,
+        "remote_addr": "127.0.0.1",
+    }.items() <= ok.items()
+    assert ok["message"].startswith("GET /v1/ping 200 OK ")
+    assert (missing["status"], missing["grpc_code"], missing["route"]) == (404, "NOT_FOUND", None)
+
+
+async def test_serve_local_logs_json_when_asked() -> None:
+    port = _free_port()
+    script = (
+        "import grpcgw\n"
+        "from examples.ping.service import PingServicer\n"
+        f"grpcgw.serve_local(PingServicer(), http_address='127.0.0.1:{port}',\n"
+        "                   grpc_address='127.0.0.1:0', log_format='json')\n"
+    )
+    err = await run_until_logged(
+        [sys.executable, "-c", script], port, "HTTP/JSON gateway listening"
+    )
+    entries = json_lines(err)
+    own = [e for e in entries if e["logger"] == "grpcgw"]
+    assert any(e["message"].startswith("HTTP/JSON gateway listening") for e in own)
+    check_access_lines(entries)
+
+
+async def test_proxy_logs_as_its_flags_say(servers: Servers) -> None:
+    target = await servers.start(PingServicer())
+    port = _free_port()
+    args = [
+        sys.executable, "-m", "grpcgw", "proxy", "example.v1.PingService",
+        "--import", "examples.ping.service", "--target", target,
+        "--http-address", f"127.0.0.1:{port}", "--log-format", "json", "--log-level", "info",
+    ]  # fmt: skip
+    err = await run_until_logged(args, port, "grpcgw proxy: http://127.0.0.1")
+    check_access_lines(json_lines(err))
+
+
+async def test_proxy_logs_text_by_default(servers: Servers) -> None:
+    target = await servers.start(PingServicer())
+    port = _free_port()
+    args = [
+        sys.executable, "-m", "grpcgw", "proxy", "example.v1.PingService",
+        "--import", "examples.ping.service", "--target", target,
+        "--http-address", f"127.0.0.1:{port}",
+    ]  # fmt: skip
+    err = await run_until_logged(args, port, "grpcgw proxy: http://127.0.0.1")
+    [line] = [x for x in err.splitlines() if "id=req-ok" in x]
+    stamp, level, logger, message = line.split(" ", 3)
+    assert stamp.endswith("Z")
+    assert (level, logger) == ("INFO", "grpcgw.access")
+    assert message.startswith("GET /v1/ping 200 OK ")
+
+
+def test_bad_log_flags_are_refused() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "grpcgw", "proxy", "x.Y", "--target", "localhost:1",
+         "--log-format", "xml"],
+        cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "--log-format: invalid choice: 'xml'" in result.stderr
