@@ -113,40 +113,6 @@ async def test_embedding_in_an_existing_app(
     assert (await client.get("/elsewhere")).status == 404
 
 
-async def test_cors_middleware_from_the_docs(
-    example_target: str, aiohttp_client: AiohttpClient
-) -> None:
-    allowed = {"https://app.example.com"}
-
-    @web.middleware
-    async def cors(request: web.Request, handler: Any) -> web.StreamResponse:
-        if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
-            response: web.StreamResponse = web.Response(status=204)
-            response.headers["Access-Control-Allow-Methods"] = "GET, POST, PUT, PATCH, DELETE"
-            response.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type"
-        else:
-            response = await handler(request)
-        origin = request.headers.get("Origin")
-        if origin in allowed:
-            response.headers["Access-Control-Allow-Origin"] = origin
-            response.headers["Vary"] = "Origin"
-        return response
-
-    gateway = Gateway([PingServicer()], target=example_target)
-    client = await aiohttp_client(create_app(gateway, middlewares=[cors]))
-    origin = {"Origin": "https://app.example.com"}
-    preflight = await client.options(
-        "/v1/ping", headers={**origin, "Access-Control-Request-Method": "GET"}
-    )
-    assert preflight.status == 204
-    assert preflight.headers["Access-Control-Allow-Origin"] == "https://app.example.com"
-    resp = await client.get("/v1/ping", headers=origin)
-    assert resp.headers["Access-Control-Allow-Origin"] == "https://app.example.com"
-    assert await resp.json() == {"message": "Pong"}
-    other = await client.get("/v1/ping", headers={"Origin": "https://evil.example"})
-    assert "Access-Control-Allow-Origin" not in other.headers
-
-
 async def test_method_override_over_http(
     example_target: str, aiohttp_client: AiohttpClient
 ) -> None:

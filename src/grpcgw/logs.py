@@ -239,8 +239,9 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        for key in record.__dict__.keys() - _RECORD_ATTRIBUTES:
-            entry.setdefault(key, record.__dict__[key])
+        for key, value in record.__dict__.items():  # in order: the extras come last
+            if key not in _RECORD_ATTRIBUTES:
+                entry.setdefault(key, value)
         if record.exc_info and record.exc_info[0] is not None:
             exc_type, exc, tb = record.exc_info
             entry["errorType"] = exc_type.__name__
