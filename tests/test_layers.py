@@ -37,7 +37,7 @@ def test_pure_modules_import_without_aiohttp_or_grpc() -> None:
         """
         import grpcgw.httprule, grpcgw.routing, grpcgw.options, grpcgw.errors, grpcgw.metadata
         import grpcgw.transcode, grpcgw.protojson, grpcgw.streaming, grpcgw.descriptors
-        import grpcgw.invoker, grpcgw.exchange, grpcgw.driver, grpcgw.gateway
+        import grpcgw.invoker, grpcgw.exchange, grpcgw.driver, grpcgw.gateway, grpcgw.limits
         import grpcgw.protojson._strict, grpcgw.protojson._check, grpcgw.protojson._codecs
         import grpcgw.cors, grpcgw.logs
         """,
@@ -58,9 +58,9 @@ def test_lambda_build_needs_only_the_stdlib() -> None:
     assert result.returncode == 0, result.stderr
 
 
-def test_template_engine_cors_and_logs_need_only_the_stdlib() -> None:
+def test_template_engine_cors_logs_and_limits_need_only_the_stdlib() -> None:
     result = _run(
-        "import grpcgw.httprule, grpcgw.routing, grpcgw.cors, grpcgw.logs",
+        "import grpcgw.httprule, grpcgw.routing, grpcgw.cors, grpcgw.logs, grpcgw.limits",
         {"aiohttp", "grpc", "google"},
     )
     assert result.returncode == 0, result.stderr

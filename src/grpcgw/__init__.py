@@ -19,6 +19,7 @@ __all__ = [
     "GatewayConfig",
     "GatewayError",
     "GatewayOptions",
+    "HttpLimits",
     "HttpRequest",
     "HttpResponse",
     "LambdaOptions",
@@ -41,6 +42,7 @@ _LAZY = {
     "CorsOptions": "grpcgw.cors",
     "HttpRequest": "grpcgw.exchange",
     "HttpResponse": "grpcgw.exchange",
+    "HttpLimits": "grpcgw.limits",
     "RouteConfigError": "grpcgw.gateway",
     "GatewayOptions": "grpcgw.options",
     "UnescapeMode": "grpcgw.options",
@@ -59,6 +61,7 @@ if TYPE_CHECKING:
     from grpcgw.errors import Code, GatewayError
     from grpcgw.exchange import HttpRequest, HttpResponse
     from grpcgw.gateway import Gateway, GatewayConfig, RouteConfigError
+    from grpcgw.limits import HttpLimits
     from grpcgw.options import GatewayOptions, UnescapeMode
     from grpcgw.server import serve_local, start_local
 

@@ -115,15 +115,15 @@ def _routes(args: argparse.Namespace) -> int:
 
 
 def _proxy(args: argparse.Namespace) -> int:
-    from aiohttp import web
-
     from grpcgw.channel import TLSConfig
     from grpcgw.gateway import Gateway, access_log_default
+    from grpcgw.limits import HttpLimits
     from grpcgw.logs import configure
     from grpcgw.options import GatewayOptions
-    from grpcgw.server import split_address
-    from grpcgw.web import create_app
+    from grpcgw.web import create_app, run_server
 
+    given = {k[6:]: v for k, v in vars(args).items() if k.startswith("limit_") and v is not _UNSET}
+    limits = HttpLimits(**given)
     tls = None
     if args.tls or args.ca or args.cert:
         tls = TLSConfig(
@@ -141,12 +141,11 @@ def _proxy(args: argparse.Namespace) -> int:
             {"options": GatewayOptions(expose_unannotated=args.expose_unannotated)}, on=True
         ),
     )
-    host, port = split_address(args.http_address)
 
-    def listening(_: object) -> None:  # run_app calls this once the site listens
+    def listening(_: object) -> None:  # once the site listens
         print(f"grpcgw proxy: http://{args.http_address} -> {args.target}", file=sys.stderr)
 
-    web.run_app(create_app(gateway), host=host or None, port=port, print=listening)
+    run_server(create_app(gateway), args.http_address, limits=limits, on_start=listening)
     return 0
 
 
@@ -212,6 +211,33 @@ def _log_flags(parser: argparse.ArgumentParser) -> None:
         default="INFO",
         help="the least severe level written (default: INFO; the access log is INFO)",
     )
+
+
+_UNSET: Any = object()
+
+
+def _limit_flags(parser: argparse.ArgumentParser) -> None:
+    """One flag per field of HttpLimits (--header-timeout, --max-connections, ...)."""
+    from grpcgw.limits import HttpLimits, limit_fields, parse_value
+
+    defaults = HttpLimits()
+    group = parser.add_argument_group("limits on HTTP clients (see docs/options.md)")
+    for name, _, optional, text in limit_fields():
+
+        def parse(value: str, name: str = name) -> object:
+            try:
+                return parse_value(name, value)
+            except ValueError as exc:
+                raise argparse.ArgumentTypeError(str(exc)) from None
+
+        group.add_argument(
+            "--" + name.replace("_", "-"),
+            dest=f"limit_{name}",
+            type=parse,
+            default=_UNSET,
+            metavar="N|none" if optional else "N",
+            help=f"{text} (default: {getattr(defaults, name)})",
+        )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -341,6 +367,7 @@ def _parser() -> argparse.ArgumentParser:
             p.add_argument("--key", help="PEM client private key")
             p.add_argument("--server-name", help="override the name checked on the certificate")
             _log_flags(p)
+            _limit_flags(p)
     return parser
 
 

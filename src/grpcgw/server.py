@@ -15,11 +15,11 @@ import signal
 from collections.abc import Sequence
 from typing import Any, Unpack
 
-from aiohttp import web
-
 from grpcgw.descriptors import ServiceLike, resolve_service
 from grpcgw.gateway import Gateway, GatewayConfig, access_log_default, check_config
 from grpcgw.grpcserver import GrpcServer
+from grpcgw.httpserver import HttpServer, split_address, start_server
+from grpcgw.limits import HttpLimits
 from grpcgw.logs import LogFormat, configure
 from grpcgw.web import create_app
 
@@ -27,14 +27,6 @@ log = logging.getLogger("grpcgw")
 
 DEFAULT_HTTP_ADDRESS = "[::]:8080"
 DEFAULT_GRPC_ADDRESS = "[::]:8081"
-
-
-def split_address(address: str) -> tuple[str, int]:
-    """``"[::]:8080"`` -> ``("::", 8080)``; ``"0.0.0.0:80"``, ``"localhost:0"`` alike."""
-    host, sep, port = address.rpartition(":")
-    if not sep or not port.isdigit() or not host:
-        raise ValueError(f"address {address!r} is not host:port (e.g. [::]:8080 or 127.0.0.1:8080)")
-    return host.strip("[]"), int(port)
 
 
 def _dial_address(grpc_address: str, port: int) -> str:
@@ -50,10 +42,10 @@ def _dial_address(grpc_address: str, port: int) -> str:
 class LocalServer:
     """A running ``serve_local`` pair; :func:`start_local` creates it."""
 
-    def __init__(self, grpc_server: GrpcServer, runner: web.AppRunner, gateway: Gateway) -> None:
+    def __init__(self, grpc_server: GrpcServer, http_server: HttpServer, gateway: Gateway) -> None:
         self.grpc_server = grpc_server
+        self.http_server = http_server
         self.gateway = gateway
-        self._runner = runner
 
     @property
     def grpc_port(self) -> int:
@@ -62,15 +54,11 @@ class LocalServer:
     @property
     def http_port(self) -> int:
         """The TCP port the HTTP gateway listens on (useful with port 0)."""
-        for site in self._runner.sites:
-            server = getattr(site, "_server", None)
-            for sock in getattr(server, "sockets", None) or ():
-                return int(sock.getsockname()[1])
-        return 0
+        return self.http_server.port
 
     async def stop(self, grace: float = 5.0) -> None:
         """Stop HTTP first (no new gateway calls), then the gRPC server, gracefully."""
-        await self._runner.cleanup()
+        await self.http_server.stop()
         await self.grpc_server.stop(grace)
 
     async def __aenter__(self) -> LocalServer:
@@ -87,6 +75,7 @@ async def start_local(
     interceptors: Sequence[object] = (),
     reflection: bool = True,
     grpc_server_options: Sequence[tuple[str, Any]] = (),
+    limits: HttpLimits | None = None,
     **config: Unpack[GatewayConfig],
 ) -> LocalServer:
     """Start the gRPC server and the HTTP gateway in the running loop, and return them.
@@ -113,22 +102,11 @@ async def start_local(
             target=_dial_address(grpc_address, grpc_server.port),
             **access_log_default(config, on=True),
         )
-        runner = web.AppRunner(create_app(gateway), access_log=None, handle_signals=False)
-        await runner.setup()
-        try:
-            if http_address.startswith("unix:"):
-                site: web.BaseSite = web.UnixSite(runner, http_address[5:].removeprefix("//"))
-            else:
-                host, port = split_address(http_address)
-                site = web.TCPSite(runner, host, port)
-            await site.start()
-        except BaseException:
-            await runner.cleanup()
-            raise
+        http_server = await start_server(create_app(gateway), http_address, limits=limits)
     except BaseException:
         await grpc_server.stop(0)
         raise
-    local = LocalServer(grpc_server, runner, gateway)
+    local = LocalServer(grpc_server, http_server, gateway)
     log.info(
         "gRPC server listening on %s%s",
         grpc_address,
@@ -155,15 +133,18 @@ def serve_local(
     grace: float = 5.0,
     log_format: LogFormat = "text",
     log_level: int | str = "INFO",
+    limits: HttpLimits | None = None,
     **config: Unpack[GatewayConfig],
 ) -> None:
     """Serve ``servicers`` over gRPC and over HTTP/JSON until SIGINT or SIGTERM.
 
     Runs a ``grpc.aio`` server on ``grpc_address`` (with server reflection) and
     the HTTP/JSON gateway for the services' ``google.api.http`` rules on
-    ``http_address``. Servicers may be plain or ``async def``; interceptors
-    must be of the matching kind (see :mod:`grpcgw.grpcserver`). On a signal,
-    the HTTP side stops first and running calls get ``grace`` seconds.
+    ``http_address``, within ``limits`` (:class:`~grpcgw.limits.HttpLimits`:
+    timeouts for slow and idle clients, a connection limit). Servicers may be
+    plain or ``async def``; interceptors must be of the matching kind (see
+    :mod:`grpcgw.grpcserver`). On a signal, the HTTP side stops first and
+    running calls get ``grace`` seconds.
 
     ``config`` is the :class:`~grpcgw.GatewayConfig` every front end takes
     (``options``, the matchers, the hooks). Each request is logged on
@@ -181,6 +162,7 @@ def serve_local(
             interceptors=interceptors,
             reflection=reflection,
             grace=grace,
+            limits=limits,
             **config,
         )
     )

@@ -9,11 +9,14 @@ application's other routes, so it can share an application with them.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web_protocol import RequestPayloadError
 from aiohttp.web_urldispatcher import (
     AbstractResource,
     AbstractRoute,
@@ -24,9 +27,25 @@ from yarl import URL
 
 from grpcgw.errors import Code, GatewayError
 from grpcgw.gateway import Gateway, HttpRequest, HttpResponse, Route
+from grpcgw.httpserver import (
+    DECODED_ENCODINGS,
+    HttpServer,
+    accepted_encodings,
+    run_server,
+    start_server,
+)
+from grpcgw.limits import HttpLimits
 from grpcgw.routing import Match
 
-__all__ = ["GatewayResource", "create_app", "setup"]
+__all__ = [
+    "GatewayResource",
+    "HttpLimits",
+    "HttpServer",
+    "create_app",
+    "run_server",
+    "setup",
+    "start_server",
+]
 
 log = logging.getLogger("grpcgw")
 
@@ -64,9 +83,13 @@ class _GatewayRoute(AbstractRoute):
 class GatewayResource(AbstractResource):
     """An aiohttp resource serving every route of a :class:`~grpcgw.Gateway`."""
 
-    def __init__(self, gateway: Gateway, *, prefix: str = "") -> None:
+    def __init__(
+        self, gateway: Gateway, *, prefix: str = "", limits: HttpLimits | None = None
+    ) -> None:
         super().__init__(name=None)
         self.gateway = gateway
+        #: Body timeouts, unless the connection brings its own (grpcgw's server does).
+        self.limits = limits or HttpLimits()
         self._method_override = gateway.options.method_override  # only then are headers routed on
         self._prefix = prefix.rstrip("/")
         self._routes = [_GatewayRoute(r, self._handle, self) for r in gateway.routes]
@@ -118,15 +141,17 @@ class GatewayResource(AbstractResource):
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         outcome = request[_OUTCOME]
         path, _, query = request.raw_path.partition("?")  # raw: escapes intact
-        try:
-            body = (
-                await request.read()
-                if request.body_exists and not isinstance(outcome, GatewayError)
-                else b""
-            )
-        except web.HTTPRequestEntityTooLarge as exc:
-            outcome = GatewayError(Code.RESOURCE_EXHAUSTED, exc.text or "", http_status=413)
-            body = b""
+        body = b""
+        body_error = False
+        if request.body_exists and not isinstance(outcome, GatewayError):
+            limits = getattr(request.protocol, "limits", None) or self.limits
+            try:
+                body = await _read_body(request, self.gateway.options.max_request_body, limits)
+            except GatewayError as exc:
+                outcome, body_error = exc, True
+            except _ClientGone:
+                log.debug("client left %s %s before sending its body", request.method, path)
+                return web.Response(status=499)  # nobody reads it
         http_request = HttpRequest(
             method=request.method,
             path=path,
@@ -136,15 +161,101 @@ class GatewayResource(AbstractResource):
             remote_addr=request.remote,
         )
         if isinstance(outcome, GatewayError):
-            # A CORS preflight routes as OPTIONS on a path without that method.
-            preflight = self.gateway.preflight(http_request)
-            if preflight is not None:
-                return _to_aiohttp(preflight)
-            return _to_aiohttp(self.gateway.error(http_request, outcome))
-        response = await self.gateway.dispatch(http_request, outcome)
-        if response.stream is None:
-            return _to_aiohttp(response)
-        return await _stream(request, response, response.stream)
+            if not body_error:
+                # A CORS preflight routes as OPTIONS on a path without that method.
+                preflight = self.gateway.preflight(http_request)
+                if preflight is not None:
+                    return _to_aiohttp(preflight)
+            response = _to_aiohttp(self.gateway.error(http_request, outcome))
+            if outcome.http_status in (400, 408) and body_error:
+                # The rest of that body is not coming, or cannot be read: answer and
+                # close rather than have aiohttp wait for (or trip over) the rest.
+                return await _answer_and_close(request, response)
+            return response
+        result = await self.gateway.dispatch(http_request, outcome)
+        if result.stream is None:
+            return _to_aiohttp(result)
+        return await _stream(request, result, result.stream)
+
+
+async def _answer_and_close(request: web.Request, response: web.Response) -> web.Response:
+    response.force_close()
+    await response.prepare(request)
+    await response.write_eof()
+    request.protocol.force_close()  # the transport sends what is written, then closes
+    return response
+
+
+class _ClientGone(Exception):
+    """The client disconnected while its request body was being read."""
+
+
+async def _read_body(request: web.Request, max_size: int, limits: HttpLimits) -> bytes:
+    """The request body, decoded, within the size limit and the body timeouts.
+
+    aiohttp's parser has already decompressed the encodings it knows
+    (:data:`~grpcgw.httpserver.DECODED_ENCODINGS`); any other is refused
+    with 415 rather than passed on as if it were the body.
+    """
+    encoding = request.headers.get("Content-Encoding")
+    if encoding is not None and encoding.strip().lower() not in DECODED_ENCODINGS:
+        raise GatewayError(
+            Code.INVALID_ARGUMENT,
+            f"Content-Encoding {encoding.strip()[:50]!r} is not supported",
+            http_status=415,
+            headers=[("Accept-Encoding", accepted_encodings())],
+        )
+    content = request.content
+    # Decompress in chunks up to the limit (what request.read() does), so a bomb
+    # stops at the limit instead of expanding in memory.
+    content.set_read_chunk_size(max_size)
+    chunks: list[bytes] = []
+    size = 0
+    loop = asyncio.get_running_loop()
+    gap, total = limits.body_read_timeout, limits.body_timeout
+    deadline = None if total is None else loop.time() + total
+    try:
+        while True:
+            chunk = content.read_nowait()  # what has arrived: no timer on the fast path
+            if not chunk:
+                if content.at_eof():
+                    break
+                wait = gap
+                if deadline is not None:
+                    left = deadline - loop.time()
+                    wait = left if wait is None else min(wait, left)
+                try:
+                    async with asyncio.timeout(wait):
+                        chunk = await content.readany()
+                except TimeoutError:
+                    late = deadline is not None and loop.time() >= deadline
+                    raise GatewayError(
+                        Code.DEADLINE_EXCEEDED,
+                        f"request body not received within {total:g} s"
+                        if late
+                        else f"request body stalled: nothing received for {gap:g} s",
+                        http_status=408,
+                    ) from None
+                if not chunk:
+                    break
+            size += len(chunk)
+            if size > max_size:
+                raise GatewayError(
+                    Code.RESOURCE_EXHAUSTED,
+                    f"request body exceeds the limit of {max_size} bytes",
+                    http_status=413,
+                )
+            chunks.append(chunk)
+    except (RequestPayloadError, HttpProcessingError) as exc:
+        # A body that does not decode (gzip that is not), a bad chunked framing.
+        text = exc.message if isinstance(exc, HttpProcessingError) else str(exc)
+        detail = text.strip().split("\n", 1)[0].strip().rstrip(":")[:200]
+        raise GatewayError(Code.INVALID_ARGUMENT, f"malformed request body: {detail}") from None
+    except (ConnectionError, RuntimeError) as exc:
+        # aiohttp: ConnectionResetError once the client is gone, RuntimeError when
+        # a read starts after it went.
+        raise _ClientGone from exc
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def _to_aiohttp(response: HttpResponse) -> web.Response:
@@ -162,14 +273,23 @@ async def _stream(
     for name, value in response.headers:
         resp.headers.add(name, value)
     resp.headers["Cache-Control"] = "no-cache"  # proxies must not hold the stream back
-    await resp.prepare(request)
     try:
+        await resp.prepare(request)
         async for chunk in chunks:
             await resp.write(chunk)
+    except ConnectionError:
+        # The client went away mid-stream: nothing to tell it, nothing to log loudly.
+        log.debug("client left the stream %s %s", request.method, request.path)
+        return resp
     except GatewayError as exc:
         # A raw (HttpBody) stream failed midway and cannot say so in-band: cut the
         # connection so the client sees a truncated response, not a complete one.
         log.warning("stream %s %s failed: %s", request.method, request.path, exc.message)
+        if request.transport is not None:
+            request.transport.abort()
+        return resp
+    except Exception:
+        log.exception("stream %s %s failed", request.method, request.path)
         if request.transport is not None:
             request.transport.abort()
         return resp
@@ -242,13 +362,22 @@ _CODE_FOR_HTTP = {
 
 
 def setup(
-    app: web.Application, gateway: Gateway, *, prefix: str = "", close: bool = True
+    app: web.Application,
+    gateway: Gateway,
+    *,
+    prefix: str = "",
+    close: bool = True,
+    limits: HttpLimits | None = None,
 ) -> GatewayResource:
     """Add a gateway's routes to an existing application (after its own routes).
 
     With ``close`` the gateway's channel is closed on application cleanup.
+    The gateway's routes answer every error of theirs, body errors included,
+    with a ``google.rpc.Status`` body, whatever the application's middlewares;
+    ``limits`` bounds how long their request bodies may take (served by
+    :func:`start_server`, the server's limits apply instead).
     """
-    resource = GatewayResource(gateway, prefix=prefix)
+    resource = GatewayResource(gateway, prefix=prefix, limits=limits)
     app.router.register_resource(resource)
     if close:
 
@@ -259,15 +388,21 @@ def setup(
     return resource
 
 
-def create_app(gateway: Gateway, **app_kwargs: Any) -> web.Application:
+def create_app(
+    gateway: Gateway, *, limits: HttpLimits | None = None, **app_kwargs: Any
+) -> web.Application:
     """A standalone ``aiohttp.web.Application`` serving ``gateway``.
 
     Every error, aiohttp's own 404/405/413 included, answers with a
     ``google.rpc.Status`` JSON body. ``app_kwargs`` go to ``web.Application``
-    (``middlewares=`` are added after grpcgw's error middleware).
+    (``middlewares=`` are added after grpcgw's error middleware). Serve it
+    with :func:`start_server` or :func:`run_server` for the connection limits,
+    Status bodies for what aiohttp's parser rejects, and calls cancelled when
+    their client goes; with your own ``AppRunner``, pass
+    ``handler_cancellation=True`` for the last.
     """
     middlewares = [_status_errors(gateway), *app_kwargs.pop("middlewares", ())]
     app_kwargs.setdefault("client_max_size", gateway.options.max_request_body)
     app = web.Application(middlewares=middlewares, **app_kwargs)
-    setup(app, gateway)
+    setup(app, gateway, limits=limits)
     return app

@@ -1,0 +1,769 @@
+"""Serving an aiohttp application at the edge, within :class:`~grpcgw.limits.HttpLimits`.
+
+aiohttp's server has a keep-alive timer, header size limits and handler
+cancellation, but no header-read timeout, no write timeout, no connection
+limit, answers what its parser rejects as ``text/plain`` and logs each with a
+traceback, and asyncio logs a traceback per ``accept()`` that fails for want
+of file descriptors. This module adds what is missing at the layer it belongs
+to, without patching aiohttp:
+
+- :class:`_EdgeHandler`, a ``RequestHandler`` subclass (the per-connection
+  protocol): the header timeout, the send timeout (armed only while the
+  transport has paused writing for a client that does not read), the
+  ``google.rpc.Status`` rendering of parser errors, one rate-limited line
+  instead of a traceback;
+- :class:`_Parser`, around aiohttp's request parser: feeds a packet message by
+  message, so a request followed by garbage in one packet is answered before
+  the 400, and classifies oversized lines (414) and headers (431);
+- :class:`EdgeSite`, its own accept loop: counts connections and stops
+  accepting at ``max_connections`` (the kernel queues the rest), and waits
+  out ``EMFILE``/``ENFILE`` with one rate-limited line.
+
+Body timeouts are enforced where the body is read (:mod:`grpcgw.web`), which
+finds the limits on the connection (``request.protocol.limits``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import logging
+import os
+import signal
+import socket
+import stat
+import time
+from collections.abc import Callable
+from typing import Any
+
+from aiohttp import web
+from aiohttp.http_exceptions import (
+    BadHttpMessage,
+    BadHttpMethod,
+    ContentEncodingError,
+    HttpProcessingError,
+    LineTooLong,
+)
+from aiohttp.web_protocol import RequestHandler, RequestPayloadError
+
+from grpcgw.errors import Code, status_body
+from grpcgw.limits import HttpLimits
+
+__all__ = [
+    "DECODED_ENCODINGS",
+    "EdgeSite",
+    "HttpServer",
+    "RateLimitedLog",
+    "accepted_encodings",
+    "run_server",
+    "split_address",
+    "start_server",
+]
+
+log = logging.getLogger("grpcgw")
+
+_HEAD_END = b"\r\n\r\n"
+#: accept() failures that mean "no descriptor or memory left now": wait, then retry.
+_OUT_OF_RESOURCES = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
+#: accept() failures about one connection that went away before it was accepted.
+_CLIENT_GONE = frozenset(
+    {errno.ECONNABORTED, errno.EPROTO, errno.EAGAIN, errno.EWOULDBLOCK, errno.EINTR}
+)
+#: Seconds to wait before accepting again when out of descriptors (asyncio's own delay).
+_ACCEPT_RETRY = 1.0
+#: Seconds to keep discarding what a timed-out client still sends after its 408, so
+#: the answer reaches it instead of a reset.
+_LINGER = 2.0
+#: Descriptors kept for everything but client connections (gRPC, logs, the loop).
+_FD_RESERVE = 64
+
+
+class RateLimitedLog:
+    """Log the first of a kind of event at once, then at most one line per ``interval``.
+
+    Events an attacker can cause (malformed requests, slow clients) or that
+    repeat by the thousand (``EMFILE`` on every accept) get one line, with a
+    count of the ones left out since the last.
+    """
+
+    __slots__ = ("_interval", "_level", "_logger", "_next", "_skipped")
+
+    def __init__(self, logger: logging.Logger, level: int, interval: float = 10.0) -> None:
+        self._logger = logger
+        self._level = level
+        self._interval = interval
+        self._next = 0.0
+        self._skipped = 0
+
+    def __call__(self, message: str, *args: object) -> None:
+        if not self._logger.isEnabledFor(self._level):
+            return
+        now = time.monotonic()
+        if now < self._next:
+            self._skipped += 1
+            return
+        if self._skipped:
+            message += f" ({self._skipped} more like this in the last {self._interval:g} s)"
+            self._skipped = 0
+        self._next = now + self._interval
+        self._logger.log(self._level, message, *args)
+
+
+class _Logs:
+    """One server's rate-limited lines, one limiter per kind of event."""
+
+    __slots__ = ("full", "malformed", "out_of_fds", "slow")
+
+    def __init__(self) -> None:
+        self.malformed = RateLimitedLog(log, logging.DEBUG)
+        self.slow = RateLimitedLog(log, logging.DEBUG)
+        self.full = RateLimitedLog(log, logging.INFO)
+        self.out_of_fds = RateLimitedLog(log, logging.WARNING)
+
+
+def _response(status: int, reason: str, code: Code, message: str) -> bytes:
+    body = status_body(code, message)
+    head = (
+        f"HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+def _first_line(text: str) -> str:
+    line = text.strip().split("\n", 1)[0].strip().rstrip(":")
+    return "".join(c if c.isprintable() else "?" for c in line)[:200]
+
+
+def _is_request_line(exc: LineTooLong, data: bytes, limits: HttpLimits) -> bool:
+    """Whether an over-long line is the request line (414) rather than a header (431)."""
+    limit = exc.args[1] if len(exc.args) > 1 else None
+    if limits.max_request_line != limits.max_header_size:
+        return bool(limit == limits.max_request_line)
+    # Same limit for both: find the line in the packet and look at what precedes it
+    # on its line ("GET " before a target; "Name: " or nothing before a header).
+    line = exc.args[0] if exc.args else b""
+    if isinstance(line, str):
+        line = line.encode("latin-1", "replace")
+    prefix = line.removesuffix(b"...")[:40]
+    at = data.find(prefix) if prefix else -1
+    if at <= 0:
+        return False
+    before = data[data.rfind(b"\n", 0, at) + 1 : at]
+    return before.endswith(b" ") and b":" not in before
+
+
+def _classify(exc: BaseException | None, data: bytes, limits: HttpLimits) -> tuple[int, Code, str]:
+    """The answer to what aiohttp's parser rejected: HTTP status, code, message."""
+    if isinstance(exc, ContentEncodingError):
+        return 415, Code.INVALID_ARGUMENT, "request Content-Encoding is not supported"
+    if isinstance(exc, LineTooLong):
+        if _is_request_line(exc, data, limits):
+            return (
+                414,
+                Code.RESOURCE_EXHAUSTED,
+                (f"request line longer than {limits.max_request_line} bytes"),
+            )
+        return (
+            431,
+            Code.RESOURCE_EXHAUSTED,
+            (f"request header field longer than {limits.max_header_size} bytes"),
+        )
+    if isinstance(exc, BadHttpMethod) and data.startswith(b"\x16\x03"):
+        return 400, Code.INVALID_ARGUMENT, "not an HTTP request (TLS sent to a plain HTTP port?)"
+    if isinstance(exc, BadHttpMessage) and "Too many headers" in exc.message:
+        return 431, Code.RESOURCE_EXHAUSTED, f"more than {limits.max_headers} header fields"
+    if isinstance(exc, HttpProcessingError):
+        detail = _first_line(exc.message or "") or "unreadable"
+        return 400, Code.INVALID_ARGUMENT, f"malformed HTTP request: {detail}"
+    return 400, Code.INVALID_ARGUMENT, "malformed HTTP request"
+
+
+#: Attribute the parser wrapper sets on a parse error: its (status, code, message).
+_ANSWER = "grpcgw_answer"
+
+
+class _Parser:
+    """aiohttp's request parser, fed message by message, with errors classified.
+
+    aiohttp's C parser drops the messages it completed in a ``feed_data`` call
+    that then fails, so a valid request followed by garbage in one packet would
+    never be answered. A packet holding more than one request head is fed one
+    head at a time; a failure after the first is held back and raised at the
+    next call, which :meth:`_EdgeHandler.data_received` makes at once.
+    """
+
+    __slots__ = ("_held", "_limits", "_parser", "_payload")
+
+    def __init__(self, parser: Any, limits: HttpLimits) -> None:
+        self._parser = parser
+        self._limits = limits
+        self._payload: Any = None  # the body of the last request, while it arrives
+        self._held: BaseException | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._parser, name)
+
+    @property
+    def holds_error(self) -> bool:
+        return self._held is not None
+
+    def pause_reading(self) -> None:
+        self._parser.pause_reading()
+
+    def message_consumed(self) -> None:
+        self._parser.message_consumed()
+
+    def feed_eof(self) -> Any:
+        return self._parser.feed_eof()
+
+    def set_upgraded(self, val: bool) -> None:
+        self._parser.set_upgraded(val)
+
+    def feed_data(self, data: bytes) -> Any:
+        held = self._held
+        if held is not None:
+            self._held = None
+            raise held
+        payload = self._payload
+        if payload is not None and not payload.is_eof():
+            return self._feed(data)  # body bytes: one piece
+        end = data.find(_HEAD_END) + 4
+        if end <= 3 or end >= len(data):
+            return self._feed(data)  # at most one head, ending the packet
+        messages: list[Any] = []
+        while True:
+            try:
+                found, upgraded, tail = self._feed(data[:end])
+            except HttpProcessingError as exc:
+                if not messages:
+                    raise
+                self._held = exc
+                return messages, False, b""
+            messages.extend(found)
+            data = data[end:]
+            if upgraded:
+                return messages, True, tail + data
+            payload = self._payload
+            end = data.find(_HEAD_END) + 4
+            if (payload is not None and not payload.is_eof()) or end <= 3 or end >= len(data):
+                try:
+                    found, upgraded, tail = self._feed(data)
+                except HttpProcessingError as exc:
+                    self._held = exc
+                    return messages, False, b""
+                messages.extend(found)
+                return messages, upgraded, tail
+
+    def _feed(self, data: bytes) -> Any:
+        try:
+            result = self._parser.feed_data(data)
+        except HttpProcessingError as exc:
+            setattr(exc, _ANSWER, _classify(exc, data, self._limits))
+            payload = self._payload
+            if payload is not None and not payload.is_eof() and payload.exception() is None:
+                payload.set_exception(exc)  # the request reading its body learns of it
+            raise
+        if result[0]:
+            self._payload = result[0][-1][1]
+        return result
+
+
+class _EdgeHandler(RequestHandler):
+    """aiohttp's per-connection protocol, within :class:`HttpLimits`."""
+
+    __slots__ = (
+        "_discarding",
+        "_head_bytes",
+        "_head_timer",
+        "_logs",
+        "_on_lost",
+        "_send_timer",
+        "limits",
+    )
+
+    def __init__(
+        self,
+        manager: web.Server,
+        *,
+        loop: asyncio.AbstractEventLoop,
+        limits: HttpLimits,
+        on_lost: Callable[[], None],
+        logs: _Logs,
+    ) -> None:
+        super().__init__(
+            manager,
+            loop=loop,
+            # aiohttp's keep-alive timer (armed from the connection's start, then
+            # after each response) is the idle timeout; None: one that never fires.
+            keepalive_timeout=limits.idle_timeout or 1e9,
+            max_line_size=limits.max_request_line,
+            max_field_size=limits.max_header_size,
+            max_headers=limits.max_headers,
+            access_log=None,  # type: ignore[arg-type]  # aiohttp's documented "no access log"
+        )
+        self.limits = limits
+        self._logs = logs
+        self._parser = _Parser(self._parser, limits)  # type: ignore[assignment]
+        self._on_lost: Callable[[], None] | None = on_lost
+        self._head_timer: asyncio.TimerHandle | None = None
+        self._head_bytes = False
+        self._send_timer: asyncio.TimerHandle | None = None
+        self._discarding = False
+
+    # -- header timeout ---------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        self._arm_head()  # a new connection owes us a request
+
+    def _arm_head(self) -> None:
+        timeout = self.limits.header_timeout
+        if timeout is not None:
+            self._head_timer = self._loop.call_later(timeout, self._head_timed_out)
+
+    def _disarm_head(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _waiting_for_request(self) -> bool:
+        # What aiohttp's own keep-alive check uses: start() awaits the next message.
+        waiter = self._waiter
+        return waiter is not None and not waiter.done()
+
+    def data_received(self, data: bytes) -> None:
+        if self._discarding:
+            return
+        # Bytes while no request is being served begin the next request's head.
+        starts_head = bool(data) and not self._head_bytes and self._waiting_for_request()
+        super().data_received(data)
+        parser = self._parser
+        if isinstance(parser, _Parser) and parser.holds_error:
+            super().data_received(b"")  # queue the error behind the requests before it
+        if self._waiting_for_request():
+            if starts_head:
+                # Not a whole head in that packet: the header timeout bounds the rest
+                # from now, not the idle timeout (keep_alive() cancels aiohttp's idle
+                # timer until the next response). A head in one packet costs no timer.
+                self._head_bytes = True
+                if self._head_timer is None:
+                    self._arm_head()
+                if self._head_timer is not None:
+                    self.keep_alive(True)
+        else:  # a request (or an error to answer) arrived, or is being served
+            if self._head_timer is not None:
+                self._disarm_head()
+            self._head_bytes = False
+
+    def _head_timed_out(self) -> None:
+        self._head_timer = None
+        transport = self.transport
+        if transport is None or not self._waiting_for_request():
+            return
+        timeout = self.limits.header_timeout
+        self._logs.slow(
+            "closing a connection from %s: no complete request within %g s",
+            _peer(transport),
+            timeout,
+        )
+        if not self._head_bytes:
+            self.force_close()
+            return
+        message = f"request headers not received within {timeout:g} s"
+        transport.write(_response(408, "Request Timeout", Code.DEADLINE_EXCEEDED, message))
+        # Close after the answer, discarding what still comes, so that the answer
+        # is not lost to a reset; the client's close (or _LINGER) ends it.
+        self._discarding = True
+        if transport.can_write_eof():
+            transport.write_eof()
+        self._head_timer = self._loop.call_later(_LINGER, self.force_close)
+
+    # -- send timeout ----------------------------------------------------------------------
+
+    def pause_writing(self) -> None:
+        super().pause_writing()
+        timeout = self.limits.send_timeout
+        if timeout is not None and self._send_timer is None:
+            self._send_timer = self._loop.call_later(timeout, self._send_timed_out)
+
+    def resume_writing(self) -> None:
+        if self._send_timer is not None:
+            self._send_timer.cancel()
+            self._send_timer = None
+        super().resume_writing()
+
+    def _send_timed_out(self) -> None:
+        self._send_timer = None
+        transport = self.transport
+        if transport is not None:
+            self._logs.slow(
+                "aborting a connection from %s: it read nothing for %g s",
+                _peer(transport),
+                self.limits.send_timeout,
+            )
+            transport.abort()  # the handler is cancelled; a stream's call with it
+
+    # -- end of the connection ---------------------------------------------------------------
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        self._disarm_head()
+        if self._send_timer is not None:
+            self._send_timer.cancel()
+            self._send_timer = None
+        super().connection_lost(exc)
+        on_lost, self._on_lost = self._on_lost, None
+        if on_lost is not None:
+            on_lost()
+
+    # -- errors as google.rpc.Status -------------------------------------------------------
+
+    def log_exception(self, *args: Any, **kw: Any) -> None:
+        """aiohttp's traceback for a failure outside a handler; one quiet line for a client's."""
+        exc = kw.get("exc_info")
+        if isinstance(exc, RequestPayloadError | HttpProcessingError | ConnectionError):
+            self._logs.malformed("connection ended by a bad request: %s", _first_line(str(exc)))
+            return
+        super().log_exception(*args, **kw)
+
+    def handle_error(
+        self,
+        request: Any,
+        status: int = 500,
+        exc: BaseException | None = None,
+        message: str | None = None,
+    ) -> web.StreamResponse:
+        """aiohttp's answer to a request it could not parse or a handler that raised."""
+        if request.writer.output_size > 0:
+            raise ConnectionError("response already started: cannot send an error")
+        headers = {"Connection": "close"}
+        answer = getattr(exc, _ANSWER, None)
+        if answer is None and isinstance(exc, HttpProcessingError):
+            answer = _classify(exc, b"", self.limits)
+        if answer is not None:
+            http_status, code, text = answer
+            self._logs.malformed("malformed request from %s: %s", request.remote, text)
+            if http_status == 415:
+                headers["Accept-Encoding"] = accepted_encodings()
+        elif status == 504:
+            http_status, code, text = 504, Code.DEADLINE_EXCEEDED, "request timed out"
+        else:
+            http_status, code, text = 500, Code.INTERNAL, "internal server error"
+            log.error("unhandled error serving %s %s", request.method, request.path, exc_info=exc)
+        response = web.Response(
+            status=http_status,
+            body=status_body(code, text),
+            content_type="application/json",
+            headers=headers,
+        )
+        response.force_close()
+        return response
+
+
+def _peer(transport: asyncio.BaseTransport) -> str:
+    peer = transport.get_extra_info("peername")
+    if isinstance(peer, tuple) and peer:
+        return str(peer[0])
+    return str(peer or "a unix socket")
+
+
+# -- listening and accepting -----------------------------------------------------------------
+
+
+def split_address(address: str) -> tuple[str, int]:
+    """``"[::]:8080"`` -> ``("::", 8080)``; ``"0.0.0.0:80"``, ``"localhost:0"`` alike."""
+    host, sep, port = address.rpartition(":")
+    if not sep or not port.isdigit() or not host:
+        raise ValueError(f"address {address!r} is not host:port (e.g. [::]:8080 or 127.0.0.1:8080)")
+    return host.strip("[]"), int(port)
+
+
+def accepted_encodings() -> str:
+    """The request ``Content-Encoding``s served, for a 415's ``Accept-Encoding``."""
+    return ", ".join(sorted(DECODED_ENCODINGS - {"identity"}))
+
+
+def _decoded_encodings() -> frozenset[str]:
+    # What aiohttp's parser decompresses, as far as the installed codecs allow.
+    try:
+        from aiohttp.compression_utils import HAS_BROTLI, HAS_ZSTD
+    except ImportError:  # older aiohttp: gzip and deflate only, for certain
+        HAS_BROTLI = HAS_ZSTD = False
+    return frozenset(
+        {"identity", "gzip", "deflate"}
+        | ({"br"} if HAS_BROTLI else set())
+        | ({"zstd"} if HAS_ZSTD else set())
+    )
+
+
+#: Request ``Content-Encoding`` values served (the body arrives decoded); others are 415.
+DECODED_ENCODINGS = _decoded_encodings()
+
+
+def _bind_tcp(host: str, port: int, backlog: int) -> list[socket.socket]:
+    """Listening sockets for ``host`` (all addresses it resolves to), as asyncio binds them."""
+    infos = socket.getaddrinfo(
+        host or None, port, socket.AF_UNSPEC, socket.SOCK_STREAM, 0, socket.AI_PASSIVE
+    )
+    sockets: list[socket.socket] = []
+    seen: set[tuple[Any, ...]] = set()
+    try:
+        for family, kind, proto, _, address in infos:
+            if (family, address) in seen:
+                continue
+            seen.add((family, address))
+            sock = socket.socket(family, kind, proto)
+            sockets.append(sock)
+            if os.name == "posix":
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6 and hasattr(socket, "IPPROTO_IPV6"):
+                # One socket per family: "[::]" is IPv6 only, as with asyncio.
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            try:
+                sock.bind(address)
+            except OSError as exc:
+                reason = (exc.strerror or str(exc)).lower()
+                raise OSError(
+                    exc.errno, f"error while attempting to bind on address {address!r}: {reason}"
+                ) from None
+            sock.listen(backlog)
+            sock.setblocking(False)
+    except BaseException:
+        for sock in sockets:
+            sock.close()
+        raise
+    return sockets
+
+
+def _bind_unix(path: str, backlog: int) -> socket.socket:
+    """A listening unix socket; a stale socket file is replaced, a live one is not."""
+    with contextlib.suppress(FileNotFoundError):
+        if stat.S_ISSOCK(os.stat(path).st_mode):
+            probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                probe.connect(path)
+            except OSError:
+                os.unlink(path)  # nobody listens: a leftover
+            else:
+                raise OSError(errno.EADDRINUSE, f"a server already listens on {path}")
+            finally:
+                probe.close()
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.bind(path)
+        sock.listen(backlog)
+        sock.setblocking(False)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def _descriptor_room() -> int | None:
+    """How many client connections the process's descriptor limit leaves room for."""
+    try:
+        import resource
+    except ImportError:  # not on Windows
+        return None
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return None
+    return max(soft - _FD_RESERVE, soft // 2, 1)
+
+
+class EdgeSite(web.BaseSite):
+    """An aiohttp site with its own accept loop, serving within :class:`HttpLimits`.
+
+    ``address`` is ``host:port`` (``[::1]:8080``, ``0.0.0.0:0``) or
+    ``unix:/path/to.sock``.
+    """
+
+    def __init__(self, runner: web.BaseRunner, address: str, limits: HttpLimits) -> None:
+        super().__init__(runner, backlog=limits.backlog)
+        self._address = address
+        self._limits = limits
+        self._sockets: list[socket.socket] = []
+        self._accepting: list[asyncio.Task[None]] = []
+        self._max: int | None = limits.max_connections
+        #: Connections open now.
+        self.connections = 0
+        self._freed = asyncio.Event()
+        self._logs = _Logs()
+
+    @property
+    def name(self) -> str:
+        return f"http://{self._address}"
+
+    @property
+    def sockets(self) -> list[socket.socket]:
+        return list(self._sockets)
+
+    async def start(self) -> None:
+        await super().start()
+        backlog = self._limits.backlog
+        if self._address.startswith("unix:"):
+            self._sockets = [_bind_unix(self._address[5:].removeprefix("//"), backlog)]
+        else:
+            host, port = split_address(self._address)
+            self._sockets = _bind_tcp(host, port, backlog)
+        room = _descriptor_room()
+        if self._max is not None and room is not None and self._max > room:
+            log.info(
+                "max_connections %d lowered to %d: the file descriptor limit is %d "
+                "(raise it with ulimit -n)",
+                self._max,
+                room,
+                room + _FD_RESERVE,
+            )
+            self._max = room
+        loop = asyncio.get_running_loop()
+        self._accepting = [loop.create_task(self._accept(sock)) for sock in self._sockets]
+
+    async def stop(self) -> None:
+        for task in self._accepting:
+            task.cancel()
+        for task in self._accepting:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._accepting = []
+        for sock in self._sockets:
+            sock.close()
+        await super().stop()
+
+    def _lost(self) -> None:
+        self.connections -= 1
+        self._freed.set()
+
+    async def _room(self) -> None:
+        limit = self._max
+        while limit is not None and self.connections >= limit:
+            self._logs.full(
+                "connection limit of %d reached: new connections wait to be accepted", limit
+            )
+            self._freed.clear()
+            await self._freed.wait()
+
+    async def _accept(self, sock: socket.socket) -> None:
+        loop = asyncio.get_running_loop()
+        server = self._runner.server
+        assert server is not None
+        limits = self._limits
+
+        def protocol() -> _EdgeHandler:
+            return _EdgeHandler(
+                server, loop=loop, limits=limits, on_lost=self._lost, logs=self._logs
+            )
+
+        while True:
+            await self._room()
+            try:
+                conn, _ = await loop.sock_accept(sock)
+            except OSError as exc:
+                if exc.errno in _CLIENT_GONE:
+                    continue
+                if exc.errno in _OUT_OF_RESOURCES:
+                    self._logs.out_of_fds(
+                        "cannot accept connections: %s (%d open); "
+                        "waiting for one to close (raise the limit with ulimit -n)",
+                        exc.strerror,
+                        self.connections,
+                    )
+                else:
+                    self._logs.out_of_fds("cannot accept connections: %s", exc)
+                self._freed.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._freed.wait(), _ACCEPT_RETRY)
+                continue
+            self.connections += 1
+            try:
+                await loop.connect_accepted_socket(protocol, conn)
+            except Exception as exc:  # e.g. the client went away already
+                log.debug("dropped a connection before serving it: %s", exc)
+                conn.close()
+                self.connections -= 1
+
+
+class HttpServer:
+    """An aiohttp application served within :class:`HttpLimits` (see :func:`start_server`)."""
+
+    def __init__(self, runner: web.AppRunner, site: EdgeSite) -> None:
+        self.runner = runner
+        self._site = site
+
+    @property
+    def port(self) -> int:
+        """The first TCP port listened on (useful with port 0); 0 for a unix socket."""
+        for sock in self._site.sockets:
+            name = sock.getsockname()
+            if isinstance(name, tuple):
+                return int(name[1])
+        return 0
+
+    @property
+    def addresses(self) -> list[Any]:
+        """The addresses listened on, as ``getsockname()`` gives them."""
+        return [sock.getsockname() for sock in self._site.sockets]
+
+    @property
+    def connections(self) -> int:
+        """Client connections open now."""
+        return self._site.connections
+
+    async def stop(self) -> None:
+        """Stop accepting, close idle connections, let running requests finish."""
+        await self.runner.cleanup()
+
+    async def __aenter__(self) -> HttpServer:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+
+async def start_server(
+    app: web.Application,
+    address: str = "[::]:8080",
+    *,
+    limits: HttpLimits | None = None,
+) -> HttpServer:
+    """Serve ``app`` on ``address`` within ``limits`` in the running loop.
+
+    Handlers are cancelled when their client disconnects (aiohttp's
+    ``handler_cancellation``), which cancels the gateway's gRPC call.
+    """
+    runner = web.AppRunner(app, access_log=None, handle_signals=False, handler_cancellation=True)
+    await runner.setup()
+    try:
+        site = EdgeSite(runner, address, limits or HttpLimits())
+        await site.start()
+    except BaseException:
+        await runner.cleanup()
+        raise
+    return HttpServer(runner, site)
+
+
+def run_server(
+    app: web.Application,
+    address: str = "[::]:8080",
+    *,
+    limits: HttpLimits | None = None,
+    on_start: Callable[[HttpServer], None] | None = None,
+) -> None:
+    """Serve ``app`` like :func:`start_server` until SIGINT or SIGTERM (blocks)."""
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+
+    async def serve() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):  # not on Windows
+                loop.add_signal_handler(sig, stop.set)
+        async with await start_server(app, address, limits=limits) as server:
+            if on_start is not None:
+                on_start(server)
+            await stop.wait()
+            log.info("shutting down")
+
+    asyncio.run(serve())

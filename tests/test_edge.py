@@ -1,0 +1,678 @@
+"""The HTTP edge under hostile and unlucky clients, over real sockets.
+
+Slow and idle clients, connection limits, running out of file descriptors,
+what aiohttp's parser rejects, request body encodings, pipelining, and
+cancellation when the client goes away. Every wait is on a condition with a
+generous bound; nothing asserts how long anything took.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import zlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+from aiohttp.compression_utils import HAS_BROTLI
+from example.v1 import shelf_pb2
+
+from examples.ping.service import PingServicer, ShelfServicer
+from grpcgw import Gateway, start_local
+from grpcgw.limits import HttpLimits
+from grpcgw.server import LocalServer
+from grpcgw.web import create_app, setup
+
+from .conftest import ROOT
+from .test_server import _free_port, _Lines
+
+#: Generous bound on anything the server should do "within a limit" of about a second.
+BOUND = 20.0
+
+FAST = HttpLimits(
+    header_timeout=1.0, idle_timeout=1.0, body_read_timeout=1.0, body_timeout=2.0, send_timeout=1.0
+)
+
+
+async def _local(*servicers: object, limits: HttpLimits = FAST) -> LocalServer:
+    return await start_local(
+        *servicers, http_address="127.0.0.1:0", grpc_address="127.0.0.1:0", limits=limits
+    )
+
+
+@pytest.fixture
+async def local() -> AsyncIterator[LocalServer]:
+    server = await _local(PingServicer(), ShelfServicer())
+    async with server:
+        yield server
+
+
+async def _connect(port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    return await asyncio.open_connection("127.0.0.1", port)
+
+
+async def _read_to_close(reader: asyncio.StreamReader, bound: float = BOUND) -> bytes:
+    """Everything the server sends until it closes the connection (within ``bound``)."""
+    data = b""
+    async with asyncio.timeout(bound):
+        while chunk := await reader.read(65536):
+            data += chunk
+    return data
+
+
+def _responses(raw: bytes) -> list[tuple[int, dict[str, str], bytes]]:
+    """Split a byte stream of HTTP/1.1 responses with Content-Length bodies."""
+    out = []
+    while raw:
+        head, sep, rest = raw.partition(b"\r\n\r\n")
+        assert sep, raw
+        lines = head.decode("latin-1").split("\r\n")
+        status = int(lines[0].split()[1])
+        headers = {k.lower(): v.strip() for k, _, v in (h.partition(":") for h in lines[1:])}
+        length = int(headers.get("content-length", "0"))
+        out.append((status, headers, rest[:length]))
+        raw = rest[length:]
+    return out
+
+
+def _status_body(body: bytes) -> dict[str, Any]:
+    parsed: dict[str, Any] = json.loads(body)
+    assert set(parsed) == {"code", "message", "details"}, parsed
+    assert parsed["message"]
+    assert parsed["details"] == []
+    return parsed
+
+
+async def _ping(port: int) -> int:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(f"http://127.0.0.1:{port}/v1/ping") as resp,
+    ):
+        assert await resp.json() == {"message": "Pong"}
+        return resp.status
+
+
+def _gateway_records(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    """What the HTTP side logged (the gRPC server's own logging is not under test)."""
+    return [r for r in caplog.records if r.name.split(".")[0] in ("grpcgw", "aiohttp", "asyncio")]
+
+
+def _tracebacks(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [r for r in _gateway_records(caplog) if r.exc_info]
+
+
+async def _until(condition: Callable[[], bool], bound: float = BOUND) -> None:
+    """Wait until ``condition()`` holds, checking once per loop turn.
+
+    For state with no event to wait on (the kernel's accept queue, a count the
+    accept loop keeps); sleep(0) yields a turn, it is not a timed wait.
+    """
+    async with asyncio.timeout(bound):
+        while not condition():  # noqa: ASYNC110
+            await asyncio.sleep(0)
+
+
+# -- slow and idle clients ------------------------------------------------------------
+
+
+async def _slowloris(port: int, head: bytes) -> bytes:
+    """Send ``head`` one byte at a time, pausing until the server closes (or 0.2 s passes)."""
+    reader, writer = await _connect(port)
+    received = b""
+    try:
+        for byte in head:
+            writer.write(bytes([byte]))
+            try:
+                received += await asyncio.wait_for(reader.read(65536), 0.2)
+            except TimeoutError:
+                continue
+            break  # the server answered or closed: stop sending
+        return received + await _read_to_close(reader)
+    finally:
+        writer.close()
+
+
+async def test_slow_and_silent_clients_are_closed_while_others_are_served(
+    local: LocalServer,
+) -> None:
+    port = local.http_port
+
+    async def silent() -> bytes:
+        reader, writer = await _connect(port)
+        try:
+            return await _read_to_close(reader)
+        finally:
+            writer.close()
+
+    head = b"GET /v1/ping HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 200 + b"\r\n\r\n"
+    attack = [asyncio.create_task(silent()) for _ in range(4)]
+    attack += [asyncio.create_task(_slowloris(port, head)) for _ in range(4)]
+    # An ordinary client is served during the attack.
+    assert await _ping(port) == 200
+    results = await asyncio.gather(*attack)
+    assert results[:4] == [b""] * 4  # silent: closed without a word
+    for raw in results[4:]:  # slow headers: 408 with a Status body, then closed
+        [(status, headers, body)] = _responses(raw)
+        assert status == 408
+        assert headers["content-type"] == "application/json"
+        assert headers["connection"] == "close"
+        assert _status_body(body)["code"] == 4  # DEADLINE_EXCEEDED
+    assert await _ping(port) == 200
+
+
+async def test_a_stalled_body_answers_408(local: LocalServer) -> None:
+    reader, writer = await _connect(local.http_port)
+    writer.write(
+        b"POST /v1/shelves?shelf_id=s HTTP/1.1\r\nHost: x\r\n"
+        b'Content-Type: application/json\r\nContent-Length: 50\r\n\r\n{"the'
+    )
+    [(status, headers, body)] = _responses(await _read_to_close(reader))
+    writer.close()
+    assert status == 408
+    assert headers["connection"] == "close"
+    assert _status_body(body)["code"] == 4
+
+
+async def test_a_trickled_body_answers_408_once_the_whole_body_is_late(
+    local: LocalServer,
+) -> None:
+    # Each byte comes well within body_read_timeout, the whole body not within body_timeout.
+    head = (
+        b"POST /v1/shelves?shelf_id=t HTTP/1.1\r\nHost: x\r\n"
+        b"Content-Type: application/json\r\nContent-Length: 200\r\n\r\n"
+    )
+    reader, writer = await _connect(local.http_port)
+    writer.write(head)
+    raw = b""
+    for _ in range(200):
+        writer.write(b" ")
+        try:
+            raw = await asyncio.wait_for(reader.read(65536), 0.2)
+        except TimeoutError:
+            continue
+        break
+    raw += await _read_to_close(reader)
+    writer.close()
+    [(status, _, body)] = _responses(raw)
+    assert status == 408
+    assert "body" in _status_body(body)["message"]
+
+
+async def test_an_idle_keep_alive_connection_is_closed(local: LocalServer) -> None:
+    reader, writer = await _connect(local.http_port)
+    writer.write(b"GET /v1/ping HTTP/1.1\r\nHost: x\r\n\r\n")
+    [(status, _, body)] = _responses(await _read_to_close(reader))
+    writer.close()
+    assert (status, body) == (200, b'{"message":"Pong"}')
+
+
+def _accept_queue(port: int) -> int:
+    """Connections the kernel holds for the listening socket on ``port`` (Linux)."""
+    with open("/proc/net/tcp") as f:
+        next(f)
+        for line in f:
+            fields = line.split()
+            local_port = int(fields[1].split(":")[1], 16)
+            if local_port == port and fields[3] == "0A":  # LISTEN
+                return int(fields[4].split(":")[1], 16)
+    raise AssertionError(f"no listening socket on port {port}")
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/net/tcp"), reason="reads Linux's /proc/net/tcp")
+async def test_connections_beyond_the_limit_wait_to_be_accepted(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="grpcgw")
+    limits = HttpLimits(max_connections=3, header_timeout=None)
+    async with await _local(PingServicer(), limits=limits) as local:
+        port = local.http_port
+        held = [await _connect(port) for _ in range(3)]
+        await _until(lambda: local.http_server.connections == 3)
+        waiting = asyncio.create_task(_ping(port))
+        # The fourth connection is in the kernel's queue, not accepted...
+        await _until(lambda: _accept_queue(port) == 1)
+        assert local.http_server.connections == 3
+        assert not waiting.done()
+        # ...until one of the three goes: then it is served.
+        held[0][1].close()
+        assert await asyncio.wait_for(waiting, BOUND) == 200
+        for _, writer in held[1:]:
+            writer.close()
+    assert "connection limit of 3 reached" in caplog.text
+
+
+_EMFILE_SERVER = textwrap.dedent(
+    """
+    import asyncio, logging, resource, sys
+    sys.path[:0] = [{root!r}, {src!r}]
+    import examples.ping
+    from examples.ping.service import PingServicer
+    from grpcgw import start_local
+    from grpcgw.limits import HttpLimits
+
+    resource.setrlimit(resource.RLIMIT_NOFILE, (160, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
+
+    async def main():
+        local = await start_local(
+            PingServicer(), http_address="127.0.0.1:{port}", grpc_address="127.0.0.1:0",
+            limits=HttpLimits(max_connections=None, header_timeout=None),
+        )
+        print("ready", flush=True, file=sys.stderr)
+        await asyncio.Event().wait()
+
+    asyncio.run(main())
+    """
+)
+
+
+async def test_running_out_of_file_descriptors_logs_one_line_and_recovers() -> None:
+    port = _free_port()
+    code = _EMFILE_SERVER.format(root=str(ROOT), src=str(ROOT / "src"), port=port)
+    proc = subprocess.Popen(  # noqa: ASYNC220 (only spawns; waits are off the loop)
+        [sys.executable, "-c", code], stderr=subprocess.PIPE, text=True
+    )
+    lines = _Lines(proc.stderr)
+    held: list[asyncio.StreamWriter] = []
+    try:
+        await asyncio.to_thread(lines.until, "ready")
+        # More connections than the server has descriptors for: the kernel queues
+        # what the server cannot accept.
+        held.extend([(await _connect(port))[1] for _ in range(220)])
+        await asyncio.to_thread(lines.until, "Too many open files")
+        # A client waits in the queue while the server has no descriptor left...
+        waiting = asyncio.create_task(_ping(port))
+        for writer in held:
+            writer.close()
+        held.clear()
+        # ...and is served once the others have gone.
+        assert await asyncio.wait_for(waiting, BOUND) == 200
+    finally:
+        for writer in held:
+            writer.close()
+        proc.terminate()
+        await asyncio.to_thread(proc.wait, 30)
+    err = lines.rest()
+    assert err.count("Too many open files") <= 2, err
+    assert "Traceback" not in err, err
+
+
+# -- every error is a google.rpc.Status ---------------------------------------------
+
+
+MALFORMED = [
+    ("bad request line", b"GARBAGE\r\n\r\n", 400, 3),
+    ("bad method", b"G\x01T / HTTP/1.1\r\n\r\n", 400, 3),
+    ("tls on the http port", b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + b"\0" * 32, 400, 3),
+    ("bad header", b"GET /v1/ping HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n", 400, 3),
+    ("bad content-length", b"POST /v1/shelves HTTP/1.1\r\nContent-Length: abc\r\n\r\n", 400, 3),
+    (
+        "two content-lengths",
+        b"POST /v1/shelves HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
+        400,
+        3,
+    ),
+    ("bad chunk", b"POST /v1/shelves HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400, 3),
+    ("long request line", b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\n\r\n", 414, 8),
+    ("long header", b"GET /v1/ping HTTP/1.1\r\nX-Big: " + b"a" * 9000 + b"\r\n\r\n", 431, 8),
+    (
+        "too many headers",
+        b"GET /v1/ping HTTP/1.1\r\n" + b"".join(b"X-%d: 1\r\n" % i for i in range(200)) + b"\r\n",
+        431,
+        8,
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("raw", "status", "code"), [m[1:] for m in MALFORMED], ids=[m[0] for m in MALFORMED]
+)
+async def test_what_the_parser_rejects_is_a_status_body(
+    local: LocalServer, caplog: pytest.LogCaptureFixture, raw: bytes, status: int, code: int
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    reader, writer = await _connect(local.http_port)
+    writer.write(raw)
+    [(got, headers, body)] = _responses(await _read_to_close(reader))
+    writer.close()
+    assert got == status
+    assert headers["content-type"] == "application/json"
+    assert _status_body(body)["code"] == code
+    assert not _tracebacks(caplog)
+    assert await _ping(local.http_port) == 200
+
+
+async def test_malformed_requests_do_not_flood_the_log(
+    local: LocalServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    for _ in range(50):
+        reader, writer = await _connect(local.http_port)
+        writer.write(b"GARBAGE\r\n\r\n")
+        await _read_to_close(reader)
+        writer.close()
+    about = [r for r in caplog.records if "malformed" in r.getMessage()]
+    assert 1 <= len(about) <= 3, [r.getMessage() for r in about]
+    assert not _tracebacks(caplog)
+    assert not [r for r in _gateway_records(caplog) if r.levelno >= logging.WARNING]
+
+
+async def test_a_pipelined_request_before_garbage_is_answered(local: LocalServer) -> None:
+    reader, writer = await _connect(local.http_port)
+    writer.write(b"GET /v1/ping HTTP/1.1\r\nHost: x\r\n\r\nGARBAGE\r\n\r\n")
+    raw = await _read_to_close(reader)
+    writer.close()
+    (s1, _, b1), (s2, h2, b2) = _responses(raw)
+    assert (s1, b1) == (200, b'{"message":"Pong"}')
+    assert s2 == 400
+    assert h2["content-type"] == "application/json"
+    assert _status_body(b2)["code"] == 3
+
+
+async def _post_shelf(port: int, body: bytes, encoding: str) -> tuple[int, bytes, dict[str, str]]:
+    reader, writer = await _connect(port)
+    writer.write(
+        b"POST /v1/shelves?shelf_id=e HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+        b"Content-Type: application/json\r\nContent-Encoding: %s\r\nContent-Length: %d\r\n\r\n"
+        % (encoding.encode(), len(body))
+        + body
+    )
+    [(status, headers, out)] = _responses(await _read_to_close(reader))
+    writer.close()
+    return status, out, headers
+
+
+ENCODED = [
+    ("identity", b'{"theme":"plain"}', 201, None),
+    ("gzip", gzip.compress(b'{"theme":"zipped"}'), 201, None),
+    ("deflate", zlib.compress(b'{"theme":"deflated"}'), 201, None),
+    ("gzip", b"notgzip", 400, 3),
+    ("deflate", b"notdeflate", 400, 3),
+    ("xyz", b'{"theme":"x"}', 415, 3),
+    ("gzip, gzip", gzip.compress(gzip.compress(b"{}")), 415, 3),
+    ("gzip", gzip.compress(b" " * (8 << 20)), 413, 8),  # a bomb: 8 MiB from a few KiB
+]
+if not HAS_BROTLI:
+    ENCODED.append(("br", b"\x0b\x02\x80{}\x03", 415, 3))
+
+
+@pytest.mark.parametrize(
+    ("encoding", "body", "status", "code"), ENCODED, ids=[f"{e[0]}-{e[2]}" for e in ENCODED]
+)
+async def test_request_body_encodings(
+    local: LocalServer,
+    caplog: pytest.LogCaptureFixture,
+    encoding: str,
+    body: bytes,
+    status: int,
+    code: int | None,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    got, out, headers = await _post_shelf(local.http_port, body, encoding)
+    assert got == status, out
+    if code is None:
+        assert json.loads(out)["theme"]
+    else:
+        assert _status_body(out)["code"] == code
+    if status == 415:
+        accepted = headers["accept-encoding"]
+        assert "gzip" in accepted
+        assert "deflate" in accepted
+        assert ("br" in accepted) == HAS_BROTLI
+    assert not _tracebacks(caplog)
+
+
+async def test_body_errors_are_status_bodies_in_a_users_own_app(
+    example_target: str, aiohttp_client: Any
+) -> None:
+    """``setup()`` in an application with no grpcgw middleware, on aiohttp's own server."""
+    app = web.Application()
+    setup(app, Gateway([ShelfServicer()], target=example_target))
+    client = await aiohttp_client(app)
+    for encoding, status in (("gzip", 400), ("xyz", 415)):
+        resp = await client.post(
+            "/v1/shelves?shelf_id=u", data=b"notgzip", headers={"Content-Encoding": encoding}
+        )
+        assert resp.status == status
+        assert resp.headers["Content-Type"] == "application/json"
+        _status_body(await resp.read())
+
+
+# -- cancellation when the client goes away ------------------------------------------
+
+
+class _HangingPing(PingServicer):
+    def __init__(self) -> None:
+        self.started = asyncio.Event()
+        self.cancelled = asyncio.Event()
+
+    async def Ping(self, request: Any, context: Any) -> Any:
+        self.started.set()
+        try:
+            await asyncio.Event().wait()  # never answers
+        except asyncio.CancelledError:
+            self.cancelled.set()
+            raise
+
+
+class _IdleWatch(ShelfServicer):
+    def __init__(self) -> None:
+        super().__init__()
+        self.cancelled = asyncio.Event()
+
+    async def WatchShelves(self, request: Any, context: Any) -> AsyncIterator[Any]:
+        yield shelf_pb2.Shelf(name="shelves/first")
+        try:
+            await asyncio.Event().wait()  # the stream goes quiet
+        finally:  # never ends otherwise: the call was cancelled
+            self.cancelled.set()
+
+
+async def _cancel_on_disconnect(
+    port: int, request: bytes, until: Callable[[asyncio.StreamReader], Awaitable[object]]
+) -> None:
+    reader, writer = await _connect(port)
+    writer.write(request)
+    await until(reader)
+    writer.close()
+    await writer.wait_closed()
+
+
+async def test_a_unary_call_is_cancelled_when_the_client_goes() -> None:
+    servicer = _HangingPing()
+    async with await _local(servicer) as local:
+
+        async def started(_: asyncio.StreamReader) -> None:
+            await asyncio.wait_for(servicer.started.wait(), BOUND)
+
+        await _cancel_on_disconnect(
+            local.http_port, b"GET /v1/ping HTTP/1.1\r\nHost: x\r\n\r\n", started
+        )
+        await asyncio.wait_for(servicer.cancelled.wait(), BOUND)
+
+
+async def test_an_idle_server_stream_is_cancelled_when_the_client_goes() -> None:
+    servicer = _IdleWatch()
+    async with await _local(servicer) as local:
+
+        async def first_line(reader: asyncio.StreamReader) -> None:
+            async with asyncio.timeout(BOUND):
+                while b'"shelves/first"' not in await reader.readline():
+                    pass
+
+        await _cancel_on_disconnect(
+            local.http_port, b"GET /v1/shelves:watch HTTP/1.1\r\nHost: x\r\n\r\n", first_line
+        )
+        await asyncio.wait_for(servicer.cancelled.wait(), BOUND)
+
+
+class _Firehose(ShelfServicer):
+    """A stream that never stops sending big messages."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cancelled = asyncio.Event()
+
+    async def WatchShelves(self, request: Any, context: Any) -> AsyncIterator[Any]:
+        shelf = shelf_pb2.Shelf(name="shelves/big", theme="x" * 60000)
+        try:
+            while True:
+                yield shelf
+        finally:  # never ends otherwise: the call was cancelled
+            self.cancelled.set()
+
+
+async def test_a_client_that_stops_reading_is_cut_off(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    servicer = _Firehose()
+    async with await _local(servicer) as local:
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.connect(("127.0.0.1", local.http_port))
+        sock.sendall(b"GET /v1/shelves:watch HTTP/1.1\r\nHost: x\r\n\r\n")
+        try:
+            # Never read: the server's buffers fill, then send_timeout ends the call.
+            await asyncio.wait_for(servicer.cancelled.wait(), BOUND)
+        finally:
+            sock.close()
+        assert await _ping_status(local) == 404  # still serving (no Ping servicer here)
+    assert not _tracebacks(caplog)
+    assert not [r for r in _gateway_records(caplog) if r.levelno >= logging.ERROR]
+
+
+async def _ping_status(local: LocalServer) -> int:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(f"http://127.0.0.1:{local.http_port}/v1/ping") as resp,
+    ):
+        return resp.status
+
+
+async def test_a_client_leaving_a_busy_stream_writes_no_traceback(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    servicer = _Firehose()
+    async with await _local(servicer) as local:
+
+        async def some(reader: asyncio.StreamReader) -> None:
+            await reader.readexactly(200_000)
+
+        await _cancel_on_disconnect(
+            local.http_port, b"GET /v1/shelves:watch HTTP/1.1\r\nHost: x\r\n\r\n", some
+        )
+        await asyncio.wait_for(servicer.cancelled.wait(), BOUND)
+    assert not _tracebacks(caplog)
+    assert not [r for r in _gateway_records(caplog) if r.levelno >= logging.WARNING]
+
+
+async def test_create_app_answers_a_stream_disconnect_quietly(
+    servers: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """aiohttp's own runner, as a ``create_app`` user runs it (no handler cancellation)."""
+    caplog.set_level(logging.DEBUG)
+    servicer = _Firehose()
+    target = await servers.start(servicer)
+    runner = web.AppRunner(create_app(Gateway([servicer], target=target)))
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        await _cancel_on_disconnect(
+            runner.addresses[0][1],
+            b"GET /v1/shelves:watch HTTP/1.1\r\nHost: x\r\n\r\n",
+            lambda reader: reader.readexactly(200_000),
+        )
+        await asyncio.wait_for(servicer.cancelled.wait(), BOUND)
+    finally:
+        await runner.cleanup()
+    assert not _tracebacks(caplog)
+
+
+# -- the proxy -------------------------------------------------------------------------
+
+
+async def test_the_proxy_serves_within_its_limit_flags(servers: Any) -> None:
+    from .test_cli import ENV
+
+    target = await servers.start(PingServicer())
+    port = _free_port()
+    proc = subprocess.Popen(  # noqa: ASYNC220 (only spawns; waits are off the loop)
+        [sys.executable, "-m", "grpcgw", "proxy", "example.v1.PingService",
+         "--import", "examples.ping.service", "--target", target,
+         "--http-address", f"127.0.0.1:{port}", "--header-timeout", "0.5",
+         "--max-connections", "50", "--body-timeout", "none"],
+        cwd=ROOT, env=ENV, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    lines = _Lines(proc.stderr)
+    try:
+        await asyncio.to_thread(lines.until, "grpcgw proxy: http://127.0.0.1")
+        reader, writer = await _connect(port)
+        assert await _read_to_close(reader) == b""  # a silent client is let go
+        writer.close()
+        reader, writer = await _connect(port)
+        writer.write(b"GARBAGE\r\n\r\n")
+        [(status, headers, body)] = _responses(await _read_to_close(reader))
+        writer.close()
+        assert (status, headers["content-type"]) == (400, "application/json")
+        assert _status_body(body)["code"] == 3
+        assert await _ping(port) == 200
+    finally:
+        proc.send_signal(signal.SIGINT)
+        await asyncio.to_thread(proc.wait, 30)
+    assert proc.returncode == 0
+    assert "Traceback" not in lines.rest()
+
+
+@pytest.mark.parametrize(
+    ("flag", "message"),
+    [
+        ("--header-timeout=soon", "header_timeout must be a number or none, not 'soon'"),
+        ("--backlog=none", "backlog must be an integer, not 'none'"),
+        ("--header-timeout=0", "HttpLimits.header_timeout must be a positive number or None"),
+    ],
+)
+def test_bad_limit_flags_are_one_line_errors(flag: str, message: str) -> None:
+    from .test_cli import grpcgw
+
+    result = grpcgw("proxy", "example.v1.PingService", "--target", "localhost:1", flag)
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+# -- a unix socket -----------------------------------------------------------------------
+
+
+async def test_serving_on_a_unix_socket(sock_dir: Any) -> None:
+    path = f"{sock_dir}/http.sock"
+    stale = socket.socket(socket.AF_UNIX)
+    stale.bind(path)
+    stale.close()  # a leftover socket file, nobody listening: replaced
+    local = await start_local(
+        PingServicer(), http_address=f"unix:{path}", grpc_address="127.0.0.1:0", limits=FAST
+    )
+    async with local:
+        assert local.http_port == 0
+        connector = aiohttp.UnixConnector(path=path)
+        async with (
+            aiohttp.ClientSession(connector=connector) as session,
+            session.get("http://localhost/v1/ping") as resp,
+        ):
+            assert await resp.json() == {"message": "Pong"}
+        # A live server on the path is not replaced.
+        with pytest.raises(OSError, match="already listens"):
+            await start_local(
+                PingServicer(), http_address=f"unix:{path}", grpc_address="127.0.0.1:0"
+            )
