@@ -222,16 +222,32 @@ class _Parser:
         self._parser.set_upgraded(val)
 
     def feed_data(self, data: bytes) -> Any:
-        held = self._held
-        if held is not None:
-            self._held = None
+        if self._held is not None:
+            held, self._held = self._held, None
             raise held
         payload = self._payload
-        if payload is not None and not payload.is_eof():
-            return self._feed(data)  # body bytes: one piece
-        end = data.find(_HEAD_END) + 4
-        if end <= 3 or end >= len(data):
-            return self._feed(data)  # at most one head, ending the packet
+        if payload is None or payload.is_eof():  # not in a body: maybe several heads
+            end = data.find(_HEAD_END) + 4
+            if 3 < end < len(data):
+                return self._by_message(data, end)
+        return self._feed(data)
+
+    def _feed(self, data: bytes) -> Any:
+        try:
+            result = self._parser.feed_data(data)
+        except HttpProcessingError as exc:
+            setattr(exc, _ANSWER, _classify(exc, data, self._limits))
+            payload = self._payload
+            if payload is not None and not payload.is_eof() and payload.exception() is None:
+                payload.set_exception(exc)  # the request reading its body learns of it
+            raise
+        messages = result[0]
+        if messages:
+            self._payload = messages[-1][1]
+        return result
+
+    def _by_message(self, data: bytes, end: int) -> Any:
+        """Feed ``data`` one request head at a time (``end``: just past the first)."""
         messages: list[Any] = []
         while True:
             try:
@@ -247,7 +263,7 @@ class _Parser:
                 return messages, True, tail + data
             payload = self._payload
             end = data.find(_HEAD_END) + 4
-            if (payload is not None and not payload.is_eof()) or end <= 3 or end >= len(data):
+            if not 3 < end < len(data) or (payload is not None and not payload.is_eof()):
                 try:
                     found, upgraded, tail = self._feed(data)
                 except HttpProcessingError as exc:
@@ -255,19 +271,6 @@ class _Parser:
                     return messages, False, b""
                 messages.extend(found)
                 return messages, upgraded, tail
-
-    def _feed(self, data: bytes) -> Any:
-        try:
-            result = self._parser.feed_data(data)
-        except HttpProcessingError as exc:
-            setattr(exc, _ANSWER, _classify(exc, data, self._limits))
-            payload = self._payload
-            if payload is not None and not payload.is_eof() and payload.exception() is None:
-                payload.set_exception(exc)  # the request reading its body learns of it
-            raise
-        if result[0]:
-            self._payload = result[0][-1][1]
-        return result
 
 
 class _EdgeHandler(RequestHandler):
