@@ -311,20 +311,17 @@ async def test_running_out_of_file_descriptors_logs_one_line_and_recovers() -> N
 # -- every error is a google.rpc.Status ---------------------------------------------
 
 
+_POST = b"POST /v1/shelves HTTP/1.1\r\nHost: x\r\n"
 MALFORMED = [
     ("bad request line", b"GARBAGE\r\n\r\n", 400, 3),
     ("bad method", b"G\x01T / HTTP/1.1\r\n\r\n", 400, 3),
     ("tls on the http port", b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + b"\0" * 32, 400, 3),
+    ("no host in HTTP/1.1", b"GET /v1/ping HTTP/1.1\r\n\r\n", 400, 3),
     ("bad header", b"GET /v1/ping HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n", 400, 3),
-    ("bad content-length", b"POST /v1/shelves HTTP/1.1\r\nContent-Length: abc\r\n\r\n", 400, 3),
-    (
-        "two content-lengths",
-        b"POST /v1/shelves HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
-        400,
-        3,
-    ),
-    ("bad chunk", b"POST /v1/shelves HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400, 3),
-    ("long request line", b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\n\r\n", 414, 8),
+    ("bad content-length", _POST + b"Content-Length: abc\r\n\r\n", 400, 3),
+    ("two content-lengths", _POST + b"Content-Length: 1\r\nContent-Length: 2\r\n\r\nab", 400, 3),
+    ("bad chunk", _POST + b"Transfer-Encoding: chunked\r\n\r\nzz\r\n", 400, 3),
+    ("long request line", b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414, 8),
     ("long header", b"GET /v1/ping HTTP/1.1\r\nX-Big: " + b"a" * 9000 + b"\r\n\r\n", 431, 8),
     (
         "too many headers",
@@ -425,6 +422,8 @@ async def test_request_body_encodings(
         assert json.loads(out)["theme"]
     else:
         assert _status_body(out)["code"] == code
+    if status == 400:
+        assert json.loads(out)["message"] == f"malformed request body: not valid {encoding} data"
     if status == 415:
         accepted = headers["accept-encoding"]
         assert "gzip" in accepted

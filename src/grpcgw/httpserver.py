@@ -56,6 +56,7 @@ __all__ = [
     "HttpServer",
     "RateLimitedLog",
     "accepted_encodings",
+    "error_reason",
     "run_server",
     "split_address",
     "start_server",
@@ -136,6 +137,15 @@ def _first_line(text: str) -> str:
     return "".join(c if c.isprintable() else "?" for c in line)[:200]
 
 
+def error_reason(exc: BaseException) -> str:
+    """The first line of what aiohttp says about a bad request, without its status prefix."""
+    text = exc.message if isinstance(exc, HttpProcessingError) else str(exc)
+    lines = [line.strip() for line in str(text).splitlines() if line.strip()]
+    if lines and lines[0].endswith("message:") and lines[0][:3].isdigit():
+        del lines[0]  # "400, message:" (how HttpProcessingError prints itself)
+    return _first_line(lines[0]) if lines else "unreadable"
+
+
 def _is_request_line(exc: LineTooLong, data: bytes, limits: HttpLimits) -> bool:
     """Whether an over-long line is the request line (414) rather than a header (431)."""
     limit = exc.args[1] if len(exc.args) > 1 else None
@@ -175,8 +185,7 @@ def _classify(exc: BaseException | None, data: bytes, limits: HttpLimits) -> tup
     if isinstance(exc, BadHttpMessage) and "Too many headers" in exc.message:
         return 431, Code.RESOURCE_EXHAUSTED, f"more than {limits.max_headers} header fields"
     if isinstance(exc, HttpProcessingError):
-        detail = _first_line(exc.message or "") or "unreadable"
-        return 400, Code.INVALID_ARGUMENT, f"malformed HTTP request: {detail}"
+        return 400, Code.INVALID_ARGUMENT, f"malformed HTTP request: {error_reason(exc)}"
     return 400, Code.INVALID_ARGUMENT, "malformed HTTP request"
 
 
@@ -426,7 +435,7 @@ class _EdgeHandler(RequestHandler):
         """aiohttp's traceback for a failure outside a handler; one quiet line for a client's."""
         exc = kw.get("exc_info")
         if isinstance(exc, RequestPayloadError | HttpProcessingError | ConnectionError):
-            self._logs.malformed("connection ended by a bad request: %s", _first_line(str(exc)))
+            self._logs.malformed("connection ended by a bad request: %s", error_reason(exc))
             return
         super().log_exception(*args, **kw)
 

@@ -31,6 +31,7 @@ from grpcgw.httpserver import (
     DECODED_ENCODINGS,
     HttpServer,
     accepted_encodings,
+    error_reason,
     run_server,
     start_server,
 )
@@ -248,9 +249,10 @@ async def _read_body(request: web.Request, max_size: int, limits: HttpLimits) ->
             chunks.append(chunk)
     except (RequestPayloadError, HttpProcessingError) as exc:
         # A body that does not decode (gzip that is not), a bad chunked framing.
-        text = exc.message if isinstance(exc, HttpProcessingError) else str(exc)
-        detail = text.strip().split("\n", 1)[0].strip().rstrip(":")[:200]
-        raise GatewayError(Code.INVALID_ARGUMENT, f"malformed request body: {detail}") from None
+        reason = error_reason(exc)
+        if encoding is not None and "content-encoding" in reason.lower():
+            reason = f"not valid {encoding.strip().lower()} data"
+        raise GatewayError(Code.INVALID_ARGUMENT, f"malformed request body: {reason}") from None
     except (ConnectionError, RuntimeError) as exc:
         # aiohttp: ConnectionResetError once the client is gone, RuntimeError when
         # a read starts after it went.
