@@ -45,6 +45,7 @@ from aiohttp.http_exceptions import (
     HttpProcessingError,
     LineTooLong,
 )
+from aiohttp.streams import EMPTY_PAYLOAD
 from aiohttp.web_protocol import RequestHandler, RequestPayloadError
 
 from grpcgw.errors import Code, status_body
@@ -203,20 +204,17 @@ class _Parser:
     next call, which :meth:`_EdgeHandler.data_received` makes at once.
     """
 
-    __slots__ = ("_held", "_limits", "_parser", "_payload")
+    __slots__ = ("_limits", "_parser", "_payload", "held")
 
     def __init__(self, parser: Any, limits: HttpLimits) -> None:
         self._parser = parser
         self._limits = limits
         self._payload: Any = None  # the body of the last request, while it arrives
-        self._held: BaseException | None = None
+        #: An error found after the requests this packet completed, for the next call.
+        self.held: BaseException | None = None
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._parser, name)
-
-    @property
-    def holds_error(self) -> bool:
-        return self._held is not None
 
     def pause_reading(self) -> None:
         self._parser.pause_reading()
@@ -231,29 +229,43 @@ class _Parser:
         self._parser.set_upgraded(val)
 
     def feed_data(self, data: bytes) -> Any:
-        if self._held is not None:
-            held, self._held = self._held, None
+        if self.held is not None:
+            held, self.held = self.held, None
             raise held
         payload = self._payload
         if payload is None or payload.is_eof():  # not in a body: maybe several heads
             end = data.find(_HEAD_END) + 4
             if 3 < end < len(data):
                 return self._by_message(data, end)
-        return self._feed(data)
+        # The common case, inline: a head ending the packet, or body bytes.
+        try:
+            result = self._parser.feed_data(data)
+        except HttpProcessingError as exc:
+            self._failed(exc, data)
+            raise
+        messages = result[0]
+        if messages:
+            payload = messages[-1][1]
+            self._payload = None if payload is EMPTY_PAYLOAD else payload
+        return result
 
     def _feed(self, data: bytes) -> Any:
         try:
             result = self._parser.feed_data(data)
         except HttpProcessingError as exc:
-            setattr(exc, _ANSWER, _classify(exc, data, self._limits))
-            payload = self._payload
-            if payload is not None and not payload.is_eof() and payload.exception() is None:
-                payload.set_exception(exc)  # the request reading its body learns of it
+            self._failed(exc, data)
             raise
         messages = result[0]
         if messages:
-            self._payload = messages[-1][1]
+            payload = messages[-1][1]
+            self._payload = None if payload is EMPTY_PAYLOAD else payload
         return result
+
+    def _failed(self, exc: HttpProcessingError, data: bytes) -> None:
+        setattr(exc, _ANSWER, _classify(exc, data, self._limits))
+        payload = self._payload
+        if payload is not None and not payload.is_eof() and payload.exception() is None:
+            payload.set_exception(exc)  # the request reading its body learns of it
 
     def _by_message(self, data: bytes, end: int) -> Any:
         """Feed ``data`` one request head at a time (``end``: just past the first)."""
@@ -264,7 +276,7 @@ class _Parser:
             except HttpProcessingError as exc:
                 if not messages:
                     raise
-                self._held = exc
+                self.held = exc
                 return messages, False, b""
             messages.extend(found)
             data = data[end:]
@@ -276,7 +288,7 @@ class _Parser:
                 try:
                     found, upgraded, tail = self._feed(data)
                 except HttpProcessingError as exc:
-                    self._held = exc
+                    self.held = exc
                     return messages, False, b""
                 messages.extend(found)
                 return messages, upgraded, tail
@@ -287,6 +299,7 @@ class _EdgeHandler(RequestHandler):
 
     __slots__ = (
         "_discarding",
+        "_edge_parser",
         "_head_bytes",
         "_head_timer",
         "_logs",
@@ -317,7 +330,8 @@ class _EdgeHandler(RequestHandler):
         )
         self.limits = limits
         self._logs = logs
-        self._parser = _Parser(self._parser, limits)  # type: ignore[assignment]
+        self._edge_parser = _Parser(self._parser, limits)
+        self._parser = self._edge_parser  # type: ignore[assignment]
         self._on_lost: Callable[[], None] | None = on_lost
         self._head_timer: asyncio.TimerHandle | None = None
         self._head_bytes = False
@@ -348,13 +362,17 @@ class _EdgeHandler(RequestHandler):
     def data_received(self, data: bytes) -> None:
         if self._discarding:
             return
-        # Bytes while no request is being served begin the next request's head.
-        starts_head = bool(data) and not self._head_bytes and self._waiting_for_request()
+        # start() awaits _waiter while no request is being served (what aiohttp's
+        # own keep-alive check looks at): bytes then begin the next request's head.
+        waiter = self._waiter
+        starts_head = (
+            waiter is not None and not waiter.done() and not self._head_bytes and bool(data)
+        )
         super().data_received(data)
-        parser = self._parser
-        if isinstance(parser, _Parser) and parser.holds_error:
+        if self._edge_parser.held is not None:
             super().data_received(b"")  # queue the error behind the requests before it
-        if self._waiting_for_request():
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
             if starts_head:
                 # Not a whole head in that packet: the header timeout bounds the rest
                 # from now, not the idle timeout (keep_alive() cancels aiohttp's idle

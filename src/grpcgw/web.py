@@ -210,8 +210,18 @@ async def _read_body(request: web.Request, max_size: int, limits: HttpLimits) ->
     # Decompress in chunks up to the limit (what request.read() does), so a bomb
     # stops at the limit instead of expanding in memory.
     content.set_read_chunk_size(max_size)
-    chunks: list[bytes] = []
-    size = 0
+    try:
+        chunk = content.read_nowait()
+        if content.at_eof():  # the whole body came with the request: no timers
+            if len(chunk) > max_size:
+                raise _too_large(max_size)
+            return chunk
+    except (RequestPayloadError, HttpProcessingError) as exc:
+        raise _undecodable(exc, encoding) from None
+    except (ConnectionError, RuntimeError) as exc:
+        raise _ClientGone from exc
+    chunks = [chunk] if chunk else []
+    size = len(chunk)
     loop = asyncio.get_running_loop()
     gap, total = limits.body_read_timeout, limits.body_timeout
     deadline = None if total is None else loop.time() + total
@@ -241,23 +251,31 @@ async def _read_body(request: web.Request, max_size: int, limits: HttpLimits) ->
                     break
             size += len(chunk)
             if size > max_size:
-                raise GatewayError(
-                    Code.RESOURCE_EXHAUSTED,
-                    f"request body exceeds the limit of {max_size} bytes",
-                    http_status=413,
-                )
+                raise _too_large(max_size)
             chunks.append(chunk)
     except (RequestPayloadError, HttpProcessingError) as exc:
-        # A body that does not decode (gzip that is not), a bad chunked framing.
-        reason = error_reason(exc)
-        if encoding is not None and "content-encoding" in reason.lower():
-            reason = f"not valid {encoding.strip().lower()} data"
-        raise GatewayError(Code.INVALID_ARGUMENT, f"malformed request body: {reason}") from None
+        raise _undecodable(exc, encoding) from None
     except (ConnectionError, RuntimeError) as exc:
         # aiohttp: ConnectionResetError once the client is gone, RuntimeError when
         # a read starts after it went.
         raise _ClientGone from exc
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def _too_large(max_size: int) -> GatewayError:
+    return GatewayError(
+        Code.RESOURCE_EXHAUSTED,
+        f"request body exceeds the limit of {max_size} bytes",
+        http_status=413,
+    )
+
+
+def _undecodable(exc: Exception, encoding: str | None) -> GatewayError:
+    """A body that does not decode (gzip that is not), or a bad chunked framing."""
+    reason = error_reason(exc)
+    if encoding is not None and "content-encoding" in reason.lower():
+        reason = f"not valid {encoding.strip().lower()} data"
+    return GatewayError(Code.INVALID_ARGUMENT, f"malformed request body: {reason}")
 
 
 def _to_aiohttp(response: HttpResponse) -> web.Response:
