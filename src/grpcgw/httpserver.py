@@ -473,7 +473,7 @@ class _EdgeHandler(RequestHandler):
             answer = _classify(exc, b"", self.limits)
         if answer is not None:
             http_status, code, text = answer
-            self._logs.malformed("malformed request from %s: %s", request.remote, text)
+            self._logs.malformed("answered %d to %s: %s", http_status, request.remote, text)
             if http_status == 415:
                 headers["Accept-Encoding"] = accepted_encodings()
         elif status == 504:
@@ -780,9 +780,10 @@ def run_server(
     limits: HttpLimits | None = None,
     on_start: Callable[[HttpServer], None] | None = None,
 ) -> None:
-    """Serve ``app`` like :func:`start_server` until SIGINT or SIGTERM (blocks)."""
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    """Serve ``app`` like :func:`start_server` until SIGINT or SIGTERM (blocks).
+
+    Logging is left as the program set it up (see :func:`grpcgw.logs.configure`).
+    """
 
     async def serve() -> None:
         stop = asyncio.Event()
