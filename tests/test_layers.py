@@ -40,6 +40,7 @@ def test_pure_modules_import_without_aiohttp_or_grpc() -> None:
         import grpcgw.invoker, grpcgw.exchange, grpcgw.driver, grpcgw.gateway, grpcgw.limits
         import grpcgw.protojson._strict, grpcgw.protojson._check, grpcgw.protojson._codecs
         import grpcgw.cors, grpcgw.logs
+        import grpcgw.proxy, grpcgw.proxy._files, grpcgw.proxy._source, grpcgw.proxy._reload
         """,
         {"aiohttp", "grpc"},
     )
@@ -71,7 +72,7 @@ def test_gateway_core_does_not_import_aiohttp() -> None:
         """
         import sys, grpcgw
         from grpcgw.gateway import Gateway
-        import grpcgw.channel, grpcgw.grpcserver, grpcgw.reflection
+        import grpcgw.channel, grpcgw.grpcserver, grpcgw.reflection, grpcgw.proxy._reflect
         assert "aiohttp" not in sys.modules
         """,
         {"aiohttp"},

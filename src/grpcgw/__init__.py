@@ -1,7 +1,8 @@
 """grpcgw: serve the ``google.api.http`` annotations of gRPC services as HTTP/JSON.
 
 Locally (:func:`serve_local`), inside your own aiohttp application
-(:mod:`grpcgw.web`), or on AWS Lambda. Names load on first use, so
+(:mod:`grpcgw.web`), on AWS Lambda, or in front of any gRPC server
+(:mod:`grpcgw.proxy`). Names load on first use, so
 ``import grpcgw`` stays cheap and the Lambda path never imports aiohttp.
 """
 
@@ -27,6 +28,7 @@ __all__ = [
     "TLSConfig",
     "UnescapeMode",
     "__version__",
+    "proxy",
     "serve_lambda",
     "serve_local",
     "start_local",
@@ -54,7 +56,7 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:
-    from grpcgw import web
+    from grpcgw import proxy, web
     from grpcgw.awslambda import LambdaOptions, serve_lambda
     from grpcgw.channel import TLSConfig
     from grpcgw.cors import CorsOptions
@@ -67,8 +69,8 @@ if TYPE_CHECKING:
 
 
 def __getattr__(name: str) -> Any:
-    if name == "web":
-        return importlib.import_module("grpcgw.web")
+    if name in ("web", "proxy"):
+        return importlib.import_module(f"grpcgw.{name}")
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'grpcgw' has no attribute {name!r}")

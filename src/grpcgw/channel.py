@@ -10,8 +10,10 @@ no event loop of its own (the Lambda handler).
 
 from __future__ import annotations
 
+import functools
 import os
 import re
+import weakref
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -223,23 +225,37 @@ _KINDS = {
 
 
 class _CallableCache:
-    """One multi-callable per method of a channel, built on first use."""
+    """One multi-callable per method of a channel, built on first use.
+
+    Each is kept with the reply class it decodes into, weakly: after the
+    gateway's services are replaced (a proxy's reload), a method's reply type
+    is a class of the new descriptor pool, a reply must be decoded into the
+    class the route that matched expects, and the old pool must not be kept
+    alive by a method no route calls any more.
+    """
 
     def __init__(self, channel: grpc.aio.Channel | grpc.Channel) -> None:
         self.channel = channel
-        self._callables: dict[str, Any] = {}
+        self._callables: dict[str, tuple[weakref.ref[type[Message]], Any]] = {}
 
     def _callable(self, spec: MethodSpec) -> Any:
-        callable_ = self._callables.get(spec.rpc)
-        if callable_ is None:
-            factory = getattr(self.channel, _KINDS[spec.client_streaming, spec.server_streaming])
-            callable_ = factory(
-                spec.rpc,
-                request_serializer=_serialize,
-                response_deserializer=spec.response_class.FromString,
-            )
-            self._callables[spec.rpc] = callable_
+        found = self._callables.get(spec.rpc)
+        if found is not None and found[0]() is spec.response_class:
+            return found[1]
+        factory = getattr(self.channel, _KINDS[spec.client_streaming, spec.server_streaming])
+        reply_class = weakref.ref(spec.response_class)
+        callable_ = factory(
+            spec.rpc,
+            request_serializer=_serialize,
+            response_deserializer=functools.partial(_deserialize, reply_class),
+        )
+        self._callables[spec.rpc] = (reply_class, callable_)
         return callable_
+
+
+def _deserialize(reply_class: weakref.ref[type[Message]], data: bytes) -> Message:
+    # Alive: the route making the call holds its reply class.
+    return cast(type[Message], reply_class()).FromString(data)
 
 
 class ChannelInvoker(_CallableCache):

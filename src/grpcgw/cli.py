@@ -3,8 +3,10 @@
 grpcgw lambda-invoke examples.ping.lambda_function.handler event.json
 grpcgw lambda-invoke examples.ping.lambda_function.handler --get /v1/ping
 grpcgw routes examples.ping.service:ShelfServicer
-grpcgw proxy --target localhost:50051 --import mypkg.v1.api_pb2 --http-address :8080
 grpcgw lambda-build app.handler --requirements requirements.txt --arch arm64 -o function.zip
+grpcgw proxy --target localhost:50051 --reflect --http-address :8080
+grpcgw proxy --target localhost:50051 --descriptor-set api.binpb
+grpcgw proxy --target localhost:50051 --import mypkg.v1.api_pb2
 """
 
 from __future__ import annotations
@@ -115,15 +117,30 @@ def _routes(args: argparse.Namespace) -> int:
 
 
 def _proxy(args: argparse.Namespace) -> int:
-    from grpcgw.channel import TLSConfig
-    from grpcgw.gateway import Gateway, access_log_default
-    from grpcgw.limits import HttpLimits
-    from grpcgw.logs import configure
-    from grpcgw.options import GatewayOptions
-    from grpcgw.web import create_app, run_server
+    import asyncio
+    import logging
 
-    given = {k[6:]: v for k, v in vars(args).items() if k.startswith("limit_") and v is not _UNSET}
-    limits = HttpLimits(**given)
+    from grpcgw.channel import TLSConfig
+    from grpcgw.options import GatewayOptions
+    from grpcgw.proxy import DescriptorSource, RunningProxy, run_proxy
+
+    sources = [
+        flag
+        for flag, given in (
+            ("--reflect", args.reflect),
+            ("--descriptor-set", args.descriptor_sets),
+            ("--import", args.imports),
+        )
+        if given
+    ]
+    if len(sources) > 1:
+        raise SystemExit(f"grpcgw proxy: give one of {' or '.join(sources)}, not both")
+    names = _service_names([*args.service, *args.services])
+    if not sources and not names:
+        raise SystemExit(
+            "grpcgw proxy: give --reflect (ask the target), --descriptor-set FILE or "
+            "--import MODULE, and optionally --service NAME"
+        )
     tls = None
     if args.tls or args.ca or args.cert:
         tls = TLSConfig(
@@ -132,20 +149,39 @@ def _proxy(args: argparse.Namespace) -> int:
             private_key=args.key,
             server_name=args.server_name,
         )
-    configure(args.log_format, args.log_level)
-    gateway = Gateway(
-        _services(args.service, args.imports),
-        target=args.target,
+    source = DescriptorSource(
+        reflect=args.target if args.reflect else None,
+        descriptor_sets=args.descriptor_sets,
+        modules=args.imports,
+        services=names,
         tls=tls,
-        **access_log_default(
-            {"options": GatewayOptions(expose_unannotated=args.expose_unannotated)}, on=True
-        ),
+        timeout=args.reflect_timeout,
     )
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
 
-    def listening(_: object) -> None:  # once the site listens
-        print(f"grpcgw proxy: http://{args.http_address} -> {args.target}", file=sys.stderr)
+    def listening(proxy: RunningProxy) -> None:
+        address = args.http_address
+        if not address.startswith("unix:"):  # the port bound, for port 0
+            address = f"{address.rpartition(':')[0]}:{proxy.http_port}"
+        print(
+            f"grpcgw proxy: http://{address} -> {args.target} "
+            f"({len(proxy.gateway.routes)} routes from {proxy.descriptors.origin})",
+            file=sys.stderr,
+            flush=True,
+        )
 
-    run_server(create_app(gateway), args.http_address, limits=limits, on_start=listening)
+    asyncio.run(
+        run_proxy(
+            source,
+            target=args.target,
+            http_address=args.http_address,
+            tls=tls,
+            options=GatewayOptions(expose_unannotated=args.expose_unannotated),
+            reload_interval=args.reload_interval,
+            started=listening,
+        )
+    )
     return 0
 
 
@@ -193,51 +229,76 @@ def _lambda_build(args: argparse.Namespace) -> int:
     return 0
 
 
-def _log_flags(parser: argparse.ArgumentParser) -> None:
-    """--log-format and --log-level, for the commands that serve."""
-    from grpcgw.logs import LOG_FORMATS, level_names
+def _service_names(specs: Sequence[str]) -> list[str]:
+    """Full service names; a ``module:ServicerClass`` is imported and named by its service."""
+    from grpcgw.descriptors import resolve_service
 
-    group = parser.add_argument_group("logging (unless the environment set it up)")
-    group.add_argument(
-        "--log-format",
-        choices=LOG_FORMATS,
-        default="text",
-        help="one line per record, as text or as a JSON object (default: text)",
+    return [
+        resolve_service(obj() if isinstance(obj := _import(spec), type) else obj).full_name
+        if ":" in spec
+        else spec
+        for spec in specs
+    ]
+
+
+def _seconds(text: str) -> float:
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds above 0")
+    return value
+
+
+def _proxy_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--target", required=True, help="gRPC server: host:port, unix:///path")
+    p.add_argument("--http-address", default="[::]:8080")
+    source = p.add_argument_group("descriptors (one source)")
+    source.add_argument(
+        "--reflect",
+        action="store_true",
+        help="ask the target's server reflection (grpc.reflection.v1, then v1alpha)",
     )
-    group.add_argument(
-        "--log-level",
-        type=str.upper,
-        choices=level_names(),
-        default="INFO",
-        help="the least severe level written (default: INFO; the access log is INFO)",
+    source.add_argument(
+        "--descriptor-set",
+        dest="descriptor_sets",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="a FileDescriptorSet (protoc --descriptor_set_out --include_imports, "
+        "buf build -o); repeatable",
     )
-
-
-_UNSET: Any = object()
-
-
-def _limit_flags(parser: argparse.ArgumentParser) -> None:
-    """One flag per field of HttpLimits (--header-timeout, --max-connections, ...)."""
-    from grpcgw.limits import HttpLimits, limit_fields, parse_value
-
-    defaults = HttpLimits()
-    group = parser.add_argument_group("limits on HTTP clients (see docs/options.md)")
-    for name, _, optional, text in limit_fields():
-
-        def parse(value: str, name: str = name) -> object:
-            try:
-                return parse_value(name, value)
-            except ValueError as exc:
-                raise argparse.ArgumentTypeError(str(exc)) from None
-
-        group.add_argument(
-            "--" + name.replace("_", "-"),
-            dest=f"limit_{name}",
-            type=parse,
-            default=_UNSET,
-            metavar="N|none" if optional else "N",
-            help=f"{text} (default: {getattr(defaults, name)})",
-        )
+    source.add_argument(
+        "--service",
+        dest="services",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="serve this service (full name; repeatable); default: every annotated one",
+    )
+    source.add_argument(
+        "--reload-interval",
+        "--reflect-interval",
+        type=_seconds,
+        metavar="SECONDS",
+        help="re-read the descriptors this often and swap the routes if they changed "
+        "(SIGHUP always does)",
+    )
+    source.add_argument(
+        "--reflect-timeout",
+        type=_seconds,
+        default=10.0,
+        metavar="SECONDS",
+        help="how long reflection may take, connecting included (default: %(default)s)",
+    )
+    p.add_argument("--tls", action="store_true", help="dial with TLS (system roots)")
+    p.add_argument("--ca", help="PEM file of root certificates")
+    p.add_argument("--cert", help="PEM client certificate chain")
+    p.add_argument("--key", help="PEM client private key")
+    p.add_argument("--server-name", help="override the name checked on the certificate")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -341,7 +402,7 @@ def _parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=text)
         p.add_argument(
             "service",
-            nargs="+",
+            nargs="+" if name == "routes" else "*",
             help="module:ServicerClass or a full service name (with --import of its _pb2)",
         )
         p.add_argument(
@@ -359,15 +420,7 @@ def _parser() -> argparse.ArgumentParser:
         )
         p.set_defaults(func=func)
         if name == "proxy":
-            p.add_argument("--target", required=True, help="gRPC server: host:port, unix:///path")
-            p.add_argument("--http-address", default="[::]:8080")
-            p.add_argument("--tls", action="store_true", help="dial with TLS (system roots)")
-            p.add_argument("--ca", help="PEM file of root certificates")
-            p.add_argument("--cert", help="PEM client certificate chain")
-            p.add_argument("--key", help="PEM client private key")
-            p.add_argument("--server-name", help="override the name checked on the certificate")
-            _log_flags(p)
-            _limit_flags(p)
+            _proxy_arguments(p)
     return parser
 
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
 from google.api import annotations_pb2, http_pb2
-from google.protobuf import descriptor_pool
+from google.protobuf import descriptor_pb2, descriptor_pool
 from google.protobuf.descriptor import MethodDescriptor, ServiceDescriptor
 
 #: What may name a service: a servicer instance, its descriptor, or its full name.
@@ -95,10 +95,15 @@ def _servicer_registration(servicer: object) -> tuple[str, Callable[[object, Any
 
 
 def resolve_service(service: ServiceLike, pool: Any = None) -> ServiceInfo:
-    """Resolve a servicer instance, a ``ServiceDescriptor`` or a full service name."""
+    """Resolve a servicer instance, a ``ServiceDescriptor`` or a full service name.
+
+    Names (and the services of servicers) are looked up in ``pool``, by default
+    the default pool, where generated ``_pb2`` modules register their files.
+    """
     if isinstance(service, ServiceDescriptor):
         return ServiceInfo(service)
-    pool = pool or descriptor_pool.Default()
+    if pool is None:
+        pool = descriptor_pool.Default()
     if isinstance(service, str):
         try:
             return ServiceInfo(pool.FindServiceByName(service.lstrip(".")))
@@ -136,7 +141,16 @@ def http_rule(method: MethodDescriptor) -> http_pb2.HttpRule | None:
     """The ``google.api.http`` option of a method, or ``None`` if it has none."""
     options = method.GetOptions()
     if not options.HasExtension(annotations_pb2.http):
-        return None
+        # Options are parsed once, on first use, with the extensions registered
+        # then: a method whose options were read before google.api.annotations
+        # was imported (one of a pool built from a descriptor set or by
+        # reflection) keeps the rule's bytes unparsed. Parse them again.
+        serialized = options.SerializeToString()
+        if not serialized:
+            return None
+        options = descriptor_pb2.MethodOptions.FromString(serialized)
+        if not options.HasExtension(annotations_pb2.http):
+            return None
     rule: http_pb2.HttpRule = options.Extensions[annotations_pb2.http]
     return rule
 

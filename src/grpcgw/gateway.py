@@ -48,6 +48,7 @@ from grpcgw.transcode import BindingConfigError, RequestTranscoder, ResponseTran
 
 if TYPE_CHECKING:
     import grpc.aio
+    from google.protobuf.descriptor_pool import DescriptorPool
 
     from grpcgw.channel import TLSConfig
 
@@ -215,11 +216,48 @@ def _as_list(services: Iterable[ServiceLike] | ServiceLike) -> list[ServiceLike]
     return list(services)
 
 
+class _RouteSet(NamedTuple):
+    """What a gateway serves: its services and their compiled routes, swapped as one."""
+
+    services: tuple[ServiceInfo, ...]
+    table: RouteTable[Route]
+
+
+def _add(table: RouteTable[Route], route: Route) -> None:
+    try:
+        table.add(route.http_method, route.template, route)
+    except ValueError as exc:
+        raise RouteConfigError(f"{route.method.full_name} ({route.binding}): {exc}") from None
+
+
+def _compile_routes(
+    services: Iterable[ServiceLike] | ServiceLike,
+    options: GatewayOptions,
+    pool: DescriptorPool | None,
+) -> _RouteSet:
+    infos = tuple(resolve_service(s, pool) for s in _as_list(services))
+    table: RouteTable[Route] = RouteTable(
+        unescape_mode=options.unescape_mode,
+        match_unregistered_custom_verb=options.match_unregistered_custom_verb,
+    )
+    for info in infos:
+        for method in info.descriptor.methods:
+            for binding in method_bindings(method, expose_unannotated=options.expose_unannotated):
+                _add(table, _compile_route(method, binding, options))
+    if options.health_path:
+        _add(table, _health_route(options.health_path, options))
+    return _RouteSet(infos, table)
+
+
 class Gateway:
     """An HTTP/JSON gateway for the ``google.api.http`` rules of some gRPC services.
 
     ``services`` are servicer instances, ``ServiceDescriptor`` objects or full
-    service names (whose ``_pb2`` module has been imported). Calls go to the
+    service names, looked up in ``pool``: by default the default descriptor
+    pool, where imported ``_pb2`` modules put their files; or a pool of the
+    gateway's own, such as :func:`grpcgw.proxy.load_descriptors` builds from
+    server reflection or a descriptor set (a ``ServiceDescriptor`` brings its
+    own pool). :meth:`replace_services` swaps them while serving. Calls go to the
     gRPC server at ``target`` (``unix:///tmp/app.sock``, ``host:port``, ...)
     over one ``grpc.aio`` channel opened on first use, or over ``channel``, or
     through any :class:`~grpcgw.invoker.Invoker` given as ``invoker``.
@@ -238,6 +276,7 @@ class Gateway:
         self,
         services: Iterable[ServiceLike] | ServiceLike,
         *,
+        pool: DescriptorPool | None = None,
         target: str | None = None,
         channel: grpc.aio.Channel | None = None,
         invoker: Invoker | None = None,
@@ -253,9 +292,7 @@ class Gateway:
 
             parse_target(target)  # fail now on a malformed target, not at the first call
         self.options = config.get("options") or GatewayOptions()
-        self.services: tuple[ServiceInfo, ...] = tuple(
-            resolve_service(s) for s in _as_list(services)
-        )
+        self._routes = _compile_routes(services, self.options, pool)
         self._target = target
         self._tls = tls
         self._channel = channel
@@ -275,29 +312,33 @@ class Gateway:
             access_log=AccessLog() if self.options.access_log else None,
         )
         self._cors = self.options.cors is not None
-        self._table: RouteTable[Route] = RouteTable(
-            unescape_mode=self.options.unescape_mode,
-            match_unregistered_custom_verb=self.options.match_unregistered_custom_verb,
-        )
-        for info in self.services:
-            for method in info.descriptor.methods:
-                for binding in method_bindings(
-                    method, expose_unannotated=self.options.expose_unannotated
-                ):
-                    self._add(_compile_route(method, binding, self.options))
-        if self.options.health_path:
-            self._add(_health_route(self.options.health_path, self.options))
 
-    def _add(self, route: Route) -> None:
-        try:
-            self._table.add(route.http_method, route.template, route)
-        except ValueError as exc:
-            raise RouteConfigError(f"{route.method.full_name} ({route.binding}): {exc}") from None
+    @property
+    def services(self) -> tuple[ServiceInfo, ...]:
+        """The services served, in the order given."""
+        return self._routes.services
 
     @property
     def routes(self) -> tuple[Route, ...]:
         """Every route, in the order the services and methods were given."""
-        return tuple(target for _, _, target in self._table.routes())
+        return tuple(target for _, _, target in self._routes.table.routes())
+
+    def replace_services(
+        self,
+        services: Iterable[ServiceLike] | ServiceLike,
+        *,
+        pool: DescriptorPool | None = None,
+    ) -> None:
+        """Serve ``services`` (looked up in ``pool``) instead, from the next request on.
+
+        The new routes are compiled first, with the gateway's options: a bad
+        annotation or an unknown name raises here and the gateway keeps
+        serving what it served. Then they replace the old ones in one step, so
+        a request is routed wholly by the old set or wholly by the new; requests
+        already routed finish with the route (and message types) they matched.
+        The channel stays open.
+        """
+        self._routes = _compile_routes(services, self.options, pool)
 
     def match(
         self, method: str, raw_path: str, headers: Sequence[tuple[str, str]] = ()
@@ -313,7 +354,7 @@ class Gateway:
             if override:
                 method = override.strip().upper()
         try:
-            return self._table.match(method, raw_path)
+            return self._routes.table.match(method, raw_path)
         except MethodNotAllowed as exc:
             allowed = exc.allowed
         except NotFound:
@@ -383,7 +424,7 @@ class Gateway:
         if origin is None or method is None:
             return None
         try:
-            self._table.match(_NO_METHOD, request.path)
+            self._routes.table.match(_NO_METHOD, request.path)
         except MethodNotAllowed as exc:
             allowed = set(exc.allowed)
         except (NotFound, MalformedPath):

@@ -1,0 +1,105 @@
+"""A gRPC server grpcgw did not build, for the proxy tests: run as a script in its own process.
+
+    python tests/proxy_backend.py --gen DIR --address unix:///tmp/x.sock [--reflection v1]
+
+``DIR`` holds Python code protoc generated at test time from the example's
+protos (the gateway's process cannot import it). The servicers are the
+example's own (``examples/ping/service.py``, loaded from its file so that it
+imports ``example.v1`` from ``DIR``), served by a plain ``grpc.aio`` server
+with grpcio-reflection — nothing of grpcgw. ``--reflection`` picks which
+reflection protocols it serves: ``v1alpha`` is grpcio-reflection's own; ``v1``
+(which grpcio-reflection does not ship) is the same servicer under the v1
+name, as Go and Java servers serve it. If the generated ``PingService`` has an
+``Echo`` method (a test's second version of the protos), it answers too, and
+``Ping`` fills the field that version added (``served_by``).
+
+Prints ``listening`` once it serves; stops on SIGTERM or SIGINT.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib.util
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+V1 = "grpc.reflection.v1.ServerReflection"
+V1ALPHA = "grpc.reflection.v1alpha.ServerReflection"
+
+
+def _example_servicers() -> Any:
+    spec = importlib.util.spec_from_file_location(
+        "backend_service", ROOT / "examples" / "ping" / "service.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _reflection(server: Any, names: list[str], protocols: str) -> None:
+    import grpc
+    from grpc_reflection.v1alpha import reflection, reflection_pb2
+
+    if protocols == "none":
+        return
+    servicer = reflection.aio.ReflectionServicer([*names, V1, V1ALPHA])
+    method = grpc.stream_stream_rpc_method_handler(
+        servicer.ServerReflectionInfo,
+        request_deserializer=reflection_pb2.ServerReflectionRequest.FromString,
+        response_serializer=reflection_pb2.ServerReflectionResponse.SerializeToString,
+    )
+    served = {"v1": [V1], "v1alpha": [V1ALPHA], "both": [V1, V1ALPHA]}[protocols]
+    server.add_generic_rpc_handlers(
+        [grpc.method_handlers_generic_handler(n, {"ServerReflectionInfo": method}) for n in served]
+    )
+
+
+async def serve(gen: Path, address: str, protocols: str) -> None:
+    sys.path.insert(0, str(gen))
+    import grpc
+    from example.v1 import ping_pb2, ping_pb2_grpc, shelf_pb2_grpc
+
+    example = _example_servicers()
+    ping: Any = example.PingServicer()
+    if hasattr(ping_pb2, "EchoRequest"):
+
+        class PingV2(example.PingServicer):  # type: ignore[name-defined,misc]
+            async def Ping(self, request: Any, context: Any) -> Any:
+                return ping_pb2.PingResponse(message="Pong", served_by="v2")
+
+            async def Echo(self, request: Any, context: Any) -> Any:
+                return ping_pb2.PingResponse(message=f"echo: {request.text}")
+
+        ping = PingV2()
+    server = grpc.aio.server()
+    ping_pb2_grpc.add_PingServiceServicer_to_server(ping, server)
+    shelf_pb2_grpc.add_ShelfServiceServicer_to_server(example.ShelfServicer(), server)
+    _reflection(server, ["example.v1.PingService", "example.v1.ShelfService"], protocols)
+    server.add_insecure_port(address)
+    await server.start()
+    print("listening", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await server.stop(0)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--gen", type=Path, required=True)
+    parser.add_argument("--address", required=True)
+    parser.add_argument("--reflection", choices=("v1", "v1alpha", "both", "none"), default="both")
+    args = parser.parse_args()
+    asyncio.run(serve(args.gen, args.address, args.reflection))
+
+
+if __name__ == "__main__":
+    main()
