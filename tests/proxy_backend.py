@@ -10,8 +10,10 @@ with grpcio-reflection — nothing of grpcgw. ``--reflection`` picks which
 reflection protocols it serves: ``v1alpha`` is grpcio-reflection's own; ``v1``
 (which grpcio-reflection does not ship) is the same servicer under the v1
 name, as Go and Java servers serve it. If the generated ``PingService`` has an
-``Echo`` method (a test's second version of the protos), it answers too, and
-``Ping`` fills the field that version added (``served_by``).
+``Echo`` method (a test's second version of the protos), it answers too (with
+an ``Any`` holding a type of that version; ``text: "fail"`` fails with it as a
+status detail), and ``Ping`` fills the field that version added
+(``served_by``).
 
 Prints ``listening`` once it serves; stops on SIGTERM or SIGINT.
 """
@@ -64,6 +66,9 @@ async def serve(gen: Path, address: str, protocols: str) -> None:
     sys.path.insert(0, str(gen))
     import grpc
     from example.v1 import ping_pb2, ping_pb2_grpc, shelf_pb2_grpc
+    from google.protobuf import any_pb2
+    from google.rpc import code_pb2, status_pb2
+    from grpc_status import rpc_status
 
     example = _example_servicers()
     ping: Any = example.PingServicer()
@@ -74,7 +79,17 @@ async def serve(gen: Path, address: str, protocols: str) -> None:
                 return ping_pb2.PingResponse(message="Pong", served_by="v2")
 
             async def Echo(self, request: Any, context: Any) -> Any:
-                return ping_pb2.PingResponse(message=f"echo: {request.text}")
+                detail = any_pb2.Any()
+                if request.HasField("extra"):
+                    detail.CopyFrom(request.extra)
+                else:
+                    detail.Pack(request)  # a type the gateway knows only from this server
+                if request.text == "fail":
+                    status = status_pb2.Status(
+                        code=code_pb2.INVALID_ARGUMENT, message="echo refused", details=[detail]
+                    )
+                    await context.abort_with_status(rpc_status.to_status(status))
+                return ping_pb2.PingResponse(message=f"echo: {request.text}", detail=detail)
 
         ping = PingV2()
     server = grpc.aio.server()

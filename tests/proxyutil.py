@@ -34,10 +34,11 @@ ECHO_MESSAGE = """
 message EchoRequest {
   // What to echo.
   string text = 1;
+  google.protobuf.Any extra = 2;
 }
 """
-#: v2's PingResponse has a field v1's lacks.
-SERVED_BY = "  string served_by = 2;\n"
+#: v2's PingResponse has fields v1's lacks; an Any may hold a type only v2 defines.
+PING_RESPONSE_V2 = "  string served_by = 2;\n  google.protobuf.Any detail = 3;\n"
 
 
 def include_dirs() -> list[str]:
@@ -67,7 +68,14 @@ class Protos:
             ping = self.src / "example" / "v1" / "ping.proto"
             text = ping.read_text()
             text = text.replace("service PingService {\n", "service PingService {" + ECHO_RPC, 1)
-            text = text.replace("  string message = 1;\n", "  string message = 1;\n" + SERVED_BY)
+            text = text.replace(
+                'import "google/api/annotations.proto";\n',
+                'import "google/api/annotations.proto";\nimport "google/protobuf/any.proto";\n',
+                1,
+            )
+            text = text.replace(
+                "  string message = 1;\n", "  string message = 1;\n" + PING_RESPONSE_V2
+            )
             ping.write_text(text + ECHO_MESSAGE)
         self.gen = root / "gen"
         self.gen.mkdir()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import gc
+import json
 import logging
 import subprocess
 import sys
@@ -319,3 +321,53 @@ async def test_reload_requests_coalesce(
         await asyncio.wait_for(task, 10)
         assert len(loads) == 2
         await reloader.aclose()
+
+
+async def test_any_resolves_from_the_proxy_pool(backend_v2: str) -> None:
+    """``Any`` payloads of types only the server defines, in replies, requests and
+    error details: read from the gateway's own pool (not the default pool, which
+    has no example.v1.EchoRequest)."""
+    with pytest.raises(KeyError):
+        descriptor_pool.Default().FindMessageTypeByName("example.v1.EchoRequest")
+    descriptors = await load_descriptors(reflect=backend_v2)
+    echo_type = "type.googleapis.com/example.v1.EchoRequest"
+    async with Gateway(descriptors.services, target=backend_v2) as gateway:
+        reply = await gateway.handle(get("/v1/echo", b'{"text":"hi"}', "POST"))
+        assert reply.status == 200, reply.body
+        assert reply.json()["detail"] == {"@type": echo_type, "text": "hi"}
+        inner = json.dumps({"text": "x", "extra": {"@type": echo_type, "text": "inner"}})
+        reply = await gateway.handle(get("/v1/echo", inner.encode(), "POST"))
+        assert reply.status == 200, reply.body
+        assert reply.json()["detail"] == {"@type": echo_type, "text": "inner"}
+        failed = await gateway.handle(get("/v1/echo", b'{"text":"fail"}', "POST"))
+        assert failed.status == 400
+        assert failed.json() == {
+            "code": 3,
+            "message": "echo refused",
+            "details": [{"@type": echo_type, "text": "fail"}],
+        }
+
+
+async def test_a_replaced_pool_is_freed(protos: tuple[Protos, Protos], servers: Servers) -> None:
+    """Nothing the gateway used keeps the descriptors it no longer serves (a reload
+    every minute would otherwise keep every pool it ever loaded)."""
+    target = await servers.start(PingServicer(), ShelfServicer())
+    first = await load_descriptors(descriptor_sets=[protos[0].descriptor_set])
+    pool, names = first.pool, first.service_names
+    del first
+    gc.collect()
+    alone = sys.getrefcount(pool)  # this test's own references (pools take no weakref)
+    async with Gateway(names, pool=pool, target=target) as gateway:
+        created = await gateway.handle(get("/v1/shelves", b'{"theme":"t"}', "POST"))
+        assert created.status == 201
+        for path in ("/v1/ping", "/v1/shelves?genre=GENRE_FICTION&location.floor=2", "/v1/library"):
+            path, _, query = path.partition("?")
+            assert (await gateway.handle(HttpRequest("GET", path, query=query))).status == 200
+        gc.collect()
+        assert sys.getrefcount(pool) > alone  # the measure sees the routes holding it
+        second = await load_descriptors(descriptor_sets=[protos[1].descriptor_set])
+        gateway.replace_services(second.services)
+        # (grpc.aio holds the last reply it decoded until the next call.)
+        assert (await gateway.handle(get("/v1/ping"))).status == 200
+        gc.collect()
+        assert sys.getrefcount(pool) == alone

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import grpc
 import grpc.aio
+from google.protobuf.descriptor import MethodDescriptor
 from google.protobuf.message import Message
 
 from grpcgw.errors import Code, GatewayError, details_from_status_bin, status_error
@@ -164,10 +165,12 @@ class AioResponseStream:
     """The replies of a ``grpc.aio`` streaming call; failures are raised as
     :class:`GatewayError`."""
 
-    def __init__(self, call: Any) -> None:
+    def __init__(self, call: Any, method: MethodDescriptor | None = None) -> None:
         self._call = call
         self._replies = call.__aiter__()
         self._trailers: Metadata = ()
+        #: The method called: its descriptor pool resolves the error details.
+        self._method = method
 
     async def next(self) -> Message | None:
         try:
@@ -176,7 +179,7 @@ class AioResponseStream:
             self._trailers = tuple(cast(Metadata, await self._call.trailing_metadata() or ()))
             return None
         except grpc.aio.AioRpcError as exc:
-            raise rpc_error(exc) from None
+            raise rpc_error(exc, _pool(self._method)) from None
         return reply
 
     async def header_metadata(self) -> Metadata:
@@ -192,9 +195,10 @@ class AioResponseStream:
 class BlockingResponseStream:
     """The replies of a blocking streaming call: ``next()`` waits in grpc's core."""
 
-    def __init__(self, call: Any) -> None:
+    def __init__(self, call: Any, method: MethodDescriptor | None = None) -> None:
         self._call = call
         self._trailers: Metadata = ()
+        self._method = method
 
     async def next(self) -> Message | None:
         try:
@@ -203,7 +207,7 @@ class BlockingResponseStream:
             self._trailers = tuple(cast(Metadata, self._call.trailing_metadata() or ()))
             return None
         except grpc.RpcError as exc:
-            raise rpc_error(exc) from None
+            raise rpc_error(exc, _pool(self._method)) from None
         return reply
 
     async def header_metadata(self) -> Metadata:
@@ -283,7 +287,7 @@ class ChannelInvoker(_CallableCache):
             header = await call.initial_metadata()
             trailer = await call.trailing_metadata()
         except grpc.aio.AioRpcError as exc:
-            raise rpc_error(exc) from None
+            raise rpc_error(exc, _pool(spec.descriptor)) from None
         return CallResult(response, tuple(header or ()), tuple(trailer or ()))
 
     def stream(
@@ -299,7 +303,7 @@ class ChannelInvoker(_CallableCache):
             metadata=_aio_metadata(metadata),
             timeout=deadline,
         )
-        return AioResponseStream(call)
+        return AioResponseStream(call, spec.descriptor)
 
     async def aclose(self) -> None:
         if self._owns_channel:
@@ -335,7 +339,7 @@ class BlockingInvoker(_CallableCache):
                 timeout=deadline,
             )
         except grpc.RpcError as exc:
-            raise rpc_error(exc) from None
+            raise rpc_error(exc, _pool(spec.descriptor)) from None
         return CallResult(
             response, tuple(call.initial_metadata() or ()), tuple(call.trailing_metadata() or ())
         )
@@ -353,7 +357,7 @@ class BlockingInvoker(_CallableCache):
             metadata=tuple(metadata),
             timeout=deadline,
         )
-        return BlockingResponseStream(call)
+        return BlockingResponseStream(call, spec.descriptor)
 
     async def aclose(self) -> None:
         if self._owns_channel:
@@ -388,10 +392,15 @@ def _serialize(message: Message) -> bytes:
     return message.SerializeToString()
 
 
-def rpc_error(exc: grpc.aio.AioRpcError | grpc.RpcError) -> GatewayError:
+def _pool(method: MethodDescriptor | None) -> Any:
+    return None if method is None else method.containing_service.file.pool
+
+
+def rpc_error(exc: grpc.aio.AioRpcError | grpc.RpcError, pool: Any = None) -> GatewayError:
     """Turn a failed call into a :class:`GatewayError` carrying status details and
     metadata, marked ``internal`` where its message is not for clients
-    (:func:`grpcgw.errors.status_error`)."""
+    (:func:`grpcgw.errors.status_error`). The details' types are looked up in
+    ``pool`` (the called method's), then in the default pool."""
     if not isinstance(exc, grpc.Call | grpc.aio.AioRpcError):
         # Defensive: every RpcError grpcio raises is also a grpc.Call.
         return GatewayError(Code.INTERNAL, f"the gRPC call failed: {exc}", internal="transport")
@@ -400,7 +409,7 @@ def rpc_error(exc: grpc.aio.AioRpcError | grpc.RpcError) -> GatewayError:
     trailers: list[tuple[str, str | bytes]] = []
     for key, value in cast(Metadata, exc.trailing_metadata() or ()):
         if key == "grpc-status-details-bin":
-            details = details_from_status_bin(value)
+            details = details_from_status_bin(value, pool)
         else:
             trailers.append((key, value))
     error = status_error(code, exc.details() or "", details=details)

@@ -155,17 +155,23 @@ def status_body(code: int, message: str, details: Sequence[dict[str, Any]] = ())
     ).encode("utf-8", "backslashreplace")
 
 
-def details_from_status_bin(value: bytes | str) -> list[dict[str, Any]]:
+def details_from_status_bin(value: bytes | str, pool: Any = None) -> list[dict[str, Any]]:
     """Decode the ``details`` of a ``grpc-status-details-bin`` trailer to JSON objects.
 
-    Each detail is an ``Any``; one whose type is not in the descriptor pool is
-    reported with its ``@type`` and raw ``value`` (base64), as protojson does for
-    unresolvable ``Any`` payloads in grpc-gateway. A malformed trailer yields no
-    details rather than failing the response.
+    Each detail is an ``Any``, whose type is looked up in ``pool`` (the
+    descriptor pool of the method called, e.g. a proxy's), then in the default
+    pool (``google.rpc.ErrorInfo`` and the other standard details). One found
+    in neither is reported with its ``@type`` and raw ``value`` (base64), as
+    protojson does for unresolvable ``Any`` payloads in grpc-gateway. A
+    malformed trailer yields no details rather than failing the response.
     """
-    from google.protobuf import json_format
+    from google.protobuf import descriptor_pool, json_format
     from google.protobuf.message import DecodeError
     from google.rpc import status_pb2
+
+    pools = [descriptor_pool.Default()]
+    if pool is not None and pool is not pools[0]:
+        pools.insert(0, pool)
 
     raw = base64.b64decode(value + "=" * (-len(value) % 4)) if isinstance(value, str) else value
     status = status_pb2.Status()
@@ -175,9 +181,13 @@ def details_from_status_bin(value: bytes | str) -> list[dict[str, Any]]:
         return []
     out: list[dict[str, Any]] = []
     for detail in status.details:
-        try:
-            out.append(json_format.MessageToDict(detail))
-        except (json_format.Error, TypeError, KeyError):
+        for where in pools:
+            try:
+                out.append(json_format.MessageToDict(detail, descriptor_pool=where))
+                break
+            except (json_format.Error, TypeError, KeyError):
+                continue
+        else:
             out.append({"@type": detail.type_url, "value": base64.b64encode(detail.value).decode()})
     return out
 

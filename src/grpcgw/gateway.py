@@ -44,7 +44,12 @@ from grpcgw.logs import AccessLog
 from grpcgw.metadata import HeaderMatcher, OutgoingHeaders, OutgoingMatcher, default_header_matcher
 from grpcgw.options import GatewayOptions
 from grpcgw.routing import MalformedPath, Match, MethodNotAllowed, NotFound, RouteTable
-from grpcgw.transcode import BindingConfigError, RequestTranscoder, ResponseTranscoder
+from grpcgw.transcode import (
+    BindingConfigError,
+    RequestTranscoder,
+    ResponseTranscoder,
+    clear_caches,
+)
 
 if TYPE_CHECKING:
     import grpc.aio
@@ -339,6 +344,7 @@ class Gateway:
         The channel stays open.
         """
         self._routes = _compile_routes(services, self.options, pool)
+        clear_caches()  # they hold the old descriptors, and so their pool
 
     def match(
         self, method: str, raw_path: str, headers: Sequence[tuple[str, str]] = ()

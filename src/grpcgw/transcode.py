@@ -115,6 +115,18 @@ def _field_table(desc: Descriptor) -> dict[str, FieldDescriptor]:
     return table
 
 
+def clear_caches() -> None:
+    """Forget the lookups cached per descriptor so far (each is rebuilt on next use).
+
+    Transcoders keep what they were built with. The caches hold descriptors,
+    and through them their pool: after a gateway's services are replaced
+    (:meth:`grpcgw.Gateway.replace_services`), clearing them lets the old pool go.
+    """
+    _field_table.cache_clear()
+    _scalar_converter.cache_clear()
+    _leaf.cache_clear()
+
+
 def _message_type(field: FieldDescriptor) -> Descriptor:
     """The message type of a message field (typed: the stubs allow ``None``)."""
     desc = field.message_type
