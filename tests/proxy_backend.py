@@ -15,6 +15,9 @@ an ``Any`` holding a type of that version; ``text: "fail"`` fails with it as a
 status detail), and ``Ping`` fills the field that version added
 (``served_by``).
 
+``--ping-delay`` makes Ping slow (requests stay in flight); ``--health`` serves
+``grpc.health.v1``, SERVING until SIGUSR1 flips it.
+
 Prints ``listening`` once it serves; stops on SIGTERM or SIGINT.
 """
 
@@ -62,7 +65,7 @@ def _reflection(server: Any, names: list[str], protocols: str) -> None:
     )
 
 
-async def serve(gen: Path, address: str, protocols: str) -> None:
+async def serve(gen: Path, address: str, protocols: str, ping_delay: float, health: bool) -> None:
     sys.path.insert(0, str(gen))
     import grpc
     from example.v1 import ping_pb2, ping_pb2_grpc, shelf_pb2_grpc
@@ -72,6 +75,14 @@ async def serve(gen: Path, address: str, protocols: str) -> None:
 
     example = _example_servicers()
     ping: Any = example.PingServicer()
+    if ping_delay:
+
+        class SlowPing(example.PingServicer):  # type: ignore[name-defined,misc]
+            async def Ping(self, request: Any, context: Any) -> Any:
+                await asyncio.sleep(ping_delay)  # a slow backend: requests stay in flight
+                return ping_pb2.PingResponse(message="Pong")
+
+        ping = SlowPing()
     if hasattr(ping_pb2, "EchoRequest"):
 
         class PingV2(example.PingServicer):  # type: ignore[name-defined,misc]
@@ -96,11 +107,28 @@ async def serve(gen: Path, address: str, protocols: str) -> None:
     ping_pb2_grpc.add_PingServiceServicer_to_server(ping, server)
     shelf_pb2_grpc.add_ShelfServiceServicer_to_server(example.ShelfServicer(), server)
     _reflection(server, ["example.v1.PingService", "example.v1.ShelfService"], protocols)
+    loop = asyncio.get_running_loop()
+    if health:
+        from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+
+        checker = health.aio.HealthServicer()
+        health_pb2_grpc.add_HealthServicer_to_server(checker, server)
+        serving = [True]
+
+        async def flip() -> None:
+            serving[0] = not serving[0]
+            status = health_pb2.HealthCheckResponse.SERVING
+            if not serving[0]:
+                status = health_pb2.HealthCheckResponse.NOT_SERVING
+            await checker.set("", status)
+            print("health", "SERVING" if serving[0] else "NOT_SERVING", flush=True)
+
+        await checker.set("", health_pb2.HealthCheckResponse.SERVING)
+        loop.add_signal_handler(signal.SIGUSR1, lambda: loop.create_task(flip()))
     server.add_insecure_port(address)
     await server.start()
     print("listening", flush=True)
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
@@ -112,8 +140,12 @@ def main() -> None:
     parser.add_argument("--gen", type=Path, required=True)
     parser.add_argument("--address", required=True)
     parser.add_argument("--reflection", choices=("v1", "v1alpha", "both", "none"), default="both")
+    parser.add_argument("--ping-delay", type=float, default=0.0, help="seconds Ping takes")
+    parser.add_argument(
+        "--health", action="store_true", help="serve grpc.health.v1 (SIGUSR1 flips it)"
+    )
     args = parser.parse_args()
-    asyncio.run(serve(args.gen, args.address, args.reflection))
+    asyncio.run(serve(args.gen, args.address, args.reflection, args.ping_delay, args.health))
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
 
@@ -165,7 +166,9 @@ class Process:
             raise AssertionError(f"did not stop on SIGTERM:\n{self.out.drain(1)}") from None
 
 
-def start_backend(protos: Protos, address: str, *, reflection: str = "both") -> Process:
+def start_backend(
+    protos: Protos, address: str, *, reflection: str = "both", extra: Sequence[str] = ()
+) -> Process:
     backend = Process(
         [
             sys.executable,
@@ -176,6 +179,7 @@ def start_backend(protos: Protos, address: str, *, reflection: str = "both") -> 
             address,
             "--reflection",
             reflection,
+            *extra,
         ],
         env=BACKEND_ENV,
         cwd=protos.gen,
@@ -188,15 +192,15 @@ def start_backend(protos: Protos, address: str, *, reflection: str = "both") -> 
     return backend
 
 
-def start_proxy(cwd: Path, *args: str) -> tuple[Process, str]:
+def start_proxy(cwd: Path, *args: str, env: Mapping[str, str] | None = None) -> tuple[Process, str]:
     """``grpcgw proxy ARGS --http-address 127.0.0.1:0``; returns it and its base URL."""
     proxy = Process(
         [sys.executable, "-m", "grpcgw", "proxy", *args, "--http-address", "127.0.0.1:0"],
-        env=PROXY_ENV,
+        env={**PROXY_ENV, **(env or {})},
         cwd=cwd,
     )
     try:
-        line = proxy.out.until("grpcgw proxy: http://")
+        line = proxy.out.until("grpcgw proxy: http")
     except BaseException:
         proxy.stop()
         raise
@@ -204,12 +208,14 @@ def start_proxy(cwd: Path, *args: str) -> tuple[Process, str]:
     return proxy, url
 
 
-def run_proxy(cwd: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    """``grpcgw proxy ARGS`` expected to fail before serving."""
+def run_proxy(
+    cwd: Path, *args: str, timeout: float = 60, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``grpcgw proxy ARGS`` expected to end before serving (an error, --print-config)."""
     return subprocess.run(
         [sys.executable, "-m", "grpcgw", "proxy", *args, "--http-address", "127.0.0.1:0"],
         cwd=cwd,
-        env=PROXY_ENV,
+        env={**PROXY_ENV, **(env or {})},
         capture_output=True,
         text=True,
         timeout=timeout,

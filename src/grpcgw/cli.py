@@ -12,6 +12,7 @@ grpcgw proxy --target localhost:50051 --import mypkg.v1.api_pb2
 from __future__ import annotations
 
 import argparse
+import enum
 import importlib
 import json
 import sys
@@ -118,71 +119,126 @@ def _routes(args: argparse.Namespace) -> int:
 
 def _proxy(args: argparse.Namespace) -> int:
     import asyncio
-    import logging
 
-    from grpcgw.channel import TLSConfig
-    from grpcgw.options import GatewayOptions
-    from grpcgw.proxy import DescriptorSource, RunningProxy, run_proxy
+    from grpcgw.proxy._config import ConfigError, load_config, print_config, proxy_settings
+    from grpcgw.settings import Layer
 
-    sources = [
-        flag
-        for flag, given in (
-            ("--reflect", args.reflect),
-            ("--descriptor-set", args.descriptor_sets),
-            ("--import", args.imports),
-        )
-        if given
-    ]
-    if len(sources) > 1:
-        raise SystemExit(f"grpcgw proxy: give one of {' or '.join(sources)}, not both")
-    names = _service_names([*args.service, *args.services])
-    if not sources and not names:
-        raise SystemExit(
-            "grpcgw proxy: give --reflect (ask the target), --descriptor-set FILE or "
-            "--import MODULE, and optionally --service NAME"
-        )
-    tls = None
-    if args.tls or args.ca or args.cert:
-        tls = TLSConfig(
-            root_certificates=args.ca,
-            certificate_chain=args.cert,
-            private_key=args.key,
-            server_name=args.server_name,
-        )
-    source = DescriptorSource(
-        reflect=args.target if args.reflect else None,
-        descriptor_sets=args.descriptor_sets,
-        modules=args.imports,
-        services=names,
-        tls=tls,
-        timeout=args.reflect_timeout,
-    )
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    values: dict[str, Any] = {}
+    origins: dict[str, str] = {}
+    for setting in proxy_settings():
+        if hasattr(args, f"setting_{setting.key}"):
+            value = getattr(args, f"setting_{setting.key}")
+            if setting.kind is tuple:  # appended once per flag, each maybe comma-separated
+                value = tuple(item for part in value for item in part)
+            values[setting.key] = value
+            origins[setting.key] = setting.flags[0]
+    if args.service:  # positional, as before: module:ServicerClass or full names
+        names = _service_names(args.service)
+        values["services"] = (*names, *values.get("services", ()))
+        origins["services"] = "arguments"
+    try:
+        config, merged = load_config(Layer(values, origins), config_file=args.config)
+    except ConfigError as exc:
+        raise SystemExit(f"grpcgw proxy: {exc}") from None
+    if args.print_config:
+        sys.stdout.write(print_config(config, merged.origins))
+        return 0
+
+    from grpcgw.proxy._serve import RunningProxy, configure_logging, run_proxy
+
+    configure_logging(config)
 
     def listening(proxy: RunningProxy) -> None:
-        address = args.http_address
+        address = config.http_address
         if not address.startswith("unix:"):  # the port bound, for port 0
             address = f"{address.rpartition(':')[0]}:{proxy.http_port}"
+        scheme = "https" if config.listen_tls.cert else "http"
         print(
-            f"grpcgw proxy: http://{address} -> {args.target} "
+            f"grpcgw proxy: {scheme}://{address} -> {config.target} "
             f"({len(proxy.gateway.routes)} routes from {proxy.descriptors.origin})",
             file=sys.stderr,
             flush=True,
         )
 
-    asyncio.run(
-        run_proxy(
-            source,
-            target=args.target,
-            http_address=args.http_address,
-            tls=tls,
-            options=GatewayOptions(expose_unannotated=args.expose_unannotated),
-            reload_interval=args.reload_interval,
-            started=listening,
-        )
-    )
+    asyncio.run(run_proxy(config, started=listening))
     return 0
+
+
+def _service_names(specs: Sequence[str]) -> list[str]:
+    """Full service names; a ``module:ServicerClass`` is imported and named by its service."""
+    from grpcgw.descriptors import resolve_service
+
+    return [
+        resolve_service(obj() if isinstance(obj := _import(spec), type) else obj).full_name
+        if ":" in spec
+        else spec
+        for spec in specs
+    ]
+
+
+def _proxy_parser(sub: Any, with_help: bool) -> None:
+    """``grpcgw proxy``: one flag per setting of :class:`grpcgw.proxy.ProxyConfig`
+    (``GatewayOptions`` included), derived from its fields; see docs/options.md."""
+    from grpcgw.proxy._config import CONFIG_ENV, proxy_settings
+    from grpcgw.settings import SettingsError, help_lines
+
+    p = sub.add_parser(
+        "proxy",
+        help="serve HTTP/JSON in front of a running gRPC server",
+        description="Serve the google.api.http rules of a running gRPC server as HTTP/JSON. "
+        "Every setting is a flag, a GRPCGW_* environment variable and a key of the TOML "
+        "file given with --config; a flag wins over the environment, which wins over the "
+        "file. See docs/proxy.md and docs/options.md.",
+    )
+    p.add_argument(
+        "service",
+        nargs="*",
+        help="services to serve: full names (as --service), or module:ServicerClass",
+    )
+    p.add_argument(
+        "--config",
+        metavar="FILE",
+        help=f"a TOML file of settings (default: ${CONFIG_ENV})",
+    )
+    p.add_argument(
+        "--print-config",
+        action="store_true",
+        help="print the effective configuration as TOML, with where each value came from, and exit",
+    )
+    groups: dict[str, Any] = {}
+    for setting in proxy_settings(with_help=with_help):
+        table = setting.path[0] if len(setting.path) > 1 else "proxy"
+        group = groups.get(table)
+        if group is None:
+            group = groups[table] = p.add_argument_group(f"[{table}]" if table != "proxy" else None)
+
+        def parse(text: str, setting: Any = setting) -> Any:
+            try:
+                return setting.parse(text, setting.flags[0])
+            except SettingsError as exc:
+                raise argparse.ArgumentTypeError(str(exc)) from None
+
+        common: dict[str, Any] = {
+            "dest": f"setting_{setting.key}",
+            "default": argparse.SUPPRESS,
+            "help": help_lines(setting) if with_help else None,
+        }
+        if setting.kind is bool:
+            p_action: Any = argparse.BooleanOptionalAction
+            group.add_argument(*setting.flags, action=p_action, **common)
+        elif setting.kind is tuple:
+            group.add_argument(
+                *setting.flags, action="append", type=parse, metavar="NAME[,...]", **common
+            )
+        else:
+            choices = setting.choices
+            if isinstance(setting.kind, type) and issubclass(setting.kind, enum.Enum):
+                choices = tuple(str(member.value) for member in setting.kind)
+            metavar = (
+                "{" + ",".join(choices) + "}" if choices else setting.flag.upper().replace("-", "_")
+            )
+            group.add_argument(*setting.flags, type=parse, metavar=metavar, **common)
+    p.set_defaults(func=_proxy)
 
 
 def _lambda_python(text: str) -> str:
@@ -229,79 +285,7 @@ def _lambda_build(args: argparse.Namespace) -> int:
     return 0
 
 
-def _service_names(specs: Sequence[str]) -> list[str]:
-    """Full service names; a ``module:ServicerClass`` is imported and named by its service."""
-    from grpcgw.descriptors import resolve_service
-
-    return [
-        resolve_service(obj() if isinstance(obj := _import(spec), type) else obj).full_name
-        if ":" in spec
-        else spec
-        for spec in specs
-    ]
-
-
-def _seconds(text: str) -> float:
-    import math
-
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not (value > 0 and math.isfinite(value)):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds above 0")
-    return value
-
-
-def _proxy_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--target", required=True, help="gRPC server: host:port, unix:///path")
-    p.add_argument("--http-address", default="[::]:8080")
-    source = p.add_argument_group("descriptors (one source)")
-    source.add_argument(
-        "--reflect",
-        action="store_true",
-        help="ask the target's server reflection (grpc.reflection.v1, then v1alpha)",
-    )
-    source.add_argument(
-        "--descriptor-set",
-        dest="descriptor_sets",
-        action="append",
-        default=[],
-        metavar="FILE",
-        help="a FileDescriptorSet (protoc --descriptor_set_out --include_imports, "
-        "buf build -o); repeatable",
-    )
-    source.add_argument(
-        "--service",
-        dest="services",
-        action="append",
-        default=[],
-        metavar="NAME",
-        help="serve this service (full name; repeatable); default: every annotated one",
-    )
-    source.add_argument(
-        "--reload-interval",
-        "--reflect-interval",
-        type=_seconds,
-        metavar="SECONDS",
-        help="re-read the descriptors this often and swap the routes if they changed "
-        "(SIGHUP always does)",
-    )
-    source.add_argument(
-        "--reflect-timeout",
-        type=_seconds,
-        default=10.0,
-        metavar="SECONDS",
-        help="how long reflection may take, connecting included (default: %(default)s)",
-    )
-    p.add_argument("--tls", action="store_true", help="dial with TLS (system roots)")
-    p.add_argument("--ca", help="PEM file of root certificates")
-    p.add_argument("--cert", help="PEM client certificate chain")
-    p.add_argument("--key", help="PEM client private key")
-    p.add_argument("--server-name", help="override the name checked on the certificate")
-
-
-def _parser() -> argparse.ArgumentParser:
+def _parser(with_help: bool = True) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="grpcgw", description="HTTP/JSON gateway for google.api.http annotated gRPC services."
     )
@@ -395,14 +379,11 @@ def _parser() -> argparse.ArgumentParser:
     lb.add_argument("--verbose", "-v", action="store_true", help="show pip's output")
     lb.set_defaults(func=_lambda_build)
 
-    for name, func, text in (
-        ("routes", _routes, "list the HTTP routes of some services"),
-        ("proxy", _proxy, "serve HTTP/JSON in front of a running gRPC server"),
-    ):
+    for name, func, text in (("routes", _routes, "list the HTTP routes of some services"),):
         p = sub.add_parser(name, help=text)
         p.add_argument(
             "service",
-            nargs="+" if name == "routes" else "*",
+            nargs="+",
             help="module:ServicerClass or a full service name (with --import of its _pb2)",
         )
         p.add_argument(
@@ -419,14 +400,15 @@ def _parser() -> argparse.ArgumentParser:
             help="also serve methods without google.api.http as POST /pkg.Service/Method",
         )
         p.set_defaults(func=func)
-        if name == "proxy":
-            _proxy_arguments(p)
+    _proxy_parser(sub, with_help=with_help)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``grpcgw`` command."""
-    args = _parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    # Help texts come from the source of the settings' dataclasses: read only for --help.
+    args = _parser(with_help="-h" in argv or "--help" in argv).parse_args(argv)
     try:
         result: int = args.func(args)
     except (ImportError, ValueError, TypeError, OSError) as exc:

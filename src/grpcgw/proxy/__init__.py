@@ -25,35 +25,57 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from grpcgw.proxy._files import DescriptorError, Descriptors
-from grpcgw.proxy._reload import Reloader, ReloadOutcome
-from grpcgw.proxy._source import DescriptorSource, load_descriptors
-
 if TYPE_CHECKING:
+    from grpcgw.proxy._config import ConfigError, ListenTLS, ProxyConfig, TargetTLS, load_config
+    from grpcgw.proxy._files import DescriptorError, Descriptors
+    from grpcgw.proxy._reload import Reloader, ReloadOutcome
     from grpcgw.proxy._serve import RunningProxy, run_proxy, start_proxy
+    from grpcgw.proxy._source import DescriptorSource, load_descriptors
 
 __all__ = [
+    "ConfigError",
     "DescriptorError",
     "DescriptorSource",
     "Descriptors",
+    "ListenTLS",
+    "ProxyConfig",
     "ReloadOutcome",
     "Reloader",
     "RunningProxy",
+    "TargetTLS",
+    "load_config",
     "load_descriptors",
     "run_proxy",
     "start_proxy",
 ]
 
-#: Names whose module imports aiohttp: loaded on first use.
-_LAZY = {"RunningProxy", "run_proxy", "start_proxy"}
+#: name -> the module defining it, imported on first use (``_serve`` imports
+#: aiohttp and grpc; the configuration needs neither).
+_LAZY = {
+    "ConfigError": "_config",
+    "ListenTLS": "_config",
+    "ProxyConfig": "_config",
+    "TargetTLS": "_config",
+    "load_config": "_config",
+    "DescriptorError": "_files",
+    "Descriptors": "_files",
+    "ReloadOutcome": "_reload",
+    "Reloader": "_reload",
+    "RunningProxy": "_serve",
+    "run_proxy": "_serve",
+    "start_proxy": "_serve",
+    "DescriptorSource": "_source",
+    "load_descriptors": "_source",
+}
 
 
 def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(importlib.import_module("grpcgw.proxy._serve"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'grpcgw.proxy' has no attribute {name!r}")
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'grpcgw.proxy' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"grpcgw.proxy.{module}"), name)
+    globals()[name] = value
+    return value
 
 
 def __dir__() -> list[str]:

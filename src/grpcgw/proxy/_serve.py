@@ -1,53 +1,156 @@
-"""Running the proxy: descriptors loaded, the gateway on an HTTP site, reloads on SIGHUP.
+"""Running the proxy: descriptors loaded, the gateway on an HTTP site, probes, reloads, drains.
 
-The aiohttp shell of :mod:`grpcgw.proxy`; everything it serves comes from a
+The aiohttp shell of :mod:`grpcgw.proxy`. What it serves comes from a
 :class:`~grpcgw.Gateway` whose routes a :class:`~grpcgw.proxy.Reloader` may
-swap while it runs.
+swap while it runs; in front of it, a middleware answers the probes
+(``/readyz``, ``/livez``) and counts the requests in flight, so that a
+shutdown can say what it drained.
+
+The lifecycle Kubernetes' rolling updates expect: SIGTERM makes readiness
+fail at once; after ``drain_delay`` the listener closes (new connections are
+refused); requests in flight get ``shutdown_grace`` seconds to finish; then
+the channel closes and the process exits 0. SIGHUP reloads the descriptors.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import signal
+import ssl
 import time
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from aiohttp import web
 
+from grpcgw.channel import gateway_channel_options, open_channel
 from grpcgw.gateway import Gateway
-from grpcgw.options import GatewayOptions
+from grpcgw.proxy._config import ProxyConfig
 from grpcgw.proxy._files import Descriptors
 from grpcgw.proxy._reload import Reloader
 from grpcgw.proxy._source import DescriptorSource
 from grpcgw.server import split_address
 from grpcgw.web import create_app
 
-if TYPE_CHECKING:
-    from grpcgw.channel import TLSConfig
-
 log = logging.getLogger("grpcgw.proxy")
+
+_HEALTH_CHECK = "/grpc.health.v1.Health/Check"
+_JSON = "application/json"
+
+
+class Readiness:
+    """Whether the target answers: its health service asked through a channel of
+    its own, the answer reused for ``ready_cache`` seconds and shared by the
+    probes that come meanwhile.
+
+    Ready: ``SERVING``, or any answer from a server without the health service
+    (``UNIMPLEMENTED``) or that refuses to say (it is reachable). Not ready:
+    ``NOT_SERVING`` and the like, ``UNAVAILABLE``, no answer within ``timeout``.
+    """
+
+    def __init__(self, config: ProxyConfig, *, timeout: float = 2.0) -> None:
+        from grpc_health.v1 import health_pb2
+
+        self._config = config
+        self._timeout = timeout
+        self._channel: Any = None
+        self._request = health_pb2.HealthCheckRequest(service="")
+        self._reply = health_pb2.HealthCheckResponse
+        self._answer: tuple[bool, str] = (False, "not asked yet")
+        self._at = -float("inf")
+        self._asking: asyncio.Task[tuple[bool, str]] | None = None
+
+    async def check(self) -> tuple[bool, str]:
+        """``(ready, why)``, asked anew at most every ``ready_cache`` seconds."""
+        if time.monotonic() - self._at < self._config.ready_cache:
+            return self._answer
+        if self._asking is None:
+            self._asking = asyncio.get_running_loop().create_task(self._ask())
+        asking = self._asking
+        try:
+            return await asyncio.shield(asking)
+        finally:
+            if self._asking is asking and asking.done():
+                self._asking = None
+
+    async def _ask(self) -> tuple[bool, str]:
+        import grpc
+
+        if self._channel is None:
+            # A subchannel of its own: a probe after a failure connects afresh instead
+            # of waiting out the backoff of the connection that failed.
+            options = [
+                *gateway_channel_options(self._config.gateway),
+                ("grpc.use_local_subchannel_pool", 1),
+            ]
+            tls = self._config.target_tls.config()
+            self._channel = open_channel(self._config.target, tls=tls, options=options)
+        call = self._channel.unary_unary(
+            _HEALTH_CHECK,
+            request_serializer=type(self._request).SerializeToString,
+            response_deserializer=self._reply.FromString,
+        )
+        try:
+            reply = await call(self._request, timeout=self._timeout)
+        except grpc.aio.AioRpcError as exc:
+            code = exc.code()
+            if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+                answer = (False, f"target unreachable ({code.name})")
+                channel, self._channel = self._channel, None
+                await channel.close(None)
+            else:
+                answer = (True, f"target reachable (health: {code.name})")
+        else:
+            status = self._reply.ServingStatus.Name(reply.status)
+            answer = (reply.status == self._reply.SERVING, f"target {status}")
+        if answer[0] != self._answer[0]:
+            log.info("readiness: %s (%s)", "ready" if answer[0] else "not ready", answer[1])
+        self._answer, self._at = answer, time.monotonic()
+        return answer
+
+    async def aclose(self) -> None:
+        if self._asking is not None:
+            self._asking.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._asking
+        if self._channel is not None:
+            await self._channel.close(None)
 
 
 class RunningProxy:
-    """A proxy serving HTTP: :func:`start_proxy` makes it, :meth:`stop` ends it."""
+    """A proxy serving HTTP: :func:`start_proxy` makes it; :meth:`drain` ends it gracefully."""
 
     def __init__(
         self,
+        config: ProxyConfig,
         gateway: Gateway,
-        reloader: Reloader,
-        runner: web.AppRunner,
+        source: DescriptorSource,
+        descriptors: Descriptors,
         *,
         load_ms: float,
     ) -> None:
+        self.config = config
         self.gateway = gateway
-        self.reloader = reloader
-        self._runner = runner
-        self._tasks: list[asyncio.Task[None]] = []
+        self.reloader = Reloader(
+            gateway, source, descriptors, on_swap=lambda _: self.check_probe_paths()
+        )
+        self.readiness = Readiness(config)
         #: Milliseconds the first load of the descriptors took (reflection included).
         self.load_ms = load_ms
+        self.runner: web.AppRunner | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        #: Set once a shutdown began: readiness fails from then on.
+        self.draining = False
+        #: Requests being served now; answered in all, and after SIGTERM; cancelled
+        #: because the grace period ran out.
+        self.in_flight = 0
+        self.served = 0
+        self.served_draining = 0
+        self.cut_short = 0
+        self._stopped = False
 
     @property
     def descriptors(self) -> Descriptors:
@@ -57,69 +160,210 @@ class RunningProxy:
     @property
     def http_port(self) -> int:
         """The TCP port the HTTP site listens on (useful with port 0)."""
-        for site in self._runner.sites:
+        if self.runner is None:
+            return 0
+        for site in self.runner.sites:
             server = getattr(site, "_server", None)
             for sock in getattr(server, "sockets", None) or ():
-                return int(sock.getsockname()[1])
+                name = sock.getsockname()
+                if isinstance(name, tuple):
+                    return int(name[1])
         return 0
+
+    # -- the middleware: probes first, then the gateway, counted ------------------
+
+    @web.middleware
+    async def middleware(
+        self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        path = request.path
+        if request.method in ("GET", "HEAD"):
+            if path == self.config.live_path:
+                return _probe(200, {"live": True})
+            if path == self.config.ready_path:
+                return await self._ready()
+        self.in_flight += 1
+        try:
+            response = await handler(request)
+        except asyncio.CancelledError:
+            if self.draining:
+                self.cut_short += 1  # the grace period ran out
+            raise
+        finally:
+            self.in_flight -= 1
+        self.served += 1
+        if self.draining:
+            self.served_draining += 1
+        return response
+
+    async def _ready(self) -> web.Response:
+        if self.draining:
+            return _probe(503, {"ready": False, "reason": "shutting down"})
+        if not self.gateway.routes:
+            return _probe(503, {"ready": False, "reason": "no routes"})
+        ready, why = await self.readiness.check()
+        # The detail is for operators (logged on change); probes read the status.
+        body: dict[str, Any] = {"ready": ready, "routes": len(self.gateway.routes)}
+        if not ready:
+            body["reason"] = why.split(" (", 1)[0]
+        return _probe(200 if ready else 503, body)
+
+    def check_probe_paths(self) -> None:
+        """Log a warning for an API route the probes hide (they answer first)."""
+        for path in (self.config.ready_path, self.config.live_path):
+            with contextlib.suppress(Exception):
+                route = self.gateway.match("GET", path).target
+                log.warning("the probe at %s hides the route %s; move the probe", path, route)
+
+    # -- lifecycle ---------------------------------------------------------------------
 
     def reload_every(self, seconds: float) -> None:
         """Reload the descriptors every ``seconds`` while the proxy runs."""
         self._tasks.append(asyncio.get_running_loop().create_task(self.reloader.every(seconds)))
 
+    async def drain(self) -> None:
+        """Shut down as a rolling update wants: readiness fails now; after
+        ``drain_delay`` the listener closes; requests in flight get
+        ``shutdown_grace`` seconds; then everything closes."""
+        if self.draining:
+            return
+        self.draining = True
+        in_flight = self.in_flight
+        log.info(
+            "shutting down: %d requests in flight, %g s to finish them",
+            in_flight,
+            self.config.shutdown_grace,
+        )
+        if self.config.drain_delay:
+            await asyncio.sleep(self.config.drain_delay)  # readiness fails; still serving
+        started = time.monotonic()
+        await self.stop()
+        log.info(
+            "stopped: served %d requests, %d of them after the shutdown began; "
+            "%d cut short; drained in %.0f ms",
+            self.served,
+            self.served_draining,
+            self.cut_short,
+            (time.monotonic() - started) * 1000,
+        )
+
     async def stop(self) -> None:
-        """Stop reloading and serving, and close the channel."""
+        """Stop reloading, close the listener, let running requests finish within
+        ``shutdown_grace``, and close the channels."""
+        self.draining = True
+        if self._stopped:
+            return
+        self._stopped = True
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        self._tasks.clear()
         await self.reloader.aclose()
-        await self._runner.cleanup()
+        if self.runner is not None:
+            # Stops the sites (no new connections), closes idle keep-alive
+            # connections, waits for running handlers up to shutdown_timeout,
+            # then closes the gateway's channel (on_cleanup).
+            await self.runner.cleanup()
+        await self.readiness.aclose()
         await self.gateway.aclose()
 
 
-async def start_proxy(
-    source: DescriptorSource,
-    *,
-    target: str,
-    http_address: str = "[::]:8080",
-    tls: TLSConfig | None = None,
-    options: GatewayOptions | None = None,
-    channel_options: Sequence[tuple[str, Any]] = (),
-    reload_interval: float | None = None,
-) -> RunningProxy:
-    """Load the descriptors from ``source``, and serve their routes on ``http_address``
-    in front of the gRPC server at ``target``. Raises
-    :class:`~grpcgw.proxy.DescriptorError` when the descriptors cannot be loaded."""
-    options = options or GatewayOptions()
+class _JsonFormatter(logging.Formatter):
+    """One JSON object per record: time, level, logger, message (and the traceback)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": self.formatTime(record),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def configure_logging(config: ProxyConfig) -> None:
+    """Log to standard error in ``log_format`` from ``log_level`` on, unless the
+    process set up logging already."""
+    root = logging.getLogger()
+    if root.handlers:
+        return
+    handler = logging.StreamHandler()
+    if config.log_format == "json":
+        handler.setFormatter(_JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)
+    root.setLevel(config.log_level_number)
+
+
+def _probe(status: int, body: dict[str, Any]) -> web.Response:
+    return web.Response(
+        status=status,
+        body=json.dumps(body, separators=(",", ":")).encode(),
+        content_type=_JSON,
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+def _ssl_context(config: ProxyConfig) -> ssl.SSLContext | None:
+    tls = config.listen_tls
+    if tls.cert is None or tls.key is None:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(tls.cert, tls.key)
+    context.set_alpn_protocols(["http/1.1"])
+    return context
+
+
+async def start_proxy(config: ProxyConfig) -> RunningProxy:
+    """Load the descriptors and serve their routes over HTTP, in the running loop.
+
+    Raises :class:`~grpcgw.proxy.DescriptorError` when the descriptors cannot be
+    loaded (nothing listens then), ``OSError`` when the address cannot be bound.
+    """
+    source = config.source()
     started = time.perf_counter()
-    descriptors = await source.load(expose_unannotated=options.expose_unannotated)
+    descriptors = await source.load(expose_unannotated=config.gateway.expose_unannotated)
     gateway = Gateway(
         descriptors.services,
-        target=target,
-        tls=tls,
-        options=options,
-        channel_options=channel_options,
+        target=config.target,
+        tls=config.target_tls.config(),
+        options=config.gateway,
     )
     load_ms = (time.perf_counter() - started) * 1000
-    reloader = Reloader(gateway, source, descriptors)
-    runner = web.AppRunner(create_app(gateway), access_log=None, handle_signals=False)
+    proxy = RunningProxy(config, gateway, source, descriptors, load_ms=load_ms)
+    proxy.check_probe_paths()
+    runner = web.AppRunner(
+        create_app(gateway, middlewares=[proxy.middleware]),
+        access_log=None,
+        handle_signals=False,
+        handler_cancellation=True,
+        shutdown_timeout=config.shutdown_grace,
+    )
     await runner.setup()
     try:
-        if http_address.startswith("unix:"):
-            site: web.BaseSite = web.UnixSite(runner, http_address[5:].removeprefix("//"))
+        context = _ssl_context(config)
+        address = config.http_address
+        if address.startswith("unix:"):
+            site: web.BaseSite = web.UnixSite(
+                runner, address[5:].removeprefix("//"), ssl_context=context
+            )
         else:
-            host, port = split_address(http_address)
-            site = web.TCPSite(runner, host or None, port)
+            host, port = split_address(address)
+            site = web.TCPSite(runner, host or None, port, ssl_context=context)
         await site.start()
     except BaseException:
         await runner.cleanup()
         await gateway.aclose()
         raise
-    proxy = RunningProxy(gateway, reloader, runner, load_ms=load_ms)
-    if reload_interval is not None:
-        proxy.reload_every(reload_interval)
+    proxy.runner = runner
+    if config.reload_interval is not None:
+        proxy.reload_every(config.reload_interval)
     log.info(
         "serving %s from %s: %d routes, loaded in %.0f ms",
         ", ".join(descriptors.service_names),
@@ -131,15 +375,13 @@ async def start_proxy(
 
 
 async def run_proxy(
-    source: DescriptorSource,
-    *,
-    started: Callable[[RunningProxy], object] | None = None,
-    **kwargs: Any,
+    config: ProxyConfig, *, started: Callable[[RunningProxy], object] | None = None
 ) -> None:
-    """:func:`start_proxy`, then serve until SIGINT or SIGTERM; SIGHUP reloads."""
+    """:func:`start_proxy`, then serve until SIGTERM or SIGINT (a graceful
+    :meth:`~RunningProxy.drain`); SIGHUP reloads the descriptors."""
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
-    proxy = await start_proxy(source, **kwargs)
+    proxy = await start_proxy(config)
     signals: list[int] = []
     try:
         handlers: list[tuple[int, Callable[[], object]]] = [
@@ -155,7 +397,7 @@ async def run_proxy(
         if started is not None:
             started(proxy)
         await stop.wait()
-        log.info("shutting down")
+        await proxy.drain()
     finally:
         for sig in signals:
             loop.remove_signal_handler(sig)

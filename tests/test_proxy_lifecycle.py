@@ -1,0 +1,236 @@
+"""The proxy as a service: readiness and liveness, SIGTERM under load, HTTPS, configured by env.
+
+Real processes on loopback: a backend (tests/proxy_backend.py) and ``python -m
+grpcgw proxy``, asked over real HTTP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import ipaddress
+import re
+import signal
+import ssl
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from .proxyutil import Process, Protos, start_backend, start_proxy
+
+
+@pytest.fixture(scope="module")
+def protos(tmp_path_factory: pytest.TempPathFactory) -> tuple[Protos, Protos]:
+    root = tmp_path_factory.mktemp("protos")
+    return Protos(root / "v1", echo=False), Protos(root / "v2", echo=True)
+
+
+@pytest.fixture
+def processes() -> Iterator[list[Process]]:
+    started: list[Process] = []
+    yield started
+    for process in reversed(started):
+        process.stop()
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
+        yield session
+
+
+async def _backend(processes: list[Process], protos: Protos, target: str, *extra: str) -> Process:
+    process = await asyncio.to_thread(start_backend, protos, target, extra=extra)
+    processes.append(process)
+    return process
+
+
+async def _proxy(
+    processes: list[Process], cwd: Path, *args: str, env: dict[str, str] | None = None
+) -> tuple[Process, str]:
+    process, url = await asyncio.to_thread(start_proxy, cwd, *args, env=env)
+    processes.append(process)
+    return process, url
+
+
+async def _get(http: aiohttp.ClientSession, url: str) -> tuple[int, object]:
+    async with http.get(url) as resp:
+        return resp.status, await resp.json()
+
+
+async def test_readiness_follows_the_target_and_liveness_the_process(
+    protos: tuple[Protos, Protos],
+    sock_dir: Path,
+    processes: list[Process],
+    http: aiohttp.ClientSession,
+) -> None:
+    target = f"unix://{sock_dir}/backend.sock"
+    backend = await _backend(processes, protos[0], target, "--health")
+    _, url = await _proxy(
+        processes, sock_dir, "--target", target, "--reflect", "--ready-cache", "0"
+    )
+    assert await _get(http, f"{url}/livez") == (200, {"live": True})
+    assert await _get(http, f"{url}/readyz") == (200, {"ready": True, "routes": 16})
+    async with http.head(f"{url}/readyz") as resp:
+        assert resp.status == 200
+        assert resp.headers["Cache-Control"] == "no-store"
+
+    backend.signal(signal.SIGUSR1)  # the backend's health says NOT_SERVING
+    await asyncio.to_thread(backend.out.until, "health NOT_SERVING")
+    assert await _get(http, f"{url}/readyz") == (
+        503,
+        {"ready": False, "routes": 16, "reason": "target NOT_SERVING"},
+    )
+    backend.stop()
+    processes.remove(backend)
+    status, body = await _get(http, f"{url}/readyz")
+    assert (status, body) == (503, {"ready": False, "routes": 16, "reason": "target unreachable"})
+    assert await _get(http, f"{url}/livez") == (200, {"live": True})
+
+    # A backend without the health service is ready once it answers at all; the
+    # probe connects afresh (no reconnect backoff after a failure).
+    await _backend(processes, protos[0], target)
+    assert await _get(http, f"{url}/readyz") == (200, {"ready": True, "routes": 16})
+
+
+async def test_sigterm_under_load_loses_no_accepted_request(
+    protos: tuple[Protos, Protos], sock_dir: Path, processes: list[Process]
+) -> None:
+    """c=16 clients on keep-alive connections to a slow backend; SIGTERM; every
+    request the proxy took is answered, then it exits 0."""
+    target = f"unix://{sock_dir}/backend.sock"
+    await _backend(processes, protos[0], target, "--ping-delay", "0.2")
+    proxy, url = await _proxy(
+        processes, sock_dir, "--target", target, "--reflect", "--shutdown-grace", "20"
+    )
+    ok = 0
+    bad: list[str] = []
+    refused = 0
+    started = asyncio.Event()
+    done_before_sigterm = 0
+
+    async def client() -> None:
+        nonlocal ok, refused
+        connector = aiohttp.TCPConnector(limit=1)  # one keep-alive connection each
+        async with aiohttp.ClientSession(connector=connector) as session:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                try:
+                    async with session.get(f"{url}/v1/ping") as resp:
+                        body = await resp.read()
+                except (
+                    aiohttp.ClientConnectorError,
+                    aiohttp.ClientOSError,
+                    aiohttp.ServerDisconnectedError,
+                ):
+                    refused += 1  # never taken by the proxy: its listener is closed
+                    return
+                if resp.status == 200 and body == b'{"message":"Pong"}':
+                    ok += 1
+                    if ok >= 32:
+                        started.set()
+                else:
+                    bad.append(f"{resp.status} {body!r}")
+
+    clients = [asyncio.create_task(client()) for _ in range(16)]
+    await asyncio.wait_for(started.wait(), 30)
+    done_before_sigterm = ok
+    proxy.signal(signal.SIGTERM)
+    code = await asyncio.to_thread(proxy.proc.wait, 40)
+    processes.remove(proxy)
+    await asyncio.wait_for(asyncio.gather(*clients), 30)
+    text = proxy.out.drain()
+    assert code == 0, text
+    stopped = re.search(
+        r"stopped: served (\d+) requests, (\d+) of them after the shutdown began; "
+        r"(\d+) cut short",
+        text,
+    )
+    assert stopped is not None, text
+    served, after, cut = (int(n) for n in stopped.groups())
+    print(
+        f"SIGTERM drain: {served} served, {after} after SIGTERM, {ok - done_before_sigterm} "
+        f"answered after it, {cut} cut short, {refused} refused"
+    )
+    assert bad == []
+    assert cut == 0
+    assert served == ok  # every request the proxy answered reached its client
+    assert after >= 1  # requests were in flight when SIGTERM came, and finished
+    assert ok > done_before_sigterm
+    assert refused == 16  # and then each client found the door closed
+    assert re.search(r"shutting down: \d+ requests in flight", text)
+
+
+def _self_signed(directory: Path) -> tuple[Path, Path]:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+async def test_https_listener_configured_by_file_and_environment(
+    protos: tuple[Protos, Protos], sock_dir: Path, processes: list[Process]
+) -> None:
+    target = f"unix://{sock_dir}/backend.sock"
+    await _backend(processes, protos[1], target)
+    cert, key = _self_signed(sock_dir)
+    config = sock_dir / "proxy.toml"
+    config.write_text(f'target = "{target}"\nreflect = true\n[gateway]\nuse_proto_names = true\n')
+    proxy, url = await _proxy(
+        processes,
+        sock_dir,
+        env={
+            "GRPCGW_CONFIG": str(config),
+            "GRPCGW_TLS_CERT": str(cert),
+            "GRPCGW_TLS_KEY": str(key),
+            "GRPCGW_LOG_FORMAT": "json",
+        },
+    )
+    assert url.startswith("https://127.0.0.1:")
+    trust = ssl.create_default_context(cafile=str(cert))
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
+        async with session.get(f"{url}/v1/ping", ssl=trust) as resp:
+            assert resp.status == 200
+            assert await resp.json() == {"message": "Pong", "served_by": "v2"}  # proto names
+        async with session.get(f"{url}/readyz", ssl=trust) as resp:
+            assert resp.status == 200
+        plain = url.replace("https://", "http://")
+        with pytest.raises(aiohttp.ClientError):
+            async with session.get(f"{plain}/v1/ping") as resp:
+                await resp.read()
+    # The log is JSON, one object per line.
+    line = proxy.out.until('"logger": "grpcgw.proxy"')
+    assert line.lstrip().startswith("{")
