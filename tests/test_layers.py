@@ -41,6 +41,7 @@ def test_pure_modules_import_without_aiohttp_or_grpc() -> None:
         import grpcgw.protojson._strict, grpcgw.protojson._check, grpcgw.protojson._codecs
         import grpcgw.cors, grpcgw.logs
         import grpcgw.proxy, grpcgw.proxy._files, grpcgw.proxy._source, grpcgw.proxy._reload
+        import grpcgw.proxy._config, grpcgw.settings
         """,
         {"aiohttp", "grpc"},
     )
@@ -59,9 +60,10 @@ def test_lambda_build_needs_only_the_stdlib() -> None:
     assert result.returncode == 0, result.stderr
 
 
-def test_template_engine_cors_logs_and_limits_need_only_the_stdlib() -> None:
+def test_template_engine_cors_logs_limits_and_settings_need_only_the_stdlib() -> None:
     result = _run(
-        "import grpcgw.httprule, grpcgw.routing, grpcgw.cors, grpcgw.logs, grpcgw.limits",
+        "import grpcgw.httprule, grpcgw.routing, grpcgw.cors, grpcgw.logs, grpcgw.limits\n"
+        "import grpcgw.settings",
         {"aiohttp", "grpc", "google"},
     )
     assert result.returncode == 0, result.stderr

@@ -192,3 +192,20 @@ def test_help_lists_every_setting_with_its_variable(tmp_path: Path) -> None:
     for setting in proxy_settings():
         assert setting.flags[0] in out, setting.key
         assert setting.env in out, setting.key
+
+
+def test_docs_list_every_setting() -> None:
+    """docs/options.md has a row per setting: its TOML key, flags and variable."""
+    from .conftest import ROOT
+
+    rows = {
+        line.split("|")[1].strip().strip("`"): line
+        for line in (ROOT / "docs" / "options.md").read_text().splitlines()
+        if line.startswith("| `")
+    }
+    for setting in proxy_settings():
+        row = rows.get(setting.toml)
+        assert row is not None, f"docs/options.md has no row for {setting.toml}"
+        assert f"`{setting.env}`" in row
+        for flag in setting.flags:
+            assert f"`{flag}`" in row

@@ -12,6 +12,8 @@ import ipaddress
 import re
 import signal
 import ssl
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -19,7 +21,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from .proxyutil import Process, Protos, start_backend, start_proxy
+from .proxyutil import PROXY_ENV, Process, Protos, start_backend, start_proxy
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +58,20 @@ async def _proxy(
     return process, url
 
 
+def _healthcheck(url: str, *args: str, env: dict[str, str] | None = None) -> int:
+    """``grpcgw healthcheck`` as a container runs it, told the proxy's address by env."""
+    address = url.split("://", 1)[1]
+    result = subprocess.run(
+        [sys.executable, "-m", "grpcgw", "healthcheck", *args],
+        env={**PROXY_ENV, "GRPCGW_HTTP_ADDRESS": address, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert "Traceback" not in result.stderr
+    return result.returncode
+
+
 async def _get(http: aiohttp.ClientSession, url: str) -> tuple[int, object]:
     async with http.get(url) as resp:
         return resp.status, await resp.json()
@@ -84,6 +100,8 @@ async def test_readiness_follows_the_target_and_liveness_the_process(
         503,
         {"ready": False, "routes": 16, "reason": "target NOT_SERVING"},
     )
+    assert await asyncio.to_thread(_healthcheck, url, "--ready") == 1
+    assert await asyncio.to_thread(_healthcheck, url) == 0  # alive all the same
     backend.stop()
     processes.remove(backend)
     status, body = await _get(http, f"{url}/readyz")
@@ -227,6 +245,9 @@ async def test_https_listener_configured_by_file_and_environment(
             assert await resp.json() == {"message": "Pong", "served_by": "v2"}  # proto names
         async with session.get(f"{url}/readyz", ssl=trust) as resp:
             assert resp.status == 200
+        tls_env = {"GRPCGW_TLS_CERT": str(cert), "GRPCGW_TLS_KEY": str(key)}
+        assert await asyncio.to_thread(_healthcheck, url, "--ready", env=tls_env) == 0
+        assert await asyncio.to_thread(_healthcheck, url) == 1  # http to an https port
         plain = url.replace("https://", "http://")
         with pytest.raises(aiohttp.ClientError):
             async with session.get(f"{plain}/v1/ping") as resp:

@@ -164,6 +164,28 @@ def _proxy(args: argparse.Namespace) -> int:
     return 0
 
 
+def _healthcheck(args: argparse.Namespace) -> int:
+    import ssl
+    import urllib.request
+
+    from grpcgw.proxy._config import ConfigError, probe_url
+
+    try:
+        url = probe_url(ready=args.ready, config_file=args.config)
+    except ConfigError as exc:
+        print(f"grpcgw healthcheck: {exc}", file=sys.stderr)
+        return 1
+    # Its own listener: the certificate is not checked (it names the service, not localhost).
+    context = ssl._create_unverified_context() if url.startswith("https:") else None
+    try:
+        with urllib.request.urlopen(url, timeout=args.timeout, context=context) as resp:
+            status = resp.status
+    except OSError as exc:  # urllib's HTTPError (503) and URLError are OSErrors
+        print(f"grpcgw healthcheck: {url}: {exc}", file=sys.stderr)
+        return 1
+    return 0 if status == 200 else 1
+
+
 def _service_names(specs: Sequence[str]) -> list[str]:
     """Full service names; a ``module:ServicerClass`` is imported and named by its service."""
     from grpcgw.descriptors import resolve_service
@@ -401,6 +423,16 @@ def _parser(with_help: bool = True) -> argparse.ArgumentParser:
         )
         p.set_defaults(func=func)
     _proxy_parser(sub, with_help=with_help)
+    hc = sub.add_parser(
+        "healthcheck",
+        help="ask this container's proxy for its liveness (or readiness): exit 0 if it answers 200",
+        description="For container HEALTHCHECKs: reads the address, probe paths and TLS of "
+        "the proxy from the same GRPCGW_* variables and config file the proxy reads.",
+    )
+    hc.add_argument("--ready", action="store_true", help="ask readiness instead of liveness")
+    hc.add_argument("--config", metavar="FILE", help="the proxy's TOML file ($GRPCGW_CONFIG)")
+    hc.add_argument("--timeout", type=float, default=2.0, help="seconds (default: %(default)s)")
+    hc.set_defaults(func=_healthcheck)
     return parser
 
 

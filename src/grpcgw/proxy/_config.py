@@ -240,3 +240,41 @@ def print_config(config: ProxyConfig, origins: Mapping[str, str]) -> str:
     """The configuration as a TOML document that ``--config`` reads back."""
     head = "# grpcgw proxy: the effective configuration (flag > environment > file > default)\n"
     return head + settings.to_toml(proxy_settings(), config, origins)
+
+
+def probe_url(
+    *,
+    ready: bool = False,
+    environ: Mapping[str, str] | None = None,
+    config_file: str | os.PathLike[str] | None = None,
+) -> str:
+    """The URL of this container's own liveness (or readiness) probe, from the
+    same environment variables and file the proxy reads (``grpcgw healthcheck``)."""
+    if environ is None:
+        environ = os.environ
+    path = config_file or environ.get(CONFIG_ENV) or None
+    layers = []
+    try:
+        if path is not None:
+            with Path(path).open("rb") as handle:
+                layers.append(settings.from_toml(proxy_settings(), tomllib.load(handle), str(path)))
+        layers.append(settings.from_env(proxy_settings(), environ, ignore=[CONFIG_ENV]))
+    except (OSError, tomllib.TOMLDecodeError, settings.SettingsError) as exc:
+        raise ConfigError(str(exc)) from None
+    values = dict(settings.resolve(proxy_settings(), *layers).values)
+    defaults = {s.key: s.default for s in proxy_settings()}
+
+    def get(key: str) -> object:
+        return values.get(key, defaults[key])
+
+    address = str(get("http_address"))
+    if address.startswith("unix:"):
+        raise ConfigError("a healthcheck needs a TCP http_address, not a unix socket")
+    host, _, port = address.rpartition(":")
+    host = host.strip("[]")
+    if host in ("", "0.0.0.0", "::", "*"):
+        host = "127.0.0.1"  # a wildcard address is not one to dial
+    elif ":" in host:
+        host = f"[{host}]"
+    scheme = "https" if get("tls_cert") else "http"
+    return f"{scheme}://{host}:{port}{get('ready_path' if ready else 'live_path')}"
