@@ -637,8 +637,8 @@ async def test_the_proxy_serves_within_its_limit_flags(servers: Any) -> None:
 @pytest.mark.parametrize(
     ("flag", "message"),
     [
-        ("--header-timeout=soon", "header_timeout must be a number or none, not 'soon'"),
-        ("--backlog=none", "backlog must be an integer, not 'none'"),
+        ("--header-timeout=soon", "--header-timeout: 'soon' is not a number (or none)"),
+        ("--backlog=none", "--backlog: 'none' is not an integer"),
         ("--header-timeout=0", "HttpLimits.header_timeout must be a positive number or None"),
     ],
 )

@@ -63,6 +63,24 @@ def test_flag_over_environment_over_file_over_default(tmp_path: Path) -> None:
     assert merged.origins["timeout"] == "--timeout"
     assert merged.origins["target"] == "GRPCGW_TARGET"
     assert merged.origins["strict"] == f"{config_file}: gateway.strict"
+    # Nested and neighbouring dataclasses: CORS (made when any of its settings is
+    # given) and the edge limits.
+    more, _ = load_config(
+        NO_FLAGS,
+        {
+            **environ,
+            "GRPCGW_CORS_ALLOW_ORIGINS": "https://a.example,https://*.b.example",
+            "GRPCGW_CORS_MAX_AGE": "60",
+            "GRPCGW_MAX_CONNECTIONS": "50",
+            "GRPCGW_BODY_TIMEOUT": "none",
+        },
+        config_file,
+    )
+    assert more.gateway.cors is not None
+    assert tuple(more.gateway.cors.allow_origins) == ("https://a.example", "https://*.b.example")
+    assert more.gateway.cors.max_age == 60
+    assert config.gateway.cors is None
+    assert (more.limits.max_connections, more.limits.body_timeout) == (50, None)
     # GRPCGW_CONFIG names the file when --config does not.
     by_env, _ = load_config(NO_FLAGS, {"GRPCGW_CONFIG": str(config_file)})
     assert by_env.target == "file:1"

@@ -235,6 +235,7 @@ async def test_https_listener_configured_by_file_and_environment(
             "GRPCGW_TLS_CERT": str(cert),
             "GRPCGW_TLS_KEY": str(key),
             "GRPCGW_LOG_FORMAT": "json",
+            "GRPCGW_CORS_ALLOW_ORIGINS": "https://app.example",
         },
     )
     assert url.startswith("https://127.0.0.1:")
@@ -245,6 +246,13 @@ async def test_https_listener_configured_by_file_and_environment(
             assert await resp.json() == {"message": "Pong", "served_by": "v2"}  # proto names
         async with session.get(f"{url}/readyz", ssl=trust) as resp:
             assert resp.status == 200
+        preflight = {
+            "Origin": "https://app.example",
+            "Access-Control-Request-Method": "GET",
+        }
+        async with session.options(f"{url}/v1/ping", ssl=trust, headers=preflight) as resp:
+            assert resp.status == 204
+            assert resp.headers["Access-Control-Allow-Origin"] == "https://app.example"
         tls_env = {"GRPCGW_TLS_CERT": str(cert), "GRPCGW_TLS_KEY": str(key)}
         assert await asyncio.to_thread(_healthcheck, url, "--ready", env=tls_env) == 0
         assert await asyncio.to_thread(_healthcheck, url) == 1  # http to an https port
@@ -253,5 +261,5 @@ async def test_https_listener_configured_by_file_and_environment(
             async with session.get(f"{plain}/v1/ping") as resp:
                 await resp.read()
     # The log is JSON, one object per line.
-    line = proxy.out.until('"logger": "grpcgw.proxy"')
+    line = proxy.out.until('"logger":"grpcgw.access"')
     assert line.lstrip().startswith("{")

@@ -88,13 +88,14 @@ def test_text_values() -> None:
     assert found["mode"].parse("FAST", "X") is Mode.FAST
     assert found["names"].parse("a, b,,c", "X") == ("a", "b", "c")
     assert found["inner_max_age"].parse("7", "X") == 7
+    assert found["level"].parse("debug", "X") == "DEBUG"  # a choice, case aside
     for key, text, message in [
         ("strict", "maybe", "GRPCGW_STRICT: 'maybe' is not true or false"),
         ("timeout", "soon", "'soon' is not a number (or none)"),
         ("timeout", "nan", "is not a number"),
         ("inner_max_age", "1.5", "is not an integer"),
         ("mode", "slow", "is not one of fast, safe"),
-        ("level", "TRACE", "'TRACE' is not one of INFO, DEBUG"),
+        ("level", "TRACE", "invalid choice: 'TRACE' (choose from INFO, DEBUG)"),
     ]:
         with pytest.raises(SettingsError, match=re.escape(message)):
             found[key].parse(text, "GRPCGW_STRICT" if key == "strict" else "X")

@@ -237,8 +237,10 @@ def _proxy_parser(sub: Any, with_help: bool) -> None:
         def parse(text: str, setting: Any = setting) -> Any:
             try:
                 return setting.parse(text, setting.flags[0])
-            except SettingsError as exc:
-                raise argparse.ArgumentTypeError(str(exc)) from None
+            except SettingsError as exc:  # argparse names the flag itself
+                raise argparse.ArgumentTypeError(
+                    str(exc).removeprefix(f"{setting.flags[0]}: ")
+                ) from None
 
         common: dict[str, Any] = {
             "dest": f"setting_{setting.key}",

@@ -32,6 +32,7 @@ import logging
 import os
 import signal
 import socket
+import ssl
 import stat
 import time
 from collections.abc import Callable
@@ -606,13 +607,20 @@ class EdgeSite(web.BaseSite):
     """An aiohttp site with its own accept loop, serving within :class:`HttpLimits`.
 
     ``address`` is ``host:port`` (``[::1]:8080``, ``0.0.0.0:0``) or
-    ``unix:/path/to.sock``.
+    ``unix:/path/to.sock``; with ``ssl_context`` it serves HTTPS.
     """
 
-    def __init__(self, runner: web.BaseRunner, address: str, limits: HttpLimits) -> None:
+    def __init__(
+        self,
+        runner: web.BaseRunner,
+        address: str,
+        limits: HttpLimits,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
         super().__init__(runner, backlog=limits.backlog)
         self._address = address
         self._limits = limits
+        self._ssl = ssl_context
         self._sockets: list[socket.socket] = []
         self._accepting: list[asyncio.Task[None]] = []
         self._max: int | None = limits.max_connections
@@ -623,7 +631,7 @@ class EdgeSite(web.BaseSite):
 
     @property
     def name(self) -> str:
-        return f"http://{self._address}"
+        return f"{'https' if self._ssl else 'http'}://{self._address}"
 
     @property
     def sockets(self) -> list[socket.socket]:
@@ -707,7 +715,7 @@ class EdgeSite(web.BaseSite):
                 continue
             self.connections += 1
             try:
-                await loop.connect_accepted_socket(protocol, conn)
+                await loop.connect_accepted_socket(protocol, conn, ssl=self._ssl)
             except Exception as exc:  # e.g. the client went away already
                 log.debug("dropped a connection before serving it: %s", exc)
                 conn.close()
@@ -756,16 +764,26 @@ async def start_server(
     address: str = "[::]:8080",
     *,
     limits: HttpLimits | None = None,
+    ssl_context: ssl.SSLContext | None = None,
+    shutdown_timeout: float = 60.0,
 ) -> HttpServer:
-    """Serve ``app`` on ``address`` within ``limits`` in the running loop.
+    """Serve ``app`` on ``address`` within ``limits`` in the running loop
+    (HTTPS with ``ssl_context``).
 
     Handlers are cancelled when their client disconnects (aiohttp's
     ``handler_cancellation``), which cancels the gateway's gRPC call.
+    :meth:`HttpServer.stop` gives running handlers ``shutdown_timeout`` seconds.
     """
-    runner = web.AppRunner(app, access_log=None, handle_signals=False, handler_cancellation=True)
+    runner = web.AppRunner(
+        app,
+        access_log=None,
+        handle_signals=False,
+        handler_cancellation=True,
+        shutdown_timeout=shutdown_timeout,
+    )
     await runner.setup()
     try:
-        site = EdgeSite(runner, address, limits or HttpLimits())
+        site = EdgeSite(runner, address, limits or HttpLimits(), ssl_context)
         await site.start()
     except BaseException:
         await runner.cleanup()

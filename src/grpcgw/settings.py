@@ -159,9 +159,15 @@ class Setting:
         return value
 
     def _choose(self, text: str, where: str) -> str:
-        if self.choices is not None and text not in self.choices:
-            raise SettingsError(f"{where}: {text!r} is not one of {', '.join(self.choices)}")
-        return text
+        """``text``, or the choice it names (case aside)."""
+        if self.choices is None or text in self.choices:
+            return text
+        for choice in self.choices:
+            if text.lower() == choice.lower():
+                return choice
+        raise SettingsError(
+            f"{where}: invalid choice: {text!r} (choose from {', '.join(self.choices)})"
+        )
 
     def _expected(self) -> str:
         kind = self.kind
@@ -444,19 +450,31 @@ def _build(cls: type, path: tuple[str, ...], settings: Sequence[Setting], layer:
 
 def to_toml(settings: Sequence[Setting], instance: Any, origins: Mapping[str, str]) -> str:
     """``instance`` as a TOML document (one table per nested dataclass), each value
-    that is not the default followed by a comment saying where it came from."""
+    that is not the default followed by a comment saying where it came from; a
+    nested optional dataclass left unset is a comment."""
     groups: dict[tuple[str, ...], list[str]] = {}
     for setting in settings:
         value: Any = instance
-        for name in setting.path:
-            value = getattr(value, name, None) if value is not None else None
+        unset: tuple[str, ...] | None = None
+        for depth, name in enumerate(setting.path):
+            value = getattr(value, name)
+            if value is None and depth < len(setting.path) - 1:
+                unset = setting.path[: depth + 1]
+                break
+        table = setting.path[:-1]
+        if unset is not None:
+            groups.setdefault(table, [])
+            continue
         line = f"{setting.path[-1]} = {setting.show(value)}"
         origin = origins.get(setting.key)
         if origin is not None:
             line += f"  # {origin}"
-        groups.setdefault(setting.path[:-1], []).append(line)
+        groups.setdefault(table, []).append(line)
     out: list[str] = []
     for table, lines in groups.items():
+        if table and not lines:
+            out.append(f"\n# [{'.'.join(table)}] is not set")
+            continue
         if table:
             out.append(f"\n[{'.'.join(table)}]")
         out.extend(lines)

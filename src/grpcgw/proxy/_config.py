@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from grpcgw import settings
+from grpcgw.limits import HttpLimits
+from grpcgw.logs import LOG_FORMATS, level_names
 from grpcgw.options import GatewayOptions
 
 if TYPE_CHECKING:
@@ -41,8 +43,6 @@ __all__ = [
 
 #: The variable naming the config file, as ``--config`` does.
 CONFIG_ENV: Final = "GRPCGW_CONFIG"
-LOG_FORMATS: Final = ("text", "json")
-LOG_LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 class ConfigError(ValueError):
@@ -153,10 +153,11 @@ class ProxyConfig:
     #: text (one line per record) or json (one object per line).
     log_format: str = field(default="text", metadata={"choices": LOG_FORMATS})
     #: The least severe level logged.
-    log_level: str = field(default="INFO", metadata={"choices": LOG_LEVELS})
+    log_level: str = field(default="INFO", metadata={"choices": level_names()})
 
-    # -- the gateway --------------------------------------------------------------------
+    # -- the gateway, and what HTTP clients may hold ---------------------------------------
     gateway: GatewayOptions = field(default_factory=GatewayOptions, metadata={"prefix": ""})
+    limits: HttpLimits = field(default_factory=HttpLimits, metadata={"prefix": ""})
 
     def __post_init__(self) -> None:
         if not self.target.strip():

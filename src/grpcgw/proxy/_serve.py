@@ -27,12 +27,13 @@ from typing import Any
 from aiohttp import web
 
 from grpcgw.channel import gateway_channel_options, open_channel
-from grpcgw.gateway import Gateway
+from grpcgw.gateway import Gateway, access_log_default
+from grpcgw.httpserver import HttpServer, start_server
+from grpcgw.logs import configure
 from grpcgw.proxy._config import ProxyConfig
 from grpcgw.proxy._files import Descriptors
 from grpcgw.proxy._reload import Reloader
 from grpcgw.proxy._source import DescriptorSource
-from grpcgw.server import split_address
 from grpcgw.web import create_app
 
 log = logging.getLogger("grpcgw.proxy")
@@ -140,7 +141,7 @@ class RunningProxy:
         self.readiness = Readiness(config)
         #: Milliseconds the first load of the descriptors took (reflection included).
         self.load_ms = load_ms
-        self.runner: web.AppRunner | None = None
+        self.server: HttpServer | None = None
         self._tasks: list[asyncio.Task[None]] = []
         #: Set once a shutdown began: readiness fails from then on.
         self.draining = False
@@ -160,15 +161,7 @@ class RunningProxy:
     @property
     def http_port(self) -> int:
         """The TCP port the HTTP site listens on (useful with port 0)."""
-        if self.runner is None:
-            return 0
-        for site in self.runner.sites:
-            server = getattr(site, "_server", None)
-            for sock in getattr(server, "sockets", None) or ():
-                name = sock.getsockname()
-                if isinstance(name, tuple):
-                    return int(name[1])
-        return 0
+        return 0 if self.server is None else self.server.port
 
     # -- the middleware: probes first, then the gateway, counted ------------------
 
@@ -261,43 +254,18 @@ class RunningProxy:
                 await task
         self._tasks.clear()
         await self.reloader.aclose()
-        if self.runner is not None:
-            # Stops the sites (no new connections), closes idle keep-alive
-            # connections, waits for running handlers up to shutdown_timeout,
-            # then closes the gateway's channel (on_cleanup).
-            await self.runner.cleanup()
+        if self.server is not None:
+            # Stops accepting, closes idle keep-alive connections, waits for running
+            # handlers up to shutdown_grace, then closes the gateway's channel.
+            await self.server.stop()
         await self.readiness.aclose()
         await self.gateway.aclose()
 
 
-class _JsonFormatter(logging.Formatter):
-    """One JSON object per record: time, level, logger, message (and the traceback)."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, Any] = {
-            "time": self.formatTime(record),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, ensure_ascii=False)
-
-
 def configure_logging(config: ProxyConfig) -> None:
-    """Log to standard error in ``log_format`` from ``log_level`` on, unless the
-    process set up logging already."""
-    root = logging.getLogger()
-    if root.handlers:
-        return
-    handler = logging.StreamHandler()
-    if config.log_format == "json":
-        handler.setFormatter(_JsonFormatter())
-    else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root.addHandler(handler)
-    root.setLevel(config.log_level_number)
+    """Log to standard error as ``log_format`` from ``log_level`` on, unless the
+    process set up logging already (:func:`grpcgw.logs.configure`)."""
+    configure("json" if config.log_format == "json" else "text", config.log_level)
 
 
 def _probe(status: int, body: dict[str, Any]) -> web.Response:
@@ -333,35 +301,24 @@ async def start_proxy(config: ProxyConfig) -> RunningProxy:
         descriptors.services,
         target=config.target,
         tls=config.target_tls.config(),
-        options=config.gateway,
+        # The access log is on unless the configuration turns it off.
+        **access_log_default({"options": config.gateway}, on=True),
     )
     load_ms = (time.perf_counter() - started) * 1000
     proxy = RunningProxy(config, gateway, source, descriptors, load_ms=load_ms)
     proxy.check_probe_paths()
-    runner = web.AppRunner(
-        create_app(gateway, middlewares=[proxy.middleware]),
-        access_log=None,
-        handle_signals=False,
-        handler_cancellation=True,
-        shutdown_timeout=config.shutdown_grace,
-    )
-    await runner.setup()
     try:
-        context = _ssl_context(config)
-        address = config.http_address
-        if address.startswith("unix:"):
-            site: web.BaseSite = web.UnixSite(
-                runner, address[5:].removeprefix("//"), ssl_context=context
-            )
-        else:
-            host, port = split_address(address)
-            site = web.TCPSite(runner, host or None, port, ssl_context=context)
-        await site.start()
+        proxy.server = await start_server(
+            create_app(gateway, limits=config.limits, middlewares=[proxy.middleware]),
+            config.http_address,
+            limits=config.limits,
+            ssl_context=_ssl_context(config),
+            shutdown_timeout=config.shutdown_grace,
+        )
     except BaseException:
-        await runner.cleanup()
+        await proxy.readiness.aclose()
         await gateway.aclose()
         raise
-    proxy.runner = runner
     if config.reload_interval is not None:
         proxy.reload_every(config.reload_interval)
     log.info(
