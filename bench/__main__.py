@@ -4,9 +4,11 @@
     python -m bench --quick              # a smoke run, under a minute
     python -m bench --only lambda-warm --only routing
     python -m bench --json results.json  # also write every figure as JSON
+    python -m bench --only local-system --rounds 1 --seconds 2   # a tiny check of one part
 
 Scenarios: lambda-warm, cold-start, local-http, routing, transcoding, memory
-(or their numbers, 1-6). Never part of the test suite's pass/fail: the exit
+(or their numbers, 1-6); local-proxy and local-system are the two parts of
+local-http alone. Never part of the test suite's pass/fail: the exit
 status is 0 whatever the goals say, unless a scenario could not run
 (or ``--strict`` is given and a goal is missed).
 """
@@ -33,13 +35,18 @@ SCENARIOS = {
     "memory": "bench.scenarios.memory",
 }
 BY_NUMBER = {str(i): name for i, name in enumerate(SCENARIOS, 1)}
+#: Parts of a scenario run alone: name -> (module, function).
+PARTS = {
+    "local-proxy": ("bench.scenarios.local_http", "run_proxy_only"),
+    "local-system": ("bench.scenarios.local_http", "run_system_only"),
+}
 
 
 def _scenario(text: str) -> str:
     name = BY_NUMBER.get(text, text)
-    if name not in SCENARIOS:
+    if name not in SCENARIOS and name not in PARTS:
         raise argparse.ArgumentTypeError(
-            f"unknown scenario {text!r}; choose from {', '.join(SCENARIOS)} or 1-6"
+            f"unknown scenario {text!r}; choose from {', '.join([*SCENARIOS, *PARTS])} or 1-6"
         )
     return name
 
@@ -117,12 +124,17 @@ def main(argv: list[str] | None = None) -> int:
         action="append",
         type=_scenario,
         metavar="SCENARIO",
-        help=f"run only this scenario (repeatable): {', '.join(SCENARIOS)}, or 1-6",
+        help=f"run only this scenario (repeatable): {', '.join([*SCENARIOS, *PARTS])}, or 1-6",
     )
     parser.add_argument("--rounds", type=int, help="rounds per scenario (default: its own)")
+    parser.add_argument(
+        "--seconds", type=int, help="seconds per wrk run in local-http (default: its own)"
+    )
     parser.add_argument("--json", metavar="PATH", help="also write every figure to PATH as JSON")
     parser.add_argument(
-        "--no-install", action="store_true", help="never apt-get install a missing load generator"
+        "--no-install",
+        action="store_true",
+        help="never apt-get install what a scenario needs (wrk, Go grpc-gateway's packages)",
     )
     parser.add_argument(
         "--strict", action="store_true", help="exit 1 when a goal is missed (not for CI gating)"
@@ -143,7 +155,9 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
         return 0
-    config = Config(quick=args.quick, rounds=args.rounds, install=not args.no_install)
+    config = Config(
+        quick=args.quick, rounds=args.rounds, install=not args.no_install, seconds=args.seconds
+    )
     names = list(dict.fromkeys(args.only or SCENARIOS))
 
     info = machine()
@@ -159,8 +173,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name} ...", file=sys.stderr)
         t0 = time.monotonic()
         try:
-            module = importlib.import_module(SCENARIOS[name])
-            results[name] = module.run(config)
+            module_name, function = PARTS.get(name, (SCENARIOS.get(name, ""), "run"))
+            module = importlib.import_module(module_name)
+            results[name] = getattr(module, function)(config)
         except Exception:
             traceback.print_exc()
             failed.append(name)

@@ -12,6 +12,8 @@ class Config:
     rounds: int | None = None
     #: Try ``apt-get install wrk`` when no load generator is on PATH.
     install: bool = True
+    #: Seconds per load-generator run in scenario 3 (``--seconds``); None: its own.
+    seconds: int | None = None
 
     def r(self, full: int, quick: int) -> int:
         """Number of rounds of a scenario."""
@@ -20,4 +22,10 @@ class Config:
         return quick if self.quick else full
 
     def n(self, full: int, quick: int) -> int:
+        return quick if self.quick else full
+
+    def s(self, full: int, quick: int) -> int:
+        """Seconds per load-generator run (scenario 3)."""
+        if self.seconds is not None:
+            return self.seconds
         return quick if self.quick else full

@@ -262,6 +262,19 @@ def machine() -> dict[str, str]:
     return info
 
 
+# -- what this grpcgw offers ---------------------------------------------------------
+
+
+def missing_option(fn: Callable[..., object], option: str) -> str:
+    """'' when ``fn`` takes the keyword ``option``; otherwise a sentence saying it does not
+    (contenders of options still to come are skipped with it, and run once they exist)."""
+    import inspect
+
+    if option in inspect.signature(fn).parameters:
+        return ""
+    return f"grpcgw.{fn.__name__}() has no {option}= option in this grpcgw yet"
+
+
 # -- child processes --------------------------------------------------------------
 
 
@@ -282,13 +295,24 @@ class ChildError(RuntimeError):
 
 
 class Child:
-    """A child process spoken to in JSON lines over stdin/stdout; its stderr goes to a file."""
+    """A child process spoken to in JSON lines over stdin/stdout; its stderr goes to a file.
 
-    def __init__(self, args: Sequence[str], *, cpu: int | None = None, timeout: float = 60) -> None:
+    ``args`` are Python's (``["-m", "bench.apps.x", ...]``), or, with ``exe``, the
+    arguments of that program (the Go binaries of scenario 3).
+    """
+
+    def __init__(
+        self,
+        args: Sequence[str],
+        *,
+        cpu: int | None = None,
+        timeout: float = 60,
+        exe: str | None = None,
+    ) -> None:
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 (closed by close())
-        self.args = list(args)
+        self.args = [exe, *args] if exe else list(args)
         self.proc = subprocess.Popen(
-            [PYTHON, *args],
+            [exe or PYTHON, *args],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._stderr,

@@ -1,7 +1,7 @@
 """Where the time goes: sample a hot path with py-spy and sum the samples by component.
 
     python -m bench.profiling lambda    [--call echo] [--kind v2] [--contender grpcgw]
-    python -m bench.profiling local     [--call echo] [--connections 16] [--contender aiohttp]
+    python -m bench.profiling local     [--call echo] [--connections 16] [--contender serve-local]
     python -m bench.profiling transcode [--call echo] [--direction request]
     python -m bench.profiling analyze FILE   # a py-spy ``--format raw`` file
 
@@ -184,23 +184,40 @@ def record_command(args: list[str], seconds: float, out: str) -> None:
 
 
 def record_local(contender: str, call: str, connections: int, seconds: float, out: str) -> None:
+    """Sample the process of ``contender`` (scenario 3) while wrk loads it: the gateway
+    process of ``grpcgw`` / ``aiohttp`` (pinned as the proxy part pins it), or the one
+    process of ``serve-local`` / ``serve-local-direct`` (unpinned, as the whole-system
+    part runs it)."""
     from bench.harness import Child, close_all
-    from bench.scenarios.local_http import APPS, CALLS, SUBJECT_CPU, WRK_CPU, _lua, find_wrk
+    from bench.loadgen import CALLS, find_wrk, lua_script
+    from bench.scenarios import local_system
+    from bench.scenarios.local_http import APPS, SUBJECT_CPU, WRK_CPU
     from bench.service import remove_socket
 
     wrk, why = find_wrk(install=True)
     if wrk is None:
         raise SystemExit(why)
+    if contender not in (*APPS, "serve-local", "serve-local-direct"):
+        raise SystemExit(f"local: no such contender {contender!r}")
+    why = local_system.unavailable(contender, None, "")
+    if why:
+        raise SystemExit(why)
     socket = f"/tmp/gwbench-profile-{os.getpid()}.sock"
     children = []
     try:
-        server = Child(["-m", "bench.apps.grpc_server", socket], cpu=WRK_CPU)
-        children.append(server)
-        app = Child(["-m", APPS[contender], server.hello["target"]], cpu=SUBJECT_CPU)
-        children.append(app)
+        if contender in APPS:
+            server = Child(["-m", "bench.apps.grpc_server", socket], cpu=WRK_CPU)
+            children.append(server)
+            app = Child(["-m", APPS[contender], server.hello["target"]], cpu=SUBJECT_CPU)
+            children.append(app)
+            port, pid = app.hello["port"], app.pid
+        else:
+            layout = local_system.start(contender, None, socket)
+            children += layout.children
+            port, pid = layout.port, layout.pids["gateway+servicer"]
         with tempfile.TemporaryDirectory() as tmp:
-            script = _lua(call, tmp)
-            url = f"http://127.0.0.1:{app.hello['port']}{CALLS[call][1]}"
+            script = lua_script(call, tmp)
+            url = f"http://127.0.0.1:{port}{CALLS[call][1]}"
             duration = int(seconds) + 3
             load = subprocess.Popen(
                 [wrk, "-t1", f"-c{connections}", f"-d{duration}s", "-s", script, url],
@@ -211,7 +228,7 @@ def record_local(contender: str, call: str, connections: int, seconds: float, ou
             subprocess.run(
                 [
                     *(_pyspy(), "record", "-r", RATE, "--native", "-f", "raw", "-o", out),
-                    *("--pid", str(app.pid), "-d", str(int(seconds))),
+                    *("--pid", str(pid), "-d", str(int(seconds))),
                 ],
                 check=True,
                 stdout=subprocess.DEVNULL,
@@ -233,7 +250,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--contender",
         default="grpcgw",
-        help="lambda: floor, grpcgw, mangum+starlette, mangum+fastapi; local: grpcgw, aiohttp",
+        help="lambda: floor, grpcgw, grpcgw-direct, grpcgw-plain, mangum+starlette, "
+        "mangum+fastapi; local: grpcgw, aiohttp, serve-local, serve-local-direct",
     )
     parser.add_argument("--direction", default="request", choices=["request", "response"])
     parser.add_argument("--connections", type=int, default=16)
