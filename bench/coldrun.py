@@ -26,6 +26,7 @@ def main() -> None:
         module = importlib.import_module(
             {
                 "grpcgw": "bench.apps.lambda_grpcgw",
+                "grpcgw-direct": "bench.apps.lambda_grpcgw_direct",
                 "mangum+starlette": "bench.apps.lambda_starlette",
                 "mangum+fastapi": "bench.apps.lambda_fastapi",
             }[contender]

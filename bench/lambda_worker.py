@@ -25,6 +25,7 @@ MODULES = {
     "floor": "bench.apps.lambda_floor",
     "grpcgw": "bench.apps.lambda_grpcgw",
     "grpcgw-plain": "bench.apps.lambda_grpcgw_plain",
+    "grpcgw-direct": "bench.apps.lambda_grpcgw_direct",
     "mangum+starlette": "bench.apps.lambda_starlette",
     "mangum+fastapi": "bench.apps.lambda_fastapi",
 }
