@@ -266,13 +266,37 @@ def machine() -> dict[str, str]:
 
 
 def missing_option(fn: Callable[..., object], option: str) -> str:
-    """'' when ``fn`` takes the keyword ``option``; otherwise a sentence saying it does not
+    """'' when ``fn`` takes the keyword ``option`` (a parameter of its own, or a key of the
+    ``TypedDict`` of its ``**config: Unpack[...]``); otherwise a sentence saying it does not
     (contenders of options still to come are skipped with it, and run once they exist)."""
     import inspect
 
-    if option in inspect.signature(fn).parameters:
+    parameters = inspect.signature(fn).parameters
+    if option in parameters:
         return ""
+    for parameter in parameters.values():
+        if parameter.kind is parameter.VAR_KEYWORD and option in _unpacked_keys(fn, parameter):
+            return ""
     return f"grpcgw.{fn.__name__}() has no {option}= option in this grpcgw yet"
+
+
+def _unpacked_keys(fn: Callable[..., object], parameter: Any) -> frozenset[str]:
+    """The keys of the ``TypedDict`` in ``**name: Unpack[TD]``, or none."""
+    import re
+    import typing
+
+    try:
+        hint = typing.get_type_hints(fn, include_extras=True).get(parameter.name)
+        # typing's Unpack or typing_extensions' (not the same object before Python 3.12)
+        unpack = "Unpack" in repr(typing.get_origin(hint))
+        typed = typing.get_args(hint)[0] if unpack else None
+    except Exception:  # a name only imported under TYPE_CHECKING: read the annotation
+        m = re.fullmatch(r"(?:typing\.)?Unpack\[(\w+)\]", str(parameter.annotation))
+        typed = getattr(fn, "__globals__", {}).get(m.group(1)) if m else None
+    keys = getattr(typed, "__required_keys__", frozenset()) | getattr(
+        typed, "__optional_keys__", frozenset()
+    )
+    return frozenset(keys)
 
 
 # -- child processes --------------------------------------------------------------
