@@ -315,7 +315,10 @@ def child_env(**extra: str) -> dict[str, str]:
 
 
 class ChildError(RuntimeError):
-    pass
+    def reason(self) -> str:
+        """The last line of the message: the child's exception, without its traceback."""
+        lines = [line for line in str(self).splitlines() if line.strip()]
+        return lines[-1].strip() if lines else "?"
 
 
 class Child:

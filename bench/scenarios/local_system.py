@@ -30,9 +30,21 @@ import sys
 import time
 from dataclasses import dataclass, field
 
+import grpcgw
+
 from bench.config import Config
 from bench.go_gateway.build import GoBuild
-from bench.harness import Child, Goal, ScenarioResult, Table, close_all, cpu_seconds, rotated
+from bench.harness import (
+    Child,
+    ChildError,
+    Goal,
+    ScenarioResult,
+    Table,
+    close_all,
+    cpu_seconds,
+    missing_option,
+    rotated,
+)
 from bench.loadgen import CALLS, fetch, run_wrk
 from bench.service import remove_socket
 
@@ -80,10 +92,6 @@ def unavailable(name: str, go: GoBuild | None, go_why: str) -> str:
     if go is None and (name.startswith("go-gateway") or name.endswith("+go")):
         return go_why
     if name == "serve-local-direct":
-        import grpcgw
-
-        from bench.harness import missing_option
-
         return missing_option(grpcgw.start_local, "dispatch")
     return ""
 
@@ -147,15 +155,21 @@ def run_system(
             result.notes.append(f"{title}: {name} skipped: {why}")
         else:
             contenders.append(name)
-    baseline = BASELINE if BASELINE in contenders else "aiohttp+py"
     table = Table(title)
     layouts: dict[str, Layout] = {}
     sockets: list[str] = []
     try:
-        for name in contenders:
+        for name in list(contenders):
             socket = f"/tmp/gwbench-system-{os.getpid()}-{len(sockets)}.sock"
             sockets.append(socket)
-            layouts[name] = start(name, go, socket)
+            try:
+                layouts[name] = start(name, go, socket)
+            except ChildError as exc:  # one contender that cannot start does not stop the rest
+                why = f"failed to start: {exc.reason()}"
+                skipped[name] = why
+                contenders.remove(name)
+                print(f"  {PART}: {name} {why}", file=sys.stderr)
+                result.notes.append(f"{title}: {name} {why}")
         reference = "grpcgw+py"
         for call in CALLS:
             answers = {name: fetch(layout.port, call) for name, layout in layouts.items()}
@@ -194,6 +208,7 @@ def run_system(
             layout.close()
         for socket in sockets:
             remove_socket(socket)
+    baseline = BASELINE if BASELINE in contenders else "aiohttp+py"
     table.compute_ratios(baseline)
     result.rows = table.rows()
     result.notes.insert(0, summary(table, title, contenders, baseline, levels))
