@@ -35,9 +35,30 @@ from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescript
 from google.protobuf.message import Message
 
 from grpcgw import protojson
+from grpcgw.binding import (
+    HTTP_BODY,
+    JSON_TEXT_WKTS,
+    SCALAR_WKTS,
+    WRAPPERS,
+    BindingConfigError,
+    BindingPlan,
+    field_table,
+    is_map,
+    is_plain_message,
+    message_type,
+    no_field_message,
+    type_label,
+)
 from grpcgw.options import GatewayOptions
 
-__all__ = ["BindingConfigError", "RequestTranscoder", "ResponseTranscoder", "TranscodeError"]
+__all__ = [
+    "HTTP_BODY",
+    "BindingConfigError",
+    "BindingPlan",
+    "RequestTranscoder",
+    "ResponseTranscoder",
+    "TranscodeError",
+]
 
 
 class TranscodeError(ValueError):
@@ -48,71 +69,21 @@ class TranscodeError(ValueError):
     """
 
 
-class BindingConfigError(ValueError):
-    """An ``HttpRule`` does not fit its method's messages (found at build time)."""
-
-
 # -- field kinds ---------------------------------------------------------------
 
-_WRAPPERS: Final = frozenset(
-    f"google.protobuf.{name}"
-    for name in (
-        "DoubleValue",
-        "FloatValue",
-        "Int64Value",
-        "UInt64Value",
-        "Int32Value",
-        "UInt32Value",
-        "BoolValue",
-        "StringValue",
-        "BytesValue",
-    )
-)
-#: Well-known types whose proto3 JSON form is a string or scalar: usable in the
-#: path and the query.
-_SCALAR_WKTS: Final = _WRAPPERS | {
-    "google.protobuf.Timestamp",
-    "google.protobuf.Duration",
-    "google.protobuf.FieldMask",
-}
-#: Well-known types taken from the query as JSON text (grpc-gateway's extension).
-_JSON_TEXT_WKTS: Final = frozenset(
-    {"google.protobuf.Struct", "google.protobuf.Value", "google.protobuf.ListValue"}
-)
-#: Message types json_format parses with its own rules (not as a JSON object of fields).
-_SPECIAL_JSON_WKTS: Final = _SCALAR_WKTS | _JSON_TEXT_WKTS | {"google.protobuf.Any"}
-
 _FD = FieldDescriptor
-
-#: google.api.HttpBody: a raw body (any content type) instead of JSON, both ways.
-HTTP_BODY: Final = "google.api.HttpBody"
 _OCTET_STREAM: Final = "application/octet-stream"
 JSON_CONTENT_TYPE: Final = "application/json"
-_TYPE_NAMES: Final = {
-    _FD.TYPE_DOUBLE: "double",
-    _FD.TYPE_FLOAT: "float",
-    _FD.TYPE_INT64: "int64",
-    _FD.TYPE_UINT64: "uint64",
-    _FD.TYPE_INT32: "int32",
-    _FD.TYPE_FIXED64: "fixed64",
-    _FD.TYPE_FIXED32: "fixed32",
-    _FD.TYPE_BOOL: "bool",
-    _FD.TYPE_STRING: "string",
-    _FD.TYPE_BYTES: "bytes",
-    _FD.TYPE_UINT32: "uint32",
-    _FD.TYPE_SFIXED32: "sfixed32",
-    _FD.TYPE_SFIXED64: "sfixed64",
-    _FD.TYPE_SINT32: "sint32",
-    _FD.TYPE_SINT64: "sint64",
-}
 
-
-@functools.cache
-def _field_table(desc: Descriptor) -> dict[str, FieldDescriptor]:
-    """Fields of ``desc`` by proto name and by JSON (lowerCamel) name."""
-    table = {f.json_name: f for f in desc.fields}
-    table.update((f.name, f) for f in desc.fields)  # a proto name wins over a JSON name
-    return table
+# The binding plan owns the descriptor helpers; the names stay short here.
+_field_table = field_table
+_message_type = message_type
+_is_map = is_map
+_is_plain_message = is_plain_message
+_type_label = type_label
+_JSON_TEXT_WKTS: Final = JSON_TEXT_WKTS
+_SCALAR_WKTS: Final = SCALAR_WKTS
+_WRAPPERS: Final = WRAPPERS
 
 
 def clear_caches() -> None:
@@ -122,42 +93,14 @@ def clear_caches() -> None:
     and through them their pool: after a gateway's services are replaced
     (:meth:`grpcgw.Gateway.replace_services`), clearing them lets the old pool go.
     """
-    _field_table.cache_clear()
+    field_table.cache_clear()
     _scalar_converter.cache_clear()
     _leaf.cache_clear()
-
-
-def _message_type(field: FieldDescriptor) -> Descriptor:
-    """The message type of a message field (typed: the stubs allow ``None``)."""
-    desc = field.message_type
-    assert desc is not None, field.full_name
-    return desc
 
 
 def _descriptor(message_class: type[Message]) -> Descriptor:
     desc: Descriptor = message_class.DESCRIPTOR  # type: ignore[assignment]
     return desc
-
-
-def _is_map(field: FieldDescriptor) -> bool:
-    return field.message_type is not None and field.message_type.GetOptions().map_entry
-
-
-def _is_plain_message(field: FieldDescriptor) -> bool:
-    """A singular message field that a dotted path may walk into."""
-    return (
-        field.message_type is not None
-        and not field.is_repeated
-        and field.message_type.full_name not in _SPECIAL_JSON_WKTS
-    )
-
-
-def _type_label(field: FieldDescriptor) -> str:
-    if field.message_type is not None:
-        return str(field.message_type.full_name)
-    if field.enum_type is not None:
-        return str(field.enum_type.full_name)
-    return _TYPE_NAMES[field.type]
 
 
 def _quote(text: str, limit: int = 64) -> str:
@@ -416,30 +359,6 @@ def _assign(target: Message, leaf: _Leaf, value: Any) -> None:
         setattr(target, name, value)
 
 
-def _no_field(what: str, name: str, desc: Descriptor) -> str:
-    if "." in name:  # http.proto: "must be present at the top-level" of the message
-        return f"{what} {name!r} must name a top-level field of {desc.full_name}"
-    return f"{what} {name!r}: {desc.full_name} has no such field"
-
-
-def _resolve(desc: Descriptor, path: str, what: str) -> list[FieldDescriptor]:
-    """The fields along a dotted path (each part a proto or JSON name) or BindingConfigError."""
-    parts = path.split(".")
-    fields: list[FieldDescriptor] = []
-    for i, part in enumerate(parts):
-        field = _field_table(desc).get(part)
-        if field is None:
-            raise BindingConfigError(f"{what} {path!r}: {desc.full_name} has no field {part!r}")
-        fields.append(field)
-        if i < len(parts) - 1:
-            if not _is_plain_message(field):
-                raise BindingConfigError(
-                    f"{what} {path!r}: {field.name!r} is not a singular message field"
-                )
-            desc = _message_type(field)
-    return fields
-
-
 # -- request ---------------------------------------------------------------------
 
 _BAD_ESCAPE: Final = re.compile(r"%(?![0-9A-Fa-f]{2})")
@@ -494,6 +413,7 @@ class RequestTranscoder:
         "_masked",
         "_message_class",
         "_paths",
+        "_plan",
         "_plus_as_space",
         "_raw_body",
         "_root",
@@ -510,59 +430,33 @@ class RequestTranscoder:
         fill_field_mask: bool = False,
     ) -> None:
         desc = _descriptor(message_class)
+        plan = BindingPlan.build(
+            desc, path_fields=path_fields, body=body, fill_field_mask=fill_field_mask
+        )
+        self._plan = plan
         self._message_class = message_class
         self._root = desc
         self._strict = options.strict
         self._decoder = protojson.decoder(desc, ignore_unknown_fields=not options.strict)
         self._plus_as_space = options.query_plus_as_space
+        self._paths: dict[str, _PathBinding] = {}
+        for bound in plan.path_fields:
+            leaf = _leaf(bound.fields[-1])
+            assert leaf.convert is not None  # the plan admits only fields with a text form
+            self._paths[bound.key] = _PathBinding(bound.fields[:-1], leaf, leaf.convert)
         # Query keys equal to or below these canonical (proto name) paths are
         # skipped: http.proto gives each field to exactly one of path, body, query.
-        masked: set[str] = set()
-        self._paths: dict[str, _PathBinding] = {}
-        for path in path_fields:
-            fields = _resolve(desc, path, "path field")
-            leaf = _leaf(fields[-1])
-            if fields[-1].is_repeated or leaf.convert is None or leaf.label in _JSON_TEXT_WKTS:
-                raise BindingConfigError(
-                    f"path field {path!r} must be a singular scalar, enum or a well-known "
-                    f"type with a string form, not {'repeated ' * fields[-1].is_repeated}"
-                    f"{leaf.label}"
-                )
-            canonical = ".".join(f.name for f in fields)
-            if canonical in masked:
-                raise BindingConfigError(f"path field {path!r} is bound twice")
-            masked.add(canonical)
-            self._paths[path] = _PathBinding(tuple(fields[:-1]), leaf, leaf.convert)
+        self._masked = plan.masked
+        self._has_body = plan.has_body
+        self._ignore_query = not plan.reads_query
+        self._body_field = plan.body_field
+        self._raw_body = plan.raw_body
+        self._fill_mask = plan.fill_mask
 
-        self._has_body = body != ""
-        self._ignore_query = body == "*"
-        self._body_field: FieldDescriptor | None = None
-        if body not in ("", "*"):
-            field = _field_table(desc).get(body)
-            if field is None:
-                raise BindingConfigError(_no_field("body", body, desc))
-            if field.name in masked:
-                raise BindingConfigError(f"body field {body!r} is also bound by the path")
-            self._body_field = field
-            masked.add(field.name)
-        self._masked = frozenset(masked)
-        # The request body goes into a google.api.HttpBody as bytes, with its
-        # Content-Type, when the body is one (the whole message or the body field).
-        target = desc if self._body_field is None else self._body_field.message_type
-        self._raw_body = self._has_body and target is not None and target.full_name == HTTP_BODY
-        # grpc-gateway's PATCH feature: with a body field and exactly one top-level
-        # FieldMask, an empty mask is filled from the keys the JSON body sets.
-        self._fill_mask: FieldDescriptor | None = None
-        if fill_field_mask and self._body_field is not None and not self._raw_body:
-            masks = [
-                f
-                for f in desc.fields
-                if f.message_type is not None
-                and f.message_type.full_name == "google.protobuf.FieldMask"
-                and not f.is_repeated
-            ]
-            if len(masks) == 1 and self._body_field.message_type is not None:
-                self._fill_mask = masks[0]
+    @property
+    def plan(self) -> BindingPlan:
+        """Where each field of the request comes from (read by :mod:`grpcgw.openapi`)."""
+        return self._plan
 
     @property
     def raw_body(self) -> bool:
@@ -827,7 +721,7 @@ class ResponseTranscoder:
         if response_body:
             field = _field_table(desc).get(response_body)
             if field is None:
-                raise BindingConfigError(_no_field("response_body", response_body, desc))
+                raise BindingConfigError(no_field_message("response_body", response_body, desc))
             self._field = field
             self._key = field.name if options.use_proto_names else field.json_name
         rendered = desc if self._field is None else self._field.message_type
@@ -843,6 +737,11 @@ class ResponseTranscoder:
         #: The encoder of whole ``message_class`` replies, once the first is rendered.
         self._message_class = message_class
         self._whole: Callable[[Message], Any] | None = None
+
+    @property
+    def field(self) -> FieldDescriptor | None:
+        """The ``response_body`` field, or ``None`` when the whole message is the reply."""
+        return self._field
 
     @property
     def http_body(self) -> bool:

@@ -1,0 +1,358 @@
+"""Which fields of a request message an ``HttpRule`` binding takes from where.
+
+A :class:`BindingPlan` is worked out once per binding from the request type,
+the path template's variables and the rule's ``body``: the path field chains,
+the body field (or ``*``), the fields the query may not set, whether the body
+is a raw ``google.api.HttpBody``, the PATCH field mask the gateway fills in,
+and the query parameters the gateway reads. :class:`~grpcgw.transcode.RequestTranscoder`
+runs a plan; :mod:`grpcgw.openapi` reads the same plan, so the document lists
+exactly what the transcoder takes.
+
+Pure: protobuf and the standard library only.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Final
+
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
+
+from grpcgw import protoopts
+
+__all__ = [
+    "HTTP_BODY",
+    "BindingConfigError",
+    "BindingPlan",
+    "PathField",
+    "QueryField",
+]
+
+
+class BindingConfigError(ValueError):
+    """An ``HttpRule`` does not fit its method's messages (found at build time)."""
+
+
+# -- descriptor helpers ----------------------------------------------------------
+
+WRAPPERS: Final = frozenset(
+    f"google.protobuf.{name}"
+    for name in (
+        "DoubleValue",
+        "FloatValue",
+        "Int64Value",
+        "UInt64Value",
+        "Int32Value",
+        "UInt32Value",
+        "BoolValue",
+        "StringValue",
+        "BytesValue",
+    )
+)
+#: Well-known types whose proto3 JSON form is a string or scalar: usable in the
+#: path and the query.
+SCALAR_WKTS: Final = WRAPPERS | {
+    "google.protobuf.Timestamp",
+    "google.protobuf.Duration",
+    "google.protobuf.FieldMask",
+}
+#: Well-known types taken from the query as JSON text (grpc-gateway's extension).
+JSON_TEXT_WKTS: Final = frozenset(
+    {"google.protobuf.Struct", "google.protobuf.Value", "google.protobuf.ListValue"}
+)
+#: Message types json_format parses with its own rules (not as a JSON object of fields).
+SPECIAL_JSON_WKTS: Final = SCALAR_WKTS | JSON_TEXT_WKTS | {"google.protobuf.Any"}
+#: google.api.HttpBody: a raw body (any content type) instead of JSON, both ways.
+HTTP_BODY: Final = "google.api.HttpBody"
+FIELD_MASK: Final = "google.protobuf.FieldMask"
+
+
+@functools.cache
+def field_table(desc: Descriptor) -> dict[str, FieldDescriptor]:
+    """Fields of ``desc`` by proto name and by JSON (lowerCamel) name."""
+    table = {f.json_name: f for f in desc.fields}
+    table.update((f.name, f) for f in desc.fields)  # a proto name wins over a JSON name
+    return table
+
+
+def message_type(field: FieldDescriptor) -> Descriptor:
+    """The message type of a message field (typed: the stubs allow ``None``)."""
+    desc = field.message_type
+    assert desc is not None, field.full_name
+    return desc
+
+
+def is_map(field: FieldDescriptor) -> bool:
+    return field.message_type is not None and field.message_type.GetOptions().map_entry
+
+
+def is_plain_message(field: FieldDescriptor) -> bool:
+    """A singular message field that a dotted path may walk into."""
+    return (
+        field.message_type is not None
+        and not field.is_repeated
+        and field.message_type.full_name not in SPECIAL_JSON_WKTS
+    )
+
+
+def has_text_form(field: FieldDescriptor) -> bool:
+    """Whether one value of ``field`` (a map's value) can be written as query text:
+    a scalar, an enum, or a well-known type with a string or JSON-text form."""
+    if is_map(field):
+        field = message_type(field).fields_by_name["value"]
+    desc = field.message_type
+    return desc is None or desc.full_name in SCALAR_WKTS or desc.full_name in JSON_TEXT_WKTS
+
+
+def no_field_message(what: str, name: str, desc: Descriptor) -> str:
+    if "." in name:  # http.proto: "must be present at the top-level" of the message
+        return f"{what} {name!r} must name a top-level field of {desc.full_name}"
+    return f"{what} {name!r}: {desc.full_name} has no such field"
+
+
+def resolve(desc: Descriptor, path: str, what: str) -> tuple[FieldDescriptor, ...]:
+    """The fields along a dotted path (each part a proto or JSON name) or BindingConfigError."""
+    parts = path.split(".")
+    fields: list[FieldDescriptor] = []
+    for i, part in enumerate(parts):
+        field = field_table(desc).get(part)
+        if field is None:
+            raise BindingConfigError(f"{what} {path!r}: {desc.full_name} has no field {part!r}")
+        fields.append(field)
+        if i < len(parts) - 1:
+            if not is_plain_message(field):
+                raise BindingConfigError(
+                    f"{what} {path!r}: {field.name!r} is not a singular message field"
+                )
+            desc = message_type(field)
+    return tuple(fields)
+
+
+def _canonical(fields: Sequence[FieldDescriptor]) -> str:
+    return ".".join(f.name for f in fields)
+
+
+# -- the plan ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PathField:
+    """A field bound by a path variable."""
+
+    #: The variable's field path as the template writes it (the key of the router's bindings).
+    key: str
+    #: The fields from the request message down to the bound one.
+    fields: tuple[FieldDescriptor, ...]
+
+    @property
+    def canonical(self) -> str:
+        """The dotted path of proto names."""
+        return _canonical(self.fields)
+
+
+@dataclass(frozen=True, slots=True)
+class QueryField:
+    """A query parameter the gateway reads: a leaf field reached through singular messages."""
+
+    fields: tuple[FieldDescriptor, ...]
+
+    @property
+    def field(self) -> FieldDescriptor:
+        return self.fields[-1]
+
+    @property
+    def canonical(self) -> str:
+        """The dotted path of proto names (the parser also takes JSON names)."""
+        return _canonical(self.fields)
+
+    def name(self, *, proto_names: bool = False) -> str:
+        """The key to send: dotted JSON names, or proto names with ``proto_names``.
+
+        A JSON name the parser would read as another field's proto name is
+        written as this field's proto name.
+        """
+        parts = []
+        for field in self.fields:
+            key = field.name if proto_names else field.json_name
+            if field_table(field.containing_type).get(key) is not field:
+                key = field.name
+            parts.append(key)
+        return ".".join(parts)
+
+    @property
+    def is_map(self) -> bool:
+        """A map field: sent as ``name[key]=value``."""
+        return is_map(self.field)
+
+    @property
+    def required(self) -> bool:
+        """Whether every field on the path is ``google.api.field_behavior = REQUIRED``."""
+        return all("REQUIRED" in protoopts.field_behaviors(f) for f in self.fields)
+
+
+@dataclass(frozen=True, slots=True)
+class BindingPlan:
+    """Where each field of one binding's request message comes from.
+
+    Build it with :meth:`build`. Fields are given to exactly one of path, body
+    and query (http.proto); ``masked`` holds the canonical paths the query
+    must not set (path-bound fields and the body field).
+    """
+
+    #: The request message type.
+    message: Descriptor
+    #: The path-bound fields, in template order.
+    path_fields: tuple[PathField, ...]
+    #: ``HttpRule.body``: ``""`` (no body), ``"*"`` or a top-level field name.
+    body: str
+    #: The field the body fills (``None`` for ``""`` and ``"*"``).
+    body_field: FieldDescriptor | None
+    #: Canonical paths the query must not set: path-bound fields and the body field.
+    masked: frozenset[str]
+    #: The body is raw bytes into a ``google.api.HttpBody`` (the message or the body field).
+    raw_body: bool
+    #: The top-level FieldMask filled from the body's keys when the client leaves
+    #: it empty (grpc-gateway's PATCH feature), or ``None``.
+    fill_mask: FieldDescriptor | None
+
+    @classmethod
+    def build(
+        cls,
+        message: Descriptor,
+        *,
+        path_fields: Sequence[str],
+        body: str,
+        fill_field_mask: bool = False,
+    ) -> BindingPlan:
+        """The plan for a binding, or :class:`BindingConfigError` if it does not fit."""
+        masked: set[str] = set()
+        paths: list[PathField] = []
+        for path in path_fields:
+            fields = resolve(message, path, "path field")
+            leaf = fields[-1]
+            if leaf.is_repeated or not has_text_form(leaf) or _type_name(leaf) in JSON_TEXT_WKTS:
+                raise BindingConfigError(
+                    f"path field {path!r} must be a singular scalar, enum or a well-known "
+                    f"type with a string form, not {'repeated ' * leaf.is_repeated}"
+                    f"{type_label(leaf)}"
+                )
+            bound = PathField(path, fields)
+            if bound.canonical in masked:
+                raise BindingConfigError(f"path field {path!r} is bound twice")
+            masked.add(bound.canonical)
+            paths.append(bound)
+
+        body_field: FieldDescriptor | None = None
+        if body not in ("", "*"):
+            found = field_table(message).get(body)
+            if found is None:
+                raise BindingConfigError(no_field_message("body", body, message))
+            if found.name in masked:
+                raise BindingConfigError(f"body field {body!r} is also bound by the path")
+            body_field = found
+            masked.add(found.name)
+        target = message if body_field is None else body_field.message_type
+        raw_body = body != "" and target is not None and target.full_name == HTTP_BODY
+        fill_mask: FieldDescriptor | None = None
+        if fill_field_mask and body_field is not None and not raw_body:
+            masks = [
+                f
+                for f in message.fields
+                if f.message_type is not None
+                and f.message_type.full_name == FIELD_MASK
+                and not f.is_repeated
+            ]
+            if len(masks) == 1 and body_field.message_type is not None:
+                fill_mask = masks[0]
+        return cls(message, tuple(paths), body, body_field, frozenset(masked), raw_body, fill_mask)
+
+    @property
+    def has_body(self) -> bool:
+        """Whether the rule takes a request body at all."""
+        return self.body != ""
+
+    @property
+    def reads_query(self) -> bool:
+        """Whether the query string is read (not with ``body: "*"``)."""
+        return self.body != "*"
+
+    def query_fields(self) -> tuple[QueryField, ...]:
+        """The query parameters this binding reads, as :class:`QueryField` values.
+
+        Exactly the keys the query parser sets without error, written once: not
+        the path- or body-bound fields, nor their oneof siblings (setting one
+        answers 400), nor the PATCH field mask the gateway fills in, nor
+        repeated messages, maps of messages, ``Any`` (no text form). Nested
+        messages are walked into except where a type recurs on the path (the
+        parser takes those deeper keys too; a document cannot list them all).
+        """
+        if not self.reads_query:
+            return ()
+        excluded = {self.fill_mask.name} if self.fill_mask is not None else set()
+        return tuple(self._walk(self.message, (), frozenset({self.message.full_name}), excluded))
+
+    def _walk(
+        self,
+        desc: Descriptor,
+        parents: tuple[FieldDescriptor, ...],
+        seen: frozenset[str],
+        excluded: set[str],
+    ) -> Iterator[QueryField]:
+        bound_oneofs = {
+            f.containing_oneof.full_name
+            for f in desc.fields
+            if f.containing_oneof is not None and _canonical((*parents, f)) in self.masked
+        }
+        for field in desc.fields:
+            chain = (*parents, field)
+            canonical = _canonical(chain)
+            if canonical in self.masked or (not parents and canonical in excluded):
+                continue
+            oneof = field.containing_oneof
+            if oneof is not None and oneof.full_name in bound_oneofs:
+                continue
+            if is_plain_message(field):
+                nested = message_type(field)
+                if nested.full_name not in seen:
+                    yield from self._walk(nested, chain, seen | {nested.full_name}, excluded)
+            elif has_text_form(field):
+                yield QueryField(chain)
+
+
+def _type_name(field: FieldDescriptor) -> str:
+    return "" if field.message_type is None else str(field.message_type.full_name)
+
+
+def type_label(field: FieldDescriptor) -> str:
+    """The proto type of a field for messages: ``int32``, ``map<string, Child>``, a full name."""
+    if is_map(field):
+        entry = message_type(field)
+        key, value = entry.fields_by_name["key"], entry.fields_by_name["value"]
+        return f"map<{type_label(key)}, {type_label(value)}>"
+    if field.message_type is not None:
+        return str(field.message_type.full_name)
+    if field.enum_type is not None:
+        return str(field.enum_type.full_name)
+    return str(_TYPE_NAMES.get(field.type, "?"))
+
+
+_FD = FieldDescriptor
+_TYPE_NAMES: Final = {
+    _FD.TYPE_DOUBLE: "double",
+    _FD.TYPE_FLOAT: "float",
+    _FD.TYPE_INT64: "int64",
+    _FD.TYPE_UINT64: "uint64",
+    _FD.TYPE_INT32: "int32",
+    _FD.TYPE_FIXED64: "fixed64",
+    _FD.TYPE_FIXED32: "fixed32",
+    _FD.TYPE_BOOL: "bool",
+    _FD.TYPE_STRING: "string",
+    _FD.TYPE_BYTES: "bytes",
+    _FD.TYPE_UINT32: "uint32",
+    _FD.TYPE_SFIXED32: "sfixed32",
+    _FD.TYPE_SFIXED64: "sfixed64",
+    _FD.TYPE_SINT32: "sint32",
+    _FD.TYPE_SINT64: "sint64",
+}

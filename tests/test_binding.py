@@ -1,0 +1,172 @@
+"""The binding plan: what it says the query reads is exactly what the query parser takes."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+_GEN = str(Path(__file__).resolve().parent / "gen")
+if _GEN not in sys.path:
+    sys.path.insert(0, _GEN)
+
+from google.protobuf.descriptor import Descriptor, FieldDescriptor  # noqa: E402
+from google.protobuf.message import Message  # noqa: E402
+from grpcgwtest.transcode.v1.types_pb2 import Kitchen  # noqa: E402
+
+from grpcgw.binding import BindingConfigError, BindingPlan, QueryField, is_map  # noqa: E402
+from grpcgw.options import GatewayOptions  # noqa: E402
+from grpcgw.transcode import RequestTranscoder, TranscodeError  # noqa: E402
+
+STRICT = GatewayOptions(strict=True)
+KITCHEN: Descriptor = Kitchen.DESCRIPTOR
+
+_FD = FieldDescriptor
+_TEXT = {
+    _FD.TYPE_DOUBLE: "1.5",
+    _FD.TYPE_FLOAT: "2.5",
+    _FD.TYPE_BOOL: "true",
+    _FD.TYPE_STRING: "text",
+    _FD.TYPE_BYTES: "eA",
+}
+_WKT_TEXT = {
+    "google.protobuf.Timestamp": "2024-01-01T00:00:00Z",
+    "google.protobuf.Duration": "1.5s",
+    "google.protobuf.FieldMask": "a,bC",
+    "google.protobuf.Struct": '{"a":1}',
+    "google.protobuf.Value": "[1]",
+    "google.protobuf.ListValue": "[1]",
+}
+
+
+def _text(field: FieldDescriptor) -> str:
+    """A valid query text for one value of ``field``."""
+    if field.enum_type is not None:
+        return field.enum_type.values[-1].name
+    if field.message_type is not None:
+        name = field.message_type.full_name
+        if name in _WKT_TEXT:
+            return _WKT_TEXT[name]
+        return _text(field.message_type.fields_by_name["value"])  # a wrapper
+    return _TEXT.get(field.type, "7")
+
+
+def _key_value(query: QueryField) -> str:
+    name = query.name()
+    if query.is_map:
+        entry = query.field.message_type
+        assert entry is not None
+        key = _text(entry.fields_by_name["key"])
+        return f"{name}[{key}]={_text(entry.fields_by_name['value'])}"
+    return f"{name}={_text(query.field)}"
+
+
+def _is_set(message: Message, fields: tuple[FieldDescriptor, ...]) -> bool:
+    target: Any = message
+    for field in fields[:-1]:
+        if not target.HasField(field.name):
+            return False
+        target = getattr(target, field.name)
+    leaf = fields[-1]
+    if leaf.is_repeated:
+        return len(getattr(target, leaf.name)) > 0
+    return bool(target.HasField(leaf.name)) if leaf.has_presence else True
+
+
+BINDINGS = [
+    pytest.param((), "", False, id="no body"),
+    pytest.param(("child.name", "string_value"), "", False, id="path"),
+    pytest.param(("choice_text",), "", False, id="oneof member in the path"),
+    pytest.param((), "child", False, id="body field"),
+    pytest.param((), "kitchen", True, id="PATCH body field"),
+    pytest.param((), "choice_child", False, id="oneof member as body"),
+]
+
+
+@pytest.mark.parametrize(("path_fields", "body", "patch"), BINDINGS)
+def test_every_query_field_is_taken(path_fields: tuple[str, ...], body: str, patch: bool) -> None:
+    transcoder = RequestTranscoder(
+        Kitchen, path_fields=path_fields, body=body, options=STRICT, fill_field_mask=patch
+    )
+    bindings = {p: "x" if "name" in p or "text" in p else "1" for p in path_fields}
+    queries = transcoder.plan.query_fields()
+    assert queries
+    for query in queries:
+        message = transcoder.transcode(bindings, _key_value(query), b"")
+        assert _is_set(message, query.fields), query.canonical
+
+
+def _all_paths(desc: Descriptor, prefix: tuple[FieldDescriptor, ...], depth: int) -> list[Any]:
+    out: list[Any] = []
+    for field in desc.fields:
+        chain = (*prefix, field)
+        out.append(chain)
+        if field.message_type is not None and not field.is_repeated and depth > 0:
+            out.extend(_all_paths(field.message_type, chain, depth - 1))
+    return out
+
+
+@pytest.mark.parametrize(("path_fields", "body", "patch"), BINDINGS)
+def test_no_other_query_key_sets_a_field(
+    path_fields: tuple[str, ...], body: str, patch: bool
+) -> None:
+    """A key the plan does not list is ignored or refused, except deeper levels of a
+    recursive type (the document lists each type once per path) and the PATCH mask."""
+    transcoder = RequestTranscoder(
+        Kitchen, path_fields=path_fields, body=body, options=STRICT, fill_field_mask=patch
+    )
+    plan = transcoder.plan
+    listed = {q.canonical for q in plan.query_fields()}
+    bindings = {p: "x" if "name" in p or "text" in p else "1" for p in path_fields}
+    # With a body, a oneof sibling of the body field is refused.
+    payload = b"{}" if body else b""
+    baseline = transcoder.transcode(bindings, "", payload)
+    for chain in _all_paths(KITCHEN, (), 2):
+        canonical = ".".join(f.name for f in chain)
+        field = chain[-1]
+        if canonical in listed or (
+            field.message_type is not None
+            and not is_map(field)
+            and field.message_type.full_name.startswith("grpcgwtest")
+        ):
+            continue
+        types = [f.message_type.full_name for f in chain[:-1] if f.message_type is not None]
+        if len(set(types)) < len(types) or KITCHEN.full_name in types:
+            continue  # a recursion: accepted, not listed
+        if plan.fill_mask is not None and canonical == plan.fill_mask.name:
+            continue
+        key = ".".join(f.json_name for f in chain)
+        text = f"{key}[1]=1" if is_map(field) else f"{key}=1"
+        try:
+            message = transcoder.transcode(bindings, text, payload)
+        except TranscodeError:
+            continue
+        assert message == baseline, canonical
+
+
+def test_plan_records_where_fields_come_from() -> None:
+    plan = BindingPlan.build(
+        KITCHEN, path_fields=["child.name"], body="kitchen", fill_field_mask=True
+    )
+    assert [f.canonical for f in plan.path_fields] == ["child.name"]
+    assert plan.path_fields[0].key == "child.name"
+    assert plan.body_field is not None and plan.body_field.name == "kitchen"
+    assert plan.masked == {"child.name", "kitchen"}
+    assert plan.fill_mask is not None and plan.fill_mask.name == "field_mask"
+    assert not plan.raw_body and plan.has_body and plan.reads_query
+    names = {q.name() for q in plan.query_fields()}
+    assert "child.count" in names and "fieldMask" not in names and "kitchen.int32Value" not in names
+    assert "customName" in names and "int32Value" in names
+    assert "children" not in names and "childrenByName" not in names and "any" not in names
+    assert "choiceText" in names and "choiceChild.name" in names
+    assert BindingPlan.build(KITCHEN, path_fields=[], body="*").query_fields() == ()
+
+
+def test_plan_is_frozen_and_refuses_bad_bindings() -> None:
+    plan = BindingPlan.build(KITCHEN, path_fields=[], body="")
+    with pytest.raises(AttributeError):
+        plan.body = "*"  # type: ignore[misc]
+    with pytest.raises(BindingConfigError, match="bound twice"):
+        BindingPlan.build(KITCHEN, path_fields=["int32_value", "int32Value"], body="")
