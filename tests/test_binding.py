@@ -152,15 +152,25 @@ def test_plan_records_where_fields_come_from() -> None:
     )
     assert [f.canonical for f in plan.path_fields] == ["child.name"]
     assert plan.path_fields[0].key == "child.name"
-    assert plan.body_field is not None and plan.body_field.name == "kitchen"
+    assert plan.body_field is not None
+    assert plan.body_field.name == "kitchen"
     assert plan.masked == {"child.name", "kitchen"}
-    assert plan.fill_mask is not None and plan.fill_mask.name == "field_mask"
-    assert not plan.raw_body and plan.has_body and plan.reads_query
+    assert plan.fill_mask is not None
+    assert plan.fill_mask.name == "field_mask"
+    assert not plan.raw_body
+    assert plan.has_body
+    assert plan.reads_query
     names = {q.name() for q in plan.query_fields()}
-    assert "child.count" in names and "fieldMask" not in names and "kitchen.int32Value" not in names
-    assert "customName" in names and "int32Value" in names
-    assert "children" not in names and "childrenByName" not in names and "any" not in names
-    assert "choiceText" in names and "choiceChild.name" in names
+    assert "child.count" in names
+    assert "fieldMask" not in names
+    assert "kitchen.int32Value" not in names
+    assert "customName" in names
+    assert "int32Value" in names
+    assert "children" not in names
+    assert "childrenByName" not in names
+    assert "any" not in names
+    assert "choiceText" in names
+    assert "choiceChild.name" in names
     assert BindingPlan.build(KITCHEN, path_fields=[], body="*").query_fields() == ()
 
 

@@ -42,6 +42,7 @@ def test_pure_modules_import_without_aiohttp_or_grpc() -> None:
         import grpcgw.cors, grpcgw.logs
         import grpcgw.proxy, grpcgw.proxy._files, grpcgw.proxy._source, grpcgw.proxy._reload
         import grpcgw.proxy._config, grpcgw.settings
+        import grpcgw.binding, grpcgw.protoopts, grpcgw.openapi
         """,
         {"aiohttp", "grpc"},
     )
@@ -76,6 +77,20 @@ def test_gateway_core_does_not_import_aiohttp() -> None:
         from grpcgw.gateway import Gateway
         import grpcgw.channel, grpcgw.grpcserver, grpcgw.reflection, grpcgw.proxy._reflect
         assert "aiohttp" not in sys.modules
+        """,
+        {"aiohttp"},
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_openapi_is_not_imported_by_the_core_or_the_lambda_path() -> None:
+    result = _run(
+        """
+        import sys, grpcgw
+        from grpcgw.gateway import Gateway
+        import grpcgw.awslambda
+        loaded = sorted(m for m in sys.modules if m.startswith("grpcgw.openapi") or m == "yaml")
+        assert not loaded, loaded
         """,
         {"aiohttp"},
     )

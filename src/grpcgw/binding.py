@@ -13,10 +13,11 @@ Pure: protobuf and the standard library only.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
@@ -28,6 +29,7 @@ __all__ = [
     "BindingPlan",
     "PathField",
     "QueryField",
+    "RequiredFields",
 ]
 
 
@@ -216,6 +218,8 @@ class BindingPlan:
     #: The top-level FieldMask filled from the body's keys when the client leaves
     #: it empty (grpc-gateway's PATCH feature), or ``None``.
     fill_mask: FieldDescriptor | None
+    #: Worked out on first use (only strict gateways and OpenAPI documents ask).
+    _required: dict[str, Any] = dataclasses.field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def build(
@@ -278,6 +282,37 @@ class BindingPlan:
         """Whether the query string is read (not with ``body: "*"``)."""
         return self.body != "*"
 
+    def required_query(self) -> tuple[QueryField, ...]:
+        """The query parameters that must be given: those whose every field on the
+        path is ``google.api.field_behavior = REQUIRED``."""
+        found = self._required.get("query")
+        if found is None:
+            found = self._required["query"] = tuple(q for q in self.query_fields() if q.required)
+        result: tuple[QueryField, ...] = found
+        return result
+
+    def required_body(self) -> RequiredFields | None:
+        """The REQUIRED fields a JSON body must carry, or ``None`` when there are none
+        (no body, a raw body, or no REQUIRED field outside the path)."""
+        if "body" not in self._required:
+            self._required["body"] = self._build_required_body()
+        result: RequiredFields | None = self._required["body"]
+        return result
+
+    def _build_required_body(self) -> RequiredFields | None:
+        if not self.has_body or self.raw_body:
+            return None
+        bound = [f.canonical for f in self.path_fields]
+        field = self.body_field
+        if field is None:
+            checker = RequiredFields(self.message, bound, whole=True)
+        else:
+            below = [p.partition(".")[2] for p in bound if p.startswith(field.name + ".")]
+            checker = RequiredFields(
+                field, below, whole="REQUIRED" in protoopts.field_behaviors(field)
+            )
+        return checker if checker.any() else None
+
     def query_fields(self) -> tuple[QueryField, ...]:
         """The query parameters this binding reads, as :class:`QueryField` values.
 
@@ -319,6 +354,137 @@ class BindingPlan:
                     yield from self._walk(nested, chain, seen | {nested.full_name}, excluded)
             elif has_text_form(field):
                 yield QueryField(chain)
+
+
+class RequiredFields:
+    """The ``google.api.field_behavior = REQUIRED`` fields of a JSON request body.
+
+    Checked on the parsed JSON (a key is present, not null), as JSON Schema's
+    ``required`` reads it; nested objects are checked where they are present.
+    ``root`` is the request message (``body: "*"``) or the body field.
+    """
+
+    __slots__ = ("_exclude", "_fields", "_root", "_whole")
+
+    def __init__(
+        self, root: Descriptor | FieldDescriptor, exclude: Sequence[str], *, whole: bool
+    ) -> None:
+        self._root = root
+        self._exclude = frozenset(exclude)
+        #: The body itself must be given (``body: "*"``, or a REQUIRED body field).
+        self._whole = whole
+        #: Message full name -> (required fields, message-typed fields).
+        self._fields: dict[
+            str, tuple[tuple[FieldDescriptor, ...], tuple[FieldDescriptor, ...]]
+        ] = {}
+
+    def _of(
+        self, desc: Descriptor
+    ) -> tuple[tuple[FieldDescriptor, ...], tuple[FieldDescriptor, ...]]:
+        found = self._fields.get(desc.full_name)
+        if found is None:
+            required = tuple(f for f in desc.fields if "REQUIRED" in protoopts.field_behaviors(f))
+            nested = tuple(f for f in desc.fields if _nested_type(f) is not None)
+            found = self._fields[desc.full_name] = (required, nested)
+        return found
+
+    def any(self) -> bool:
+        """Whether anything is required at all."""
+        seen: set[str] = set()
+        root = self._root
+        if isinstance(root, FieldDescriptor):
+            if self._whole:
+                return True
+            desc = _nested_type(root)
+            return desc is not None and self._any(desc, self._exclude, seen)
+        return self._any(root, self._exclude, seen)
+
+    def _any(self, desc: Descriptor, exclude: frozenset[str], seen: set[str]) -> bool:
+        if desc.full_name in seen:
+            return False
+        seen.add(desc.full_name)
+        required, nested = self._of(desc)
+        if any(f.name not in exclude for f in required):
+            return True
+        return any(
+            self._any(_nested_type(f), _below(exclude, f.name), seen)  # type: ignore[arg-type]
+            for f in nested
+        )
+
+    def missing(self, document: Any, *, present: bool = True) -> str | None:
+        """The JSON path of the first missing REQUIRED field (``""``: the whole body), or ``None``.
+
+        ``present``: whether the request had a body at all (``document`` is its
+        parsed JSON).
+        """
+        root = self._root
+        if isinstance(root, FieldDescriptor):
+            if not present:
+                return "" if self._whole else None
+            desc = _nested_type(root)
+            if desc is None:
+                return None
+            if root.is_repeated and isinstance(document, list):
+                for i, item in enumerate(document):
+                    found = self._check(item, desc, frozenset(), f"[{i}].")
+                    if found:
+                        return found
+                return None
+            return self._check(document, desc, self._exclude, "")
+        return self._check(document if present else {}, root, self._exclude, "")
+
+    def _check(
+        self, value: Any, desc: Descriptor, exclude: frozenset[str], prefix: str
+    ) -> str | None:
+        if not isinstance(value, dict):
+            return None
+        required, nested = self._of(desc)
+        for f in required:
+            if f.name in exclude:
+                continue
+            item = value.get(f.json_name, value.get(f.name))
+            if item is None and (
+                f.message_type is None or f.message_type.full_name != "google.protobuf.Value"
+            ):
+                return prefix + f.json_name
+        for f in nested:
+            item = value.get(f.json_name, value.get(f.name))
+            if item is None:
+                continue
+            sub = _nested_type(f)
+            assert sub is not None
+            name = prefix + f.json_name
+            if is_map(f) and isinstance(item, dict):
+                for key, entry in item.items():
+                    found = self._check(entry, sub, frozenset(), f"{name}[{key}].")
+                    if found:
+                        return found
+            elif f.is_repeated and isinstance(item, list):
+                for i, entry in enumerate(item):
+                    found = self._check(entry, sub, frozenset(), f"{name}[{i}].")
+                    if found:
+                        return found
+            else:
+                found = self._check(item, sub, _below(exclude, f.name), name + ".")
+                if found:
+                    return found
+        return None
+
+
+def _nested_type(field: FieldDescriptor) -> Descriptor | None:
+    """The message type a JSON value of ``field`` (one element, a map's value) is an
+    object of fields of; ``None`` for scalars and well-known types."""
+    if is_map(field):
+        field = message_type(field).fields_by_name["value"]
+    desc = field.message_type
+    if desc is None or desc.full_name in SPECIAL_JSON_WKTS or desc.full_name == HTTP_BODY:
+        return None
+    return desc
+
+
+def _below(exclude: frozenset[str], name: str) -> frozenset[str]:
+    prefix = name + "."
+    return frozenset(p[len(prefix) :] for p in exclude if p.startswith(prefix))
 
 
 def _type_name(field: FieldDescriptor) -> str:

@@ -490,3 +490,11 @@ class Gateway:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
+
+    def openapi(self, version: str = "3.1") -> dict[str, Any]:
+        """These routes as an OpenAPI document: ``"3.1"`` (OpenAPI 3.1.0) or ``"2.0"``
+        (Swagger 2.0). Built on first use and cached; shared, so copy before changing.
+        See :mod:`grpcgw.openapi`."""
+        from grpcgw.openapi import document
+
+        return document(self, version)

@@ -16,18 +16,28 @@ from __future__ import annotations
 from typing import Any
 
 from google.protobuf import descriptor_pool, message_factory
-from google.protobuf.descriptor import FieldDescriptor
+from google.protobuf.descriptor import EnumValueDescriptor, FieldDescriptor, MethodDescriptor
 from google.protobuf.message import DecodeError, Message
 
-__all__ = ["FIELD_BEHAVIOR", "extension", "field_behaviors"]
+__all__ = ["FIELD_BEHAVIOR", "extension", "field_behaviors", "file_of"]
 
 #: ``google.api.field_behavior`` (google/api/field_behavior.proto).
 FIELD_BEHAVIOR = "google.api.field_behavior"
 
 
+def file_of(descriptor: Any) -> Any:
+    """The ``FileDescriptor`` a descriptor is declared in (methods and enum values
+    have no ``file`` of their own)."""
+    if isinstance(descriptor, MethodDescriptor):
+        return descriptor.containing_service.file
+    if isinstance(descriptor, EnumValueDescriptor):
+        return descriptor.type.file
+    return getattr(descriptor, "file", descriptor)
+
+
 def _pools(descriptor: Any) -> list[Any]:
     pools = []
-    file = getattr(descriptor, "file", descriptor)
+    file = file_of(descriptor)
     pool = getattr(file, "pool", None)
     if pool is not None:
         pools.append(pool)

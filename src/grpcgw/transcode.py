@@ -214,6 +214,8 @@ _GO_DURATION_UNITS: Final = {
     "h": 3_600_000_000_000,
 }
 _UPPER: Final = re.compile(r"[A-Z]")
+#: A FieldMask path in the query: dotted field names (proto or lowerCamel).
+_MASK_PATH: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
 _MAX_DURATION_NANOS: Final = 315_576_000_000 * 1_000_000_000 + 999_999_999
 
 
@@ -253,8 +255,12 @@ def _wkt_converter(desc: Descriptor) -> _Converter | None:
         def field_mask(text: str) -> Message:
             # Paths in proto names (``float_value``, as grpc-gateway takes them)
             # or in lowerCamel JSON names (``floatValue``, the proto3 JSON form).
-            paths = [_UPPER.sub(lambda m: "_" + m[0].lower(), p) for p in text.split(",")]
-            mask: Message = cast(Any, cls)(paths=[p for p in paths if p])
+            parts = [p for p in text.split(",") if p]
+            for part in parts:
+                if _MASK_PATH.fullmatch(part) is None:
+                    raise ValueError(f"{_quote(part)} is not a field path")
+            paths = [_UPPER.sub(lambda m: "_" + m[0].lower(), p) for p in parts]
+            mask: Message = cast(Any, cls)(paths=paths)
             return mask
 
         return field_mask
@@ -416,6 +422,8 @@ class RequestTranscoder:
         "_plan",
         "_plus_as_space",
         "_raw_body",
+        "_required_body",
+        "_required_query",
         "_root",
         "_strict",
     )
@@ -452,6 +460,9 @@ class RequestTranscoder:
         self._body_field = plan.body_field
         self._raw_body = plan.raw_body
         self._fill_mask = plan.fill_mask
+        # Strict mode refuses requests that lack a REQUIRED field the document requires.
+        self._required_body = plan.required_body() if options.strict else None
+        self._required_query = plan.required_query() if options.strict else ()
 
     @property
     def plan(self) -> BindingPlan:
@@ -483,8 +494,12 @@ class RequestTranscoder:
             target.data = body
         elif body and self._has_body:
             document = self._merge_body(message, body)
+            if self._required_body is not None:
+                _check_required(self._required_body.missing(document))
             if self._fill_mask is not None:
                 self._fill_field_mask(message, document)
+        elif self._required_body is not None:
+            _check_required(self._required_body.missing(None, present=False))
         # Path values are set after the body, so they win over body values.
         for key, text in bindings.items():
             binding = self._paths.get(key)
@@ -497,9 +512,23 @@ class RequestTranscoder:
             if self._strict and body:
                 _check_collision(target, binding.leaf, value, key)
             _assign(target, binding.leaf, value)
-        if query and not self._ignore_query:
-            self._merge_query(message, query)
+        if not self._ignore_query:
+            seen = self._merge_query(message, query) if query else set()
+            if self._required_query:
+                self._check_required_query(message, seen)
         return message
+
+    def _check_required_query(self, message: Message, seen: set[str]) -> None:
+        for required in self._required_query:
+            if required.field.is_repeated:
+                target: Any = message
+                for parent in required.fields[:-1]:
+                    target = getattr(target, parent.name)
+                given = len(getattr(target, required.field.name)) > 0
+            else:
+                given = required.canonical in seen
+            if not given:
+                raise TranscodeError(f'missing required query parameter "{required.name()}"')
 
     def _fill_field_mask(self, message: Message, document: object) -> None:
         assert self._fill_mask is not None
@@ -529,12 +558,14 @@ class RequestTranscoder:
                 f"query string is not UTF-8 after percent-decoding: {_quote(text)}"
             ) from None
 
-    def _merge_query(self, message: Message, query: str) -> None:
+    def _merge_query(self, message: Message, query: str) -> set[str]:
+        """Set the fields the query names; return the singular ones it set."""
         seen: set[str] = set()  # singular fields (and map entries) already set by the query
         for pair in query.split("&"):
             if pair:
                 raw_key, _, raw_value = pair.partition("=")
                 self._set_query(message, self._unescape(raw_key), self._unescape(raw_value), seen)
+        return seen
 
     def _set_query(self, message: Message, key: str, text: str, seen: set[str]) -> None:
         path, map_key = key, None
@@ -629,6 +660,13 @@ class RequestTranscoder:
             return self._decoder.decode_field(value, message, field)
         except protojson.ProtoJSONError as e:
             raise TranscodeError(f"invalid JSON body: {e}") from None
+
+
+def _check_required(missing: str | None) -> None:
+    if missing == "":
+        raise TranscodeError("the request body is required")
+    if missing is not None:
+        raise TranscodeError(f'missing required field "{missing}" in the JSON body')
 
 
 def _check_collision(target: Message, leaf: _Leaf, value: Any, key: str) -> None:

@@ -1,0 +1,497 @@
+"""The OpenAPI document: valid (3.1 and 2.0) for every service, and saying what the gateway does."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from google.protobuf import descriptor_pb2
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from openapi_spec_validator import validate
+
+from .conftest import ROOT, PingServicer, ShelfServicer
+from .protoc import descriptor_set, pool_of
+
+_TESTS = str(Path(__file__).resolve().parent)
+if _TESTS not in sys.path:
+    sys.path.insert(0, _TESTS)
+
+from grpcgwtest.client.v1 import client_pb2  # noqa: E402
+from grpcgwtest.echo.v1 import echo_pb2 as lambda_echo_pb2  # noqa: E402
+from grpcgwtest.openapi.v1 import echo_pb2  # noqa: E402
+from grpcgwtest.stream.v1 import stream_pb2  # noqa: E402
+
+from grpcgw import openapi  # noqa: E402
+from grpcgw.gateway import Gateway  # noqa: E402
+from grpcgw.options import GatewayOptions, UnescapeMode  # noqa: E402
+
+ECHO = "grpcgwtest.openapi.v1.EchoService"
+THING = "grpcgwtest.openapi.v1.Thing"
+SCHEMAS = "#/components/schemas/"
+
+SERVICES: dict[str, list[Any]] = {
+    "example": [PingServicer(), ShelfServicer()],
+    "openapi-echo": [echo_pb2.DESCRIPTOR.services_by_name["EchoService"]],
+    "lambda-echo": [lambda_echo_pb2.DESCRIPTOR.services_by_name["EchoService"]],
+    "client": [client_pb2.DESCRIPTOR.services_by_name["ClientService"]],
+    "stream": [stream_pb2.DESCRIPTOR.services_by_name["StreamService"]],
+}
+OPTIONS = {
+    "default": GatewayOptions(),
+    "strict": GatewayOptions(strict=True),
+    "proto-names": GatewayOptions(use_proto_names=True, enums_as_ints=True),
+    "all-characters": GatewayOptions(
+        unescape_mode=UnescapeMode.ALL_CHARACTERS, expose_unannotated=True, health_path="/healthz"
+    ),
+}
+
+
+def build(
+    services: list[Any], options: GatewayOptions | None = None, version: str = "3.1", **kw: Any
+) -> dict[str, Any]:
+    options = options or GatewayOptions()
+    routes = openapi.compile_routes(services, options=options)
+    return openapi.build_document(routes, options=options, version=version, **kw)
+
+
+@pytest.fixture(scope="module")
+def annotated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Any]:
+    """grpc-gateway's openapiv2 annotations: a descriptor set with source info and the
+    annotation files, loaded into a pool of its own (as the proxy loads one)."""
+    out = tmp_path_factory.mktemp("annotated") / "annotated.pb"
+    files = descriptor_set(
+        ROOT / "tests" / "data" / "openapiv2",
+        ["grpcgwtest/annotated/v1/annotated.proto"],
+        out,
+        with_openapiv2=True,
+    )
+    service = pool_of(files).FindServiceByName("grpcgwtest.annotated.v1.WidgetService")
+    return files, service
+
+
+@pytest.fixture(scope="module")
+def commented(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Any]:
+    """The OpenAPI echo service compiled with ``--include_source_info`` into its own pool."""
+    out = tmp_path_factory.mktemp("commented") / "echo.pb"
+    files = descriptor_set(ROOT / "tests" / "protos", ["grpcgwtest/openapi/v1/echo.proto"], out)
+    return files, pool_of(files).FindServiceByName(ECHO)
+
+
+def operations(document: dict[str, Any]) -> dict[str, tuple[str, str, dict[str, Any]]]:
+    """operationId -> (method, path, operation)."""
+    return {
+        op["operationId"]: (method.upper(), path, op)
+        for path, item in document["paths"].items()
+        for method, op in item.items()
+    }
+
+
+def params(operation: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {p["name"]: p for p in operation.get("parameters", [])}
+
+
+def component(document: dict[str, Any], ref: dict[str, Any]) -> dict[str, Any]:
+    found: dict[str, Any] = document["components"]["schemas"][ref["$ref"].removeprefix(SCHEMAS)]
+    return found
+
+
+# -- valid everywhere -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("version", openapi.VERSIONS)
+@pytest.mark.parametrize("options", OPTIONS.values(), ids=OPTIONS.keys())
+@pytest.mark.parametrize("name", SERVICES)
+def test_every_document_is_valid(name: str, options: GatewayOptions, version: str) -> None:
+    document = build(SERVICES[name], options, version)
+    validate(document)
+    json.dumps(document)  # JSON values only
+
+
+@pytest.mark.parametrize("version", openapi.VERSIONS)
+def test_annotated_and_commented_documents_are_valid(
+    annotated: tuple[Any, Any], commented: tuple[Any, Any], version: str
+) -> None:
+    for files, service in (annotated, commented):
+        validate(build([service], version=version, descriptor_set=files))
+
+
+# -- operations -----------------------------------------------------------------------------------
+
+
+def test_one_operation_per_binding_with_ids_tags_and_custom_verbs() -> None:
+    document = build(SERVICES["example"])
+    ops = operations(document)
+    assert ops["ShelfService_GetShelf"][:2] == ("GET", "/v1/shelves/{name}")
+    assert ops["ShelfService_GetShelf_1"][:2] == ("GET", "/v1/shelf/{name}")
+    assert ops["ShelfService_DescribeLibrary"][:2] == ("HEAD", "/v1/library")
+    assert ops["ShelfService_DescribeLibrary_1"][:2] == ("GET", "/v1/library")
+    assert ops["ShelfService_MoveBook"][:2] == ("POST", "/v1/shelves/{name}/books/{name_1}:move")
+    assert ops["PingService_Ping"][2]["tags"] == ["PingService"]
+    assert [t["name"] for t in document["tags"]] == ["PingService", "ShelfService"]
+    assert ops["PingService_Ping"][2]["x-grpcgw-rpc"] == "/example.v1.PingService/Ping"
+    assert "ShelfService_Audit" not in ops  # not annotated
+    unannotated = operations(build(SERVICES["example"], GatewayOptions(expose_unannotated=True)))
+    assert unannotated["ShelfService_Audit"][:2] == ("POST", "/example.v1.ShelfService/Audit")
+    # Each route of the gateway is one operation, and nothing else is.
+    routes = openapi.compile_routes(SERVICES["example"])
+    assert len(ops) == len(routes)
+
+
+def test_paths_differing_only_in_names_share_the_first_names() -> None:
+    ops = operations(build(SERVICES["example"]))
+    # GET {name=shelves/*} and PATCH {shelf.name=shelves/*} are one OpenAPI path.
+    assert ops["ShelfService_UpdateShelf"][1] == "/v1/shelves/{name}"
+    patch = params(ops["ShelfService_UpdateShelf"][2])
+    assert "field `shelf.name`" in patch["name"]["description"]
+
+
+def test_custom_methods_openapi_cannot_list_are_named() -> None:
+    from grpcgw.descriptors import HttpBinding
+    from grpcgw.gateway import _compile_route
+
+    method = echo_pb2.DESCRIPTOR.services_by_name["EchoService"].methods_by_name["Nothing"]
+    route = _compile_route(method, HttpBinding("PURGE", "/v1/cache", "", ""), GatewayOptions())
+    document = openapi.build_document([route])
+    assert document["paths"] == {}
+    assert document["x-grpcgw-unlisted-routes"] == ["PURGE /v1/cache"]
+
+
+def test_deprecated_method_and_comments_from_source_info(commented: tuple[Any, Any]) -> None:
+    files, service = commented
+    document = build([service], descriptor_set=files)
+    ops = operations(document)
+    query = ops["EchoService_Query"][2]
+    assert query["summary"] == "Query parameters of every kind."
+    assert query["description"] == "Returns the request as it reached the server."
+    legacy = ops["EchoService_LegacyGet"][2]
+    assert legacy["deprecated"] is True
+    assert legacy["summary"] == "Old: use GetThing."
+    tag = document["tags"][0]
+    assert tag["description"].startswith("Echoes requests back.")
+    thing = document["components"]["schemas"][THING]
+    assert thing["description"] == "A resource."
+    assert thing["properties"]["title"]["description"] == "Shown to people."
+    mood = document["components"]["schemas"]["grpcgwtest.openapi.v1.Mood"]
+    assert "- `HAPPY` (1): Fine." in mood["description"]
+    assert "- `SAD` (2): (deprecated)" in mood["description"]
+    assert mood["x-deprecated-values"] == ["SAD"]
+    # Generated _pb2 modules carry no source info: no comments, same document otherwise.
+    plain = build(SERVICES["openapi-echo"])
+    assert "summary" not in operations(plain)["EchoService_Query"][2]
+    assert operations(plain)["EchoService_LegacyGet"][2]["deprecated"] is True
+
+
+# -- path parameters ------------------------------------------------------------------------------
+
+
+def test_multi_segment_variables_are_expanded() -> None:
+    ops = operations(build(SERVICES["openapi-echo"]))
+    method, path, op = ops["EchoService_UpdateThing"]
+    assert (method, path) == ("PATCH", "/v1/groups/{thingName}/things/{thingName_1}")
+    parts = params(op)
+    pattern = parts["thingName"]["schema"]["pattern"]
+    assert re.fullmatch(pattern, "a-b_c.d~é")
+    assert not any(re.fullmatch(pattern, f"a{c}b") for c in "/?#[]@!$&'()*+,;=:")
+    assert parts["thingName_1"]["schema"]["minLength"] == 1
+    # `**` is one parameter, described as taking several segments.
+    _, deep_path, deep = ops["EchoService_UpdateThing_1"]
+    assert deep_path == "/v1/things/{thingName}"
+    assert "several segments" in params(deep)["thingName"]["description"]
+    # A single-segment variable takes any text (fully decoded) of its field's type.
+    _, typed_path, typed = ops["EchoService_GetThing_1"]
+    assert typed_path == "/v1/things/{id}/{mood}"
+    assert params(typed)["id"]["schema"]["type"] == "integer"
+    assert params(typed)["mood"]["schema"] == {"$ref": SCHEMAS + "grpcgwtest.openapi.v1.Mood"}
+
+
+def test_part_patterns_follow_the_unescape_mode() -> None:
+    for mode, allowed in (
+        (UnescapeMode.ALL_EXCEPT_RESERVED, ""),
+        (UnescapeMode.ALL_EXCEPT_SLASH, ":?#@!$&'()*+,;="),
+        (UnescapeMode.ALL_CHARACTERS, ":?#@!$&'()*+,;="),
+    ):
+        ops = operations(build(SERVICES["openapi-echo"], GatewayOptions(unescape_mode=mode)))
+        part = params(ops["EchoService_UpdateThing"][2])["thingName"]["schema"]
+        for c in ":?#@!$&'()*+,;=":
+            assert bool(re.fullmatch(part["pattern"], f"a{c}b")) == (c in allowed), (mode, c)
+        deep = params(ops["EchoService_UpdateThing_1"][2])["thingName"]["schema"]
+        assert ("pattern" not in deep) == (mode is UnescapeMode.ALL_CHARACTERS)
+
+
+# -- query parameters -----------------------------------------------------------------------------
+
+
+def test_query_parameters_are_exactly_the_plan_s() -> None:
+    options = GatewayOptions()
+    routes = openapi.compile_routes(SERVICES["openapi-echo"], options=options)
+    ops = operations(openapi.build_document(routes, options=options))
+    seen: dict[str, int] = {}
+    for route in routes:
+        n = seen.get(route.rpc, 0)
+        seen[route.rpc] = n + 1
+        op_id = f"EchoService_{route.method.name}" + (f"_{n}" if n else "")
+        listed = {p["name"] for p in ops[op_id][2].get("parameters", []) if p["in"] == "query"}
+        assert listed == {q.name() for q in route.request.plan.query_fields()}, op_id
+
+
+def test_query_parameter_forms() -> None:
+    ops = operations(build(SERVICES["openapi-echo"]))
+    query = params(ops["EchoService_Query"][2])
+    assert query["i64"]["schema"] == {
+        "type": "integer",
+        "format": "int64",
+        "minimum": -(2**63),
+        "maximum": 2**63 - 1,
+    }
+    assert query["u32"]["schema"]["maximum"] == 2**32 - 1
+    assert query["rI64"]["style"] == "form"
+    assert query["rI64"]["explode"] is True
+    assert query["rI64"]["schema"]["type"] == "array"
+    assert query["labels"]["style"] == "deepObject"
+    assert query["labels"]["schema"]["additionalProperties"] == {"type": "string"}
+    moods = query["moods"]["schema"]
+    assert re.fullmatch(moods["propertyNames"]["pattern"], "-7")
+    assert not re.fullmatch(moods["propertyNames"]["pattern"], "x")
+    assert query["ts"]["schema"] == {"type": "string", "format": "date-time"}
+    assert re.fullmatch(query["dur"]["schema"]["pattern"], "-1.5s")
+    assert re.fullmatch(query["mask"]["schema"]["pattern"], "a.b_c,dE,,f")
+    assert not re.fullmatch(query["mask"]["schema"]["pattern"], "a b")
+    assert re.fullmatch(query["by"]["schema"]["pattern"], "-_8=")  # URL-safe base64
+    assert query["wB"]["schema"] == {"type": "boolean"}
+    assert query["otherName"]["in"] == "query"
+    assert "renamed" not in query
+    assert query["old"]["deprecated"] is True
+    assert "inner.name" in query
+    assert "inner.n" in query
+    assert not any(name.startswith("inner.next") for name in query)  # a recursion
+    # Path-bound, body-bound and the auto-filled PATCH mask are not in the query.
+    update = params(ops["EchoService_UpdateThing"][2])
+    assert set(update) == {"thingName", "thingName_1", "allowMissing"}
+    put = params(ops["EchoService_UpdateThing_1"][2])  # PUT: no mask filling
+    assert "updateMask" in put
+    assert "parameters" not in ops["EchoService_Collect"][2]  # body "*"
+    # REQUIRED leaves are required parameters.
+    get = params(ops["EchoService_GetThing"][2])
+    assert get["view"]["required"] is True
+    assert "required" not in get["readMask"]
+
+
+def test_proto_names_and_enums_as_ints() -> None:
+    document = build(
+        SERVICES["openapi-echo"], GatewayOptions(use_proto_names=True, enums_as_ints=True)
+    )
+    query = params(operations(document)["EchoService_Query"][2])
+    assert "r_i64" in query
+    assert "renamed" in query
+    assert "inner.name" in query
+    mood = document["components"]["schemas"]["grpcgwtest.openapi.v1.Mood"]
+    assert mood["type"] == "integer"
+    assert mood["enum"] == [0, 1, 2]
+    assert "create_time" in document["components"]["schemas"][THING]["properties"]
+
+
+# -- bodies and replies ---------------------------------------------------------------------------
+
+
+def test_request_bodies() -> None:
+    document = build(SERVICES["openapi-echo"])
+    ops = operations(document)
+    create = ops["EchoService_CreateThing"][2]["requestBody"]
+    assert create["required"] is True
+    body = component(document, create["content"]["application/json"]["schema"])
+    assert "parent" not in body["properties"]
+    assert "thingId" in body["properties"]
+    assert body["required"] == ["thing"]
+    update = ops["EchoService_UpdateThing"][2]["requestBody"]
+    schema = component(document, update["content"]["application/json"]["schema"])
+    assert "name" not in schema["properties"]  # bound by the path
+    assert schema["additionalProperties"] is False  # its keys make the field mask
+    assert schema["properties"]["detail"]["$ref"].endswith("Inner-closed")
+    upload = ops["EchoService_Upload"][2]["requestBody"]
+    assert upload["content"] == {"*/*": {"schema": {"type": "string", "format": "binary"}}}
+    collect = ops["EchoService_Collect"][2]["requestBody"]
+    assert list(collect["content"]) == ["application/x-ndjson"]
+    assert "requestBody" not in ops["EchoService_Nothing"][2]
+
+
+def test_replies() -> None:
+    document = build(SERVICES["openapi-echo"])
+    ops = operations(document)
+    get = ops["EchoService_GetThing"][2]["responses"]
+    assert get["200"]["content"]["application/json"]["schema"] == {"$ref": SCHEMAS + THING}
+    assert get["default"]["content"]["application/json"]["schema"] == {
+        "$ref": SCHEMAS + "google.rpc.Status"
+    }
+    assert ops["EchoService_Upload"][2]["responses"]["200"]["content"] == {"*/*": {}}
+    stream = ops["EchoService_Repeat"][2]["responses"]["200"]["content"]
+    assert set(stream) == {"application/x-ndjson", "text/event-stream"}
+    item = stream["application/x-ndjson"]["schema"]
+    assert item["properties"]["result"] == {"$ref": SCHEMAS + THING}
+    nothing = ops["EchoService_Nothing"][2]["responses"]["200"]["content"]["application/json"]
+    assert nothing["schema"] == {"type": "object", "properties": {}}
+    example = operations(build(SERVICES["example"]))
+    move = example["ShelfService_MoveBook"][2]["responses"]["200"]
+    assert move["content"]["application/json"]["schema"] == {"$ref": SCHEMAS + "example.v1.Book"}
+    head = example["ShelfService_DescribeLibrary"][2]["responses"]["200"]
+    assert "content" not in head
+
+
+def test_schemas_in_proto3_json() -> None:
+    document = build(SERVICES["openapi-echo"])
+    schemas = document["components"]["schemas"]
+    thing = schemas[THING]
+    props = thing["properties"]
+    assert props["size"]["type"] == "string"
+    assert props["size"]["format"] == "int64"
+    assert re.fullmatch(props["size"]["pattern"], str(-(2**63)))
+    assert not re.fullmatch(props["size"]["pattern"], str(2**63))
+    assert props["counts"]["additionalProperties"]["format"] == "int64"
+    assert props["createTime"]["readOnly"] is True
+    assert "writeOnly" not in props["secret"]  # emitted as "" in every reply
+    assert thing["required"] == ["title"]
+    assert props["parentThing"] == {"$ref": SCHEMAS + THING}  # recursion by reference
+    assert props["attributes"] == {"type": "object"}
+    assert props["extra"] == {}
+    oneof = thing["oneOf"]
+    assert oneof[0] == {"not": {"anyOf": [{"required": [n]} for n in ("note", "number", "detail")]}}
+    scalars = schemas["grpcgwtest.openapi.v1.Scalars"]["properties"]
+    assert scalars["wI64"]["type"] == "string"
+    assert scalars["i32"]["type"] == "integer"
+    assert scalars["f"]["maximum"] == pytest.approx(3.4028234663852886e38)
+    assert scalars["old"]["deprecated"] is True
+    status = schemas["google.rpc.Status"]["properties"]
+    assert status["details"]["items"] == {"$ref": SCHEMAS + "google.protobuf.Any"}
+    assert schemas["google.protobuf.Any"]["required"] == ["@type"]
+    no_unpopulated = build(SERVICES["openapi-echo"], GatewayOptions(emit_unpopulated=False))
+    assert no_unpopulated["components"]["schemas"][THING]["properties"]["secret"]["writeOnly"]
+    strict = build(SERVICES["openapi-echo"], GatewayOptions(strict=True))
+    assert strict["components"]["schemas"][THING]["additionalProperties"] is False
+
+
+# -- grpc-gateway's openapiv2 annotations ---------------------------------------------------------
+
+
+def test_openapiv2_annotations_are_honoured(annotated: tuple[Any, Any]) -> None:
+    files, service = annotated
+    document = build([service], descriptor_set=files)
+    assert document["info"]["title"] == "Annotated API"
+    assert document["info"]["version"] == "2.3.1"
+    assert document["info"]["contact"]["email"] == "api@example.com"
+    assert document["components"]["securitySchemes"]["ApiKey"]["in"] == "header"
+    assert document["security"] == [{"ApiKey": []}]
+    assert document["externalDocs"]["url"] == "https://example.com/docs"
+    assert document["tags"][0]["description"] == "Widgets, annotated."
+    ops = operations(document)
+    make = ops["makeWidget"][2]
+    assert make["summary"] == "Make a widget"
+    assert make["tags"] == ["Widgets"]
+    assert list(make["responses"]) == ["200", "201", "409", "default"]
+    assert make["responses"]["201"]["content"] == make["responses"]["200"]["content"]
+    assert params(make)["X-Request-Id"]["in"] == "header"
+    get_path, get = ops["WidgetService_GetWidget"][1:]
+    assert get_path == "/v1/shops/{widgetName}/widgets/{widgetName_1}"
+    assert get["deprecated"] is True
+    assert get["security"] == [{}]
+    widget = document["components"]["schemas"]["grpcgwtest.annotated.v1.Widget"]
+    assert widget["title"] == "A widget"
+    assert widget["required"] == ["displayName"]
+    assert widget["examples"] == [{"name": "shops/1/widgets/2", "displayName": "Gizmo"}]
+    name = widget["properties"]["displayName"]
+    assert (name["pattern"], name["maxLength"], name["examples"]) == ("^[A-Za-z ]+$", 40, ["Gizmo"])
+    assert widget["properties"]["stock"]["maximum"] == 1000
+    color = document["components"]["schemas"]["grpcgwtest.annotated.v1.Color"]
+    assert color["title"] == "Colour"
+    swagger = build([service], version="2.0", descriptor_set=files)
+    assert swagger["securityDefinitions"]["ApiKey"]["type"] == "apiKey"
+    assert swagger["definitions"]["grpcgwtest.annotated.v1.Widget"]["example"]["displayName"]
+
+
+def test_info_can_be_given() -> None:
+    document = build(SERVICES["example"], title="Library", api_version="1.0")
+    assert document["info"] == {"title": "Library", "version": "1.0"}
+
+
+# -- Swagger 2.0 ----------------------------------------------------------------------------------
+
+
+def test_swagger_2() -> None:
+    document = build(SERVICES["openapi-echo"], version="2.0")
+    assert document["swagger"] == "2.0"
+    ops = operations(document)
+    query = params(ops["EchoService_Query"][2])
+    assert query["rI64"]["collectionFormat"] == "multi"
+    assert query["mood"]["enum"] == ["MOOD_UNSPECIFIED", "HAPPY", "SAD"]  # inline, no $ref
+    assert "labels" not in query  # 2.0 has no deepObject
+    create = params(ops["EchoService_CreateThing"][2])
+    assert create["body"]["in"] == "body"
+    assert create["body"]["required"] is True
+    assert ops["EchoService_Upload"][2]["consumes"] == ["application/octet-stream"]
+    repeat = ops["EchoService_Repeat"][2]["produces"]
+    assert repeat == ["application/x-ndjson", "text/event-stream", "application/json"]
+    thing = document["definitions"][THING]
+    assert "oneOf" not in thing
+    assert thing["properties"]["parentThing"]["$ref"].startswith("#/definitions/")
+    assert "#/components" not in json.dumps(document)
+
+
+# -- gateway accessor, caching, YAML --------------------------------------------------------------
+
+
+def test_gateway_accessor_is_cached() -> None:
+    gateway = Gateway(SERVICES["example"], target="unix:///dev/null")
+    first = gateway.openapi()
+    assert gateway.openapi() is first
+    assert gateway.openapi("2.0")["swagger"] == "2.0"
+    assert json.loads(openapi.document_json(gateway)) == first
+    assert openapi.document_json(gateway) is openapi.document_json(gateway)
+    with pytest.raises(ValueError, match="unknown OpenAPI version"):
+        gateway.openapi("3.0")
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_yaml_reads_back_as_the_same_document(name: str) -> None:
+    for version in openapi.VERSIONS:
+        document = build(SERVICES[name], version=version)
+        assert yaml.safe_load(openapi.to_yaml(document)) == document
+
+
+_JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(_JSON)
+@settings(max_examples=300, deadline=None)
+def test_yaml_emitter_round_trips_any_json(value: Any) -> None:
+    assert yaml.safe_load(openapi.to_yaml(value)) == value
+
+
+def test_route_table_is_what_the_document_lists() -> None:
+    """Every documented path routes to its operation's method (the router decides)."""
+    gateway = Gateway(SERVICES["openapi-echo"], target="unix:///dev/null")
+    for method, path, op in operations(gateway.openapi()).values():
+        concrete = re.sub(r"\{[^}]*\}", "x1", path)
+        match = gateway.match(method, concrete)
+        assert match.target.rpc == op["x-grpcgw-rpc"], (method, path)
+
+
+def test_descriptor_set_files_are_accepted_as_a_list(commented: tuple[Any, Any]) -> None:
+    files, service = commented
+    as_list = build([service], descriptor_set=list(files.file))
+    assert as_list == build([service], descriptor_set=files)
+    empty = descriptor_pb2.FileDescriptorSet()
+    assert (
+        "summary" not in operations(build([service], descriptor_set=empty))["EchoService_Query"][2]
+    )
