@@ -180,3 +180,69 @@ def test_plan_is_frozen_and_refuses_bad_bindings() -> None:
         plan.body = "*"  # type: ignore[misc]
     with pytest.raises(BindingConfigError, match="bound twice"):
         BindingPlan.build(KITCHEN, path_fields=["int32_value", "int32Value"], body="")
+
+
+# -- strict mode: REQUIRED fields ------------------------------------------------------------------
+
+
+def _echo(name: str) -> type[Message]:
+    from grpcgwtest.openapi.v1 import echo_pb2
+
+    cls: type[Message] = getattr(echo_pb2, name)
+    return cls
+
+
+def test_required_fields_are_checked_on_the_json() -> None:
+    create = RequestTranscoder(
+        _echo("CreateThingRequest"), path_fields=["parent"], body="*", options=STRICT
+    )
+
+    def error(body: bytes) -> str:
+        with pytest.raises(TranscodeError) as info:
+            create.transcode({"parent": "groups/g"}, "", body)
+        return str(info.value)
+
+    assert error(b"") == 'missing required field "thing" in the JSON body'
+    assert error(b'{"thing": {}}') == 'missing required field "thing.title" in the JSON body'
+    assert error(b'{"thing": {"title": null}}').endswith('"thing.title" in the JSON body')
+    nested = b'{"thing": {"title": "t", "parentThing": {}}}'
+    assert error(nested) == 'missing required field "thing.parentThing.title" in the JSON body'
+    # proto names count; the path-bound parent is not required in the body
+    ok = create.transcode({"parent": "groups/g"}, "", b'{"thing": {"title": "t"}}')
+    assert ok.thing.title == "t"  # type: ignore[attr-defined]
+    assert create.transcode({"parent": "g"}, "", b'{"thing": {"title": ""}}')
+    lenient = RequestTranscoder(
+        _echo("CreateThingRequest"), path_fields=["parent"], body="*", options=GatewayOptions()
+    )
+    assert lenient.transcode({"parent": "g"}, "", b"") is not None
+
+
+def test_required_query_parameters_and_bodies() -> None:
+    get = RequestTranscoder(_echo("GetThingRequest"), path_fields=["name"], body="", options=STRICT)
+    with pytest.raises(TranscodeError, match='missing required query parameter "view"'):
+        get.transcode({"name": "n"}, "readMask=a", b"")
+    assert get.transcode({"name": "n"}, "view=", b"")
+    assert [q.canonical for q in get.plan.required_query()] == ["view"]
+    update = RequestTranscoder(
+        _echo("UpdateThingRequest"), path_fields=["thing.name"], body="thing", options=STRICT
+    )
+    with pytest.raises(TranscodeError, match="the request body is required"):
+        update.transcode({"thing.name": "n"}, "", b"")
+    assert update.transcode({"thing.name": "n"}, "", b'{"title": "t"}')
+    required = update.plan.required_body()
+    assert required is not None
+    assert required.missing({"title": "t"}) is None
+    assert required.missing({"parts": [{"n": 1}], "title": "t"}) is None
+    assert required.missing({"parentThing": {}, "title": "t"}) == "parentThing.title"
+    nothing = BindingPlan.build(KITCHEN, path_fields=[], body="*")
+    assert nothing.required_body() is None
+    assert nothing.required_query() == ()
+
+
+def test_query_field_masks_must_be_field_paths() -> None:
+    transcoder = RequestTranscoder(Kitchen, path_fields=(), body="", options=STRICT)
+    message: Any = transcoder.transcode({}, "fieldMask=a.bC,,d_e", b"")
+    assert list(message.field_mask.paths) == ["a.b_c", "d_e"]
+    for bad in ("a%20b", "a.", "1a", "a-b"):
+        with pytest.raises(TranscodeError, match="is not a field path"):
+            transcoder.transcode({}, f"fieldMask={bad}", b"")

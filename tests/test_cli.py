@@ -129,3 +129,65 @@ def test_bad_specs_are_one_line_errors(spec: str, message: str) -> None:
     assert result.returncode != 0
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_routes_show_body_and_response_body() -> None:
+    result = grpcgw("routes", "examples.ping.service:ShelfServicer")
+    assert result.returncode == 0, result.stderr
+    lines = [" ".join(line.split()) for line in result.stdout.splitlines()]
+    assert (
+        'POST /v1/{name=shelves/*/books/*}:move -> /example.v1.ShelfService/MoveBook body: "*" '
+        'response_body: "book"'
+    ) in lines
+    assert 'POST /v1/shelves -> /example.v1.ShelfService/CreateShelf body: "shelf"' in lines
+
+
+def test_openapi_json_yaml_and_swagger(tmp_path: Path) -> None:
+    import yaml
+    from openapi_spec_validator import validate
+
+    result = grpcgw("openapi", "examples.ping.service:ShelfServicer", "--title", "Library")
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    validate(document)
+    assert document["info"]["title"] == "Library"
+    assert "/v1/shelves/{name}/books/{name_1}:move" in document["paths"]
+    out = tmp_path / "openapi.yaml"
+    as_yaml = grpcgw(
+        "openapi", "examples.ping.service:ShelfServicer", "--title", "Library",
+        "--format", "yaml", "-o", str(out),
+    )  # fmt: skip
+    assert as_yaml.returncode == 0, as_yaml.stderr
+    assert as_yaml.stdout == ""
+    assert yaml.safe_load(out.read_text()) == document
+    swagger = grpcgw("openapi", "example.v1.PingService", "--import", "examples.ping.service",
+                     "--openapi", "2.0")  # fmt: skip
+    assert json.loads(swagger.stdout)["swagger"] == "2.0"
+
+
+def test_openapi_from_a_descriptor_set(tmp_path: Path) -> None:
+    from .protoc import descriptor_set
+
+    path = tmp_path / "echo.pb"
+    descriptor_set(ROOT / "tests" / "protos", ["grpcgwtest/openapi/v1/echo.proto"], path)
+    result = grpcgw("openapi", "--descriptor-set", str(path), "--strict")
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    query = document["paths"]["/v1/scalars"]["get"]
+    assert query["summary"] == "Query parameters of every kind."
+    assert (
+        document["components"]["schemas"]["grpcgwtest.openapi.v1.Thing"]["additionalProperties"]
+        is False
+    )
+    # A service named from a module, with comments from the set.
+    named = grpcgw("openapi", "--descriptor-set", str(path), "grpcgwtest.openapi.v1.EchoService")
+    assert json.loads(named.stdout)["paths"]["/v1/scalars"]["get"]["summary"]
+    bad = tmp_path / "bad.pb"
+    bad.write_bytes(b"\xff\xff")
+    failed = grpcgw("openapi", "--descriptor-set", str(bad))
+    assert failed.returncode == 1
+    assert "is not a FileDescriptorSet" in failed.stderr
+    assert "Traceback" not in failed.stderr
+    nothing = grpcgw("openapi")
+    assert nothing.returncode != 0
+    assert "give a service" in nothing.stderr

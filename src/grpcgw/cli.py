@@ -3,6 +3,7 @@
 grpcgw lambda-invoke examples.ping.lambda_function.handler event.json
 grpcgw lambda-invoke examples.ping.lambda_function.handler --get /v1/ping
 grpcgw routes examples.ping.service:ShelfServicer
+grpcgw openapi examples.ping.service:ShelfServicer --format yaml -o openapi.yaml
 grpcgw lambda-build app.handler --requirements requirements.txt --arch arm64 -o function.zip
 grpcgw proxy --target localhost:50051 --reflect --http-address :8080
 grpcgw proxy --target localhost:50051 --descriptor-set api.binpb
@@ -112,8 +113,68 @@ def _routes(args: argparse.Namespace) -> int:
     options = GatewayOptions(expose_unannotated=args.expose_unannotated)
     gateway = Gateway(_services(args.service, args.imports), target="localhost:1", options=options)
     width = max((len(r.http_method) for r in gateway.routes), default=0)
+    template_width = max((len(r.binding.template) for r in gateway.routes), default=0)
     for route in gateway.routes:
-        print(f"{route.http_method:<{width}}  {route.binding.template}  ->  {route.rpc}")
+        line = f"{route.http_method:<{width}}  {route.binding.template:<{template_width}}"
+        line += f"  ->  {route.rpc}"
+        if route.binding.body:
+            line += f'  body: "{route.binding.body}"'
+        if route.binding.response_body:
+            line += f'  response_body: "{route.binding.response_body}"'
+        print(line.rstrip())
+    return 0
+
+
+def _openapi(args: argparse.Namespace) -> int:
+    from grpcgw import openapi
+    from grpcgw.options import GatewayOptions
+
+    files = None
+    services: list[Any] = []
+    specs = list(args.service)
+    if args.descriptor_set:
+        import asyncio
+
+        from grpcgw.proxy import load_descriptors
+
+        # Names are services of the set (default: every annotated one); comments come
+        # from it too (also for servicers given as module:Class, by file name).
+        descriptors = asyncio.run(
+            load_descriptors(
+                descriptor_sets=[args.descriptor_set],
+                services=[s for s in specs if ":" not in s],
+                expose_unannotated=args.expose_unannotated,
+            )
+        )
+        services.extend(descriptors.services)
+        files = descriptors.files
+        specs = [s for s in specs if ":" in s]
+    elif not specs:
+        raise SystemExit("grpcgw openapi: give a service, or --descriptor-set FILE")
+    services.extend(_services(specs, args.imports))
+    options = GatewayOptions(
+        expose_unannotated=args.expose_unannotated,
+        strict=args.strict,
+        use_proto_names=args.use_proto_names,
+        enums_as_ints=args.enums_as_ints,
+    )
+    routes = openapi.compile_routes(services, options=options)
+    document = openapi.build_document(
+        routes,
+        options=options,
+        version=args.openapi,
+        descriptor_set=files,
+        title=args.title,
+        api_version=args.api_version,
+    )
+    if args.format == "yaml":
+        text = openapi.to_yaml(document)
+    else:
+        text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    if args.output and args.output != "-":
+        Path(args.output).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
     return 0
 
 
@@ -403,11 +464,14 @@ def _parser(with_help: bool = True) -> argparse.ArgumentParser:
     lb.add_argument("--verbose", "-v", action="store_true", help="show pip's output")
     lb.set_defaults(func=_lambda_build)
 
-    for name, func, text in (("routes", _routes, "list the HTTP routes of some services"),):
+    for name, func, text in (
+        ("routes", _routes, "list the HTTP routes of some services"),
+        ("openapi", _openapi, "write the OpenAPI document of some services"),
+    ):
         p = sub.add_parser(name, help=text)
         p.add_argument(
             "service",
-            nargs="+",
+            nargs="*" if name == "openapi" else "+",
             help="module:ServicerClass or a full service name (with --import of its _pb2)",
         )
         p.add_argument(
@@ -424,6 +488,8 @@ def _parser(with_help: bool = True) -> argparse.ArgumentParser:
             help="also serve methods without google.api.http as POST /pkg.Service/Method",
         )
         p.set_defaults(func=func)
+        if name == "openapi":
+            _openapi_arguments(p)
     _proxy_parser(sub, with_help=with_help)
     hc = sub.add_parser(
         "healthcheck",
@@ -436,6 +502,23 @@ def _parser(with_help: bool = True) -> argparse.ArgumentParser:
     hc.add_argument("--timeout", type=float, default=2.0, help="seconds (default: %(default)s)")
     hc.set_defaults(func=_healthcheck)
     return parser
+
+
+def _openapi_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--openapi", choices=("3.1", "2.0"), default="3.1", help="document version")
+    p.add_argument("--format", choices=("json", "yaml"), default="json")
+    p.add_argument("-o", "--output", metavar="FILE", help="write here (default: standard output)")
+    p.add_argument(
+        "--descriptor-set",
+        metavar="FILE",
+        help="a FileDescriptorSet (protoc --include_imports --include_source_info): services "
+        "by name from it (all of them if none is named) and comments as descriptions",
+    )
+    p.add_argument("--title", help="info.title (default: annotations, else the service names)")
+    p.add_argument("--api-version", help="info.version (default: annotations, else 0.0.0)")
+    p.add_argument("--strict", action="store_true", help="document GatewayOptions(strict=True)")
+    p.add_argument("--use-proto-names", action="store_true", help="proto field names in JSON")
+    p.add_argument("--enums-as-ints", action="store_true", help="enums as numbers in JSON")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -14,10 +14,20 @@ from typing import TYPE_CHECKING, Any, Final
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor, MethodDescriptor
 
-from grpcgw.binding import HTTP_BODY, BindingPlan, PathField, QueryField, is_map, message_type
+from grpcgw.binding import (
+    HTTP_BODY,
+    SPECIAL_JSON_WKTS,
+    WRAPPERS,
+    BindingPlan,
+    PathField,
+    QueryField,
+    is_map,
+    message_type,
+)
 from grpcgw.httprule import SegmentKind, Variable
 from grpcgw.openapi import _annotations
 from grpcgw.openapi._comments import Comments, split_summary
+from grpcgw.openapi._numbers import integer_pattern
 from grpcgw.openapi._schemas import REF_V3, Schemas, scalar
 from grpcgw.options import GatewayOptions, UnescapeMode
 
@@ -265,8 +275,8 @@ class Builder:
             leaf = field.fields[-1]
             value = self.schemas.text_value(leaf)
             schema = dict(value) if value is not None else {"type": "string"}
-            if schema.get("type") == "string" or ("$ref" not in schema and "type" not in schema):
-                schema["minLength"] = 1
+            if schema.get("type") == "string":
+                schema["minLength"] = 1  # an empty segment is no segment
             schema = self.schemas.describe_field(leaf, schema)
             description = schema.pop("description", "")
             if schema.pop("deprecated", False):
@@ -275,11 +285,11 @@ class Builder:
                 result["description"] = description
         else:
             schema = {"type": "string", "minLength": 1}
-            if param.segment is SegmentKind.DEEP_WILDCARD and (
-                self.options.unescape_mode is UnescapeMode.ALL_CHARACTERS
+            # With ALL_CHARACTERS a `**` part may hold '/': sent escaped, decoded by the gateway.
+            if not (
+                param.segment is SegmentKind.DEEP_WILDCARD
+                and self.options.unescape_mode is UnescapeMode.ALL_CHARACTERS
             ):
-                pass  # '/' may be sent escaped: the gateway decodes it
-            else:
                 schema["pattern"] = _part_pattern(self.options.unescape_mode)
             result["description"] = self._part_description(param)
         result["schema"] = schema
@@ -323,7 +333,10 @@ class Builder:
         operation["operationId"] = base_id if index == 0 else f"{base_id}_{index}"
         parameters = [self._path_parameter(p) for p in params]
         plan = route.request.plan
-        parameters.extend(self._query_parameter(q) for q in plan.query_fields())
+        for query in plan.query_fields():
+            parameter = self._query_parameter(query)
+            if parameter is not None:
+                parameters.append(parameter)
         annotated = _annotations.read(method, "operation")
         headers = (annotated.get("parameters") or {}).get("headers") or []
         parameters.extend(_header_parameter(header) for header in headers)
@@ -402,7 +415,7 @@ class Builder:
 
     # -- query -------------------------------------------------------------------------------
 
-    def _query_parameter(self, query: QueryField) -> dict[str, Any]:
+    def _query_parameter(self, query: QueryField) -> dict[str, Any] | None:
         field = query.field
         result: dict[str, Any] = {
             "name": query.name(proto_names=self.options.use_proto_names),
@@ -418,14 +431,12 @@ class Builder:
         if extras.pop("deprecated", False):
             result["deprecated"] = True
         if value is None:
-            # Struct, Value, ListValue: JSON text (grpc-gateway's extension).
-            schema = self.schemas.message(field.message_type)  # type: ignore[arg-type]
+            # Struct, Value, ListValue: JSON text (grpc-gateway's extension). OpenAPI has
+            # no way to say "each repeated value is JSON text": those are left out.
             if field.is_repeated:
-                schema = {"type": "array", "items": schema}
-                result.update({"style": "form", "explode": True, "schema": schema})
-                result["x-grpcgw-json-text"] = True
-            else:
-                result["content"] = {JSON: {"schema": schema}}
+                return None
+            schema = self.schemas.message(message_type(field))
+            result["content"] = {JSON: {"schema": schema}}
             return result
         if is_map(field):
             entry = message_type(field)
@@ -437,7 +448,7 @@ class Builder:
                     schema["propertyNames"] = {"enum": ["true", "false"]}
                 else:
                     schema["propertyNames"] = {
-                        "pattern": _integer_text(key_schema["minimum"], key_schema["maximum"])
+                        "pattern": integer_pattern(key_schema["minimum"], key_schema["maximum"])
                     }
             result.update({"style": "deepObject", "explode": True})
         elif field.is_repeated:
@@ -564,8 +575,6 @@ class Builder:
         schema = self.schemas.field(field)
         if field.message_type is not None and not field.is_repeated:
             name = field.message_type.full_name
-            from grpcgw.binding import SPECIAL_JSON_WKTS, WRAPPERS
-
             if (name in SPECIAL_JSON_WKTS or name in WRAPPERS) and name != HTTP_BODY:
                 # An unset well-known type is written as null (an empty object otherwise).
                 return {"anyOf": [schema, {"type": "null"}]}
@@ -605,12 +614,6 @@ def _lower_camel(name: str) -> str:
     """protoc's JSON name rule: drop each ``_`` and capitalise the letter after it."""
     parts = name.split("_")
     return parts[0] + "".join(p[:1].upper() + p[1:] for p in parts[1:])
-
-
-def _integer_text(low: int, high: int) -> str:
-    from grpcgw.openapi._numbers import integer_pattern
-
-    return integer_pattern(low, high)
 
 
 _HEADER_TYPES: Final = {"STRING": "string", "NUMBER": "number", "INTEGER": "integer"}

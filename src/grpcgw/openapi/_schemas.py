@@ -40,7 +40,12 @@ _INT32 = (-(1 << 31), (1 << 31) - 1)
 _UINT32 = (0, (1 << 32) - 1)
 _INT64 = (-(1 << 63), (1 << 63) - 1)
 _UINT64 = (0, (1 << 64) - 1)
-_FLOAT_MAX: Final = 3.4028234663852886e38
+#: The largest float as written (shortest round-trip form of FLT_MAX): what replies
+#: carry and the query parser takes. (The JSON body reader, like json_format, stops
+#: at FLT_MAX itself, half a unit in the last place lower.)
+_FLOAT_MAX: Final = 3.4028235e38
+#: The largest text the query parser takes for a float (it rounds to float32 FLT_MAX).
+_FLOAT_TEXT_MAX: Final = float.fromhex("0x1.fffffefffffffp+127")
 #: Standard or URL-safe base64, padding optional (what the readers take).
 BASE64_PATTERN: Final = (
     r"^(?:[A-Za-z0-9+/_-]{4})*(?:[A-Za-z0-9+/_-]{2}(?:==)?|[A-Za-z0-9+/_-]{3}=?)?$"
@@ -99,7 +104,8 @@ def scalar(kind: int, *, text: bool = False) -> dict[str, Any]:
     if kind == _FD.TYPE_DOUBLE:
         return {"type": "number", "format": "double"}
     if kind == _FD.TYPE_FLOAT:
-        return {"type": "number", "format": "float", "minimum": -_FLOAT_MAX, "maximum": _FLOAT_MAX}
+        bound = _FLOAT_TEXT_MAX if text else _FLOAT_MAX
+        return {"type": "number", "format": "float", "minimum": -bound, "maximum": bound}
     if kind == _FD.TYPE_BOOL:
         return {"type": "boolean"}
     if kind == _FD.TYPE_BYTES:
