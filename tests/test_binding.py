@@ -246,3 +246,13 @@ def test_query_field_masks_must_be_field_paths() -> None:
     for bad in ("a%20b", "a.", "1a", "a-b"):
         with pytest.raises(TranscodeError, match="is not a field path"):
             transcoder.transcode({}, f"fieldMask={bad}", b"")
+
+
+def test_float_query_bound_is_the_parser_s() -> None:
+    transcoder = RequestTranscoder(Kitchen, path_fields=(), body="", options=STRICT)
+    bound = float.fromhex("0x1.fffffefffffffp+127")
+    message: Any = transcoder.transcode({}, "floatValue=" + repr(bound).replace("+", "%2B"), b"")
+    assert message.float_value == pytest.approx(3.4028234663852886e38)
+    beyond = float.fromhex("0x1.ffffffp+127")
+    with pytest.raises(TranscodeError, match="out of range"):
+        transcoder.transcode({}, "floatValue=" + repr(beyond).replace("+", "%2B"), b"")

@@ -250,6 +250,9 @@ def test_query_parameter_forms() -> None:
         "maximum": 2**63 - 1,
     }
     assert query["u32"]["schema"]["maximum"] == 2**32 - 1
+    # The largest float text the query parser takes (it rounds to FLT_MAX): found by
+    # schemathesis, which sent 3.4028235000000003e+38 after the bound was FLT_MAX.
+    assert query["f"]["schema"]["maximum"] == float.fromhex("0x1.fffffefffffffp+127")
     assert query["rI64"]["style"] == "form"
     assert query["rI64"]["explode"] is True
     assert query["rI64"]["schema"]["type"] == "array"
@@ -495,3 +498,77 @@ def test_descriptor_set_files_are_accepted_as_a_list(commented: tuple[Any, Any])
     assert (
         "summary" not in operations(build([service], descriptor_set=empty))["EchoService_Query"][2]
     )
+
+
+# -- every field kind, as the gateway writes it ----------------------------------------------------
+
+
+def _kitchen() -> Any:
+    from google.protobuf import struct_pb2
+    from grpcgwtest.transcode.v1.types_pb2 import Child, Kitchen
+
+    k = Kitchen(
+        double_value=-1.5e300, float_value=3.4028234663852886e38, int32_value=-(2**31),
+        int64_value=-(2**63), uint32_value=2**32 - 1, uint64_value=2**64 - 1,
+        sint32_value=7, sint64_value=2**63 - 1, fixed32_value=1, fixed64_value=2**64 - 1,
+        sfixed32_value=-1, sfixed64_value=-(2**63), bool_value=True, string_value="é",
+        bytes_value=b"\xff\x00", color=2, optional_string="", optional_int32=0, renamed="r",
+        repeated_int32=[1, -2], repeated_string=["a"], repeated_color=[1, 0],
+        repeated_bytes=[b"x"], repeated_int64_wrapper=[{"value": 5}],
+        string_map={"k": "v"}, color_by_id={-5: 1}, children_by_name={"c": Child(name="c")},
+        timestamp_by_flag={True: {"seconds": 1}}, child=Child(grand=Child(tags=["t"])),
+        children=[Child(color=1)], kitchen=Kitchen(bool_value=True), choice_number=3,
+    )  # fmt: skip
+    k.repeated_timestamp.add(seconds=253402300799, nanos=999_999_999)
+    for name, value in (
+        ("double_wrapper", 1.0), ("float_wrapper", 2.0), ("int64_wrapper", -(2**63)),
+        ("uint64_wrapper", 2**64 - 1), ("int32_wrapper", 3), ("uint32_wrapper", 4),
+        ("bool_wrapper", False), ("string_wrapper", ""), ("bytes_wrapper", b"\x01"),
+    ):  # fmt: skip
+        getattr(k, name).value = value
+    k.timestamp.FromJsonString("0001-01-01T00:00:00Z")
+    k.duration.FromJsonString("-315576000000.999999999s")
+    k.field_mask.paths.extend(["a.b_c", "d"])
+    k.struct.update({"a": [1, None, {"b": True}]})
+    k.value.CopyFrom(struct_pb2.Value(list_value=struct_pb2.ListValue(values=[])))
+    k.list_value.extend([1, "x"])
+    k.any.Pack(Child(name="in any"))
+    k.empty.SetInParent()
+    return k
+
+
+@pytest.mark.parametrize(
+    "options",
+    [GatewayOptions(), GatewayOptions(use_proto_names=True, enums_as_ints=True, strict=True),
+     GatewayOptions(emit_unpopulated=False)],
+    ids=["default", "proto-names", "populated-only"],
+)  # fmt: skip
+def test_replies_as_written_match_their_schema(options: GatewayOptions) -> None:
+    import jsonschema
+    from grpcgwtest.transcode.v1.types_pb2 import Kitchen
+
+    from grpcgw.openapi._comments import Comments
+    from grpcgw.openapi._schemas import Schemas
+    from grpcgw.transcode import ResponseTranscoder
+
+    schemas = Schemas(options, Comments())
+    ref = schemas.message(Kitchen.DESCRIPTOR)
+    root = {**ref, "components": {"schemas": schemas.components}}
+    validator = jsonschema.Draft202012Validator(root)
+    writer = ResponseTranscoder(Kitchen, response_body="", options=options)
+    for message in (_kitchen(), Kitchen()):
+        document = json.loads(writer.transcode(message))
+        errors = [f"{list(e.path)}: {e.message}" for e in validator.iter_errors(document)]
+        assert not errors, errors
+    wkt = schemas.components["grpcgwtest.transcode.v1.Kitchen"]["properties"]
+    key = (lambda n: n) if options.use_proto_names else _camel_case
+    assert wkt[key("timestamp")] == {"type": "string", "format": "date-time"}
+    assert wkt[key("value")] == {}
+    assert wkt[key("list_value")] == {"type": "array", "items": {}}
+    assert wkt[key("any")] == {"$ref": SCHEMAS + "google.protobuf.Any"}
+    assert wkt[key("uint64_wrapper")]["format"] == "uint64"
+
+
+def _camel_case(name: str) -> str:
+    parts = name.split("_")
+    return parts[0] + "".join(p.title() for p in parts[1:])
