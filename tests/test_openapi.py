@@ -494,6 +494,12 @@ def test_descriptor_set_files_are_accepted_as_a_list(commented: tuple[Any, Any])
     files, service = commented
     as_list = build([service], descriptor_set=list(files.file))
     assert as_list == build([service], descriptor_set=files)
+    gateway = Gateway([service], target="unix:///dev/null")
+    with_comments = openapi.document(gateway, descriptor_set=files)
+    assert with_comments is openapi.document(gateway, descriptor_set=files)
+    assert operations(with_comments)["EchoService_Query"][2]["summary"]
+    assert "summary" not in operations(gateway.openapi())["EchoService_Query"][2]
+    assert json.loads(openapi.document_json(gateway, descriptor_set=files)) == with_comments
     empty = descriptor_pb2.FileDescriptorSet()
     assert (
         "summary" not in operations(build([service], descriptor_set=empty))["EchoService_Query"][2]

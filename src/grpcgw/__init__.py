@@ -28,6 +28,7 @@ __all__ = [
     "TLSConfig",
     "UnescapeMode",
     "__version__",
+    "openapi",
     "proxy",
     "serve_lambda",
     "serve_local",
@@ -56,7 +57,7 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:
-    from grpcgw import proxy, web
+    from grpcgw import openapi, proxy, web
     from grpcgw.awslambda import LambdaOptions, serve_lambda
     from grpcgw.channel import TLSConfig
     from grpcgw.cors import CorsOptions
@@ -69,7 +70,7 @@ if TYPE_CHECKING:
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("web", "proxy"):
+    if name in ("web", "proxy", "openapi"):
         return importlib.import_module(f"grpcgw.{name}")
     module = _LAZY.get(name)
     if module is None:

@@ -512,10 +512,12 @@ class RequestTranscoder:
             if self._strict and body:
                 _check_collision(target, binding.leaf, value, key)
             _assign(target, binding.leaf, value)
-        if not self._ignore_query:
-            seen = self._merge_query(message, query) if query else set()
+        if query and not self._ignore_query:
+            seen = self._merge_query(message, query)
             if self._required_query:
                 self._check_required_query(message, seen)
+        elif self._required_query:
+            self._check_required_query(message, set())
         return message
 
     def _check_required_query(self, message: Message, seen: set[str]) -> None:

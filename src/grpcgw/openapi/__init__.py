@@ -98,34 +98,53 @@ def compile_routes(
     return Gateway(services, target="unix:///dev/null", options=options).routes
 
 
-_cache: weakref.WeakKeyDictionary[Gateway, dict[tuple[str, bool], Any]] = (
+#: gateway -> (version, descriptor set id, as JSON) -> (document or bytes, the set kept alive).
+_cache: weakref.WeakKeyDictionary[Gateway, dict[tuple[str, int, bool], tuple[Any, Any]]] = (
     weakref.WeakKeyDictionary()
 )
 
 
-def document(gateway: Gateway, version: str = "3.1") -> dict[str, Any]:
+def document(
+    gateway: Gateway,
+    version: str = "3.1",
+    *,
+    descriptor_set: FileDescriptorSet | Iterable[FileDescriptorProto] | None = None,
+) -> dict[str, Any]:
     """The document of a gateway's routes, built on first use and cached with the
-    gateway. Shared: copy it before changing it."""
+    gateway (per version and descriptor set). Shared: copy it before changing it.
+
+    ``descriptor_set``: see :func:`build_document` (comments as descriptions).
+    """
     cached = _cache.setdefault(gateway, {})
-    key = (version, False)
+    key = (version, 0 if descriptor_set is None else id(descriptor_set), False)
     found = cached.get(key)
     if found is None:
-        found = cached[key] = build_document(
-            gateway.routes, options=gateway.options, version=version
+        built = build_document(
+            gateway.routes,
+            options=gateway.options,
+            version=version,
+            descriptor_set=descriptor_set,
         )
-    result: dict[str, Any] = found
+        found = cached[key] = (built, descriptor_set)
+    result: dict[str, Any] = found[0]
     return result
 
 
-def document_json(gateway: Gateway, version: str = "3.1") -> bytes:
+def document_json(
+    gateway: Gateway,
+    version: str = "3.1",
+    *,
+    descriptor_set: FileDescriptorSet | Iterable[FileDescriptorProto] | None = None,
+) -> bytes:
     """:func:`document` as UTF-8 JSON, encoded once and cached (what a server sends)."""
     cached = _cache.setdefault(gateway, {})
-    key = (version, True)
+    key = (version, 0 if descriptor_set is None else id(descriptor_set), True)
     found = cached.get(key)
     if found is None:
-        text = json.dumps(document(gateway, version), ensure_ascii=False, separators=(",", ":"))
-        found = cached[key] = text.encode("utf-8")
-    result: bytes = found
+        built = document(gateway, version, descriptor_set=descriptor_set)
+        text = json.dumps(built, ensure_ascii=False, separators=(",", ":"))
+        found = cached[key] = (text.encode("utf-8"), descriptor_set)
+    result: bytes = found[0]
     return result
 
 
