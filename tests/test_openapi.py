@@ -455,6 +455,12 @@ def test_gateway_accessor_is_cached() -> None:
     assert openapi.document_json(gateway) is openapi.document_json(gateway)
     with pytest.raises(ValueError, match="unknown OpenAPI version"):
         gateway.openapi("3.0")
+    # A proxy reload swaps the routes: the next document describes the new ones.
+    gateway.replace_services(SERVICES["stream"])
+    replaced = gateway.openapi()
+    assert replaced is not first
+    assert "/v1/ping" not in replaced["paths"]
+    assert json.loads(openapi.document_json(gateway)) == replaced
 
 
 @pytest.mark.parametrize("name", SERVICES)

@@ -102,6 +102,22 @@ def compile_routes(
 _cache: weakref.WeakKeyDictionary[Gateway, dict[tuple[str, int, bool], tuple[Any, Any]]] = (
     weakref.WeakKeyDictionary()
 )
+#: gateway -> the routes its cached documents describe (``replace_services`` changes them).
+_described: weakref.WeakKeyDictionary[Gateway, tuple[Route, ...]] = weakref.WeakKeyDictionary()
+
+
+def _entries(gateway: Gateway) -> dict[tuple[str, int, bool], tuple[Any, Any]]:
+    """The gateway's cached documents, emptied if its routes changed since."""
+    routes = gateway.routes
+    described = _described.get(gateway)
+    if (
+        described is None
+        or len(described) != len(routes)
+        or any(a is not b for a, b in zip(described, routes, strict=True))
+    ):
+        _described[gateway] = routes
+        _cache[gateway] = {}
+    return _cache[gateway]
 
 
 def document(
@@ -111,11 +127,12 @@ def document(
     descriptor_set: FileDescriptorSet | Iterable[FileDescriptorProto] | None = None,
 ) -> dict[str, Any]:
     """The document of a gateway's routes, built on first use and cached with the
-    gateway (per version and descriptor set). Shared: copy it before changing it.
+    gateway (per version and descriptor set) until its routes change
+    (:meth:`~grpcgw.Gateway.replace_services`). Shared: copy it before changing it.
 
     ``descriptor_set``: see :func:`build_document` (comments as descriptions).
     """
-    cached = _cache.setdefault(gateway, {})
+    cached = _entries(gateway)
     key = (version, 0 if descriptor_set is None else id(descriptor_set), False)
     found = cached.get(key)
     if found is None:
@@ -137,7 +154,7 @@ def document_json(
     descriptor_set: FileDescriptorSet | Iterable[FileDescriptorProto] | None = None,
 ) -> bytes:
     """:func:`document` as UTF-8 JSON, encoded once and cached (what a server sends)."""
-    cached = _cache.setdefault(gateway, {})
+    cached = _entries(gateway)
     key = (version, 0 if descriptor_set is None else id(descriptor_set), True)
     found = cached.get(key)
     if found is None:
