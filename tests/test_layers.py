@@ -76,6 +76,7 @@ def test_gateway_core_does_not_import_aiohttp() -> None:
         import sys, grpcgw
         from grpcgw.gateway import Gateway
         import grpcgw.channel, grpcgw.grpcserver, grpcgw.reflection, grpcgw.proxy._reflect
+        import grpcgw.dispatch
         assert "aiohttp" not in sys.modules
         """,
         {"aiohttp"},

@@ -1,0 +1,902 @@
+""":class:`DirectInvoker`: the gateway calls the servicer's own handlers, in process.
+
+See the package docstring and docs/dispatch.md for what it keeps of a real
+server and what it does not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+import time
+import types
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Executor, ThreadPoolExecutor
+from typing import Any
+
+import grpc
+from google.protobuf.message import Message
+
+from grpcgw.descriptors import ServiceInfo, ServiceLike, resolve_service
+from grpcgw.dispatch._call import Call, serialization_failure, size_error
+from grpcgw.dispatch._context import AioContext, AioRequests, SyncContext, SyncRequests
+from grpcgw.dispatch._handlers import (
+    ASYNC_GEN,
+    AWAIT,
+    READER_WRITER,
+    SYNC,
+    Handler,
+    HandlerRecorder,
+    Plan,
+    aio_chain,
+    resolver,
+    sync_chain,
+    wire_reply,
+    wire_request,
+)
+from grpcgw.errors import Code, GatewayError
+from grpcgw.grpcserver import HEALTH_SERVICE, ServerConfigError, _kind
+from grpcgw.invoker import CallResult, Metadata, MethodSpec
+
+log = logging.getLogger("grpcgw")
+
+#: grpc's default limit on a received message (server: requests; client: replies).
+DEFAULT_MAX_MESSAGE = 4 * 1024 * 1024
+#: Replies a streaming handler may run ahead of the gateway (a real server's
+#: flow-control window plays this part).
+STREAM_AHEAD = 8
+
+
+def _limit(value: Any, default: int) -> int:
+    """A grpc message-size option as a limit (``-1``: none)."""
+    if value is None:
+        return default
+    value = int(value)
+    return -1 if value < 0 else value
+
+
+class _Method:
+    """A method the gateway calls, with the plan of its registered handler (if any)."""
+
+    __slots__ = ("fast", "plan", "spec")
+
+    def __init__(self, spec: MethodSpec, plan: Plan | None, intercepted: bool) -> None:
+        self.spec = spec
+        self.plan = plan
+        #: The plan every call uses when nothing can choose another handler per call
+        #: (no interceptors, a registered handler of the declared shape).
+        self.fast = plan if plan is not None and plan.shape_ok and not intercepted else None
+
+
+class _Ended(Exception):
+    """A stream ended from inside the sink (a reply over a size limit): the outcome is set."""
+
+
+class DirectInvoker:
+    """:class:`~grpcgw.invoker.Invoker` that calls in-process servicers' handlers directly.
+
+    ``services`` are servicer instances (or :class:`~grpcgw.descriptors.ServiceInfo`
+    with one). Their generated ``add_…Servicer_to_server`` functions are run
+    against a recorder to learn the ``grpc.RpcMethodHandler`` of each method,
+    and each call runs the ``interceptors`` and the handler the way the gRPC
+    server :class:`~grpcgw.grpcserver.GrpcServer` would start for the same
+    arguments: a ``grpc.aio`` server (``async def`` handlers on the caller's
+    loop, plain ones on a thread pool), or, with ``grpc.ServerInterceptor``
+    interceptors or ``prefer_threaded`` and only plain servicers, a threaded
+    ``grpc.server`` (everything on the pool). Nothing is serialized; the
+    message-size limits are still enforced: ``options`` may set
+    ``grpc.max_receive_message_length`` (requests, 4 MiB by default) and
+    ``grpc.max_send_message_length`` (replies, none by default) as on a
+    server, and ``max_response_message`` is the gateway's own limit on replies
+    (4 MiB by default, as a channel's).
+
+    With ``inline`` (a threaded server's rules only), plain handlers run on the
+    calling thread and the coroutines never suspend, for callers without an
+    event loop (:func:`grpcgw.channel.run_blocking`). ``add_health`` serves
+    ``grpc.health.v1.Health`` (every service SERVING) unless a servicer does.
+    """
+
+    def __init__(
+        self,
+        services: Sequence[ServiceLike | ServiceInfo],
+        *,
+        interceptors: Sequence[object] = (),
+        prefer_threaded: bool = False,
+        inline: bool = False,
+        max_workers: int = 16,
+        executor: Executor | None = None,
+        options: Sequence[tuple[str, Any]] = (),
+        max_response_message: int | None = None,
+        add_health: bool = False,
+    ) -> None:
+        infos = [s if isinstance(s, ServiceInfo) else resolve_service(s) for s in services]
+        if not infos:
+            raise TypeError("DirectInvoker needs at least one servicer")
+        for info in infos:
+            if info.servicer is None or info.add_to_server is None:
+                raise ServerConfigError(
+                    f"{info.full_name}: a servicer instance is needed to serve it"
+                )
+        kind = _kind(interceptors)
+        if prefer_threaded and not interceptors and not any(s.is_async() for s in infos):
+            kind = "sync"
+        if kind == "sync":
+            async_services = [s.full_name for s in infos if s.is_async()]
+            if async_services:
+                raise ServerConfigError(
+                    f"{', '.join(async_services)}: async servicers need grpc.aio.ServerInterceptor "
+                    "interceptors, but grpc.ServerInterceptor ones were given"
+                )
+        elif inline:
+            raise ServerConfigError(
+                "inline dispatch runs plain servicers with grpc.ServerInterceptor interceptors "
+                "(or none) only: async servicers and grpc.aio interceptors need an event loop"
+            )
+        #: Whether grpc.aio's rules apply (else a threaded grpc.server's).
+        self.aio = kind == "aio"
+        self.inline = inline
+        recorder = HandlerRecorder()
+        for info in infos:
+            assert info.add_to_server is not None
+            info.add_to_server(info.servicer, recorder)
+        #: The ``grpc.health.v1`` servicer added by ``add_health`` (``None`` otherwise).
+        self.health: Any = None
+        names = [s.full_name for s in infos]
+        if add_health and HEALTH_SERVICE not in names:
+            self.health = _health_servicer(recorder, names)
+        self._resolve = resolver(recorder)
+        self._aio_chain = aio_chain(interceptors, self._resolve) if self.aio else None
+        self._sync_chain = None if self.aio else sync_chain(interceptors, self._resolve)
+        self._intercepted = bool(interceptors)
+        self._registered = dict(recorder.registered)
+        self._methods: dict[str, _Method] = {}
+        opts = dict(options)
+        self._max_request = _limit(opts.get("grpc.max_receive_message_length"), DEFAULT_MAX_MESSAGE)
+        self._max_send = _limit(opts.get("grpc.max_send_message_length"), -1)
+        self._max_reply = _limit(max_response_message, DEFAULT_MAX_MESSAGE)
+        self._executor = executor
+        self._owns_executor = executor is None
+        self._max_workers = max_workers
+
+    # -- per method, per handler -----------------------------------------------------
+
+    def _method(self, spec: MethodSpec) -> _Method:
+        method = self._methods.get(spec.rpc)
+        if method is None:
+            handler = self._registered.get(spec.rpc)
+            plan = None if handler is None else Plan(handler, spec, self.aio)
+            method = self._methods[spec.rpc] = _Method(spec, plan, self._intercepted)
+        return method
+
+    def _plan(self, method: _Method, handler: Handler | None) -> Plan:
+        if handler is None:
+            raise GatewayError(Code.UNIMPLEMENTED, "Method not found!")
+        plan = method.plan
+        if plan is None or plan.handler is not handler:
+            plan = Plan(handler, method.spec, self.aio)
+        if not plan.shape_ok:
+            raise GatewayError(
+                Code.INTERNAL,
+                f"the handler of {method.spec.rpc} does not stream as the method is declared",
+            )
+        return plan
+
+    async def _aio_plan(self, method: _Method, call: Call) -> Plan:
+        if method.fast is not None:
+            return method.fast
+        assert self._aio_chain is not None
+        return self._plan(method, await self._aio_chain(call.handler_call_details()))
+
+    def _sync_plan(self, method: _Method, call: Call) -> Plan:
+        if method.fast is not None:
+            return method.fast
+        assert self._sync_chain is not None
+        try:
+            handler = self._sync_chain(call.handler_call_details())
+        except Exception:
+            log.exception("Exception servicing handler for %s", call.method)
+            raise GatewayError(Code.UNKNOWN, "Error in service handler!") from None
+        return self._plan(method, handler)
+
+    def _pool(self) -> Executor:
+        executor = self._executor
+        if executor is None:
+            executor = self._executor = ThreadPoolExecutor(
+                max_workers=self._max_workers, thread_name_prefix="grpcgw-direct"
+            )
+        return executor
+
+    # -- messages ----------------------------------------------------------------------
+
+    def _check_requests(self, request: Message | Sequence[Message]) -> None:
+        limit = self._max_request
+        if limit < 0:
+            return
+        for message in (request,) if isinstance(request, Message) else request:
+            size = message.ByteSize()
+            if size > limit:
+                raise size_error("SERVER", size, limit)
+
+    def _reply(self, plan: Plan, reply: Any) -> Message:
+        """The reply as the gateway receives it; raises what serializing it raises."""
+        message, size = wire_reply(plan, reply)
+        if 0 <= self._max_send < size:
+            raise size_error("SERVER-SEND", size, self._max_send)
+        if 0 <= self._max_reply < size:
+            raise size_error("CLIENT", size, self._max_reply)
+        return message
+
+    def _argument(
+        self, plan: Plan, request: Message | Sequence[Message], call: Call
+    ) -> tuple[Any, Iterator[Any] | None]:
+        """What the behaviour is called with, and the iterator ``context.read()`` reads."""
+        if plan.request_streaming:
+            assert not isinstance(request, Message)
+            messages: Iterator[Any] = (
+                iter(request) if plan.pass_request else (wire_request(plan, m) for m in request)
+            )
+            return None, messages
+        assert isinstance(request, Message)
+        return wire_request(plan, request), None
+
+    # -- unary -------------------------------------------------------------------------
+
+    async def unary(
+        self,
+        spec: MethodSpec,
+        request: Message | Sequence[Message],
+        *,
+        metadata: Metadata,
+        deadline: float | None,
+    ) -> CallResult:
+        method = self._methods.get(spec.rpc) or self._method(spec)
+        call = Call(spec.rpc, metadata, deadline, self.aio)
+        if self.inline:
+            result: CallResult = _in_fresh_context(self._sync_unary, method, call, request)
+            return result
+        if not self.aio:
+            return await self._threaded_unary(method, call, request)
+        timer = None if deadline is None else _Timer(call)
+        try:
+            result = await self._aio_unary(method, call, request, timer)
+            if timer is None or not timer.expired():
+                return result
+        except asyncio.CancelledError:
+            if not call.expired:
+                call.cancel()
+                raise
+        except GatewayError:
+            if not call.expired:
+                raise
+        finally:
+            if timer is not None:
+                timer.disarm()
+            if call.callbacks:
+                call.run_callbacks()
+        # The deadline passed (the task was cancelled for it, and the handler may
+        # have swallowed that; or the handler ran past it without suspending). Unless
+        # someone else cancelled the task too, the client sees DEADLINE_EXCEEDED.
+        assert timer is not None
+        if timer.uncancel() > 0:
+            raise asyncio.CancelledError
+        call.expired = True
+        raise call.ended_error()
+
+    async def _aio_unary(
+        self,
+        method: _Method,
+        call: Call,
+        request: Message | Sequence[Message],
+        timer: _Timer | None,
+    ) -> CallResult:
+        try:
+            if method.fast is not None:
+                plan = method.fast
+            else:
+                if timer is not None:
+                    timer.arm()
+                plan = await self._aio_plan(method, call)
+            self._check_requests(request)
+            argument, messages = self._argument(plan, request, call)
+            if plan.kind == AWAIT:
+                context = AioContext(call, messages)
+                if messages is not None:
+                    argument = AioRequests(context)
+                awaitable = plan.behavior(argument, context)
+                if timer is None or type(awaitable) is not _Coroutine:
+                    if timer is not None:
+                        timer.arm()
+                    reply = await awaitable
+                else:
+                    # Run it up to its first suspension: a handler that never suspends
+                    # (most) needs no deadline timer, which costs more than the call.
+                    try:
+                        suspended = awaitable.send(None)
+                    except StopIteration as done:
+                        reply = done.value
+                    else:
+                        timer.arm()
+                        reply = await _resume(awaitable, suspended)
+            else:
+                if timer is not None:
+                    timer.arm()
+                sync_context = SyncContext(call)
+                if messages is not None:
+                    argument = SyncRequests(call, messages)
+                reply = await asyncio.get_running_loop().run_in_executor(
+                    self._pool(), plan.behavior, argument, sync_context
+                )
+            if call.abort_exception is not None:
+                raise call.abort_error()
+            if call.cancelled or call.code not in (None, grpc.StatusCode.OK):
+                return call.finish(reply)  # raises the status the handler set
+            return call.finish(self._reply(plan, reply))
+        except (GatewayError, asyncio.CancelledError):
+            raise
+        except Exception as exc:
+            raise call.error_for_exception(exc) from None
+
+    async def _threaded_unary(
+        self, method: _Method, call: Call, request: Message | Sequence[Message]
+    ) -> CallResult:
+        loop = asyncio.get_running_loop()
+        future = loop.run_in_executor(
+            self._pool(), _in_fresh_context, self._sync_unary, method, call, request
+        )
+        timer = None
+        if call.deadline is not None:
+            timer = loop.call_at(
+                loop.time() + (call.time_remaining() or 0.0), _expire_threaded, call, future
+            )
+        try:
+            result: CallResult = await future
+            return result
+        except asyncio.CancelledError:
+            if not call.expired:
+                call.cancel(run_callbacks=True)
+                raise
+            raise call.ended_error() from None
+        finally:
+            if timer is not None:
+                timer.cancel()
+
+    def _sync_unary(
+        self, method: _Method, call: Call, request: Message | Sequence[Message]
+    ) -> CallResult:
+        """A plain handler under a threaded server's rules (on a worker, or inline)."""
+        try:
+            plan = self._sync_plan(method, call)
+            self._check_requests(request)
+            argument, messages = self._argument(plan, request, call)
+            if messages is not None:
+                argument = SyncRequests(call, messages)
+            try:
+                reply = plan.behavior(argument, SyncContext(call))
+            except Exception as exc:
+                raise call.error_for_exception(exc) from None
+            if call.cancelled:
+                raise call.ended_error()
+            try:
+                message, size = wire_reply(plan, reply)
+            except GatewayError:
+                raise
+            except Exception:
+                raise serialization_failure(call) from None
+            if 0 <= self._max_send < size:
+                raise size_error("SERVER-SEND", size, self._max_send)
+            if 0 <= self._max_reply < size:
+                raise size_error("CLIENT", size, self._max_reply)
+            if call.expired or (call.deadline is not None and not call.is_active()):
+                # Inline, nothing could interrupt the handler: the deadline is checked now.
+                call.cancel(expired=True)
+                raise call.ended_error()
+            return call.finish(message)
+        finally:
+            call.run_callbacks()
+
+    # -- streams -----------------------------------------------------------------------
+
+    def stream(
+        self,
+        spec: MethodSpec,
+        request: Message | Sequence[Message],
+        *,
+        metadata: Metadata,
+        deadline: float | None,
+    ) -> DirectResponseStream | InlineResponseStream:
+        method = self._methods.get(spec.rpc) or self._method(spec)
+        call = Call(spec.rpc, metadata, deadline, self.aio)
+        if self.inline:
+            return InlineResponseStream(self, method, call, request)
+        return DirectResponseStream(self, method, call, request)
+
+    async def _aio_stream(
+        self,
+        method: _Method,
+        call: Call,
+        request: Message | Sequence[Message],
+        pipe: _Pipe,
+    ) -> None:
+        """The task of a streaming call under grpc.aio's rules."""
+        loop = asyncio.get_running_loop()
+        outcome: GatewayError | None = None
+        try:
+            plan = await self._aio_plan(method, call)
+            self._check_requests(request)
+            argument, messages = self._argument(plan, request, call)
+
+            async def write(reply: Any) -> None:
+                message = self._reply(plan, reply)
+                if message is reply:
+                    message = _copy(message)  # the servicer may change it once written
+                if call.initial_metadata is None:
+                    call.send_initial_metadata(())
+                if not await pipe.put(message):
+                    raise asyncio.CancelledError
+
+            if plan.kind == SYNC:
+                call.on_initial_metadata = pipe.head_threadsafe
+                sync_context = SyncContext(call)
+                if messages is not None:
+                    argument = SyncRequests(call, messages)
+                replies = plan.behavior(argument, sync_context)
+                await _iterate_on_thread(replies, write, call, loop, self._pool())
+            else:
+                call.on_initial_metadata = pipe.head
+                context = AioContext(call, messages, write)
+                if messages is not None:
+                    argument = AioRequests(context)
+                if plan.kind == READER_WRITER:
+                    await plan.behavior(argument, context)
+                else:
+                    assert plan.kind == ASYNC_GEN
+                    async for reply in plan.behavior(argument, context):
+                        if call.abort_exception is not None:
+                            raise call.abort_exception
+                        await context.write(reply)
+            if call.abort_exception is not None:
+                raise call.abort_exception
+            outcome = call.end_of_stream()
+        except asyncio.CancelledError:
+            outcome = call.ended_error() if call.expired else None
+            call.cancel()
+        except GatewayError as exc:
+            outcome = exc
+            call.status_sent = True
+        except Exception as exc:
+            outcome = call.error_for_exception(exc)
+        finally:
+            call.run_callbacks()
+        pipe.end(outcome)
+
+    def _threaded_stream(
+        self,
+        method: _Method,
+        call: Call,
+        request: Message | Sequence[Message],
+        emit: Callable[[Message], bool],
+        end: Callable[[GatewayError | None], None],
+    ) -> None:
+        """A streaming call under a threaded server's rules, on a worker thread."""
+        try:
+            outcome = self._sync_stream_body(method, call, request, emit)
+        except GatewayError as exc:
+            outcome = exc
+        finally:
+            call.run_callbacks()
+        end(outcome)
+
+    def _sync_stream_body(
+        self,
+        method: _Method,
+        call: Call,
+        request: Message | Sequence[Message],
+        emit: Callable[[Message], bool],
+    ) -> GatewayError | None:
+        plan = self._sync_plan(method, call)
+        self._check_requests(request)
+        argument, messages = self._argument(plan, request, call)
+        if messages is not None:
+            argument = SyncRequests(call, messages)
+        try:
+            replies = plan.behavior(argument, SyncContext(call))
+        except Exception as exc:
+            return call.error_for_exception(exc)
+        try:
+            while True:
+                try:
+                    reply = next(replies)
+                except StopIteration:
+                    break
+                except Exception as exc:
+                    return call.error_for_exception(exc, iterating=True)
+                if not call.is_active():
+                    return call.ended_error()
+                try:
+                    message, size = wire_reply(plan, reply)
+                except GatewayError:
+                    raise
+                except Exception:
+                    return serialization_failure(call)
+                if 0 <= self._max_send < size:
+                    return size_error("SERVER-SEND", size, self._max_send)
+                if 0 <= self._max_reply < size:
+                    return size_error("CLIENT", size, self._max_reply)
+                if message is reply:
+                    message = _copy(message)
+                if call.initial_metadata is None:
+                    call.send_initial_metadata(())
+                if not emit(message):
+                    return None  # the gateway went away: nobody reads the outcome
+            return call.end_of_stream()
+        finally:
+            close = getattr(replies, "close", None)
+            if close is not None:
+                close()
+
+    async def aclose(self) -> None:
+        """Shut the worker pool down (one this invoker created); running handlers finish."""
+        if self._owns_executor and self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = None
+
+
+def _in_fresh_context(function: Callable[..., Any], *args: Any) -> Any:
+    # A threaded grpc.server runs each call (interceptors and handler) in a new, empty
+    # contextvars.Context.
+    return contextvars.Context().run(function, *args)
+
+
+def _copy(message: Message) -> Message:
+    copy = type(message)()
+    copy.CopyFrom(message)
+    return copy
+
+
+_Coroutine = types.CoroutineType
+
+
+@types.coroutine
+def _resume(coroutine: Any, suspended: Any) -> Any:
+    """Await the rest of a coroutine already run up to its first suspension (what
+    ``await`` would have done had it run it from the start)."""
+    while True:
+        try:
+            value = yield suspended
+        except GeneratorExit:
+            coroutine.close()
+            raise
+        except BaseException as exc:
+            try:
+                suspended = coroutine.throw(exc)
+            except StopIteration as done:
+                return done.value
+        else:
+            try:
+                suspended = coroutine.send(value)
+            except StopIteration as done:
+                return done.value
+
+
+class _Timer:
+    """A unary call's deadline under grpc.aio's rules: cancels the caller's task (the
+    handler runs in it) when it passes. Armed only once the handler suspends."""
+
+    __slots__ = ("_call", "_handle", "_task")
+
+    def __init__(self, call: Call) -> None:
+        self._call = call
+        self._handle: asyncio.TimerHandle | None = None
+        self._task: asyncio.Task[Any] | None = None
+
+    def arm(self) -> None:
+        if self._handle is None:
+            loop = asyncio.get_running_loop()
+            self._task = asyncio.current_task(loop)
+            remaining = self._call.time_remaining() or 0.0
+            self._handle = loop.call_at(loop.time() + remaining, self._expire)
+
+    def _expire(self) -> None:
+        call = self._call
+        if call.status_sent or call.cancelled:
+            return
+        call.cancel(expired=True)
+        assert self._task is not None
+        self._task.cancel()
+
+    def expired(self) -> bool:
+        """Whether the deadline passed (the reply came too late for the client)."""
+        call = self._call
+        return call.expired or (call.deadline is not None and time.monotonic() >= call.deadline)
+
+    def uncancel(self) -> int:
+        """Take back the task cancellation the deadline asked for; the requests left."""
+        if self._task is None or not self._call.expired:
+            return 0
+        return self._task.uncancel()
+
+    def disarm(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+
+
+def _expire_threaded(call: Call, future: asyncio.Future[Any]) -> None:
+    if call.status_sent or call.cancelled:
+        return
+    call.cancel(expired=True, run_callbacks=True)
+    future.cancel()
+
+
+async def _iterate_on_thread(
+    replies: Any,
+    write: Callable[[Any], Any],
+    call: Call,
+    loop: asyncio.AbstractEventLoop,
+    executor: Executor,
+) -> None:
+    """grpc.aio's way with a plain handler's reply generator: iterated on a worker
+    thread, each reply written from the loop."""
+
+    def produce() -> None:
+        try:
+            for reply in replies:
+                if call.abort_exception is not None:
+                    raise call.abort_exception
+                asyncio.run_coroutine_threadsafe(write(reply), loop).result()
+        finally:
+            close = getattr(replies, "close", None)
+            if close is not None:
+                close()
+
+    await loop.run_in_executor(executor, produce)
+
+
+class _Pipe:
+    """Replies from a handler to the gateway, at most ``limit`` ahead, then the outcome.
+
+    Used on the event loop only (threads reach it with ``call_soon_threadsafe``).
+    """
+
+    __slots__ = ("_ended", "_getter", "_head", "_items", "_limit", "_loop", "_putter", "closed")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, limit: int = STREAM_AHEAD) -> None:
+        self._loop = loop
+        self._items: deque[Any] = deque()
+        self._limit = limit
+        self._getter: asyncio.Future[None] | None = None
+        self._putter: asyncio.Future[None] | None = None
+        self._head: asyncio.Future[None] | None = None
+        self._ended = False
+        self.closed = False
+
+    async def put(self, message: Message) -> bool:
+        """Queue a reply; ``False`` once the reader has gone."""
+        while len(self._items) >= self._limit and not self.closed:
+            self._putter = self._loop.create_future()
+            await self._putter
+        if self.closed:
+            return False
+        self._items.append(message)
+        self._wake_getter()
+        return True
+
+    def end(self, outcome: GatewayError | None) -> None:
+        if self._ended:
+            return
+        self._ended = True
+        self._items.append(_End(outcome))
+        self._wake_getter()
+        self.head()
+
+    async def get(self) -> Any:
+        while not self._items:
+            self._getter = self._loop.create_future()
+            await self._getter
+        item = self._items.popleft()
+        putter = self._putter
+        if putter is not None and not putter.done():
+            putter.set_result(None)
+        return item
+
+    def _wake_getter(self) -> None:
+        getter = self._getter
+        if getter is not None and not getter.done():
+            getter.set_result(None)
+
+    def head(self) -> None:
+        """The initial metadata is known (sent, or the call ended)."""
+        head = self._head
+        if head is not None and not head.done():
+            head.set_result(None)
+
+    def head_threadsafe(self) -> None:
+        self._loop.call_soon_threadsafe(self.head)
+
+    async def wait_head(self) -> None:
+        if self._items or self._ended:
+            return
+        self._head = self._loop.create_future()
+        await self._head
+
+    def close(self) -> None:
+        self.closed = True
+        putter = self._putter
+        if putter is not None and not putter.done():
+            putter.set_result(None)
+
+
+class _End:
+    __slots__ = ("outcome",)
+
+    def __init__(self, outcome: GatewayError | None) -> None:
+        self.outcome = outcome
+
+
+class DirectResponseStream:
+    """The replies of a streaming call dispatched in process (a task or a worker)."""
+
+    def __init__(
+        self,
+        invoker: DirectInvoker,
+        method: _Method,
+        call: Call,
+        request: Message | Sequence[Message],
+    ) -> None:
+        loop = asyncio.get_running_loop()
+        self._call = call
+        self._pipe = pipe = _Pipe(loop)
+        self._done = False
+        self._task: asyncio.Task[None] | None = None
+        self._future: asyncio.Future[None] | None = None
+        if invoker.aio:
+            self._task = loop.create_task(invoker._aio_stream(method, call, request, pipe))
+        else:
+            call.on_initial_metadata = pipe.head_threadsafe
+
+            def emit(message: Message) -> bool:
+                if not call.is_active() or pipe.closed:
+                    return False
+                try:
+                    return asyncio.run_coroutine_threadsafe(pipe.put(message), loop).result()
+                except (RuntimeError, asyncio.CancelledError):  # the loop is gone
+                    return False
+
+            def end(outcome: GatewayError | None) -> None:
+                loop.call_soon_threadsafe(pipe.end, outcome)
+
+            self._future = loop.run_in_executor(
+                invoker._pool(),
+                _in_fresh_context,
+                invoker._threaded_stream,
+                method,
+                call,
+                request,
+                emit,
+                end,
+            )
+        self._timer = None
+        if call.deadline is not None:
+            self._timer = loop.call_at(loop.time() + (call.time_remaining() or 0.0), self._expire)
+
+    def _expire(self) -> None:
+        call = self._call
+        if call.status_sent or call.cancelled:
+            return
+        call.cancel(expired=True, run_callbacks=self._task is None)
+        self._pipe.close()
+        self._pipe.end(call.ended_error())
+        if self._task is not None:
+            self._task.cancel()
+
+    async def next(self) -> Message | None:
+        if self._done:
+            return None
+        item = await self._pipe.get()
+        if isinstance(item, _End):
+            self._done = True
+            self._stop_timer()
+            if item.outcome is not None:
+                raise item.outcome
+            return None
+        message: Message = item
+        return message
+
+    async def header_metadata(self) -> Metadata:
+        if self._call.initial_metadata is None:
+            await self._pipe.wait_head()
+        return self._call.header_metadata()
+
+    def trailing_metadata(self) -> Metadata:
+        return self._call.trailing_metadata if self._done else ()
+
+    def cancel(self) -> None:
+        self._stop_timer()
+        call = self._call
+        if not (call.status_sent or call.cancelled):
+            call.cancel(run_callbacks=self._task is None)
+        self._pipe.close()
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+
+    def _stop_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+
+class InlineResponseStream:
+    """The replies of a plain streaming handler run on the calling thread (``inline``).
+
+    The handler runs to its end at the first :meth:`next` (the Lambda handler
+    buffers the whole reply anyway); its replies, then its outcome, follow.
+    """
+
+    def __init__(
+        self,
+        invoker: DirectInvoker,
+        method: _Method,
+        call: Call,
+        request: Message | Sequence[Message],
+    ) -> None:
+        self._invoker = invoker
+        self._method = method
+        self._call = call
+        self._request = request
+        self._replies: Iterator[Message] | None = None
+        self._outcome: GatewayError | None = None
+        self._done = False
+
+    def _run(self) -> Iterator[Message]:
+        replies: list[Message] = []
+
+        def emit(message: Message) -> bool:
+            replies.append(message)
+            return True
+
+        call = self._call
+        try:
+            self._outcome = self._invoker._sync_stream_body(self._method, call, self._request, emit)
+        except GatewayError as exc:
+            self._outcome = exc
+        finally:
+            call.run_callbacks()
+        return iter(replies)
+
+    async def next(self) -> Message | None:
+        if self._done:
+            return None
+        if self._replies is None:
+            self._replies = _in_fresh_context(self._run)
+        message = next(self._replies, None)
+        if message is None:
+            self._done = True
+            if self._outcome is not None:
+                raise self._outcome
+        return message
+
+    async def header_metadata(self) -> Metadata:
+        return self._call.header_metadata()
+
+    def trailing_metadata(self) -> Metadata:
+        return self._call.trailing_metadata if self._done else ()
+
+    def cancel(self) -> None:
+        self._done = True
+        call = self._call
+        if not (call.status_sent or call.cancelled):
+            call.cancel(run_callbacks=True)
+
+
+def _health_servicer(recorder: HandlerRecorder, names: list[str]) -> Any:
+    from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+
+    servicer = health.HealthServicer()
+    for name in ("", *names):
+        servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    health_pb2_grpc.add_HealthServicer_to_server(servicer, recorder)
+    return servicer
+
+
+__all__ = ["DirectInvoker", "DirectResponseStream", "InlineResponseStream"]

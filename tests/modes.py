@@ -1,0 +1,128 @@
+"""The gateway in front of servicers in either dispatch mode, for tests that must hold in both.
+
+``socket``: the servicers run in a real gRPC server (:class:`GrpcServer`) on a
+unix socket, and the gateway calls it over a channel, as ``serve_local`` and
+``serve_lambda`` do today. ``direct``: the gateway calls the same servicers
+through :class:`~grpcgw.dispatch.DirectInvoker`, in process.
+
+Use the ``mode`` fixture (parametrised over :data:`MODES`) and the ``backend``
+fixture built on it, by making them attributes of the test module::
+
+    from . import modes
+    from .modes import Backend
+
+    mode, backend = modes.mode, modes.backend
+
+    async def test_ping(backend: Backend) -> None:
+        gateway = await backend.gateway(PingServicer())
+        ...
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from grpcgw import Gateway, GatewayOptions
+from grpcgw.descriptors import resolve_service
+from grpcgw.dispatch import DirectInvoker
+from grpcgw.grpcserver import GrpcServer
+
+MODES = ("socket", "direct")
+
+
+class Backend:
+    """Builds gateways in front of servicers in one mode, and stops everything after."""
+
+    _ids = itertools.count()
+
+    def __init__(self, mode: str, sock_dir: Path) -> None:
+        assert mode in MODES, mode
+        self.mode = mode
+        self.sock_dir = sock_dir
+        self._servers: list[GrpcServer] = []
+        self._closers: list[Any] = []
+
+    async def gateway(
+        self,
+        *servicers: object,
+        interceptors: Sequence[Any] = (),
+        prefer_threaded: bool = False,
+        blocking: bool = False,
+        options: GatewayOptions | None = None,
+        server_options: Sequence[tuple[str, Any]] = (),
+        **gateway_kwargs: Any,
+    ) -> Gateway:
+        """A gateway for ``servicers``, run as ``GrpcServer.start`` would run them.
+
+        ``blocking``: as the Lambda handler calls (drive the gateway with
+        ``run_blocking``): over a blocking channel to a threaded server, or
+        direct dispatch ``inline``; plain servicers only.
+        """
+        options = options or GatewayOptions()
+        services = [resolve_service(s) for s in servicers]
+        descriptors = [s.descriptor for s in services]
+        health = bool(options.health_path)
+        if self.mode == "socket":
+            target = f"unix://{self.sock_dir}/grpc-{next(self._ids)}.sock"
+            server = await GrpcServer.start(
+                services,
+                target,
+                interceptors=interceptors,
+                prefer_threaded=prefer_threaded or blocking,
+                options=server_options,
+                add_health=health,
+                reflection=False,
+            )
+            self._servers.append(server)
+            if blocking:
+                from grpcgw.channel import BlockingInvoker, open_blocking_channel
+
+                channel_options = []
+                if options.max_response_message is not None:
+                    channel_options.append(
+                        ("grpc.max_receive_message_length", options.max_response_message)
+                    )
+                invoker: Any = BlockingInvoker(
+                    open_blocking_channel(target, options=channel_options)
+                )
+                gateway = Gateway(descriptors, invoker=invoker, options=options, **gateway_kwargs)
+                self._closers.append(invoker)
+                return gateway
+            gateway = Gateway(descriptors, target=target, options=options, **gateway_kwargs)
+            self._closers.append(gateway)
+            return gateway
+        invoker = DirectInvoker(
+            services,
+            interceptors=interceptors,
+            prefer_threaded=prefer_threaded or blocking,
+            inline=blocking,
+            options=server_options,
+            max_response_message=options.max_response_message,
+            add_health=health,
+        )
+        self._closers.append(invoker)
+        return Gateway(descriptors, invoker=invoker, options=options, **gateway_kwargs)
+
+    async def close(self) -> None:
+        for closer in self._closers:
+            await closer.aclose()
+        for server in self._servers:
+            await server.stop(0)
+
+
+@pytest.fixture(params=MODES)
+def mode(request: pytest.FixtureRequest) -> str:
+    """``socket`` or ``direct``: each test using it runs once in each mode."""
+    return str(request.param)
+
+
+@pytest.fixture
+async def backend(mode: str, sock_dir: Path) -> AsyncIterator[Backend]:
+    b = Backend(mode, sock_dir)
+    yield b
+    await b.close()

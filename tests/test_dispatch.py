@@ -1,0 +1,437 @@
+"""DirectInvoker on its own: registration, validation, its context, and the cases where it
+deliberately differs from a real server (docs/dispatch.md). What it shares with a real
+server is proven in test_dispatch_equivalence.py."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import grpc
+import grpc.aio
+import pytest
+from aiohttp.test_utils import TestClient
+from example.v1 import ping_pb2
+from grpcgwtest.stream.v1 import stream_pb2, stream_pb2_grpc
+
+from examples.ping.service import PingServicer, ShelfServicer, SyncPingServicer
+from grpcgw import Gateway, GatewayOptions, HttpRequest
+from grpcgw.channel import run_blocking
+from grpcgw.dispatch import DirectInvoker
+from grpcgw.grpcserver import ServerConfigError
+from grpcgw.web import create_app
+
+from . import modes
+from .modes import Backend
+from .test_dispatch_equivalence import AioPing, Streams, SyncPing, SyncStreams, pong
+
+# The socket/direct fixtures (a test taking ``backend`` runs in both modes).
+mode, backend = modes.mode, modes.backend
+
+WAIT = 10.0
+
+
+def ping(**kwargs: Any) -> HttpRequest:
+    return HttpRequest("GET", "/v1/ping", **kwargs)
+
+
+# -- what the invoker learns from a servicer ------------------------------------------------
+
+
+def _old_generation_add(servicer: Any, server: Any) -> None:
+    """What grpcio-tools wrote before 1.62: generic handlers only."""
+    handlers = {
+        "Ping": grpc.unary_unary_rpc_method_handler(
+            servicer.Ping,
+            request_deserializer=ping_pb2.PingRequest.FromString,
+            response_serializer=ping_pb2.PingResponse.SerializeToString,
+        )
+    }
+    server.add_generic_rpc_handlers(
+        (grpc.method_handlers_generic_handler("example.v1.PingService", handlers),)
+    )
+
+
+async def test_handlers_of_every_grpcio_tools_generation() -> None:
+    from grpcgw.descriptors import ServiceInfo
+
+    descriptor = ping_pb2.DESCRIPTOR.services_by_name["PingService"]
+    old = ServiceInfo(descriptor, PingServicer(), _old_generation_add)
+    for service in (old, PingServicer()):
+        invoker = DirectInvoker([service])
+        async with Gateway([descriptor], invoker=invoker) as gw:
+            assert (await gw.handle(ping())).body == b'{"message":"Pong"}'
+        await invoker.aclose()
+
+
+async def test_a_method_no_servicer_registered_is_unimplemented() -> None:
+    invoker = DirectInvoker([PingServicer()])
+    async with Gateway([PingServicer(), ShelfServicer()], invoker=invoker) as gw:
+        response = await gw.handle(HttpRequest("GET", "/v1/shelves"))
+    assert response.status == 501
+    assert response.json() == {"code": 12, "message": "Method not found!", "details": []}
+
+
+class _Sync(grpc.ServerInterceptor):  # type: ignore[misc]
+    def intercept_service(self, continuation: Any, details: Any) -> Any:
+        return continuation(details)
+
+
+class _Aio(grpc.aio.ServerInterceptor):
+    async def intercept_service(self, continuation: Any, details: Any) -> Any:
+        return await continuation(details)
+
+
+def test_servicers_and_interceptors_are_checked_as_grpcserver_does() -> None:
+    with pytest.raises(ServerConfigError, match=r"async servicers need grpc\.aio"):
+        DirectInvoker([PingServicer()], interceptors=[_Sync()])
+    with pytest.raises(ServerConfigError, match="mix"):
+        DirectInvoker([SyncPingServicer()], interceptors=[_Sync(), _Aio()])
+    with pytest.raises(ServerConfigError, match=r"is not a grpc\.ServerInterceptor"):
+        DirectInvoker([PingServicer()], interceptors=[object()])
+    with pytest.raises(ServerConfigError, match="a servicer instance is needed"):
+        DirectInvoker(["example.v1.PingService"])
+    with pytest.raises(ServerConfigError, match="inline dispatch runs plain servicers"):
+        DirectInvoker([PingServicer()], inline=True)
+    with pytest.raises(ServerConfigError, match="inline dispatch runs plain servicers"):
+        DirectInvoker([SyncPingServicer()], interceptors=[_Aio()], inline=True)
+    with pytest.raises(TypeError, match="at least one servicer"):
+        DirectInvoker([])
+    # Which server's rules apply, as GrpcServer.start picks the server.
+    assert DirectInvoker([PingServicer()]).aio
+    assert DirectInvoker([SyncPingServicer()]).aio
+    assert not DirectInvoker([SyncPingServicer()], prefer_threaded=True).aio
+    assert not DirectInvoker([SyncPingServicer()], interceptors=[_Sync()]).aio
+    assert DirectInvoker([SyncPingServicer()], interceptors=[_Aio()], prefer_threaded=True).aio
+
+
+# -- the context ---------------------------------------------------------------------------
+
+
+async def test_the_aio_context_interface() -> None:
+    seen: dict[str, Any] = {}
+    done = asyncio.Event()
+
+    async def behaviour(request: Any, context: Any) -> Any:
+        assert isinstance(context, grpc.aio.ServicerContext)
+        seen["peer"] = context.peer()
+        seen["auth"] = context.auth_context()
+        seen["identities"] = (context.peer_identities(), context.peer_identity_key())
+        seen["before"] = (context.code(), context.details(), context.done(), context.cancelled())
+        seen["read"] = await context.read()
+        with pytest.raises(grpc.aio.UsageError):
+            await context.write(pong())
+        context.set_compression(grpc.Compression.Gzip)
+        context.disable_next_message_compression()
+        context.add_done_callback(lambda ctx: (seen.setdefault("done", ctx.done()), done.set()))
+        await context.send_initial_metadata((("a", "1"),))
+        with pytest.raises(grpc.aio.UsageError, match="already sent"):
+            await context.send_initial_metadata((("b", "2"),))
+        with pytest.raises(RuntimeError, match="before sending initial metadata"):
+            context.set_compression(grpc.Compression.Gzip)
+        with pytest.raises(TypeError, match="Invalid trailing metadata"):
+            context.set_trailing_metadata((("k", 1),))
+        context.set_trailing_metadata((("k", "v"),))
+        seen["trailing"] = context.trailing_metadata()
+        try:
+            await context.abort(grpc.StatusCode.NOT_FOUND, "gone")
+        except grpc.aio.AbortError:
+            seen["after"] = (context.code(), context.details(), context.done())
+        with pytest.raises(grpc.aio.UsageError, match="Abort already called"):
+            await context.abort(grpc.StatusCode.INTERNAL, "again")
+        return pong()
+
+    invoker = DirectInvoker([AioPing(behaviour)])
+    async with Gateway([AioPing(behaviour)], invoker=invoker) as gw:
+        response = await gw.handle(ping())
+    assert response.status == 404
+    assert response.json()["message"] == "gone"
+    assert response.header("Grpc-Metadata-a") == "1"
+    assert response.header("Grpc-Trailer-k") == "v"
+    await asyncio.wait_for(done.wait(), WAIT)
+    assert seen["peer"] == "inproc:grpcgw"
+    assert seen["auth"] == {
+        "transport_security_type": [b"insecure"],
+        "security_level": [b"TSI_SECURITY_NONE"],
+    }
+    assert seen["identities"] == (None, None)
+    assert seen["before"] == (None, "", False, False)
+    assert seen["read"] is grpc.aio.EOF
+    assert seen["trailing"] == (("k", "v"),)
+    assert seen["after"] == (grpc.StatusCode.NOT_FOUND, "gone", True)
+    assert seen["done"] is True
+
+
+async def test_the_plain_context_interface_of_a_threaded_server() -> None:
+    seen: dict[str, Any] = {}
+
+    def behaviour(request: Any, context: Any) -> Any:
+        assert isinstance(context, grpc.ServicerContext)
+        seen["before"] = (context.code(), context.details(), context.trailing_metadata())
+        seen["active"] = context.is_active()
+        assert context.add_callback(lambda: seen.setdefault("callback", True))
+        context.send_initial_metadata((("a", "1"),))
+        with pytest.raises(ValueError, match="Initial metadata no longer allowed"):
+            context.send_initial_metadata((("b", "2"),))
+        context.set_details("why")
+        seen["details"] = context.details()
+        context.abort(grpc.StatusCode.OK, "ignored")
+
+    invoker = DirectInvoker([SyncPing(behaviour)], prefer_threaded=True)
+    async with Gateway([SyncPing(behaviour)], invoker=invoker) as gw:
+        response = await gw.handle(ping())
+    await invoker.aclose()
+    # abort(OK) is UNKNOWN with no details on a threaded grpc.server.
+    assert (response.status, response.json()["code"], response.json()["message"]) == (
+        500,
+        2,
+        "UNKNOWN",
+    )
+    assert seen == {
+        "before": (None, None, None),
+        "active": True,
+        "callback": True,
+        "details": b"why",
+    }
+
+
+async def test_aio_abort_with_ok_ends_the_call() -> None:
+    # A grpc.aio server never answers such a call (the client waits for its deadline);
+    # direct dispatch answers as a threaded server does.
+    async def behaviour(request: Any, context: Any) -> Any:
+        await context.abort(grpc.StatusCode.OK, "fine")
+
+    invoker = DirectInvoker([AioPing(behaviour)])
+    async with Gateway([AioPing(behaviour)], invoker=invoker) as gw:
+        response = await gw.handle(ping())
+    assert (response.status, response.json()["code"]) == (500, 2)
+
+
+async def test_cancelled_is_true_once_the_deadline_cancelled_the_call() -> None:
+    seen: list[bool] = []
+    cancelled = asyncio.Event()
+
+    async def behaviour(request: Any, context: Any) -> Any:
+        try:
+            await asyncio.Event().wait()
+        finally:
+            seen.append(context.cancelled())
+            cancelled.set()
+
+    invoker = DirectInvoker([AioPing(behaviour)])
+    async with Gateway([AioPing(behaviour)], invoker=invoker) as gw:
+        response = await gw.handle(ping(deadline=0.05))
+    assert response.status == 504
+    await asyncio.wait_for(cancelled.wait(), WAIT)
+    assert seen == [True]
+
+
+async def test_a_deadline_passed_by_a_handler_that_never_suspends() -> None:
+    # No timer can fire while a handler computes without yielding; the reply came
+    # after the deadline, so the client sees DEADLINE_EXCEEDED, as over the network.
+    async def behaviour(request: Any, context: Any) -> Any:
+        while (context.time_remaining() or 0) > 0:
+            pass
+        return pong()
+
+    invoker = DirectInvoker([AioPing(behaviour)])
+    async with Gateway([AioPing(behaviour)], invoker=invoker) as gw:
+        response = await gw.handle(ping(deadline=0.02))
+        assert response.status == 504
+        # The gateway's task is left as it was: nothing cancels it afterwards.
+        await asyncio.sleep(0)
+        assert (await gw.handle(ping())).status == 200
+
+
+async def test_the_caller_cancelling_reaches_an_aio_handler(backend: Backend) -> None:
+    entered, cancelled = asyncio.Event(), asyncio.Event()
+
+    async def behaviour(request: Any, context: Any) -> Any:
+        entered.set()
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+
+    gw = await backend.gateway(AioPing(behaviour))
+    task = asyncio.ensure_future(gw.handle(ping()))
+    await asyncio.wait_for(entered.wait(), WAIT)
+    task.cancel()  # aiohttp cancels the handler when the client disconnects
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await asyncio.wait_for(cancelled.wait(), WAIT)
+
+
+async def test_a_plain_handler_sees_the_stream_cancelled(backend: Backend) -> None:
+    seen: list[Any] = []
+    ended = threading.Event()
+
+    class Watch(stream_pb2_grpc.StreamServiceServicer):
+        def Count(self, request: Any, context: Any) -> Iterator[stream_pb2.Num]:
+            over = threading.Event()
+            context.add_callback(over.set)  # run once the call is over (cancelled here)
+            try:
+                yield stream_pb2.Num(value=1)
+                assert over.wait(WAIT)
+                seen.append(("active", context.is_active()))
+            finally:
+                # Or closed at its yield: a server stops iterating a cancelled call's
+                # generator (grpc does when the cancellation comes while it sends).
+                ended.set()
+
+    gw = await backend.gateway(Watch(), prefer_threaded=True)
+    response = await gw.handle(HttpRequest("GET", "/count/5"))
+    assert response.stream is not None
+    assert await response.stream.__anext__() == b'{"result":{"value":"1"}}\n'
+    await response.stream.aclose()
+    assert await asyncio.get_running_loop().run_in_executor(None, ended.wait, WAIT)
+    assert seen in ([], [("active", False)])
+
+
+async def test_client_disconnect_cancels_the_stream(backend: Backend, aiohttp_client: Any) -> None:
+    servicer = Streams()
+    client: TestClient[Any, Any] = await aiohttp_client(create_app(await backend.gateway(servicer)))
+    resp = await client.get("/count/3?hold=true")
+    assert json.loads(await asyncio.wait_for(resp.content.readline(), WAIT))["result"]
+    resp.close()
+    await asyncio.wait_for(servicer.cancelled.wait(), WAIT)
+
+
+async def test_a_plain_generator_aborting_after_one_reply_ends_on_grpc_aio_rules() -> None:
+    # A grpc.aio server often never ends this call (docs/dispatch.md); direct dispatch does.
+    invoker = DirectInvoker([SyncStreams()])
+    async with Gateway([SyncStreams()], invoker=invoker) as gw:
+        for _ in range(20):
+            response = await gw.handle_buffered(HttpRequest("GET", "/count/2", query="failAt=2"))
+            assert response.body.endswith(
+                b'{"error":{"code":9,"message":"failed at 2","details":[]}}\n'
+            )
+    await invoker.aclose()
+
+
+# -- messages --------------------------------------------------------------------------------
+
+
+async def test_the_request_reaches_the_handler_without_a_copy() -> None:
+    # Nothing is serialized: the handler gets the message the gateway built, which the
+    # gateway never reads again (a handler changing it changes nothing the client sees).
+    received: list[Any] = []
+
+    async def behaviour(request: Any, context: Any) -> Any:
+        received.append(request)
+        return pong()
+
+    invoker = DirectInvoker([AioPing(behaviour)])
+    request = ping_pb2.PingRequest()
+    spec = Gateway([AioPing(behaviour)], invoker=invoker).routes[0].spec
+    await invoker.unary(spec, request, metadata=(), deadline=None)
+    assert received == [request]
+    assert received[0] is request
+
+
+async def test_a_handler_with_another_message_class_gets_one_read_from_bytes() -> None:
+    # As on the wire, the handler's own deserializer builds its request.
+    class Other:
+        @staticmethod
+        def FromString(data: bytes) -> Any:
+            return ("parsed", data)
+
+    received: list[Any] = []
+
+    def behaviour(request: Any, context: Any) -> Any:
+        received.append(request)
+        return pong()
+
+    def add(servicer: Any, server: Any) -> None:
+        server.add_registered_method_handlers(
+            "example.v1.PingService",
+            {
+                "Ping": grpc.unary_unary_rpc_method_handler(
+                    behaviour, request_deserializer=Other.FromString
+                )
+            },
+        )
+
+    from grpcgw.descriptors import ServiceInfo
+
+    descriptor = ping_pb2.DESCRIPTOR.services_by_name["PingService"]
+    invoker = DirectInvoker([ServiceInfo(descriptor, object(), add)], prefer_threaded=True)
+    async with Gateway([descriptor], invoker=invoker) as gw:
+        response = await gw.handle(ping())
+    await invoker.aclose()
+    # No serializer: the reply must already be bytes, as grpc would send it.
+    assert response.status == 500
+    assert received == [("parsed", b"")]
+
+
+# -- inline (what serve_lambda would run) ----------------------------------------------------
+
+
+def test_inline_dispatch_never_suspends() -> None:
+    invoker = DirectInvoker([SyncPingServicer()], prefer_threaded=True, inline=True)
+    gateway = Gateway([SyncPingServicer()], invoker=invoker)
+    response = run_blocking(gateway.handle_buffered(ping(deadline=5.0)))
+    assert response.body == b'{"message":"Pong"}'
+    streams = DirectInvoker([SyncStreams()], prefer_threaded=True, inline=True)
+    gateway = Gateway([SyncStreams()], invoker=streams)
+    response = run_blocking(
+        gateway.handle_buffered(HttpRequest("POST", "/double", body=b'{"value":2}\n'))
+    )
+    assert response.body == b'{"result":{"value":"4"}}\n'
+
+
+def test_inline_dispatch_checks_the_deadline_when_the_handler_returns() -> None:
+    seen: list[bool] = []
+
+    def behaviour(request: Any, context: Any) -> Any:
+        while context.time_remaining() > 0:
+            pass
+        seen.append(context.is_active())
+        return pong()
+
+    invoker = DirectInvoker([SyncPing(behaviour)], prefer_threaded=True, inline=True)
+    gateway = Gateway([SyncPing(behaviour)], invoker=invoker)
+    response = run_blocking(gateway.handle_buffered(ping(deadline=0.02)))
+    assert response.status == 504
+    assert seen == [False]
+
+
+# -- the pool, health ------------------------------------------------------------------------
+
+
+async def test_plain_handlers_share_a_bounded_pool() -> None:
+    running, most = 0, 0
+    lock = threading.Lock()
+
+    def behaviour(request: Any, context: Any) -> Any:
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+        threading.Event().wait(0.002)
+        with lock:
+            running -= 1
+        return pong()
+
+    invoker = DirectInvoker([SyncPing(behaviour)], max_workers=3)
+    async with Gateway([SyncPing(behaviour)], invoker=invoker) as gw:
+        responses = await asyncio.gather(*(gw.handle(ping()) for _ in range(40)))
+    await invoker.aclose()
+    assert {r.status for r in responses} == {200}
+    assert 1 <= most <= 3
+
+
+async def test_health_can_report_not_serving() -> None:
+    from grpc_health.v1 import health_pb2
+
+    invoker = DirectInvoker([PingServicer()], add_health=True)
+    options = GatewayOptions(health_path="/healthz")
+    async with Gateway([PingServicer()], invoker=invoker, options=options) as gw:
+        assert (await gw.handle(HttpRequest("GET", "/healthz"))).status == 200
+        invoker.health.set("", health_pb2.HealthCheckResponse.NOT_SERVING)
+        assert (await gw.handle(HttpRequest("GET", "/healthz"))).status == 503
+    await invoker.aclose()
