@@ -1,14 +1,24 @@
 """Socket vs direct dispatch, one process: what ``Gateway.handle`` costs per request.
 
-    python -m bench.dispatch_compare [-n 5000] [--rounds 3]
+    python -m bench.dispatch_compare [-n 3000] [--rounds 3]
 
-Times ``Gateway.handle`` for ``GET /v1/ping`` and the echo-like ``POST
-/v1/shelves`` (the example's ShelfService.CreateShelf: JSON in, the same shelf
-out) with the servicers in a real gRPC server on a unix socket (what
-``serve_local`` and ``serve_lambda`` do today) and dispatched in process by
-``DirectInvoker``. Requests are sequential (one in flight); CPU is the
-process's (every thread: gRPC's too), wall is elapsed time; both per request,
-the median of the rounds. A quick comparison, not the benchmark suite.
+Times the gateway for ``GET /v1/ping`` and the echo-like ``POST /v1/shelves``
+(the example's ShelfService.CreateShelf: JSON in, the same shelf out), with the
+servicers in a real gRPC server on a unix socket (what ``serve_local`` and
+``serve_lambda`` do today) and dispatched in process (``grpcgw.dispatch``):
+
+- local: ``await gateway.handle(request)`` on an event loop, as the aiohttp
+  adapter calls it; socket mode is ``start_local``'s layout (a ``grpc.aio``
+  server on the same loop, a ``grpc.aio`` channel);
+- Lambda: the ``serve_lambda`` handler's gateway run as the handler runs it
+  (``run_blocking``, a deadline on every request), socket mode against the
+  server ``serve_lambda`` starts on its own thread, direct mode with
+  ``BlockingDispatch`` (plain servicers inline, async ones on a private loop).
+
+Requests are sequential; CPU is the process's (every thread: gRPC's too) and
+wall is elapsed time, per request, the median over interleaved rounds. No HTTP
+server and no Lambda event conversion: the part of a request dispatch changes.
+A quick comparison, not the benchmark suite (``python -m bench``).
 """
 
 from __future__ import annotations
@@ -19,7 +29,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,22 +38,18 @@ sys.path.insert(0, str(ROOT))
 
 import examples.ping  # noqa: E402,F401  (the example's generated code on sys.path)
 from examples.ping.service import PingServicer, ShelfServicer, SyncPingServicer  # noqa: E402
-from grpcgw import Gateway, HttpRequest  # noqa: E402
-from grpcgw.channel import BlockingInvoker, open_blocking_channel, run_blocking  # noqa: E402
+from grpcgw import Gateway, HttpRequest, LambdaOptions, serve_lambda  # noqa: E402
+from grpcgw.channel import run_blocking  # noqa: E402
 from grpcgw.descriptors import resolve_service  # noqa: E402
-from grpcgw.dispatch import DirectInvoker  # noqa: E402
+from grpcgw.dispatch import BlockingDispatch, DirectInvoker  # noqa: E402
 from grpcgw.grpcserver import GrpcServer  # noqa: E402
 
-PING = HttpRequest("GET", "/v1/ping")
 SHELF_BODY = (
     b'{"theme":"Sci-fi","genre":"GENRE_FICTION","bookCount":"12","tags":["a","b"],'
     b'"createTime":"2024-05-01T10:00:00Z","location":{"floor":2,"room":"r1"}}'
 )
-
-
-def shelf_request() -> HttpRequest:
-    # No shelf_id: the servicer numbers each new shelf (no ALREADY_EXISTS on repeats).
-    return HttpRequest("POST", "/v1/shelves", body=SHELF_BODY)
+#: What a Lambda invocation passes: the time it has left.
+LAMBDA_DEADLINE = 3.0
 
 
 class Shelves(ShelfServicer):
@@ -55,91 +61,122 @@ class Shelves(ShelfServicer):
         return shelf
 
 
-async def timed(n: int, once: Callable[[], Any]) -> tuple[float, float]:
-    """(CPU µs, wall µs) per request over ``n`` sequential requests."""
-    for _ in range(min(n // 10, 200)):  # warm: codecs built, channel connected
-        await once()
-    cpu, wall = time.process_time(), time.perf_counter()
-    for _ in range(n):
-        await once()
-    return (time.process_time() - cpu) / n * 1e6, (time.perf_counter() - wall) / n * 1e6
-
-
-async def layouts(sock_dir: Path) -> dict[str, tuple[Gateway, Any]]:
-    """label -> (gateway, cleanup)."""
-    out: dict[str, tuple[Gateway, Any]] = {}
-    aio = [resolve_service(PingServicer()), resolve_service(Shelves())]
-    server = await GrpcServer.start(aio, f"unix://{sock_dir}/aio.sock", reflection=False)
-    out["socket: grpc.aio server, aio channel (serve_local)"] = (
-        Gateway([s.descriptor for s in aio], target=f"unix://{sock_dir}/aio.sock"),
-        server,
-    )
-    out["direct: async servicers"] = (
-        Gateway([s.descriptor for s in aio], invoker=DirectInvoker(aio)),
-        None,
-    )
-    plain = [resolve_service(SyncPingServicer())]
-    threaded = await GrpcServer.start(
-        plain, f"unix://{sock_dir}/sync.sock", reflection=False, prefer_threaded=True
-    )
-    blocking = BlockingInvoker(open_blocking_channel(f"unix://{sock_dir}/sync.sock"))
-    out["socket: threaded server, blocking channel (serve_lambda)"] = (
-        Gateway([s.descriptor for s in plain], invoker=blocking),
-        threaded,
-    )
-    out["direct: plain servicer on the pool (grpc.aio rules)"] = (
-        Gateway([s.descriptor for s in plain], invoker=DirectInvoker(plain)),
-        None,
-    )
-    out["direct: plain servicer inline (run_blocking)"] = (
-        Gateway(
-            [s.descriptor for s in plain],
-            invoker=DirectInvoker(plain, prefer_threaded=True, inline=True),
+def requests(deadline: float | None) -> dict[str, Callable[[], HttpRequest]]:
+    # No shelf_id: the servicer numbers each shelf (no ALREADY_EXISTS on repeats).
+    return {
+        "ping": lambda: HttpRequest("GET", "/v1/ping", deadline=deadline),
+        "shelf create": lambda: HttpRequest(
+            "POST", "/v1/shelves", body=SHELF_BODY, deadline=deadline
         ),
-        None,
+    }
+
+
+Result = dict[tuple[str, str], list[tuple[float, float]]]
+
+
+def record(results: Result, key: tuple[str, str], cpu: float, wall: float, n: int) -> None:
+    results.setdefault(key, []).append(
+        ((time.process_time() - cpu) / n * 1e6, (time.perf_counter() - wall) / n * 1e6)
     )
-    return out
 
 
-async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("-n", type=int, default=5000, help="requests per round")
-    parser.add_argument("--rounds", type=int, default=3)
-    args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="gw-", dir="/tmp") as d:
-        gateways = await layouts(Path(d))
-        results: dict[tuple[str, str], list[tuple[float, float]]] = {}
-        for _ in range(args.rounds):  # interleaved rounds: load changes hit all alike
-            for label, (gateway, _) in gateways.items():
-                blocking = "blocking" in label or "inline" in label
-                calls = [("ping", lambda: PING)]
-                if "plain" not in label and "threaded" not in label:
-                    calls.append(("shelf create", shelf_request))
-                for name, make in calls:
+async def local(n: int, results: Result, sock_dir: Path) -> None:
+    """One round of the local layouts (on this loop)."""
+    services = [resolve_service(PingServicer()), resolve_service(Shelves())]
+    descriptors = [s.descriptor for s in services]
+    target = f"unix://{sock_dir}/local.sock"
+    server = await GrpcServer.start(services, target, reflection=False)
+    invoker = DirectInvoker(services)
+    layouts: dict[str, Gateway] = {
+        "local, socket (start_local)": Gateway(descriptors, target=target),
+        "local, direct": Gateway(descriptors, invoker=invoker),
+    }
+    plain = [resolve_service(SyncPingServicer())]
+    plain_invoker = DirectInvoker(plain)
+    layouts["local, direct, plain servicer (pool)"] = Gateway(
+        [s.descriptor for s in plain], invoker=plain_invoker
+    )
+    try:
+        for label, gateway in layouts.items():
+            for name, make in requests(None).items():
+                if "plain" in label and name != "ping":
+                    continue
+                await timed_async(n, gateway.handle, make)  # warm
+                cpu, wall = time.process_time(), time.perf_counter()
+                await timed_async(n, gateway.handle, make)
+                record(results, (label, name), cpu, wall, n)
+    finally:
+        for gateway in layouts.values():
+            await gateway.aclose()
+        await invoker.aclose()
+        await plain_invoker.aclose()
+        await server.stop(0)
 
-                    async def once(
-                        gw: Gateway = gateway, make: Any = make, blocking: bool = blocking
-                    ) -> None:
-                        request = make()
-                        if blocking:
-                            response = run_blocking(gw.handle(request))
-                        else:
-                            response = await gw.handle(request)
+
+async def timed_async(
+    n: int, handle: Callable[[HttpRequest], Awaitable[Any]], make: Callable[[], HttpRequest]
+) -> None:
+    for _ in range(n):
+        response = await handle(make())
+        assert response.status in (200, 201), response.body
+
+
+def lambda_like(n: int, results: Result, sock_dir: Path) -> None:
+    """One round of the Lambda layouts (no event loop on this thread)."""
+    options = LambdaOptions(socket_dir=str(sock_dir))
+    layouts: list[tuple[str, Any, Callable[[Any], Any], Any]] = []
+    for kind, servicers in (
+        ("async", (PingServicer(), Shelves())),
+        ("plain", (SyncPingServicer(),)),
+    ):
+        handler = serve_lambda(*servicers, lambda_options=options)
+        layouts.append(
+            (f"Lambda, socket, {kind} (serve_lambda)", handler.gateway, run_blocking, handler)
+        )
+        dispatch = BlockingDispatch(servicers)
+        gateway = Gateway(list(servicers), invoker=dispatch.invoker)
+        layouts.append(
+            (f"Lambda, direct, {kind} (BlockingDispatch)", gateway, dispatch.run, dispatch)
+        )
+    try:
+        for label, gateway, run, _ in layouts:
+            for name, make in requests(LAMBDA_DEADLINE).items():
+                if "plain" in label and name != "ping":
+                    continue
+
+                def loop(gw: Gateway = gateway, run: Any = run, make: Any = make) -> None:
+                    for _ in range(n):
+                        response = run(gw.handle_buffered(make()))
                         assert response.status in (200, 201), response.body
 
-                    results.setdefault((label, name), []).append(await timed(args.n, once))
-        print(f"{'layout':58} {'call':13} {'CPU µs':>8} {'wall µs':>8}")
-        for (label, name), runs in results.items():
-            cpu = statistics.median(r[0] for r in runs)
-            wall = statistics.median(r[1] for r in runs)
-            print(f"{label:58} {name:13} {cpu:8.1f} {wall:8.1f}")
-        for gateway, server in gateways.values():
-            await gateway.aclose()
-            if gateway._invoker is not None:
-                await gateway._invoker.aclose()
-            if server is not None:
-                await server.stop(0)
+                loop()  # warm
+                cpu, wall = time.process_time(), time.perf_counter()
+                loop()
+                record(results, (label, name), cpu, wall, n)
+    finally:
+        for _, _, _, owner in layouts:
+            if isinstance(owner, BlockingDispatch):
+                owner.close()
+            else:
+                owner.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("-n", type=int, default=3000, help="requests per round and layout")
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    results: Result = {}
+    with tempfile.TemporaryDirectory(prefix="gw-", dir="/tmp") as d:
+        for _ in range(args.rounds):  # interleaved: load changes hit every layout alike
+            asyncio.run(local(args.n, results, Path(d)))
+            lambda_like(args.n, results, Path(d))
+    print(f"{'layout':44} {'call':13} {'CPU µs':>8} {'wall µs':>8}")
+    for (label, name), runs in sorted(results.items()):
+        cpu = statistics.median(r[0] for r in runs)
+        wall = statistics.median(r[1] for r in runs)
+        print(f"{label:44} {name:13} {cpu:8.1f} {wall:8.1f}")
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    main()

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ import pytest
 from grpcgw import Gateway, GatewayOptions
 from grpcgw.descriptors import resolve_service
 from grpcgw.dispatch import DirectInvoker
+from grpcgw.errors import Code, status_error
 from grpcgw.grpcserver import GrpcServer
 
 MODES = ("socket", "direct")
@@ -40,9 +42,12 @@ class Backend:
 
     _ids = itertools.count()
 
-    def __init__(self, mode: str, sock_dir: Path) -> None:
+    def __init__(self, mode: str, sock_dir: Path, *, exposed: bool = False) -> None:
         assert mode in MODES, mode
         self.mode = mode
+        #: Gateways built with ``expose_internal_errors`` (grpc's own texts reach
+        #: the client, so they can be compared too).
+        self.exposed = exposed
         self.sock_dir = sock_dir
         self._servers: list[GrpcServer] = []
         self._closers: list[Any] = []
@@ -51,19 +56,21 @@ class Backend:
         self,
         *servicers: object,
         interceptors: Sequence[Any] = (),
-        prefer_threaded: bool = False,
+        prefer_threaded: bool = True,
         blocking: bool = False,
         options: GatewayOptions | None = None,
         server_options: Sequence[tuple[str, Any]] = (),
         **gateway_kwargs: Any,
     ) -> Gateway:
-        """A gateway for ``servicers``, run as ``GrpcServer.start`` would run them.
+        """A gateway for ``servicers``, run as ``GrpcServer.start`` would run them
+        (``prefer_threaded`` as there: plain servicers without interceptors on a
+        threaded ``grpc.server``; ``False`` puts them on ``grpc.aio``'s pool).
 
         ``blocking``: as the Lambda handler calls (drive the gateway with
         ``run_blocking``): over a blocking channel to a threaded server, or
         direct dispatch ``inline``; plain servicers only.
         """
-        options = options or GatewayOptions()
+        options = replace(options or GatewayOptions(), expose_internal_errors=self.exposed)
         services = [resolve_service(s) for s in servicers]
         descriptors = [s.descriptor for s in services]
         health = bool(options.health_path)
@@ -107,6 +114,12 @@ class Backend:
         )
         self._closers.append(invoker)
         return Gateway(descriptors, invoker=invoker, options=options, **gateway_kwargs)
+
+    def said(self, code: Code, message: str) -> str:
+        """What a client of these gateways is told for a status with this message
+        (a message not meant for clients is hidden unless ``exposed``)."""
+        error = status_error(code, message)
+        return error.message if self.exposed else error.public().message
 
     async def close(self) -> None:
         for closer in self._closers:

@@ -20,7 +20,7 @@ from grpcgwtest.stream.v1 import stream_pb2, stream_pb2_grpc
 from examples.ping.service import PingServicer, ShelfServicer, SyncPingServicer
 from grpcgw import Gateway, GatewayOptions, HttpRequest
 from grpcgw.channel import run_blocking
-from grpcgw.dispatch import DirectInvoker
+from grpcgw.dispatch import BlockingDispatch, DirectInvoker
 from grpcgw.grpcserver import ServerConfigError
 from grpcgw.web import create_app
 
@@ -102,8 +102,8 @@ def test_servicers_and_interceptors_are_checked_as_grpcserver_does() -> None:
         DirectInvoker([])
     # Which server's rules apply, as GrpcServer.start picks the server.
     assert DirectInvoker([PingServicer()]).aio
-    assert DirectInvoker([SyncPingServicer()]).aio
-    assert not DirectInvoker([SyncPingServicer()], prefer_threaded=True).aio
+    assert not DirectInvoker([SyncPingServicer()]).aio
+    assert DirectInvoker([SyncPingServicer()], prefer_threaded=False).aio
     assert not DirectInvoker([SyncPingServicer()], interceptors=[_Sync()]).aio
     assert DirectInvoker([SyncPingServicer()], interceptors=[_Aio()], prefer_threaded=True).aio
 
@@ -303,7 +303,7 @@ async def test_client_disconnect_cancels_the_stream(backend: Backend, aiohttp_cl
 
 async def test_a_plain_generator_aborting_after_one_reply_ends_on_grpc_aio_rules() -> None:
     # A grpc.aio server often never ends this call (docs/dispatch.md); direct dispatch does.
-    invoker = DirectInvoker([SyncStreams()])
+    invoker = DirectInvoker([SyncStreams()], prefer_threaded=False)
     async with Gateway([SyncStreams()], invoker=invoker) as gw:
         for _ in range(20):
             response = await gw.handle_buffered(HttpRequest("GET", "/count/2", query="failAt=2"))
@@ -398,6 +398,49 @@ def test_inline_dispatch_checks_the_deadline_when_the_handler_returns() -> None:
     response = run_blocking(gateway.handle_buffered(ping(deadline=0.02)))
     assert response.status == 504
     assert seen == [False]
+
+
+def test_blocking_dispatch_runs_plain_servicers_on_the_calling_thread() -> None:
+    threads: list[int] = []
+
+    def behaviour(request: Any, context: Any) -> Any:
+        threads.append(threading.get_ident())
+        return pong()
+
+    dispatch = BlockingDispatch([SyncPing(behaviour)], interceptors=[_Sync()])
+    assert dispatch.inline
+    gateway = Gateway([SyncPing(behaviour)], invoker=dispatch.invoker)
+    response = dispatch.run(gateway.handle_buffered(ping(deadline=5.0)))
+    assert response.body == b'{"message":"Pong"}'
+    assert threads == [threading.get_ident()]
+    dispatch.close()
+
+
+def test_blocking_dispatch_runs_async_servicers_on_a_loop_of_its_own() -> None:
+    loops: list[Any] = []
+
+    async def behaviour(request: Any, context: Any) -> Any:
+        loops.append(asyncio.get_running_loop())
+        ready = asyncio.Event()
+        asyncio.get_running_loop().call_soon(ready.set)
+        await ready.wait()  # really suspends: needs a running loop
+        return pong()
+
+    async def slow(request: Any, context: Any) -> Any:
+        await asyncio.Event().wait()
+
+    dispatch = BlockingDispatch([AioPing(behaviour)])
+    assert not dispatch.inline
+    gateway = Gateway([AioPing(behaviour)], invoker=dispatch.invoker)
+    for _ in range(2):
+        response = dispatch.run(gateway.handle_buffered(ping(deadline=5.0)))
+        assert response.body == b'{"message":"Pong"}'
+    assert loops[0] is loops[1]  # one loop, kept between invocations
+    dispatch.close()
+    dispatch = BlockingDispatch([AioPing(slow)])
+    gateway = Gateway([AioPing(slow)], invoker=dispatch.invoker)
+    assert dispatch.run(gateway.handle_buffered(ping(deadline=0.05))).status == 504
+    dispatch.close()
 
 
 # -- the pool, health ------------------------------------------------------------------------

@@ -38,6 +38,7 @@ from grpcgwtest.stream.v1 import stream_pb2, stream_pb2_grpc
 from examples.ping.service import PingServicer, ShelfServicer, SyncPingServicer
 from grpcgw import Gateway, GatewayOptions, HttpRequest, HttpResponse
 from grpcgw.channel import run_blocking
+from grpcgw.errors import Code
 
 from .modes import MODES, Backend
 
@@ -214,7 +215,8 @@ async def sc_exceptions(b: Backend, t: Transcript) -> None:
     }
     for label, servicer, threaded in ping_kinds(aio, sync):
         gw = await b.gateway(servicer, prefer_threaded=threaded)
-        assert status_of(await call(gw, t, "GET", "/v1/ping")) == (500, 2, expected[label])
+        got = status_of(await call(gw, t, "GET", "/v1/ping"))
+        assert got == (500, 2, b.said(Code.UNKNOWN, expected[label]))
 
 
 @scenario
@@ -232,7 +234,7 @@ async def sc_none_reply(b: Backend, t: Transcript) -> None:
             assert got == (500, 13, "Failed to serialize response!")
         else:
             assert got[:2] == (500, 2)
-            assert got[2].startswith("Unexpected <class 'TypeError'>")
+            assert got[2].startswith(b.said(Code.UNKNOWN, "Unexpected <class 'TypeError'>: "))
 
 
 @scenario
@@ -290,7 +292,9 @@ async def sc_set_code_then_raise(b: Backend, t: Transcript) -> None:
         assert got[2] == (
             "not yours"
             if label == "plain on grpc.server"
-            else "Unexpected <class 'ValueError'>: and then it broke"
+            else b.said(
+                Code.PERMISSION_DENIED, "Unexpected <class 'ValueError'>: and then it broke"
+            )
         )
 
 
@@ -598,7 +602,7 @@ async def sc_interceptor_returns_none_or_raises(b: Backend, t: Transcript) -> No
         got.append(status_of(await call(gw, t, "GET", "/v1/ping")))
     assert got == [
         (501, 12, "Method not found!"),
-        (500, 2, "Unexpected <class 'ValueError'>: interceptor broke"),
+        (500, 2, b.said(Code.UNKNOWN, "Unexpected <class 'ValueError'>: interceptor broke")),
         (501, 12, "Method not found!"),
         (500, 2, "Error in service handler!"),
     ]
@@ -702,7 +706,7 @@ async def sc_deadline_aio(b: Backend, t: Transcript) -> None:
 
     gw = await b.gateway(AioPing(slow))
     got = await call(gw, t, "GET", "/v1/ping", headers=[("Grpc-Timeout", "200m")])
-    assert status_of(got) == (504, 4, "Deadline Exceeded")
+    assert status_of(got) == (504, 4, b.said(Code.DEADLINE_EXCEEDED, "Deadline Exceeded"))
     assert ("Grpc-Metadata-early", "1") in got[1]
     await wait_for(cancelled)
     t.append(seen)
@@ -725,7 +729,7 @@ async def sc_deadline_plain(b: Backend, t: Transcript) -> None:
     gw = await b.gateway(SyncPing(slow), prefer_threaded=True)
     # Long enough for a worker thread to start the handler on a loaded machine.
     got = await call(gw, t, "GET", "/v1/ping", headers=[("Grpc-Timeout", "500m")])
-    assert status_of(got) == (504, 4, "Deadline Exceeded")
+    assert status_of(got) == (504, 4, b.said(Code.DEADLINE_EXCEEDED, "Deadline Exceeded"))
     await wait_for(done)
     assert seen == [True, True, ("active", False, "remaining", 0)]
     t.append(seen)
@@ -876,7 +880,7 @@ async def _streams(b: Backend, t: Transcript, gw: Gateway, plain: bool) -> None:
     await call(gw, t, "POST", "/upload", b"abcdef", [("Content-Type", "image/png")])
     if not plain:
         bad = await call(gw, t, "POST", "/double", b'{"value":1}\n{"value":-1}\n')
-        assert b"Unexpected <class 'ValueError'>: negative" in bad[2]
+        assert b.said(Code.UNKNOWN, "Unexpected <class 'ValueError'>: negative").encode() in bad[2]
 
 
 @scenario
@@ -889,10 +893,11 @@ async def sc_streams_aio(b: Backend, t: Transcript) -> None:
 @scenario
 async def sc_streams_plain_on_grpc_aio(b: Backend, t: Transcript) -> None:
     servicer = SyncStreams()
-    gw = await b.gateway(servicer)
+    gw = await b.gateway(servicer, prefer_threaded=False)
     await _streams(b, t, gw, plain=True)
     broken = await call(gw, t, "GET", "/count/2?hold=true")
-    assert b"Unexpected <class 'RuntimeError'>: generator broke" in broken[2]
+    said = b.said(Code.UNKNOWN, "Unexpected <class 'RuntimeError'>: generator broke")
+    assert said.encode() in broken[2]
     t.append(servicer.seen)
 
 
@@ -902,7 +907,8 @@ async def sc_streams_plain_on_grpc_server(b: Backend, t: Transcript) -> None:
     gw = await b.gateway(servicer, prefer_threaded=True)
     await _streams(b, t, gw, plain=True)
     broken = await call(gw, t, "GET", "/count/2?hold=true")
-    assert b"Exception iterating responses: generator broke" in broken[2]
+    said = b.said(Code.UNKNOWN, "Exception iterating responses: generator broke")
+    assert said.encode() in broken[2]
     await wait_for(servicer.done)
     t.append(servicer.seen)
 
@@ -926,7 +932,8 @@ async def sc_stream_deadline(b: Backend, t: Transcript) -> None:
     servicer = Streams()
     gw = await b.gateway(servicer)
     got = await call(gw, t, "GET", "/count/3?hold=true", headers=[("Grpc-Timeout", "200m")])
-    assert got[2].endswith(b'{"error":{"code":4,"message":"Deadline Exceeded","details":[]}}\n')
+    said = b.said(Code.DEADLINE_EXCEEDED, "Deadline Exceeded")
+    assert got[2].endswith(b'{"error":{"code":4,"message":"%s","details":[]}}\n' % said.encode())
     await wait_for(servicer.cancelled)
 
 
@@ -944,7 +951,9 @@ async def sc_message_size_limits(b: Backend, t: Transcript) -> None:
     gw = await b.gateway(ShelfServicer(), options=options)
     got = status_of(await call(gw, t, "POST", "/v1/shelves", big_body))
     assert got[:2] == (429, 8)
-    assert got[2].startswith("SERVER: Received message larger than max (4194314 vs. 4194304)")
+    assert got[2] == b.said(
+        Code.RESOURCE_EXHAUSTED, "SERVER: Received message larger than max (4194314 vs. 4194304)"
+    )
     small = await b.gateway(
         ShelfServicer(), server_options=[("grpc.max_receive_message_length", 10)]
     )
@@ -989,8 +998,8 @@ async def sc_blocking_like_lambda(b: Backend, t: Transcript) -> None:
 # -- the comparison ---------------------------------------------------------------------------
 
 
-async def _transcript(name: str, mode: str, sock_dir: Path) -> Transcript:
-    backend = Backend(mode, sock_dir)
+async def _transcript(name: str, mode: str, sock_dir: Path, exposed: bool) -> Transcript:
+    backend = Backend(mode, sock_dir, exposed=exposed)
     transcript: Transcript = []
     try:
         await SCENARIOS[name](backend, transcript)
@@ -999,7 +1008,11 @@ async def _transcript(name: str, mode: str, sock_dir: Path) -> Transcript:
     return transcript
 
 
+@pytest.mark.parametrize("exposed", [False, True], ids=["default", "exposed"])
 @pytest.mark.parametrize("name", list(SCENARIOS))
-async def test_direct_dispatch_answers_as_a_real_server(name: str, sock_dir: Path) -> None:
-    socket, direct = [await _transcript(name, mode, sock_dir) for mode in MODES]
+async def test_direct_dispatch_answers_as_a_real_server(
+    name: str, exposed: bool, sock_dir: Path
+) -> None:
+    # "exposed": with expose_internal_errors, grpc's own texts reach the client too.
+    socket, direct = [await _transcript(name, mode, sock_dir, exposed) for mode in MODES]
     assert direct == socket

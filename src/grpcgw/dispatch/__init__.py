@@ -10,9 +10,12 @@ same servicers and interceptors would run on. What the gateway sees, replies,
 statuses and metadata, is what it would have read from a real server;
 docs/dispatch.md lists the differences that remain.
 
-Imports grpc (for its status codes, contexts and handler types), never aiohttp.
+:class:`BlockingDispatch` runs a gateway over it from a thread with no event
+loop (how ``serve_lambda`` would use it). Imports grpc (for its status codes,
+contexts and handler types), never aiohttp.
 """
 
+from grpcgw.dispatch._blocking import BlockingDispatch
 from grpcgw.dispatch._invoker import DirectInvoker, DirectResponseStream, InlineResponseStream
 
-__all__ = ["DirectInvoker", "DirectResponseStream", "InlineResponseStream"]
+__all__ = ["BlockingDispatch", "DirectInvoker", "DirectResponseStream", "InlineResponseStream"]

@@ -22,7 +22,7 @@ import grpc
 import grpc.aio
 from google.protobuf.message import Message
 
-from grpcgw.errors import Code, GatewayError, details_from_status_bin
+from grpcgw.errors import Code, GatewayError, details_from_status_bin, status_error
 from grpcgw.invoker import CallResult, Metadata
 
 log = logging.getLogger("grpcgw")
@@ -93,21 +93,24 @@ def metadata_tuple(metadata: Any) -> tuple[tuple[str, str | bytes], ...]:
     return tuple(out)
 
 
-def status_error(
+def call_error(
     code: Code,
     details: str,
     header_metadata: Metadata = (),
     trailing_metadata: Metadata = (),
+    pool: Any = None,
 ) -> GatewayError:
-    """The :class:`GatewayError` a channel invoker raises for this status (``rpc_error``)."""
+    """The :class:`GatewayError` a channel invoker raises when a server sends this
+    status (``grpcgw.channel.rpc_error``): rich details taken out of the trailers,
+    a message not meant for clients marked ``internal`` by ``errors.status_error``."""
     rich: list[dict[str, Any]] = []
     trailers: list[tuple[str, str | bytes]] = []
     for key, value in trailing_metadata:
         if key == "grpc-status-details-bin":
-            rich = details_from_status_bin(value)
+            rich = details_from_status_bin(value, pool)
         else:
             trailers.append((key, value))
-    error = GatewayError(code, details or code.name, details=rich)
+    error = status_error(code, details, details=rich)
     error.header_metadata = tuple(header_metadata)
     error.trailing_metadata = tuple(trailers)
     return error
@@ -153,12 +156,22 @@ class Call:
         "method",
         "no_compress_next",
         "on_initial_metadata",
+        "pool",
         "status_sent",
         "trailing_metadata",
     )
 
-    def __init__(self, method: str, metadata: Metadata, timeout: float | None, aio: bool) -> None:
+    def __init__(
+        self,
+        method: str,
+        metadata: Metadata,
+        timeout: float | None,
+        aio: bool,
+        pool: Any = None,
+    ) -> None:
         self.method = method
+        #: The method's descriptor pool (rich error details are looked up there).
+        self.pool = pool
         self.metadata = metadata
         self._invocation: tuple[Metadatum, ...] | None = None
         #: time.monotonic() at which the call expires.
@@ -246,7 +259,7 @@ class Call:
 
     def error(self, code: Code, details: str) -> GatewayError:
         self.status_sent = True
-        return status_error(code, details, self.header_metadata(), self.trailing_metadata)
+        return call_error(code, details, self.header_metadata(), self.trailing_metadata, self.pool)
 
     def abort_error(self) -> GatewayError:
         """The status an ``abort()`` sent."""
@@ -256,8 +269,8 @@ class Call:
     def ended_error(self) -> GatewayError:
         """The client's view of a call it cancelled or whose deadline passed."""
         if self.expired:
-            return status_error(Code.DEADLINE_EXCEEDED, "Deadline Exceeded", self.header_metadata())
-        return status_error(Code.CANCELLED, "", self.header_metadata())
+            return call_error(Code.DEADLINE_EXCEEDED, "Deadline Exceeded", self.header_metadata())
+        return call_error(Code.CANCELLED, "", self.header_metadata())
 
     def error_for_exception(self, exc: BaseException, *, iterating: bool = False) -> GatewayError:
         """The status a server sends when a handler raises ``exc``."""
@@ -325,10 +338,9 @@ def serialization_failure(call: Call) -> GatewayError:
     )
 
 
-def size_error(side: str, size: int, limit: int) -> GatewayError:
-    """grpc core's message for a message over a size limit (``side``: SERVER or CLIENT)."""
-    verb = "Sent" if side == "SERVER-SEND" else "Received"
-    where = "SERVER" if side.startswith("SERVER") else "CLIENT"
-    return GatewayError(
+def size_error(where: str, verb: str, size: int, limit: int) -> GatewayError:
+    """grpc core's status for a message over a size limit (``where``: ``SERVER`` or
+    ``CLIENT``, the side that refused it; ``verb``: ``Sent`` or ``Received``)."""
+    return status_error(
         Code.RESOURCE_EXHAUSTED, f"{where}: {verb} message larger than max ({size} vs. {limit})"
     )

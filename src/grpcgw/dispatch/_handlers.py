@@ -17,7 +17,7 @@ from typing import Any
 from google.protobuf.message import DecodeError, Message
 
 from grpcgw.dispatch._call import HandlerCallDetails
-from grpcgw.errors import Code, GatewayError
+from grpcgw.errors import Code, status_error
 from grpcgw.invoker import MethodSpec
 
 Handler = Any  # grpc.RpcMethodHandler (a namedtuple; grpc-stubs types it loosely)
@@ -226,7 +226,7 @@ def wire_reply(plan: Plan, reply: Any) -> tuple[Message, int]:
         return cls.FromString(raw), len(raw)
     except DecodeError:
         # What a channel reports for bytes its deserializer refuses.
-        raise GatewayError(Code.INTERNAL, "Exception deserializing response!") from None
+        raise status_error(Code.INTERNAL, "Exception deserializing response!") from None
 
 
 __all__ = [

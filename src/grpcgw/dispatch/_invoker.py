@@ -36,7 +36,7 @@ from grpcgw.dispatch._handlers import (
     wire_reply,
     wire_request,
 )
-from grpcgw.errors import Code, GatewayError
+from grpcgw.errors import Code, GatewayError, status_error
 from grpcgw.grpcserver import HEALTH_SERVICE, ServerConfigError, _kind
 from grpcgw.invoker import CallResult, Metadata, MethodSpec
 
@@ -57,14 +57,44 @@ def _limit(value: Any, default: int) -> int:
     return -1 if value < 0 else value
 
 
+def served(services: Sequence[ServiceLike | ServiceInfo]) -> list[ServiceInfo]:
+    """The services to dispatch to, each with its servicer (checked as GrpcServer does)."""
+    infos = [s if isinstance(s, ServiceInfo) else resolve_service(s) for s in services]
+    if not infos:
+        raise TypeError("DirectInvoker needs at least one servicer")
+    for info in infos:
+        if info.servicer is None or info.add_to_server is None:
+            raise ServerConfigError(f"{info.full_name}: a servicer instance is needed to serve it")
+    return infos
+
+
+def server_kind(
+    services: Sequence[ServiceInfo], interceptors: Sequence[object], prefer_threaded: bool
+) -> str:
+    """``"aio"`` or ``"sync"``: the server ``GrpcServer.start`` runs these on (the same
+    rules, and the same errors for what cannot run together)."""
+    kind = _kind(interceptors)
+    if prefer_threaded and not interceptors and not any(s.is_async() for s in services):
+        kind = "sync"
+    if kind == "sync":
+        async_services = [s.full_name for s in services if s.is_async()]
+        if async_services:
+            raise ServerConfigError(
+                f"{', '.join(async_services)}: async servicers need grpc.aio.ServerInterceptor "
+                "interceptors, but grpc.ServerInterceptor ones were given"
+            )
+    return kind
+
+
 class _Method:
     """A method the gateway calls, with the plan of its registered handler (if any)."""
 
-    __slots__ = ("fast", "plan", "spec")
+    __slots__ = ("fast", "plan", "pool", "spec")
 
     def __init__(self, spec: MethodSpec, plan: Plan | None, intercepted: bool) -> None:
         self.spec = spec
         self.plan = plan
+        self.pool = spec.descriptor.containing_service.file.pool
         #: The plan every call uses when nothing can choose another handler per call
         #: (no interceptors, a registered handler of the declared shape).
         self.fast = plan if plan is not None and plan.shape_ok and not intercepted else None
@@ -103,7 +133,7 @@ class DirectInvoker:
         services: Sequence[ServiceLike | ServiceInfo],
         *,
         interceptors: Sequence[object] = (),
-        prefer_threaded: bool = False,
+        prefer_threaded: bool = True,
         inline: bool = False,
         max_workers: int = 16,
         executor: Executor | None = None,
@@ -111,25 +141,9 @@ class DirectInvoker:
         max_response_message: int | None = None,
         add_health: bool = False,
     ) -> None:
-        infos = [s if isinstance(s, ServiceInfo) else resolve_service(s) for s in services]
-        if not infos:
-            raise TypeError("DirectInvoker needs at least one servicer")
-        for info in infos:
-            if info.servicer is None or info.add_to_server is None:
-                raise ServerConfigError(
-                    f"{info.full_name}: a servicer instance is needed to serve it"
-                )
-        kind = _kind(interceptors)
-        if prefer_threaded and not interceptors and not any(s.is_async() for s in infos):
-            kind = "sync"
-        if kind == "sync":
-            async_services = [s.full_name for s in infos if s.is_async()]
-            if async_services:
-                raise ServerConfigError(
-                    f"{', '.join(async_services)}: async servicers need grpc.aio.ServerInterceptor "
-                    "interceptors, but grpc.ServerInterceptor ones were given"
-                )
-        elif inline:
+        infos = served(services)
+        kind = server_kind(infos, interceptors, prefer_threaded)
+        if inline and kind == "aio":
             raise ServerConfigError(
                 "inline dispatch runs plain servicers with grpc.ServerInterceptor interceptors "
                 "(or none) only: async servicers and grpc.aio interceptors need an event loop"
@@ -172,7 +186,7 @@ class DirectInvoker:
 
     def _plan(self, method: _Method, handler: Handler | None) -> Plan:
         if handler is None:
-            raise GatewayError(Code.UNIMPLEMENTED, "Method not found!")
+            raise status_error(Code.UNIMPLEMENTED, "Method not found!")
         plan = method.plan
         if plan is None or plan.handler is not handler:
             plan = Plan(handler, method.spec, self.aio)
@@ -180,6 +194,7 @@ class DirectInvoker:
             raise GatewayError(
                 Code.INTERNAL,
                 f"the handler of {method.spec.rpc} does not stream as the method is declared",
+                internal="servicer",
             )
         return plan
 
@@ -197,7 +212,7 @@ class DirectInvoker:
             handler = self._sync_chain(call.handler_call_details())
         except Exception:
             log.exception("Exception servicing handler for %s", call.method)
-            raise GatewayError(Code.UNKNOWN, "Error in service handler!") from None
+            raise status_error(Code.UNKNOWN, "Error in service handler!") from None
         return self._plan(method, handler)
 
     def _pool(self) -> Executor:
@@ -217,15 +232,15 @@ class DirectInvoker:
         for message in (request,) if isinstance(request, Message) else request:
             size = message.ByteSize()
             if size > limit:
-                raise size_error("SERVER", size, limit)
+                raise size_error("SERVER", "Received", size, limit)
 
     def _reply(self, plan: Plan, reply: Any) -> Message:
         """The reply as the gateway receives it; raises what serializing it raises."""
         message, size = wire_reply(plan, reply)
         if 0 <= self._max_send < size:
-            raise size_error("SERVER-SEND", size, self._max_send)
+            raise size_error("SERVER", "Sent", size, self._max_send)
         if 0 <= self._max_reply < size:
-            raise size_error("CLIENT", size, self._max_reply)
+            raise size_error("CLIENT", "Received", size, self._max_reply)
         return message
 
     def _argument(
@@ -252,7 +267,7 @@ class DirectInvoker:
         deadline: float | None,
     ) -> CallResult:
         method = self._methods.get(spec.rpc) or self._method(spec)
-        call = Call(spec.rpc, metadata, deadline, self.aio)
+        call = Call(spec.rpc, metadata, deadline, self.aio, method.pool)
         if self.inline:
             result: CallResult = _in_fresh_context(self._sync_unary, method, call, request)
             return result
@@ -385,9 +400,9 @@ class DirectInvoker:
             except Exception:
                 raise serialization_failure(call) from None
             if 0 <= self._max_send < size:
-                raise size_error("SERVER-SEND", size, self._max_send)
+                raise size_error("SERVER", "Sent", size, self._max_send)
             if 0 <= self._max_reply < size:
-                raise size_error("CLIENT", size, self._max_reply)
+                raise size_error("CLIENT", "Received", size, self._max_reply)
             if call.expired or (call.deadline is not None and not call.is_active()):
                 # Inline, nothing could interrupt the handler: the deadline is checked now.
                 call.cancel(expired=True)
@@ -407,7 +422,7 @@ class DirectInvoker:
         deadline: float | None,
     ) -> DirectResponseStream | InlineResponseStream:
         method = self._methods.get(spec.rpc) or self._method(spec)
-        call = Call(spec.rpc, metadata, deadline, self.aio)
+        call = Call(spec.rpc, metadata, deadline, self.aio, method.pool)
         if self.inline:
             return InlineResponseStream(self, method, call, request)
         return DirectResponseStream(self, method, call, request)
@@ -521,9 +536,9 @@ class DirectInvoker:
                 except Exception:
                     return serialization_failure(call)
                 if 0 <= self._max_send < size:
-                    return size_error("SERVER-SEND", size, self._max_send)
+                    return size_error("SERVER", "Sent", size, self._max_send)
                 if 0 <= self._max_reply < size:
-                    return size_error("CLIENT", size, self._max_reply)
+                    return size_error("CLIENT", "Received", size, self._max_reply)
                 if message is reply:
                     message = _copy(message)
                 if call.initial_metadata is None:

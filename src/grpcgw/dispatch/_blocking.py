@@ -1,0 +1,87 @@
+"""Direct dispatch for a caller with no event loop of its own: the Lambda handler.
+
+``serve_lambda`` drives the gateway with :func:`~grpcgw.channel.run_blocking`
+today: coroutines that never suspend, over a blocking channel to a real server
+on another thread. With direct dispatch there is no server:
+
+- plain servicers (and ``grpc.ServerInterceptor`` interceptors, or none) run
+  *inline*, on the invoking thread, under a threaded ``grpc.server``'s rules:
+  the coroutines still never suspend, so ``run_blocking`` drives them with no
+  event loop, no thread hop, no pool;
+- ``async def`` servicers (or ``grpc.aio`` interceptors) need a running loop:
+  a private one, made for this process on first use and kept, runs each
+  invocation with ``run_until_complete`` on the invoking thread (about 7 µs,
+  against 65-75 µs for a hop to a loop on another thread). Kept, it also keeps
+  what servicers attach to it (client sessions, pools) between invocations,
+  which Lambda freezes in between anyway.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Coroutine, Sequence
+from typing import Any, TypeVar
+
+from grpcgw.channel import run_blocking
+from grpcgw.descriptors import ServiceInfo, ServiceLike
+from grpcgw.dispatch._invoker import DirectInvoker, served, server_kind
+
+T = TypeVar("T")
+
+
+class BlockingDispatch:
+    """A :class:`DirectInvoker` and the cheapest correct way to run a gateway's
+    coroutines over it from a thread with no event loop (see the module docstring).
+
+    >>> dispatch = BlockingDispatch([PingServicer()])                  # doctest: +SKIP
+    >>> gateway = Gateway([PingServicer()], invoker=dispatch.invoker)  # doctest: +SKIP
+    >>> response = dispatch.run(gateway.handle_buffered(request))      # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        services: Sequence[ServiceLike | ServiceInfo],
+        *,
+        interceptors: Sequence[object] = (),
+        max_workers: int = 4,
+        options: Sequence[tuple[str, Any]] = (),
+        max_response_message: int | None = None,
+        add_health: bool = False,
+    ) -> None:
+        infos = served(services)
+        #: Whether plain handlers run on the calling thread (no event loop at all).
+        self.inline = server_kind(infos, interceptors, prefer_threaded=True) == "sync"
+        self.invoker = DirectInvoker(
+            infos,
+            interceptors=interceptors,
+            prefer_threaded=True,
+            inline=self.inline,
+            max_workers=max_workers,
+            options=options,
+            max_response_message=max_response_message,
+            add_health=add_health,
+        )
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._pid = 0
+
+    def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        """Run ``coroutine`` (one that calls this invoker) to its end on this thread."""
+        if self.inline:
+            return run_blocking(coroutine)
+        loop = self._loop
+        if loop is None or self._pid != os.getpid():
+            # A loop made before a fork would share its epoll descriptor with the
+            # parent's: each process makes its own.
+            loop = self._loop = asyncio.new_event_loop()
+            self._pid = os.getpid()
+        return loop.run_until_complete(coroutine)
+
+    def close(self) -> None:
+        """Shut the invoker's pool and the loop down."""
+        if self._loop is not None and self._pid == os.getpid():
+            self._loop.run_until_complete(self.invoker.aclose())
+            self._loop.close()
+        else:
+            run_blocking(self.invoker.aclose())
+        self._loop = None
