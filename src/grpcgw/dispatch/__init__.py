@@ -16,6 +16,7 @@ contexts and handler types), never aiohttp.
 """
 
 from grpcgw.dispatch._blocking import BlockingDispatch
-from grpcgw.dispatch._invoker import DirectInvoker, DirectResponseStream, InlineResponseStream
+from grpcgw.dispatch._invoker import DirectInvoker
+from grpcgw.dispatch._streams import DirectResponseStream, InlineResponseStream
 
 __all__ = ["BlockingDispatch", "DirectInvoker", "DirectResponseStream", "InlineResponseStream"]

@@ -4,9 +4,9 @@ client would have seen had it crossed the network.
 A real gRPC server turns what a handler does (return, raise, ``abort``,
 ``set_code``...) into a status on the wire; grpc (threaded ``grpc.server``) and
 grpc.aio do it with different rules and different messages. :class:`Call`
-keeps the state both contexts write, and :meth:`Call.error_for_exception` /
-:meth:`Call.result` apply the rules of the server kind being stood in for,
-with grpc's own message texts.
+keeps the state both contexts write; :meth:`Call.error_for_exception`,
+:meth:`Call.finish` and :meth:`Call.end_of_stream` apply the rules of the
+server kind being stood in for, with grpc's own message texts.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import grpc
-import grpc.aio
 from google.protobuf.message import Message
 
 from grpcgw.errors import Code, GatewayError, details_from_status_bin, status_error
@@ -257,9 +256,13 @@ class Call:
     def header_metadata(self) -> tuple[tuple[str, str | bytes], ...]:
         return self.initial_metadata or ()
 
+    def trailers(self) -> tuple[tuple[str, str | bytes], ...]:
+        """The trailing metadata as the client receives it."""
+        return metadata_tuple(self.trailing_metadata) if self.trailing_metadata else ()
+
     def error(self, code: Code, details: str) -> GatewayError:
         self.status_sent = True
-        return call_error(code, details, self.header_metadata(), self.trailing_metadata, self.pool)
+        return call_error(code, details, self.header_metadata(), self.trailers(), self.pool)
 
     def abort_error(self) -> GatewayError:
         """The status an ``abort()`` sent."""
@@ -313,7 +316,7 @@ class Call:
         if code != Code.OK:
             raise self.error(code, self.details or "")
         self.status_sent = True
-        return CallResult(response, self.header_metadata(), self.trailing_metadata)
+        return CallResult(response, self.header_metadata(), self.trailers())
 
     def end_of_stream(self) -> GatewayError | None:
         """A streaming handler ended without raising: ``None`` for OK, else the error."""

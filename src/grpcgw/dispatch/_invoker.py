@@ -7,11 +7,9 @@ server and what it does not.
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import logging
 import time
 import types
-from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any
@@ -36,6 +34,14 @@ from grpcgw.dispatch._handlers import (
     wire_reply,
     wire_request,
 )
+from grpcgw.dispatch._streams import (
+    DirectResponseStream,
+    InlineResponseStream,
+    Pipe,
+    copy_reply,
+    in_fresh_context,
+    iterate_on_thread,
+)
 from grpcgw.errors import Code, GatewayError, status_error
 from grpcgw.grpcserver import HEALTH_SERVICE, ServerConfigError, _kind
 from grpcgw.invoker import CallResult, Metadata, MethodSpec
@@ -44,9 +50,6 @@ log = logging.getLogger("grpcgw")
 
 #: grpc's default limit on a received message (server: requests; client: replies).
 DEFAULT_MAX_MESSAGE = 4 * 1024 * 1024
-#: Replies a streaming handler may run ahead of the gateway (a real server's
-#: flow-control window plays this part).
-STREAM_AHEAD = 8
 
 
 def _limit(value: Any, default: int) -> int:
@@ -98,10 +101,6 @@ class _Method:
         #: The plan every call uses when nothing can choose another handler per call
         #: (no interceptors, a registered handler of the declared shape).
         self.fast = plan if plan is not None and plan.shape_ok and not intercepted else None
-
-
-class _Ended(Exception):
-    """A stream ended from inside the sink (a reply over a size limit): the outcome is set."""
 
 
 class DirectInvoker:
@@ -244,7 +243,7 @@ class DirectInvoker:
         return message
 
     def _argument(
-        self, plan: Plan, request: Message | Sequence[Message], call: Call
+        self, plan: Plan, request: Message | Sequence[Message]
     ) -> tuple[Any, Iterator[Any] | None]:
         """What the behaviour is called with, and the iterator ``context.read()`` reads."""
         if plan.request_streaming:
@@ -269,7 +268,7 @@ class DirectInvoker:
         method = self._methods.get(spec.rpc) or self._method(spec)
         call = Call(spec.rpc, metadata, deadline, self.aio, method.pool)
         if self.inline:
-            result: CallResult = _in_fresh_context(self._sync_unary, method, call, request)
+            result: CallResult = in_fresh_context(self._sync_unary, method, call, request)
             return result
         if not self.aio:
             return await self._threaded_unary(method, call, request)
@@ -314,7 +313,7 @@ class DirectInvoker:
                     timer.arm()
                 plan = await self._aio_plan(method, call)
             self._check_requests(request)
-            argument, messages = self._argument(plan, request, call)
+            argument, messages = self._argument(plan, request)
             if plan.kind == AWAIT:
                 context = AioContext(call, messages)
                 if messages is not None:
@@ -358,7 +357,7 @@ class DirectInvoker:
     ) -> CallResult:
         loop = asyncio.get_running_loop()
         future = loop.run_in_executor(
-            self._pool(), _in_fresh_context, self._sync_unary, method, call, request
+            self._pool(), in_fresh_context, self._sync_unary, method, call, request
         )
         timer = None
         if call.deadline is not None:
@@ -384,7 +383,7 @@ class DirectInvoker:
         try:
             plan = self._sync_plan(method, call)
             self._check_requests(request)
-            argument, messages = self._argument(plan, request, call)
+            argument, messages = self._argument(plan, request)
             if messages is not None:
                 argument = SyncRequests(call, messages)
             try:
@@ -432,7 +431,7 @@ class DirectInvoker:
         method: _Method,
         call: Call,
         request: Message | Sequence[Message],
-        pipe: _Pipe,
+        pipe: Pipe,
     ) -> None:
         """The task of a streaming call under grpc.aio's rules."""
         loop = asyncio.get_running_loop()
@@ -440,12 +439,12 @@ class DirectInvoker:
         try:
             plan = await self._aio_plan(method, call)
             self._check_requests(request)
-            argument, messages = self._argument(plan, request, call)
+            argument, messages = self._argument(plan, request)
 
             async def write(reply: Any) -> None:
                 message = self._reply(plan, reply)
                 if message is reply:
-                    message = _copy(message)  # the servicer may change it once written
+                    message = copy_reply(message)  # the servicer may change it once written
                 if call.initial_metadata is None:
                     call.send_initial_metadata(())
                 if not await pipe.put(message):
@@ -457,7 +456,7 @@ class DirectInvoker:
                 if messages is not None:
                     argument = SyncRequests(call, messages)
                 replies = plan.behavior(argument, sync_context)
-                await _iterate_on_thread(replies, write, call, loop, self._pool())
+                await iterate_on_thread(replies, write, call, loop, self._pool())
             else:
                 call.on_initial_metadata = pipe.head
                 context = AioContext(call, messages, write)
@@ -495,10 +494,15 @@ class DirectInvoker:
         end: Callable[[GatewayError | None], None],
     ) -> None:
         """A streaming call under a threaded server's rules, on a worker thread."""
+        outcome: GatewayError | None
         try:
             outcome = self._sync_stream_body(method, call, request, emit)
         except GatewayError as exc:
             outcome = exc
+        except Exception:
+            # Not the servicer's (its exceptions are statuses): never leave the stream open.
+            log.exception("direct dispatch of %s failed", call.method)
+            outcome = GatewayError(Code.INTERNAL, "internal gateway error", internal="transport")
         finally:
             call.run_callbacks()
         end(outcome)
@@ -512,7 +516,7 @@ class DirectInvoker:
     ) -> GatewayError | None:
         plan = self._sync_plan(method, call)
         self._check_requests(request)
-        argument, messages = self._argument(plan, request, call)
+        argument, messages = self._argument(plan, request)
         if messages is not None:
             argument = SyncRequests(call, messages)
         try:
@@ -540,7 +544,7 @@ class DirectInvoker:
                 if 0 <= self._max_reply < size:
                     return size_error("CLIENT", "Received", size, self._max_reply)
                 if message is reply:
-                    message = _copy(message)
+                    message = copy_reply(message)
                 if call.initial_metadata is None:
                     call.send_initial_metadata(())
                 if not emit(message):
@@ -556,18 +560,6 @@ class DirectInvoker:
         if self._owns_executor and self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=True)
             self._executor = None
-
-
-def _in_fresh_context(function: Callable[..., Any], *args: Any) -> Any:
-    # A threaded grpc.server runs each call (interceptors and handler) in a new, empty
-    # contextvars.Context.
-    return contextvars.Context().run(function, *args)
-
-
-def _copy(message: Message) -> Message:
-    copy = type(message)()
-    copy.CopyFrom(message)
-    return copy
 
 
 _Coroutine = types.CoroutineType
@@ -644,266 +636,6 @@ def _expire_threaded(call: Call, future: asyncio.Future[Any]) -> None:
     future.cancel()
 
 
-async def _iterate_on_thread(
-    replies: Any,
-    write: Callable[[Any], Any],
-    call: Call,
-    loop: asyncio.AbstractEventLoop,
-    executor: Executor,
-) -> None:
-    """grpc.aio's way with a plain handler's reply generator: iterated on a worker
-    thread, each reply written from the loop."""
-
-    def produce() -> None:
-        try:
-            for reply in replies:
-                if call.abort_exception is not None:
-                    raise call.abort_exception
-                asyncio.run_coroutine_threadsafe(write(reply), loop).result()
-        finally:
-            close = getattr(replies, "close", None)
-            if close is not None:
-                close()
-
-    await loop.run_in_executor(executor, produce)
-
-
-class _Pipe:
-    """Replies from a handler to the gateway, at most ``limit`` ahead, then the outcome.
-
-    Used on the event loop only (threads reach it with ``call_soon_threadsafe``).
-    """
-
-    __slots__ = ("_ended", "_getter", "_head", "_items", "_limit", "_loop", "_putter", "closed")
-
-    def __init__(self, loop: asyncio.AbstractEventLoop, limit: int = STREAM_AHEAD) -> None:
-        self._loop = loop
-        self._items: deque[Any] = deque()
-        self._limit = limit
-        self._getter: asyncio.Future[None] | None = None
-        self._putter: asyncio.Future[None] | None = None
-        self._head: asyncio.Future[None] | None = None
-        self._ended = False
-        self.closed = False
-
-    async def put(self, message: Message) -> bool:
-        """Queue a reply; ``False`` once the reader has gone."""
-        while len(self._items) >= self._limit and not self.closed:
-            self._putter = self._loop.create_future()
-            await self._putter
-        if self.closed:
-            return False
-        self._items.append(message)
-        self._wake_getter()
-        return True
-
-    def end(self, outcome: GatewayError | None) -> None:
-        if self._ended:
-            return
-        self._ended = True
-        self._items.append(_End(outcome))
-        self._wake_getter()
-        self.head()
-
-    async def get(self) -> Any:
-        while not self._items:
-            self._getter = self._loop.create_future()
-            await self._getter
-        item = self._items.popleft()
-        putter = self._putter
-        if putter is not None and not putter.done():
-            putter.set_result(None)
-        return item
-
-    def _wake_getter(self) -> None:
-        getter = self._getter
-        if getter is not None and not getter.done():
-            getter.set_result(None)
-
-    def head(self) -> None:
-        """The initial metadata is known (sent, or the call ended)."""
-        head = self._head
-        if head is not None and not head.done():
-            head.set_result(None)
-
-    def head_threadsafe(self) -> None:
-        self._loop.call_soon_threadsafe(self.head)
-
-    async def wait_head(self) -> None:
-        if self._items or self._ended:
-            return
-        self._head = self._loop.create_future()
-        await self._head
-
-    def close(self) -> None:
-        self.closed = True
-        putter = self._putter
-        if putter is not None and not putter.done():
-            putter.set_result(None)
-
-
-class _End:
-    __slots__ = ("outcome",)
-
-    def __init__(self, outcome: GatewayError | None) -> None:
-        self.outcome = outcome
-
-
-class DirectResponseStream:
-    """The replies of a streaming call dispatched in process (a task or a worker)."""
-
-    def __init__(
-        self,
-        invoker: DirectInvoker,
-        method: _Method,
-        call: Call,
-        request: Message | Sequence[Message],
-    ) -> None:
-        loop = asyncio.get_running_loop()
-        self._call = call
-        self._pipe = pipe = _Pipe(loop)
-        self._done = False
-        self._task: asyncio.Task[None] | None = None
-        self._future: asyncio.Future[None] | None = None
-        if invoker.aio:
-            self._task = loop.create_task(invoker._aio_stream(method, call, request, pipe))
-        else:
-            call.on_initial_metadata = pipe.head_threadsafe
-
-            def emit(message: Message) -> bool:
-                if not call.is_active() or pipe.closed:
-                    return False
-                try:
-                    return asyncio.run_coroutine_threadsafe(pipe.put(message), loop).result()
-                except (RuntimeError, asyncio.CancelledError):  # the loop is gone
-                    return False
-
-            def end(outcome: GatewayError | None) -> None:
-                loop.call_soon_threadsafe(pipe.end, outcome)
-
-            self._future = loop.run_in_executor(
-                invoker._pool(),
-                _in_fresh_context,
-                invoker._threaded_stream,
-                method,
-                call,
-                request,
-                emit,
-                end,
-            )
-        self._timer = None
-        if call.deadline is not None:
-            self._timer = loop.call_at(loop.time() + (call.time_remaining() or 0.0), self._expire)
-
-    def _expire(self) -> None:
-        call = self._call
-        if call.status_sent or call.cancelled:
-            return
-        call.cancel(expired=True, run_callbacks=self._task is None)
-        self._pipe.close()
-        self._pipe.end(call.ended_error())
-        if self._task is not None:
-            self._task.cancel()
-
-    async def next(self) -> Message | None:
-        if self._done:
-            return None
-        item = await self._pipe.get()
-        if isinstance(item, _End):
-            self._done = True
-            self._stop_timer()
-            if item.outcome is not None:
-                raise item.outcome
-            return None
-        message: Message = item
-        return message
-
-    async def header_metadata(self) -> Metadata:
-        if self._call.initial_metadata is None:
-            await self._pipe.wait_head()
-        return self._call.header_metadata()
-
-    def trailing_metadata(self) -> Metadata:
-        return self._call.trailing_metadata if self._done else ()
-
-    def cancel(self) -> None:
-        self._stop_timer()
-        call = self._call
-        if not (call.status_sent or call.cancelled):
-            call.cancel(run_callbacks=self._task is None)
-        self._pipe.close()
-        if self._task is not None and not self._task.done():
-            self._task.cancel()
-
-    def _stop_timer(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-
-
-class InlineResponseStream:
-    """The replies of a plain streaming handler run on the calling thread (``inline``).
-
-    The handler runs to its end at the first :meth:`next` (the Lambda handler
-    buffers the whole reply anyway); its replies, then its outcome, follow.
-    """
-
-    def __init__(
-        self,
-        invoker: DirectInvoker,
-        method: _Method,
-        call: Call,
-        request: Message | Sequence[Message],
-    ) -> None:
-        self._invoker = invoker
-        self._method = method
-        self._call = call
-        self._request = request
-        self._replies: Iterator[Message] | None = None
-        self._outcome: GatewayError | None = None
-        self._done = False
-
-    def _run(self) -> Iterator[Message]:
-        replies: list[Message] = []
-
-        def emit(message: Message) -> bool:
-            replies.append(message)
-            return True
-
-        call = self._call
-        try:
-            self._outcome = self._invoker._sync_stream_body(self._method, call, self._request, emit)
-        except GatewayError as exc:
-            self._outcome = exc
-        finally:
-            call.run_callbacks()
-        return iter(replies)
-
-    async def next(self) -> Message | None:
-        if self._done:
-            return None
-        if self._replies is None:
-            self._replies = _in_fresh_context(self._run)
-        message = next(self._replies, None)
-        if message is None:
-            self._done = True
-            if self._outcome is not None:
-                raise self._outcome
-        return message
-
-    async def header_metadata(self) -> Metadata:
-        return self._call.header_metadata()
-
-    def trailing_metadata(self) -> Metadata:
-        return self._call.trailing_metadata if self._done else ()
-
-    def cancel(self) -> None:
-        self._done = True
-        call = self._call
-        if not (call.status_sent or call.cancelled):
-            call.cancel(run_callbacks=True)
-
-
 def _health_servicer(recorder: HandlerRecorder, names: list[str]) -> Any:
     from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
@@ -914,4 +646,4 @@ def _health_servicer(recorder: HandlerRecorder, names: list[str]) -> Any:
     return servicer
 
 
-__all__ = ["DirectInvoker", "DirectResponseStream", "InlineResponseStream"]
+__all__ = ["DirectInvoker", "served", "server_kind"]
