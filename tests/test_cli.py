@@ -191,3 +191,18 @@ def test_openapi_from_a_descriptor_set(tmp_path: Path) -> None:
     nothing = grpcgw("openapi")
     assert nothing.returncode != 0
     assert "give a service" in nothing.stderr
+
+
+def test_path_finds_generated_code() -> None:
+    """``--path DIR`` (``-p``): where protoc wrote the code, which imports itself from there."""
+    import_ = ("--import", "grpcgwtest.echo.v1.echo_pb2", "grpcgwtest.echo.v1.EchoService")
+    without = grpcgw("routes", *import_)
+    assert without.returncode == 1
+    assert "No module named 'grpcgwtest'" in without.stderr
+    for flag in ("--path", "-p"):
+        result = grpcgw("routes", flag, "tests/gen", *import_)
+        assert result.returncode == 0, result.stderr
+        assert "/grpcgwtest.echo.v1.EchoService/" in result.stdout
+    handler = grpcgw("lambda-invoke", "--path", "nowhere", "app.handler", "--request", "GET", "/")
+    assert handler.returncode != 0
+    assert handler.stderr.strip() == "grpcgw: --path nowhere: no such directory"

@@ -4,6 +4,7 @@ grpcgw lambda-invoke examples.ping.lambda_function.handler event.json
 grpcgw lambda-invoke examples.ping.lambda_function.handler --get /v1/ping
 grpcgw routes examples.ping.service:ShelfServicer
 grpcgw openapi examples.ping.service:ShelfServicer --format yaml -o openapi.yaml
+grpcgw routes --path gen --import bookshop.v1.bookshop_pb2 bookshop.v1.BookshopService
 grpcgw lambda-build app.handler --requirements requirements.txt --arch arm64 -o function.zip
 grpcgw proxy --target localhost:50051 --reflect --http-address :8080
 grpcgw proxy --target localhost:50051 --descriptor-set api.binpb
@@ -21,6 +22,31 @@ import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+
+def _path_option(parser: argparse.ArgumentParser) -> None:
+    """``--path DIR``: where the commands that import your modules look first."""
+    parser.add_argument(
+        "--path",
+        "-p",
+        dest="path",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="look for your modules in DIR too, before the rest of sys.path (e.g. gen, "
+        "where protoc wrote your code); repeatable. The current directory is always searched",
+    )
+
+
+def _extend_path(dirs: Sequence[str]) -> None:
+    """Put each ``--path`` directory at the front of ``sys.path``, in the order given."""
+    paths = []
+    for d in dirs:
+        path = Path(d).resolve()
+        if not path.is_dir():
+            raise SystemExit(f"grpcgw: --path {d}: no such directory")
+        paths.append(str(path))
+    sys.path[:0] = paths
 
 
 def _import(spec: str) -> Any:
@@ -288,6 +314,7 @@ def _proxy_parser(sub: Any, with_help: bool) -> None:
         action="store_true",
         help="print the effective configuration as TOML, with where each value came from, and exit",
     )
+    _path_option(p)  # for --import and module:ServicerClass
     groups: dict[str, Any] = {}
     for setting in proxy_settings(with_help=with_help):
         table = setting.path[0] if len(setting.path) > 1 else "proxy"
@@ -392,6 +419,7 @@ def _parser(with_help: bool = True) -> argparse.ArgumentParser:
     inv.add_argument(
         "--remaining-ms", type=int, default=30_000, help="the context's remaining time"
     )
+    _path_option(inv)
     inv.set_defaults(func=_lambda_invoke)
 
     lb = sub.add_parser(
@@ -487,6 +515,7 @@ def _parser(with_help: bool = True) -> argparse.ArgumentParser:
             action="store_true",
             help="also serve methods without google.api.http as POST /pkg.Service/Method",
         )
+        _path_option(p)
         p.set_defaults(func=func)
         if name == "openapi":
             _openapi_arguments(p)
@@ -526,6 +555,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     # Help texts come from the source of the settings' dataclasses: read only for --help.
     args = _parser(with_help="-h" in argv or "--help" in argv).parse_args(argv)
+    _extend_path(getattr(args, "path", ()))
     try:
         result: int = args.func(args)
     except (ImportError, ValueError, TypeError, OSError) as exc:
