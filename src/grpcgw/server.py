@@ -1,8 +1,9 @@
 """``serve_local``: the gRPC server and the HTTP/JSON gateway side by side, for development.
 
-One event loop runs both: the ``grpc.aio`` server (with reflection, so
-``grpcurl -plaintext localhost:8081 list`` works) and an aiohttp site serving
-the gateway, which dials the gRPC server over loopback like any client.
+One event loop runs both: the gRPC server (with reflection, so ``grpcurl
+-plaintext localhost:8081 list`` works; threaded for plain servicers,
+``grpc.aio`` otherwise) and an aiohttp site serving the gateway, which dials
+the gRPC server over loopback like any client.
 """
 
 from __future__ import annotations
@@ -138,12 +139,14 @@ def serve_local(
 ) -> None:
     """Serve ``servicers`` over gRPC and over HTTP/JSON until SIGINT or SIGTERM.
 
-    Runs a ``grpc.aio`` server on ``grpc_address`` (with server reflection) and
-    the HTTP/JSON gateway for the services' ``google.api.http`` rules on
+    Runs a gRPC server on ``grpc_address`` (with server reflection) and the
+    HTTP/JSON gateway for the services' ``google.api.http`` rules on
     ``http_address``, within ``limits`` (:class:`~grpcgw.limits.HttpLimits`:
     timeouts for slow and idle clients, a connection limit). Servicers may be
-    plain or ``async def``; interceptors must be of the matching kind (see
-    :mod:`grpcgw.grpcserver`). On a signal, the HTTP side stops first and
+    plain or ``async def``: when all are plain (and no ``grpc.aio``
+    interceptor is given) the server is a threaded ``grpc.server``, as on
+    Lambda, otherwise ``grpc.aio``; interceptors must be of the matching kind
+    (see :mod:`grpcgw.grpcserver`). On a signal, the HTTP side stops first and
     running calls get ``grace`` seconds.
 
     ``config`` is the :class:`~grpcgw.GatewayConfig` every front end takes
