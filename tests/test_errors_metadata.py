@@ -254,11 +254,23 @@ def test_parse_target(target: str, dialed: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "target", ["", "localhost", "http://localhost:8081", "unix://", "host:port"]
+    "target",
+    ["", "localhost", "http://localhost:8081", "unix://", "host:port", "host:\u0668\u0660"],
 )
 def test_bad_targets(target: str) -> None:
     with pytest.raises(TargetError):
         parse_target(target)
+
+
+@pytest.mark.parametrize(
+    "address", ["127.0.0.1:\u0668\u0660", "[::]:\uff18\uff10", "host:65536", "host:", ":80"]
+)
+def test_listen_addresses_take_ascii_ports(address: str) -> None:
+    from grpcgw.httpserver import split_address
+
+    with pytest.raises(ValueError, match="is not host:port"):
+        split_address(address)
+    assert split_address("[::]:8080") == ("::", 8080)
 
 
 @pytest.mark.parametrize(

@@ -435,6 +435,34 @@ def test_invalid_utf8_after_decoding() -> None:
     assert "not UTF-8" in query_error("string_value=%FF")
 
 
+@pytest.mark.parametrize(
+    "text", ["string_value=\ud800", "string_value=%41\ud800", "repeated_string=\udfff"]
+)
+def test_a_lone_surrogate_is_a_transcode_error(text: str) -> None:
+    # Lambda events can carry one (JSON "\ud800"); protobuf cannot store it.
+    assert "not valid Unicode" in query_error(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "timestamp=\u06622024-01-01T00:00:00Z",
+        "timestamp=2024-01-01T00:00:00.\u0661Z",
+        "timestamp=2024-01-01T00:00:00%2B0\u0661:00",
+        "duration=1.\u0661s",
+        "duration=\u0661s",
+        "value=1e400",
+        "value=%5B1e400%5D",
+        "struct=%7B%22a%22%3A1e400%7D",
+        "list_value=%5BNaN%5D",
+        "value=\u0661",
+    ],
+)
+def test_query_wkt_text_is_read_as_strictly_as_a_body(text: str) -> None:
+    # As Go's protojson reads the same text in a JSON body: ASCII digits, finite numbers.
+    query_error(text)
+
+
 # -- maps -------------------------------------------------------------------------------------
 
 

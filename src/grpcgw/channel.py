@@ -47,7 +47,7 @@ __all__ = [
 
 T = TypeVar("T")
 
-_HOST_PORT = re.compile(r"^(\[[0-9a-fA-F:.%\w]+\]|[\w.\-]+):\d{1,5}$")
+_HOST_PORT = re.compile(r"^(\[[0-9a-fA-F:.%\w]+\]|[\w.\-]+):[0-9]{1,5}$")  # ASCII port digits
 _SCHEMES = ("unix:", "unix-abstract:", "dns:", "ipv4:", "ipv6:", "vsock:")
 
 

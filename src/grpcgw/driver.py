@@ -214,6 +214,8 @@ class Driver:
             if deadline is not None and (timeout is None or deadline < timeout):
                 timeout = deadline
         if header_timeout is not None and (timeout is None or header_timeout < timeout):
+            if header_timeout <= 0:  # Grpc-Timeout: 0S, as grpc-gateway: already expired
+                raise GatewayError(Code.DEADLINE_EXCEEDED, "deadline exceeded")
             timeout = header_timeout
         return metadata, timeout
 

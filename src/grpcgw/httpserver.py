@@ -505,7 +505,8 @@ def _peer(transport: asyncio.BaseTransport) -> str:
 def split_address(address: str) -> tuple[str, int]:
     """``"[::]:8080"`` -> ``("::", 8080)``; ``"0.0.0.0:80"``, ``"localhost:0"`` alike."""
     host, sep, port = address.rpartition(":")
-    if not sep or not port.isdigit() or not host:
+    # ASCII digits only: int() would also read "\u0668\u0660" (Arabic-Indic) as 80.
+    if not sep or not (port.isascii() and port.isdigit()) or not host or int(port) > 65535:
         raise ValueError(f"address {address!r} is not host:port (e.g. [::]:8080 or 127.0.0.1:8080)")
     return host.strip("[]"), int(port)
 

@@ -30,7 +30,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final, NamedTuple, cast
 from urllib.parse import unquote_to_bytes
 
-from google.protobuf import json_format, message_factory
+from google.protobuf import message_factory
 from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
 from google.protobuf.message import Message
 
@@ -271,12 +271,14 @@ def _wkt_converter(desc: Descriptor) -> _Converter | None:
             message = cls()
             if not is_duration and protojson.timestamp_fast(text, message):
                 return message
+            # protojson reads the text as strictly as a JSON body's (ASCII digits,
+            # offsets within a day); json_format took any script's digits.
             try:
-                json_format.ParseDict(cast(Any, text), message)  # the stubs want a dict
-            except json_format.ParseError as e:
+                protojson.decoder(desc).decode(text, message)
+            except protojson.ProtoJSONError:
+                message.Clear()
                 if not is_duration:
-                    detail = str(e).removesuffix(" at Timestamp")
-                    raise ValueError(f"expected an RFC 3339 timestamp ({detail})") from None
+                    raise ValueError("expected an RFC 3339 timestamp") from None
                 nanos = _parse_go_duration(text)
                 if nanos is None or abs(nanos) > _MAX_DURATION_NANOS:
                     raise ValueError('expected a duration like "1.5s"') from None
@@ -288,9 +290,9 @@ def _wkt_converter(desc: Descriptor) -> _Converter | None:
 
         def json_text(text: str) -> Message:
             message = cls()
-            try:
-                json_format.ParseDict(_load_json(text), message)
-            except (ValueError, json_format.ParseError, RecursionError):
+            try:  # as strictly as a JSON body: finite numbers only, no NaN
+                protojson.decoder(desc).decode(_load_json(text), message)
+            except (ValueError, RecursionError):  # ProtoJSONError is a ValueError
                 raise ValueError(f"expected JSON text for {desc.name}") from None
             return message
 
@@ -314,7 +316,18 @@ def _scalar_converter(field: FieldDescriptor) -> _Converter:
         return _parse_bool
     if kind == _FD.TYPE_BYTES:
         return _parse_bytes
-    return str
+    return _parse_string
+
+
+def _parse_string(text: str) -> str:
+    """A string field's value: any text UTF-8 can hold (not a lone surrogate,
+    which a Lambda event's JSON can carry and protobuf cannot store)."""
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("not valid Unicode (a lone surrogate)") from None
+    return text
 
 
 class _Leaf(NamedTuple):
@@ -559,6 +572,8 @@ class RequestTranscoder:
             raise TranscodeError(
                 f"query string is not UTF-8 after percent-decoding: {_quote(text)}"
             ) from None
+        except UnicodeEncodeError:  # a lone surrogate beside an escape (Lambda events)
+            raise TranscodeError("query string is not valid Unicode (a lone surrogate)") from None
 
     def _merge_query(self, message: Message, query: str) -> set[str]:
         """Set the fields the query names; return the singular ones it set."""

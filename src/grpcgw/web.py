@@ -21,6 +21,7 @@ from aiohttp.web_urldispatcher import (
     AbstractResource,
     AbstractRoute,
     UrlMappingMatchInfo,
+    _default_expect_handler,
     _InfoDict,
 )
 from yarl import URL
@@ -61,7 +62,9 @@ class _GatewayRoute(AbstractRoute):
     """One HttpRule binding as aiohttp sees it (for listing and introspection)."""
 
     def __init__(self, route: Route, handler: _Handler, resource: GatewayResource) -> None:
-        super().__init__(route.http_method, handler, resource=resource)
+        super().__init__(
+            route.http_method, handler, expect_handler=resource._expect, resource=resource
+        )
         self.grpcgw_route = route
 
     def url_for(self, *args: str, **kwargs: str) -> URL:
@@ -123,7 +126,7 @@ class GatewayResource(AbstractResource):
     async def resolve(self, request: web.Request) -> tuple[UrlMappingMatchInfo | None, set[str]]:
         if self._any is None:
             return None, set()
-        raw = request.raw_path
+        raw = _raw_target(request)
         if self._prefix:
             if not (raw == self._prefix or raw.startswith(self._prefix + "/")):
                 return None, set()
@@ -139,9 +142,34 @@ class GatewayResource(AbstractResource):
         request[_OUTCOME] = outcome
         return UrlMappingMatchInfo({}, self._any), set()
 
+    async def _expect(self, request: web.Request) -> web.StreamResponse | None:
+        """``Expect: 100-continue`` as aiohttp answers it; any other expectation is
+        ``417`` with a Status body (aiohttp's own answer is text, and comes before
+        any middleware)."""
+        expect = request.headers.get("Expect", "")
+        if request.version < (1, 1) or expect.lower() == "100-continue":
+            await _default_expect_handler(request)
+            return None
+        path, _, query = _raw_target(request).partition("?")
+        http_request = HttpRequest(
+            method=request.method,
+            path=path,
+            query=query,
+            headers=list(request.headers.items()),
+            remote_addr=request.remote,
+        )
+        error = GatewayError(
+            Code.FAILED_PRECONDITION,
+            f"unsupported Expect: {expect[:50]!r} (only 100-continue is)",
+            http_status=417,
+        )
+        response = _to_aiohttp(self.gateway.error(http_request, error))
+        response.force_close()  # the body, if any, is not read
+        return response
+
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         outcome = request[_OUTCOME]
-        path, _, query = request.raw_path.partition("?")  # raw: escapes intact
+        path, _, query = _raw_target(request).partition("?")  # raw: escapes intact
         body = b""
         body_error = False
         if request.body_exists and not isinstance(outcome, GatewayError):
@@ -168,9 +196,10 @@ class GatewayResource(AbstractResource):
                 if preflight is not None:
                     return _to_aiohttp(preflight)
             response = _to_aiohttp(self.gateway.error(http_request, outcome))
-            if outcome.http_status in (400, 408) and body_error:
-                # The rest of that body is not coming, or cannot be read: answer and
-                # close rather than have aiohttp wait for (or trip over) the rest.
+            if outcome.http_status in (400, 408, 413) and body_error:
+                # The rest of that body is not coming, cannot be read, or is not
+                # wanted: answer and close rather than have aiohttp wait for (or trip
+                # over, or drain) the rest.
                 return await _answer_and_close(request, response)
             return response
         result = await self.gateway.dispatch(http_request, outcome)
@@ -199,6 +228,8 @@ async def _read_body(request: web.Request, max_size: int, limits: HttpLimits) ->
     with 415 rather than passed on as if it were the body.
     """
     encoding = request.headers.get("Content-Encoding")
+    if encoding is not None and not encoding.strip():
+        encoding = None  # an empty list of codings (RFC 9110 5.6.1): none
     if encoding is not None and encoding.strip().lower() not in DECODED_ENCODINGS:
         raise GatewayError(
             Code.INVALID_ARGUMENT,
@@ -206,6 +237,9 @@ async def _read_body(request: web.Request, max_size: int, limits: HttpLimits) ->
             http_status=415,
             headers=[("Accept-Encoding", accepted_encodings())],
         )
+    length = request.content_length
+    if length is not None and length > max_size and encoding is None:
+        raise _too_large(max_size)  # said before it is sent: refuse it without waiting
     content = request.content
     # Decompress in chunks up to the limit (what request.read() does), so a bomb
     # stops at the limit instead of expanding in memory.
@@ -260,6 +294,19 @@ async def _read_body(request: web.Request, max_size: int, limits: HttpLimits) ->
         # a read starts after it went.
         raise _ClientGone from exc
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def _raw_target(request: web.Request) -> str:
+    """The request target in origin form with its escapes intact: an absolute-form
+    target (``GET http://host/path?q``, which a server must accept: RFC 9112 3.2.2)
+    without its scheme and authority."""
+    raw = request.raw_path
+    if raw[:1] == "/" or "://" not in raw:
+        return raw
+    rest = raw.partition("://")[2]
+    cut = min((i for i in (rest.find("/"), rest.find("?")) if i >= 0), default=len(rest))
+    target = rest[cut:]
+    return target if target[:1] == "/" else "/" + target
 
 
 def _too_large(max_size: int) -> GatewayError:
@@ -341,7 +388,7 @@ def _status_errors(gateway: Gateway) -> Any:
                 (k, v) for k, v in exc.headers.items() if k.lower() in ("allow", "www-authenticate")
             ]
             message = exc.text or exc.reason
-            path, _, query = request.raw_path.partition("?")
+            path, _, query = _raw_target(request).partition("?")
             if message == f"{exc.status}: {exc.reason}":  # aiohttp's default text: say more
                 message = _DEFAULT_MESSAGES.get(exc.status, "{reason}").format(
                     reason=exc.reason, method=request.method, path=path
