@@ -9,7 +9,6 @@ generous bound; nothing asserts how long anything took.
 from __future__ import annotations
 
 import asyncio
-import gzip
 import json
 import logging
 import os
@@ -18,14 +17,12 @@ import socket
 import subprocess
 import sys
 import textwrap
-import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import aiohttp
 import pytest
 from aiohttp import web
-from aiohttp.compression_utils import HAS_BROTLI
 from example.v1 import shelf_pb2
 
 from examples.ping.service import PingServicer, ShelfServicer
@@ -309,45 +306,8 @@ async def test_running_out_of_file_descriptors_logs_one_line_and_recovers() -> N
 
 
 # -- every error is a google.rpc.Status ---------------------------------------------
-
-
-_POST = b"POST /v1/shelves HTTP/1.1\r\nHost: x\r\n"
-MALFORMED = [
-    ("bad request line", b"GARBAGE\r\n\r\n", 400, 3),
-    ("bad method", b"G\x01T / HTTP/1.1\r\n\r\n", 400, 3),
-    ("tls on the http port", b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + b"\0" * 32, 400, 3),
-    ("no host in HTTP/1.1", b"GET /v1/ping HTTP/1.1\r\n\r\n", 400, 3),
-    ("bad header", b"GET /v1/ping HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n", 400, 3),
-    ("bad content-length", _POST + b"Content-Length: abc\r\n\r\n", 400, 3),
-    ("two content-lengths", _POST + b"Content-Length: 1\r\nContent-Length: 2\r\n\r\nab", 400, 3),
-    ("bad chunk", _POST + b"Transfer-Encoding: chunked\r\n\r\nzz\r\n", 400, 3),
-    ("long request line", b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414, 8),
-    ("long header", b"GET /v1/ping HTTP/1.1\r\nX-Big: " + b"a" * 9000 + b"\r\n\r\n", 431, 8),
-    (
-        "too many headers",
-        b"GET /v1/ping HTTP/1.1\r\n" + b"".join(b"X-%d: 1\r\n" % i for i in range(200)) + b"\r\n",
-        431,
-        8,
-    ),
-]
-
-
-@pytest.mark.parametrize(
-    ("raw", "status", "code"), [m[1:] for m in MALFORMED], ids=[m[0] for m in MALFORMED]
-)
-async def test_what_the_parser_rejects_is_a_status_body(
-    local: LocalServer, caplog: pytest.LogCaptureFixture, raw: bytes, status: int, code: int
-) -> None:
-    caplog.set_level(logging.DEBUG)
-    reader, writer = await _connect(local.http_port)
-    writer.write(raw)
-    [(got, headers, body)] = _responses(await _read_to_close(reader))
-    writer.close()
-    assert got == status
-    assert headers["content-type"] == "application/json"
-    assert _status_body(body)["code"] == code
-    assert not _tracebacks(caplog)
-    assert await _ping(local.http_port) == 200
+# What the parser rejects and request body encodings, case by case, are in the
+# reliability table (tests/reliability/http_cases.py), against real processes.
 
 
 async def test_malformed_requests_do_not_flood_the_log(
@@ -388,48 +348,6 @@ async def _post_shelf(port: int, body: bytes, encoding: str) -> tuple[int, bytes
     [(status, headers, out)] = _responses(await _read_to_close(reader))
     writer.close()
     return status, out, headers
-
-
-ENCODED = [
-    ("identity", b'{"theme":"plain"}', 201, None),
-    ("gzip", gzip.compress(b'{"theme":"zipped"}'), 201, None),
-    ("deflate", zlib.compress(b'{"theme":"deflated"}'), 201, None),
-    ("gzip", b"notgzip", 400, 3),
-    ("deflate", b"notdeflate", 400, 3),
-    ("xyz", b'{"theme":"x"}', 415, 3),
-    ("gzip, gzip", gzip.compress(gzip.compress(b"{}")), 415, 3),
-    ("gzip", gzip.compress(b" " * (8 << 20)), 413, 8),  # a bomb: 8 MiB from a few KiB
-]
-if not HAS_BROTLI:
-    ENCODED.append(("br", b"\x0b\x02\x80{}\x03", 415, 3))
-
-
-@pytest.mark.parametrize(
-    ("encoding", "body", "status", "code"), ENCODED, ids=[f"{e[0]}-{e[2]}" for e in ENCODED]
-)
-async def test_request_body_encodings(
-    local: LocalServer,
-    caplog: pytest.LogCaptureFixture,
-    encoding: str,
-    body: bytes,
-    status: int,
-    code: int | None,
-) -> None:
-    caplog.set_level(logging.DEBUG)
-    got, out, headers = await _post_shelf(local.http_port, body, encoding)
-    assert got == status, out
-    if code is None:
-        assert json.loads(out)["theme"]
-    else:
-        assert _status_body(out)["code"] == code
-    if status == 400:
-        assert json.loads(out)["message"] == f"malformed request body: not valid {encoding} data"
-    if status == 415:
-        accepted = headers["accept-encoding"]
-        assert "gzip" in accepted
-        assert "deflate" in accepted
-        assert ("br" in accepted) == HAS_BROTLI
-    assert not _tracebacks(caplog)
 
 
 async def test_body_errors_are_status_bodies_in_a_users_own_app(

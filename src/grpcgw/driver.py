@@ -33,7 +33,7 @@ from grpcgw.cors import CorsPolicy
 from grpcgw.errors import Code, GatewayError
 from grpcgw.exchange import ErrorHook, HttpRequest, HttpResponse, ResponseHook, error_response
 from grpcgw.invoker import Invoker, ResponseStream
-from grpcgw.logs import AccessLog
+from grpcgw.logs import AccessLog, RateLimitedLog
 from grpcgw.metadata import (
     MAX_TIMEOUT,
     HeaderMatcher,
@@ -87,6 +87,7 @@ class Driver:
         "_reply_limit",
         "_response_hook",
         "_timeout",
+        "_transport_log",
     )
 
     def __init__(
@@ -118,6 +119,9 @@ class Driver:
         #: ``None`` when off: one attribute check per request.
         self._access = access_log
         self._cors = None if options.cors is None else CorsPolicy(options.cors)
+        # A backend that is down fails every request: one line per 10 s says so
+        # (with a count), not one per request (the access log has each).
+        self._transport_log = RateLimitedLog(log, logging.WARNING)
 
     # -- one request ---------------------------------------------------------------
 
@@ -402,8 +406,15 @@ class Driver:
             level = logging.DEBUG  # every client may cause these
         elif error.http_status == 431:
             level = logging.INFO
-        else:
-            level = logging.WARNING  # the backend is down, or the way to it
+        else:  # the backend is down, or the way to it
+            self._transport_log(
+                "%s %.200r failed: %s %r",
+                request.method,
+                request.path,
+                error.code.name,
+                error.message,
+            )
+            return error if self._expose else error.public()
         log.log(
             level,
             "%s %.200r failed: %s %r",

@@ -52,6 +52,31 @@ def _kind(interceptors: Sequence[object]) -> str:
     return "sync" if sync else "aio"
 
 
+class _CancelledWrites(logging.Filter):
+    """grpc.aio logs ``ExecuteBatchError raised in core by servicer method`` with a
+    traceback at ERROR whenever a streaming call ends while its servicer is writing:
+    what happens each time a client leaves a stream it had stopped reading (the
+    gateway cancels the call). A client can cause it at will, and it says nothing
+    about the servicer: one line at DEBUG instead, without the traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not str(record.msg).startswith("ExecuteBatchError raised in core"):
+            return True
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        record.exc_info = record.exc_text = None
+        record.msg = f"{record.msg} (the call ended while the servicer was writing)"
+        return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
+
+
+_CANCELLED_WRITES = _CancelledWrites()
+
+
+def _quiet_cancelled_writes() -> None:
+    logger = logging.getLogger("grpc._cython.cygrpc")
+    if _CANCELLED_WRITES not in logger.filters:
+        logger.addFilter(_CANCELLED_WRITES)
+
+
 HEALTH_SERVICE = "grpc.health.v1.Health"
 
 
@@ -140,6 +165,7 @@ class GrpcServer:
                 options=list(options),
             )
         else:
+            _quiet_cancelled_writes()
             server = grpc.aio.server(
                 migration_thread_pool=ThreadPoolExecutor(max_workers=max_workers),
                 interceptors=list(interceptors),  # type: ignore[arg-type]

@@ -34,6 +34,7 @@ __all__ = [
     "AccessLog",
     "JsonFormatter",
     "LogFormat",
+    "RateLimitedLog",
     "TextFormatter",
     "configure",
     "is_configured",
@@ -307,3 +308,34 @@ def configure(
 def level_names() -> Sequence[str]:
     """The level names :func:`configure` takes (for command-line choices)."""
     return ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+class RateLimitedLog:
+    """Log the first of a kind of event at once, then at most one line per ``interval``.
+
+    Events an attacker can cause (malformed requests, slow clients) or that
+    repeat by the thousand (``EMFILE`` on every accept) get one line, with a
+    count of the ones left out since the last.
+    """
+
+    __slots__ = ("_interval", "_level", "_logger", "_next", "_skipped")
+
+    def __init__(self, logger: logging.Logger, level: int, interval: float = 10.0) -> None:
+        self._logger = logger
+        self._level = level
+        self._interval = interval
+        self._next = 0.0
+        self._skipped = 0
+
+    def __call__(self, message: str, *args: object) -> None:
+        if not self._logger.isEnabledFor(self._level):
+            return
+        now = time.monotonic()
+        if now < self._next:
+            self._skipped += 1
+            return
+        if self._skipped:
+            message += f" ({self._skipped} more like this in the last {self._interval:g} s)"
+            self._skipped = 0
+        self._next = now + self._interval
+        self._logger.log(self._level, message, *args)

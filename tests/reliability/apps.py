@@ -26,7 +26,12 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path[:0] = [str(ROOT / "src"), str(ROOT), str(ROOT / "tests" / "gen")]
+sys.path[:0] = [
+    str(ROOT / "src"),
+    str(ROOT),
+    str(ROOT / "tests" / "gen"),
+    str(ROOT / "examples" / "ping" / "gen"),  # what importing examples.ping adds
+]
 
 from example.v1 import shelf_pb2  # noqa: E402
 from google.api import httpbody_pb2  # noqa: E402
@@ -34,7 +39,6 @@ from google.protobuf import timestamp_pb2  # noqa: E402
 from grpcgwtest.echo.v1 import echo_pb2, echo_pb2_grpc  # noqa: E402
 from grpcgwtest.stream.v1 import stream_pb2, stream_pb2_grpc  # noqa: E402
 
-import examples.ping  # noqa: E402,F401  (puts the example's generated code on sys.path)
 from examples.ping.service import PingServicer, ShelfServicer  # noqa: E402
 
 #: What a crashing servicer says: it must never reach a client.
@@ -61,7 +65,8 @@ def report(what: str) -> None:
 
 
 async def _hang(tag: str) -> None:
-    """Wait for ever; say so when the call is cancelled (the client left)."""
+    """Wait for ever; say so when it starts, and when the call is cancelled."""
+    report(f"started {tag}")
     try:
         await asyncio.Event().wait()
     except asyncio.CancelledError:
@@ -92,6 +97,8 @@ class Shelves(ShelfServicer):
             return shelf_pb2.Shelf(name=name)
         if name.startswith("shelves/hang-"):
             await _hang(name.removeprefix("shelves/"))
+        if name.startswith("shelves/big-"):  # a reply of that many bytes
+            return shelf_pb2.Shelf(name=name, theme="x" * int(name.removeprefix("shelves/big-")))
         return await super().GetShelf(request, context)
 
     async def WatchShelves(self, request: Any, context: Any) -> AsyncIterator[shelf_pb2.Shelf]:
@@ -101,6 +108,7 @@ class Shelves(ShelfServicer):
             await _hang(token)
         elif token.startswith("busy-"):
             shelf = shelf_pb2.Shelf(name="shelves/big", theme="x" * 60000)
+            report(f"started {token}")
             try:
                 while True:
                     yield shelf
@@ -193,7 +201,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m tests.reliability.apps")
     parser.add_argument("mode", choices=["local", "backend"])
     parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--header-timeout", type=float, default=None)
+    for name in ("header", "idle", "body-read", "body", "send"):
+        parser.add_argument(f"--{name}-timeout", type=float, default=None)
     parser.add_argument("--max-connections", type=int, default=None)
     parser.add_argument("--nofile", type=int, default=None, help="soft RLIMIT_NOFILE")
     args = parser.parse_args(argv)
@@ -209,11 +218,12 @@ def main(argv: list[str] | None = None) -> None:
     import grpcgw
     from grpcgw.limits import HttpLimits
 
-    limits: dict[str, Any] = {}
-    if args.header_timeout is not None:
-        limits["header_timeout"] = args.header_timeout
-    if args.max_connections is not None:
-        limits["max_connections"] = args.max_connections
+    names = ("header_timeout", "idle_timeout", "body_read_timeout", "body_timeout", "send_timeout")
+    limits: dict[str, Any] = {
+        name: getattr(args, name)
+        for name in (*names, "max_connections")
+        if getattr(args, name) is not None
+    }
     grpcgw.serve_local(
         *servicers(),
         http_address=f"127.0.0.1:{args.port}",
