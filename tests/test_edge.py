@@ -168,6 +168,29 @@ async def test_slow_and_silent_clients_are_closed_while_others_are_served(
     assert await _ping(port) == 200
 
 
+async def test_a_head_timeout_after_the_client_left_is_quiet(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The header timer fires after the client closed, before the server read its
+    FIN: the 408 provokes a reset, and closing the write side then fails with
+    ENOTCONN. It wrote an asyncio traceback per connection under a slowloris
+    (found by ``tox -e soak``)."""
+    caplog.set_level(logging.DEBUG)
+    limits = HttpLimits(header_timeout=600)  # the test fires the timer itself
+    async with await _local(PingServicer(), limits=limits) as local:
+        sock = socket.create_connection(("127.0.0.1", local.http_port))
+        sock.sendall(b"GET /v1/ping HTTP/1.1\r\nHost: x\r\n")
+        server = local.http_server.runner.server
+        assert server is not None
+        await _until(lambda: bool(server.connections) and server.connections[0]._head_bytes)
+        [handler] = server.connections
+        sock.close()  # a FIN the server's loop has not read yet
+        handler._head_timed_out()  # what the timer does, at that moment
+        await _until(lambda: not server.connections)
+        assert await _ping(local.http_port) == 200
+    assert not _tracebacks(caplog)
+
+
 async def test_a_stalled_body_answers_408(local: LocalServer) -> None:
     reader, writer = await _connect(local.http_port)
     writer.write(

@@ -372,12 +372,16 @@ class _EdgeHandler(RequestHandler):
             self.force_close()
             return
         message = f"request headers not received within {timeout:g} s"
-        transport.write(_response(408, "Request Timeout", Code.DEADLINE_EXCEEDED, message))
-        # Close after the answer, discarding what still comes, so that the answer
-        # is not lost to a reset; the client's close (or _LINGER) ends it.
-        self._discarding = True
-        if transport.can_write_eof():
-            transport.write_eof()
+        try:
+            transport.write(_response(408, "Request Timeout", Code.DEADLINE_EXCEEDED, message))
+            # Close after the answer, discarding what still comes, so that the answer
+            # is not lost to a reset; the client's close (or _LINGER) ends it.
+            self._discarding = True
+            if transport.can_write_eof():
+                transport.write_eof()
+        except OSError:  # the client is gone already (ENOTCONN after its reset)
+            self.force_close()
+            return
         self._head_timer = self._loop.call_later(_LINGER, self.force_close)
 
     # -- send timeout ----------------------------------------------------------------------

@@ -57,6 +57,8 @@ class Case:
     message: str = ""
     #: Headers the response must have (lowercase names).
     headers: tuple[tuple[str, str], ...] = ()
+    #: The part of the request the case is about (for counts in docs/reliability.md).
+    section: str = ""
 
 
 def request(
@@ -89,15 +91,23 @@ def post_json(target: str, body: bytes | str, headers: tuple[tuple[str, str], ..
 
 
 CASES: list[Case] = []
+_section = ""
+
+
+def section(name: str) -> None:
+    global _section
+    _section = name
 
 
 def case(name: str, raw: bytes, status: int, code: int | None = None, **kw: object) -> None:
     if status >= 400 and code is None and not kw.get("head"):
         raise ValueError(f"{name}: an error case needs its Status code")
-    CASES.append(Case(name, raw, status, code, **kw))  # type: ignore[arg-type]
+    CASES.append(Case(name, raw, status, code, section=_section, **kw))  # type: ignore[arg-type]
 
 
 # -- the request line ------------------------------------------------------------------
+
+section("request line")
 
 case("garbage", b"GARBAGE\r\n\r\n", 400, INVALID_ARGUMENT)
 case("binary noise", bytes(range(1, 32)) + b"\r\n\r\n", 400, INVALID_ARGUMENT)
@@ -147,6 +157,8 @@ case("HTTP/1.1 without Host", request(host=False), 400, INVALID_ARGUMENT)
 case("HTTP/0.9 style", b"GET /v1/ping\r\nConnection: close\r\n\r\n", 200, body=PONG)
 
 # -- headers ---------------------------------------------------------------------------
+
+section("headers")
 
 case(
     "header without colon",
@@ -214,6 +226,8 @@ case(
 )
 
 # -- headers that become metadata ------------------------------------------------------------
+
+section("metadata headers")
 
 case(
     "Authorization of 4000 B",
@@ -299,6 +313,8 @@ case("metadata empty value", request(headers=[("Grpc-Metadata-Note", "")]), 200,
 
 # -- Grpc-Timeout -----------------------------------------------------------------------------
 
+section("Grpc-Timeout")
+
 for _value, _ok in [
     ("1S", True),
     ("100m", True),
@@ -343,6 +359,8 @@ case(
 )
 
 # -- framing: Content-Length and chunks --------------------------------------------------------
+
+section("Content-Length and chunks")
 
 _SHELF = "/v1/shelves?shelfId=framing"
 _JSON = ("Content-Type", "application/json")
@@ -488,6 +506,8 @@ case("body of 5 MiB", request("POST", _SHELF, [_JSON], b" " * (5 << 20)), 413, R
 
 # -- request body encodings ---------------------------------------------------------------------
 
+section("encodings")
+
 
 def _encoded(name: str, encoding: str, body: bytes, status: int, code: int | None) -> None:
     target = f"/v1/shelves?shelfId=enc-{len(CASES)}"
@@ -538,6 +558,8 @@ if not HAS_ZSTD:
     _encoded("zstd without zstd", "zstd", b"(\xb5/\xfd\x00X\x11\x00\x00{}", 415, INVALID_ARGUMENT)
 
 # -- bodies -------------------------------------------------------------------------------------
+
+section("bodies")
 
 _BOOKS = "/v1/shelves/none/books"  # CreateBook, body "*": {"book": {...}}
 for _name, _body in [
@@ -628,6 +650,8 @@ case(
 
 # -- paths ------------------------------------------------------------------------------------
 
+section("paths")
+
 for _name, _path, _status, _code in [
     ("bad escape %zz", "/v1/shelves/%zz", 400, INVALID_ARGUMENT),
     ("bare %", "/v1/shelves/%", 400, INVALID_ARGUMENT),
@@ -662,6 +686,8 @@ for _name, _path, _status, _code in [
     case(f"path: {_name}", request(target=_path), _status, _code)
 
 # -- methods ------------------------------------------------------------------------------------
+
+section("methods")
 
 for _method, _status, _code in [
     ("DELETE", 405, UNIMPLEMENTED),
@@ -698,6 +724,8 @@ case(
 case("POST a stream without a body", request("POST", "/v1/books:import", body=b""), 200)
 
 # -- query strings ------------------------------------------------------------------------------
+
+section("queries")
 
 for _name, _query, _status, _code in [
     ("int not a number", "pageSize=ten", 400, INVALID_ARGUMENT),

@@ -212,17 +212,29 @@ class EventCase:
     mentions: str = ""
     #: A check of the echo (``{"request": ..., "metadata": ...}``) of a 200.
     check: Check | None = field(default=None, compare=False)
+    #: What part of the event the case is about (for counts in docs/reliability.md).
+    section: str = ""
 
 
 EVENT_CASES: list[EventCase] = []
+_section = ""
+
+
+def section(name: str) -> None:
+    global _section
+    _section = name
 
 
 def bad(name: str, source: str, event: dict[str, Any], mentions: str) -> None:
-    EVENT_CASES.append(EventCase(f"{source}: {name}", source, event, 400, 3, mentions))
+    EVENT_CASES.append(
+        EventCase(f"{source}: {name}", source, event, 400, 3, mentions, section=_section)
+    )
 
 
 def good(name: str, source: str, event: dict[str, Any], check: Check | None = None) -> None:
-    EVENT_CASES.append(EventCase(f"{source}: {name}", source, event, 200, check=check))
+    EVENT_CASES.append(
+        EventCase(f"{source}: {name}", source, event, 200, check=check, section=_section)
+    )
 
 
 def _param1(expected: list[str]) -> Check:
@@ -239,6 +251,7 @@ def _not_in_metadata(key: str) -> Check:
     return check
 
 
+section("header and query maps")
 # Header and query maps: an entry of every JSON type.
 #: (entry value, accepted in a single-value map, accepted in a multi-value map)
 MAP_VALUES: list[tuple[Any, bool, bool]] = [
@@ -293,6 +306,7 @@ _event = base_event("apigw-http-v2-minimal-get")
 _event["headers"] = {5: "x"}
 bad("a header name that is a number", "apigw-http-v2-minimal-get", _event, "headers")
 
+section("paths, methods, base64 flags, bodies")
 # Paths, methods, base64 flags, bodies.
 for _source in SOURCES:
     for _role, _value, _mentions in [
@@ -372,9 +386,11 @@ for _source in SOURCES:
                 _event,
                 _status,
                 _code or None,
+                section=_section,
             )
         )
 
+section("raw query strings and cookies")
 # HTTP API and function URLs: raw query strings and cookies.
 for _source in V2_SOURCES:
     for _role, _value, _mentions in [
@@ -407,6 +423,7 @@ bad(
     "raw_path is not valid Unicode",
 )
 
+section("request context")
 # The request context: values metadata cannot carry are left out, never a 500.
 for _source in CONTEXT_SOURCES:
     for _value in ["1.2.3.4\n", "\u00e9", "1.2.3.4, 6.6.6.6", "", 5, None, {"ip": "1.2.3.4"}]:
