@@ -57,6 +57,8 @@ class Proc:
             errors="replace",
         )
         self._open = 2
+        #: Where the output was once the server was ready (start-up lines before).
+        self.ready = 0
         for stream in (self.popen.stdout, self.popen.stderr):
             threading.Thread(target=self._pump, args=(stream,), daemon=True).start()
 
@@ -154,6 +156,7 @@ class Local(Proc):
         found = self.wait_for(_LOCAL_PORT)
         assert isinstance(found, re.Match)
         self.port = int(found.group(1))
+        self.ready = self.mark()
 
 
 class Backend(Proc):
@@ -175,6 +178,7 @@ class Backend(Proc):
         found = self.wait_for(re.compile(r"backend ready (\d+)"))
         assert isinstance(found, re.Match)
         self.port = int(found.group(1))
+        self.ready = self.mark()
 
 
 class Proxy(Proc):
@@ -202,6 +206,7 @@ class Proxy(Proc):
             name="grpcgw proxy",
         )
         self.wait_for("grpcgw proxy: http://")
+        self.ready = self.mark()
 
 
 # -- raw HTTP ------------------------------------------------------------------------------
