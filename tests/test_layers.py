@@ -42,7 +42,7 @@ def test_pure_modules_import_without_aiohttp_or_grpc() -> None:
         import grpcgw.cors, grpcgw.logs
         import grpcgw.proxy, grpcgw.proxy._files, grpcgw.proxy._source, grpcgw.proxy._reload
         import grpcgw.proxy._config, grpcgw.settings
-        import grpcgw.binding, grpcgw.protoopts, grpcgw.openapi
+        import grpcgw.binding, grpcgw.protoopts, grpcgw.openapi, grpcgw.apidocs, grpcgw.explorer
         """,
         {"aiohttp", "grpc"},
     )
@@ -61,10 +61,10 @@ def test_lambda_build_needs_only_the_stdlib() -> None:
     assert result.returncode == 0, result.stderr
 
 
-def test_template_engine_cors_logs_limits_and_settings_need_only_the_stdlib() -> None:
+def test_template_engine_cors_logs_limits_settings_and_explorer_need_only_the_stdlib() -> None:
     result = _run(
         "import grpcgw.httprule, grpcgw.routing, grpcgw.cors, grpcgw.logs, grpcgw.limits\n"
-        "import grpcgw.settings",
+        "import grpcgw.settings, grpcgw.explorer",
         {"aiohttp", "grpc", "google"},
     )
     assert result.returncode == 0, result.stderr
@@ -84,13 +84,17 @@ def test_gateway_core_does_not_import_aiohttp() -> None:
     assert result.returncode == 0, result.stderr
 
 
-def test_openapi_is_not_imported_by_the_core_or_the_lambda_path() -> None:
+def test_openapi_and_the_explorer_are_not_imported_by_the_core_or_the_lambda_path() -> None:
     result = _run(
         """
         import sys, grpcgw
         from grpcgw.gateway import Gateway
         import grpcgw.awslambda
-        loaded = sorted(m for m in sys.modules if m.startswith("grpcgw.openapi") or m == "yaml")
+        loaded = sorted(
+            m for m in sys.modules
+            if m.startswith(("grpcgw.openapi", "grpcgw.apidocs", "grpcgw.explorer"))
+            or m.split(".")[0] in ("yaml", "swagger_ui_bundle", "jinja2")
+        )
         assert not loaded, loaded
         """,
         {"aiohttp"},

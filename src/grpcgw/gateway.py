@@ -14,8 +14,10 @@ keyword arguments of :class:`Gateway` that say how requests are served
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
+from time import perf_counter
 from typing import TYPE_CHECKING, Any, NamedTuple, TypedDict, Unpack
 
 from google.protobuf import message_factory
@@ -55,6 +57,7 @@ if TYPE_CHECKING:
     import grpc.aio
     from google.protobuf.descriptor_pool import DescriptorPool
 
+    from grpcgw.apidocs import ApiDocs
     from grpcgw.channel import TLSConfig
 
 __all__ = [
@@ -68,6 +71,8 @@ __all__ = [
     "RouteConfigError",
     "error_response",
 ]
+
+log = logging.getLogger("grpcgw")
 
 _HEALTH_METHOD = "grpc.health.v1.Health.Check"
 # A method no route has: matching it lists every method a path has routes for.
@@ -109,14 +114,20 @@ class GatewayConfig(TypedDict, total=False):
 CONFIG_KEYS = frozenset(GatewayConfig.__annotations__)
 
 
-def access_log_default(config: GatewayConfig, on: bool) -> GatewayConfig:
-    """``config`` with ``access_log`` set to ``on`` where its options leave it to the
-    front end (``None``): on for a server that owns its process (``serve_local``,
-    the proxy), off on Lambda."""
+def front_end_defaults(config: GatewayConfig, on: bool) -> GatewayConfig:
+    """``config`` with what its options leave to the front end (``None``) set to
+    ``on``: ``access_log`` and ``api_docs``, on for a server that owns its process
+    (``serve_local``, the proxy), off on Lambda."""
     options = config.get("options") or GatewayOptions()
-    if options.access_log is not None:
+    if options.access_log is not None and options.api_docs is not None:
         return config
-    return {**config, "options": replace(options, access_log=on)}
+    access_log = on if options.access_log is None else options.access_log
+    api_docs = on if options.api_docs is None else options.api_docs
+    return {**config, "options": replace(options, access_log=access_log, api_docs=api_docs)}
+
+
+#: The former name of :func:`front_end_defaults`.
+access_log_default = front_end_defaults
 
 
 def check_config(config: Mapping[str, object], where: str) -> None:
@@ -251,7 +262,45 @@ def _compile_routes(
                 _add(table, _compile_route(method, binding, options))
     if options.health_path:
         _add(table, _health_route(options.health_path, options))
+    if options.api_docs:
+        _check_api_docs_paths(table, options)
     return _RouteSet(infos, table)
+
+
+def _check_api_docs_paths(table: RouteTable[Route], options: GatewayOptions) -> None:
+    """A binding whose template is one of the API description's paths is an error;
+    one that matches such a path through a variable is left to the description
+    there (a literal path is more specific), and said once in the log."""
+    from grpcgw.apidocs import served_paths
+
+    seen: set[int] = set()
+    for path, name in served_paths(options).items():
+        try:
+            table.match(_NO_METHOD, path)
+        except MethodNotAllowed as exc:
+            methods = exc.allowed
+        except (NotFound, MalformedPath):
+            continue
+        else:  # pragma: no cover  (no route has that method)
+            continue
+        for method in methods:
+            route = table.match(method, path).target
+            if id(route) in seen:
+                continue
+            seen.add(id(route))
+            if not route.template.variables:
+                raise RouteConfigError(
+                    f"{route.method.full_name} ({route.binding}) claims {path}, where the "
+                    f"gateway serves the API description (GatewayOptions.{name}): move the "
+                    f"binding, or give {name} another path (or None), or api_docs=False"
+                )
+            log.warning(
+                "%s (%s) also matches %s; the API description is served there (GatewayOptions.%s)",
+                route.method.full_name,
+                route.binding,
+                path,
+                name,
+            )
 
 
 class Gateway:
@@ -317,6 +366,11 @@ class Gateway:
             access_log=AccessLog() if self.options.access_log else None,
         )
         self._cors = self.options.cors is not None
+        self._api_docs: ApiDocs | None = None
+        if self.options.api_docs:
+            from grpcgw.apidocs import ApiDocs
+
+            self._api_docs = ApiDocs(self.options, self.openapi)
 
     @property
     def services(self) -> tuple[ServiceInfo, ...]:
@@ -398,6 +452,10 @@ class Gateway:
         if not request.query and "?" in request.path:
             path, _, query = request.path.partition("?")
             request = replace(request, path=path, query=query)
+        if self._api_docs is not None:
+            answer = self.serve_api_docs(request)
+            if answer is not None:
+                return answer
         if self._cors and request.method == "OPTIONS":
             preflight = self.preflight(request)
             if preflight is not None:
@@ -408,6 +466,47 @@ class Gateway:
             response = self.error(request, exc)
             return await without_body(response) if request.method == "HEAD" else response
         return await self._driver.serve(request, match)
+
+    @property
+    def api_docs_paths(self) -> tuple[str, ...]:
+        """The paths :meth:`serve_api_docs` answers (none unless ``GatewayOptions.api_docs``)."""
+        return () if self._api_docs is None else self._api_docs.paths
+
+    def serve_api_docs(self, request: HttpRequest) -> HttpResponse | None:
+        """The answer to a request for the API description (``GatewayOptions.api_docs``):
+        the OpenAPI 3.1 or Swagger 2.0 document, the explorer page or one of its
+        files, with the CORS headers and an access line; ``None`` for any other
+        path. :meth:`handle` asks it first; an adapter that routes with
+        :meth:`match` itself asks it too (see :mod:`grpcgw.apidocs`).
+
+        ``request.path`` is the raw path, without the query.
+        """
+        docs = self._api_docs
+        target = None if docs is None else docs.find(request.path)
+        if target is None:
+            return None
+        assert docs is not None
+        start = perf_counter()
+        if self._cors and request.method == "OPTIONS":
+            origin = next((v for k, v in request.headers if k.lower() == "origin"), None)
+            method = next(
+                (v for k, v in request.headers if k.lower() == "access-control-request-method"),
+                None,
+            )
+            if origin is not None and method is not None:
+                return self._driver.preflight(request, origin, method, ("GET", "HEAD"))
+        try:
+            response = docs.answer(request, target)
+        except GatewayError as exc:
+            return self._driver.answer_error(request, exc, start=start)
+        except Exception:
+            log.exception("internal error serving %s %.200r", request.method, request.path)
+            error = GatewayError(Code.INTERNAL, "internal gateway error")
+            return self._driver.answer_error(request, error, start=start)
+        if self._cors:
+            self._driver.add_cors(request, response)
+        self._driver.log(request, None, response, Code.OK, start)
+        return response
 
     def preflight(self, request: HttpRequest) -> HttpResponse | None:
         """The answer to a CORS preflight (``OPTIONS`` with ``Origin`` and

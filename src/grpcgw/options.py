@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -109,11 +110,36 @@ class GatewayOptions:
     #: off for ``serve_lambda`` and a :class:`~grpcgw.Gateway` of your own.
     access_log: bool | None = None
 
+    # -- the API description --------------------------------------------------------
+    #: Serve the API description: the OpenAPI 3.1 document at openapi_path, the
+    #: Swagger 2.0 document at swagger_path and an explorer page (Swagger UI) at
+    #: docs_path. None: the front end's default, on for serve_local and the proxy,
+    #: off for serve_lambda, grpcgw.web and a Gateway of your own.
+    api_docs: bool | None = None
+    #: Where the OpenAPI 3.1 document is served (None: not served).
+    openapi_path: str | None = "/openapi.json"
+    #: Where the Swagger 2.0 document is served (None: not served).
+    swagger_path: str | None = "/swagger.json"
+    #: Where the explorer page is served, with its files below it (None: not served).
+    docs_path: str | None = "/docs"
+
     def __post_init__(self) -> None:
         # Nonsense fails here, with its name, not as a deadline that expires at
         # once or a channel argument grpc rejects at the first call.
         for name, check in _CHECKS.items():
             check(name, getattr(self, name))
+        _check_paths(self)
+
+    def api_docs_paths(self) -> dict[str, str]:
+        """The paths the API description is served at, by option name (those not
+        ``None``); empty unless ``api_docs`` is on."""
+        if not self.api_docs:
+            return {}
+        return {
+            name: path
+            for name in ("openapi_path", "swagger_path", "docs_path")
+            if (path := getattr(self, name)) is not None
+        }
 
 
 # The largest value of a gRPC int32 channel argument (message sizes).
@@ -163,9 +189,55 @@ def _instance(kind: type, *, optional: bool) -> Callable[[str, object], None]:
     return check
 
 
+# A path of one or more segments of URL path characters that need no escaping:
+# compared with request paths as they arrive, escapes and all.
+_PATH = re.compile(r"(?:/[A-Za-z0-9._~!$&'()*+,;=:@-]+)+")
+
+
+def _path(name: str, value: object) -> None:
+    if value is None:
+        return
+    if not isinstance(value, str) or _PATH.fullmatch(value) is None:
+        raise ValueError(
+            f"GatewayOptions.{name} must be a path such as /docs (segments of letters, "
+            f"digits and -._~!$&'()*+,;=:@, no trailing /) or None, not {value!r}"
+        )
+
+
+def _check_paths(options: GatewayOptions) -> None:
+    """The paths the gateway answers itself are distinct, and the page has a document."""
+    named = {
+        name: path
+        for name in ("health_path", "openapi_path", "swagger_path", "docs_path")
+        if (path := getattr(options, name)) is not None
+    }
+    seen: dict[str, str] = {}
+    for name, path in named.items():
+        if path in seen:
+            raise ValueError(f"GatewayOptions.{seen[path]} and {name} are both {path!r}")
+        seen[path] = name
+    docs = options.docs_path
+    if docs is not None:
+        for name, path in named.items():
+            if name != "docs_path" and path.startswith(docs + "/"):
+                raise ValueError(
+                    f"GatewayOptions.{name} ({path!r}) is below docs_path ({docs!r}), "
+                    "where the explorer's files are served"
+                )
+        if options.openapi_path is None and options.swagger_path is None:
+            raise ValueError(
+                "GatewayOptions.docs_path needs openapi_path or swagger_path: "
+                "the explorer page shows one of the documents"
+            )
+
+
 _CHECKS: dict[str, Callable[[str, object], None]] = {
     "cors": _instance(CorsOptions, optional=True),
     "access_log": _instance(bool, optional=True),
+    "api_docs": _instance(bool, optional=True),
+    "openapi_path": _path,
+    "swagger_path": _path,
+    "docs_path": _path,
     "timeout": _seconds,
     "connect_timeout": _finite_seconds,
     "max_request_body": _size(0, None, optional=False),

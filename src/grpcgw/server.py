@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from typing import Any, Unpack
 
 from grpcgw.descriptors import ServiceLike, resolve_service
-from grpcgw.gateway import Gateway, GatewayConfig, access_log_default, check_config
+from grpcgw.gateway import Gateway, GatewayConfig, check_config, front_end_defaults
 from grpcgw.grpcserver import GrpcServer
 from grpcgw.httpserver import HttpServer, split_address, start_server
 from grpcgw.limits import HttpLimits
@@ -101,7 +101,7 @@ async def start_local(
         gateway = Gateway(
             gateway_services,
             target=_dial_address(grpc_address, grpc_server.port),
-            **access_log_default(config, on=True),
+            **front_end_defaults(config, on=True),
         )
         http_server = await start_server(create_app(gateway), http_address, limits=limits)
     except BaseException:
@@ -119,6 +119,14 @@ async def start_local(
         http_address,
         f" (port {http_port})" if http_address.endswith(":0") else "",
     )
+    docs = gateway.options.api_docs_paths()
+    if docs and not http_address.startswith("unix:"):
+        base = "http://" + _dial_address(http_address, http_port)
+        where = [base + docs[n] for n in ("openapi_path", "swagger_path") if n in docs]
+        line = "API description at " + ", ".join(where) if where else ""
+        if "docs_path" in docs:
+            line += f"; explorer at {base}{docs['docs_path']}"
+        log.info("%s", line.lstrip("; "))
     for route in gateway.routes:
         log.debug("route %s", route)
     gc.freeze()  # what start-up built lives as long as the server: spare it GC scans

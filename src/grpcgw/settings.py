@@ -34,6 +34,7 @@ import enum
 import functools
 import json
 import math
+import os
 import sys
 import types
 import typing
@@ -52,6 +53,7 @@ __all__ = [
     "from_env",
     "from_toml",
     "help_lines",
+    "load",
     "resolve",
     "to_toml",
 ]
@@ -399,6 +401,40 @@ def resolve(settings: Sequence[Setting], *layers: Layer) -> Layer:
         values.update(layer.values)
         origins.update(layer.origins)
     return Layer(values, origins)
+
+
+def load(
+    root: type,
+    flags: Layer,
+    environ: Mapping[str, str],
+    config_file: str | os.PathLike[str] | None,
+    *,
+    ignore_env: Iterable[str] = (),
+) -> tuple[Any, Layer]:
+    """An instance of ``root`` from its four sources, each over the one before:
+    defaults, the TOML ``config_file`` (if any), the ``GRPCGW_*`` variables of
+    ``environ`` (``ignore_env``: others of the prefix that are not settings) and
+    ``flags`` (a layer made from the command line); returns it with where each
+    value came from. Raises :class:`SettingsError` naming the value at fault."""
+    settings = describe(root)
+    layers = []
+    if config_file is not None:
+        import tomllib
+
+        try:
+            with Path(config_file).open("rb") as handle:
+                document = tomllib.load(handle)
+        except OSError as exc:
+            raise SettingsError(
+                f"cannot read config file {config_file}: {exc.strerror or exc}"
+            ) from None
+        except tomllib.TOMLDecodeError as exc:
+            raise SettingsError(f"config file {config_file}: {exc}") from None
+        layers.append(from_toml(settings, document, str(config_file)))
+    layers.append(from_env(settings, environ, ignore=ignore_env))
+    layers.append(flags)
+    merged = resolve(settings, *layers)
+    return build(root, settings, merged), merged
 
 
 def build(root: type, settings: Sequence[Setting], layer: Layer) -> Any:

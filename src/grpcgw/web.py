@@ -428,6 +428,33 @@ _CODE_FOR_HTTP = {
 }
 
 
+def _add_api_docs(app: web.Application, gateway: Gateway, prefix: str) -> None:
+    """One aiohttp route per path of the API description (``GatewayOptions.api_docs``),
+    answered by :meth:`~grpcgw.Gateway.serve_api_docs` (no binding has those paths)."""
+    paths = gateway.api_docs_paths
+    if not paths:
+        return
+    prefix = prefix.rstrip("/")
+
+    async def api_docs(request: web.Request) -> web.StreamResponse:
+        path, _, query = request.raw_path.partition("?")
+        answer = gateway.serve_api_docs(
+            HttpRequest(
+                method=request.method,
+                path=path[len(prefix) :],
+                query=query,
+                headers=list(request.headers.items()),
+                remote_addr=request.remote,
+            )
+        )
+        if answer is None:  # pragma: no cover  (only its own paths come here)
+            raise web.HTTPNotFound()
+        return _to_aiohttp(answer)
+
+    for path in paths:
+        app.router.add_route("*", prefix + path, api_docs)
+
+
 def setup(
     app: web.Application,
     gateway: Gateway,
@@ -442,8 +469,11 @@ def setup(
     The gateway's routes answer every error of theirs, body errors included,
     with a ``google.rpc.Status`` body, whatever the application's middlewares;
     ``limits`` bounds how long their request bodies may take (served by
-    :func:`start_server`, the server's limits apply instead).
+    :func:`start_server`, the server's limits apply instead). With
+    ``GatewayOptions(api_docs=True)`` the API description and its explorer are
+    served too, at their paths below ``prefix`` (:mod:`grpcgw.apidocs`).
     """
+    _add_api_docs(app, gateway, prefix)
     resource = GatewayResource(gateway, prefix=prefix, limits=limits)
     app.router.register_resource(resource)
     if close:

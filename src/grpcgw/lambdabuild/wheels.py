@@ -33,12 +33,18 @@ from grpcgw.lambdabuild.archive import write_wheel
 from grpcgw.lambdabuild.errors import BuildError
 
 #: grpcgw requirements the Lambda zip does without, and why. aiohttp serves
-#: ``serve_local`` and the proxy, never the Lambda handler. The managed Python
+#: ``serve_local`` and the proxy, never the Lambda handler; Swagger UI's files
+#: only the explorer page, off on Lambda unless asked for. The managed Python
 #: runtime brings its own runtime interface client (awslambdaric, with
 #: ``snapshot_restore_py`` for SnapStart) and runs the function with it.
 LAMBDA_UNUSED = {
     "aiohttp": "the Lambda path never imports it",
     "awslambdaric": "the managed Python runtime provides it",
+    # Swagger UI's files (~11 MB installed, with Jinja2, which grpcgw never imports).
+    "swagger-ui-bundle-v2": (
+        "only the explorer page (/docs) uses it, off on Lambda; "
+        "add it to your requirements to serve the page there"
+    ),
 }
 #: Project files copied beside ``src/`` for the wheel build (those that exist).
 PROJECT_FILES = ("pyproject.toml", "setup.cfg", "setup.py", "MANIFEST.in", "README.md", "LICENSE")

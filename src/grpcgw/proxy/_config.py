@@ -17,7 +17,7 @@ import math
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
@@ -179,6 +179,12 @@ class ProxyConfig:
                 raise ConfigError(f"{name} must start with /, not {getattr(self, name)!r}")
         if self.ready_path == self.live_path:
             raise ConfigError("ready_path and live_path must differ")
+        if self.gateway.api_docs is not False:  # on unless turned off
+            served = replace(self.gateway, api_docs=True).api_docs_paths()
+            for name, path in served.items():
+                for probe in ("ready_path", "live_path"):
+                    if path == getattr(self, probe):
+                        raise ConfigError(f"{probe} and {name} are both {path!r}")
 
     def source(self) -> DescriptorSource:
         """Where the descriptors come from."""
@@ -215,23 +221,8 @@ def load_config(
     if environ is None:
         environ = os.environ
     path = config_file or environ.get(CONFIG_ENV) or None
-    layers = []
     try:
-        if path is not None:
-            try:
-                with Path(path).open("rb") as handle:
-                    document = tomllib.load(handle)
-            except OSError as exc:
-                raise ConfigError(
-                    f"cannot read config file {path}: {exc.strerror or exc}"
-                ) from None
-            except tomllib.TOMLDecodeError as exc:
-                raise ConfigError(f"config file {path}: {exc}") from None
-            layers.append(settings.from_toml(proxy_settings(), document, str(path)))
-        layers.append(settings.from_env(proxy_settings(), environ, ignore=[CONFIG_ENV]))
-        layers.append(flags)
-        merged = settings.resolve(proxy_settings(), *layers)
-        config = settings.build(ProxyConfig, proxy_settings(), merged)
+        config, merged = settings.load(ProxyConfig, flags, environ, path, ignore_env=[CONFIG_ENV])
     except settings.SettingsError as exc:
         raise ConfigError(str(exc)) from None
     return config, merged

@@ -27,7 +27,7 @@ from typing import Any
 from aiohttp import web
 
 from grpcgw.channel import gateway_channel_options, open_channel
-from grpcgw.gateway import Gateway, access_log_default
+from grpcgw.gateway import Gateway, front_end_defaults
 from grpcgw.httpserver import HttpServer, start_server
 from grpcgw.logs import configure
 from grpcgw.proxy._config import ProxyConfig
@@ -302,7 +302,7 @@ async def start_proxy(config: ProxyConfig) -> RunningProxy:
         target=config.target,
         tls=config.target_tls.config(),
         # The access log is on unless the configuration turns it off.
-        **access_log_default({"options": config.gateway}, on=True),
+        **front_end_defaults({"options": config.gateway}, on=True),
     )
     load_ms = (time.perf_counter() - started) * 1000
     proxy = RunningProxy(config, gateway, source, descriptors, load_ms=load_ms)
