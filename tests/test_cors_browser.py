@@ -8,8 +8,6 @@ not our reading of it.
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -21,27 +19,10 @@ from examples.ping.service import ShelfServicer
 from grpcgw import CorsOptions, GatewayOptions, start_local
 from grpcgw.server import LocalServer
 
+from .browser import launch, require_chromium
 from .servicers import CookiePingServicer
 
-CHROMIUM = os.environ.get("GRPCGW_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-if shutil.which(CHROMIUM) is None:
-    pytest.skip(
-        f"Chromium is not installed at {CHROMIUM} (apt-get install chromium; .ci/run does)",
-        allow_module_level=True,
-    )
-playwright = pytest.importorskip(
-    "playwright.async_api", reason="the test extra installs playwright (pip install -e '.[test]')"
-)
+playwright = require_chromium()
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -99,7 +80,7 @@ async def world() -> AsyncIterator[World]:
         options=GatewayOptions(cors=CorsOptions(allow_origins=["*"])),
     )
     async with playwright.async_playwright() as p:
-        w.browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        w.browser = await launch(p)
         try:
             yield w
         finally:
