@@ -1,5 +1,6 @@
-"""The ``grpcgw`` command: try Lambda handlers locally, list routes, run a proxy.
+"""The ``grpcgw`` command: serve servicers, try Lambda handlers locally, list routes, run a proxy.
 
+grpcgw serve examples.ping.service:PingServicer examples.ping.service:ShelfServicer
 grpcgw lambda-invoke examples.ping.lambda_function.handler event.json
 grpcgw lambda-invoke examples.ping.lambda_function.handler --get /v1/ping
 grpcgw routes examples.ping.service:ShelfServicer
@@ -210,15 +211,7 @@ def _proxy(args: argparse.Namespace) -> int:
     from grpcgw.proxy._config import ConfigError, load_config, print_config, proxy_settings
     from grpcgw.settings import Layer
 
-    values: dict[str, Any] = {}
-    origins: dict[str, str] = {}
-    for setting in proxy_settings():
-        if hasattr(args, f"setting_{setting.key}"):
-            value = getattr(args, f"setting_{setting.key}")
-            if setting.kind is tuple:  # appended once per flag, each maybe comma-separated
-                value = tuple(item for part in value for item in part)
-            values[setting.key] = value
-            origins[setting.key] = setting.flags[0]
+    values, origins = _flag_values(args, proxy_settings())
     if args.service:  # positional, as before: module:ServicerClass or full names
         names = _service_names(args.service)
         values["services"] = (*names, *values.get("services", ()))
@@ -285,42 +278,36 @@ def _service_names(specs: Sequence[str]) -> list[str]:
     ]
 
 
-def _proxy_parser(sub: Any, with_help: bool) -> None:
-    """``grpcgw proxy``: one flag per setting of :class:`grpcgw.proxy.ProxyConfig`
-    (``GatewayOptions`` included), derived from its fields; see docs/options.md."""
-    from grpcgw.proxy._config import CONFIG_ENV, proxy_settings
+def _flag_values(
+    args: argparse.Namespace, settings: Sequence[Any]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The settings given as flags (see :func:`_settings_arguments`): key -> value, and
+    key -> the flag it came from."""
+    values: dict[str, Any] = {}
+    origins: dict[str, str] = {}
+    for setting in settings:
+        if hasattr(args, f"setting_{setting.key}"):
+            value = getattr(args, f"setting_{setting.key}")
+            if setting.kind is tuple:  # appended once per flag, each maybe comma-separated
+                value = tuple(item for part in value for item in part)
+            values[setting.key] = value
+            origins[setting.key] = setting.flags[0]
+    return values, origins
+
+
+def _settings_arguments(
+    p: argparse.ArgumentParser, settings: Sequence[Any], with_help: bool, top: str
+) -> None:
+    """One flag per setting of a :mod:`grpcgw.settings` tree (``--no-x`` for booleans),
+    grouped by TOML table; ``top`` names the settings of the root."""
     from grpcgw.settings import SettingsError, help_lines
 
-    p = sub.add_parser(
-        "proxy",
-        help="serve HTTP/JSON in front of a running gRPC server",
-        description="Serve the google.api.http rules of a running gRPC server as HTTP/JSON. "
-        "Every setting is a flag, a GRPCGW_* environment variable and a key of the TOML "
-        "file given with --config; a flag wins over the environment, which wins over the "
-        "file. See docs/proxy.md and docs/options.md.",
-    )
-    p.add_argument(
-        "service",
-        nargs="*",
-        help="services to serve: full names (as --service), or module:ServicerClass",
-    )
-    p.add_argument(
-        "--config",
-        metavar="FILE",
-        help=f"a TOML file of settings (default: ${CONFIG_ENV})",
-    )
-    p.add_argument(
-        "--print-config",
-        action="store_true",
-        help="print the effective configuration as TOML, with where each value came from, and exit",
-    )
-    _path_option(p)  # for --import and module:ServicerClass
     groups: dict[str, Any] = {}
-    for setting in proxy_settings(with_help=with_help):
-        table = setting.path[0] if len(setting.path) > 1 else "proxy"
+    for setting in settings:
+        table = setting.path[0] if len(setting.path) > 1 else top
         group = groups.get(table)
         if group is None:
-            group = groups[table] = p.add_argument_group(f"[{table}]" if table != "proxy" else None)
+            group = groups[table] = p.add_argument_group(f"[{table}]" if table != top else None)
 
         def parse(text: str, setting: Any = setting) -> Any:
             try:
@@ -350,6 +337,105 @@ def _proxy_parser(sub: Any, with_help: bool) -> None:
                 "{" + ",".join(choices) + "}" if choices else setting.flag.upper().replace("-", "_")
             )
             group.add_argument(*setting.flags, type=parse, metavar=metavar, **common)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from grpcgw.serveconfig import load_serve_config, serve_settings
+    from grpcgw.settings import Layer, SettingsError, to_toml
+
+    values, origins = _flag_values(args, serve_settings())
+    try:
+        config, merged = load_serve_config(Layer(values, origins), config_file=args.config)
+    except SettingsError as exc:
+        raise SystemExit(f"grpcgw serve: {exc}") from None
+    if args.print_config:
+        head = "# grpcgw serve: the effective configuration (flag > environment > file > default)\n"
+        sys.stdout.write(head + to_toml(serve_settings(), config, merged.origins))
+        return 0
+    servicers = []
+    for spec in args.servicer:
+        if ":" not in spec:
+            raise SystemExit(f"grpcgw serve: {spec!r} is not module:ServicerClass")
+        obj = _import(spec)
+        servicers.append(obj() if isinstance(obj, type) else obj)
+
+    from grpcgw.server import serve_local
+
+    serve_local(
+        *servicers,
+        http_address=config.http_address,
+        grpc_address=config.grpc_address,
+        reflection=config.reflection,
+        grace=config.grace,
+        log_format="json" if config.log_format == "json" else "text",
+        log_level=config.log_level,
+        limits=config.limits,
+        options=config.gateway,
+    )
+    return 0
+
+
+def _serve_parser(sub: Any, with_help: bool) -> None:
+    """``grpcgw serve``: ``serve_local`` from the shell, configured as the proxy is."""
+    from grpcgw.serveconfig import CONFIG_ENV, serve_settings
+
+    p = sub.add_parser(
+        "serve",
+        help="serve servicers over gRPC and HTTP/JSON (serve_local), for development",
+        description="Run servicers in a gRPC server and the HTTP/JSON gateway in front of "
+        "it, as grpcgw.serve_local does; the API description and its explorer are at "
+        "/openapi.json, /swagger.json and /docs. Every setting is a flag, a GRPCGW_* "
+        "environment variable and a key of the TOML file given with --config, as for "
+        "grpcgw proxy. See docs/options.md.",
+    )
+    p.add_argument(
+        "servicer",
+        nargs="+",
+        help="module:ServicerClass (made with no arguments) or module:servicer_instance",
+    )
+    p.add_argument(
+        "--config", metavar="FILE", help=f"a TOML file of settings (default: ${CONFIG_ENV})"
+    )
+    p.add_argument(
+        "--print-config",
+        action="store_true",
+        help="print the effective configuration as TOML, with where each value came from, and exit",
+    )
+    _path_option(p)  # where the servicers' modules (and the code protoc wrote) are
+    _settings_arguments(p, serve_settings(with_help=with_help), with_help, "serve")
+    p.set_defaults(func=_serve)
+
+
+def _proxy_parser(sub: Any, with_help: bool) -> None:
+    """``grpcgw proxy``: one flag per setting of :class:`grpcgw.proxy.ProxyConfig`
+    (``GatewayOptions`` included), derived from its fields; see docs/options.md."""
+    from grpcgw.proxy._config import CONFIG_ENV, proxy_settings
+
+    p = sub.add_parser(
+        "proxy",
+        help="serve HTTP/JSON in front of a running gRPC server",
+        description="Serve the google.api.http rules of a running gRPC server as HTTP/JSON. "
+        "Every setting is a flag, a GRPCGW_* environment variable and a key of the TOML "
+        "file given with --config; a flag wins over the environment, which wins over the "
+        "file. See docs/proxy.md and docs/options.md.",
+    )
+    p.add_argument(
+        "service",
+        nargs="*",
+        help="services to serve: full names (as --service), or module:ServicerClass",
+    )
+    p.add_argument(
+        "--config",
+        metavar="FILE",
+        help=f"a TOML file of settings (default: ${CONFIG_ENV})",
+    )
+    p.add_argument(
+        "--print-config",
+        action="store_true",
+        help="print the effective configuration as TOML, with where each value came from, and exit",
+    )
+    _path_option(p)  # for --import and module:ServicerClass
+    _settings_arguments(p, proxy_settings(with_help=with_help), with_help, "proxy")
     p.set_defaults(func=_proxy)
 
 
@@ -519,6 +605,7 @@ def _parser(with_help: bool = True) -> argparse.ArgumentParser:
         p.set_defaults(func=func)
         if name == "openapi":
             _openapi_arguments(p)
+    _serve_parser(sub, with_help=with_help)
     _proxy_parser(sub, with_help=with_help)
     hc = sub.add_parser(
         "healthcheck",

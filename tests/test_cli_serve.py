@@ -1,0 +1,217 @@
+"""``grpcgw serve``: ``serve_local`` from the shell, as a subprocess, configured as the proxy is."""
+
+from __future__ import annotations
+
+import inspect
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from grpcgw.serveconfig import ServeConfig, serve_settings
+from grpcgw.server import serve_local
+
+from .conftest import ROOT
+from .proxyutil import Process
+
+SERVICERS = ["examples.ping.service:PingServicer", "examples.ping.service:ShelfServicer"]
+#: grpcgw's sources, run from the repository root (where ``examples`` is), and no
+#: GRPCGW_* variable of the test run's own (an unknown one is an error).
+ENV = {
+    **{k: v for k, v in os.environ.items() if not k.startswith("GRPCGW_") and k != "PYTHONPATH"},
+    "PYTHONPATH": str(ROOT / "src"),
+    "PYTHONUNBUFFERED": "1",
+}
+LOOPBACK = ["--http-address", "127.0.0.1:0", "--grpc-address", "127.0.0.1:0"]
+
+
+def _serve(*args: str, env: dict[str, str] | None = None) -> tuple[Process, str]:
+    process = Process(
+        [sys.executable, "-m", "grpcgw", "serve", *args],
+        env={**ENV, **(env or {})},
+        cwd=ROOT,
+    )
+    try:
+        line = process.out.until("HTTP/JSON gateway listening")
+    except BaseException:
+        process.stop()
+        raise
+    port = re.search(r"\(port (\d+)\)", line)
+    assert port is not None, line
+    return process, f"http://127.0.0.1:{port.group(1)}"
+
+
+def _get(url: str) -> tuple[int, dict[str, str], bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as resp:
+            return resp.status, dict(resp.headers), resp.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, dict(exc.headers), exc.read()
+
+
+def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "grpcgw", "serve", *args],
+        cwd=ROOT,
+        env={**ENV, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.fixture
+def served() -> Iterator[tuple[Process, str]]:
+    process, url = _serve(*SERVICERS, *LOOPBACK)
+    yield process, url
+    process.stop()
+
+
+def test_serves_the_servicers_and_the_api_description(served: tuple[Process, str]) -> None:
+    process, url = served
+    assert _get(url + "/v1/ping")[::2] == (200, b'{"message":"Pong"}')
+    status, headers, body = _get(url + "/docs")
+    assert status == 200
+    assert headers["Content-Type"] == "text/html; charset=utf-8"
+    status, _, body = _get(url + "/openapi.json")
+    assert status == 200
+    assert "/v1/shelves" in json.loads(body)["paths"]
+    explorer = process.out.until("explorer at")
+    assert f"{url}/docs" in explorer
+    assert f"{url}/openapi.json" in explorer
+    # Access lines, as serve_local writes them.
+    process.out.until("GET /v1/ping")
+    process.signal(signal.SIGTERM)
+    assert process.proc.wait(20) == 0
+    assert "shutting down" in process.out.drain()
+
+
+def test_settings_from_flags_variables_and_a_file(tmp_path: Path) -> None:
+    config = tmp_path / "serve.toml"
+    config.write_text('log_format = "json"\n[gateway]\ndocs_path = "/explorer"\n')
+    process, url = _serve(
+        *SERVICERS,
+        *LOOPBACK,
+        "--config",
+        str(config),
+        "--swagger-path",
+        "none",
+        env={"GRPCGW_STRICT": "true"},
+    )
+    try:
+        assert _get(url + "/v1/ping?unknown=1")[0] == 400  # strict, from GRPCGW_STRICT
+        assert _get(url + "/explorer")[0] == 200  # from the file
+        assert _get(url + "/docs")[0] == 404
+        assert _get(url + "/swagger.json")[0] == 404  # from the flag
+        assert _get(url + "/openapi.json")[0] == 200
+        line = process.out.until('"message"')
+        assert json.loads(line)["logger"].startswith("grpcgw")  # log_format json
+    finally:
+        assert process.stop() == 0
+    process, url = _serve(*SERVICERS, *LOOPBACK, "--no-api-docs")
+    try:
+        assert _get(url + "/docs")[0] == 404
+        assert _get(url + "/openapi.json")[0] == 404
+        assert _get(url + "/v1/ping")[0] == 200
+    finally:
+        process.stop()
+
+
+def test_print_config_says_where_each_value_came_from(tmp_path: Path) -> None:
+    config = tmp_path / "serve.toml"
+    config.write_text("[gateway]\nstrict = true\n")
+    result = _run(
+        *SERVICERS,
+        "--print-config",
+        "--config",
+        str(config),
+        "--docs-path",
+        "/explorer",
+        env={"GRPCGW_GRACE": "1.5"},
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert 'docs_path = "/explorer"  # --docs-path' in out
+    assert "grace = 1.5  # GRPCGW_GRACE" in out
+    assert f"strict = true  # {config}: gateway.strict" in out
+    assert 'openapi_path = "/openapi.json"\n' in out
+    # What it prints, --config reads back.
+    again = tmp_path / "again.toml"
+    again.write_text(out)
+    assert _run(*SERVICERS, "--print-config", "--config", str(again)).returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "message"),
+    [
+        (["--docs-path", "docs"], {}, "docs_path must be a path such as /docs"),
+        (["--docs-path", "/docs", "--openapi-path", "/docs"], {}, "are both '/docs'"),
+        ([], {"GRPCGW_DOCS_PAHT": "/x"}, "GRPCGW_DOCS_PAHT: no such setting"),
+        ([], {"GRPCGW_API_DOCS": "maybe"}, "GRPCGW_API_DOCS: 'maybe' is not true or false"),
+        (["--grace", "-1"], {}, "grace must be a finite number"),
+        (["--grace", "nan"], {}, "argument --grace: 'nan' is not a number"),
+    ],
+)
+def test_bad_settings_are_one_line_naming_them(
+    args: list[str], env: dict[str, str], message: str
+) -> None:
+    result = _run(*SERVICERS, *args, "--print-config", env=env)
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_servicer_that_is_not_module_colon_class() -> None:
+    result = _run("examples.ping.service.PingServicer", "--print-config")
+    assert result.returncode == 0  # --print-config imports nothing
+    result = _run("examples.ping.service.PingServicer", *LOOPBACK)
+    assert result.returncode != 0
+    assert "is not module:ServicerClass" in result.stderr
+    result = _run("examples.ping.service:Nope", *LOOPBACK)
+    assert result.returncode != 0
+    assert "has no attribute 'Nope'" in result.stderr
+
+
+def test_help_lists_every_setting_with_its_variable() -> None:
+    out = _run("--help").stdout
+    for setting in serve_settings():
+        assert setting.flags[0] in out, setting.key
+        assert setting.env in out, setting.key
+    assert "--no-api-docs" in out
+
+
+def test_the_defaults_are_serve_locals() -> None:
+    parameters = inspect.signature(serve_local).parameters
+    defaults: dict[str, Any] = {
+        name: parameters[name].default
+        for name in (
+            "http_address",
+            "grpc_address",
+            "reflection",
+            "grace",
+            "log_format",
+            "log_level",
+        )
+    }
+    config = ServeConfig()
+    assert {name: getattr(config, name) for name in defaults} == defaults
+
+
+def test_path_finds_the_servicers_module(tmp_path: Path) -> None:
+    (tmp_path / "mysvc.py").write_text(
+        "from examples.ping.service import PingServicer as Servicer  # noqa: F401\n"
+    )
+    process, url = _serve("--path", str(tmp_path), "mysvc:Servicer", *LOOPBACK)
+    try:
+        assert _get(url + "/v1/ping")[::2] == (200, b'{"message":"Pong"}')
+    finally:
+        process.stop()
