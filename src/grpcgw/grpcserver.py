@@ -35,7 +35,7 @@ class ServerConfigError(TypeError):
     """Servicers and interceptors that cannot run together in one gRPC server."""
 
 
-def _kind(interceptors: Sequence[object]) -> str:
+def _interceptor_kind(interceptors: Sequence[object]) -> str:
     aio = [i for i in interceptors if isinstance(i, grpc.aio.ServerInterceptor)]
     sync = [i for i in interceptors if isinstance(i, grpc.ServerInterceptor)]
     other = [i for i in interceptors if i not in aio and i not in sync]
@@ -50,6 +50,36 @@ def _kind(interceptors: Sequence[object]) -> str:
             "a gRPC server runs one kind"
         )
     return "sync" if sync else "aio"
+
+
+def server_kind(
+    services: Sequence[ServiceInfo], interceptors: Sequence[object], *, prefer_threaded: bool
+) -> str:
+    """``"sync"`` (a threaded ``grpc.server``) or ``"aio"`` (a ``grpc.aio`` server): the
+    server these servicers and interceptors run on (the module docstring's rules).
+
+    :meth:`GrpcServer.start` starts that server and direct dispatch
+    (:mod:`grpcgw.dispatch`) follows its rules, so both decide here. Raises
+    :class:`ServerConfigError` for what cannot run together.
+    """
+    kind = _interceptor_kind(interceptors)
+    if prefer_threaded and not interceptors and not any(s.is_async() for s in services):
+        kind = "sync"
+    if kind == "sync":
+        async_services = [s.full_name for s in services if s.is_async()]
+        if async_services:
+            raise ServerConfigError(
+                f"{', '.join(async_services)}: async servicers need grpc.aio.ServerInterceptor "
+                "interceptors, but grpc.ServerInterceptor ones were given"
+            )
+    return kind
+
+
+def require_servicers(services: Sequence[ServiceInfo]) -> None:
+    """Raise :class:`ServerConfigError` for a service given without a servicer instance."""
+    for info in services:
+        if info.servicer is None or info.add_to_server is None:
+            raise ServerConfigError(f"{info.full_name}: a servicer instance is needed to serve it")
 
 
 class _CancelledWrites(logging.Filter):
@@ -142,23 +172,11 @@ class GrpcServer:
         With ``prefer_threaded`` (the default), plain servicers with no interceptors
         run on a threaded ``grpc.server``; without it, on ``grpc.aio``'s thread pool.
         """
-        for info in services:
-            if info.servicer is None or info.add_to_server is None:
-                raise ServerConfigError(
-                    f"{info.full_name}: a servicer instance is needed to serve it"
-                )
-        kind = _kind(interceptors)
+        require_servicers(services)
+        kind = server_kind(services, interceptors, prefer_threaded=prefer_threaded)
         # grpcgw's metadata limits (what HTTP headers carry), unless given.
         options = list({**dict(METADATA_SIZE_OPTIONS), **dict(options)}.items())
-        if prefer_threaded and not interceptors and not any(s.is_async() for s in services):
-            kind = "sync"
         if kind == "sync":
-            async_services = [s.full_name for s in services if s.is_async()]
-            if async_services:
-                raise ServerConfigError(
-                    f"{', '.join(async_services)}: async servicers need grpc.aio.ServerInterceptor "
-                    "interceptors, but grpc.ServerInterceptor ones were given"
-                )
             server: grpc.aio.Server | grpc.Server = grpc.server(
                 ThreadPoolExecutor(max_workers=max_workers),
                 interceptors=list(interceptors),  # type: ignore[arg-type]

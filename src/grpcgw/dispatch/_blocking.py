@@ -25,7 +25,8 @@ from typing import Any, TypeVar
 
 from grpcgw.channel import run_blocking
 from grpcgw.descriptors import ServiceInfo, ServiceLike
-from grpcgw.dispatch._invoker import DirectInvoker, served, server_kind
+from grpcgw.dispatch._invoker import DirectInvoker, served
+from grpcgw.grpcserver import server_kind
 
 T = TypeVar("T")
 

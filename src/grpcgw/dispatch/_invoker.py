@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 import types
 from collections.abc import Callable, Iterator, Sequence
@@ -43,7 +44,7 @@ from grpcgw.dispatch._streams import (
     iterate_on_thread,
 )
 from grpcgw.errors import Code, GatewayError, status_error
-from grpcgw.grpcserver import HEALTH_SERVICE, ServerConfigError, _kind
+from grpcgw.grpcserver import HEALTH_SERVICE, ServerConfigError, require_servicers, server_kind
 from grpcgw.invoker import CallResult, Metadata, MethodSpec
 
 log = logging.getLogger("grpcgw")
@@ -65,28 +66,8 @@ def served(services: Sequence[ServiceLike | ServiceInfo]) -> list[ServiceInfo]:
     infos = [s if isinstance(s, ServiceInfo) else resolve_service(s) for s in services]
     if not infos:
         raise TypeError("DirectInvoker needs at least one servicer")
-    for info in infos:
-        if info.servicer is None or info.add_to_server is None:
-            raise ServerConfigError(f"{info.full_name}: a servicer instance is needed to serve it")
+    require_servicers(infos)
     return infos
-
-
-def server_kind(
-    services: Sequence[ServiceInfo], interceptors: Sequence[object], prefer_threaded: bool
-) -> str:
-    """``"aio"`` or ``"sync"``: the server ``GrpcServer.start`` runs these on (the same
-    rules, and the same errors for what cannot run together)."""
-    kind = _kind(interceptors)
-    if prefer_threaded and not interceptors and not any(s.is_async() for s in services):
-        kind = "sync"
-    if kind == "sync":
-        async_services = [s.full_name for s in services if s.is_async()]
-        if async_services:
-            raise ServerConfigError(
-                f"{', '.join(async_services)}: async servicers need grpc.aio.ServerInterceptor "
-                "interceptors, but grpc.ServerInterceptor ones were given"
-            )
-    return kind
 
 
 class _Method:
@@ -141,7 +122,7 @@ class DirectInvoker:
         add_health: bool = False,
     ) -> None:
         infos = served(services)
-        kind = server_kind(infos, interceptors, prefer_threaded)
+        kind = server_kind(infos, interceptors, prefer_threaded=prefer_threaded)
         if inline and kind == "aio":
             raise ServerConfigError(
                 "inline dispatch runs plain servicers with grpc.ServerInterceptor interceptors "
@@ -171,6 +152,7 @@ class DirectInvoker:
         self._max_reply = _limit(max_response_message, DEFAULT_MAX_MESSAGE)
         self._executor = executor
         self._owns_executor = executor is None
+        self._pool_pid = 0
         self._max_workers = max_workers
 
     # -- per method, per handler -----------------------------------------------------
@@ -216,10 +198,13 @@ class DirectInvoker:
 
     def _pool(self) -> Executor:
         executor = self._executor
-        if executor is None:
+        if executor is None or (self._owns_executor and self._pool_pid != os.getpid()):
+            # Made on first use, and again in a forked child (a pool's threads do not
+            # survive fork(): the parent's would take work and never run it).
             executor = self._executor = ThreadPoolExecutor(
                 max_workers=self._max_workers, thread_name_prefix="grpcgw-direct"
             )
+            self._pool_pid = os.getpid()
         return executor
 
     # -- messages ----------------------------------------------------------------------
@@ -556,9 +541,11 @@ class DirectInvoker:
                 close()
 
     async def aclose(self) -> None:
-        """Shut the worker pool down (one this invoker created); running handlers finish."""
+        """Shut the worker pool down (one this invoker created in this process); running
+        handlers finish."""
         if self._owns_executor and self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
+            if self._pool_pid == os.getpid():
+                self._executor.shutdown(wait=False, cancel_futures=True)
             self._executor = None
 
 
@@ -646,4 +633,4 @@ def _health_servicer(recorder: HandlerRecorder, names: list[str]) -> Any:
     return servicer
 
 
-__all__ = ["DirectInvoker", "served", "server_kind"]
+__all__ = ["DirectInvoker", "served"]
