@@ -365,6 +365,12 @@ async def test_refused_tcp_address_is_not_revealed() -> None:
         (Code.UNKNOWN, "Exception calling application: x", "servicer"),
         (Code.UNKNOWN, "Exception iterating responses: x", "servicer"),
         (Code.INTERNAL, "Unexpected <class 'KeyError'>: 'k'", "servicer"),
+        # grpc's own fixed texts (the whole list: test_every_fixed_grpc_text_is_internal).
+        (Code.UNKNOWN, "Calling application raised unprintable Exception!", "servicer"),
+        (Code.INTERNAL, "Failed to serialize response!", "servicer"),
+        (Code.UNKNOWN, "Error in service handler!", "servicer"),
+        (Code.UNIMPLEMENTED, "Method not found!", "transport"),
+        (Code.UNIMPLEMENTED, '"/a.B/C" requires exactly one request message.', "transport"),
         # gRPC's core, making a status up itself.
         (Code.UNAVAILABLE, "failed to connect to all addresses; last error: ...", "transport"),
         (Code.UNAVAILABLE, "Socket closed", "transport"),
@@ -399,6 +405,88 @@ def test_status_error_tells_internal_messages_apart(
         assert public.code == code
 
 
+def _grpc_status_texts(path: str) -> set[str]:
+    """The fixed status texts in one of grpc's Python sources: the messages its calls
+    to ``_abort``/``_reject_rpc``/``cancel``/``close`` pass, and those it assigns to
+    ``details`` (a ``.format`` template with ``x`` put in)."""
+    import ast
+    import pathlib
+
+    source = (pathlib.Path(grpc.__file__).parent / path).read_text()
+    texts: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        value: Any = None
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "details" for t in node.targets
+        ):
+            value = node.value
+            if isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute):
+                value = value.func.value  # "...{}".format(exception)
+        elif isinstance(node, ast.Call):
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            if name in ("_abort", "_reject_rpc", "cancel", "close"):
+                value = next((a for a in reversed(node.args) if isinstance(a, ast.Constant)), None)
+        if isinstance(value, ast.Constant) and isinstance(value.value, str | bytes):
+            text = value.value.decode() if isinstance(value.value, bytes) else value.value
+            texts.add(text.format("x") if "{}" in text else text)
+    return texts - {""}
+
+
+#: Texts grpc only logs (never sent as a status).
+_LOGGED_ONLY = {"Exception servicing handler: x"}
+
+
+@pytest.mark.parametrize("path", ["_server.py", "_channel.py"])
+def test_every_fixed_grpc_text_is_internal(path: str) -> None:
+    # Read from the grpc installed: a text a new grpcio adds fails here until
+    # errors.py knows it.
+    texts = _grpc_status_texts(path) - _LOGGED_ONLY
+    assert len(texts) >= (10 if path == "_server.py" else 6)
+    for text in sorted(texts):
+        for code in (Code.UNKNOWN, Code.INTERNAL, Code.UNIMPLEMENTED, Code.CANCELLED):
+            assert status_error(code, text).internal is not None, (text, code)
+
+
+class _Held(ping_pb2_grpc.PingServiceServicer):
+    """Holds its first call until released, so a server limited to one call is full."""
+
+    def __init__(self) -> None:
+        self.inside = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def Ping(self, request: Any, context: Any) -> Any:
+        self.inside.set()
+        await self.release.wait()
+        return ping_pb2.PingResponse(message="held")
+
+
+async def test_a_full_server_is_429_in_grpcs_own_words_hidden(sock_dir: Any) -> None:
+    # grpc.aio's server is compiled: its fixed texts are checked by running it.
+    servicer = _Held()
+    server = grpc.aio.server(maximum_concurrent_rpcs=1)
+    ping_pb2_grpc.add_PingServiceServicer_to_server(servicer, server)
+    server.add_insecure_port(f"unix://{sock_dir}/full.sock")
+    await server.start()
+    try:
+        async with Gateway([servicer], target=f"unix://{sock_dir}/full.sock") as gw:
+            held = asyncio.ensure_future(gw.handle(req("GET", "/v1/ping")))
+            await asyncio.wait_for(servicer.inside.wait(), 10)
+            full = await gw.handle(req("GET", "/v1/ping"))
+            servicer.release.set()
+            assert (await held).status == 200
+    finally:
+        await server.stop(0)
+    assert status_of(full, 429, Code.RESOURCE_EXHAUSTED) == "resource exhausted"
+    assert status_error(Code.RESOURCE_EXHAUSTED, "Concurrent RPC limit exceeded!").internal
+
+
+def test_a_servicer_may_say_what_grpc_says_only_in_other_words() -> None:
+    # Only the whole fixed text is grpc's: a servicer's message that quotes it passes.
+    error = status_error(Code.UNIMPLEMENTED, "Method not found! Try /v2/ping")
+    assert error.internal is None
+
+
 def test_metadata_refused_by_the_backend_is_431_without_its_listing() -> None:
     error = status_error(
         Code.RESOURCE_EXHAUSTED,
@@ -406,6 +494,28 @@ def test_metadata_refused_by_the_backend_is_431_without_its_listing() -> None:
     )
     assert (error.http_status, error.internal) == (431, "transport")
     assert error.public().message == "request headers too large for the service"
+    too_long = status_error(
+        Code.RESOURCE_EXHAUSTED,
+        "received metadata size exceeds hard limit (value length 20000 vs. 16384)",
+    )
+    assert too_long.http_status == 431
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "Stream removed (received metadata size exceeds hard limit (65646 vs. 65536);  "
+        ":status:42B content-type:60B grpc-accept-encoding:75B big:65435B)",
+        "Stream removed (received metadata size exceeds hard limit (value length 70000 vs. 65536))",
+        "received metadata size exceeds hard limit (65557 vs. 65536);  grpc-status:44B "
+        "grpc-message:44B big:65435B",
+    ],
+)
+def test_reply_metadata_over_the_limit_is_not_blamed_on_the_request(message: str) -> None:
+    # The gateway's channel refused what the server sent: not the client's headers.
+    error = status_error(Code.RESOURCE_EXHAUSTED, message)
+    assert (error.http_status, error.internal) == (429, "transport")
+    assert error.public().message == "resource exhausted"
 
 
 # -- hooks and Gateway.error --------------------------------------------------------------

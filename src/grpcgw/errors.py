@@ -201,6 +201,35 @@ _SERVICER_CRASH = re.compile(
     r"Exception calling application: |Exception iterating responses: |Unexpected <class '[^']*'>: "
 )
 
+#: The fixed texts grpc's Python libraries write when they make a status up themselves
+#: (grpcio 1.85: the threaded server, grpc/_server.py; grpc.aio's server, its
+#: cygrpc aio/server.pyx.pxi; the clients, grpc/_channel.py and grpc.aio), each
+#: with whose failure it reports. Matched as the whole message, under any code
+#: (a server reports some under the code a handler set).
+_GRPC_TEXTS: dict[str, Internal] = {
+    # Servers: a handler (or an interceptor) failed, or what it returned did.
+    "Calling application raised unprintable Exception!": "servicer",
+    "Failed to serialize response!": "servicer",
+    "Error in service handler!": "servicer",
+    "RPC Aborted": "servicer",
+    "Exception deserializing request!": "servicer",
+    # Servers: no such method, or a limit.
+    "Method not found!": "transport",
+    "Concurrent RPC limit exceeded!": "transport",
+    # Clients (the gateway's channels): a reply or request that could not be
+    # (de)serialized, or the channel or call going away under it.
+    "Exception deserializing response!": "servicer",
+    "Exception serializing request!": "transport",
+    "Exception iterating requests!": "transport",
+    "Locally cancelled by application!": "transport",
+    "Cancelled upon garbage collection!": "transport",
+    "Channel closed!": "transport",
+    "Channel deallocated!": "transport",
+}
+
+#: The threaded server's answer to a unary method called with no request message.
+_ONE_REQUEST = re.compile(r'"[^"]*" requires exactly one request message\.\Z')
+
 #: Codes gRPC itself produces (grpc/doc/statuscodes.md): a message under any
 #: other code can only come from a servicer.
 _LIBRARY_CODES = frozenset(
@@ -232,6 +261,10 @@ _TRANSPORT = re.compile(
 
 #: RESOURCE_EXHAUSTED for metadata over a limit (the peer's or this client's).
 _METADATA_TOO_LARGE = "metadata size exceeds"
+#: ...of a reply: this client refused the server's headers or trailers (grpc core
+#: then reports the stream removed, and lists the reply's own headers). Otherwise
+#: the server refused the request's.
+_REPLY_METADATA = re.compile(r"Stream removed|:status:|grpc-status:")
 
 #: HTTP status for request headers too large to forward as metadata.
 HEADERS_TOO_LARGE = 431
@@ -249,18 +282,28 @@ def status_error(
     Invokers build their errors with it, so that every one tells messages a
     servicer set on purpose (``context.abort(code, "...")``, ``set_details``),
     which pass through as grpc-gateway passes them, from an unhandled
-    exception's text (``"servicer"``) and from gRPC's own report of a
-    transport failure, limit or deadline (``"transport"``). A backend that
-    refuses the request's metadata as too large answers 431.
+    exception's text and grpc's own account of a failed handler (``"servicer"``)
+    and from gRPC's own report of a transport failure, limit, deadline or
+    missing method (``"transport"``). A backend that refuses the request's
+    metadata as too large answers 431; a reply whose metadata this client
+    refused is RESOURCE_EXHAUSTED like any other reply over a limit.
     """
     internal: Internal | None = None
     http_status = None
     if message:
         if _SERVICER_CRASH.match(message):
             internal = "servicer"
+        elif message in _GRPC_TEXTS:
+            internal = _GRPC_TEXTS[message]
+        elif _ONE_REQUEST.match(message):
+            internal = "transport"
         elif code in _LIBRARY_CODES and _TRANSPORT.search(message):
             internal = "transport"
-            if code == Code.RESOURCE_EXHAUSTED and _METADATA_TOO_LARGE in message:
+            if (
+                code == Code.RESOURCE_EXHAUSTED
+                and _METADATA_TOO_LARGE in message
+                and not _REPLY_METADATA.search(message)
+            ):
                 http_status = HEADERS_TOO_LARGE
     return GatewayError(
         code, message or code.name, http_status=http_status, details=details, internal=internal

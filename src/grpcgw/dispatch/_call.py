@@ -23,6 +23,7 @@ from google.protobuf.message import Message
 
 from grpcgw.errors import Code, GatewayError, details_from_status_bin, status_error
 from grpcgw.invoker import CallResult, Metadata
+from grpcgw.metadata import MAX_METADATA_SIZE
 
 log = logging.getLogger("grpcgw")
 
@@ -52,6 +53,66 @@ def _as_received(metadata: Metadata) -> tuple[Metadatum, ...]:
     first = [Metadatum(k, v) for known in _KNOWN_FIRST for k, v in metadata if k == known]
     rest = [Metadatum(k, v) for k, v in metadata if k not in _REORDERED]
     return (*first, *rest)
+
+
+# -- the gateway's channel's limit on the metadata it receives ------------------------------
+#
+# A channel grpcgw opens refuses a block of headers or trailers of MAX_METADATA_SIZE or
+# more, as grpc core counts it (each entry: key, value and 32 bytes; a -bin value one
+# byte more), and fails the call with RESOURCE_EXHAUSTED. What a server adds to each
+# block, by the same count (grpcio 1.85, measured):
+
+#: The headers: ``:status``, ``content-type``, ``grpc-accept-encoding``.
+_HEADERS = ((":status", 42), ("content-type", 60), ("grpc-accept-encoding", 75))
+#: A status sent with nothing before it (Trailers-Only): ``:status``, ``content-type``.
+_TRAILERS_ONLY = ((":status", 42), ("content-type", 60))
+
+
+def _grpc_message_length(details: str) -> int:
+    """The length of ``grpc-message`` on the wire (grpc percent-encodes its UTF-8)."""
+    raw = details.encode("utf-8", "surrogatepass")
+    return len(raw) + 2 * sum(1 for b in raw if b < 0x20 or b > 0x7E or b == 0x25)
+
+
+def _over_limit(
+    block: tuple[tuple[str, int], ...], metadata: Metadata
+) -> tuple[str, Metadata] | None:
+    """grpc core's text refusing a block of ``metadata`` (after what the server adds,
+    ``block``) over a grpcgw channel's limit, and the entries it keeps (the client still
+    reads them); ``None`` if the block fits."""
+    limit = MAX_METADATA_SIZE
+    listed = list(block)
+    total = sum(size for _, size in block)
+    for index, (key, value) in enumerate(metadata):
+        binary = 1 if key.endswith("-bin") else 0  # counted, though not listed
+        if len(value) + binary >= limit:
+            what = f"value length {len(value) + binary} vs. {limit}"
+            return f"{_REFUSED} ({what}))", metadata[:index]
+        size = len(key) + len(value) + 32
+        listed.append((key, size))
+        total += size + binary
+    if total < limit:
+        return None
+    listing = " ".join(f"{key}:{size}B" for key, size in listed)
+    return f"{_REFUSED} ({total} vs. {limit});  {listing})", metadata
+
+
+_REFUSED = "Stream removed (received metadata size exceeds hard limit"
+
+
+def _status_block(code: Code, details: str) -> tuple[tuple[str, int], ...]:
+    """The trailers of a status: ``grpc-status``, ``grpc-message`` (empty for OK)."""
+    return (
+        ("grpc-status", 11 + len(str(int(code))) + 32),
+        ("grpc-message", 12 + _grpc_message_length(details) + 32),
+    )
+
+
+_OK_STATUS = _status_block(Code.OK, "")
+_OK_TRAILERS_ONLY = _TRAILERS_ONLY + _OK_STATUS
+#: A status message this long may need counting: percent-encoded, one character may
+#: take 12 bytes, and what else a block holds without trailers is small.
+_LONG_DETAILS = MAX_METADATA_SIZE // 16
 
 
 class Metadatum(NamedTuple):
@@ -124,8 +185,8 @@ def _code(code: grpc.StatusCode | None) -> Code:
 def _exception_text(exc: BaseException, template: str, unprintable: str) -> str:
     try:
         return template.format(exc=exc, type=type(exc))
-    except Exception:
-        return unprintable
+    except Exception:  # str(exc) raised
+        return unprintable.format(type=type(exc))
 
 
 #: Guards ``add_callback`` against the callbacks being run (rare; shared by all calls).
@@ -156,6 +217,7 @@ class Call:
         "no_compress_next",
         "on_initial_metadata",
         "pool",
+        "refused",
         "status_sent",
         "trailing_metadata",
     )
@@ -191,6 +253,8 @@ class Call:
         self.callbacks: list[Callable[[], None]] | None = []
         self.compression: grpc.Compression | None = None
         self.no_compress_next = False
+        #: The gateway's channel refused the headers sent (over its metadata limit).
+        self.refused: GatewayError | None = None
 
     # -- what contexts read ------------------------------------------------------------
 
@@ -218,7 +282,14 @@ class Call:
     # -- what contexts write -----------------------------------------------------------
 
     def send_initial_metadata(self, metadata: Any) -> None:
-        self.initial_metadata = metadata_tuple(metadata)
+        self.initial_metadata = sent = metadata_tuple(metadata)
+        if sent:
+            over = _over_limit(_HEADERS, sent)
+            if over is not None:
+                # The client resets the stream on receiving them: the call is over.
+                text, kept = over
+                self.refused = call_error(Code.RESOURCE_EXHAUSTED, text, kept, (), self.pool)
+                self.cancel()
         notify = self.on_initial_metadata
         if notify is not None:
             notify()
@@ -262,7 +333,26 @@ class Call:
 
     def error(self, code: Code, details: str) -> GatewayError:
         self.status_sent = True
-        return call_error(code, details, self.header_metadata(), self.trailers(), self.pool)
+        if self.refused is not None:
+            return self.refused
+        trailers = self.trailers()
+        if trailers or len(details) > _LONG_DETAILS:
+            block = _status_block(code, details)
+            if self.initial_metadata is None:
+                block = _TRAILERS_ONLY + block
+            refused = self._refused_trailers(block, trailers)
+            if refused is not None:
+                return refused
+        return call_error(code, details, self.header_metadata(), trailers, self.pool)
+
+    def _refused_trailers(
+        self, block: tuple[tuple[str, int], ...], trailers: Metadata
+    ) -> GatewayError | None:
+        over = _over_limit(block, trailers)
+        if over is None:
+            return None
+        text, kept = over
+        return call_error(Code.RESOURCE_EXHAUSTED, text, self.header_metadata(), kept, self.pool)
 
     def abort_error(self) -> GatewayError:
         """The status an ``abort()`` sent."""
@@ -271,6 +361,8 @@ class Call:
 
     def ended_error(self) -> GatewayError:
         """The client's view of a call it cancelled or whose deadline passed."""
+        if self.refused is not None:
+            return self.refused
         if self.expired:
             return call_error(Code.DEADLINE_EXCEEDED, "Deadline Exceeded", self.header_metadata())
         return call_error(Code.CANCELLED, "", self.header_metadata())
@@ -289,7 +381,10 @@ class Call:
                 exc_info=exc,
             )
             code = _code(self.code)
-            text = _exception_text(exc, "Unexpected {type}: {exc}", "Unexpected exception")
+            # (grpc.aio itself never ends a call whose exception cannot be printed.)
+            text = _exception_text(
+                exc, "Unexpected {type}: {exc}", "Unexpected {type}: <unprintable exception>"
+            )
             return self.error(Code.UNKNOWN if code == Code.OK else code, text)
         if self.abort_exception is not None:
             return self.abort_error()
@@ -316,7 +411,12 @@ class Call:
         if code != Code.OK:
             raise self.error(code, self.details or "")
         self.status_sent = True
-        return CallResult(response, self.header_metadata(), self.trailers())
+        trailers = self.trailers()
+        if trailers:
+            refused = self._refused_trailers(_OK_STATUS, trailers)
+            if refused is not None:
+                raise refused
+        return CallResult(response, self.header_metadata(), trailers)
 
     def end_of_stream(self) -> GatewayError | None:
         """A streaming handler ended without raising: ``None`` for OK, else the error."""
@@ -328,6 +428,9 @@ class Call:
         if code != Code.OK:
             return self.error(code, self.details or "")
         self.status_sent = True
+        if self.trailing_metadata:
+            block = _OK_STATUS if self.initial_metadata is not None else _OK_TRAILERS_ONLY
+            return self._refused_trailers(block, self.trailers())
         return None
 
 

@@ -206,6 +206,12 @@ class DirectResponseStream:
         if self._done:
             return None
         item = await self._pipe.get()
+        refused = self._call.refused
+        if refused is not None:  # the headers sent were over the channel's limit
+            self._done = True
+            self.cancel()
+            refused.header_metadata = ()  # a stream's client reports none with it
+            raise refused
         if isinstance(item, _End):
             self._done = True
             self._stop_timer()
@@ -281,6 +287,11 @@ class InlineResponseStream:
             return None
         if self._replies is None:
             self._replies = in_fresh_context(self._run)
+            refused = self._call.refused
+            if refused is not None:  # headers over the channel's limit
+                self._done = True
+                refused.header_metadata = ()  # a stream's client reports none with it
+                raise refused
         message = next(self._replies, None)
         if message is None:
             self._done = True
