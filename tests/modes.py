@@ -16,6 +16,10 @@ fixture built on it, by making them attributes of the test module::
     async def test_ping(backend: Backend) -> None:
         gateway = await backend.gateway(PingServicer())
         ...
+
+The front ends take the mode as it is: ``serve_lambda(..., dispatch=mode)``,
+``start_local(..., dispatch=mode)``. A test about what only a socket has (its
+file, a connection that fails) runs once, with :func:`socket_only` saying why.
 """
 
 from __future__ import annotations
@@ -51,10 +55,12 @@ class Backend:
         self.sock_dir = sock_dir
         self._servers: list[GrpcServer] = []
         self._closers: list[Any] = []
+        self._health: Any = None
 
     async def gateway(
         self,
         *servicers: object,
+        services: Sequence[Any] | None = None,
         interceptors: Sequence[Any] = (),
         prefer_threaded: bool = True,
         blocking: bool = False,
@@ -69,15 +75,20 @@ class Backend:
         ``blocking``: as the Lambda handler calls (drive the gateway with
         ``run_blocking``): over a blocking channel to a threaded server, or
         direct dispatch ``inline``; plain servicers only.
+
+        ``services``: what the gateway serves (names, descriptors), when not the
+        servicers' own services.
         """
-        options = replace(options or GatewayOptions(), expose_internal_errors=self.exposed)
-        services = [resolve_service(s) for s in servicers]
-        descriptors = [s.descriptor for s in services]
+        options = options or GatewayOptions()
+        if self.exposed:
+            options = replace(options, expose_internal_errors=True)
+        served = [resolve_service(s) for s in servicers]
+        descriptors = [s.descriptor for s in served] if services is None else list(services)
         health = bool(options.health_path)
         if self.mode == "socket":
             target = f"unix://{self.sock_dir}/grpc-{next(self._ids)}.sock"
             server = await GrpcServer.start(
-                services,
+                served,
                 target,
                 interceptors=interceptors,
                 prefer_threaded=prefer_threaded or blocking,
@@ -86,6 +97,7 @@ class Backend:
                 reflection=False,
             )
             self._servers.append(server)
+            self._health = server.health or self._health
             if blocking:
                 from grpcgw.channel import BlockingInvoker, open_blocking_channel
 
@@ -104,7 +116,7 @@ class Backend:
             self._closers.append(gateway)
             return gateway
         invoker = DirectInvoker(
-            services,
+            served,
             interceptors=interceptors,
             prefer_threaded=prefer_threaded or blocking,
             inline=blocking,
@@ -113,7 +125,23 @@ class Backend:
             add_health=health,
         )
         self._closers.append(invoker)
+        self._health = invoker.health or self._health
         return Gateway(descriptors, invoker=invoker, options=options, **gateway_kwargs)
+
+    async def set_serving(self, service: str, serving: bool) -> None:
+        """Report ``service`` (``""``: all) SERVING or not, by the health service the
+        last gateway with ``health_path`` asks."""
+        from grpc_health.v1 import health_pb2
+
+        assert self._health is not None, "no gateway with health_path yet"
+        status = (
+            health_pb2.HealthCheckResponse.SERVING
+            if serving
+            else health_pb2.HealthCheckResponse.NOT_SERVING
+        )
+        result = self._health.set(service, status)
+        if result is not None:
+            await result
 
     def said(self, code: Code, message: str) -> str:
         """What a client of these gateways is told for a status with this message
@@ -132,6 +160,13 @@ class Backend:
 def mode(request: pytest.FixtureRequest) -> str:
     """``socket`` or ``direct``: each test using it runs once in each mode."""
     return str(request.param)
+
+
+def socket_only(reason: str) -> pytest.MarkDecorator:
+    """Run a test that takes ``mode`` (or ``backend``) in socket mode only: ``reason``
+    says what it tests that only a socket has."""
+    assert reason
+    return pytest.mark.parametrize("mode", ["socket"])
 
 
 @pytest.fixture

@@ -14,6 +14,11 @@ from examples.ping.service import PingServicer, ShelfServicer
 from grpcgw import CorsOptions, Gateway, GatewayOptions, HttpRequest, HttpResponse
 from grpcgw.cors import CorsPolicy
 
+from . import modes
+from .modes import Backend
+
+mode, backend = modes.mode, modes.backend
+
 APP = "https://app.example.com"
 
 
@@ -277,38 +282,44 @@ async def test_what_is_not_a_preflight_is_routed_as_usual(example_target: str) -
         assert response.header("Access-Control-Allow-Origin") is None
 
 
-async def test_every_actual_response_carries_the_cors_headers(example_target: str) -> None:
-    async with gateway(example_target, expose_headers=["Grpc-Metadata-X-Total"]) as gw:
-        origin = [("Origin", APP)]
-        for method, path, status in [
-            ("GET", "/v1/ping", 200),
-            ("HEAD", "/v1/ping", 200),
-            ("GET", "/v1/shelves/nope", 404),  # the server's error
-            ("GET", "/v1/shelves?pageSize=x", 400),  # a transcoding error
-            ("DELETE", "/v1/ping", 405),  # a routing error
-            ("GET", "/v2/none", 404),
-        ]:
-            response = await gw.handle(HttpRequest(method, path, headers=origin))
-            assert response.status == status, (method, path)
-            assert response.header("Access-Control-Allow-Origin") == APP, (method, path)
-            assert response.header("Access-Control-Expose-Headers") == "Grpc-Metadata-X-Total"
-            assert response.header("Vary") == "Origin"
-            other = await gw.handle(HttpRequest(method, path, headers=[("Origin", "https://x.y")]))
-            assert other.status == status
-            assert other.header("Access-Control-Allow-Origin") is None
-            assert other.header("Vary") == "Origin"
+async def _cors_gateway(backend: Backend, **cors: Any) -> Gateway:
+    cors.setdefault("allow_origins", [APP])
+    options = GatewayOptions(cors=CorsOptions(**cors))
+    return await backend.gateway(PingServicer(), ShelfServicer(), options=options)
 
 
-async def test_streams_carry_the_cors_headers(example_target: str) -> None:
-    async with gateway(example_target) as gw:
-        await gw.handle(HttpRequest("POST", "/v1/shelves", query="shelf_id=s", body=b"{}"))
-        request = HttpRequest("GET", "/v1/shelves:watch", headers=[("Origin", APP)])
-        streamed = await gw.handle(request)
-        assert streamed.stream is not None
-        assert streamed.header("Access-Control-Allow-Origin") == APP
-        assert b"shelves/s" in await streamed.read()
-        buffered = await gw.handle_buffered(request)
-        assert buffered.header("Access-Control-Allow-Origin") == APP
+async def test_every_actual_response_carries_the_cors_headers(backend: Backend) -> None:
+    gw = await _cors_gateway(backend, expose_headers=["Grpc-Metadata-X-Total"])
+    origin = [("Origin", APP)]
+    for method, path, status in [
+        ("GET", "/v1/ping", 200),
+        ("HEAD", "/v1/ping", 200),
+        ("GET", "/v1/shelves/nope", 404),  # the server's error
+        ("GET", "/v1/shelves?pageSize=x", 400),  # a transcoding error
+        ("DELETE", "/v1/ping", 405),  # a routing error
+        ("GET", "/v2/none", 404),
+    ]:
+        response = await gw.handle(HttpRequest(method, path, headers=origin))
+        assert response.status == status, (method, path)
+        assert response.header("Access-Control-Allow-Origin") == APP, (method, path)
+        assert response.header("Access-Control-Expose-Headers") == "Grpc-Metadata-X-Total"
+        assert response.header("Vary") == "Origin"
+        other = await gw.handle(HttpRequest(method, path, headers=[("Origin", "https://x.y")]))
+        assert other.status == status
+        assert other.header("Access-Control-Allow-Origin") is None
+        assert other.header("Vary") == "Origin"
+
+
+async def test_streams_carry_the_cors_headers(backend: Backend) -> None:
+    gw = await _cors_gateway(backend)
+    await gw.handle(HttpRequest("POST", "/v1/shelves", query="shelf_id=s", body=b"{}"))
+    request = HttpRequest("GET", "/v1/shelves:watch", headers=[("Origin", APP)])
+    streamed = await gw.handle(request)
+    assert streamed.stream is not None
+    assert streamed.header("Access-Control-Allow-Origin") == APP
+    assert b"shelves/s" in await streamed.read()
+    buffered = await gw.handle_buffered(request)
+    assert buffered.header("Access-Control-Allow-Origin") == APP
 
 
 async def test_a_response_hook_result_gets_the_cors_headers(example_target: str) -> None:

@@ -1,6 +1,7 @@
 """One configuration, every front end: ``start_local`` (a real aiohttp server, a real
 HTTP client) and ``serve_lambda`` (events) give the same answers to CORS
-requests, set the same cookies, and take the same keywords."""
+requests, set the same cookies, and take the same keywords: in both dispatch
+modes (the ``mode`` fixture)."""
 
 from __future__ import annotations
 
@@ -27,8 +28,11 @@ from grpcgw import (
 from grpcgw.awslambda import LambdaHandler
 from grpcgw.server import LocalServer
 
+from . import modes
 from .servicers import COOKIES, CookiePingServicer
 from .test_lambda import Context, v2
+
+mode = modes.mode
 
 APP = "https://app.example.com"
 
@@ -60,12 +64,13 @@ CONFIG: GatewayConfig = {
 
 
 @pytest.fixture
-async def local() -> AsyncIterator[LocalServer]:
+async def local(mode: str) -> AsyncIterator[LocalServer]:
     server = await start_local(
         PingServicer(),
         ShelfServicer(),
         http_address="127.0.0.1:0",
         grpc_address="127.0.0.1:0",
+        dispatch=mode,
         **CONFIG,
     )
     async with server:
@@ -73,11 +78,12 @@ async def local() -> AsyncIterator[LocalServer]:
 
 
 @pytest.fixture
-def on_lambda(sock_dir: Path) -> Iterator[LambdaHandler]:
+def on_lambda(sock_dir: Path, mode: str) -> Iterator[LambdaHandler]:
     handler = serve_lambda(
         PingServicer(),
         ShelfServicer(),
         lambda_options=LambdaOptions(socket_dir=str(sock_dir)),
+        dispatch=mode,
         **CONFIG,
     )
     yield handler
@@ -213,15 +219,20 @@ async def test_the_preflight_answer(local: LocalServer) -> None:
     }
 
 
-async def test_hooks_and_matchers_apply_on_both(
-    sock_dir: Path,
-) -> None:
+async def test_hooks_and_matchers_apply_on_both(sock_dir: Path, mode: str) -> None:
     handler = serve_lambda(
-        CookiePingServicer(), lambda_options=LambdaOptions(socket_dir=str(sock_dir)), **CONFIG
+        CookiePingServicer(),
+        lambda_options=LambdaOptions(socket_dir=str(sock_dir)),
+        dispatch=mode,
+        **CONFIG,
     )
     try:
         async with await start_local(
-            CookiePingServicer(), http_address="127.0.0.1:0", grpc_address="127.0.0.1:0", **CONFIG
+            CookiePingServicer(),
+            http_address="127.0.0.1:0",
+            grpc_address="127.0.0.1:0",
+            dispatch=mode,
+            **CONFIG,
         ) as local:
             here = await local_answer(local, "GET", "/v1/ping", {"Origin": APP})
         there = lambda_answer(handler, "GET", "/v1/ping", {"Origin": APP})
@@ -233,10 +244,13 @@ async def test_hooks_and_matchers_apply_on_both(
     assert here[1]["access-control-expose-headers"] == ["Grpc-Metadata-X-Total", "X-Hooked"]
 
 
-async def test_cookies_reach_a_real_client_locally() -> None:
+async def test_cookies_reach_a_real_client_locally(mode: str) -> None:
     async with (
         await start_local(
-            CookiePingServicer(), http_address="127.0.0.1:0", grpc_address="127.0.0.1:0"
+            CookiePingServicer(),
+            http_address="127.0.0.1:0",
+            grpc_address="127.0.0.1:0",
+            dispatch=mode,
         ) as local,
         aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session,
     ):
@@ -259,3 +273,13 @@ async def test_unknown_keywords_are_refused_everywhere(where: str, sock_dir: Pat
 async def _call(function: Any, *args: Any, **kwargs: Any) -> Any:
     result = function(*args, **kwargs)
     return await result if hasattr(result, "__await__") else result
+
+
+@pytest.mark.parametrize("where", ["start_local", "serve_lambda", "serve_local"])
+async def test_a_dispatch_mode_that_does_not_exist_is_refused(where: str) -> None:
+    import grpcgw
+
+    front_end = getattr(grpcgw, where)
+    match = rf"{where}\(\): dispatch must be 'socket' or 'direct', not 'inline'"
+    with pytest.raises(ValueError, match=match):
+        await _call(front_end, PingServicer(), dispatch="inline")

@@ -1,4 +1,5 @@
-"""The example's logging interceptor: one JSON line per call with its code and duration."""
+"""The example's logging interceptor: one JSON line per call with its code and duration,
+in both dispatch modes (it wraps the handler it is given: direct dispatch runs it so)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,10 @@ from examples.ping.interceptor import LoggingInterceptor, SyncLoggingInterceptor
 from examples.ping.service import PingServicer, ShelfServicer, SyncPingServicer
 from grpcgw import start_local
 
+from . import modes
 from .servicers import SyncDeniedPingServicer
+
+mode = modes.mode
 
 
 def call_lines(err: str) -> list[dict[str, Any]]:
@@ -28,13 +32,16 @@ async def get(port: int, path: str) -> tuple[int, bytes]:
         return resp.status, await resp.read()
 
 
-async def test_aio_interceptor_logs_code_and_duration(capfd: pytest.CaptureFixture[str]) -> None:
+async def test_aio_interceptor_logs_code_and_duration(
+    capfd: pytest.CaptureFixture[str], mode: str
+) -> None:
     capfd.readouterr()
     async with await start_local(
         PingServicer(),
         ShelfServicer(),
         http_address="127.0.0.1:0",
         grpc_address="127.0.0.1:0",
+        dispatch=mode,
         interceptors=[LoggingInterceptor()],
     ) as local:
         assert (await get(local.http_port, "/v1/ping"))[0] == 200
@@ -54,12 +61,15 @@ async def test_aio_interceptor_logs_code_and_duration(capfd: pytest.CaptureFixtu
         assert line["duration_ms"] >= 0
 
 
-async def test_sync_interceptor_logs_code_and_duration(capfd: pytest.CaptureFixture[str]) -> None:
+async def test_sync_interceptor_logs_code_and_duration(
+    capfd: pytest.CaptureFixture[str], mode: str
+) -> None:
     capfd.readouterr()
     async with await start_local(
         SyncPingServicer(),
         http_address="127.0.0.1:0",
         grpc_address="127.0.0.1:0",
+        dispatch=mode,
         interceptors=[SyncLoggingInterceptor()],
     ) as local:
         assert not local.grpc_server.is_async
@@ -69,13 +79,16 @@ async def test_sync_interceptor_logs_code_and_duration(capfd: pytest.CaptureFixt
     assert line["duration_ms"] >= 0
 
 
-async def test_aio_interceptor_with_a_plain_servicer(capfd: pytest.CaptureFixture[str]) -> None:
+async def test_aio_interceptor_with_a_plain_servicer(
+    capfd: pytest.CaptureFixture[str], mode: str
+) -> None:
     # The plain method still runs in grpc.aio's thread pool, not on the loop.
     capfd.readouterr()
     async with await start_local(
         SyncPingServicer(),
         http_address="127.0.0.1:0",
         grpc_address="127.0.0.1:0",
+        dispatch=mode,
         interceptors=[LoggingInterceptor()],
     ) as local:
         assert local.grpc_server.is_async
@@ -86,13 +99,14 @@ async def test_aio_interceptor_with_a_plain_servicer(capfd: pytest.CaptureFixtur
 
 @pytest.mark.parametrize("interceptor", [LoggingInterceptor, SyncLoggingInterceptor])
 async def test_a_plain_servicers_abort_is_logged_with_its_code(
-    capfd: pytest.CaptureFixture[str], interceptor: Any
+    capfd: pytest.CaptureFixture[str], mode: str, interceptor: Any
 ) -> None:
     capfd.readouterr()
     async with await start_local(
         SyncDeniedPingServicer(),
         http_address="127.0.0.1:0",
         grpc_address="127.0.0.1:0",
+        dispatch=mode,
         interceptors=[interceptor()],
     ) as local:
         assert (await get(local.http_port, "/v1/ping"))[0] == 403

@@ -1,5 +1,6 @@
 """What clients see when things go wrong: replies that cannot be rendered, servicer
-crashes, transport failures, hooks that fail. Real gRPC servers throughout.
+crashes, transport failures, hooks that fail. Real gRPC servers throughout, and
+every case with a servicer also dispatched in process (the ``mode`` fixture).
 
 Each case asserts the status, the ``google.rpc.Status`` body, that nothing
 internal reached the client, and what the log got (once).
@@ -23,13 +24,15 @@ from example.v1 import ping_pb2, ping_pb2_grpc, shelf_pb2, shelf_pb2_grpc
 from google.protobuf import timestamp_pb2
 from grpcgwtest.echo.v1 import echo_pb2, echo_pb2_grpc
 
+from examples.ping.service import PingServicer
 from grpcgw import Gateway, GatewayError, GatewayOptions, HttpRequest, HttpResponse
-from grpcgw.descriptors import resolve_service
 from grpcgw.errors import Code, status_error
-from grpcgw.grpcserver import GrpcServer
 from grpcgw.web import create_app
 
-from .conftest import Servers
+from . import modes
+from .modes import Backend
+
+mode, backend = modes.mode, modes.backend
 
 SECRET = "SECRET-db-password-hunter2"
 BAD_TIME = timestamp_pb2.Timestamp(seconds=10**12)  # beyond year 9999: no RFC 3339 form
@@ -85,15 +88,14 @@ class NonFiniteValues(echo_pb2_grpc.EchoServiceServicer):
 
 
 @pytest.fixture
-async def bad_target(servers: Servers) -> str:
-    return await servers.start(BadReplies())
+async def bad(backend: Backend) -> Gateway:
+    return await backend.gateway(BadReplies())
 
 
 async def test_unrenderable_reply_is_500_with_a_generic_message(
-    bad_target: str, caplog: pytest.LogCaptureFixture
+    bad: Gateway, caplog: pytest.LogCaptureFixture
 ) -> None:
-    async with Gateway([BadReplies()], target=bad_target) as gw:
-        resp = await gw.handle(req("GET", "/v1/shelves/s1"))
+    resp = await bad.handle(req("GET", "/v1/shelves/s1"))
     message = status_of(resp, 500, Code.INTERNAL)
     assert "Timestamp" not in message
     assert "1000000000000" not in message
@@ -105,22 +107,20 @@ async def test_unrenderable_reply_is_500_with_a_generic_message(
 
 
 @pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf])
-async def test_value_holding_a_non_finite_number_is_500(servers: Servers, value: float) -> None:
-    target = await servers.start(NonFiniteValues(value))
-    async with Gateway([NonFiniteValues(value)], target=target) as gw:
-        resp = await gw.handle(req("GET", "/my/path"))
-        buffered = await gw.handle_buffered(req("GET", "/my/path"))
+async def test_value_holding_a_non_finite_number_is_500(backend: Backend, value: float) -> None:
+    gw = await backend.gateway(NonFiniteValues(value))
+    resp = await gw.handle(req("GET", "/my/path"))
+    buffered = await gw.handle_buffered(req("GET", "/my/path"))
     status_of(resp, 500, Code.INTERNAL)
     status_of(buffered, 500, Code.INTERNAL)
 
 
 async def test_stream_with_an_unrenderable_reply_ends_with_an_error_line(
-    bad_target: str, caplog: pytest.LogCaptureFixture
+    bad: Gateway, caplog: pytest.LogCaptureFixture
 ) -> None:
-    async with Gateway([BadReplies()], target=bad_target) as gw:
-        resp = await gw.handle(req("GET", "/v1/shelves:watch?pageSize=2"))
-        assert resp.status == 200
-        lines = [json.loads(line) for line in (await resp.read()).splitlines()]
+    resp = await bad.handle(req("GET", "/v1/shelves:watch?pageSize=2"))
+    assert resp.status == 200
+    lines = [json.loads(line) for line in (await resp.read()).splitlines()]
     assert [line.get("result", {}).get("name") for line in lines[:2]] == [
         "shelves/0",
         "shelves/1",
@@ -137,21 +137,16 @@ async def test_stream_with_an_unrenderable_reply_ends_with_an_error_line(
     assert len(grpcgw_records(caplog, "cannot be rendered")) == 1
 
 
-async def test_stream_whose_first_reply_is_unrenderable_is_an_ordinary_500(
-    bad_target: str,
-) -> None:
-    async with Gateway([BadReplies()], target=bad_target) as gw:
-        resp = await gw.handle(req("GET", "/v1/shelves:watch?pageSize=0"))
+async def test_stream_whose_first_reply_is_unrenderable_is_an_ordinary_500(bad: Gateway) -> None:
+    resp = await bad.handle(req("GET", "/v1/shelves:watch?pageSize=0"))
     assert resp.stream is None
     status_of(resp, 500, Code.INTERNAL)
 
 
 async def test_sse_stream_with_an_unrenderable_reply_ends_with_an_error_event(
-    bad_target: str, aiohttp_client: Any
+    bad: Gateway, aiohttp_client: Any
 ) -> None:
-    client: TestClient[Any, Any] = await aiohttp_client(
-        create_app(Gateway([BadReplies()], target=bad_target))
-    )
+    client: TestClient[Any, Any] = await aiohttp_client(create_app(bad))
     resp = await client.get("/v1/shelves:watch?pageSize=1", headers={"Accept": "text/event-stream"})
     assert resp.status == 200
     text = await resp.text()  # a complete chunked body: no ClientPayloadError
@@ -162,29 +157,28 @@ async def test_sse_stream_with_an_unrenderable_reply_ends_with_an_error_event(
     assert len(events) == 2
 
 
-async def test_ndjson_over_http_ends_properly(bad_target: str, aiohttp_client: Any) -> None:
-    client: TestClient[Any, Any] = await aiohttp_client(
-        create_app(Gateway([BadReplies()], target=bad_target))
-    )
+async def test_ndjson_over_http_ends_properly(bad: Gateway, aiohttp_client: Any) -> None:
+    client: TestClient[Any, Any] = await aiohttp_client(create_app(bad))
     resp = await client.get("/v1/shelves:watch?pageSize=1")
     lines = (await resp.read()).splitlines()  # raises if the connection were cut
     assert json.loads(lines[-1])["error"]["code"] == 13
     assert len(lines) == 2
 
 
-async def test_unrenderable_replies_on_the_buffered_path(bad_target: str) -> None:
-    async with Gateway([BadReplies()], target=bad_target) as gw:
-        unary = await gw.handle_buffered(req("GET", "/v1/shelves/s1"))
-        stream = await gw.handle_buffered(req("GET", "/v1/shelves:watch?pageSize=1"))
+async def test_unrenderable_replies_on_the_buffered_path(bad: Gateway) -> None:
+    unary = await bad.handle_buffered(req("GET", "/v1/shelves/s1"))
+    stream = await bad.handle_buffered(req("GET", "/v1/shelves:watch?pageSize=1"))
     status_of(unary, 500, Code.INTERNAL)
     assert stream.status == 200
     assert json.loads(stream.body.splitlines()[-1])["error"]["code"] == 13
 
 
-def test_lambda_handler_answers_unrenderable_replies(sock_dir: Any) -> None:
+def test_lambda_handler_answers_unrenderable_replies(mode: str, sock_dir: Any) -> None:
     from grpcgw import LambdaOptions, serve_lambda
 
-    handler = serve_lambda(BadReplies(), lambda_options=LambdaOptions(socket_dir=str(sock_dir)))
+    handler = serve_lambda(
+        BadReplies(), lambda_options=LambdaOptions(socket_dir=str(sock_dir)), dispatch=mode
+    )
     try:
         event = {
             "version": "2.0",
@@ -247,30 +241,16 @@ _ON_PURPOSE = [
 ]
 
 
-async def _serve(servicer: object, sock_dir: Any, *, threaded: bool) -> GrpcServer:
-    return await GrpcServer.start(
-        [resolve_service(servicer)],
-        f"unix://{sock_dir}/crash-{threaded}.sock",
-        prefer_threaded=threaded,
-        reflection=False,
-        add_health=False,
-    )
-
-
 @pytest.mark.parametrize(
     ("servicer", "threaded"),
     [(AsyncCrash(), False), (PlainCrash(), False), (PlainCrash(), True)],
     ids=["async", "plain-on-aio", "plain-threaded"],
 )
 async def test_servicer_exception_text_never_reaches_the_client(
-    sock_dir: Any, caplog: pytest.LogCaptureFixture, servicer: object, threaded: bool
+    backend: Backend, caplog: pytest.LogCaptureFixture, servicer: object, threaded: bool
 ) -> None:
-    server = await _serve(servicer, sock_dir, threaded=threaded)
-    try:
-        async with Gateway([servicer], target=server.address) as gw:
-            resp = await gw.handle(req("GET", "/v1/ping"))
-    finally:
-        await server.stop(0)
+    gw = await backend.gateway(servicer, prefer_threaded=threaded)
+    resp = await gw.handle(req("GET", "/v1/ping"))
     assert status_of(resp, 500, Code.UNKNOWN) == "internal error"
     assert SECRET not in resp.body.decode()
     [record] = grpcgw_records(caplog, SECRET)
@@ -290,27 +270,18 @@ async def test_servicer_exception_text_never_reaches_the_client(
 )
 @pytest.mark.parametrize(("code", "message"), _ON_PURPOSE)
 async def test_messages_set_on_purpose_pass_through(
-    sock_dir: Any, kind: type[AsyncAbort], threaded: bool, code: grpc.StatusCode, message: str
+    backend: Backend, kind: type[AsyncAbort], threaded: bool, code: grpc.StatusCode, message: str
 ) -> None:
-    servicer = kind(code, message)
-    server = await _serve(servicer, sock_dir, threaded=threaded)
-    try:
-        async with Gateway([servicer], target=server.address) as gw:
-            resp = await gw.handle(req("GET", "/v1/ping"))
-    finally:
-        await server.stop(0)
+    gw = await backend.gateway(kind(code, message), prefer_threaded=threaded)
+    resp = await gw.handle(req("GET", "/v1/ping"))
     body = resp.json()
     assert (body["code"], body["message"]) == (code.value[0], message)
 
 
-async def test_expose_internal_errors_passes_everything(sock_dir: Any) -> None:
-    server = await _serve(AsyncCrash(), sock_dir, threaded=False)
+async def test_expose_internal_errors_passes_everything(backend: Backend, sock_dir: Any) -> None:
     opts = GatewayOptions(expose_internal_errors=True)
-    try:
-        async with Gateway([AsyncCrash()], target=server.address, options=opts) as gw:
-            crash = await gw.handle(req("GET", "/v1/ping"))
-    finally:
-        await server.stop(0)
+    gw = await backend.gateway(AsyncCrash(), options=opts)
+    crash = await gw.handle(req("GET", "/v1/ping"))
     assert status_of(crash, 500, Code.UNKNOWN) == f"Unexpected <class 'RuntimeError'>: {SECRET}"
     async with Gateway([AsyncCrash()], target=f"unix://{sock_dir}/nobody.sock", options=opts) as gw:
         down = await gw.handle(req("GET", "/v1/ping"))
@@ -323,11 +294,10 @@ class StreamCrash(shelf_pb2_grpc.ShelfServiceServicer):
         raise RuntimeError(SECRET)
 
 
-async def test_servicer_crash_mid_stream_is_a_generic_error_line(servers: Servers) -> None:
-    target = await servers.start(StreamCrash())
-    async with Gateway([StreamCrash()], target=target) as gw:
-        resp = await gw.handle(req("GET", "/v1/shelves:watch"))
-        body = await resp.read()
+async def test_servicer_crash_mid_stream_is_a_generic_error_line(backend: Backend) -> None:
+    gw = await backend.gateway(StreamCrash())
+    resp = await gw.handle(req("GET", "/v1/shelves:watch"))
+    body = await resp.read()
     assert SECRET not in body.decode()
     last = json.loads(body.splitlines()[-1])
     assert last == {"error": {"code": 2, "message": "internal error", "details": []}}
@@ -531,25 +501,28 @@ async def test_error_does_not_change_the_error_it_renders(example_target: str) -
     assert [v for k, v in first.headers if k == "WWW-Authenticate"] == ["token expired"]
 
 
-async def test_error_hook_gets_the_public_error_in_and_out_of_streams(servers: Servers) -> None:
+async def test_error_hook_gets_the_public_error_in_and_out_of_streams(backend: Backend) -> None:
     seen: list[GatewayError] = []
 
     def on_error(request: HttpRequest, error: GatewayError) -> HttpResponse:
         seen.append(error)
         return HttpResponse(error.http_status, [], json.dumps({"oops": error.message}).encode())
 
-    target = await servers.start(StreamCrash())
-    async with Gateway([StreamCrash(), AsyncCrash()], target=target, error_hook=on_error) as gw:
-        resp = await gw.handle(req("GET", "/v1/shelves:watch"))
-        lines = (await resp.read()).splitlines()
-        missing = await gw.handle(req("GET", "/v1/nothing"))
+    gw = await backend.gateway(
+        StreamCrash(),
+        services=["example.v1.ShelfService", "example.v1.PingService"],
+        error_hook=on_error,
+    )
+    resp = await gw.handle(req("GET", "/v1/shelves:watch"))
+    lines = (await resp.read()).splitlines()
+    missing = await gw.handle(req("GET", "/v1/nothing"))
     assert json.loads(lines[-1]) == {"error": {"oops": "internal error"}}
     assert missing.json() == {"oops": "no route for GET /v1/nothing"}
     assert [e.message for e in seen] == ["internal error", "no route for GET /v1/nothing"]
 
 
 async def test_hooks_that_raise_are_contained(
-    example_target: str, caplog: pytest.LogCaptureFixture
+    backend: Backend, caplog: pytest.LogCaptureFixture
 ) -> None:
     def bad_response_hook(*args: Any) -> None:
         raise ValueError("hook bug")
@@ -557,14 +530,11 @@ async def test_hooks_that_raise_are_contained(
     def bad_error_hook(*args: Any) -> HttpResponse:
         raise ValueError("error hook bug")
 
-    async with Gateway(
-        [AsyncCrash()],
-        target=example_target,
-        response_hook=bad_response_hook,
-        error_hook=bad_error_hook,
-    ) as gw:
-        resp = await gw.handle(req("GET", "/v1/ping"))
-        missing = await gw.handle(req("GET", "/v1/nothing"))
+    gw = await backend.gateway(
+        PingServicer(), response_hook=bad_response_hook, error_hook=bad_error_hook
+    )
+    resp = await gw.handle(req("GET", "/v1/ping"))
+    missing = await gw.handle(req("GET", "/v1/nothing"))
     # The response hook failed: 500; then the error hook failed: the default body.
     assert status_of(resp, 500, Code.INTERNAL) == "internal gateway error"
     assert status_of(missing, 404, Code.NOT_FOUND) == "no route for GET /v1/nothing"
@@ -588,19 +558,18 @@ class Hangs(ping_pb2_grpc.PingServiceServicer):
             raise
 
 
-async def test_cancelling_a_unary_request_cancels_the_call(servers: Servers) -> None:
+async def test_cancelling_a_unary_request_cancels_the_call(backend: Backend) -> None:
     servicer = Hangs()
-    target = await servers.start(servicer)
-    async with Gateway([servicer], target=target) as gw:
-        task = asyncio.ensure_future(gw.handle(req("GET", "/v1/ping")))
-        await asyncio.wait_for(servicer.started.wait(), 10)
-        task.cancel()  # what the adapter does when the client goes away
-        with pytest.raises(asyncio.CancelledError):
-            await task
-        await asyncio.wait_for(servicer.cancelled.wait(), 10)
+    gw = await backend.gateway(servicer)
+    task = asyncio.ensure_future(gw.handle(req("GET", "/v1/ping")))
+    await asyncio.wait_for(servicer.started.wait(), 10)
+    task.cancel()  # what the adapter does when the client goes away
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await asyncio.wait_for(servicer.cancelled.wait(), 10)
 
 
-async def test_closing_a_stream_before_reading_it_cancels_the_call(servers: Servers) -> None:
+async def test_closing_a_stream_before_reading_it_cancels_the_call(backend: Backend) -> None:
     class Watch(shelf_pb2_grpc.ShelfServiceServicer):
         cancelled = asyncio.Event()
 
@@ -612,12 +581,11 @@ async def test_closing_a_stream_before_reading_it_cancels_the_call(servers: Serv
                 self.cancelled.set()
                 raise
 
-    target = await servers.start(Watch())
-    async with Gateway([Watch()], target=target) as gw:
-        resp = await gw.handle(req("GET", "/v1/shelves:watch"))
-        assert resp.stream is not None
-        await resp.stream.aclose()  # type: ignore[attr-defined]
-        await asyncio.wait_for(Watch.cancelled.wait(), 10)
+    gw = await backend.gateway(Watch())
+    resp = await gw.handle(req("GET", "/v1/shelves:watch"))
+    assert resp.stream is not None
+    await resp.stream.aclose()  # type: ignore[attr-defined]
+    await asyncio.wait_for(Watch.cancelled.wait(), 10)
 
 
 # -- text that UTF-8 cannot hold --------------------------------------------------------

@@ -1,19 +1,22 @@
-"""Issue-4 behaviours against a real server: PATCH field masks, strict mode, method
-override, health, WWW-Authenticate, hooks, size limits, x-http-code."""
+"""Issue-4 behaviours against a real server and dispatched in process (each test in
+both modes): PATCH field masks, strict mode, method override, health,
+WWW-Authenticate, hooks, size limits, x-http-code."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import grpc
 import pytest
 from example.v1 import ping_pb2, ping_pb2_grpc
 
-from examples.ping.service import PingServicer, ShelfServicer
+from examples.ping.service import PingServicer, ShelfServicer, SyncPingServicer
 from grpcgw import Gateway, GatewayError, GatewayOptions, HttpRequest, HttpResponse
 
-from .conftest import Servers
+from . import modes
+from .modes import Backend
+
+mode, backend = modes.mode, modes.backend
 
 
 def req(method: str, path: str, body: bytes = b"", headers: Any = ()) -> HttpRequest:
@@ -22,9 +25,8 @@ def req(method: str, path: str, body: bytes = b"", headers: Any = ()) -> HttpReq
 
 
 @pytest.fixture
-async def gateway(example_target: str) -> AsyncIterator[Gateway]:
-    async with Gateway([PingServicer(), ShelfServicer()], target=example_target) as gw:
-        yield gw
+async def gateway(backend: Backend, shelf_servicer: ShelfServicer) -> Gateway:
+    return await backend.gateway(PingServicer(), shelf_servicer)
 
 
 async def _shelf(gw: Gateway, name: str = "s") -> None:
@@ -78,12 +80,12 @@ async def test_patch_mask_uses_json_or_proto_names_and_rejects_unknown_keys(
 
 
 async def test_patch_mask_fill_can_be_turned_off(
-    example_target: str, shelf_servicer: ShelfServicer
+    backend: Backend, shelf_servicer: ShelfServicer
 ) -> None:
     opts = GatewayOptions(fill_patch_field_mask=False)
-    async with Gateway([ShelfServicer()], target=example_target, options=opts) as gw:
-        await _shelf(gw)
-        await gw.handle(req("PATCH", "/v1/shelves/s", b'{"theme":"New"}'))
+    gw = await backend.gateway(shelf_servicer, options=opts)
+    await _shelf(gw)
+    await gw.handle(req("PATCH", "/v1/shelves/s", b'{"theme":"New"}'))
     assert list(shelf_servicer.last["UpdateShelf"].update_mask.paths) == []
 
 
@@ -100,64 +102,60 @@ async def test_patch_mask_fill_can_be_turned_off(
     ],
 )
 async def test_strict_mode(
-    example_target: str, method: str, path: str, body: bytes, lenient_status: int
+    backend: Backend, method: str, path: str, body: bytes, lenient_status: int
 ) -> None:
-    async with Gateway([ShelfServicer()], target=example_target) as lenient:
-        await _shelf(lenient)
-        resp = await lenient.handle(req(method, path, body))
-        assert resp.status == lenient_status, resp.body
-        if method == "PATCH":
-            assert resp.json()["name"] == "shelves/s"  # the path wins
-    strict_opts = GatewayOptions(strict=True)
-    async with Gateway([ShelfServicer()], target=example_target, options=strict_opts) as strict:
-        resp = await strict.handle(req(method, path, body))
-        assert resp.status == 400, resp.body
-        assert resp.json()["code"] == 3
+    shelves = ShelfServicer()
+    lenient = await backend.gateway(shelves)
+    await _shelf(lenient)
+    resp = await lenient.handle(req(method, path, body))
+    assert resp.status == lenient_status, resp.body
+    if method == "PATCH":
+        assert resp.json()["name"] == "shelves/s"  # the path wins
+    strict = await backend.gateway(shelves, options=GatewayOptions(strict=True))
+    resp = await strict.handle(req(method, path, body))
+    assert resp.status == 400, resp.body
+    assert resp.json()["code"] == 3
 
 
-async def test_strict_mode_accepts_a_body_agreeing_with_the_path(example_target: str) -> None:
-    async with Gateway(
-        [ShelfServicer()], target=example_target, options=GatewayOptions(strict=True)
-    ) as gw:
-        await _shelf(gw)
-        resp = await gw.handle(req("PATCH", "/v1/shelves/s", b'{"name":"shelves/s","theme":"y"}'))
-        assert resp.status == 200, resp.body
+async def test_strict_mode_accepts_a_body_agreeing_with_the_path(backend: Backend) -> None:
+    gw = await backend.gateway(ShelfServicer(), options=GatewayOptions(strict=True))
+    await _shelf(gw)
+    resp = await gw.handle(req("PATCH", "/v1/shelves/s", b'{"name":"shelves/s","theme":"y"}'))
+    assert resp.status == 200, resp.body
 
 
 # -- method override ---------------------------------------------------------------------
 
 
-async def test_x_http_method_override(example_target: str) -> None:
+async def test_x_http_method_override(backend: Backend) -> None:
     override = [("X-HTTP-Method-Override", "patch")]
-    async with Gateway([ShelfServicer()], target=example_target) as off:
-        await _shelf(off)
-        assert (await off.handle(req("POST", "/v1/shelves/s", b"{}", override))).status == 405
-    opts = GatewayOptions(method_override=True)
-    async with Gateway([ShelfServicer()], target=example_target, options=opts) as on:
-        resp = await on.handle(req("POST", "/v1/shelves/s", b'{"theme":"Via override"}', override))
-        assert resp.status == 200, resp.body
-        assert resp.json()["theme"] == "Via override"
-        # Only POST may be overridden.
-        assert (await on.handle(req("GET", "/v1/shelves/s", headers=override))).status == 200
+    shelves = ShelfServicer()
+    off = await backend.gateway(shelves)
+    await _shelf(off)
+    assert (await off.handle(req("POST", "/v1/shelves/s", b"{}", override))).status == 405
+    on = await backend.gateway(shelves, options=GatewayOptions(method_override=True))
+    resp = await on.handle(req("POST", "/v1/shelves/s", b'{"theme":"Via override"}', override))
+    assert resp.status == 200, resp.body
+    assert resp.json()["theme"] == "Via override"
+    # Only POST may be overridden.
+    assert (await on.handle(req("GET", "/v1/shelves/s", headers=override))).status == 200
 
 
 # -- health ---------------------------------------------------------------------------------
 
 
-async def test_health_endpoint(servers: Servers) -> None:
-    target = await servers.start(PingServicer())
-    server = servers._servers[-1]
-    opts = GatewayOptions(health_path="/healthz")
-    async with Gateway([PingServicer()], target=target, options=opts) as gw:
-        ok = await gw.handle(req("GET", "/healthz"))
-        assert (ok.status, ok.json()) == (200, {"status": "SERVING"})
-        one = await gw.handle(req("GET", "/healthz?service=example.v1.PingService"))
-        assert one.json() == {"status": "SERVING"}
-        unknown = await gw.handle(req("GET", "/healthz?service=no.Such"))
-        assert unknown.status == 404
-        await server.set_serving("", False)
-        down = await gw.handle(req("GET", "/healthz"))
-        assert (down.status, down.json()) == (503, {"status": "NOT_SERVING"})
+@pytest.mark.parametrize("servicer", [PingServicer(), SyncPingServicer()], ids=["aio", "plain"])
+async def test_health_endpoint(backend: Backend, servicer: object) -> None:
+    gw = await backend.gateway(servicer, options=GatewayOptions(health_path="/healthz"))
+    ok = await gw.handle(req("GET", "/healthz"))
+    assert (ok.status, ok.json()) == (200, {"status": "SERVING"})
+    one = await gw.handle(req("GET", "/healthz?service=example.v1.PingService"))
+    assert one.json() == {"status": "SERVING"}
+    unknown = await gw.handle(req("GET", "/healthz?service=no.Such"))
+    assert unknown.status == 404
+    await backend.set_serving("", False)
+    down = await gw.handle(req("GET", "/healthz"))
+    assert (down.status, down.json()) == (503, {"status": "NOT_SERVING"})
 
 
 async def test_no_health_route_unless_asked(gateway: Gateway) -> None:
@@ -175,21 +173,18 @@ class _Denied(ping_pb2_grpc.PingServiceServicer):
         await context.abort(grpc.StatusCode.UNAUTHENTICATED, "token expired")
 
 
-async def test_unauthenticated_adds_www_authenticate(servers: Servers) -> None:
-    target = await servers.start(_Denied())
-    async with Gateway([_Denied()], target=target) as gw:
-        resp = await gw.handle(req("GET", "/v1/ping"))
-        assert resp.status == 401
-        assert resp.header("WWW-Authenticate") == "token expired"  # grpc-gateway's default
-        challenge = 'Bearer realm="api", error="invalid_token"'
-        resp = await gw.handle(
-            req("GET", "/v1/ping", headers=[("Grpc-Metadata-Challenge", challenge)])
-        )
-        assert resp.header("WWW-Authenticate") == challenge  # the server's own, when it sends one
-        assert resp.header("Grpc-Metadata-www-authenticate") == challenge
+async def test_unauthenticated_adds_www_authenticate(backend: Backend) -> None:
+    gw = await backend.gateway(_Denied())
+    resp = await gw.handle(req("GET", "/v1/ping"))
+    assert resp.status == 401
+    assert resp.header("WWW-Authenticate") == "token expired"  # grpc-gateway's default
+    challenge = 'Bearer realm="api", error="invalid_token"'
+    resp = await gw.handle(req("GET", "/v1/ping", headers=[("Grpc-Metadata-Challenge", challenge)]))
+    assert resp.header("WWW-Authenticate") == challenge  # the server's own, when it sends one
+    assert resp.header("Grpc-Metadata-www-authenticate") == challenge
 
 
-async def test_response_and_error_hooks(example_target: str) -> None:
+async def test_response_and_error_hooks(backend: Backend) -> None:
     seen: list[Any] = []
 
     def on_response(request: HttpRequest, response: HttpResponse, reply: Any) -> None:
@@ -203,19 +198,16 @@ async def test_response_and_error_hooks(example_target: str) -> None:
             f"{error.code.name}: {error.message} ({request.path})".encode(),
         )
 
-    async with Gateway(
-        [PingServicer(), ShelfServicer()],
-        target=example_target,
-        response_hook=on_response,
-        error_hook=on_error,
-    ) as gw:
-        ok = await gw.handle(req("GET", "/v1/ping"))
-        assert ok.header("X-Served-By") == "grpcgw"
-        assert seen == [ping_pb2.PingResponse(message="Pong")]
-        missing = await gw.handle(req("GET", "/nope"))
-        assert (missing.status, missing.body) == (404, b"NOT_FOUND: no route for GET /nope (/nope)")
-        upstream = await gw.handle(req("GET", "/v1/shelves/x"))
-        assert upstream.body == b"NOT_FOUND: shelves/x not found (/v1/shelves/x)"
+    gw = await backend.gateway(
+        PingServicer(), ShelfServicer(), response_hook=on_response, error_hook=on_error
+    )
+    ok = await gw.handle(req("GET", "/v1/ping"))
+    assert ok.header("X-Served-By") == "grpcgw"
+    assert seen == [ping_pb2.PingResponse(message="Pong")]
+    missing = await gw.handle(req("GET", "/nope"))
+    assert (missing.status, missing.body) == (404, b"NOT_FOUND: no route for GET /nope (/nope)")
+    upstream = await gw.handle(req("GET", "/v1/shelves/x"))
+    assert upstream.body == b"NOT_FOUND: shelves/x not found (/v1/shelves/x)"
 
 
 # -- sizes and x-http-code ---------------------------------------------------------------
@@ -229,21 +221,18 @@ class _Big(ping_pb2_grpc.PingServiceServicer):
         return ping_pb2.PingResponse(message="x" * int(md.get("size", "4")))
 
 
-async def test_max_response_message(servers: Servers) -> None:
-    target = await servers.start(_Big())
-    opts = GatewayOptions(max_response_message=1000)
-    async with Gateway([_Big()], target=target, options=opts) as gw:
-        small = await gw.handle(req("GET", "/v1/ping", headers=[("Grpc-Metadata-Size", "100")]))
-        assert small.status == 200
-        big = await gw.handle(req("GET", "/v1/ping", headers=[("Grpc-Metadata-Size", "5000")]))
-        assert big.json()["code"] == 8
+async def test_max_response_message(backend: Backend) -> None:
+    gw = await backend.gateway(_Big(), options=GatewayOptions(max_response_message=1000))
+    small = await gw.handle(req("GET", "/v1/ping", headers=[("Grpc-Metadata-Size", "100")]))
+    assert small.status == 200
+    big = await gw.handle(req("GET", "/v1/ping", headers=[("Grpc-Metadata-Size", "5000")]))
+    assert big.json()["code"] == 8
 
 
 @pytest.mark.parametrize(("code", "body"), [("201", True), ("202", True), ("204", False)])
-async def test_x_http_code(servers: Servers, code: str, body: bool) -> None:
-    target = await servers.start(_Big())
-    async with Gateway([_Big()], target=target) as gw:
-        resp = await gw.handle(req("GET", "/v1/ping", headers=[("Grpc-Metadata-Code", code)]))
+async def test_x_http_code(backend: Backend, code: str, body: bool) -> None:
+    gw = await backend.gateway(_Big())
+    resp = await gw.handle(req("GET", "/v1/ping", headers=[("Grpc-Metadata-Code", code)]))
     assert resp.status == int(code)
     assert (resp.body == b'{"message":"xxxx"}') is body
     assert (resp.body == b"") is not body

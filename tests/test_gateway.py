@@ -1,9 +1,10 @@
-"""The gateway core against a real gRPC server: transcoding, errors, metadata."""
+"""The gateway core against a real gRPC server and dispatched in process (each test
+in both modes): transcoding, errors, metadata."""
 
 from __future__ import annotations
 
 import base64
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import grpc
@@ -16,13 +17,15 @@ from google.rpc import error_details_pb2, status_pb2
 from examples.ping.service import PingServicer, ShelfServicer
 from grpcgw import Gateway, GatewayOptions, HttpRequest, HttpResponse
 
-from .conftest import Servers
+from . import modes
+from .modes import Backend, socket_only
+
+mode, backend = modes.mode, modes.backend
 
 
 @pytest.fixture
-async def gateway(example_target: str) -> AsyncIterator[Gateway]:
-    async with Gateway([PingServicer(), ShelfServicer()], target=example_target) as gw:
-        yield gw
+async def gateway(backend: Backend, shelf_servicer: ShelfServicer) -> Gateway:
+    return await backend.gateway(PingServicer(), shelf_servicer)
 
 
 def req(method: str, path: str, body: bytes = b"", headers: Any = ()) -> HttpRequest:
@@ -48,12 +51,11 @@ async def test_ping(gateway: Gateway) -> None:
     assert resp.body == b'{"message":"Pong"}'
 
 
-async def test_services_given_by_name_or_descriptor(example_target: str) -> None:
-    by_name = Gateway("example.v1.PingService", target=example_target)
-    by_desc = Gateway([ping_pb2.DESCRIPTOR.services_by_name["PingService"]], target=example_target)
-    for gw in (by_name, by_desc):
-        async with gw:
-            assert (await gw.handle(req("GET", "/v1/ping"))).json() == {"message": "Pong"}
+async def test_services_given_by_name_or_descriptor(backend: Backend) -> None:
+    descriptor = ping_pb2.DESCRIPTOR.services_by_name["PingService"]
+    for services in (["example.v1.PingService"], [descriptor]):
+        gw = await backend.gateway(PingServicer(), services=services)
+        assert (await gw.handle(req("GET", "/v1/ping"))).json() == {"message": "Pong"}
 
 
 async def test_shelf_crud_round_trip(gateway: Gateway, shelf_servicer: ShelfServicer) -> None:
@@ -133,24 +135,22 @@ async def test_custom_method_and_maps(gateway: Gateway) -> None:
     assert info.json() == {"shelfCount": "0", "booksByGenre": {}}
 
 
-async def test_unannotated_methods_hidden_unless_asked(
-    example_target: str, shelf_servicer: ShelfServicer
-) -> None:
-    async with Gateway([ShelfServicer()], target=example_target) as gw:
-        assert (await gw.handle(req("POST", "/example.v1.ShelfService/Audit", b"{}"))).status == 404
+async def test_unannotated_methods_hidden_unless_asked(backend: Backend) -> None:
+    gw = await backend.gateway(ShelfServicer())
+    assert (await gw.handle(req("POST", "/example.v1.ShelfService/Audit", b"{}"))).status == 404
     opts = GatewayOptions(expose_unannotated=True)
-    async with Gateway([ShelfServicer()], target=example_target, options=opts) as gw:
-        resp = await gw.handle(req("POST", "/example.v1.ShelfService/Audit", b"{}"))
-        assert (resp.status, resp.json()) == (200, {})
+    gw = await backend.gateway(ShelfServicer(), options=opts)
+    resp = await gw.handle(req("POST", "/example.v1.ShelfService/Audit", b"{}"))
+    assert (resp.status, resp.json()) == (200, {})
 
 
-async def test_output_options(example_target: str) -> None:
+async def test_output_options(backend: Backend) -> None:
     opts = GatewayOptions(use_proto_names=True, enums_as_ints=True, emit_unpopulated=False)
-    async with Gateway([ShelfServicer()], target=example_target, options=opts) as gw:
-        resp = await gw.handle(
-            req("POST", "/v1/shelves?shelfId=s1", b'{"genre":"GENRE_HISTORY","book_count":3}')
-        )
-        assert resp.json() == {"name": "shelves/s1", "genre": 2, "book_count": "3"}
+    gw = await backend.gateway(ShelfServicer(), options=opts)
+    resp = await gw.handle(
+        req("POST", "/v1/shelves?shelfId=s1", b'{"genre":"GENRE_HISTORY","book_count":3}')
+    )
+    assert resp.json() == {"name": "shelves/s1", "genre": 2, "book_count": "3"}
 
 
 @pytest.mark.parametrize(
@@ -180,16 +180,16 @@ async def test_405_lists_allowed_methods(gateway: Gateway) -> None:
     assert resp.header("Allow") == "DELETE, GET, HEAD, PATCH"
 
 
-async def test_unreachable_server_is_503(sock_dir: Any) -> None:
+@socket_only("a server that is not there")
+async def test_unreachable_server_is_503(mode: str, sock_dir: Any) -> None:
     async with Gateway([PingServicer()], target=f"unix://{sock_dir}/nobody.sock") as gw:
         body = assert_status(await gw.handle(req("GET", "/v1/ping")), 503, 14)
         assert "nobody.sock" in body["message"] or body["message"]
 
 
-async def test_body_limit_is_413(example_target: str) -> None:
-    opts = GatewayOptions(max_request_body=10)
-    async with Gateway([ShelfServicer()], target=example_target, options=opts) as gw:
-        assert_status(await gw.handle(req("POST", "/v1/shelves", b"{" + b" " * 20 + b"}")), 413, 8)
+async def test_body_limit_is_413(backend: Backend) -> None:
+    gw = await backend.gateway(ShelfServicer(), options=GatewayOptions(max_request_body=10))
+    assert_status(await gw.handle(req("POST", "/v1/shelves", b"{" + b" " * 20 + b"}")), 413, 8)
 
 
 class _Recorder(grpc.aio.ServerInterceptor):
@@ -223,36 +223,34 @@ class _Auth(grpc.aio.ServerInterceptor):
         return grpc.unary_unary_rpc_method_handler(deny)
 
 
-async def test_authorization_reaches_interceptor(servers: Servers) -> None:
-    target = await servers.start(PingServicer(), interceptors=[_Auth()])
-    async with Gateway([PingServicer()], target=target) as gw:
-        assert_status(await gw.handle(req("GET", "/v1/ping")), 401, 16)
-        ok = await gw.handle(req("GET", "/v1/ping", headers=[("Authorization", "Bearer s3cret")]))
-        assert ok.json() == {"message": "Pong"}
+async def test_authorization_reaches_interceptor(backend: Backend) -> None:
+    gw = await backend.gateway(PingServicer(), interceptors=[_Auth()])
+    assert_status(await gw.handle(req("GET", "/v1/ping")), 401, 16)
+    ok = await gw.handle(req("GET", "/v1/ping", headers=[("Authorization", "Bearer s3cret")]))
+    assert ok.json() == {"message": "Pong"}
 
 
-async def test_headers_become_metadata(servers: Servers) -> None:
+async def test_headers_become_metadata(backend: Backend) -> None:
     recorder = _Recorder()
-    target = await servers.start(PingServicer(), interceptors=[recorder])
-    async with Gateway([PingServicer()], target=target) as gw:
-        resp = await gw.handle(
-            HttpRequest(
-                "GET",
-                "/v1/ping",
-                headers=[
-                    ("Authorization", "Bearer t"),
-                    ("Grpc-Metadata-Tenant", "acme"),
-                    ("Grpc-Metadata-Trace-Bin", base64.b64encode(b"\x00\xff").decode()),
-                    ("User-Agent", "curl/8"),
-                    ("X-Custom", "dropped"),
-                    ("Connection", "keep-alive"),
-                    ("Host", "api.example.com"),
-                    ("X-Forwarded-For", "203.0.113.9"),
-                ],
-                remote_addr="10.0.0.7",
-            )
+    gw = await backend.gateway(PingServicer(), interceptors=[recorder])
+    resp = await gw.handle(
+        HttpRequest(
+            "GET",
+            "/v1/ping",
+            headers=[
+                ("Authorization", "Bearer t"),
+                ("Grpc-Metadata-Tenant", "acme"),
+                ("Grpc-Metadata-Trace-Bin", base64.b64encode(b"\x00\xff").decode()),
+                ("User-Agent", "curl/8"),
+                ("X-Custom", "dropped"),
+                ("Connection", "keep-alive"),
+                ("Host", "api.example.com"),
+                ("X-Forwarded-For", "203.0.113.9"),
+            ],
+            remote_addr="10.0.0.7",
         )
-        assert resp.status == 200
+    )
+    assert resp.status == 200
     md = recorder.metadata
     assert ("authorization", "Bearer t") in md
     assert ("grpcgateway-authorization", "Bearer t") in md
@@ -293,11 +291,10 @@ class _Slow(ping_pb2_grpc.PingServiceServicer):
         raise AssertionError("unreachable")
 
 
-async def test_grpc_timeout_is_a_deadline(servers: Servers) -> None:
-    target = await servers.start(_Slow())
-    async with Gateway([_Slow()], target=target) as gw:
-        resp = await gw.handle(req("GET", "/v1/ping", headers=[("Grpc-Timeout", "50m")]))
-        assert_status(resp, 504, 4)
+async def test_grpc_timeout_is_a_deadline(backend: Backend) -> None:
+    gw = await backend.gateway(_Slow())
+    resp = await gw.handle(req("GET", "/v1/ping", headers=[("Grpc-Timeout", "50m")]))
+    assert_status(resp, 504, 4)
 
 
 class _Rich(ping_pb2_grpc.PingServiceServicer):
@@ -320,10 +317,9 @@ class _Rich(ping_pb2_grpc.PingServiceServicer):
         await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "bad x")
 
 
-async def test_status_details_and_metadata_on_errors(servers: Servers) -> None:
-    target = await servers.start(_Rich())
-    async with Gateway([_Rich()], target=target) as gw:
-        resp = await gw.handle(req("GET", "/v1/ping"))
+async def test_status_details_and_metadata_on_errors(backend: Backend) -> None:
+    gw = await backend.gateway(_Rich())
+    resp = await gw.handle(req("GET", "/v1/ping"))
     body = assert_status(resp, 400, 3)
     assert body == {
         "code": 3,
@@ -344,10 +340,9 @@ class _Broken(ping_pb2_grpc.PingServiceServicer):
         raise RuntimeError("boom: secret internals")
 
 
-async def test_servicer_exception_is_500_without_traceback(servers: Servers) -> None:
-    target = await servers.start(_Broken())
-    async with Gateway([_Broken()], target=target) as gw:
-        resp = await gw.handle(req("GET", "/v1/ping"))
+async def test_servicer_exception_is_500_without_traceback(backend: Backend) -> None:
+    gw = await backend.gateway(_Broken())
+    resp = await gw.handle(req("GET", "/v1/ping"))
     body = assert_status(resp, 500, 2)
     assert "Traceback" not in body["message"]
 

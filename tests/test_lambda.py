@@ -1,5 +1,7 @@
 """serve_lambda in process: every real event source, golden responses, and the lifecycle.
 
+Each test with a handler runs in both dispatch modes (the ``mode`` fixture):
+the servicers behind the real gRPC server on its socket, and called directly.
 The end-to-end tests with the real awslambdaric client are in test_lambda_e2e.py.
 """
 
@@ -26,7 +28,11 @@ from grpcgw import GatewayOptions, LambdaOptions, serve_lambda
 from grpcgw.awslambda import EventSourceError, LambdaHandler
 from grpcgw.awslambda.handler import socket_path
 
+from . import modes
 from .conftest import DATA
+from .modes import socket_only
+
+mode = modes.mode
 
 EVENTS = DATA / "lambda-events"
 GOLDEN = DATA / "lambda-golden"
@@ -71,7 +77,10 @@ class PlainEchoServicer(echo_pb2_grpc.EchoServiceServicer):
         return echo_pb2.EchoResponse(request=request, metadata=md)
 
     def Hang(self, request: Any, context: Any) -> echo_pb2.EchoResponse:
-        self.release.wait()  # released by the test, so no worker thread outlives it
+        # Until released, or a little past the deadline (one that ignored it would hold
+        # the invoking thread in direct dispatch: docs/dispatch.md). The gateway answers
+        # at the deadline either way; released before it, this would answer CANCELLED.
+        self.release.wait(context.time_remaining() + 0.2)
         context.abort(grpc.StatusCode.CANCELLED, "released")
         raise AssertionError("unreachable")
 
@@ -96,7 +105,7 @@ def sock_tmp(sock_dir: Path) -> str:
 
 
 @pytest.fixture
-def make_handler(sock_tmp: str) -> Iterator[Any]:
+def make_handler(sock_tmp: str, mode: str) -> Iterator[Any]:
     handlers: list[LambdaHandler] = []
 
     def make(*servicers: Any, **lambda_opts: Any) -> LambdaHandler:
@@ -107,6 +116,7 @@ def make_handler(sock_tmp: str) -> Iterator[Any]:
             interceptors=interceptors,
             options=options,
             lambda_options=LambdaOptions(socket_dir=sock_tmp, **lambda_opts),
+            dispatch=mode,
         )
         handlers.append(h)
         return h
@@ -410,6 +420,7 @@ def test_error_shapes_per_source(
     assert resp == ERROR_SHAPES[source](status, resp["body"], extra)
 
 
+@socket_only("the server on the socket dies under the handler")
 @pytest.mark.parametrize("source", sorted(ERROR_SHAPES))
 def test_unreachable_server_is_503_per_source(make_handler: Any, source: str) -> None:
     handler = make_handler()
@@ -514,7 +525,7 @@ def test_headers_cannot_forge_the_request_context(make_handler: Any, name: str) 
     assert "admin" not in json.dumps(got)
 
 
-def test_a_bad_annotation_fails_init_before_any_server_starts(sock_tmp: str) -> None:
+def test_a_bad_annotation_fails_init_before_any_server_starts(sock_tmp: str, mode: str) -> None:
     import threading
 
     from grpcgw.gateway import RouteConfigError
@@ -524,7 +535,8 @@ def test_a_bad_annotation_fails_init_before_any_server_starts(sock_tmp: str) -> 
         serve_lambda(
             EchoServicer(),
             options=GatewayOptions(health_path="no-slash{"),
-            lambda_options=LambdaOptions(socket_dir=sock_tmp),
+            lambda_options=LambdaOptions(socket_dir=sock_tmp, reflection=True),
+            dispatch=mode,
         )
     assert not [t for t in set(threading.enumerate()) - before if t.name == "grpcgw-grpc-server"]
     assert not list(Path(sock_tmp).glob("grpcgw-*.sock"))
@@ -532,8 +544,13 @@ def test_a_bad_annotation_fails_init_before_any_server_starts(sock_tmp: str) -> 
 
 def test_health_path_is_served_and_health_only_added_for_it(make_handler: Any) -> None:
     plain = make_handler()
-    assert plain._server is not None
-    assert plain._server.health is None  # nothing could ask: no health service
+    # Nothing could ask: no health service.
+    if plain.dispatch == "socket":
+        assert plain._server is not None
+        assert plain._server.health is None
+    else:
+        assert plain._direct is not None
+        assert plain._direct.invoker.health is None
     handler = make_handler(options=GatewayOptions(health_path="/healthz"))
     resp = handler(v2("GET", "/healthz"), Context())
     assert (resp["statusCode"], json.loads(resp["body"])) == (200, {"status": "SERVING"})
@@ -546,11 +563,18 @@ def test_a_header_grpc_cannot_carry_is_400_on_lambda(make_handler: Any) -> None:
     assert json.loads(resp["body"])["code"] == 3
 
 
+def _no_event_loop(handler: LambdaHandler) -> bool:
+    """Whether plain servicers are called with no event loop in between: on the threaded
+    server (socket), or on the invoking thread (direct)."""
+    if handler.dispatch == "socket":
+        return handler._server is not None and not handler._server.is_async
+    return handler._direct is not None and handler._direct.inline
+
+
 def test_plain_servicers_run_on_a_threaded_server(make_handler: Any) -> None:
     servicer = PlainEchoServicer()
     handler = make_handler(servicer, deadline_margin=0.2)
-    assert handler._server is not None
-    assert not handler._server.is_async  # no event loop between the call and the servicer
+    assert _no_event_loop(handler)
     ok = handler(v2("GET", "/my/path", headers={"authorization": "Bearer t"}), Context())
     assert ok["statusCode"] == 200
     assert json.loads(ok["body"])["metadata"]["authorization"] == "Bearer t"
@@ -565,8 +589,7 @@ def test_plain_servicers_run_on_a_threaded_server(make_handler: Any) -> None:
 
 def test_health_path_on_the_threaded_server(make_handler: Any) -> None:
     handler = make_handler(PlainEchoServicer(), options=GatewayOptions(health_path="/healthz"))
-    assert handler._server is not None
-    assert not handler._server.is_async
+    assert _no_event_loop(handler)
     resp = handler(v2("GET", "/healthz"), Context())
     assert (resp["statusCode"], json.loads(resp["body"])) == (200, {"status": "SERVING"})
     unknown = handler(v2("GET", "/healthz", query="service=nope.Svc"), Context())
@@ -575,8 +598,7 @@ def test_health_path_on_the_threaded_server(make_handler: Any) -> None:
 
 def test_plain_servicers_with_aio_interceptors_stay_on_the_aio_server(make_handler: Any) -> None:
     handler = make_handler(PlainEchoServicer(), interceptors=[_Deny()])
-    assert handler._server is not None
-    assert handler._server.is_async
+    assert not _no_event_loop(handler)
     assert handler(v2("GET", "/"), Context())["statusCode"] == 401
     ok = handler(v2("GET", "/", headers={"authorization": "Bearer ok"}), Context())
     assert ok["statusCode"] == 200
@@ -590,6 +612,7 @@ def test_gateway_options_apply(make_handler: Any) -> None:
 # -- the lifecycle ---------------------------------------------------------------------
 
 
+@socket_only("the socket's own lifecycle")
 def test_socket_is_private_unique_and_reused(make_handler: Any, sock_tmp: str) -> None:
     a, b = make_handler(), make_handler()
     assert a.socket is not None
@@ -603,6 +626,7 @@ def test_socket_is_private_unique_and_reused(make_handler: Any, sock_tmp: str) -
     assert a._server is server  # warm invocations reuse the server and channel
 
 
+@socket_only("the socket's own lifecycle")
 def test_stale_sockets_are_removed(make_handler: Any, sock_tmp: str) -> None:
     import socket as socket_mod
 
@@ -637,6 +661,7 @@ def _still_serves(listener: Any, path: Path) -> bool:
     return True
 
 
+@socket_only("the socket's own lifecycle")
 def test_a_live_socket_is_never_replaced(
     make_handler: Any, sock_tmp: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -670,6 +695,7 @@ def test_a_directory_full_of_taken_names_fails_clearly(
     assert not [t for t in set(threading.enumerate()) - before if t.name == "grpcgw-grpc-server"]
 
 
+@socket_only("the socket's own lifecycle")
 def test_a_live_socket_of_a_process_that_looks_dead_is_kept(
     make_handler: Any, sock_tmp: str
 ) -> None:
@@ -686,15 +712,12 @@ def test_socket_path_limit() -> None:
         socket_path("/tmp/" + "d" * 100)
 
 
-def test_a_forked_child_gets_a_clear_error_not_a_hang(make_handler: Any) -> None:
-    # grpcio hangs in a fork of a process whose gRPC threads run: the handler must
-    # say so at once instead of calling (awslambdaric forks before importing it).
+def _in_a_fork(handler: LambdaHandler) -> bytes:
+    """What ``handler`` answers (or raises) when called in a fork of this process."""
     import select
     import signal
     import warnings
 
-    handler = make_handler()
-    assert handler(v2("GET", "/"), Context())["statusCode"] == 200
     read_end, write_end = os.pipe()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # forking a threaded process
@@ -703,8 +726,8 @@ def test_a_forked_child_gets_a_clear_error_not_a_hang(make_handler: Any) -> None
         code = 1
         try:
             try:
-                handler(v2("GET", "/"), Context())
-                message = b"no error"
+                got = handler(v2("GET", "/"), Context())
+                message = f"answered {got['statusCode']}".encode()
             except RuntimeError as exc:
                 message = str(exc).encode()
             handler.stop()  # must not touch the parent's server, channel or socket
@@ -721,10 +744,34 @@ def test_a_forked_child_gets_a_clear_error_not_a_hang(make_handler: Any) -> None
         if os.waitpid(pid, os.WNOHANG) == (0, 0):
             os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
-    assert b"a fork of it" in answer
+    return answer
+
+
+@socket_only("gRPC's core does not survive fork(): direct dispatch has none running")
+def test_a_forked_child_gets_a_clear_error_not_a_hang(make_handler: Any) -> None:
+    # grpcio hangs in a fork of a process whose gRPC threads run: the handler must
+    # say so at once instead of calling (awslambdaric forks before importing it).
+    handler = make_handler()
+    assert handler(v2("GET", "/"), Context())["statusCode"] == 200
+    assert b"a fork of it" in _in_a_fork(handler)
     assert handler.socket is not None
     assert handler.socket.exists()  # the child left the parent's socket alone
     assert handler(v2("GET", "/"), Context())["statusCode"] == 200
+
+
+@pytest.mark.parametrize("servicer", [EchoServicer, PlainEchoServicer], ids=["aio", "plain"])
+@pytest.mark.parametrize("mode", ["direct"])
+def test_direct_dispatch_serves_in_a_forked_child(make_handler: Any, servicer: Any) -> None:
+    # No gRPC core runs: a fork makes its own event loop (and pool) and answers.
+    handler = make_handler(servicer())
+    assert handler(v2("GET", "/"), Context())["statusCode"] == 200
+    assert _in_a_fork(handler) == b"answered 200"
+    assert handler(v2("GET", "/"), Context())["statusCode"] == 200
+    # With reflection asked for, a gRPC server runs on the socket: a fork is refused.
+    served = make_handler(servicer(), reflection=True)
+    assert served.socket is not None
+    assert b"a fork of it" in _in_a_fork(served)
+    assert served(v2("GET", "/"), Context())["statusCode"] == 200
 
 
 def test_snapstart_hooks_stop_and_restart(
@@ -736,6 +783,18 @@ def test_snapstart_hooks_stop_and_restart(
     fake.register_after_restore = lambda f: hooks.setdefault("after", f)  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "snapshot_restore_py", fake)
     handler = make_handler()
+    if handler.dispatch == "direct":
+        # No socket, server or thread to keep out of the snapshot: the dispatch's
+        # loop and pool are shut and made again.
+        assert handler.socket is None
+        before = handler._direct
+        hooks["before"]()
+        assert handler._direct is None
+        hooks["after"]()
+        assert handler._direct is not None
+        assert handler._direct is not before
+        assert handler(v2("GET", "/"), Context())["statusCode"] == 200
+        return
     first = handler.socket
     assert first is not None
     hooks["before"]()

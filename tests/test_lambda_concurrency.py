@@ -4,7 +4,8 @@ With ``AWS_LAMBDA_MAX_CONCURRENCY=4`` awslambdaric forks 4 workers before any
 handler is imported; each worker imports the handler module (so each runs its
 own ``serve_lambda`` init: its own gRPC server on its own socket) and polls the
 Runtime API's ``/next`` on its own connection. The fake Runtime API below hands
-each event to exactly one of the waiting workers.
+each event to exactly one of the waiting workers. In both dispatch modes: with
+direct dispatch no worker has a socket or a server, and each still answers alone.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 import pytest
 
 from .lambda_runtime import FakeRuntime, LambdaProcess, run_awslambdaric
+from .modes import MODES
 from .test_lambda import load
 
 WORKERS = 4
@@ -42,15 +44,22 @@ def answer(inv: Any) -> dict[str, Any]:
     return json.loads(response["body"])  # type: ignore[no-any-return]
 
 
+@pytest.fixture(scope="module", params=MODES)
+def mode(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
 @pytest.fixture(scope="module")
-def runtime(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[tuple[FakeRuntime, LambdaProcess, Path]]:
+def runtime(mode: str) -> Iterator[tuple[FakeRuntime, LambdaProcess, Path]]:
     import shutil
     import tempfile
 
     sockets = Path(tempfile.mkdtemp(prefix="gw-", dir="/tmp"))  # short: grpcio's path limit
-    env = {"GRPCGW_TEST_SOCKET_DIR": str(sockets), "AWS_LAMBDA_LOG_LEVEL": "INFO"}
+    env = {
+        "GRPCGW_TEST_SOCKET_DIR": str(sockets),
+        "AWS_LAMBDA_LOG_LEVEL": "INFO",
+        "GRPCGW_TEST_DISPATCH": mode,
+    }
     with (
         FakeRuntime() as rt,
         run_awslambdaric(HANDLER, rt, env_extra=env, max_concurrency=WORKERS) as proc,
@@ -61,12 +70,18 @@ def runtime(
 
 
 def test_each_worker_runs_its_own_server_on_its_own_socket(
-    runtime: tuple[FakeRuntime, LambdaProcess, Path],
+    runtime: tuple[FakeRuntime, LambdaProcess, Path], mode: str
 ) -> None:
     rt, proc, sockets = runtime
     workers = proc.children()
     assert len(workers) == WORKERS
     found = sorted(sockets.glob("grpcgw-*.sock"))
+    if mode == "direct":  # each worker calls its servicer in process: no socket, no server
+        assert found == []
+        assert not rt.init_errors
+        assert proc.count("serving in process (direct dispatch: inline)") == WORKERS
+        assert proc.count("gRPC server listening") == 0
+        return
     assert len(found) == WORKERS
     owners = sorted(int(p.name.split("-")[1]) for p in found)
     assert owners == workers  # one socket per worker, none for the parent, which never imports
@@ -81,7 +96,7 @@ def test_each_worker_runs_its_own_server_on_its_own_socket(
 
 
 def test_four_invocations_run_at_once_in_four_servers(
-    runtime: tuple[FakeRuntime, LambdaProcess, Path],
+    runtime: tuple[FakeRuntime, LambdaProcess, Path], mode: str
 ) -> None:
     rt, proc, _ = runtime
     with socket.create_server(("127.0.0.1", 0)) as gate:
@@ -108,7 +123,10 @@ def test_four_invocations_run_at_once_in_four_servers(
         assert got["metadata"]["request-id"] == inv.request_id
         assert str(got["request"]["key"]) == str(port)
         pid = got["metadata"]["pid"]
-        assert Path(got["metadata"]["socket"]).name.startswith(f"grpcgw-{pid}-")
+        if mode == "socket":
+            assert Path(got["metadata"]["socket"]).name.startswith(f"grpcgw-{pid}-")
+        else:
+            assert got["metadata"]["socket"] == "None"
 
 
 def test_many_concurrent_invocations_all_answered_right(

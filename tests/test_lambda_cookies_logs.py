@@ -5,7 +5,8 @@ answers them in its own shape (v2 ``cookies``, ``multiValueHeaders``, one
 name per cookie where a source has single-value headers). The access log
 comes out through the runtime's own log handler: as its JSON with the
 invocation's ``requestId`` under ``AWS_LAMBDA_LOG_FORMAT=JSON``, as its text
-line otherwise.
+line otherwise. The log formats are the runtime's, whatever the dispatch mode:
+each mode runs with JSON, and socket mode with text too.
 """
 
 from __future__ import annotations
@@ -72,19 +73,32 @@ def header(response: dict[str, Any], name: str) -> Any:
     return response["headers"].get(name)
 
 
-@pytest.fixture(scope="module", params=["JSON", "Text"])
-def function(request: pytest.FixtureRequest) -> Iterator[tuple[FakeRuntime, LambdaProcess, str]]:
-    env = {"AWS_LAMBDA_LOG_LEVEL": "INFO", "AWS_LAMBDA_LOG_FORMAT": request.param}
+#: (log format, dispatch mode) of each process: both modes, both formats, three processes.
+RUNS = [("JSON", "socket"), ("Text", "socket"), ("JSON", "direct")]
+#: What the handler logs once at init, in each mode.
+INIT_LOGS = {"socket": "gRPC server listening on unix://", "direct": "serving in process"}
+
+
+@pytest.fixture(scope="module", params=RUNS, ids=["-".join(run) for run in RUNS])
+def function(
+    request: pytest.FixtureRequest,
+) -> Iterator[tuple[FakeRuntime, LambdaProcess, str, str]]:
+    log_format, mode = request.param
+    env = {
+        "AWS_LAMBDA_LOG_LEVEL": "INFO",
+        "AWS_LAMBDA_LOG_FORMAT": log_format,
+        "GRPCGW_TEST_DISPATCH": mode,
+    }
     with lambda_function(HANDLER, env_extra=env) as (rt, proc):
         rt.wait_for_next(TIMEOUT)
-        yield rt, proc, request.param
+        yield rt, proc, log_format, mode
 
 
 @pytest.mark.parametrize("source", SOURCES)
 def test_cookies_and_one_access_line_per_invocation(
-    function: tuple[FakeRuntime, LambdaProcess, str], source: str
+    function: tuple[FakeRuntime, LambdaProcess, str, str], source: str
 ) -> None:
-    rt, proc, log_format = function
+    rt, proc, log_format, _ = function
     inv = rt.invoke(event(source), timeout=TIMEOUT)
     assert inv.kind == "response", inv.payload
     response = inv.payload
@@ -120,10 +134,10 @@ def test_cookies_and_one_access_line_per_invocation(
 
 
 def test_grpcgws_own_lines_take_the_runtimes_format(
-    function: tuple[FakeRuntime, LambdaProcess, str],
+    function: tuple[FakeRuntime, LambdaProcess, str, str],
 ) -> None:
-    _, proc, log_format = function
-    [line] = proc.wait_for_line("gRPC server listening on unix://", timeout=TIMEOUT)
+    _, proc, log_format, mode = function
+    [line] = proc.wait_for_line(INIT_LOGS[mode], timeout=TIMEOUT)
     if log_format == "JSON":
         entry = json.loads(line)
         assert (entry["logger"], entry["level"]) == ("grpcgw", "INFO")

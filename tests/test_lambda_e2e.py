@@ -3,6 +3,8 @@
 ``python -m awslambdaric examples.ping.lambda_function.handler`` runs against the
 fake Runtime API of tests/lambda_runtime.py; each test hands it an API Gateway,
 ALB or function URL event and checks the response dict for that event source.
+Each runs in both dispatch modes: the example as it is (socket) and
+tests.lambda_apps.ping_direct (the same with ``dispatch="direct"``).
 
 Events are the samples in tests/data/lambda-events/ (their origin is in
 tests/data/README.md) with the method and path replaced and the query and body
@@ -26,11 +28,16 @@ from .lambda_runtime import (
 )
 
 TIMEOUT = 20
-PING_HANDLER = "examples.ping.lambda_function.handler"
+#: The ping example's handler in each dispatch mode.
+PING_HANDLERS = {
+    "socket": "examples.ping.lambda_function.handler",
+    "direct": "tests.lambda_apps.ping_direct.handler",
+}
 #: Lets INFO records of the ``grpcgw`` logger through awslambdaric's root logger.
 ENV = {"AWS_LAMBDA_LOG_LEVEL": "INFO"}
 CALL_LOG = '"msg":"rpc call: method = /example.v1.PingService/Ping"'
-INIT_LOG = "gRPC server listening"
+#: What the handler logs once at init, in each mode.
+INIT_LOGS = {"socket": "gRPC server listening", "direct": "serving in process (direct dispatch"}
 PONG = '{"message":"Pong"}'
 EVENTS_DIR = ROOT / "tests" / "data" / "lambda-events"
 
@@ -121,17 +128,24 @@ def content_type(source: str, response: dict[str, Any]) -> Any:
 # -- fixtures ----------------------------------------------------------------------------
 
 
+@pytest.fixture(scope="module", params=list(PING_HANDLERS))
+def ping_mode(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
 @pytest.fixture(scope="module")
-def ping() -> Iterator[tuple[FakeRuntime, LambdaProcess]]:
-    """The ping example's handler in one awslambdaric process, shared by the module."""
-    with lambda_function(PING_HANDLER, env_extra=ENV) as (rt, proc):
+def ping(ping_mode: str) -> Iterator[tuple[FakeRuntime, LambdaProcess]]:
+    """The ping example's handler in one awslambdaric process per dispatch mode, shared
+    by the module."""
+    handler = PING_HANDLERS[ping_mode]
+    with lambda_function(handler, env_extra=ENV) as (rt, proc):
         try:
             rt.wait_for_next(TIMEOUT)
         except RuntimeProcessExited as exc:
             if rt.init_errors:
                 error = rt.init_errors[0]
                 raise AssertionError(
-                    f"{PING_HANDLER} failed at init: {error.error_type}: {error.error_message}"
+                    f"{handler} failed at init: {error.error_type}: {error.error_message}"
                 ) from exc
             raise
         yield rt, proc
@@ -166,12 +180,14 @@ def test_get_ping(ping: tuple[FakeRuntime, LambdaProcess], source: str) -> None:
     assert json.loads(line[line.index("{") :])["level"] == "debug"
 
 
-def test_warm_invocations_reuse_the_process(ping: tuple[FakeRuntime, LambdaProcess]) -> None:
+def test_warm_invocations_reuse_the_process(
+    ping: tuple[FakeRuntime, LambdaProcess], ping_mode: str
+) -> None:
     rt, proc = ping
     ping_once(rt, proc, "http-v2")
     ping_once(rt, proc, "function-url")
     assert proc.poll() is None
-    assert proc.count(INIT_LOG) == 1
+    assert proc.count(INIT_LOGS[ping_mode]) == 1
     assert rt.init_errors == []
     assert rt.protocol_errors == []
 

@@ -20,6 +20,7 @@ import pytest
 from grpcgw import LambdaOptions, serve_lambda
 from grpcgw.awslambda import LambdaHandler
 
+from .modes import MODES
 from .reliability.apps import Reporting
 from .reliability.lambda_cases import (
     CONTEXT_SOURCES,
@@ -35,13 +36,19 @@ from .reliability.lambda_cases import (
 )
 
 
+@pytest.fixture(scope="module", params=MODES)
+def mode(request: pytest.FixtureRequest) -> str:
+    """Each dispatch mode: the deadline and metadata the servicer sees must agree."""
+    return str(request.param)
+
+
 @pytest.fixture(scope="module")
-def handler() -> Iterator[LambdaHandler]:
+def handler(mode: str) -> Iterator[LambdaHandler]:
     import shutil
     import tempfile
 
     d = tempfile.mkdtemp(prefix="gw-", dir="/tmp")
-    h = serve_lambda(Reporting(), lambda_options=LambdaOptions(socket_dir=d))
+    h = serve_lambda(Reporting(), lambda_options=LambdaOptions(socket_dir=d), dispatch=mode)
     yield h
     h.stop()
     shutil.rmtree(d, ignore_errors=True)
@@ -79,10 +86,11 @@ def _deadline(response: dict[str, Any]) -> float:
     return float(echo(response)["metadata"]["deadline"])
 
 
-def test_max_deadline_is_configurable(sock_dir: Path) -> None:
+def test_max_deadline_is_configurable(sock_dir: Path, mode: str) -> None:
     h = serve_lambda(
         Reporting(),
         lambda_options=LambdaOptions(socket_dir=str(sock_dir), max_deadline=60, deadline_margin=5),
+        dispatch=mode,
     )
     try:
         event = base_event("apigw-http-v2-minimal-get")
@@ -169,14 +177,16 @@ def _with_response_hook(h: LambdaHandler, hook: Any) -> None:
 
     h._gateway = Gateway(
         [s.descriptor for s in h.services],
-        invoker=h._invoker,
+        invoker=h._invoker if h._direct is None else h._direct.invoker,
         options=h.options,
         response_hook=hook,
     )
 
 
-def test_a_handler_never_crashes_on_a_reply_it_cannot_shape(sock_dir: Path) -> None:
-    h = serve_lambda(Reporting(), lambda_options=LambdaOptions(socket_dir=str(sock_dir)))
+def test_a_handler_never_crashes_on_a_reply_it_cannot_shape(sock_dir: Path, mode: str) -> None:
+    h = serve_lambda(
+        Reporting(), lambda_options=LambdaOptions(socket_dir=str(sock_dir)), dispatch=mode
+    )
     try:
         _with_response_hook(h, _WildHook())
         for source in SOURCES:

@@ -2,7 +2,8 @@
 
 Plain (``def``) servicers run on a threaded ``grpc.server`` in both, so the
 standard rich-error pattern, ``context.abort_with_status(rpc_status.to_status(...))``,
-which ``grpc.aio``'s context lacks, answers the same everywhere.
+which ``grpc.aio``'s context lacks, answers the same everywhere. In both dispatch
+modes (the ``mode`` fixture): direct dispatch follows the same server's rules.
 """
 
 from __future__ import annotations
@@ -25,7 +26,10 @@ from grpcgw import LambdaOptions, serve_lambda, start_local
 from grpcgw.awslambda import LambdaHandler
 from grpcgw.server import LocalServer
 
+from . import modes
 from .test_lambda import Context, v2
+
+mode = modes.mode
 
 
 class PlainServicer(echo_pb2_grpc.EchoServiceServicer):
@@ -60,19 +64,35 @@ class _AioPassThrough(grpc.aio.ServerInterceptor):
 
 
 @pytest.fixture
-async def local() -> AsyncIterator[LocalServer]:
+async def local(mode: str) -> AsyncIterator[LocalServer]:
     server = await start_local(
-        PlainServicer(), http_address="127.0.0.1:0", grpc_address="127.0.0.1:0"
+        PlainServicer(), http_address="127.0.0.1:0", grpc_address="127.0.0.1:0", dispatch=mode
     )
     async with server:
         yield server
 
 
 @pytest.fixture
-def on_lambda(sock_dir: Path) -> Iterator[LambdaHandler]:
-    handler = serve_lambda(PlainServicer(), lambda_options=LambdaOptions(socket_dir=str(sock_dir)))
+def on_lambda(sock_dir: Path, mode: str) -> Iterator[LambdaHandler]:
+    handler = serve_lambda(
+        PlainServicer(), lambda_options=LambdaOptions(socket_dir=str(sock_dir)), dispatch=mode
+    )
     yield handler
     handler.stop()
+
+
+def _runs_on_grpc_aio(where: LocalServer | LambdaHandler) -> bool:
+    """Whether the servicers run under grpc.aio's rules (else a threaded server's)."""
+    from grpcgw.dispatch import DirectInvoker
+
+    if isinstance(where, LocalServer):
+        if isinstance(where.invoker, DirectInvoker):
+            assert where.invoker.aio is where.grpc_server.is_async
+        return where.grpc_server.is_async
+    if where._direct is not None:
+        return where._direct.invoker.aio
+    assert where._server is not None
+    return where._server.is_async
 
 
 def _grpc_headers(headers: Any) -> dict[str, str]:
@@ -95,9 +115,9 @@ def _lambda_answer(handler: LambdaHandler, path: str) -> tuple[int, Any, dict[st
 async def test_the_same_servicer_runs_on_the_same_kind_of_server(
     local: LocalServer, on_lambda: LambdaHandler
 ) -> None:
-    assert on_lambda._server is not None
-    assert not local.grpc_server.is_async
-    assert not on_lambda._server.is_async
+    assert local.dispatch == on_lambda.dispatch
+    assert not _runs_on_grpc_aio(local)
+    assert not _runs_on_grpc_aio(on_lambda)
 
 
 async def test_abort_with_status_and_details_answer_alike(
@@ -138,12 +158,13 @@ async def test_other_answers_alike(
         assert here[1] == {"code": 7, "message": "not yours", "details": []}
 
 
-async def test_with_an_aio_interceptor_both_run_grpc_aio(sock_dir: Path) -> None:
+async def test_with_an_aio_interceptor_both_run_grpc_aio(sock_dir: Path, mode: str) -> None:
     # A grpc.aio interceptor needs the grpc.aio server, locally and on Lambda alike.
     handler = serve_lambda(
         PlainServicer(),
         interceptors=[_AioPassThrough()],
         lambda_options=LambdaOptions(socket_dir=str(sock_dir)),
+        dispatch=mode,
     )
     try:
         local = await start_local(
@@ -151,11 +172,11 @@ async def test_with_an_aio_interceptor_both_run_grpc_aio(sock_dir: Path) -> None
             interceptors=[_AioPassThrough()],
             http_address="127.0.0.1:0",
             grpc_address="127.0.0.1:0",
+            dispatch=mode,
         )
         async with local:
-            assert handler._server is not None
-            assert local.grpc_server.is_async
-            assert handler._server.is_async
+            assert _runs_on_grpc_aio(local)
+            assert _runs_on_grpc_aio(handler)
             assert await _local_answer(local, "/hang") == _lambda_answer(handler, "/hang")
     finally:
         handler.stop()

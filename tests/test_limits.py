@@ -1,5 +1,6 @@
 """Sizes, deadlines and time limits of the gateway core, and HEAD: against real
-gRPC servers, with servicers that record what reached them."""
+gRPC servers, with servicers that record what reached them; what does not depend on
+a socket also dispatched in process (the ``mode`` fixture)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,11 @@ from grpcgw.grpcserver import GrpcServer
 from grpcgw.metadata import MAX_METADATA_SIZE, MAX_REQUEST_METADATA
 from grpcgw.web import create_app
 
+from . import modes
 from .conftest import Servers
+from .modes import Backend, socket_only
+
+mode, backend = modes.mode, modes.backend
 
 
 def req(method: str, path: str, headers: Any = (), **kwargs: Any) -> HttpRequest:
@@ -61,45 +66,44 @@ class Recorder(grpc.aio.ServerInterceptor):
 
 
 @pytest.fixture
-async def recorded(servers: Servers) -> tuple[str, Recorder]:
+async def recorded(backend: Backend) -> tuple[Gateway, Recorder]:
     recorder = Recorder()
-    return await servers.start(PingServicer(), interceptors=[recorder]), recorder
+    return await backend.gateway(PingServicer(), interceptors=[recorder]), recorder
 
 
+@socket_only("gRPC's own metadata limits, on a channel and a server")
 @pytest.mark.parametrize("size", [4000, 8000])
 async def test_long_authorization_always_goes_through(
-    recorded: tuple[str, Recorder], size: int
+    recorded: tuple[Gateway, Recorder], size: int
 ) -> None:
     # Forwarded twice (authorization, grpcgateway-authorization): past gRPC's
     # default 8 KiB soft limit, which refused a random share of such calls.
-    target, recorder = recorded
+    gw, recorder = recorded
     token = "Bearer " + "t" * (size - 7)
-    async with Gateway([PingServicer()], target=target) as gw:
-        results = [
-            await gw.handle(req("GET", "/v1/ping", [("Authorization", token)])) for _ in range(20)
-        ]
+    results = [
+        await gw.handle(req("GET", "/v1/ping", [("Authorization", token)])) for _ in range(20)
+    ]
     assert [r.status for r in results] == [200] * 20
     assert recorder.calls == 20
     assert recorder.metadata["authorization"] == token
 
 
-async def test_many_metadata_headers_go_through(recorded: tuple[str, Recorder]) -> None:
-    target, recorder = recorded
+@socket_only("gRPC's own metadata limits, on a channel and a server")
+async def test_many_metadata_headers_go_through(recorded: tuple[Gateway, Recorder]) -> None:
+    gw, recorder = recorded
     headers = [(f"Grpc-Metadata-K{i}", "v" * 1000) for i in range(12)]
-    async with Gateway([PingServicer()], target=target) as gw:
-        results = [await gw.handle(req("GET", "/v1/ping", headers)) for _ in range(20)]
+    results = [await gw.handle(req("GET", "/v1/ping", headers)) for _ in range(20)]
     assert [r.status for r in results] == [200] * 20
     assert recorder.metadata["k11"] == "v" * 1000
 
 
 async def test_metadata_over_the_limit_is_431_before_any_call(
-    recorded: tuple[str, Recorder],
+    recorded: tuple[Gateway, Recorder],
 ) -> None:
-    target, recorder = recorded
+    gw, recorder = recorded
     headers = [(f"Grpc-Metadata-K{i}", "v" * 8000) for i in range(8)]  # ~64 KB
-    async with Gateway([PingServicer()], target=target) as gw:
-        resp = await gw.handle(req("GET", "/v1/ping", headers))
-        buffered = await gw.handle_buffered(req("GET", "/v1/ping", headers))
+    resp = await gw.handle(req("GET", "/v1/ping", headers))
+    buffered = await gw.handle_buffered(req("GET", "/v1/ping", headers))
     message = status_of(resp, 431, 8)  # RESOURCE_EXHAUSTED
     assert "request headers too large" in message
     assert ":path" not in message
@@ -109,12 +113,11 @@ async def test_metadata_over_the_limit_is_431_before_any_call(
 
 
 async def test_lambda_context_metadata_counts_toward_the_limit(
-    recorded: tuple[str, Recorder],
+    recorded: tuple[Gateway, Recorder],
 ) -> None:
-    target, recorder = recorded
+    gw, recorder = recorded
     claims = (("x-apigateway-authorizer", "c" * MAX_REQUEST_METADATA),)
-    async with Gateway([PingServicer()], target=target) as gw:
-        resp = await gw.handle(req("GET", "/v1/ping", metadata=claims))
+    resp = await gw.handle(req("GET", "/v1/ping", metadata=claims))
     assert resp.status == 431
     assert recorder.calls == 0
 
@@ -148,7 +151,8 @@ def test_every_channel_grpcgw_opens_has_the_raised_limits() -> None:
     assert [v for k, v in mine if k == "grpc.max_metadata_size"] == [1234]
 
 
-def test_lambda_forwards_a_long_authorization(sock_dir: Any) -> None:
+@socket_only("gRPC's own metadata limits, on the blocking channel")
+def test_lambda_forwards_a_long_authorization(sock_dir: Any, mode: str) -> None:
     import json
 
     from grpcgwtest.echo.v1 import echo_pb2, echo_pb2_grpc
@@ -215,19 +219,16 @@ def test_connect_timeout_becomes_the_channel_argument() -> None:
 
 
 @pytest.mark.parametrize("seconds", [1e10, 1e300, math.inf])
-async def test_huge_option_timeout_is_no_instant_deadline(
-    example_target: str, seconds: float
-) -> None:
-    opts = GatewayOptions(timeout=seconds)
-    async with Gateway([PingServicer()], target=example_target, options=opts) as gw:
-        assert (await gw.handle(req("GET", "/v1/ping"))).status == 200
+async def test_huge_option_timeout_is_no_instant_deadline(backend: Backend, seconds: float) -> None:
+    gw = await backend.gateway(PingServicer(), options=GatewayOptions(timeout=seconds))
+    assert (await gw.handle(req("GET", "/v1/ping"))).status == 200
 
 
 @pytest.mark.parametrize("deadline", [1e15, math.inf, math.nan, -1.0, 0.0, -math.inf])
-async def test_any_request_deadline_is_safe(example_target: str, deadline: float) -> None:
-    async with Gateway([PingServicer()], target=example_target) as gw:
-        resp = await gw.handle(req("GET", "/v1/ping", deadline=deadline))
-        buffered = await gw.handle_buffered(req("GET", "/v1/ping", deadline=deadline))
+async def test_any_request_deadline_is_safe(backend: Backend, deadline: float) -> None:
+    gw = await backend.gateway(PingServicer())
+    resp = await gw.handle(req("GET", "/v1/ping", deadline=deadline))
+    buffered = await gw.handle_buffered(req("GET", "/v1/ping", deadline=deadline))
     assert (resp.status, buffered.status) == (200, 200)
 
 
@@ -236,11 +237,9 @@ class Slow(ping_pb2_grpc.PingServiceServicer):
         await asyncio.Event().wait()  # only a deadline ends the call
 
 
-async def test_a_short_request_deadline_still_applies(servers: Servers) -> None:
-    target = await servers.start(Slow())
-    opts = GatewayOptions(timeout=1e10)
-    async with Gateway([Slow()], target=target, options=opts) as gw:
-        resp = await gw.handle(req("GET", "/v1/ping", deadline=0.05))
+async def test_a_short_request_deadline_still_applies(backend: Backend) -> None:
+    gw = await backend.gateway(Slow(), options=GatewayOptions(timeout=1e10))
+    resp = await gw.handle(req("GET", "/v1/ping", deadline=0.05))
     assert status_of(resp, 504, 4) == "deadline exceeded"
 
 
@@ -304,13 +303,13 @@ async def test_max_response_message_applies_however_the_gateway_calls(
 # -- HEAD ------------------------------------------------------------------------------------
 
 
-async def test_head_answers_like_get_without_a_body(example_target: str) -> None:
-    async with Gateway([PingServicer(), ShelfServicer()], target=example_target) as gw:
-        get = await gw.handle(req("GET", "/v1/ping"))
-        head = await gw.handle(req("HEAD", "/v1/ping"))
-        missing = await gw.handle(req("HEAD", "/v1/shelves/none"))
-        no_route = await gw.handle(req("HEAD", "/v1/nothing"))
-        wrong = await gw.handle(req("HEAD", "/v1/shelves/x/books/y:move"))  # POST only
+async def test_head_answers_like_get_without_a_body(backend: Backend) -> None:
+    gw = await backend.gateway(PingServicer(), ShelfServicer())
+    get = await gw.handle(req("GET", "/v1/ping"))
+    head = await gw.handle(req("HEAD", "/v1/ping"))
+    missing = await gw.handle(req("HEAD", "/v1/shelves/none"))
+    no_route = await gw.handle(req("HEAD", "/v1/nothing"))
+    wrong = await gw.handle(req("HEAD", "/v1/shelves/x/books/y:move"))  # POST only
     assert (head.status, head.body) == (200, b"")
     assert head.header("Content-Type") == "application/json"
     assert head.header("Content-Length") == str(len(get.body))
@@ -330,7 +329,7 @@ async def test_a_declared_head_route_still_wins(example_target: str) -> None:
     assert resp.json() == {"shelfCount": "0", "booksByGenre": {}}
 
 
-async def test_head_of_a_stream_ends_the_call(servers: Servers) -> None:
+async def test_head_of_a_stream_ends_the_call(backend: Backend) -> None:
     cancelled = asyncio.Event()
 
     class Watch(shelf_pb2_grpc.ShelfServiceServicer):
@@ -342,9 +341,8 @@ async def test_head_of_a_stream_ends_the_call(servers: Servers) -> None:
                 cancelled.set()
                 raise
 
-    target = await servers.start(Watch())
-    async with Gateway([Watch()], target=target) as gw:
-        resp = await gw.handle_buffered(req("HEAD", "/v1/shelves:watch"))
+    gw = await backend.gateway(Watch())
+    resp = await gw.handle_buffered(req("HEAD", "/v1/shelves:watch"))
     assert (resp.status, resp.body) == (200, b"")
     assert resp.header("Content-Type") == "application/x-ndjson"
     await asyncio.wait_for(cancelled.wait(), 10)
@@ -374,11 +372,10 @@ class HttpCode(ping_pb2_grpc.PingServiceServicer):
 
 @pytest.mark.parametrize(("code", "status"), [("201", 201), ("2_01", 200), ("+201", 200)])
 async def test_x_http_code_takes_only_three_ascii_digits(
-    servers: Servers, code: str, status: int
+    backend: Backend, code: str, status: int
 ) -> None:
-    target = await servers.start(HttpCode(code))
-    async with Gateway([HttpCode(code)], target=target) as gw:
-        resp = await gw.handle(req("GET", "/v1/ping"))
+    gw = await backend.gateway(HttpCode(code))
+    resp = await gw.handle(req("GET", "/v1/ping"))
     assert resp.status == status
 
 
@@ -390,10 +387,9 @@ async def test_a_path_carrying_its_query_is_read_once(example_target: str) -> No
     assert both.status == 200  # query= is the query; the path's is not read as well
 
 
-async def test_head_of_a_stream_over_http(servers: Servers, aiohttp_client: Any) -> None:
-    target = await servers.start(ShelfServicer())
+async def test_head_of_a_stream_over_http(backend: Backend, aiohttp_client: Any) -> None:
     client: TestClient[Any, Any] = await aiohttp_client(
-        create_app(Gateway([ShelfServicer()], target=target))
+        create_app(await backend.gateway(ShelfServicer()))
     )
     resp = await client.head("/v1/shelves:watch")
     assert resp.status == 200

@@ -16,8 +16,11 @@ from grpcgw.metadata import (
     response_headers,
 )
 
-from .conftest import Servers
+from . import modes
+from .modes import Backend
 from .servicers import COOKIES, CookiePingServicer, SyncCookiePingServicer
+
+mode, backend = modes.mode, modes.backend
 
 
 def test_default_names() -> None:
@@ -63,25 +66,24 @@ def test_a_matcher_cannot_name_a_header_that_frames_the_response(name: Any) -> N
     assert outgoing([("x-a", "1")], []) == ([], None)
 
 
-async def call_ping(target: str, **config: Any) -> Any:
-    async with Gateway([CookiePingServicer()], target=target, **config) as gw:
-        return await gw.handle(HttpRequest("GET", "/v1/ping"))
+async def call_ping(backend: Backend, servicer: Any, **config: Any) -> Any:
+    gw = await backend.gateway(servicer, **config)
+    return await gw.handle(HttpRequest("GET", "/v1/ping"))
 
 
 @pytest.mark.parametrize("servicer", [CookiePingServicer, SyncCookiePingServicer])
-async def test_set_cookie_metadata_become_cookies(servers: Servers, servicer: Any) -> None:
-    target = await servers.start(servicer())
-    response = await call_ping(target)
+async def test_set_cookie_metadata_become_cookies(backend: Backend, servicer: Any) -> None:
+    response = await call_ping(backend, servicer())
     assert response.status == 200
     assert [v for k, v in response.headers if k == "Set-Cookie"] == list(COOKIES)
     assert response.header("Grpc-Metadata-x-total") == "2"
     assert response.header("Grpc-Trailer-x-trace") == "t-1"
 
 
-async def test_gateway_outgoing_matchers(servers: Servers) -> None:
-    target = await servers.start(CookiePingServicer())
+async def test_gateway_outgoing_matchers(backend: Backend) -> None:
     response = await call_ping(
-        target,
+        backend,
+        CookiePingServicer(),
         outgoing_header_matcher=lambda k: "X-Total" if k == "x-total" else None,
         outgoing_trailer_matcher=lambda k: "X-Trace-Id" if k == "x-trace" else None,
     )
@@ -98,14 +100,12 @@ class _FailingWithMetadata(ping_pb2_grpc.PingServiceServicer):
         raise AssertionError("unreachable")
 
 
-async def test_error_metadata_go_through_the_matchers_too(servers: Servers) -> None:
-    target = await servers.start(_FailingWithMetadata())
-    async with Gateway(
-        [_FailingWithMetadata()],
-        target=target,
+async def test_error_metadata_go_through_the_matchers_too(backend: Backend) -> None:
+    gw = await backend.gateway(
+        _FailingWithMetadata(),
         outgoing_trailer_matcher=lambda k: "X-Reason" if k == "x-reason" else None,
-    ) as gw:
-        response = await gw.handle(HttpRequest("GET", "/v1/ping"))
+    )
+    response = await gw.handle(HttpRequest("GET", "/v1/ping"))
     assert response.status == 401
     assert response.header("Set-Cookie") == "session=; Max-Age=0"  # a session cleared
     assert response.header("X-Reason") == "expired"

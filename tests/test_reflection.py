@@ -25,7 +25,10 @@ from grpcgw import LambdaOptions, serve_lambda, start_local
 from grpcgw.descriptors import resolve_service
 from grpcgw.grpcserver import GrpcServer
 
+from . import modes
 from .conftest import DATA
+
+mode = modes.mode
 
 V1 = "grpc.reflection.v1.ServerReflection"
 V1ALPHA = "grpc.reflection.v1alpha.ServerReflection"
@@ -184,9 +187,14 @@ async def test_reflection_on_the_servers_serve_local_starts(
         await server.stop(0)
 
 
-async def test_both_versions_answer_alike_through_start_local(v1: V1Messages) -> None:
+async def test_both_versions_answer_alike_through_start_local(v1: V1Messages, mode: str) -> None:
+    # With direct dispatch too: the gRPC server still serves gRPC clients.
     local = await start_local(
-        PingServicer(), ShelfServicer(), http_address="127.0.0.1:0", grpc_address="127.0.0.1:0"
+        PingServicer(),
+        ShelfServicer(),
+        http_address="127.0.0.1:0",
+        grpc_address="127.0.0.1:0",
+        dispatch=mode,
     )
     async with local:
         target = f"127.0.0.1:{local.grpc_port}"
@@ -213,9 +221,12 @@ async def test_reflection_can_be_turned_off(sock_dir: Path) -> None:
 
 
 @pytest.fixture
-def lambda_handler(sock_dir: Path) -> Iterator[Any]:
+def lambda_handler(sock_dir: Path, mode: str) -> Iterator[Any]:
+    # Direct dispatch starts the server on the socket for reflection alone.
     handler = serve_lambda(
-        SyncPingServicer(), lambda_options=LambdaOptions(socket_dir=str(sock_dir), reflection=True)
+        SyncPingServicer(),
+        lambda_options=LambdaOptions(socket_dir=str(sock_dir), reflection=True),
+        dispatch=mode,
     )
     yield handler
     handler.stop()

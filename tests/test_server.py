@@ -1,4 +1,6 @@
-"""serve_local / start_local: the gRPC server and the gateway side by side, for real."""
+"""serve_local / start_local: the gRPC server and the gateway side by side, for real,
+in both dispatch modes (the ``mode`` fixture): the gateway calls over the socket or
+in process, and the gRPC server serves gRPC clients either way."""
 
 from __future__ import annotations
 
@@ -26,7 +28,10 @@ from examples.ping.service import PingServicer, ShelfServicer, SyncPingServicer
 from grpcgw import start_local
 from grpcgw.grpcserver import ServerConfigError
 
+from . import modes
 from .conftest import ROOT
+
+mode = modes.mode
 
 
 async def _get_json(url: str) -> tuple[int, Any]:
@@ -35,7 +40,7 @@ async def _get_json(url: str) -> tuple[int, Any]:
 
 
 async def test_start_local_serves_http_grpc_and_reflection(
-    caplog: pytest.LogCaptureFixture,
+    caplog: pytest.LogCaptureFixture, mode: str
 ) -> None:
     caplog.set_level("INFO", logger="grpcgw")
     local = await start_local(
@@ -44,8 +49,10 @@ async def test_start_local_serves_http_grpc_and_reflection(
         http_address="127.0.0.1:0",
         grpc_address="127.0.0.1:0",
         interceptors=[LoggingInterceptor()],
+        dispatch=mode,
     )
     async with local:
+        assert local.dispatch == mode
         assert local.http_port
         assert local.grpc_port
         status, body = await _get_json(f"http://127.0.0.1:{local.http_port}/v1/ping")
@@ -64,14 +71,18 @@ async def test_start_local_serves_http_grpc_and_reflection(
     logged = caplog.text
     assert "gRPC server listening on 127.0.0.1:0" in logged
     assert "HTTP/JSON gateway listening on http://127.0.0.1:0" in logged
+    assert ("calls the servicers in process" in logged) is (mode == "direct")
 
 
-async def test_sync_servicer_with_sync_interceptor(capfd: pytest.CaptureFixture[str]) -> None:
+async def test_sync_servicer_with_sync_interceptor(
+    capfd: pytest.CaptureFixture[str], mode: str
+) -> None:
     local = await start_local(
         SyncPingServicer(),
         http_address="127.0.0.1:0",
         grpc_address="127.0.0.1:0",
         interceptors=[SyncLoggingInterceptor()],
+        dispatch=mode,
     )
     async with local:
         assert not local.grpc_server.is_async
@@ -86,31 +97,40 @@ async def test_sync_servicer_with_sync_interceptor(capfd: pytest.CaptureFixture[
     }.items() <= lines[-1].items()
 
 
-async def test_sync_servicer_on_the_threaded_server() -> None:
+async def test_sync_servicer_on_the_threaded_server(mode: str) -> None:
     # As on Lambda: plain servicers run where they are written to (test_grpcserver.py).
     local = await start_local(
-        SyncPingServicer(), http_address="127.0.0.1:0", grpc_address="127.0.0.1:0"
+        SyncPingServicer(), http_address="127.0.0.1:0", grpc_address="127.0.0.1:0", dispatch=mode
     )
     async with local:
         assert not local.grpc_server.is_async
+        if mode == "direct":  # under the same server's rules
+            from grpcgw.dispatch import DirectInvoker
+
+            assert isinstance(local.invoker, DirectInvoker)
+            assert not local.invoker.aio
         assert (await _get_json(f"http://127.0.0.1:{local.http_port}/v1/ping"))[1] == {
             "message": "Pong"
         }
 
 
-async def test_interceptor_kind_must_match() -> None:
+async def test_interceptor_kind_must_match(mode: str) -> None:
     with pytest.raises(ServerConfigError, match="async servicers"):
         await start_local(
-            PingServicer(), grpc_address="127.0.0.1:0", interceptors=[SyncLoggingInterceptor()]
+            PingServicer(),
+            grpc_address="127.0.0.1:0",
+            interceptors=[SyncLoggingInterceptor()],
+            dispatch=mode,
         )
     with pytest.raises(ServerConfigError, match="mix"):
         await start_local(
             SyncPingServicer(),
             grpc_address="127.0.0.1:0",
             interceptors=[SyncLoggingInterceptor(), LoggingInterceptor()],
+            dispatch=mode,
         )
     with pytest.raises(TypeError, match="not a gRPC servicer"):
-        await start_local(object(), grpc_address="127.0.0.1:0")
+        await start_local(object(), grpc_address="127.0.0.1:0", dispatch=mode)
 
 
 def _free_port() -> int:
@@ -164,6 +184,7 @@ def test_example_runs_as_a_user_would() -> None:
     ).stdout
     assert "--http-address" in help_text
     assert "--grpc-address" in help_text
+    assert "--dispatch" in help_text
 
     http_port, grpc_port = _free_port(), _free_port()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}

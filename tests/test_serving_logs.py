@@ -12,9 +12,12 @@ import sys
 import urllib.request
 from typing import Any
 
+import pytest
+
 from examples.ping.service import PingServicer
 
 from .conftest import ROOT, Servers
+from .modes import MODES
 from .test_cli import ENV
 from .test_server import _free_port, _Lines
 
@@ -72,13 +75,14 @@ def check_access_lines(entries: list[dict[str, Any]]) -> None:
     assert (missing["status"], missing["grpc_code"], missing["route"]) == (404, "NOT_FOUND", None)
 
 
-async def test_serve_local_logs_json_when_asked() -> None:
+@pytest.mark.parametrize("mode", MODES)
+async def test_serve_local_logs_json_when_asked(mode: str) -> None:
     port = _free_port()
     script = (
         "import grpcgw\n"
         "from examples.ping.service import PingServicer\n"
         f"grpcgw.serve_local(PingServicer(), http_address='127.0.0.1:{port}',\n"
-        "                   grpc_address='127.0.0.1:0', log_format='json')\n"
+        f"                   grpc_address='127.0.0.1:0', log_format='json', dispatch='{mode}')\n"
     )
     err = await run_until_logged(
         [sys.executable, "-c", script], port, "HTTP/JSON gateway listening"

@@ -1,4 +1,7 @@
-"""Streams and raw bodies: NDJSON and SSE over chunked HTTP, client streams, HttpBody, Lambda."""
+"""Streams and raw bodies: NDJSON and SSE over chunked HTTP, client streams, HttpBody, Lambda.
+
+Every test runs in both dispatch modes (the ``mode`` fixture): through a real
+gRPC server and dispatched in process."""
 
 from __future__ import annotations
 
@@ -18,7 +21,10 @@ from grpcgwtest.stream.v1 import stream_pb2, stream_pb2_grpc
 from grpcgw import Gateway, HttpRequest, LambdaOptions, serve_lambda
 from grpcgw.web import create_app
 
-from .conftest import Servers
+from . import modes
+from .modes import Backend
+
+mode, backend = modes.mode, modes.backend
 
 
 class StreamServicer(stream_pb2_grpc.StreamServiceServicer):
@@ -78,13 +84,13 @@ def servicer() -> StreamServicer:
 
 
 @pytest.fixture
-async def target(servers: Servers, servicer: StreamServicer) -> str:
-    return await servers.start(servicer)
+async def gateway(backend: Backend, servicer: StreamServicer) -> Gateway:
+    return await backend.gateway(servicer)
 
 
 @pytest.fixture
-async def client(target: str, aiohttp_client: Any) -> TestClient[Any, Any]:
-    return await aiohttp_client(create_app(Gateway([StreamServicer()], target=target)))
+async def client(gateway: Gateway, aiohttp_client: Any) -> TestClient[Any, Any]:
+    return await aiohttp_client(create_app(gateway))
 
 
 async def test_server_stream_is_ndjson_flushed_per_message(
@@ -237,14 +243,13 @@ async def test_stream_calls_carry_the_request_metadata(
         ]
 
 
-async def test_gateway_handle_streams_without_aiohttp(target: str) -> None:
-    async with Gateway([StreamServicer()], target=target) as gw:
-        resp = await gw.handle(HttpRequest("GET", "/count/2"))
-        assert resp.stream is not None
-        assert [c async for c in resp.stream] == [
-            b'{"result":{"value":"0"}}\n',
-            b'{"result":{"value":"1"}}\n',
-        ]
+async def test_gateway_handle_streams_without_aiohttp(gateway: Gateway) -> None:
+    resp = await gateway.handle(HttpRequest("GET", "/count/2"))
+    assert resp.stream is not None
+    assert [c async for c in resp.stream] == [
+        b'{"result":{"value":"0"}}\n',
+        b'{"result":{"value":"1"}}\n',
+    ]
 
 
 # -- on Lambda: streams buffered, raw bodies base64 both ways -------------------------------
@@ -269,9 +274,15 @@ def v2_event(method: str, path: str, body: bytes = b"", content_type: str = "") 
     }
 
 
+def lambda_handler(servicer: object, mode: str, sock_dir: Any) -> Any:
+    return serve_lambda(
+        servicer, lambda_options=LambdaOptions(socket_dir=str(sock_dir)), dispatch=mode
+    )
+
+
 @pytest.fixture
-def handler(sock_dir: Any) -> Any:
-    h = serve_lambda(StreamServicer(), lambda_options=LambdaOptions(socket_dir=str(sock_dir)))
+def handler(mode: str, sock_dir: Any) -> Any:
+    h = lambda_handler(StreamServicer(), mode, sock_dir)
     yield h
     h.stop()
 
@@ -317,10 +328,10 @@ def test_lambda_client_and_bidi_streams(handler: Any) -> None:
     assert json.loads(bad["body"])["message"].startswith("request stream message 2:")
 
 
-def test_lambda_stream_calls_carry_the_request_metadata(sock_dir: Any) -> None:
+def test_lambda_stream_calls_carry_the_request_metadata(mode: str, sock_dir: Any) -> None:
     # On Lambda the calls go over the blocking channel: the same metadata must arrive.
     servicer = StreamServicer()
-    h = serve_lambda(servicer, lambda_options=LambdaOptions(socket_dir=str(sock_dir)))
+    h = lambda_handler(servicer, mode, sock_dir)
     try:
         for method, path, body in (("GET", "/count/1", b""), ("POST", "/double", b'{"value":1}')):
             event = v2_event(method, path, body)
@@ -366,11 +377,15 @@ class PlainStreamServicer(stream_pb2_grpc.StreamServiceServicer):
             yield stream_pb2.Num(value=2 * num.value)
 
 
-def test_lambda_streams_of_plain_servicers(sock_dir: Any) -> None:
-    h = serve_lambda(PlainStreamServicer(), lambda_options=LambdaOptions(socket_dir=str(sock_dir)))
+def test_lambda_streams_of_plain_servicers(mode: str, sock_dir: Any) -> None:
+    h = lambda_handler(PlainStreamServicer(), mode, sock_dir)
     try:
-        assert h._server is not None
-        assert not h._server.is_async
+        if mode == "socket":
+            assert h._server is not None
+            assert not h._server.is_async
+        else:  # run on the invoking thread
+            assert h._direct is not None
+            assert h._direct.inline
         counted = h(v2_event("GET", "/count/3?failAt=3"), Context())
         assert [json.loads(line) for line in counted["body"].splitlines()] == [
             {"result": {"value": "0"}},

@@ -1,4 +1,5 @@
-"""The aiohttp adapter, through real HTTP requests (pytest-aiohttp)."""
+"""The aiohttp adapter, through real HTTP requests (pytest-aiohttp); the gateway calls
+the servicers in both dispatch modes (the ``client`` fixture)."""
 
 from __future__ import annotations
 
@@ -12,12 +13,17 @@ from examples.ping.service import PingServicer, ShelfServicer
 from grpcgw import Gateway, GatewayOptions
 from grpcgw.web import create_app, setup
 
+from . import modes
+from .modes import Backend
+
+mode, backend = modes.mode, modes.backend
+
 AiohttpClient = Any
 
 
 @pytest.fixture
-async def client(example_target: str, aiohttp_client: AiohttpClient) -> TestClient[Any, Any]:
-    gateway = Gateway([PingServicer(), ShelfServicer()], target=example_target)
+async def client(backend: Backend, aiohttp_client: AiohttpClient) -> TestClient[Any, Any]:
+    gateway = await backend.gateway(PingServicer(), ShelfServicer())
     return await aiohttp_client(create_app(gateway))
 
 
@@ -136,10 +142,9 @@ class _RepeatingPing(PingServicer):
 
 
 async def test_repeated_response_headers_all_reach_the_client(
-    servers: Any, aiohttp_client: AiohttpClient
+    backend: Backend, aiohttp_client: AiohttpClient
 ) -> None:
-    target = await servers.start(_RepeatingPing())
-    client = await aiohttp_client(create_app(Gateway([_RepeatingPing()], target=target)))
+    client = await aiohttp_client(create_app(await backend.gateway(_RepeatingPing())))
     resp = await client.get("/v1/ping")
     assert resp.status == 200
     assert resp.headers.getall("Grpc-Metadata-X-Tag") == ["a", "b"]

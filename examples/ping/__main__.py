@@ -2,6 +2,9 @@
 
 curl localhost:8080/v1/ping                        # {"message":"Pong"}
 grpcurl -plaintext localhost:8081 list             # reflection is on
+
+``--dispatch direct`` has the gateway call the servicers in process (the gRPC
+server still answers grpcurl).
 """
 
 from __future__ import annotations
@@ -26,6 +29,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--grpc-address", default="[::]:8081", help="gRPC server address (default: %(default)s)"
     )
+    parser.add_argument(
+        "--dispatch",
+        choices=["socket", "direct"],
+        default="socket",
+        help="how the gateway reaches the servicers: over the gRPC server's socket, or "
+        "in process (default: %(default)s)",
+    )
     args = parser.parse_args(argv)
     grpcgw.serve_local(
         PingServicer(),
@@ -34,6 +44,7 @@ def main(argv: list[str] | None = None) -> None:
         grpc_address=args.grpc_address,
         interceptors=[LoggingInterceptor()],
         options=grpcgw.GatewayOptions(health_path="/healthz"),
+        dispatch=args.dispatch,
     )
 
 

@@ -24,10 +24,27 @@ The contract every invoker keeps:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NamedTuple, Protocol
+from typing import Literal, NamedTuple, Protocol, get_args
 
 from google.protobuf.descriptor import MethodDescriptor
 from google.protobuf.message import Message
+
+#: How a front end that runs the servicers in its own process (``serve_local``,
+#: ``start_local``, ``serve_lambda``) has its gateway reach them: ``"socket"``, through
+#: a real gRPC server over a socket, as any client would; ``"direct"``, by calling
+#: their handlers in process (:mod:`grpcgw.dispatch`; docs/dispatch.md).
+Dispatch = Literal["socket", "direct"]
+
+
+def check_dispatch(value: object, where: str) -> Dispatch:
+    """``value`` as a :data:`Dispatch`, or ``ValueError`` naming ``where`` it was given."""
+    if value == "socket":
+        return "socket"
+    if value == "direct":
+        return "direct"
+    choices = " or ".join(repr(c) for c in get_args(Dispatch))
+    raise ValueError(f"{where}(): dispatch must be {choices}, not {value!r}")
+
 
 #: gRPC metadata: ``(key, value)`` pairs; ``-bin`` keys carry bytes.
 Metadata = Sequence[tuple[str, str | bytes]]

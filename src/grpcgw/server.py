@@ -2,8 +2,11 @@
 
 One event loop runs both: the gRPC server (with reflection, so ``grpcurl
 -plaintext localhost:8081 list`` works; threaded for plain servicers,
-``grpc.aio`` otherwise) and an aiohttp site serving the gateway, which dials
-the gRPC server over loopback like any client.
+``grpc.aio`` otherwise) and an aiohttp site serving the gateway. With
+``dispatch="socket"`` (the default) the gateway dials the gRPC server over
+loopback like any client; with ``dispatch="direct"`` it calls the same
+servicers, with the same interceptors, in process (:mod:`grpcgw.dispatch`),
+and the gRPC server serves gRPC clients only.
 """
 
 from __future__ import annotations
@@ -16,10 +19,11 @@ import signal
 from collections.abc import Sequence
 from typing import Any, Unpack
 
-from grpcgw.descriptors import ServiceLike, resolve_service
+from grpcgw.descriptors import ServiceInfo, ServiceLike, resolve_service
 from grpcgw.gateway import Gateway, GatewayConfig, check_config, front_end_defaults
 from grpcgw.grpcserver import GrpcServer
 from grpcgw.httpserver import HttpServer, split_address, start_server
+from grpcgw.invoker import Dispatch, Invoker, check_dispatch
 from grpcgw.limits import HttpLimits
 from grpcgw.logs import LogFormat, configure
 from grpcgw.web import create_app
@@ -43,10 +47,23 @@ def _dial_address(grpc_address: str, port: int) -> str:
 class LocalServer:
     """A running ``serve_local`` pair; :func:`start_local` creates it."""
 
-    def __init__(self, grpc_server: GrpcServer, http_server: HttpServer, gateway: Gateway) -> None:
+    def __init__(
+        self,
+        grpc_server: GrpcServer,
+        http_server: HttpServer,
+        gateway: Gateway,
+        invoker: Invoker | None = None,
+    ) -> None:
         self.grpc_server = grpc_server
         self.http_server = http_server
         self.gateway = gateway
+        #: The direct-dispatch invoker the gateway calls through (``None``: the socket).
+        self.invoker = invoker
+
+    @property
+    def dispatch(self) -> Dispatch:
+        """How the gateway reaches the servicers: ``"socket"`` or ``"direct"``."""
+        return "socket" if self.invoker is None else "direct"
 
     @property
     def grpc_port(self) -> int:
@@ -61,6 +78,8 @@ class LocalServer:
         """Stop HTTP first (no new gateway calls), then the gRPC server, gracefully."""
         await self.http_server.stop()
         await self.grpc_server.stop(grace)
+        if self.invoker is not None:
+            await self.invoker.aclose()
 
     async def __aenter__(self) -> LocalServer:
         return self
@@ -77,19 +96,22 @@ async def start_local(
     reflection: bool = True,
     grpc_server_options: Sequence[tuple[str, Any]] = (),
     limits: HttpLimits | None = None,
+    dispatch: Dispatch = "socket",
     **config: Unpack[GatewayConfig],
 ) -> LocalServer:
     """Start the gRPC server and the HTTP gateway in the running loop, and return them.
 
     ``config`` is the :class:`~grpcgw.GatewayConfig` every front end takes; the
     access log is on unless ``GatewayOptions(access_log=False)``. Logging itself
-    is left as the program set it up.
+    is left as the program set it up. ``dispatch`` is as for :func:`serve_local`.
     """
     check_config(config, "start_local")
+    dispatch = check_dispatch(dispatch, "start_local")
     if not servicers:
         raise TypeError("start_local() needs at least one servicer")
     services = [resolve_service(s) for s in servicers]
     gateway_services = [s.descriptor for s in services]
+    config = front_end_defaults(config, on=True)
     grpc_server = await GrpcServer.start(
         services,
         grpc_address,
@@ -97,17 +119,24 @@ async def start_local(
         reflection=reflection,
         options=grpc_server_options,
     )
+    invoker = None
     try:
-        gateway = Gateway(
-            gateway_services,
-            target=_dial_address(grpc_address, grpc_server.port),
-            **front_end_defaults(config, on=True),
-        )
+        if dispatch == "direct":
+            invoker = _direct_invoker(
+                services, grpc_server, interceptors, grpc_server_options, config
+            )
+            gateway = Gateway(gateway_services, invoker=invoker, **config)
+        else:
+            gateway = Gateway(
+                gateway_services, target=_dial_address(grpc_address, grpc_server.port), **config
+            )
         http_server = await start_server(create_app(gateway), http_address, limits=limits)
     except BaseException:
         await grpc_server.stop(0)
+        if invoker is not None:
+            await invoker.aclose()
         raise
-    local = LocalServer(grpc_server, http_server, gateway)
+    local = LocalServer(grpc_server, http_server, gateway, invoker)
     log.info(
         "gRPC server listening on %s%s",
         grpc_address,
@@ -115,9 +144,10 @@ async def start_local(
     )
     http_port = local.http_port
     log.info(
-        "HTTP/JSON gateway listening on http://%s%s",
+        "HTTP/JSON gateway listening on http://%s%s%s",
         http_address,
         f" (port {http_port})" if http_address.endswith(":0") else "",
+        " (calls the servicers in process)" if dispatch == "direct" else "",
     )
     docs = gateway.options.api_docs_paths()
     if docs and not http_address.startswith("unix:"):
@@ -133,6 +163,30 @@ async def start_local(
     return local
 
 
+def _direct_invoker(
+    services: Sequence[ServiceInfo],
+    grpc_server: GrpcServer,
+    interceptors: Sequence[object],
+    server_options: Sequence[tuple[str, Any]],
+    config: GatewayConfig,
+) -> Invoker:
+    """The gateway's way to the servicers in process: the servicers and interceptors
+    the gRPC server runs, under its rules and limits, and its own health servicer
+    (so ``health_path`` answers what gRPC health checks answer)."""
+    from grpcgw.dispatch import DirectInvoker
+
+    dispatched = list(services)
+    if grpc_server.health is not None:
+        dispatched.append(resolve_service(grpc_server.health))
+    options = config.get("options")
+    return DirectInvoker(
+        dispatched,
+        interceptors=interceptors,
+        options=server_options,
+        max_response_message=None if options is None else options.max_response_message,
+    )
+
+
 def serve_local(
     *servicers: ServiceLike,
     http_address: str = DEFAULT_HTTP_ADDRESS,
@@ -143,6 +197,7 @@ def serve_local(
     log_format: LogFormat = "text",
     log_level: int | str = "INFO",
     limits: HttpLimits | None = None,
+    dispatch: Dispatch = "socket",
     **config: Unpack[GatewayConfig],
 ) -> None:
     """Serve ``servicers`` over gRPC and over HTTP/JSON until SIGINT or SIGTERM.
@@ -162,8 +217,14 @@ def serve_local(
     ``grpcgw.access`` unless ``GatewayOptions(access_log=False)``. Unless the
     program has set up logging already, lines go to standard error as
     ``log_format`` (``"text"`` or ``"json"``) from ``log_level`` up.
+
+    ``dispatch="direct"`` has the gateway call the servicers in process, through
+    the same interceptors, instead of over the gRPC server's socket (which keeps
+    serving gRPC clients): the same answers, a fraction of the CPU per request
+    (docs/dispatch.md lists what still differs). ``"socket"`` is the default.
     """
     check_config(config, "serve_local")
+    dispatch = check_dispatch(dispatch, "serve_local")
     configure(log_format, log_level)
     asyncio.run(
         _serve_until_signal(
@@ -174,6 +235,7 @@ def serve_local(
             reflection=reflection,
             grace=grace,
             limits=limits,
+            dispatch=dispatch,
             **config,
         )
     )

@@ -2,7 +2,8 @@
 multi-concurrency mode, ``AWS_LAMBDA_MAX_CONCURRENCY``).
 
 Each worker process imports this module, so each starts its own gRPC server on
-its own socket in ``$GRPCGW_TEST_SOCKET_DIR``. The servicer tells who answered:
+its own socket in ``$GRPCGW_TEST_SOCKET_DIR`` (or, with ``$GRPCGW_TEST_DISPATCH``
+set to ``direct``, calls the servicer in process). The servicer tells who answered:
 
 - ``GET /<name>``: the name, this worker's pid and socket, and the invocation's
   request id as the servicer received it (``x-lambda-request-id``);
@@ -52,4 +53,5 @@ class WhoServicer(echo_pb2_grpc.EchoServiceServicer):
 handler = grpcgw.serve_lambda(
     WhoServicer(),
     lambda_options=grpcgw.LambdaOptions(socket_dir=os.environ["GRPCGW_TEST_SOCKET_DIR"]),
+    dispatch=os.environ.get("GRPCGW_TEST_DISPATCH", "socket"),  # type: ignore[arg-type]
 )

@@ -1,16 +1,24 @@
-"""``serve_lambda``: the real gRPC server on a unix socket in /tmp, events served in process.
+"""``serve_lambda``: events served in process, the servicers behind a real gRPC server
+on a unix socket in /tmp (``dispatch="socket"``) or called directly (``"direct"``).
 
 Lambda lets no process listen on a port, but /tmp is writable. At init, once
-per process, the handler starts the user's servicers in a real gRPC server on
-a private unix socket, dials it, and compiles the routes; each invocation then
-runs one gateway request in process. Interceptors and every other gRPC server
-feature work as they do anywhere else.
+per process, the handler compiles the routes and, in socket mode, starts the
+user's servicers in a real gRPC server on a private unix socket and dials it;
+each invocation then runs one gateway request in process. Interceptors and every
+other gRPC server feature work as they do anywhere else.
 
-The server runs on its own event loop in a background thread, and the
-invocation calls it over a blocking ``grpc`` channel: the call waits in grpc's
-core with the GIL released instead of waking an event loop for every
+In socket mode the server runs on its own event loop in a background thread,
+and the invocation calls it over a blocking ``grpc`` channel: the call waits in
+grpc's core with the GIL released instead of waking an event loop for every
 completion, which makes the round trip cheaper than a ``grpc.aio`` stub call
 made from the server's own loop (docs/performance.md).
+
+In direct mode (:class:`~grpcgw.dispatch.BlockingDispatch`) there is no socket,
+no server and no thread: plain servicers run on the invoking thread, ``async
+def`` ones on a private event loop run by the invoking thread, each with the
+interceptors as a real server runs them (docs/dispatch.md). With
+``LambdaOptions(reflection=True)`` the real server starts on its socket as
+well, for gRPC clients in the sandbox; the gateway still calls in process.
 
 Never imports aiohttp: it costs cold-start time and the core does not need it.
 """
@@ -27,10 +35,10 @@ import os
 import socket as socket_mod
 import stat
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, Unpack
+from typing import TYPE_CHECKING, Any, Protocol, Unpack
 
 from grpcgw.awslambda.events import EventOptions, EventSource, InvalidEventError, detect
 from grpcgw.channel import BlockingInvoker, open_blocking_channel, run_blocking
@@ -39,8 +47,12 @@ from grpcgw.errors import Code, GatewayError
 from grpcgw.exchange import HttpResponse, error_response
 from grpcgw.gateway import Gateway, GatewayConfig, access_log_default, check_config
 from grpcgw.grpcserver import GrpcServer
+from grpcgw.invoker import Dispatch, check_dispatch
 from grpcgw.metadata import REQUEST_ID_KEY
 from grpcgw.options import GatewayOptions
+
+if TYPE_CHECKING:
+    from grpcgw.dispatch import BlockingDispatch
 
 log = logging.getLogger("grpcgw")
 
@@ -83,9 +95,12 @@ class LambdaOptions:
     #: Response content types always sent base64-encoded (globs like ``"image/*"``);
     #: non-text types are base64-encoded anyway.
     binary_media_types: tuple[str, ...] = ()
-    #: Enable gRPC server reflection on the socket (off: nothing outside the process dials it).
+    #: Enable gRPC server reflection on the socket (off: nothing outside the process dials
+    #: it). With ``dispatch="direct"`` it starts the gRPC server on the socket for that
+    #: alone (the gateway still calls in process).
     reflection: bool = False
-    #: Worker threads for plain (non-async) servicers.
+    #: Worker threads for plain (non-async) servicers (in direct mode: only for plain
+    #: servicers beside ``async def`` ones or under ``grpc.aio`` interceptors).
     max_workers: int = 4
 
     def __post_init__(self) -> None:
@@ -193,9 +208,12 @@ class LambdaHandler:
         *,
         interceptors: Sequence[object] = (),
         lambda_options: LambdaOptions | None = None,
+        dispatch: Dispatch = "socket",
         **config: Unpack[GatewayConfig],
     ) -> None:
         check_config(config, "serve_lambda")
+        #: How the gateway reaches the servicers: ``"socket"`` or ``"direct"``.
+        self.dispatch: Dispatch = check_dispatch(dispatch, "serve_lambda")
         if not servicers:
             raise TypeError("serve_lambda() needs at least one servicer")
         self.services = [resolve_service(s) for s in servicers]
@@ -220,6 +238,10 @@ class LambdaHandler:
         self._server: GrpcServer | None = None
         self._gateway: Gateway | None = None
         self._invoker: BlockingInvoker | None = None
+        self._direct: BlockingDispatch | None = None
+        #: Runs an invocation's coroutine to its end on the invoking thread.
+        self._run: Callable[[Coroutine[Any, Any, Any]], Any] = run_blocking
+        #: The gRPC server's socket (``None`` in direct mode without reflection).
         self.socket: Path | None = None
         self.start()
         _register_snapstart_hooks(self)
@@ -231,15 +253,79 @@ class LambdaHandler:
         return self._gateway
 
     def start(self) -> None:
-        """Start the gRPC server on a new socket and dial it (at init, and after restore)."""
+        """Compile the routes and start the way to the servicers (at init, and after a
+        SnapStart restore): the gRPC server on a new socket and a channel to it, or
+        direct dispatch."""
+        if self.dispatch == "direct":
+            self._start_direct()
+        else:
+            self._start_socket()
+        # Everything built so far lives as long as the process: keep the cyclic
+        # GC from scanning it again on every collection during invocations.
+        gc.freeze()
+
+    def _start_socket(self) -> None:
         opts = self.lambda_options
-        Path(opts.socket_dir).mkdir(parents=True, exist_ok=True)
-        _remove_stale_sockets(opts.socket_dir)
-        path = claim_socket_path(opts.socket_dir)
+        path = self._claim_socket()
         # Routes first: a bad annotation fails the init before any thread or socket exists.
         # The blocking channel connects lazily, on the first call.
         invoker = BlockingInvoker(open_blocking_channel(f"unix://{path}"))
-        gateway = Gateway([s.descriptor for s in self.services], invoker=invoker, **self._config)
+        try:
+            gateway = Gateway(
+                [s.descriptor for s in self.services], invoker=invoker, **self._config
+            )
+            self._start_server(
+                path,
+                # Nothing outside the process can dial the socket: health checks
+                # are only asked for through health_path.
+                add_health=bool(self.options.health_path),
+                reflection=opts.reflection,
+            )
+        except BaseException:
+            run_blocking(invoker.aclose())
+            raise
+        self._invoker, self._gateway, self._run = invoker, gateway, run_blocking
+        self._pid, self._forks = os.getpid(), _forks
+
+    def _start_direct(self) -> None:
+        from grpcgw.dispatch import BlockingDispatch
+
+        opts = self.lambda_options
+        # Routes and handlers first: nothing to undo if an annotation is bad.
+        direct = BlockingDispatch(
+            self.services,
+            interceptors=self._interceptors,
+            max_workers=opts.max_workers,
+            max_response_message=self.options.max_response_message,
+            add_health=bool(self.options.health_path),
+        )
+        try:
+            gateway = Gateway(
+                [s.descriptor for s in self.services], invoker=direct.invoker, **self._config
+            )
+            if opts.reflection:
+                # For gRPC clients in the sandbox (grpcurl in a container under the
+                # runtime interface emulator): the gateway itself calls in process.
+                self._start_server(self._claim_socket(), add_health=False, reflection=True)
+        except BaseException:
+            direct.close()
+            raise
+        self._direct, self._gateway, self._run = direct, gateway, direct.run
+        self._pid, self._forks = os.getpid(), _forks
+        log.info(
+            "serving in process (direct dispatch: %s)",
+            "inline" if direct.inline else "on a private event loop",
+        )
+
+    def _claim_socket(self) -> Path:
+        directory = self.lambda_options.socket_dir
+        Path(directory).mkdir(parents=True, exist_ok=True)
+        _remove_stale_sockets(directory)
+        return claim_socket_path(directory)
+
+    def _start_server(self, path: Path, *, add_health: bool, reflection: bool) -> None:
+        """Start the servicers in a real gRPC server on ``path``, on a loop of its own
+        in a thread of its own."""
         loop = asyncio.new_event_loop()
         thread = threading.Thread(
             target=_run_forever, args=(loop,), name="grpcgw-grpc-server", daemon=True
@@ -253,11 +339,9 @@ class LambdaHandler:
                     self.services,
                     f"unix://{path}",
                     interceptors=self._interceptors,
-                    reflection=opts.reflection,
-                    max_workers=opts.max_workers,
-                    # Nothing outside the process can dial the socket: health checks
-                    # are only asked for through health_path.
-                    add_health=bool(self.options.health_path),
+                    reflection=reflection,
+                    max_workers=self.lambda_options.max_workers,
+                    add_health=add_health,
                     # Plain servicers answer the blocking call from the threaded
                     # server's pool directly, with no event loop in between.
                     prefer_threaded=True,
@@ -266,22 +350,21 @@ class LambdaHandler:
             ).result()
         except BaseException:
             _end_loop(loop, thread)
-            run_blocking(invoker.aclose())
             raise
         finally:
             os.umask(old_umask)
-        self._invoker = invoker
-        self._loop, self._thread, self._server, self._gateway = loop, thread, server, gateway
-        self.socket, self._pid, self._forks = path, os.getpid(), _forks
+        self._loop, self._thread, self._server, self.socket = loop, thread, server, path
         log.info("gRPC server listening on unix://%s", path)
-        # Everything built so far lives as long as the process: keep the cyclic
-        # GC from scanning it again on every collection during invocations.
-        gc.freeze()
 
     def stop(self) -> None:
-        """Stop the server, close the channel and the loop, remove the socket."""
+        """Stop the server, close the channel and the loop, remove the socket (direct
+        mode: shut the dispatch's pool and loop down)."""
         loop, thread, server, invoker = self._loop, self._thread, self._server, self._invoker
+        direct = self._direct
         self._loop = self._thread = self._server = self._gateway = self._invoker = None
+        self._direct = None
+        if direct is not None:
+            direct.close()  # a forked child's own loop and pool only (they are per process)
         if self._pid != os.getpid():
             return  # a forked child: the server, channel and socket are the parent's
         if invoker is not None:
@@ -297,7 +380,10 @@ class LambdaHandler:
     def _ensure_started(self) -> None:
         if self._gateway is None:
             self.start()
-        elif self._forks != _forks:  # os.getpid() is a system call on every invocation
+        elif self._forks != _forks and self._server is not None:
+            # os.getpid() is a system call on every invocation: _forks is not. Direct
+            # dispatch without a server survives a fork (its loop and pool are made
+            # per process); a gRPC server or channel does not.
             # grpcio's core does not survive fork() once its threads run: a call from
             # here would hang. awslambdaric's multi-concurrency mode forks its workers
             # before it imports the handler module, so each builds its own handler.
@@ -331,8 +417,9 @@ class LambdaHandler:
             log.warning("bad %s event: %s", source.name, exc)
             return self._error(source, GatewayError(Code.INVALID_ARGUMENT, str(exc)))
         try:
-            # Never suspends: the gateway calls over a blocking channel (see the module doc).
-            response = run_blocking(self.gateway.handle_buffered(request))
+            # run_blocking (socket mode, or plain servicers called inline): the gateway's
+            # coroutines never suspend; else the dispatch's private loop runs them.
+            response = self._run(self.gateway.handle_buffered(request))
             return source.response(response)
         except Exception:
             log.exception("internal error serving %s event", source.name)
@@ -424,12 +511,13 @@ def serve_lambda(
     *servicers: ServiceLike,
     interceptors: Sequence[object] = (),
     lambda_options: LambdaOptions | None = None,
+    dispatch: Dispatch = "socket",
     **config: Unpack[GatewayConfig],
 ) -> LambdaHandler:
     """Serve ``servicers`` on AWS Lambda; assign the result to the module's ``handler``.
 
-    At init, starts the servicers in a real gRPC server (with ``interceptors``)
-    on a unix socket in /tmp and compiles the ``google.api.http`` routes; each
+    At init, compiles the ``google.api.http`` routes and starts the servicers in
+    a real gRPC server (with ``interceptors``) on a unix socket in /tmp; each
     invocation answers an API Gateway (REST or HTTP API), function URL, ALB or
     VPC Lattice event in process::
 
@@ -443,8 +531,18 @@ def serve_lambda(
     ``outgoing_trailer_matcher``, ``response_hook``, ``error_hook``). The access
     log is off unless ``GatewayOptions(access_log=True)``; its lines go through
     the runtime's log handler (``AWS_LAMBDA_LOG_FORMAT``, ``AWS_LAMBDA_LOG_LEVEL``).
+
+    ``dispatch="direct"`` calls the servicers in process instead, through the same
+    interceptors, with no socket, server or thread: the same answers at a fraction
+    of the cost per invocation (docs/dispatch.md lists what still differs, chiefly
+    that a plain servicer runs on the invoking thread, so nothing cuts off one that
+    overruns its deadline). ``"socket"`` is the default.
     """
     check_config(config, "serve_lambda")
     return LambdaHandler(
-        servicers, interceptors=interceptors, lambda_options=lambda_options, **config
+        servicers,
+        interceptors=interceptors,
+        lambda_options=lambda_options,
+        dispatch=dispatch,
+        **config,
     )

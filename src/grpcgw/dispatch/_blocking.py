@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Coroutine, Sequence
-from typing import Any, TypeVar
+from collections.abc import Callable, Coroutine, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, ParamSpec, TypeVar
 
 from grpcgw.channel import run_blocking
 from grpcgw.descriptors import ServiceInfo, ServiceLike
@@ -29,6 +30,8 @@ from grpcgw.dispatch._invoker import DirectInvoker, served
 from grpcgw.grpcserver import server_kind
 
 T = TypeVar("T")
+R = TypeVar("R")
+P = ParamSpec("P")
 
 
 class BlockingDispatch:
@@ -67,9 +70,13 @@ class BlockingDispatch:
         self._pid = 0
 
     def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
-        """Run ``coroutine`` (one that calls this invoker) to its end on this thread."""
+        """Run ``coroutine`` (one that calls this invoker) to its end on this thread (on
+        another while this thread runs an event loop: a test calling the handler)."""
         if self.inline:
             return run_blocking(coroutine)
+        return _off_running_loop(self._run_on_own_loop, coroutine)
+
+    def _run_on_own_loop(self, coroutine: Coroutine[Any, Any, T]) -> T:
         loop = self._loop
         if loop is None or self._pid != os.getpid():
             # A loop made before a fork would share its epoll descriptor with the
@@ -80,9 +87,21 @@ class BlockingDispatch:
 
     def close(self) -> None:
         """Shut the invoker's pool and the loop down."""
+        _off_running_loop(self._close)
+
+    def _close(self) -> None:
         if self._loop is not None and self._pid == os.getpid():
             self._loop.run_until_complete(self.invoker.aclose())
             self._loop.close()
         else:
             run_blocking(self.invoker.aclose())
         self._loop = None
+
+
+def _off_running_loop(function: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+    """``function(*args)``, on another thread if this one runs an event loop (a loop
+    cannot be run from inside another: a test that calls a Lambda handler does)."""
+    if asyncio._get_running_loop() is None:
+        return function(*args, **kwargs)
+    with ThreadPoolExecutor(1, thread_name_prefix="grpcgw-dispatch") as thread:
+        return thread.submit(function, *args, **kwargs).result()

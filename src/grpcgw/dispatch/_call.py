@@ -25,7 +25,7 @@ from grpcgw.errors import Code, GatewayError, details_from_status_bin, status_er
 from grpcgw.invoker import CallResult, Metadata
 from grpcgw.metadata import MAX_METADATA_SIZE
 
-log = logging.getLogger("grpcgw")
+log = logging.getLogger("grpcgw.dispatch")
 
 #: What ``time_remaining()`` of a threaded ``grpc.server`` context counts down to
 #: without a deadline (gpr_inf_future's seconds); a grpc.aio context returns ``None``.
@@ -310,6 +310,18 @@ class Call:
                 callback()
             except Exception:
                 log.exception("callback of %s failed", self.method)
+
+    def expire_if_late(self) -> bool:
+        """End the call as expired if its deadline passed (the client of a real server
+        gave up then), for a handler that no timer could interrupt (inline) or that
+        beat its timer by a hair; whether the call is over for the servicer."""
+        if (
+            self.deadline is not None
+            and not (self.status_sent or self.cancelled)
+            and time.monotonic() >= self.deadline
+        ):
+            self.cancel(expired=True)
+        return self.cancelled
 
     def cancel(self, *, expired: bool = False, run_callbacks: bool = False) -> None:
         """The call is over for the servicer: the client went away, the deadline

@@ -28,7 +28,7 @@ from grpcgw.dispatch._call import (
     Metadatum,
 )
 
-log = logging.getLogger("grpcgw")
+log = logging.getLogger("grpcgw.dispatch")
 
 _COMPRESSION_KEY = "grpc-internal-encoding-request"
 

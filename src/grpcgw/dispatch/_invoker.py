@@ -47,7 +47,7 @@ from grpcgw.errors import Code, GatewayError, status_error
 from grpcgw.grpcserver import HEALTH_SERVICE, ServerConfigError, require_servicers, server_kind
 from grpcgw.invoker import CallResult, Metadata, MethodSpec
 
-log = logging.getLogger("grpcgw")
+log = logging.getLogger("grpcgw.dispatch")
 
 #: grpc's default limit on a received message (server: requests; client: replies).
 DEFAULT_MAX_MESSAGE = 4 * 1024 * 1024
@@ -374,8 +374,9 @@ class DirectInvoker:
             try:
                 reply = plan.behavior(argument, SyncContext(call))
             except Exception as exc:
+                call.expire_if_late()
                 raise call.error_for_exception(exc) from None
-            if call.cancelled:
+            if call.expire_if_late():
                 raise call.ended_error()
             try:
                 message, size = wire_reply(plan, reply)
@@ -387,10 +388,6 @@ class DirectInvoker:
                 raise size_error("SERVER", "Sent", size, self._max_send)
             if 0 <= self._max_reply < size:
                 raise size_error("CLIENT", "Received", size, self._max_reply)
-            if call.expired or (call.deadline is not None and not call.is_active()):
-                # Inline, nothing could interrupt the handler: the deadline is checked now.
-                call.cancel(expired=True)
-                raise call.ended_error()
             return call.finish(message)
         finally:
             call.run_callbacks()
@@ -507,6 +504,7 @@ class DirectInvoker:
         try:
             replies = plan.behavior(argument, SyncContext(call))
         except Exception as exc:
+            call.expire_if_late()
             return call.error_for_exception(exc)
         try:
             while True:
@@ -515,8 +513,9 @@ class DirectInvoker:
                 except StopIteration:
                     break
                 except Exception as exc:
+                    call.expire_if_late()
                     return call.error_for_exception(exc, iterating=True)
-                if not call.is_active():
+                if call.expire_if_late() or not call.is_active():
                     return call.ended_error()
                 try:
                     message, size = wire_reply(plan, reply)
@@ -534,6 +533,7 @@ class DirectInvoker:
                     call.send_initial_metadata(())
                 if not emit(message):
                     return None  # the gateway went away: nobody reads the outcome
+            call.expire_if_late()
             return call.end_of_stream()
         finally:
             close = getattr(replies, "close", None)
