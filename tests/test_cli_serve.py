@@ -200,10 +200,35 @@ def test_the_defaults_are_serve_locals() -> None:
             "grace",
             "log_format",
             "log_level",
+            "dispatch",
         )
     }
     config = ServeConfig()
     assert {name: getattr(config, name) for name in defaults} == defaults
+
+
+def test_the_dispatch_choices_are_the_front_ends() -> None:
+    from typing import get_args
+
+    from grpcgw.invoker import Dispatch
+
+    [setting] = [s for s in serve_settings() if s.key == "dispatch"]
+    assert setting.choices == get_args(Dispatch)
+
+
+def test_dispatch_direct_serves_in_process_and_grpc_clients_alike() -> None:
+    process, url = _serve(*SERVICERS, *LOOPBACK, env={"GRPCGW_DISPATCH": "direct"})
+    try:
+        line = process.out.until("HTTP/JSON gateway listening")
+        assert "(calls the servicers in process)" in line
+        assert _get(url + "/v1/ping")[::2] == (200, b'{"message":"Pong"}')
+        assert _get(url + "/v1/shelves/nope")[0] == 404
+    finally:
+        assert process.stop() == 0
+    result = _run(*SERVICERS, "--dispatch", "inline", "--print-config")
+    assert result.returncode != 0
+    assert "--dispatch" in result.stderr
+    assert "'inline'" in result.stderr
 
 
 def test_path_finds_the_servicers_module(tmp_path: Path) -> None:

@@ -359,6 +359,7 @@ def _serve(args: argparse.Namespace) -> int:
         obj = _import(spec)
         servicers.append(obj() if isinstance(obj, type) else obj)
 
+    from grpcgw.invoker import check_dispatch
     from grpcgw.server import serve_local
 
     serve_local(
@@ -370,6 +371,7 @@ def _serve(args: argparse.Namespace) -> int:
         log_format="json" if config.log_format == "json" else "text",
         log_level=config.log_level,
         limits=config.limits,
+        dispatch=check_dispatch(config.dispatch, "grpcgw serve"),
         options=config.gateway,
     )
     return 0

@@ -43,6 +43,10 @@ class ServeConfig:
     log_format: str = field(default="text", metadata={"choices": LOG_FORMATS})
     #: The least severe level logged.
     log_level: str = field(default="INFO", metadata={"choices": level_names()})
+    # (The choices are grpcgw.invoker.Dispatch's, written out: this module is stdlib-only.)
+    #: How the gateway reaches the servicers: socket (over the gRPC server, as any client)
+    #: or direct (called in process, with the same interceptors; docs/dispatch.md).
+    dispatch: str = field(default="socket", metadata={"choices": ("socket", "direct")})
     gateway: GatewayOptions = field(default_factory=GatewayOptions, metadata={"prefix": ""})
     limits: HttpLimits = field(default_factory=HttpLimits, metadata={"prefix": ""})
 
