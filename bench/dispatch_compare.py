@@ -4,16 +4,18 @@
 
 Times the gateway for ``GET /v1/ping`` and the echo-like ``POST /v1/shelves``
 (the example's ShelfService.CreateShelf: JSON in, the same shelf out), with the
-servicers in a real gRPC server on a unix socket (what ``serve_local`` and
-``serve_lambda`` do today) and dispatched in process (``grpcgw.dispatch``):
+servicers in a real gRPC server on a unix socket (``dispatch="socket"``, the
+default of ``serve_local`` and ``serve_lambda``) and dispatched in process
+(``dispatch="direct"``, ``grpcgw.dispatch``):
 
 - local: ``await gateway.handle(request)`` on an event loop, as the aiohttp
   adapter calls it; socket mode is ``start_local``'s layout (a ``grpc.aio``
   server on the same loop, a ``grpc.aio`` channel);
 - Lambda: the ``serve_lambda`` handler's gateway run as the handler runs it
-  (``run_blocking``, a deadline on every request), socket mode against the
-  server ``serve_lambda`` starts on its own thread, direct mode with
-  ``BlockingDispatch`` (plain servicers inline, async ones on a private loop).
+  (a deadline on every request): socket mode with ``run_blocking`` against the
+  server ``serve_lambda`` starts on its own thread, direct mode
+  (``serve_lambda(..., dispatch="direct")``) with its ``BlockingDispatch``
+  (plain servicers inline, async ones on a private loop).
 
 Requests are sequential; CPU is the process's (every thread: gRPC's too) and
 wall is elapsed time, per request, the median over interleaved rounds. No HTTP
@@ -41,7 +43,7 @@ from examples.ping.service import PingServicer, ShelfServicer, SyncPingServicer 
 from grpcgw import Gateway, HttpRequest, LambdaOptions, serve_lambda  # noqa: E402
 from grpcgw.channel import run_blocking  # noqa: E402
 from grpcgw.descriptors import resolve_service  # noqa: E402
-from grpcgw.dispatch import BlockingDispatch, DirectInvoker  # noqa: E402
+from grpcgw.dispatch import DirectInvoker  # noqa: E402
 from grpcgw.grpcserver import GrpcServer  # noqa: E402
 
 SHELF_BODY = (
@@ -133,10 +135,10 @@ def lambda_like(n: int, results: Result, sock_dir: Path) -> None:
         layouts.append(
             (f"Lambda, socket, {kind} (serve_lambda)", handler.gateway, run_blocking, handler)
         )
-        dispatch = BlockingDispatch(servicers)
-        gateway = Gateway(list(servicers), invoker=dispatch.invoker)
+        direct = serve_lambda(*servicers, lambda_options=options, dispatch="direct")
+        assert direct._direct is not None
         layouts.append(
-            (f"Lambda, direct, {kind} (BlockingDispatch)", gateway, dispatch.run, dispatch)
+            (f"Lambda, direct, {kind} (serve_lambda)", direct.gateway, direct._run, direct)
         )
     try:
         for label, gateway, run, _ in layouts:
@@ -154,11 +156,8 @@ def lambda_like(n: int, results: Result, sock_dir: Path) -> None:
                 loop()
                 record(results, (label, name), cpu, wall, n)
     finally:
-        for _, _, _, owner in layouts:
-            if isinstance(owner, BlockingDispatch):
-                owner.close()
-            else:
-                owner.stop()
+        for _, _, _, handler in layouts:
+            handler.stop()
 
 
 def main() -> None:
