@@ -3,6 +3,7 @@ in both dispatch modes (it wraps the handler it is given: direct dispatch runs i
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -22,6 +23,18 @@ mode = modes.mode
 def call_lines(err: str) -> list[dict[str, Any]]:
     lines = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
     return [line for line in lines if line.get("msg", "").startswith("rpc call: ")]
+
+
+async def logged_calls(capfd: pytest.CaptureFixture[str], count: int) -> list[dict[str, Any]]:
+    """The interceptor's lines once ``count`` have been written: it logs when the
+    handler returns, which on a real server can be just after the client has its reply."""
+    err = ""
+    for _ in range(200):
+        err += capfd.readouterr().err
+        if len(call_lines(err)) >= count:
+            break
+        await asyncio.sleep(0.025)
+    return call_lines(err)
 
 
 async def get(port: int, path: str) -> tuple[int, bytes]:
@@ -48,7 +61,7 @@ async def test_aio_interceptor_logs_code_and_duration(
         assert (await get(local.http_port, "/v1/shelves/none"))[0] == 404
         assert (await get(local.http_port, "/v1/shelves:watch"))[0] == 200
         assert (await get(local.http_port, "/v1/no/route"))[0] == 404  # never reaches gRPC
-    lines = call_lines(capfd.readouterr().err)
+    lines = await logged_calls(capfd, 3)
     assert [(line["method"], line["code"]) for line in lines] == [
         ("/example.v1.PingService/Ping", "OK"),
         ("/example.v1.ShelfService/GetShelf", "NOT_FOUND"),
@@ -74,7 +87,7 @@ async def test_sync_interceptor_logs_code_and_duration(
     ) as local:
         assert not local.grpc_server.is_async
         assert (await get(local.http_port, "/v1/ping"))[0] == 200
-    [line] = call_lines(capfd.readouterr().err)
+    [line] = await logged_calls(capfd, 1)
     assert (line["method"], line["code"]) == ("/example.v1.PingService/Ping", "OK")
     assert line["duration_ms"] >= 0
 
@@ -93,7 +106,7 @@ async def test_aio_interceptor_with_a_plain_servicer(
     ) as local:
         assert local.grpc_server.is_async
         assert (await get(local.http_port, "/v1/ping"))[0] == 200
-    [line] = call_lines(capfd.readouterr().err)
+    [line] = await logged_calls(capfd, 1)
     assert (line["method"], line["code"]) == ("/example.v1.PingService/Ping", "OK")
 
 
@@ -110,5 +123,5 @@ async def test_a_plain_servicers_abort_is_logged_with_its_code(
         interceptors=[interceptor()],
     ) as local:
         assert (await get(local.http_port, "/v1/ping"))[0] == 403
-    [line] = call_lines(capfd.readouterr().err)
+    [line] = await logged_calls(capfd, 1)
     assert (line["method"], line["code"]) == ("/example.v1.PingService/Ping", "PERMISSION_DENIED")
