@@ -26,7 +26,7 @@ from aiohttp import web
 from example.v1 import shelf_pb2
 
 from examples.ping.service import PingServicer, ShelfServicer
-from grpcgw import Gateway, start_local
+from grpcgw import Gateway, GatewayOptions, start_local
 from grpcgw.limits import HttpLimits
 from grpcgw.server import LocalServer
 from grpcgw.web import create_app, setup
@@ -389,6 +389,67 @@ async def test_body_errors_are_status_bodies_in_a_users_own_app(
         _status_body(await resp.read())
 
 
+# -- the Server header --------------------------------------------------------------
+
+
+async def _head_of(port: int, request: bytes) -> tuple[int, dict[str, str]]:
+    """Status and headers of the first answer to ``request`` (the body is not read)."""
+    reader, writer = await _connect(port)
+    try:
+        writer.write(request)
+        async with asyncio.timeout(BOUND):
+            head = await reader.readuntil(b"\r\n\r\n")
+    finally:
+        writer.close()
+    lines = head.decode("latin-1").split("\r\n")
+    headers = [h.partition(":") for h in lines[1:] if h]
+    servers = [v.strip() for k, _, v in headers if k.lower() == "server"]
+    assert len(servers) <= 1, lines
+    return int(lines[0].split()[1]), {k.lower(): v.strip() for k, _, v in headers}
+
+
+async def test_every_answer_names_grpcgw_without_versions() -> None:
+    local = await start_local(
+        PingServicer(),
+        ShelfServicer(),
+        http_address="127.0.0.1:0",
+        grpc_address="127.0.0.1:0",
+        limits=HttpLimits(header_timeout=1.0, max_header_size=1024),
+        options=GatewayOptions(max_request_body=1024),
+    )
+    async with local:
+        port = local.http_port
+        cases = {
+            200: b"GET /v1/ping HTTP/1.1\r\nHost: x\r\n\r\n",  # a unary answer
+            404: b"GET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n",
+            400: b"GET /v1/ping HTTP/1.1\r\nHost: x\r\nContent-Length: x\r\n\r\n",
+            413: b"POST /v1/shelves HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n",
+            431: b"GET /v1/ping HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 2000 + b"\r\n\r\n",
+            408: b"GET /v1/ping HTTP/1.1\r\n",  # the head never ends: grpcgw's own bytes
+        }
+        for expected, request in cases.items():
+            status, headers = await _head_of(port, request)
+            assert (status, headers.get("server")) == (expected, "grpcgw"), request[:40]
+        # A stream: the head is written before the first message.
+        status, headers = await _head_of(port, b"GET /v1/shelves:watch HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert (status, headers.get("server")) == (200, "grpcgw")
+
+
+async def test_a_server_header_the_handler_sets_is_kept() -> None:
+    from grpcgw.httpserver import start_server
+
+    async def own(request: web.Request) -> web.Response:
+        return web.Response(text="mine", headers={"Server": "my-edge"})
+
+    app = web.Application()
+    app.router.add_get("/own", own)
+    async with await start_server(app, "127.0.0.1:0") as server:
+        status, headers = await _head_of(server.port, b"GET /own HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert (status, headers["server"]) == (200, "my-edge")
+        status, headers = await _head_of(server.port, b"GET /x HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert (status, headers["server"]) == (404, "grpcgw")
+
+
 # -- cancellation when the client goes away ------------------------------------------
 
 
@@ -566,6 +627,7 @@ async def test_the_proxy_serves_within_its_limit_flags(servers: Any) -> None:
         [(status, headers, body)] = _responses(await _read_to_close(reader))
         writer.close()
         assert (status, headers["content-type"]) == (400, "application/json")
+        assert headers["server"] == "grpcgw"
         assert _status_body(body)["code"] == 3
         assert await _ping(port) == 200
     finally:

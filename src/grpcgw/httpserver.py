@@ -37,7 +37,8 @@ import stat
 from collections.abc import Callable
 from typing import Any
 
-from aiohttp import web
+from aiohttp import hdrs, web
+from aiohttp.http import SERVER_SOFTWARE
 from aiohttp.http_exceptions import (
     BadHttpMessage,
     BadHttpMethod,
@@ -54,6 +55,7 @@ from grpcgw.logs import RateLimitedLog
 
 __all__ = [
     "DECODED_ENCODINGS",
+    "SERVER_NAME",
     "EdgeSite",
     "HttpServer",
     "RateLimitedLog",
@@ -78,6 +80,9 @@ _ACCEPT_RETRY = 1.0
 #: Seconds to keep discarding what a timed-out client still sends after its 408, so
 #: the answer reaches it instead of a reset.
 _LINGER = 2.0
+#: The ``Server`` header of every answer: no versions (aiohttp's default names
+#: Python's and its own), as Envoy says ``envoy``; docs/security.md.
+SERVER_NAME = "grpcgw"
 #: Descriptors kept for everything but client connections (gRPC, logs, the loop).
 _FD_RESERVE = 64
 
@@ -97,7 +102,7 @@ class _Logs:
 def _response(status: int, reason: str, code: Code, message: str) -> bytes:
     body = status_body(code, message)
     head = (
-        f"HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\n"
+        f"HTTP/1.1 {status} {reason}\r\nServer: {SERVER_NAME}\r\nContent-Type: application/json\r\n"
         f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
     )
     return head.encode() + body
@@ -441,7 +446,7 @@ class _EdgeHandler(RequestHandler):
         """aiohttp's answer to a request it could not parse or a handler that raised."""
         if request.writer.output_size > 0:
             raise ConnectionError("response already started: cannot send an error")
-        headers = {"Connection": "close"}
+        headers = {"Connection": "close", hdrs.SERVER: SERVER_NAME}
         answer = getattr(exc, _ANSWER, None)
         if answer is None and isinstance(exc, HttpProcessingError):
             answer = _classify(exc, b"", self.limits)
@@ -463,6 +468,12 @@ class _EdgeHandler(RequestHandler):
         )
         response.force_close()
         return response
+
+
+async def _name_server(request: web.Request, response: web.StreamResponse) -> None:
+    """Replace aiohttp's versioned ``Server`` header; one the handler set stays."""
+    if response.headers.get(hdrs.SERVER) == SERVER_SOFTWARE:
+        response.headers[hdrs.SERVER] = SERVER_NAME
 
 
 def _peer(transport: asyncio.BaseTransport) -> str:
@@ -748,6 +759,8 @@ async def start_server(
     ``handler_cancellation``), which cancels the gateway's gRPC call.
     :meth:`HttpServer.stop` gives running handlers ``shutdown_timeout`` seconds.
     """
+    if _name_server not in app.on_response_prepare:
+        app.on_response_prepare.append(_name_server)
     runner = web.AppRunner(
         app,
         access_log=None,
