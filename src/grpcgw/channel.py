@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from grpcgw.options import GatewayOptions
 
 __all__ = [
+    "MAX_RECONNECT_BACKOFF_MS",
     "BlockingInvoker",
     "CallResult",
     "ChannelInvoker",
@@ -135,10 +136,19 @@ def open_blocking_channel(
     return grpc.secure_channel(address, tls.credentials(), options=opts)
 
 
+#: The longest wait between reconnection attempts, in ms. grpc's own grows by 1.6
+#: to 120 s: after an outage of a few minutes the gateway would take up to two
+#: minutes to notice the backend is back (503 and /readyz false meanwhile).
+#: ``channel_options`` win (docs/reliability.md).
+MAX_RECONNECT_BACKOFF_MS = 5000
+
+
 def gateway_channel_options(options: GatewayOptions) -> list[tuple[str, Any]]:
     """The channel arguments that carry a gateway's options: ``connect_timeout``
-    and ``max_response_message`` (for a channel made for it, e.g. by the Lambda handler)."""
-    opts: list[tuple[str, Any]] = []
+    and ``max_response_message`` (for a channel made for it, e.g. by the Lambda
+    handler), after grpcgw's cap on the reconnect backoff
+    (``grpc.max_reconnect_backoff_ms``, 5 s)."""
+    opts: list[tuple[str, Any]] = [("grpc.max_reconnect_backoff_ms", MAX_RECONNECT_BACKOFF_MS)]
     if options.connect_timeout is not None:
         # gRPC's "minimum reconnect backoff" is the time a connection attempt,
         # TCP and HTTP/2 handshake together, may take (grpc's default: 20 s).
