@@ -171,16 +171,30 @@ def _channel_options(
     return list(merged.items())
 
 
-class AioResponseStream:
+class _CallStream:
+    """What the replies of a streaming call share, aio or blocking: the call, the
+    trailers once it ends, cancellation."""
+
+    def __init__(self, call: Any, method: MethodDescriptor | None = None) -> None:
+        self._call = call
+        self._trailers: Metadata = ()
+        #: The method called: its descriptor pool resolves the error details.
+        self._method = method
+
+    def trailing_metadata(self) -> Metadata:
+        return self._trailers
+
+    def cancel(self) -> None:
+        self._call.cancel()
+
+
+class AioResponseStream(_CallStream):
     """The replies of a ``grpc.aio`` streaming call; failures are raised as
     :class:`GatewayError`."""
 
     def __init__(self, call: Any, method: MethodDescriptor | None = None) -> None:
-        self._call = call
+        super().__init__(call, method)
         self._replies = call.__aiter__()
-        self._trailers: Metadata = ()
-        #: The method called: its descriptor pool resolves the error details.
-        self._method = method
 
     async def next(self) -> Message | None:
         try:
@@ -195,20 +209,9 @@ class AioResponseStream:
     async def header_metadata(self) -> Metadata:
         return tuple(cast(Metadata, await self._call.initial_metadata() or ()))
 
-    def trailing_metadata(self) -> Metadata:
-        return self._trailers
 
-    def cancel(self) -> None:
-        self._call.cancel()
-
-
-class BlockingResponseStream:
+class BlockingResponseStream(_CallStream):
     """The replies of a blocking streaming call: ``next()`` waits in grpc's core."""
-
-    def __init__(self, call: Any, method: MethodDescriptor | None = None) -> None:
-        self._call = call
-        self._trailers: Metadata = ()
-        self._method = method
 
     async def next(self) -> Message | None:
         try:
@@ -223,12 +226,6 @@ class BlockingResponseStream:
     async def header_metadata(self) -> Metadata:
         return tuple(cast(Metadata, self._call.initial_metadata() or ()))
 
-    def trailing_metadata(self) -> Metadata:
-        return self._trailers
-
-    def cancel(self) -> None:
-        self._call.cancel()
-
 
 _KINDS = {
     (False, False): "unary_unary",
@@ -238,18 +235,20 @@ _KINDS = {
 }
 
 
-class _CallableCache:
-    """One multi-callable per method of a channel, built on first use.
+class _ChannelCalls:
+    """What both channel invokers share: one multi-callable per method of the
+    channel, built on first use, and whether closing closes the channel.
 
-    Each is kept with the reply class it decodes into, weakly: after the
-    gateway's services are replaced (a proxy's reload), a method's reply type
-    is a class of the new descriptor pool, a reply must be decoded into the
-    class the route that matched expects, and the old pool must not be kept
-    alive by a method no route calls any more.
+    Each multi-callable is kept with the reply class it decodes into, weakly:
+    after the gateway's services are replaced (a proxy's reload), a method's
+    reply type is a class of the new descriptor pool, a reply must be decoded
+    into the class the route that matched expects, and the old pool must not be
+    kept alive by a method no route calls any more.
     """
 
-    def __init__(self, channel: grpc.aio.Channel | grpc.Channel) -> None:
+    def __init__(self, channel: grpc.aio.Channel | grpc.Channel, *, owns_channel: bool) -> None:
         self.channel = channel
+        self._owns_channel = owns_channel
         self._callables: dict[str, tuple[weakref.ref[type[Message]], Any]] = {}
 
     def _callable(self, spec: MethodSpec) -> Any:
@@ -266,18 +265,28 @@ class _CallableCache:
         self._callables[spec.rpc] = (reply_class, callable_)
         return callable_
 
+    def _start(
+        self,
+        spec: MethodSpec,
+        request: Message | Sequence[Message],
+        metadata: Any,
+        deadline: float | None,
+    ) -> Any:
+        """Start a call: an aio call object, or a blocking stream's iterator."""
+        payload = _payload(request, spec.client_streaming)
+        return self._callable(spec)(payload, metadata=metadata, timeout=deadline)
+
 
 def _deserialize(reply_class: weakref.ref[type[Message]], data: bytes) -> Message:
     # Alive: the route making the call holds its reply class.
     return cast(type[Message], reply_class()).FromString(data)
 
 
-class ChannelInvoker(_CallableCache):
+class ChannelInvoker(_ChannelCalls):
     """:class:`~grpcgw.invoker.Invoker` over one reused ``grpc.aio`` channel."""
 
     def __init__(self, channel: grpc.aio.Channel, *, owns_channel: bool = True) -> None:
-        super().__init__(channel)
-        self._owns_channel = owns_channel
+        super().__init__(channel, owns_channel=owns_channel)
 
     async def unary(
         self,
@@ -287,11 +296,7 @@ class ChannelInvoker(_CallableCache):
         metadata: Metadata,
         deadline: float | None,
     ) -> CallResult:
-        call = self._callable(spec)(
-            _payload(request, spec.client_streaming),
-            metadata=_aio_metadata(metadata),
-            timeout=deadline,
-        )
+        call = self._start(spec, request, _aio_metadata(metadata), deadline)
         try:
             response = await call
             header = await call.initial_metadata()
@@ -308,11 +313,7 @@ class ChannelInvoker(_CallableCache):
         metadata: Metadata,
         deadline: float | None,
     ) -> AioResponseStream:
-        call = self._callable(spec)(
-            _payload(request, spec.client_streaming),
-            metadata=_aio_metadata(metadata),
-            timeout=deadline,
-        )
+        call = self._start(spec, request, _aio_metadata(metadata), deadline)
         return AioResponseStream(call, spec.descriptor)
 
     async def aclose(self) -> None:
@@ -320,7 +321,7 @@ class ChannelInvoker(_CallableCache):
             await cast(grpc.aio.Channel, self.channel).close(None)
 
 
-class BlockingInvoker(_CallableCache):
+class BlockingInvoker(_ChannelCalls):
     """:class:`~grpcgw.invoker.Invoker` over a blocking ``grpc.Channel``: its
     coroutines finish without ever suspending, so a caller can drive them with
     no event loop (:func:`run_blocking`).
@@ -331,8 +332,7 @@ class BlockingInvoker(_CallableCache):
     """
 
     def __init__(self, channel: grpc.Channel, *, owns_channel: bool = True) -> None:
-        super().__init__(channel)
-        self._owns_channel = owns_channel
+        super().__init__(channel, owns_channel=owns_channel)
 
     async def unary(
         self,
@@ -362,11 +362,7 @@ class BlockingInvoker(_CallableCache):
         metadata: Metadata,
         deadline: float | None,
     ) -> BlockingResponseStream:
-        call = self._callable(spec)(
-            _payload(request, spec.client_streaming),
-            metadata=tuple(metadata),
-            timeout=deadline,
-        )
+        call = self._start(spec, request, tuple(metadata), deadline)
         return BlockingResponseStream(call, spec.descriptor)
 
     async def aclose(self) -> None:
