@@ -7,7 +7,7 @@ import sys
 import tempfile
 from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -20,6 +20,11 @@ import examples.ping  # noqa: E402,F401  (puts the example's generated code on s
 from examples.ping.service import PingServicer, ShelfServicer  # noqa: E402
 from grpcgw.descriptors import resolve_service  # noqa: E402
 from grpcgw.grpcserver import GrpcServer  # noqa: E402
+
+if TYPE_CHECKING:
+    import aiohttp
+
+    from .proxyutil import Processes, Protos
 
 DATA = ROOT / "tests" / "data"
 
@@ -68,3 +73,36 @@ def shelf_servicer() -> ShelfServicer:
 async def example_target(servers: Servers, shelf_servicer: ShelfServicer) -> str:
     """The example's servicers running in a real grpc.aio server; returns its target."""
     return await servers.start(PingServicer(), shelf_servicer)
+
+
+# -- the proxy tests' processes (tests/proxyutil.py imports this module: lazy imports)
+
+
+@pytest.fixture(scope="module")
+def protos(tmp_path_factory: pytest.TempPathFactory) -> tuple[Protos, Protos]:
+    """The example's protos (v1) and a second version whose PingService adds Echo (v2),
+    compiled for a backend process."""
+    from .proxyutil import Protos
+
+    root = tmp_path_factory.mktemp("protos")
+    return Protos(root / "v1", echo=False), Protos(root / "v2", echo=True)
+
+
+@pytest.fixture
+def processes() -> Iterator[Processes]:
+    """Backends and proxies a test starts (``await processes.backend(...)``), stopped after."""
+    from .proxyutil import Processes
+
+    started = Processes()
+    yield started
+    for process in reversed(started):
+        process.stop()
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    """A client session with a 30 s bound on each request."""
+    import aiohttp
+
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
+        yield session

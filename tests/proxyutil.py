@@ -1,7 +1,9 @@
-"""Helpers of the proxy tests: protos compiled at test time, backend and proxy processes."""
+"""Helpers of the proxy tests: protos compiled at test time, backend and proxy processes
+(the fixtures ``protos`` and ``processes`` are in conftest.py)."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import queue
 import shutil
@@ -220,3 +222,29 @@ def run_proxy(
         text=True,
         timeout=timeout,
     )
+
+
+class Processes(list[Process]):
+    """The processes a test started, stopped when it ends (last started first)."""
+
+    async def backend(
+        self,
+        protos: Protos,
+        address: str,
+        *extra: str,
+        reflection: str = "both",
+    ) -> Process:
+        """:func:`start_backend` off the event loop; ``extra`` are its flags."""
+        process = await asyncio.to_thread(
+            start_backend, protos, address, reflection=reflection, extra=extra
+        )
+        self.append(process)
+        return process
+
+    async def proxy(
+        self, cwd: Path, *args: str, env: Mapping[str, str] | None = None
+    ) -> tuple[Process, str]:
+        """:func:`start_proxy` off the event loop: the process and its base URL."""
+        process, url = await asyncio.to_thread(start_proxy, cwd, *args, env=env)
+        self.append(process)
+        return process, url

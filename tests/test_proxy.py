@@ -16,7 +16,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,52 +25,16 @@ import pytest
 from .proxyutil import (
     PROXY_ENV,
     Process,
+    Processes,
     Protos,
     protoc,
     run_proxy,
-    start_backend,
-    start_proxy,
 )
-
-
-@pytest.fixture(scope="module")
-def protos(tmp_path_factory: pytest.TempPathFactory) -> tuple[Protos, Protos]:
-    """The example's protos (v1) and a second version whose PingService adds Echo (v2)."""
-    root = tmp_path_factory.mktemp("protos")
-    return Protos(root / "v1", echo=False), Protos(root / "v2", echo=True)
 
 
 @pytest.fixture
 def work(sock_dir: Path) -> Path:
     return sock_dir
-
-
-@pytest.fixture
-def processes() -> Iterator[list[Process]]:
-    started: list[Process] = []
-    yield started
-    for process in reversed(started):
-        process.stop()
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
-        yield session
-
-
-async def backend(
-    processes: list[Process], protos: Protos, address: str, reflection: str = "both"
-) -> Process:
-    process = await asyncio.to_thread(start_backend, protos, address, reflection=reflection)
-    processes.append(process)
-    return process
-
-
-async def proxy(processes: list[Process], cwd: Path, *args: str) -> tuple[Process, str]:
-    process, url = await asyncio.to_thread(start_proxy, cwd, *args)
-    processes.append(process)
-    return process, url
 
 
 async def call(
@@ -170,14 +133,14 @@ def test_the_proxy_process_cannot_import_the_backend_protos(protos: tuple[Protos
 async def test_reflect_serves_the_example(
     protos: tuple[Protos, Protos],
     work: Path,
-    processes: list[Process],
+    processes: Processes,
     http: aiohttp.ClientSession,
     protocol: str,
 ) -> None:
     """v1 is asked first; a server with only v1alpha (grpcio-reflection's) is asked that."""
     target = f"unix://{work}/backend.sock"
-    await backend(processes, protos[0], target, reflection=protocol)
-    process, url = await proxy(processes, work, "--target", target, "--reflect")
+    await processes.backend(protos[0], target, reflection=protocol)
+    process, url = await processes.proxy(work, "--target", target, "--reflect")
     assert f"(reflection {protocol})" in process.out.text
     await exercise_example(http, url)
 
@@ -185,13 +148,13 @@ async def test_reflect_serves_the_example(
 async def test_descriptor_set_serves_the_example(
     protos: tuple[Protos, Protos],
     work: Path,
-    processes: list[Process],
+    processes: Processes,
     http: aiohttp.ClientSession,
 ) -> None:
     target = f"unix://{work}/backend.sock"
-    await backend(processes, protos[0], target, reflection="none")
-    _, url = await proxy(
-        processes, work, "--target", target, "--descriptor-set", str(protos[0].descriptor_set)
+    await processes.backend(protos[0], target, reflection="none")
+    _, url = await processes.proxy(
+        work, "--target", target, "--descriptor-set", str(protos[0].descriptor_set)
     )
     await exercise_example(http, url)
 
@@ -199,13 +162,13 @@ async def test_descriptor_set_serves_the_example(
 async def test_service_flag_limits_what_is_served(
     protos: tuple[Protos, Protos],
     work: Path,
-    processes: list[Process],
+    processes: Processes,
     http: aiohttp.ClientSession,
 ) -> None:
     target = f"unix://{work}/backend.sock"
-    await backend(processes, protos[0], target)
-    _, url = await proxy(
-        processes, work, "--target", target, "--reflect", "--service", "example.v1.PingService"
+    await processes.backend(protos[0], target)
+    _, url = await processes.proxy(
+        work, "--target", target, "--reflect", "--service", "example.v1.PingService"
     )
     assert await call(http, "GET", f"{url}/v1/ping") == (200, {"message": "Pong"})
     assert (await call(http, "GET", f"{url}/v1/shelves"))[0] == 404
@@ -220,10 +183,10 @@ def _one_line_error(result: subprocess.CompletedProcess[str], message: str) -> N
 
 
 async def test_reflection_turned_off(
-    protos: tuple[Protos, Protos], work: Path, processes: list[Process]
+    protos: tuple[Protos, Protos], work: Path, processes: Processes
 ) -> None:
     target = f"unix://{work}/backend.sock"
-    await backend(processes, protos[0], target, reflection="none")
+    await processes.backend(protos[0], target, reflection="none")
     result = await asyncio.to_thread(run_proxy, work, "--target", target, "--reflect")
     _one_line_error(
         result,
@@ -233,10 +196,10 @@ async def test_reflection_turned_off(
 
 
 async def test_named_service_missing_or_unannotated(
-    protos: tuple[Protos, Protos], work: Path, processes: list[Process]
+    protos: tuple[Protos, Protos], work: Path, processes: Processes
 ) -> None:
     target = f"unix://{work}/backend.sock"
-    await backend(processes, protos[0], target)
+    await processes.backend(protos[0], target)
     missing = await asyncio.to_thread(
         run_proxy, work, "--target", target, "--reflect", "--service", "no.such.Service"
     )
@@ -261,7 +224,7 @@ async def test_named_service_missing_or_unannotated(
     )
 
 
-async def test_no_annotated_method_at_all(work: Path, processes: list[Process]) -> None:
+async def test_no_annotated_method_at_all(work: Path, processes: Processes) -> None:
     src = work / "plain"
     (src / "plain" / "v1").mkdir(parents=True)
     (src / "plain" / "v1" / "plain.proto").write_text(
@@ -311,16 +274,16 @@ async def _wait_reloads(process: Process, n: int) -> None:
 async def test_reload_picks_up_a_method_the_restarted_backend_added(
     protos: tuple[Protos, Protos],
     work: Path,
-    processes: list[Process],
+    processes: Processes,
     http: aiohttp.ClientSession,
     trigger: str,
 ) -> None:
     target = f"unix://{work}/backend.sock"
-    old = await backend(processes, protos[0], target)
+    old = await processes.backend(protos[0], target)
     args = ["--target", target, "--reflect", "--reflect-timeout", "1"]
     if trigger == "interval":
         args += ["--reflect-interval", "0.2"]
-    process, url = await proxy(processes, work, *args)
+    process, url = await processes.proxy(work, *args)
     assert (await call(http, "POST", f"{url}/v1/echo", {"text": "hi"}))[0] == 404
 
     old.stop()
@@ -332,7 +295,7 @@ async def test_reload_picks_up_a_method_the_restarted_backend_added(
         await asyncio.to_thread(process.out.until, "reload failed, still serving")
         status, error = await call(http, "GET", f"{url}/v1/shelves?page_size=many")
         assert (status, error["code"]) == (400, 3), error
-    await backend(processes, protos[1], target)
+    await processes.backend(protos[1], target)
     if trigger == "sighup":
         process.signal(signal.SIGHUP)
     await _wait_reloads(process, 1)
@@ -349,18 +312,16 @@ async def test_reload_picks_up_a_method_the_restarted_backend_added(
 async def test_reload_under_load_fails_no_request(
     protos: tuple[Protos, Protos],
     work: Path,
-    processes: list[Process],
+    processes: Processes,
     http: aiohttp.ClientSession,
 ) -> None:
     """c=16 clients while the routes are swapped 10 times: every request answered right."""
     target = f"unix://{work}/backend.sock"
-    await backend(processes, protos[1], target, reflection="none")
+    await processes.backend(protos[1], target, reflection="none")
     current = work / "current.binpb"
     versions = [protos[0].descriptor_set.read_bytes(), protos[1].descriptor_set.read_bytes()]
     current.write_bytes(versions[0])
-    process, url = await proxy(
-        processes, work, "--target", target, "--descriptor-set", str(current)
-    )
+    process, url = await processes.proxy(work, "--target", target, "--descriptor-set", str(current))
 
     swaps = 10
     done = asyncio.Event()

@@ -31,12 +31,6 @@ from .conftest import ROOT, Servers
 from .proxyutil import Process, Protos, protoc, start_backend
 
 
-@pytest.fixture(scope="module")
-def protos(tmp_path_factory: pytest.TempPathFactory) -> tuple[Protos, Protos]:
-    root = tmp_path_factory.mktemp("protos")
-    return Protos(root / "v1", echo=False), Protos(root / "v2", echo=True)
-
-
 @pytest.fixture
 def backend_v2(protos: tuple[Protos, Protos], sock_dir: Path) -> Iterator[str]:
     target = f"unix://{sock_dir}/backend.sock"

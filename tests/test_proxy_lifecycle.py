@@ -15,47 +15,16 @@ import ssl
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import aiohttp
 import pytest
 
-from .proxyutil import PROXY_ENV, Process, Protos, start_backend, start_proxy
-
-
-@pytest.fixture(scope="module")
-def protos(tmp_path_factory: pytest.TempPathFactory) -> tuple[Protos, Protos]:
-    root = tmp_path_factory.mktemp("protos")
-    return Protos(root / "v1", echo=False), Protos(root / "v2", echo=True)
-
-
-@pytest.fixture
-def processes() -> Iterator[list[Process]]:
-    started: list[Process] = []
-    yield started
-    for process in reversed(started):
-        process.stop()
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
-        yield session
-
-
-async def _backend(processes: list[Process], protos: Protos, target: str, *extra: str) -> Process:
-    process = await asyncio.to_thread(start_backend, protos, target, extra=extra)
-    processes.append(process)
-    return process
-
-
-async def _proxy(
-    processes: list[Process], cwd: Path, *args: str, env: dict[str, str] | None = None
-) -> tuple[Process, str]:
-    process, url = await asyncio.to_thread(start_proxy, cwd, *args, env=env)
-    processes.append(process)
-    return process, url
+from .proxyutil import (
+    PROXY_ENV,
+    Processes,
+    Protos,
+)
 
 
 def _healthcheck(url: str, *args: str, env: dict[str, str] | None = None) -> int:
@@ -80,14 +49,12 @@ async def _get(http: aiohttp.ClientSession, url: str) -> tuple[int, object]:
 async def test_readiness_follows_the_target_and_liveness_the_process(
     protos: tuple[Protos, Protos],
     sock_dir: Path,
-    processes: list[Process],
+    processes: Processes,
     http: aiohttp.ClientSession,
 ) -> None:
     target = f"unix://{sock_dir}/backend.sock"
-    backend = await _backend(processes, protos[0], target, "--health")
-    _, url = await _proxy(
-        processes, sock_dir, "--target", target, "--reflect", "--ready-cache", "0"
-    )
+    backend = await processes.backend(protos[0], target, "--health")
+    _, url = await processes.proxy(sock_dir, "--target", target, "--reflect", "--ready-cache", "0")
     assert await _get(http, f"{url}/livez") == (200, {"live": True})
     assert await _get(http, f"{url}/readyz") == (200, {"ready": True, "routes": 16})
     async with http.head(f"{url}/readyz") as resp:
@@ -110,19 +77,19 @@ async def test_readiness_follows_the_target_and_liveness_the_process(
 
     # A backend without the health service is ready once it answers at all; the
     # probe connects afresh (no reconnect backoff after a failure).
-    await _backend(processes, protos[0], target)
+    await processes.backend(protos[0], target)
     assert await _get(http, f"{url}/readyz") == (200, {"ready": True, "routes": 16})
 
 
 async def test_sigterm_under_load_loses_no_accepted_request(
-    protos: tuple[Protos, Protos], sock_dir: Path, processes: list[Process]
+    protos: tuple[Protos, Protos], sock_dir: Path, processes: Processes
 ) -> None:
     """c=16 clients on keep-alive connections to a slow backend; SIGTERM; every
     request the proxy took is answered, then it exits 0."""
     target = f"unix://{sock_dir}/backend.sock"
-    await _backend(processes, protos[0], target, "--ping-delay", "0.2")
-    proxy, url = await _proxy(
-        processes, sock_dir, "--target", target, "--reflect", "--shutdown-grace", "20"
+    await processes.backend(protos[0], target, "--ping-delay", "0.2")
+    proxy, url = await processes.proxy(
+        sock_dir, "--target", target, "--reflect", "--shutdown-grace", "20"
     )
     ok = 0
     bad: list[str] = []
@@ -220,15 +187,14 @@ def _self_signed(directory: Path) -> tuple[Path, Path]:
 
 
 async def test_https_listener_configured_by_file_and_environment(
-    protos: tuple[Protos, Protos], sock_dir: Path, processes: list[Process]
+    protos: tuple[Protos, Protos], sock_dir: Path, processes: Processes
 ) -> None:
     target = f"unix://{sock_dir}/backend.sock"
-    await _backend(processes, protos[1], target)
+    await processes.backend(protos[1], target)
     cert, key = _self_signed(sock_dir)
     config = sock_dir / "proxy.toml"
     config.write_text(f'target = "{target}"\nreflect = true\n[gateway]\nuse_proto_names = true\n')
-    proxy, url = await _proxy(
-        processes,
+    proxy, url = await processes.proxy(
         sock_dir,
         env={
             "GRPCGW_CONFIG": str(config),
