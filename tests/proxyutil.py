@@ -154,6 +154,14 @@ class Process:
         )
         self.out = Lines(self.proc.stdout)
 
+    def started(self, text: str) -> str:
+        """The first line holding ``text`` (it is up); stopped if it never comes."""
+        try:
+            return self.out.until(text)
+        except BaseException:
+            self.stop()
+            raise
+
     def signal(self, sig: int) -> None:
         self.proc.send_signal(sig)
 
@@ -186,11 +194,7 @@ def start_backend(
         env=BACKEND_ENV,
         cwd=protos.gen,
     )
-    try:
-        backend.out.until("listening")
-    except BaseException:
-        backend.stop()
-        raise
+    backend.started("listening")
     return backend
 
 
@@ -201,11 +205,7 @@ def start_proxy(cwd: Path, *args: str, env: Mapping[str, str] | None = None) -> 
         env={**PROXY_ENV, **(env or {})},
         cwd=cwd,
     )
-    try:
-        line = proxy.out.until("grpcgw proxy: http")
-    except BaseException:
-        proxy.stop()
-        raise
+    line = proxy.started("grpcgw proxy: http")
     url = line.split("grpcgw proxy: ", 1)[1].split()[0]
     return proxy, url
 

@@ -40,11 +40,7 @@ def _serve(*args: str, env: dict[str, str] | None = None) -> tuple[Process, str]
         env={**ENV, **(env or {})},
         cwd=ROOT,
     )
-    try:
-        line = process.out.until("HTTP/JSON gateway listening")
-    except BaseException:
-        process.stop()
-        raise
+    line = process.started("HTTP/JSON gateway listening")
     port = re.search(r"\(port (\d+)\)", line)
     assert port is not None, line
     return process, f"http://127.0.0.1:{port.group(1)}"

@@ -28,6 +28,7 @@ from grpcgw.proxy import ProxyConfig, load_config
 from grpcgw.settings import Layer
 
 from .conftest import ROOT
+from .test_deploy_templates import dockerfile_instructions
 
 DEPLOY = ROOT / "deploy"
 DOCKERFILE = DEPLOY / "proxy" / "Dockerfile"
@@ -36,19 +37,9 @@ ECS = DEPLOY / "ecs" / "task-definition.json"
 NO_FLAGS = Layer({}, {})
 
 
-def _instructions(path: Path) -> list[tuple[str, str]]:
-    text = re.sub(r"\\\n", " ", path.read_text(encoding="utf-8"))
-    out = []
-    for line in text.splitlines():
-        if line.strip() and not line.lstrip().startswith("#"):
-            word, _, rest = line.strip().partition(" ")
-            out.append((word.upper(), rest.strip()))
-    return out
-
-
 def _image_env() -> dict[str, str]:
     env: dict[str, str] = {}
-    for word, rest in _instructions(DOCKERFILE):
+    for word, rest in dockerfile_instructions(DOCKERFILE):
         if word == "ENV":
             env.update(re.findall(r"(\w+)=(\S+)", rest))
     return env
@@ -62,7 +53,7 @@ def _grpcgw_env(env: dict[str, str]) -> dict[str, str]:
 
 
 def test_image_is_slim_non_root_with_a_healthcheck() -> None:
-    instructions = _instructions(DOCKERFILE)
+    instructions = dockerfile_instructions(DOCKERFILE)
     froms = [rest for word, rest in instructions if word == "FROM"]
     assert froms[-1] == "python:3.12-slim"  # the image that ships
     assert [rest for word, rest in instructions if word == "USER"] == ["10001:10001"]
@@ -94,7 +85,9 @@ def test_image_environment_is_settings_the_proxy_takes() -> None:
 def test_build_context_holds_what_the_image_copies() -> None:
     ignore = (DEPLOY / "proxy" / "Dockerfile.dockerignore").read_text().splitlines()
     assert "*" in ignore
-    copied = [rest.split()[0] for word, rest in _instructions(DOCKERFILE) if word == "COPY"]
+    copied = [
+        rest.split()[0] for word, rest in dockerfile_instructions(DOCKERFILE) if word == "COPY"
+    ]
     for source in copied:
         if source.startswith("--from"):
             continue

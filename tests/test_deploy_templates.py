@@ -380,7 +380,7 @@ def test_cfn_lint_fails_a_broken_template(tmp_path: Path) -> None:
 
 
 def test_dockerfile_unpacks_the_zip_and_runs_the_handler_with_awslambdaric() -> None:
-    instructions = _instructions(DOCKERFILE)
+    instructions = dockerfile_instructions(DOCKERFILE)
     values = dict(instructions)
     assert values["FROM"] == f"python:{DEFAULT_PYTHON}-slim"
     assert values["ARG"] == f"FUNCTION_ZIP={EXAMPLE_ZIP}"
@@ -413,7 +413,8 @@ def test_hadolint(tmp_path: Path) -> None:
     assert "DL3025" in result.stdout
 
 
-def _instructions(path: Path) -> list[tuple[str, str]]:
+def dockerfile_instructions(path: Path) -> list[tuple[str, str]]:
+    """A Dockerfile's instructions as (WORD, arguments), continuation lines joined."""
     text = re.sub(r"\\\n", " ", path.read_text(encoding="utf-8"))
     out = []
     for line in text.splitlines():
