@@ -74,40 +74,27 @@ async def test_aio_interceptor_logs_code_and_duration(
         assert line["duration_ms"] >= 0
 
 
-async def test_sync_interceptor_logs_code_and_duration(
-    capfd: pytest.CaptureFixture[str], mode: str
+@pytest.mark.parametrize(
+    ("interceptor", "is_async"), [(SyncLoggingInterceptor, False), (LoggingInterceptor, True)]
+)
+async def test_a_plain_servicer_is_logged_with_code_and_duration(
+    capfd: pytest.CaptureFixture[str], mode: str, interceptor: Any, is_async: bool
 ) -> None:
+    # With the aio interceptor the plain method still runs in grpc.aio's thread
+    # pool, not on the loop; with the sync one the server is grpc's threaded one.
     capfd.readouterr()
     async with await start_local(
         SyncPingServicer(),
         http_address="127.0.0.1:0",
         grpc_address="127.0.0.1:0",
         dispatch=mode,
-        interceptors=[SyncLoggingInterceptor()],
+        interceptors=[interceptor()],
     ) as local:
-        assert not local.grpc_server.is_async
+        assert local.grpc_server.is_async is is_async
         assert (await get(local.http_port, "/v1/ping"))[0] == 200
     [line] = await logged_calls(capfd, 1)
     assert (line["method"], line["code"]) == ("/example.v1.PingService/Ping", "OK")
     assert line["duration_ms"] >= 0
-
-
-async def test_aio_interceptor_with_a_plain_servicer(
-    capfd: pytest.CaptureFixture[str], mode: str
-) -> None:
-    # The plain method still runs in grpc.aio's thread pool, not on the loop.
-    capfd.readouterr()
-    async with await start_local(
-        SyncPingServicer(),
-        http_address="127.0.0.1:0",
-        grpc_address="127.0.0.1:0",
-        dispatch=mode,
-        interceptors=[LoggingInterceptor()],
-    ) as local:
-        assert local.grpc_server.is_async
-        assert (await get(local.http_port, "/v1/ping"))[0] == 200
-    [line] = await logged_calls(capfd, 1)
-    assert (line["method"], line["code"]) == ("/example.v1.PingService/Ping", "OK")
 
 
 @pytest.mark.parametrize("interceptor", [LoggingInterceptor, SyncLoggingInterceptor])
