@@ -30,28 +30,13 @@ from grpcgw.errors import Code, status_error
 from grpcgw.web import create_app
 
 from . import modes
+from .gwhttp import req, status_of
 from .modes import Backend
 
 mode, backend = modes.mode, modes.backend
 
 SECRET = "SECRET-db-password-hunter2"
 BAD_TIME = timestamp_pb2.Timestamp(seconds=10**12)  # beyond year 9999: no RFC 3339 form
-
-
-def req(method: str, path: str, body: bytes = b"", headers: Any = ()) -> HttpRequest:
-    path, _, query = path.partition("?")
-    return HttpRequest(method, path, query=query, body=body, headers=list(headers))
-
-
-def status_of(resp: HttpResponse, http: int, code: int) -> str:
-    """Check the response is a Status body with these codes; return its message."""
-    assert resp.status == http, resp.body
-    assert resp.header("Content-Type") == "application/json"
-    body = resp.json()
-    assert set(body) == {"code", "message", "details"}
-    assert body["code"] == code
-    assert body["message"]
-    return str(body["message"])
 
 
 def grpcgw_records(caplog: pytest.LogCaptureFixture, text: str) -> list[logging.LogRecord]:

@@ -14,14 +14,10 @@ from examples.ping.service import PingServicer, ShelfServicer, SyncPingServicer
 from grpcgw import Gateway, GatewayError, GatewayOptions, HttpRequest, HttpResponse
 
 from . import modes
+from .gwhttp import req
 from .modes import Backend
 
 mode, backend = modes.mode, modes.backend
-
-
-def req(method: str, path: str, body: bytes = b"", headers: Any = ()) -> HttpRequest:
-    path, _, query = path.partition("?")
-    return HttpRequest(method, path, query=query, body=body, headers=list(headers))
 
 
 @pytest.fixture

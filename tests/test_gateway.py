@@ -18,6 +18,7 @@ from examples.ping.service import PingServicer, ShelfServicer
 from grpcgw import Gateway, GatewayOptions, HttpRequest, HttpResponse
 
 from . import modes
+from .gwhttp import req
 from .modes import Backend, socket_only
 
 mode, backend = modes.mode, modes.backend
@@ -26,11 +27,6 @@ mode, backend = modes.mode, modes.backend
 @pytest.fixture
 async def gateway(backend: Backend, shelf_servicer: ShelfServicer) -> Gateway:
     return await backend.gateway(PingServicer(), shelf_servicer)
-
-
-def req(method: str, path: str, body: bytes = b"", headers: Any = ()) -> HttpRequest:
-    path, _, query = path.partition("?")
-    return HttpRequest(method, path, query=query, body=body, headers=list(headers))
 
 
 def assert_status(resp: HttpResponse, http: int, code: int) -> dict[str, Any]:

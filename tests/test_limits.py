@@ -17,7 +17,7 @@ from aiohttp.test_utils import TestClient
 from example.v1 import ping_pb2, ping_pb2_grpc, shelf_pb2, shelf_pb2_grpc
 
 from examples.ping.service import PingServicer, ShelfServicer
-from grpcgw import Gateway, GatewayOptions, HttpRequest, HttpResponse
+from grpcgw import Gateway, GatewayOptions, HttpRequest
 from grpcgw.channel import ChannelInvoker, _channel_options, gateway_channel_options, open_channel
 from grpcgw.descriptors import resolve_service
 from grpcgw.grpcserver import GrpcServer
@@ -26,23 +26,10 @@ from grpcgw.web import create_app
 
 from . import modes
 from .conftest import Servers
+from .gwhttp import req, status_of
 from .modes import Backend, socket_only
 
 mode, backend = modes.mode, modes.backend
-
-
-def req(method: str, path: str, headers: Any = (), **kwargs: Any) -> HttpRequest:
-    path, _, query = path.partition("?")
-    return HttpRequest(method, path, query=query, headers=list(headers), **kwargs)
-
-
-def status_of(resp: HttpResponse, http: int, code: int) -> str:
-    assert resp.status == http, resp.body
-    assert resp.header("Content-Type") == "application/json"
-    body = resp.json()
-    assert set(body) == {"code", "message", "details"}
-    assert body["code"] == code
-    return str(body["message"])
 
 
 class Recorder(grpc.aio.ServerInterceptor):
@@ -81,7 +68,8 @@ async def test_long_authorization_always_goes_through(
     gw, recorder = recorded
     token = "Bearer " + "t" * (size - 7)
     results = [
-        await gw.handle(req("GET", "/v1/ping", [("Authorization", token)])) for _ in range(20)
+        await gw.handle(req("GET", "/v1/ping", headers=[("Authorization", token)]))
+        for _ in range(20)
     ]
     assert [r.status for r in results] == [200] * 20
     assert recorder.calls == 20
@@ -92,7 +80,7 @@ async def test_long_authorization_always_goes_through(
 async def test_many_metadata_headers_go_through(recorded: tuple[Gateway, Recorder]) -> None:
     gw, recorder = recorded
     headers = [(f"Grpc-Metadata-K{i}", "v" * 1000) for i in range(12)]
-    results = [await gw.handle(req("GET", "/v1/ping", headers)) for _ in range(20)]
+    results = [await gw.handle(req("GET", "/v1/ping", headers=headers)) for _ in range(20)]
     assert [r.status for r in results] == [200] * 20
     assert recorder.metadata["k11"] == "v" * 1000
 
@@ -102,8 +90,8 @@ async def test_metadata_over_the_limit_is_431_before_any_call(
 ) -> None:
     gw, recorder = recorded
     headers = [(f"Grpc-Metadata-K{i}", "v" * 8000) for i in range(8)]  # ~64 KB
-    resp = await gw.handle(req("GET", "/v1/ping", headers))
-    buffered = await gw.handle_buffered(req("GET", "/v1/ping", headers))
+    resp = await gw.handle(req("GET", "/v1/ping", headers=headers))
+    buffered = await gw.handle_buffered(req("GET", "/v1/ping", headers=headers))
     message = status_of(resp, 431, 8)  # RESOURCE_EXHAUSTED
     assert "request headers too large" in message
     assert ":path" not in message
@@ -136,7 +124,9 @@ async def test_backend_with_grpc_default_limits_answers_431_without_its_listing(
     )
     try:
         async with Gateway([PingServicer()], target=server.address) as gw:
-            resp = await gw.handle(req("GET", "/v1/ping", [("Grpc-Metadata-Big", "b" * 20000)]))
+            resp = await gw.handle(
+                req("GET", "/v1/ping", headers=[("Grpc-Metadata-Big", "b" * 20000)])
+            )
     finally:
         await server.stop(0)
     assert status_of(resp, 431, 8) == "request headers too large for the service"
