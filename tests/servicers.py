@@ -1,7 +1,9 @@
-"""Servicers the tests share beyond the example's: one that sets cookies and other metadata."""
+"""Servicers the tests share beyond the example's: one that sets cookies and other
+metadata, and Pings that hang or wait for the test."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import grpc
@@ -45,3 +47,34 @@ class SyncDeniedPingServicer(ping_pb2_grpc.PingServiceServicer):
     def Ping(self, request: Any, context: Any) -> ping_pb2.PingResponse:
         context.abort(grpc.StatusCode.PERMISSION_DENIED, "not you")
         raise AssertionError("unreachable")
+
+
+class HangingPing(ping_pb2_grpc.PingServiceServicer):
+    """``Ping`` never answers: ``started`` is set once it is called, ``cancelled``
+    once its call is cancelled."""
+
+    def __init__(self) -> None:
+        self.started = asyncio.Event()
+        self.cancelled = asyncio.Event()
+
+    async def Ping(self, request: Any, context: Any) -> Any:
+        self.started.set()
+        try:
+            await asyncio.Event().wait()  # never answers
+        except asyncio.CancelledError:
+            self.cancelled.set()
+            raise
+
+
+class HeldPing(ping_pb2_grpc.PingServiceServicer):
+    """``Ping`` waits until the test sets ``release``, then answers ``Pong``;
+    ``entered`` is set once a call is inside."""
+
+    def __init__(self) -> None:
+        self.entered = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def Ping(self, request: Any, context: Any) -> ping_pb2.PingResponse:
+        self.entered.set()
+        await self.release.wait()
+        return ping_pb2.PingResponse(message="Pong")

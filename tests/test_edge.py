@@ -32,6 +32,7 @@ from grpcgw.server import LocalServer
 from grpcgw.web import create_app, setup
 
 from .conftest import ROOT
+from .servicers import HangingPing
 from .test_server import _free_port, _Lines
 
 #: Generous bound on anything the server should do "within a limit" of about a second.
@@ -453,20 +454,6 @@ async def test_a_server_header_the_handler_sets_is_kept() -> None:
 # -- cancellation when the client goes away ------------------------------------------
 
 
-class _HangingPing(PingServicer):
-    def __init__(self) -> None:
-        self.started = asyncio.Event()
-        self.cancelled = asyncio.Event()
-
-    async def Ping(self, request: Any, context: Any) -> Any:
-        self.started.set()
-        try:
-            await asyncio.Event().wait()  # never answers
-        except asyncio.CancelledError:
-            self.cancelled.set()
-            raise
-
-
 class _IdleWatch(ShelfServicer):
     def __init__(self) -> None:
         super().__init__()
@@ -491,7 +478,7 @@ async def _cancel_on_disconnect(
 
 
 async def test_a_unary_call_is_cancelled_when_the_client_goes() -> None:
-    servicer = _HangingPing()
+    servicer = HangingPing()
     async with await _local(servicer) as local:
 
         async def started(_: asyncio.StreamReader) -> None:

@@ -32,6 +32,7 @@ from grpcgw.web import create_app
 from . import modes
 from .gwhttp import req, status_of
 from .modes import Backend
+from .servicers import HangingPing, HeldPing
 
 mode, backend = modes.mode, modes.backend
 
@@ -403,22 +404,9 @@ def test_every_fixed_grpc_text_is_internal(path: str) -> None:
             assert status_error(code, text).internal is not None, (text, code)
 
 
-class _Held(ping_pb2_grpc.PingServiceServicer):
-    """Holds its first call until released, so a server limited to one call is full."""
-
-    def __init__(self) -> None:
-        self.inside = asyncio.Event()
-        self.release = asyncio.Event()
-
-    async def Ping(self, request: Any, context: Any) -> Any:
-        self.inside.set()
-        await self.release.wait()
-        return ping_pb2.PingResponse(message="held")
-
-
 async def test_a_full_server_is_429_in_grpcs_own_words_hidden(sock_dir: Any) -> None:
     # grpc.aio's server is compiled: its fixed texts are checked by running it.
-    servicer = _Held()
+    servicer = HeldPing()
     server = grpc.aio.server(maximum_concurrent_rpcs=1)
     ping_pb2_grpc.add_PingServiceServicer_to_server(servicer, server)
     server.add_insecure_port(f"unix://{sock_dir}/full.sock")
@@ -426,7 +414,7 @@ async def test_a_full_server_is_429_in_grpcs_own_words_hidden(sock_dir: Any) -> 
     try:
         async with Gateway([servicer], target=f"unix://{sock_dir}/full.sock") as gw:
             held = asyncio.ensure_future(gw.handle(req("GET", "/v1/ping")))
-            await asyncio.wait_for(servicer.inside.wait(), 10)
+            await asyncio.wait_for(servicer.entered.wait(), 10)
             full = await gw.handle(req("GET", "/v1/ping"))
             servicer.release.set()
             assert (await held).status == 200
@@ -529,22 +517,8 @@ async def test_hooks_that_raise_are_contained(
 # -- cancellation -------------------------------------------------------------------------
 
 
-class Hangs(ping_pb2_grpc.PingServiceServicer):
-    def __init__(self) -> None:
-        self.started = asyncio.Event()
-        self.cancelled = asyncio.Event()
-
-    async def Ping(self, request: Any, context: Any) -> Any:
-        self.started.set()
-        try:
-            await asyncio.Event().wait()
-        except asyncio.CancelledError:
-            self.cancelled.set()
-            raise
-
-
 async def test_cancelling_a_unary_request_cancels_the_call(backend: Backend) -> None:
-    servicer = Hangs()
+    servicer = HangingPing()
     gw = await backend.gateway(servicer)
     task = asyncio.ensure_future(gw.handle(req("GET", "/v1/ping")))
     await asyncio.wait_for(servicer.started.wait(), 10)

@@ -29,6 +29,7 @@ from grpcgw.proxy import (
 
 from .conftest import ROOT, Servers
 from .proxyutil import Process, Protos, protoc, start_backend
+from .servicers import HeldPing
 
 
 @pytest.fixture
@@ -202,21 +203,8 @@ def test_rules_read_before_annotations_were_imported(protos: tuple[Protos, Proto
     assert result.stdout == "/v1/ping\n"
 
 
-class _HeldPing(PingServicer):
-    """Ping waits until the test lets it answer."""
-
-    def __init__(self) -> None:
-        self.entered = asyncio.Event()
-        self.release = asyncio.Event()
-
-    async def Ping(self, request: Any, context: Any) -> Any:
-        self.entered.set()
-        await self.release.wait()
-        return await super().Ping(request, context)
-
-
 async def test_requests_in_flight_finish_on_the_routes_they_matched(servers: Servers) -> None:
-    held = _HeldPing()
+    held = HeldPing()
     target = await servers.start(held, ShelfServicer())
     async with Gateway([held, ShelfServicer()], target=target) as gateway:
         in_flight = asyncio.create_task(gateway.handle(get("/v1/ping")))
