@@ -133,14 +133,8 @@ class Driver:
         code = Code.OK
         try:
             response = await self._exchange(request, match, route, entry)
-        except GatewayError as exc:
-            code = exc.code
-            response = self.render_error(request, exc, self._metadata_headers(exc))
-        except Exception:
-            # Never a traceback to the client; the server log gets it.
-            log.exception("internal error serving %s %.200r", request.method, request.path)
-            code = Code.INTERNAL
-            response = self.render_error(request, GatewayError(Code.INTERNAL, _INTERNAL_ERROR))
+        except Exception as exc:
+            code, response = self._failed(request, exc)
         if self._cors is not None:
             self.add_cors(request, response)
         head = request.method == "HEAD" and route.http_method != "HEAD"
@@ -348,6 +342,16 @@ class Driver:
             bytes_out=bytes_out,
         )
 
+    def _failed(self, request: HttpRequest, exc: Exception) -> tuple[Code, HttpResponse]:
+        """The code and answer for what serving ``request`` raised (called in the
+        ``except`` block, so that an unexpected exception is logged with its traceback)."""
+        if isinstance(exc, GatewayError):
+            return exc.code, self.render_error(request, exc, self._metadata_headers(exc))
+        # Never a traceback to the client; the server log gets it.
+        log.exception("internal error serving %s %.200r", request.method, request.path)
+        internal = GatewayError(Code.INTERNAL, _INTERNAL_ERROR)
+        return Code.INTERNAL, self.render_error(request, internal)
+
     def _metadata_headers(self, error: GatewayError) -> list[tuple[str, str]]:
         """The headers the metadata of a failed call maps to."""
         if not error.header_metadata and not error.trailing_metadata:
@@ -440,13 +444,8 @@ class Driver:
         code = Code.OK
         try:
             response.body = b"".join([chunk async for chunk in stream])
-        except GatewayError as exc:
-            code = exc.code
-            response = self.render_error(request, exc, self._metadata_headers(exc))
-        except Exception:
-            log.exception("internal error serving %s %.200r", request.method, request.path)
-            code = Code.INTERNAL
-            response = self.render_error(request, GatewayError(Code.INTERNAL, _INTERNAL_ERROR))
+        except Exception as exc:
+            code, response = self._failed(request, exc)
         else:
             response.stream = None
             if isinstance(stream, _Frames):
