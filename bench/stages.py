@@ -39,6 +39,18 @@ STAGES: list[tuple[str, str, str]] = [
     ("message -> response JSON", "grpcgw.transcode:ResponseTranscoder", "render"),
     ("HttpResponse -> Lambda response", "<source>", "response"),
 ]
+#: Direct dispatch calls the servicer in process instead of over the channel.
+DIRECT_CALL = ("servicer call (direct dispatch)", "grpcgw.dispatch._invoker:DirectInvoker", "unary")
+
+
+def stages_for(contender: str) -> list[tuple[str, str, str]]:
+    """The stages timed for ``contender`` (direct dispatch has no channel)."""
+    if contender != "grpcgw-direct":
+        return STAGES
+    return [
+        DIRECT_CALL if where == "grpcgw.channel:BlockingInvoker" else (label, where, name)
+        for label, where, name in STAGES
+    ]
 
 
 class _Stage:
@@ -125,7 +137,8 @@ def measure(
 
     handler = importlib.import_module(MODULES[contender]).handler
     ev, ctx = event(call, kind), Context()
-    labels = list(dict.fromkeys(label for label, _, _ in STAGES))
+    timed = stages_for(contender)
+    labels = list(dict.fromkeys(label for label, _, _ in timed))
     spent = dict.fromkeys(labels, 0.0)
     rest, whole = "the rest (handler, dispatch glue)", "whole invocation"
     situ: dict[str, list[float]] = {label: [] for label in [*labels, rest, whole]}
@@ -134,7 +147,7 @@ def measure(
     for _ in range(size):  # warm-up: every cache built, every code path compiled
         handler(ev, ctx)
     for _ in range(slices):
-        stages = [_Stage(label, _owner(w, handler, ev), name, spent) for label, w, name in STAGES]
+        stages = [_Stage(label, _owner(w, handler, ev), name, spent) for label, w, name in timed]
         times: dict[str, list[float]] = {label: [] for label in situ}
         try:
             for _ in range(size):
@@ -185,7 +198,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--call", default="echo", choices=["ping", "echo"])
     parser.add_argument("--kind", default="v2", choices=["v2", "v1"])
-    parser.add_argument("--contender", default="grpcgw", choices=["grpcgw", "grpcgw-plain"])
+    parser.add_argument(
+        "--contender", default="grpcgw", choices=["grpcgw", "grpcgw-plain", "grpcgw-direct"]
+    )
     parser.add_argument(
         "--cpu",
         default="0",

@@ -5,9 +5,10 @@ server is proven in test_dispatch_equivalence.py."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from typing import Any
 
 import grpc
@@ -21,6 +22,7 @@ from examples.ping.service import PingServicer, ShelfServicer, SyncPingServicer
 from grpcgw import Gateway, GatewayOptions, HttpRequest
 from grpcgw.channel import run_blocking
 from grpcgw.dispatch import BlockingDispatch, DirectInvoker
+from grpcgw.dispatch._blocking import run_until_complete
 from grpcgw.grpcserver import ServerConfigError
 from grpcgw.web import create_app
 
@@ -479,3 +481,74 @@ async def test_health_can_report_not_serving() -> None:
         invoker.health.set("", health_pb2.HealthCheckResponse.NOT_SERVING)
         assert (await gw.handle(HttpRequest("GET", "/healthz"))).status == 503
     await invoker.aclose()
+
+
+# -- BlockingDispatch's loop turns ------------------------------------------------------
+
+
+def _scenarios() -> dict[str, Callable[[list[str]], Coroutine[Any, Any, str]]]:
+    """Coroutines that leave work behind them on the loop in every way there is."""
+
+    async def returns(log: list[str]) -> str:
+        return "done"
+
+    async def raises(log: list[str]) -> str:
+        raise LookupError("raised")
+
+    async def soon(log: list[str]) -> str:
+        loop = asyncio.get_running_loop()
+        loop.call_soon(log.append, "soon")
+        # A callback that schedules another: the loop's last turn runs only the first.
+        loop.call_soon(lambda: (log.append("chain 1"), loop.call_soon(log.append, "chain 2")))
+        return "done"
+
+    async def later(log: list[str]) -> str:
+        loop = asyncio.get_running_loop()
+        loop.call_later(0, log.append, "later 0")
+        loop.call_later(30, log.append, "later 30")
+        return "done"
+
+    async def background(log: list[str]) -> str:
+        async def task() -> None:
+            log.append("task start")
+            await asyncio.sleep(0)
+            log.append("task resumed")
+
+        asyncio.get_running_loop().create_task(task())
+        return "done"
+
+    async def suspends(log: list[str]) -> str:
+        await asyncio.sleep(0)
+        log.append("resumed")
+        future = asyncio.get_running_loop().create_future()
+        asyncio.get_running_loop().call_soon(future.set_result, "later")
+        return str(await future)
+
+    async def task_aware(log: list[str]) -> str:
+        async with asyncio.timeout(10):  # needs a current task
+            log.append(f"task {asyncio.current_task() is not None}")
+            await asyncio.sleep(0)
+        return "done"
+
+    return {f.__name__: f for f in (returns, raises, soon, later, background, suspends, task_aware)}
+
+
+@pytest.mark.parametrize("scenario", sorted(_scenarios()))
+def test_run_until_complete_does_what_the_loops_own_does(scenario: str) -> None:
+    """Differential: the result, and what ran on the loop by the end of the call and by
+    the end of the next one, are those of ``loop.run_until_complete``."""
+    make = _scenarios()[scenario]
+    seen = []
+    for run in (lambda loop, c: loop.run_until_complete(c), run_until_complete):
+        loop = asyncio.new_event_loop()
+        log: list[str] = []
+        try:
+            outcome: object = run(loop, make(log))
+        except LookupError as exc:
+            outcome = exc.args
+        after_first = list(log)
+        with contextlib.suppress(LookupError):
+            run(loop, make([]))  # the next invocation: what was left runs as it would
+        seen.append((outcome, after_first, list(log)))
+        loop.close()
+    assert seen[0] == seen[1]

@@ -10,10 +10,11 @@ on another thread. With direct dispatch there is no server:
   event loop, no thread hop, no pool;
 - ``async def`` servicers (or ``grpc.aio`` interceptors) need a running loop:
   a private one, made for this process on first use and kept, runs each
-  invocation with ``run_until_complete`` on the invoking thread (about 7 µs,
-  against 65-75 µs for a hop to a loop on another thread). Kept, it also keeps
-  what servicers attach to it (client sessions, pools) between invocations,
-  which Lambda freezes in between anyway.
+  invocation on the invoking thread as ``run_until_complete`` would (about 4 µs,
+  against 65-75 µs for a hop to a loop on another thread: see
+  :func:`run_until_complete`). Kept, it also keeps what servicers attach to it
+  (client sessions, pools) between invocations, which Lambda freezes in between
+  anyway.
 """
 
 from __future__ import annotations
@@ -83,7 +84,7 @@ class BlockingDispatch:
             # parent's: each process makes its own.
             loop = self._loop = asyncio.new_event_loop()
             self._pid = os.getpid()
-        return loop.run_until_complete(coroutine)
+        return run_until_complete(loop, coroutine)
 
     def close(self) -> None:
         """Shut the invoker's pool and the loop down."""
@@ -96,6 +97,47 @@ class BlockingDispatch:
         else:
             run_blocking(self.invoker.aclose())
         self._loop = None
+
+
+def run_until_complete(loop: asyncio.AbstractEventLoop, coroutine: Coroutine[Any, Any, T]) -> T:
+    """``loop.run_until_complete(coroutine)``, one turn of the loop cheaper when the
+    coroutine ends in its first step (a servicer that never suspends: most).
+
+    ``run_until_complete`` learns that its task is done from a done callback,
+    which takes a second turn of the loop to run (about 3 µs of its 7). Here the
+    first turn runs alone (``stop()`` before ``run_forever()``: one turn, by
+    asyncio's contract); the second runs only if it has work: callbacks that the
+    first made ready, timers, or descriptors other than the loop's own to poll
+    (then it is the very turn ``run_until_complete`` would have run, its
+    callback aside). A task that suspends is left to ``run_until_complete``. A
+    loop that is not asyncio's own (uvloop) always goes there.
+    """
+    if type(loop) is not _SELECTOR_LOOP:
+        return loop.run_until_complete(coroutine)
+    task = loop.create_task(coroutine)
+    try:
+        loop.stop()
+        loop.run_forever()  # one turn: the task's first step (after what was ready before it)
+        if not task.done():
+            return loop.run_until_complete(task)
+        if _has_work(loop):
+            loop.stop()
+            loop.run_forever()
+    except BaseException:
+        if task.done() and not task.cancelled():
+            task.exception()  # retrieved: no "exception was never retrieved" in the log
+        raise
+    return task.result()
+
+
+#: The loop class of asyncio's default policy on POSIX; its turn is known to the letter.
+_SELECTOR_LOOP: Any = getattr(asyncio, "SelectorEventLoop", None)
+
+
+def _has_work(loop: Any) -> bool:
+    """Whether a turn of ``loop`` (a ``SelectorEventLoop``) could run anything: a
+    ready callback, a timer, or an event on a descriptor besides its self-pipe."""
+    return bool(loop._ready or loop._scheduled or len(loop._selector.get_map()) > 1)
 
 
 def _off_running_loop(function: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
