@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import functools
 import os
-import re
 import weakref
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from google.protobuf.message import Message
 
 from grpcgw.errors import Code, GatewayError, details_from_status_bin, status_error
 from grpcgw.invoker import CallResult, Metadata, MethodSpec
+from grpcgw.lazyre import lazy_compile
 from grpcgw.metadata import METADATA_SIZE_OPTIONS
 
 if TYPE_CHECKING:
@@ -48,7 +48,7 @@ __all__ = [
 
 T = TypeVar("T")
 
-_HOST_PORT = re.compile(r"^(\[[0-9a-fA-F:.%\w]+\]|[\w.\-]+):[0-9]{1,5}$")  # ASCII port digits
+_HOST_PORT = lazy_compile(r"^(\[[0-9a-fA-F:.%\w]+\]|[\w.\-]+):[0-9]{1,5}$")  # ASCII port digits
 _SCHEMES = ("unix:", "unix-abstract:", "dns:", "ipv4:", "ipv6:", "vsock:")
 
 

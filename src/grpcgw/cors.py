@@ -20,6 +20,8 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from grpcgw.lazyre import lazy_compile
+
 __all__ = ["CorsOptions", "CorsPolicy", "Preflight"]
 
 #: Request headers a page may send without a preflight asking for them (Fetch's
@@ -39,7 +41,7 @@ _NOT_EXPOSED = frozenset(
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 _DEFAULT_PORTS = {"http": "80", "https": "443"}
 # scheme://host[:port], lowercased; the host a name, an IPv4 address or a bracketed IPv6 one.
-_ORIGIN = re.compile(
+_ORIGIN = lazy_compile(
     r"(?P<scheme>[a-z][a-z0-9+.-]*)://"
     r"(?P<host>\*\.[a-z0-9.-]+|[a-z0-9._~-]+|\[[0-9a-f:.]+\])"
     r"(?::(?P<port>[0-9]{1,5}))?"

@@ -10,9 +10,10 @@ from __future__ import annotations
 import base64
 import enum
 import json
-import re
 from collections.abc import Sequence
 from typing import Any, Literal
+
+from grpcgw.lazyre import lazy_compile
 
 #: Why an error's message must not reach a client by default (see :func:`status_error`):
 #: ``"servicer"``, the text of an exception that escaped a servicer method;
@@ -197,7 +198,7 @@ def details_from_status_bin(value: bytes | str, pool: Any = None) -> list[dict[s
 #: How grpc's Python servers report an exception that escaped a servicer method:
 #: its text behind a fixed prefix (grpc._server: "Exception calling application: ",
 #: "Exception iterating responses: "; grpc.aio: "Unexpected <class 'T'>: ").
-_SERVICER_CRASH = re.compile(
+_SERVICER_CRASH = lazy_compile(
     r"Exception calling application: |Exception iterating responses: |Unexpected <class '[^']*'>: "
 )
 
@@ -228,7 +229,7 @@ _GRPC_TEXTS: dict[str, Internal] = {
 }
 
 #: The threaded server's answer to a unary method called with no request message.
-_ONE_REQUEST = re.compile(r'"[^"]*" requires exactly one request message\.\Z')
+_ONE_REQUEST = lazy_compile(r'"[^"]*" requires exactly one request message\.\Z')
 
 #: Codes gRPC itself produces (grpc/doc/statuscodes.md): a message under any
 #: other code can only come from a servicer.
@@ -250,7 +251,7 @@ _LIBRARY_CODES = frozenset(
 #: ``unix:/run/app.sock``) or carrying a core debug string. Current grpcio
 #: reports these exactly as it reports a status the peer sent, so the text
 #: is all there is to tell them apart by.
-_TRANSPORT = re.compile(
+_TRANSPORT = lazy_compile(
     r"failed to connect to all addresses|connections to all backends failing|"
     r"Socket closed|Connection reset|Connection refused|Broken pipe|Transport closed|"
     r"Stream removed|RST_STREAM|GOAWAY|Too many pings|keepalive|[Hh]andshake|SSL_ERROR|"
@@ -264,7 +265,7 @@ _METADATA_TOO_LARGE = "metadata size exceeds"
 #: ...of a reply: this client refused the server's headers or trailers (grpc core
 #: then reports the stream removed, and lists the reply's own headers). Otherwise
 #: the server refused the request's.
-_REPLY_METADATA = re.compile(r"Stream removed|:status:|grpc-status:")
+_REPLY_METADATA = lazy_compile(r"Stream removed|:status:|grpc-status:")
 
 #: HTTP status for request headers too large to forward as metadata.
 HEADERS_TOO_LARGE = 431

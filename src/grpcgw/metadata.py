@@ -22,6 +22,8 @@ import binascii
 import re
 from collections.abc import Callable, Iterable, Sequence
 
+from grpcgw.lazyre import lazy_compile
+
 #: Maps an HTTP header name to a metadata key, or ``None`` to drop the header.
 HeaderMatcher = Callable[[str], "str | None"]
 
@@ -68,7 +70,7 @@ _NOT_FROM_HEADERS = _RESERVED | CONTEXT_KEYS
 
 _VALID_KEY = re.compile(r"[0-9a-z_.\-]+")
 # ASCII digits only: \d would take the digits of any script (Arabic-Indic ones too).
-_TIMEOUT = re.compile(r"([0-9]{1,8})([HMSmun])")
+_TIMEOUT = lazy_compile(r"([0-9]{1,8})([HMSmun])")
 _TIMEOUT_UNITS = {"H": 3600.0, "M": 60.0, "S": 1.0, "m": 1e-3, "u": 1e-6, "n": 1e-9}
 # Longer timeouts overflow grpcio's clock and expire at once (99999999H is legal):
 # anything longer is taken as this, about 31 years.

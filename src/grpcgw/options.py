@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import enum
 import math
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from grpcgw.cors import CorsOptions
+from grpcgw.lazyre import lazy_compile
 
 __all__ = ["CorsOptions", "GatewayOptions", "UnescapeMode"]
 
@@ -191,7 +191,7 @@ def _instance(kind: type, *, optional: bool) -> Callable[[str, object], None]:
 
 # A path of one or more segments of URL path characters that need no escaping:
 # compared with request paths as they arrive, escapes and all.
-_PATH = re.compile(r"(?:/[A-Za-z0-9._~!$&'()*+,;=:@-]+)+")
+_PATH = lazy_compile(r"(?:/[A-Za-z0-9._~!$&'()*+,;=:@-]+)+")
 
 
 def _path(name: str, value: object) -> None:

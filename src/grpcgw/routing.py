@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, Generic, NamedTuple, TypeVar
 
 from grpcgw.httprule import PathTemplate, Segment, SegmentKind
+from grpcgw.lazyre import lazy_compile
 from grpcgw.options import UnescapeMode
 
 __all__ = [
@@ -166,7 +167,7 @@ _HEX = "0123456789abcdefABCDEF"
 _RESERVED = b"!#$&'()*+,/:;=?@[]"
 _UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 _ESCAPE_RE = re.compile(rb"%[0-9A-Fa-f]{2}")
-_MALFORMED_RE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_MALFORMED_RE = lazy_compile(r"%(?![0-9A-Fa-f]{2})")
 _NORMALIZE_RE = re.compile(rb"%[0-9A-Fa-f]{2}|[\x80-\xff]")
 _METHOD_RE = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 

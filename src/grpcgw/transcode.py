@@ -24,7 +24,6 @@ import binascii
 import functools
 import json
 import math
-import re
 import struct
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final, NamedTuple, cast
@@ -49,6 +48,7 @@ from grpcgw.binding import (
     no_field_message,
     type_label,
 )
+from grpcgw.lazyre import lazy_compile
 from grpcgw.options import GatewayOptions
 
 __all__ = [
@@ -114,8 +114,8 @@ def _quote(text: str, limit: int = 64) -> str:
 
 _Converter = Callable[[str], Any]
 
-_INT_RE: Final = re.compile(r"[+-]?[0-9]+")
-_FLOAT_RE: Final = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_INT_RE: Final = lazy_compile(r"[+-]?[0-9]+")
+_FLOAT_RE: Final = lazy_compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 #: proto3 JSON spellings, plus the ones Go's ParseFloat (grpc-gateway) and
 #: protobuf's C++ converter (grpc-httpjson-transcoding) also take.
 _FLOAT_SPECIALS: Final = {
@@ -202,7 +202,7 @@ def _enum_converter(enum: EnumDescriptor) -> _Converter:
     return convert
 
 
-_GO_DURATION_PART: Final = re.compile(r"([0-9]*\.?[0-9]*)(ns|us|µs|μs|ms|s|m|h)")
+_GO_DURATION_PART: Final = lazy_compile(r"([0-9]*\.?[0-9]*)(ns|us|µs|μs|ms|s|m|h)")
 _GO_DURATION_UNITS: Final = {
     "ns": 1,
     "us": 1_000,
@@ -213,9 +213,9 @@ _GO_DURATION_UNITS: Final = {
     "m": 60_000_000_000,
     "h": 3_600_000_000_000,
 }
-_UPPER: Final = re.compile(r"[A-Z]")
+_UPPER: Final = lazy_compile(r"[A-Z]")
 #: A FieldMask path in the query: dotted field names (proto or lowerCamel).
-_MASK_PATH: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
+_MASK_PATH: Final = lazy_compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
 _MAX_DURATION_NANOS: Final = 315_576_000_000 * 1_000_000_000 + 999_999_999
 
 
@@ -380,7 +380,7 @@ def _assign(target: Message, leaf: _Leaf, value: Any) -> None:
 
 # -- request ---------------------------------------------------------------------
 
-_BAD_ESCAPE: Final = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_BAD_ESCAPE: Final = lazy_compile(r"%(?![0-9A-Fa-f]{2})")
 
 
 class _DuplicateKey(ValueError):

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import keyword
 import linecache
-import re
 import zlib
 from typing import Any, Final
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
+
+from grpcgw.lazyre import lazy_compile
 
 
 class ProtoJSONError(ValueError):
@@ -71,8 +72,8 @@ TYPE_NAMES: Final = {
     FD.TYPE_SINT32: "sint32",
     FD.TYPE_SINT64: "sint64",
 }
-SURROGATE: Final = re.compile("[\ud800-\udfff]")
-EXTENSION_NAME: Final = re.compile(r"\[[a-zA-Z0-9\._]*\]$")  # json_format's
+SURROGATE: Final = lazy_compile("[\ud800-\udfff]")
+EXTENSION_NAME: Final = lazy_compile(r"\[[a-zA-Z0-9\._]*\]$")  # json_format's
 
 
 def is_map(field: FieldDescriptor) -> bool:

@@ -11,13 +11,13 @@ always come from the reference path.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final, cast
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
+from grpcgw.lazyre import lazy_compile
 from grpcgw.protojson import _strict
 from grpcgw.protojson._base import (
     EXTENSION_NAME,
@@ -50,9 +50,9 @@ _Scalar = Callable[[Any], Any]
 
 #: An integer in a string, the common form of a 64-bit value: JSON number text
 #: without fraction or exponent (no leading zeros, no "+").
-_DIGITS: Final = re.compile(r"-?(?:0|[1-9][0-9]{0,19})")
+_DIGITS: Final = lazy_compile(r"-?(?:0|[1-9][0-9]{0,19})")
 #: A map key of an integer type, in the form every reader takes alike.
-_KEY_DIGITS: Final = re.compile(r"-?[0-9]{1,20}")
+_KEY_DIGITS: Final = lazy_compile(r"-?[0-9]{1,20}")
 
 
 # -- scalar converters (JSON value -> Python value), fast forms only -------------------

@@ -15,16 +15,16 @@ from __future__ import annotations
 import binascii
 import datetime
 import math
-import re
 import struct
 from typing import Final
 
+from grpcgw.lazyre import lazy_compile
 from grpcgw.protojson._base import ProtoJSONError
 
 #: A JSON number (RFC 8259): Go reads numbers in strings with the same grammar.
-_NUMBER: Final = re.compile(r"(-?)(0|[1-9][0-9]*)(?:\.([0-9]+))?(?:[eE]([+-]?[0-9]+))?")
+_NUMBER: Final = lazy_compile(r"(-?)(0|[1-9][0-9]*)(?:\.([0-9]+))?(?:[eE]([+-]?[0-9]+))?")
 #: A map key of an integer type: Go's strconv.ParseInt/ParseUint in base 10.
-MAP_INT_KEY: Final = re.compile(r"[+-]?[0-9]+")
+MAP_INT_KEY: Final = lazy_compile(r"[+-]?[0-9]+")
 FLT_MAX: Final = float.fromhex("0x1.fffffep+127")
 FLOAT_WORDS: Final = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
@@ -117,12 +117,12 @@ def finite(value: float, float32: bool) -> float | None:
     return value
 
 
-_STD_PADDED: Final = re.compile(r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
-_URL_PADDED: Final = re.compile(
+_STD_PADDED: Final = lazy_compile(r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
+_URL_PADDED: Final = lazy_compile(
     r"(?:[A-Za-z0-9\-_]{4})*(?:[A-Za-z0-9\-_]{2}==|[A-Za-z0-9\-_]{3}=)?"
 )
-_STD_RAW: Final = re.compile(r"[A-Za-z0-9+/]*")
-_URL_RAW: Final = re.compile(r"[A-Za-z0-9\-_]*")
+_STD_RAW: Final = lazy_compile(r"[A-Za-z0-9+/]*")
+_URL_RAW: Final = lazy_compile(r"[A-Za-z0-9\-_]*")
 _URL_TO_STD: Final = str.maketrans("-_", "+/")
 
 
@@ -145,7 +145,7 @@ def base64_bytes(text: str) -> bytes | None:
 
 #: RFC 3339 as both Go's time.Parse and json_format take it: four-digit year,
 #: two-digit fields, upper-case T, 1-9 fractional digits, Z or an offset.
-_TIMESTAMP: Final = re.compile(
+_TIMESTAMP: Final = lazy_compile(
     r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.[0-9]{1,9})?"
     r"(?:Z|[+-]([0-9]{2}):([0-9]{2}))"
 )
@@ -168,7 +168,7 @@ def timestamp_ok(text: str) -> bool:
 
 #: protojson's parseDuration: an optional sign, whole seconds without leading
 #: zeros and/or up to 9 fractional digits, then "s" (".5s" and "1.s" too).
-_DURATION: Final = re.compile(r"([+-]?)((?:0|[1-9][0-9]*)?)((?:\.[0-9]{0,9})?)s")
+_DURATION: Final = lazy_compile(r"([+-]?)((?:0|[1-9][0-9]*)?)((?:\.[0-9]{0,9})?)s")
 
 
 def duration_text(text: str) -> str | None:
@@ -187,8 +187,8 @@ def duration_text(text: str) -> str | None:
 
 
 #: A protobuf full name (protoreflect.FullName.IsValid): dotted ASCII identifiers.
-_FIELD_PATH: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
-_UPPER: Final = re.compile("[A-Z]")
+_FIELD_PATH: Final = lazy_compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
+_UPPER: Final = lazy_compile("[A-Z]")
 
 
 def field_mask_text(text: str) -> str | None:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import datetime
-import re
 from typing import Any, Final, cast
 
 from google.protobuf.message import Message
 
+from grpcgw.lazyre import lazy_compile
 from grpcgw.protojson._base import MAX_DEPTH, Slow
 
-_TIMESTAMP_RE: Final = re.compile(
+_TIMESTAMP_RE: Final = lazy_compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.([0-9]{1,9}))?Z"
 )
 EPOCH: Final = datetime.datetime(1970, 1, 1)
