@@ -15,7 +15,8 @@ def test_a_lazy_pattern_answers_as_the_compiled_one() -> None:
     source = r"(?P<n>[0-9]+)([a-z]?)"
     lazy, compiled = lazy_compile(source), re.compile(source)
     text = "12a 7 x 345b"
-    assert lazy.pattern == compiled.pattern and lazy.groups == compiled.groups
+    assert lazy.pattern == compiled.pattern
+    assert lazy.groups == compiled.groups
     assert lazy.groupindex == compiled.groupindex
     for method in ("match", "fullmatch", "search"):
         for sample in (text, "12a", "x"):

@@ -1412,3 +1412,58 @@ def test_a_discarded_pools_codecs_are_freed() -> None:
     refs = use_and_drop()
     gc.collect()
     assert [ref() for ref in refs] == [None, None, None]
+
+
+# -- the repeated-integer setter against the element converter it inlines -----------------
+
+_INT_SAMPLES: list[object] = [
+    0, 1, -1, 7, 2**31 - 1, 2**31, -(2**31), -(2**31) - 1, 2**32 - 1, 2**32, 2**63 - 1, 2**63,
+    -(2**63), -(2**63) - 1, 2**64 - 1, 2**64, "0", "7", "00", "007", "-7", "+7", "", " 7",
+    "7 ", "9223372036854775807", "9223372036854775808", "18446744073709551615",
+    "18446744073709551616", "-9223372036854775808", "-9223372036854775809",
+    "123456789012345678901", "٣", "²", "1e3", "1.0", 1.0, 1.5, -0.0, 3e9, True, False, None,
+    [], {}, "4294967295", "4294967296", "2147483648", "-2147483648",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        FieldDescriptor.TYPE_INT32, FieldDescriptor.TYPE_SINT32, FieldDescriptor.TYPE_SFIXED32,
+        FieldDescriptor.TYPE_UINT32, FieldDescriptor.TYPE_FIXED32, FieldDescriptor.TYPE_INT64,
+        FieldDescriptor.TYPE_SINT64, FieldDescriptor.TYPE_SFIXED64, FieldDescriptor.TYPE_UINT64,
+        FieldDescriptor.TYPE_FIXED64,
+    ],
+)  # fmt: skip
+def test_repeated_integer_setter_takes_what_the_element_converter_takes(kind: int) -> None:
+    """Differential: element by element and for whole lists, the inlined setter sets
+    what converting each element does, and gives up (Slow) exactly when that does."""
+    from grpcgw.protojson._base import INT_RANGES, Slow
+    from grpcgw.protojson._decode import _int_list_setter, _int_scalar
+
+    convert = _int_scalar(*INT_RANGES[kind])
+    set_ints = _int_list_setter("values", convert, *INT_RANGES[kind])
+
+    class Target:
+        def __init__(self) -> None:
+            self.values: list[int] = []
+
+    def reference(items: list[object]) -> object:
+        try:
+            return [convert(item) for item in items]
+        except Slow:
+            return Slow
+
+    def inlined(items: object) -> object:
+        target = Target()
+        try:
+            set_ints(target, items, 1)
+        except Slow:
+            return Slow
+        return target.values
+
+    for item in _INT_SAMPLES:
+        assert inlined([item]) == reference([item]), item
+    assert inlined(["101", 102, "103"]) == reference(["101", 102, "103"])
+    assert inlined(["1", "007"]) is Slow
+    assert inlined(("1",)) is Slow

@@ -953,3 +953,31 @@ def test_body_numbers_are_read_as_go_reads_their_text() -> None:
         "uint64_value": "100",
         "double_value": -0.0,
     }
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"a":1}', ' {"a": 1} ', '\n\t{"a":[1,2.5,"x"]}\r\n', "[]", "1", '"s"', "null", "",
+        " ", "   \n", "{", '{"a":1}x', '{"a":1} x', "x", '{"a":1,"a":2}', "1e400", "NaN",
+        '{"a":-Infinity}', "[1,]", '{"a":1}{"b":2}', "\u00a0{}", "{}\u2028", "01", '"\\ud800"',
+    ],
+)  # fmt: skip
+def test_the_body_parser_is_the_json_decoder_it_replaces(text: str) -> None:
+    """Differential: transcode's _load_json answers (or fails) as the JSONDecoder
+    configured alike does through its own decode()."""
+    from grpcgw import transcode
+
+    def outcome(decode: Any) -> object:
+        try:
+            return ("value", decode(text))
+        except json.JSONDecodeError as exc:
+            return ("error", exc.msg, exc.pos)
+        except ValueError as exc:
+            return (type(exc).__name__, str(exc))
+
+    got, want = outcome(transcode._load_json), outcome(transcode._JSON_DECODER.decode)
+    if got[0] == "value" and want[0] == "value":
+        assert json.dumps(got, allow_nan=True) == json.dumps(want, allow_nan=True)
+    else:
+        assert got == want

@@ -414,6 +414,8 @@ def setter(codecs: Codecs, field: FieldDescriptor, ignore: bool, *, eager: bool 
 
         return set_message
     convert = _scalar(field)
+    if field.is_repeated and field.enum_type is None and field.type in INT_RANGES:
+        return _int_list_setter(name, convert, *INT_RANGES[field.type])
     if field.is_repeated:
 
         def set_scalars(message: Any, value: Any, depth: int) -> None:
@@ -429,6 +431,39 @@ def setter(codecs: Codecs, field: FieldDescriptor, ignore: bool, *, eager: bool 
     return set_scalar
 
 
+def _int_list_setter(name: str, convert: _Scalar, low: int, high: int) -> _Set:
+    """The setter of a repeated integer field: what ``set_scalars`` does with
+    :func:`_int_scalar`'s ``convert``, with its two common forms (an in-range
+    number, a digit string such as a 64-bit value's) taken without a call."""
+
+    def set_ints(message: Any, value: Any, depth: int) -> None:
+        if type(value) is not list:
+            raise Slow
+        numbers: list[int] = []
+        append = numbers.append
+        for item in value:
+            kind = type(item)
+            if kind is int:
+                if low <= item <= high:
+                    append(item)
+                    continue
+            elif (
+                kind is str
+                and item.isdigit()
+                and item.isascii()
+                and len(item) <= 20
+                and (item[0] != "0" or len(item) == 1)
+            ):
+                number = int(item)
+                if low <= number <= high:
+                    append(number)
+                    continue
+            append(convert(item))  # any other form: converted, or Slow, as convert decides
+        getattr(message, name).extend(numbers)
+
+    return set_ints
+
+
 class Decoder:
     """JSON value -> message for one message type: ``json_format.ParseDict`` with
     Go protojson's strictness (see :mod:`grpcgw.protojson`).
@@ -442,8 +477,13 @@ class Decoder:
         self._codecs = codecs
         self._desc = desc
         self._ignore = ignore_unknown_fields
-        self._fill = codecs.fill(desc, ignore_unknown_fields)
+        # Built on first use (a cold start compiles no unused fill), then called directly.
+        self._fill: Fill = self._first_fill
         self._setters: dict[str, _Set] = {}
+
+    def _first_fill(self, value: Any, message: Any, depth: int) -> None:
+        self._fill = fill = self._codecs.fill(self._desc, self._ignore, eager=True)
+        fill(value, message, depth)
 
     def decode(self, value: object, message: Message) -> object:
         """Merge the JSON ``value`` into the empty ``message``; return ``value``
