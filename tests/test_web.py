@@ -160,3 +160,90 @@ async def test_chunked_request_body_is_read(client: TestClient[Any, Any]) -> Non
     created = await client.post("/v1/shelves?shelf_id=ch", data=chunks())
     assert created.status == 201, await created.text()
     assert (await created.json())["tags"] == ["chunked"]
+
+
+async def _answers(port: int, requests: list[tuple[str, str, dict[str, str]]]) -> list[Any]:
+    import aiohttp
+
+    seen = []
+    async with aiohttp.ClientSession() as session:
+        for method, path, headers in requests:
+            url = f"http://127.0.0.1:{port}{path}"
+            async with session.request(method, url, headers=headers, data=b"{}") as resp:
+                kept = {
+                    k: resp.headers.get(k)
+                    for k in ("Content-Type", "Allow", "Connection", "X-Seen")
+                }
+                seen.append((method, path, resp.status, kept, await resp.read()))
+    return seen
+
+
+async def test_start_server_answers_as_aiohttp_application_would(servers: Any) -> None:
+    """start_server serves a create_app application through a leaner handler than
+    aiohttp's Application._handle; every kind of request answers exactly as through
+    aiohttp's (kept for an application with a route of a kind the lean one leaves
+    to aiohttp), middlewares included."""
+    from grpcgw.web import start_server
+
+    seen: list[str] = []
+
+    @web.middleware
+    async def passthrough(request: web.Request, handler: Any) -> web.StreamResponse:
+        seen.append(request.path)
+        response: web.StreamResponse = await handler(request)
+        response.headers["X-Seen"] = "1"
+        return response
+
+    async def other(request: web.Request) -> web.Response:
+        return web.Response(text="other")
+
+    requests = [
+        ("GET", "/v1/ping", {}),
+        ("HEAD", "/v1/ping", {}),
+        ("GET", "/v1/ping?x=1", {}),
+        ("DELETE", "/v1/ping", {}),
+        ("GET", "/nope", {}),
+        ("GET", "/v1/./ping", {}),
+        ("GET", "/v1/shelves/%E0%A4%A", {}),
+        ("GET", "/v1/shelf/shelves%2Fa", {}),
+        ("GET", "/v1/shelf/shelves%2Fa?x", {"Expect": ""}),
+        ("POST", "/v1/shelves?shelf_id=a", {"Expect": "100-continue"}),
+        ("POST", "/v1/shelves?shelf_id=b", {"Expect": "something-else"}),
+        ("GET", "/openapi.json", {}),
+        ("GET", "/v1/shelves", {}),
+    ]
+    answers = []
+    for lean, middlewares in ((True, []), (True, [passthrough]), (False, [passthrough])):
+        target = await servers.start(PingServicer(), ShelfServicer())  # the same state
+        gateway = Gateway(
+            [PingServicer(), ShelfServicer()], target=target, options=GatewayOptions(api_docs=True)
+        )
+        app = create_app(gateway, middlewares=middlewares)
+        if not lean:
+            app.router.add_get("/other/{name}", other)  # not an exact path: aiohttp routes
+        server = await start_server(app, "127.0.0.1:0")
+        try:
+            assert server.runner.server is not None
+            assert (server.runner.server.request_handler != app._handle) == lean
+            answers.append(await _answers(server.port, requests))
+        finally:
+            await server.stop()
+    plain, lean_with_middleware, general = answers
+    assert [a[2] for a in plain] == [
+        200,
+        200,
+        200,
+        405,
+        404,
+        200,
+        400,
+        404,
+        404,
+        201,
+        417,
+        200,
+        200,
+    ]
+    assert lean_with_middleware == general
+    assert len(seen) == 2 * len(requests) - 2  # the 417s are answered before middlewares
+    assert [a[:3] + a[4:] for a in plain] == [a[:3] + a[4:] for a in general]

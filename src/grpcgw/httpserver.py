@@ -85,6 +85,10 @@ _LINGER = 2.0
 SERVER_NAME = "grpcgw"
 #: Descriptors kept for everything but client connections (gRPC, logs, the loop).
 _FD_RESERVE = 64
+#: The application key of the fast handler's builder (set by ``grpcgw.web.create_app``).
+_FAST_HANDLER: Any = (
+    web.AppKey("grpcgw.fast_handler", object) if hasattr(web, "AppKey") else "grpcgw.fast_handler"
+)
 
 
 class _Logs:
@@ -769,6 +773,12 @@ async def start_server(
         shutdown_timeout=shutdown_timeout,
     )
     await runner.setup()
+    # A grpcgw application (web.create_app) brings a leaner request handler, which
+    # it gives only where it serves each request as aiohttp's own would.
+    fast = app.get(_FAST_HANDLER)
+    handler = fast() if fast is not None else None
+    if handler is not None and runner.server is not None:
+        runner.server.request_handler = handler
     try:
         site = EdgeSite(runner, address, limits or HttpLimits(), ssl_context)
         await site.start()

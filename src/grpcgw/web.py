@@ -12,14 +12,16 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from functools import partial, update_wrapper
 from typing import Any
 
-from aiohttp import web
+from aiohttp import hdrs, web
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_protocol import RequestPayloadError
 from aiohttp.web_urldispatcher import (
     AbstractResource,
     AbstractRoute,
+    PlainResource,
     UrlMappingMatchInfo,
     _default_expect_handler,
     _InfoDict,
@@ -29,6 +31,7 @@ from yarl import URL
 from grpcgw.errors import Code, GatewayError
 from grpcgw.gateway import Gateway, HttpRequest, HttpResponse, Route
 from grpcgw.httpserver import (
+    _FAST_HANDLER,
     DECODED_ENCODINGS,
     HttpServer,
     accepted_encodings,
@@ -498,8 +501,60 @@ def create_app(
     their client goes; with your own ``AppRunner``, pass
     ``handler_cancellation=True`` for the last.
     """
-    middlewares = [_status_errors(gateway), *app_kwargs.pop("middlewares", ())]
+    status_errors = _status_errors(gateway)
+    middlewares = [status_errors, *app_kwargs.pop("middlewares", ())]
     app_kwargs.setdefault("client_max_size", gateway.options.max_request_body)
     app = web.Application(middlewares=middlewares, **app_kwargs)
-    setup(app, gateway, limits=limits)
+    resource = setup(app, gateway, limits=limits)
+    app[_FAST_HANDLER] = lambda: _fast_handler(app, resource, status_errors)
     return app
+
+
+def _fast_handler(app: web.Application, resource: GatewayResource, status_errors: Any) -> Any:
+    """A request handler doing for ``app`` what ``Application._handle`` does, without
+    its per-request generality, or ``None`` where it would not do the same.
+
+    Called by :func:`~grpcgw.httpserver.start_server` once the application is
+    frozen. It applies only while the application is as :func:`create_app` made
+    it: grpcgw's error middleware first, then only new-style middlewares (run in
+    aiohttp's order, composed once rather than per request), no sub-application,
+    no resource but the gateway's and exact paths (the API description's, a
+    proxy's probes). A request one of those could match (an exact path, a
+    percent-escape or dot segment that aiohttp normalises, an absolute-form
+    target) or that carries ``Expect``, and every request the gateway does not
+    route, goes through ``Application._handle``.
+    """
+    middlewares = list(app.middlewares)
+    if not middlewares or middlewares[0] is not status_errors or resource._prefix:
+        return None
+    exact: set[str] = set()
+    for other in app.router.resources():
+        if other is resource:
+            continue
+        if type(other) is not PlainResource:
+            return None
+        exact.add(other.canonical)
+    chain: Any = resource._handle
+    for middleware in reversed(middlewares):
+        if getattr(middleware, "__middleware_version__", None) != 1:
+            return None  # an old-style middleware: aiohttp's own way of calling it
+        chain = update_wrapper(partial(middleware, handler=chain), chain)
+    handle = app._handle
+    expect = hdrs.EXPECT
+
+    async def fast(request: web.Request) -> web.StreamResponse:
+        path = request.raw_path.partition("?")[0]
+        if path[:1] != "/" or "%" in path or "/." in path or path in exact:
+            return await handle(request)
+        if expect in request.headers:
+            return await handle(request)
+        match_info, _ = await resource.resolve(request)
+        if match_info is None:  # not ours: aiohttp's 404 (or another resource's answer)
+            return await handle(request)
+        match_info.add_app(app)
+        match_info.freeze()
+        request._match_info = match_info
+        response: web.StreamResponse = await chain(request)
+        return response
+
+    return fast
