@@ -38,19 +38,35 @@ from .test_server import _free_port, _Lines
 #: Generous bound on anything the server should do "within a limit" of about a second.
 BOUND = 20.0
 
+#: For the tests of these timeouts only: elsewhere a one-second timer fires whenever a
+#: loaded machine stalls the process for a second (the header timer ran before a
+#: request already sent was read, and the test failed).
 FAST = HttpLimits(
     header_timeout=1.0, idle_timeout=1.0, body_read_timeout=1.0, body_timeout=2.0, send_timeout=1.0
 )
 
 
-async def _local(*servicers: object, limits: HttpLimits = FAST) -> LocalServer:
+async def _local(*servicers: object, limits: HttpLimits | None = None) -> LocalServer:
+    """``servicers`` served on loopback, with the default limits unless ``limits``."""
     return await start_local(
-        *servicers, http_address="127.0.0.1:0", grpc_address="127.0.0.1:0", limits=limits
+        *servicers,
+        http_address="127.0.0.1:0",
+        grpc_address="127.0.0.1:0",
+        limits=limits or HttpLimits(),
     )
 
 
 @pytest.fixture
 async def local() -> AsyncIterator[LocalServer]:
+    """A server with the :data:`FAST` timeouts, for the tests of those."""
+    server = await _local(PingServicer(), ShelfServicer(), limits=FAST)
+    async with server:
+        yield server
+
+
+@pytest.fixture
+async def calm() -> AsyncIterator[LocalServer]:
+    """A server with the default limits, for tests not about a timeout."""
     server = await _local(PingServicer(), ShelfServicer())
     async with server:
         yield server
@@ -335,11 +351,11 @@ async def test_running_out_of_file_descriptors_logs_one_line_and_recovers() -> N
 
 
 async def test_malformed_requests_do_not_flood_the_log(
-    local: LocalServer, caplog: pytest.LogCaptureFixture
+    calm: LocalServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
     for _ in range(50):
-        reader, writer = await _connect(local.http_port)
+        reader, writer = await _connect(calm.http_port)
         writer.write(b"GARBAGE\r\n\r\n")
         await _read_to_close(reader)
         writer.close()
@@ -349,8 +365,8 @@ async def test_malformed_requests_do_not_flood_the_log(
     assert not [r for r in _gateway_records(caplog) if r.levelno >= logging.WARNING]
 
 
-async def test_a_pipelined_request_before_garbage_is_answered(local: LocalServer) -> None:
-    reader, writer = await _connect(local.http_port)
+async def test_a_pipelined_request_before_garbage_is_answered(calm: LocalServer) -> None:
+    reader, writer = await _connect(calm.http_port)
     writer.write(b"GET /v1/ping HTTP/1.1\r\nHost: x\r\n\r\nGARBAGE\r\n\r\n")
     raw = await _read_to_close(reader)
     writer.close()
@@ -460,8 +476,10 @@ class _IdleWatch(ShelfServicer):
         self.cancelled = asyncio.Event()
 
     async def WatchShelves(self, request: Any, context: Any) -> AsyncIterator[Any]:
-        yield shelf_pb2.Shelf(name="shelves/first")
         try:
+            # (The yield too: a cancellation can find the handler still writing the
+            # first reply, and the generator is then closed where it yielded.)
+            yield shelf_pb2.Shelf(name="shelves/first")
             await asyncio.Event().wait()  # the stream goes quiet
         finally:  # never ends otherwise: the call was cancelled
             self.cancelled.set()
@@ -524,7 +542,7 @@ class _Firehose(ShelfServicer):
 async def test_a_client_that_stops_reading_is_cut_off(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     servicer = _Firehose()
-    async with await _local(servicer) as local:
+    async with await _local(servicer, limits=HttpLimits(send_timeout=1.0)) as local:
         sock = socket.socket()
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         sock.connect(("127.0.0.1", local.http_port))
@@ -650,7 +668,7 @@ async def test_serving_on_a_unix_socket(sock_dir: Any) -> None:
     stale.bind(path)
     stale.close()  # a leftover socket file, nobody listening: replaced
     local = await start_local(
-        PingServicer(), http_address=f"unix:{path}", grpc_address="127.0.0.1:0", limits=FAST
+        PingServicer(), http_address=f"unix:{path}", grpc_address="127.0.0.1:0"
     )
     async with local:
         assert local.http_port == 0
