@@ -3,7 +3,7 @@
 Every contender is a fresh process (``python -m bench.coldrun CONTENDER``):
 the floor (import grpc, protobuf and the ``_pb2`` modules, start the server, one
 call), grpcgw's ``serve_lambda``, ``serve_lambda(..., dispatch="direct")``
-once that option exists (skipped with a message until then), and Mangum +
+(skipped with a message where that option does not exist), and Mangum +
 Starlette / + FastAPI making the same call. Modules are compiled to bytecode by
 an untimed first run, as they are in a deployed function; the page cache is
 warm for everyone alike. One extra run per contender under ``-X importtime``

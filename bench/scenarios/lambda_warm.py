@@ -13,8 +13,8 @@ up to 1,769 MB gets: one vCPU or a share of one) and free to use every CPU of
 the machine (a larger function).
 
 ``grpcgw-direct`` is ``serve_lambda(..., dispatch="direct")``: the handler calls
-the servicer in process, with no gRPC round trip. It runs once ``serve_lambda``
-takes ``dispatch=``, and is skipped with a message until then.
+the servicer in process, with no gRPC round trip (skipped with a message on a
+grpcgw whose ``serve_lambda`` takes no ``dispatch=``).
 """
 
 from __future__ import annotations
