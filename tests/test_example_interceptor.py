@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import threading
+from collections.abc import Iterator
 from typing import Any
 
 import aiohttp
@@ -25,16 +28,44 @@ def call_lines(err: str) -> list[dict[str, Any]]:
     return [line for line in lines if line.get("msg", "").startswith("rpc call: ")]
 
 
-async def logged_calls(capfd: pytest.CaptureFixture[str], count: int) -> list[dict[str, Any]]:
+class CallsLogged(logging.Handler):
+    """Counts the interceptor's lines as the logger hands them out (after its own
+    stderr handler, added at import, has written them)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.count = 0
+        self.changed = threading.Condition()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.getMessage().startswith("rpc call: "):
+            with self.changed:
+                self.count += 1
+                self.changed.notify_all()
+
+    def wait_for(self, count: int, timeout: float) -> bool:
+        with self.changed:
+            return self.changed.wait_for(lambda: self.count >= count, timeout)
+
+
+@pytest.fixture
+def logged() -> Iterator[CallsLogged]:
+    handler = CallsLogged()
+    logger = logging.getLogger("example.ping")
+    logger.addHandler(handler)
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+
+
+async def logged_calls(
+    capfd: pytest.CaptureFixture[str], logged: CallsLogged, count: int
+) -> list[dict[str, Any]]:
     """The interceptor's lines once ``count`` have been written: it logs when the
     handler returns, which on a real server can be just after the client has its reply."""
-    err = ""
-    for _ in range(200):
-        err += capfd.readouterr().err
-        if len(call_lines(err)) >= count:
-            break
-        await asyncio.sleep(0.025)
-    return call_lines(err)
+    assert await asyncio.to_thread(logged.wait_for, count, 10.0), f"{logged.count} of {count}"
+    return call_lines(capfd.readouterr().err)
 
 
 async def get(port: int, path: str) -> tuple[int, bytes]:
@@ -46,7 +77,7 @@ async def get(port: int, path: str) -> tuple[int, bytes]:
 
 
 async def test_aio_interceptor_logs_code_and_duration(
-    capfd: pytest.CaptureFixture[str], mode: str
+    capfd: pytest.CaptureFixture[str], logged: CallsLogged, mode: str
 ) -> None:
     capfd.readouterr()
     async with await start_local(
@@ -61,7 +92,7 @@ async def test_aio_interceptor_logs_code_and_duration(
         assert (await get(local.http_port, "/v1/shelves/none"))[0] == 404
         assert (await get(local.http_port, "/v1/shelves:watch"))[0] == 200
         assert (await get(local.http_port, "/v1/no/route"))[0] == 404  # never reaches gRPC
-    lines = await logged_calls(capfd, 3)
+    lines = await logged_calls(capfd, logged, 3)
     assert [(line["method"], line["code"]) for line in lines] == [
         ("/example.v1.PingService/Ping", "OK"),
         ("/example.v1.ShelfService/GetShelf", "NOT_FOUND"),
@@ -78,7 +109,11 @@ async def test_aio_interceptor_logs_code_and_duration(
     ("interceptor", "is_async"), [(SyncLoggingInterceptor, False), (LoggingInterceptor, True)]
 )
 async def test_a_plain_servicer_is_logged_with_code_and_duration(
-    capfd: pytest.CaptureFixture[str], mode: str, interceptor: Any, is_async: bool
+    capfd: pytest.CaptureFixture[str],
+    logged: CallsLogged,
+    mode: str,
+    interceptor: Any,
+    is_async: bool,
 ) -> None:
     # With the aio interceptor the plain method still runs in grpc.aio's thread
     # pool, not on the loop; with the sync one the server is grpc's threaded one.
@@ -92,14 +127,14 @@ async def test_a_plain_servicer_is_logged_with_code_and_duration(
     ) as local:
         assert local.grpc_server.is_async is is_async
         assert (await get(local.http_port, "/v1/ping"))[0] == 200
-    [line] = await logged_calls(capfd, 1)
+    [line] = await logged_calls(capfd, logged, 1)
     assert (line["method"], line["code"]) == ("/example.v1.PingService/Ping", "OK")
     assert line["duration_ms"] >= 0
 
 
 @pytest.mark.parametrize("interceptor", [LoggingInterceptor, SyncLoggingInterceptor])
 async def test_a_plain_servicers_abort_is_logged_with_its_code(
-    capfd: pytest.CaptureFixture[str], mode: str, interceptor: Any
+    capfd: pytest.CaptureFixture[str], logged: CallsLogged, mode: str, interceptor: Any
 ) -> None:
     capfd.readouterr()
     async with await start_local(
@@ -110,5 +145,5 @@ async def test_a_plain_servicers_abort_is_logged_with_its_code(
         interceptors=[interceptor()],
     ) as local:
         assert (await get(local.http_port, "/v1/ping"))[0] == 403
-    [line] = await logged_calls(capfd, 1)
+    [line] = await logged_calls(capfd, logged, 1)
     assert (line["method"], line["code"]) == ("/example.v1.PingService/Ping", "PERMISSION_DENIED")
