@@ -31,6 +31,15 @@ from grpcgw.openapi import _annotations
 from grpcgw.openapi._comments import Comments
 from grpcgw.openapi._numbers import integer_pattern
 from grpcgw.options import GatewayOptions
+from grpcgw.protojson._base import (
+    ANY,
+    DURATION,
+    FIELD_MASK,
+    LIST_VALUE,
+    STRUCT,
+    TIMESTAMP,
+    VALUE,
+)
 
 _FD = FieldDescriptor
 REF_V3: Final = "#/components/schemas/"
@@ -82,14 +91,7 @@ _LONG: Final = frozenset(
     {_FD.TYPE_INT64, _FD.TYPE_SINT64, _FD.TYPE_SFIXED64, _FD.TYPE_UINT64, _FD.TYPE_FIXED64}
 )
 
-TIMESTAMP: Final = "google.protobuf.Timestamp"
-DURATION: Final = "google.protobuf.Duration"
-FIELD_MASK: Final = "google.protobuf.FieldMask"
-STRUCT: Final = "google.protobuf.Struct"
-VALUE: Final = "google.protobuf.Value"
-LIST_VALUE: Final = "google.protobuf.ListValue"
 EMPTY: Final = "google.protobuf.Empty"
-ANY: Final = "google.protobuf.Any"
 _JSON_TEXT: Final = frozenset({STRUCT, VALUE, LIST_VALUE})
 
 
