@@ -196,6 +196,18 @@ class DirectInvoker:
             raise status_error(Code.UNKNOWN, "Error in service handler!") from None
         return self._plan(method, handler)
 
+    def _sync_call(
+        self, method: _Method, call: Call, request: Message | Sequence[Message]
+    ) -> tuple[Plan, Any]:
+        """The plan a plain handler runs under, and the argument it is called with (a
+        client stream's messages as the request iterator grpc hands it)."""
+        plan = self._sync_plan(method, call)
+        self._check_requests(request)
+        argument, messages = self._argument(plan, request)
+        if messages is not None:
+            argument = SyncRequests(call, messages)
+        return plan, argument
+
     def _pool(self) -> Executor:
         executor = self._executor
         if executor is None or (self._owns_executor and self._pool_pid != os.getpid()):
@@ -366,11 +378,7 @@ class DirectInvoker:
     ) -> CallResult:
         """A plain handler under a threaded server's rules (on a worker, or inline)."""
         try:
-            plan = self._sync_plan(method, call)
-            self._check_requests(request)
-            argument, messages = self._argument(plan, request)
-            if messages is not None:
-                argument = SyncRequests(call, messages)
+            plan, argument = self._sync_call(method, call, request)
             try:
                 reply = plan.behavior(argument, SyncContext(call))
             except Exception as exc:
@@ -496,11 +504,7 @@ class DirectInvoker:
         request: Message | Sequence[Message],
         emit: Callable[[Message], bool],
     ) -> GatewayError | None:
-        plan = self._sync_plan(method, call)
-        self._check_requests(request)
-        argument, messages = self._argument(plan, request)
-        if messages is not None:
-            argument = SyncRequests(call, messages)
+        plan, argument = self._sync_call(method, call, request)
         try:
             replies = plan.behavior(argument, SyncContext(call))
         except Exception as exc:
