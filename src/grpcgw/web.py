@@ -154,13 +154,7 @@ class GatewayResource(AbstractResource):
             await _default_expect_handler(request)
             return None
         path, _, query = _raw_target(request).partition("?")
-        http_request = HttpRequest(
-            method=request.method,
-            path=path,
-            query=query,
-            headers=list(request.headers.items()),
-            remote_addr=request.remote,
-        )
+        http_request = _gateway_request(request, path, query)
         error = GatewayError(
             Code.FAILED_PRECONDITION,
             f"unsupported Expect: {expect[:50]!r} (only 100-continue is)",
@@ -184,14 +178,7 @@ class GatewayResource(AbstractResource):
             except _ClientGone:
                 log.debug("client left %s %s before sending its body", request.method, path)
                 return web.Response(status=499)  # nobody reads it
-        http_request = HttpRequest(
-            method=request.method,
-            path=path,
-            query=query,
-            headers=list(request.headers.items()),
-            body=body,
-            remote_addr=request.remote,
-        )
+        http_request = _gateway_request(request, path, query, body)
         if isinstance(outcome, GatewayError):
             if not body_error:
                 # A CORS preflight routes as OPTIONS on a path without that method.
@@ -299,6 +286,18 @@ async def _read_body(request: web.Request, max_size: int, limits: HttpLimits) ->
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
+def _gateway_request(request: web.Request, path: str, query: str, body: bytes = b"") -> HttpRequest:
+    """The gateway's view of an aiohttp request (``path`` and ``query`` raw)."""
+    return HttpRequest(
+        method=request.method,
+        path=path,
+        query=query,
+        headers=list(request.headers.items()),
+        body=body,
+        remote_addr=request.remote,
+    )
+
+
 def _raw_target(request: web.Request) -> str:
     """The request target in origin form with its escapes intact: an absolute-form
     target (``GET http://host/path?q``, which a server must accept: RFC 9112 3.2.2)
@@ -397,14 +396,7 @@ def _status_errors(gateway: Gateway) -> Any:
                     reason=exc.reason, method=request.method, path=path
                 )
             error = GatewayError(code, message, http_status=exc.status, headers=headers)
-            http_request = HttpRequest(
-                method=request.method,
-                path=path,
-                query=query,
-                headers=list(request.headers.items()),
-                remote_addr=request.remote,
-            )
-            return _to_aiohttp(gateway.error(http_request, error))
+            return _to_aiohttp(gateway.error(_gateway_request(request, path, query), error))
 
     return status_errors
 
@@ -441,15 +433,7 @@ def _add_api_docs(app: web.Application, gateway: Gateway, prefix: str) -> None:
 
     async def api_docs(request: web.Request) -> web.StreamResponse:
         path, _, query = request.raw_path.partition("?")
-        answer = gateway.serve_api_docs(
-            HttpRequest(
-                method=request.method,
-                path=path[len(prefix) :],
-                query=query,
-                headers=list(request.headers.items()),
-                remote_addr=request.remote,
-            )
-        )
+        answer = gateway.serve_api_docs(_gateway_request(request, path[len(prefix) :], query))
         if answer is None:  # pragma: no cover  (only its own paths come here)
             raise web.HTTPNotFound()
         return _to_aiohttp(answer)
