@@ -410,23 +410,14 @@ class Driver:
             level = logging.DEBUG  # every client may cause these
         elif error.http_status == 431:
             level = logging.INFO
-        else:  # the backend is down, or the way to it
-            self._transport_log(
-                "%s %.200r failed: %s %r",
-                request.method,
-                request.path,
-                error.code.name,
-                error.message,
-            )
-            return error if self._expose else error.public()
-        log.log(
-            level,
-            "%s %.200r failed: %s %r",
-            request.method,
-            request.path,
-            error.code.name,
-            error.message,
-        )
+        else:  # the backend is down, or the way to it: rate-limited
+            level = None
+        message = "%s %.200r failed: %s %r"
+        args = (request.method, request.path, error.code.name, error.message)
+        if level is None:
+            self._transport_log(message, *args)
+        else:
+            log.log(level, message, *args)
         return error if self._expose else error.public()
 
     async def collect(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
