@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import itertools
 import os
 import pickle
@@ -13,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from grpcgw.httprule import WILDCARD, PathTemplate, TemplateError
+from grpcgw.httprule import WILDCARD, PathTemplate, TemplateError, Variable
 from grpcgw.options import UnescapeMode
 from grpcgw.routing import (
     DuplicateRouteError,
@@ -511,11 +510,12 @@ def test_hand_built_template_is_checked() -> None:
     good = PathTemplate.parse("/a/**/b")
     t: RouteTable[int] = RouteTable()
     with pytest.raises(TemplateError, match="only literal segments may follow"):
-        t.add("GET", dataclasses.replace(good, segments=(*good.segments, WILDCARD)), 1)
+        t.add("GET", PathTemplate(good.text, (*good.segments, WILDCARD), (), ""), 1)
     with_var = PathTemplate.parse("/a/{x}")
-    misplaced = dataclasses.replace(with_var.variables[0], start=0, end=1)
+    variable = with_var.variables[0]
+    misplaced = Variable(variable.field_path, 0, 1, variable.segments)
     with pytest.raises(ValueError, match="build it with parse"):
-        t.add("GET", dataclasses.replace(with_var, variables=(misplaced,)), 1)
+        t.add("GET", PathTemplate(with_var.text, with_var.segments, (misplaced,), ""), 1)
     t.add("GET", good, 1)
     assert t.match("GET", "/a/x/b").target == 1
 

@@ -13,15 +13,14 @@ Pure: protobuf and the standard library only.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any, Final
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
 from grpcgw import protoopts
+from grpcgw.records import Record, setfield
 
 __all__ = [
     "HTTP_BODY",
@@ -139,14 +138,18 @@ def _canonical(fields: Sequence[FieldDescriptor]) -> str:
 # -- the plan ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class PathField:
+class PathField(Record):
     """A field bound by a path variable."""
 
+    __slots__ = ("fields", "key")
     #: The variable's field path as the template writes it (the key of the router's bindings).
     key: str
     #: The fields from the request message down to the bound one.
     fields: tuple[FieldDescriptor, ...]
+
+    def __init__(self, key: str, fields: tuple[FieldDescriptor, ...]) -> None:
+        setfield(self, "key", key)
+        setfield(self, "fields", fields)
 
     @property
     def canonical(self) -> str:
@@ -154,11 +157,14 @@ class PathField:
         return _canonical(self.fields)
 
 
-@dataclass(frozen=True, slots=True)
-class QueryField:
+class QueryField(Record):
     """A query parameter the gateway reads: a leaf field reached through singular messages."""
 
+    __slots__ = ("fields",)
     fields: tuple[FieldDescriptor, ...]
+
+    def __init__(self, fields: tuple[FieldDescriptor, ...]) -> None:
+        setfield(self, "fields", fields)
 
     @property
     def field(self) -> FieldDescriptor:
@@ -194,8 +200,7 @@ class QueryField:
         return all("REQUIRED" in protoopts.field_behaviors(f) for f in self.fields)
 
 
-@dataclass(frozen=True, slots=True)
-class BindingPlan:
+class BindingPlan(Record):
     """Where each field of one binding's request message comes from.
 
     Build it with :meth:`build`. Fields are given to exactly one of path, body
@@ -203,6 +208,17 @@ class BindingPlan:
     must not set (path-bound fields and the body field).
     """
 
+    __slots__ = (
+        "_required",
+        "body",
+        "body_field",
+        "fill_mask",
+        "masked",
+        "message",
+        "path_fields",
+        "raw_body",
+    )
+    _uncompared = _unshown = _derived = frozenset({"_required"})
     #: The request message type.
     message: Descriptor
     #: The path-bound fields, in template order.
@@ -219,7 +235,26 @@ class BindingPlan:
     #: it empty (grpc-gateway's PATCH feature), or ``None``.
     fill_mask: FieldDescriptor | None
     #: Worked out on first use (only strict gateways and OpenAPI documents ask).
-    _required: dict[str, Any] = dataclasses.field(default_factory=dict, compare=False, repr=False)
+    _required: dict[str, Any]
+
+    def __init__(
+        self,
+        message: Descriptor,
+        path_fields: tuple[PathField, ...],
+        body: str,
+        body_field: FieldDescriptor | None,
+        masked: frozenset[str],
+        raw_body: bool,
+        fill_mask: FieldDescriptor | None,
+    ) -> None:
+        setfield(self, "message", message)
+        setfield(self, "path_fields", path_fields)
+        setfield(self, "body", body)
+        setfield(self, "body_field", body_field)
+        setfield(self, "masked", masked)
+        setfield(self, "raw_body", raw_body)
+        setfield(self, "fill_mask", fill_mask)
+        setfield(self, "_required", {})
 
     @classmethod
     def build(

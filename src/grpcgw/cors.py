@@ -21,6 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from grpcgw.lazyre import lazy_compile
+from grpcgw.records import Record, setfield
 
 __all__ = ["CorsOptions", "CorsPolicy", "Preflight"]
 
@@ -161,13 +162,17 @@ class CorsOptions:
         object.__setattr__(self, "expose_headers", _strings("expose_headers", self.expose_headers))
 
 
-@dataclass(frozen=True, slots=True)
-class Preflight:
+class Preflight(Record):
     """A preflight's outcome: the headers of a ``204`` answer, or why it is refused."""
 
+    __slots__ = ("headers", "refused")
     headers: list[tuple[str, str]]
     #: Why the preflight is refused (``None``: allowed); answered 403 without CORS headers.
-    refused: str | None = None
+    refused: str | None
+
+    def __init__(self, headers: list[tuple[str, str]], refused: str | None = None) -> None:
+        setfield(self, "headers", headers)
+        setfield(self, "refused", refused)
 
 
 class CorsPolicy:

@@ -36,8 +36,9 @@ from __future__ import annotations
 
 import enum
 import re
-from dataclasses import dataclass, field
 from typing import Any
+
+from grpcgw.records import Record, setfield
 
 __all__ = [
     "DEEP_WILDCARD",
@@ -83,23 +84,25 @@ class SegmentKind(enum.Enum):
     DEEP_WILDCARD = "deep_wildcard"
 
 
-@dataclass(frozen=True, slots=True)
-class Segment:
+class Segment(Record):
     """One segment of a template: a literal, ``*`` or ``**``.
 
     ``text`` is the literal as written in the template (escapes intact), or
     ``"*"`` / ``"**"`` for the wildcards; ``str(segment)`` returns it.
     """
 
+    __slots__ = ("kind", "text")
     kind: SegmentKind
     text: str
 
-    def __post_init__(self) -> None:
-        expected = _WILDCARD_TEXT.get(self.kind)
-        if expected is not None and self.text != expected:
-            raise ValueError(f"a {self.kind.value} segment must have the text {expected!r}")
-        if expected is None and not self.text:
+    def __init__(self, kind: SegmentKind, text: str) -> None:
+        expected = _WILDCARD_TEXT.get(kind)
+        if expected is not None and text != expected:
+            raise ValueError(f"a {kind.value} segment must have the text {expected!r}")
+        if expected is None and not text:
             raise ValueError("a literal segment must not be empty")
+        setfield(self, "kind", kind)
+        setfield(self, "text", text)
 
     @property
     def is_literal(self) -> bool:
@@ -118,8 +121,7 @@ WILDCARD = Segment(SegmentKind.WILDCARD, "*")
 DEEP_WILDCARD = Segment(SegmentKind.DEEP_WILDCARD, "**")
 
 
-@dataclass(frozen=True, slots=True)
-class Variable:
+class Variable(Record):
     """A ``{field.path=sub/template}`` variable.
 
     ``start`` and ``end`` (exclusive) index the template's flattened
@@ -127,10 +129,19 @@ class Variable:
     ``{x}``).
     """
 
+    __slots__ = ("end", "field_path", "segments", "start")
     field_path: tuple[str, ...]
     start: int
     end: int
     segments: tuple[Segment, ...]
+
+    def __init__(
+        self, field_path: tuple[str, ...], start: int, end: int, segments: tuple[Segment, ...]
+    ) -> None:
+        setfield(self, "field_path", field_path)
+        setfield(self, "start", start)
+        setfield(self, "end", end)
+        setfield(self, "segments", segments)
 
     @property
     def name(self) -> str:
@@ -153,22 +164,35 @@ class Variable:
         return "{" + self.name + "=" + "/".join(map(str, self.segments)) + "}"
 
 
-@dataclass(frozen=True, slots=True)
-class PathTemplate:
+class PathTemplate(Record):
     """A parsed ``HttpRule`` path template. Build it with :meth:`parse`.
 
     Equality and hashing ignore the original ``text``: ``/a/{x}`` equals
     ``/a/{x=*}``.
     """
 
+    __slots__ = ("segments", "text", "variables", "verb")
+    _uncompared = frozenset({"text"})
     #: The template as given to :meth:`parse`.
-    text: str = field(compare=False)
+    text: str
     #: Flattened segments: each variable contributes its sub-template.
     segments: tuple[Segment, ...]
     #: Variables in template order.
     variables: tuple[Variable, ...]
     #: The custom verb without the ``:`` (``""`` when there is none).
     verb: str
+
+    def __init__(
+        self,
+        text: str,
+        segments: tuple[Segment, ...],
+        variables: tuple[Variable, ...],
+        verb: str,
+    ) -> None:
+        setfield(self, "text", text)
+        setfield(self, "segments", segments)
+        setfield(self, "variables", variables)
+        setfield(self, "verb", verb)
 
     @classmethod
     def parse(cls, text: str) -> PathTemplate:
