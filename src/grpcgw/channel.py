@@ -11,11 +11,8 @@ no event loop of its own (the Lambda handler).
 from __future__ import annotations
 
 import functools
-import os
 import weakref
 from collections.abc import Coroutine, Sequence
-from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import grpc
@@ -30,6 +27,7 @@ from grpcgw.metadata import METADATA_SIZE_OPTIONS
 
 if TYPE_CHECKING:
     from grpcgw.options import GatewayOptions
+    from grpcgw.tls import TLSConfig
 
 __all__ = [
     "MAX_RECONNECT_BACKOFF_MS",
@@ -47,6 +45,17 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+
+
+def __getattr__(name: str) -> Any:
+    # TLSConfig is defined on first use: a dataclass costs cold-start time, and
+    # the Lambda handler dials its own socket without TLS.
+    if name == "TLSConfig":
+        from grpcgw.tls import TLSConfig
+
+        return TLSConfig
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 _HOST_PORT = lazy_compile(r"^(\[[0-9a-fA-F:.%\w]+\]|[\w.\-]+):[0-9]{1,5}$")  # ASCII port digits
 _SCHEMES = ("unix:", "unix-abstract:", "dns:", "ipv4:", "ipv6:", "vsock:")
@@ -80,34 +89,6 @@ def parse_target(target: str) -> str:
     if not _HOST_PORT.match(target):
         raise TargetError(f"gRPC target {target!r} is not host:port, unix:///path or a gRPC URI")
     return target
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TLSConfig:
-    """TLS settings for dialing the gRPC server.
-
-    Each PEM value may be given as bytes or as a path to a file. With no root
-    certificates, grpcio's default roots are used.
-    """
-
-    root_certificates: bytes | str | None = None
-    private_key: bytes | str | None = None
-    certificate_chain: bytes | str | None = None
-    #: Override the name checked against the server certificate.
-    server_name: str | None = None
-
-    def credentials(self) -> grpc.ChannelCredentials:
-        return grpc.ssl_channel_credentials(
-            root_certificates=_pem(self.root_certificates),
-            private_key=_pem(self.private_key),
-            certificate_chain=_pem(self.certificate_chain),
-        )
-
-
-def _pem(value: bytes | str | None) -> bytes | None:
-    if value is None or isinstance(value, bytes):
-        return value
-    return Path(os.path.expanduser(value)).read_bytes()
 
 
 def open_channel(
