@@ -39,7 +39,7 @@ def test_pure_modules_import_without_aiohttp_or_grpc() -> None:
         import grpcgw.transcode, grpcgw.protojson, grpcgw.streaming, grpcgw.descriptors
         import grpcgw.invoker, grpcgw.exchange, grpcgw.driver, grpcgw.gateway, grpcgw.limits
         import grpcgw.protojson._strict, grpcgw.protojson._check, grpcgw.protojson._codecs
-        import grpcgw.cors, grpcgw.logs, grpcgw.lazyre
+        import grpcgw.cors, grpcgw.logs, grpcgw.lazyre, grpcgw.records
         import grpcgw.proxy, grpcgw.proxy._files, grpcgw.proxy._source, grpcgw.proxy._reload
         import grpcgw.proxy._config, grpcgw.settings
         import grpcgw.binding, grpcgw.protoopts, grpcgw.openapi, grpcgw.apidocs, grpcgw.explorer
@@ -64,6 +64,7 @@ def test_lambda_build_needs_only_the_stdlib() -> None:
 def test_template_engine_cors_logs_limits_settings_and_explorer_need_only_the_stdlib() -> None:
     result = _run(
         "import grpcgw.httprule, grpcgw.routing, grpcgw.cors, grpcgw.logs, grpcgw.limits\n"
+        "import grpcgw.records\n"
         "import grpcgw.settings, grpcgw.serveconfig, grpcgw.explorer",
         {"aiohttp", "grpc", "google"},
     )
@@ -96,6 +97,31 @@ def test_openapi_and_the_explorer_are_not_imported_by_the_core_or_the_lambda_pat
             or m.split(".")[0] in ("yaml", "swagger_ui_bundle", "jinja2")
         )
         assert not loaded, loaded
+        """,
+        {"aiohttp"},
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_the_lambda_path_defines_cors_and_tls_only_when_configured() -> None:
+    """Cold start: grpcgw.cors (CorsOptions and the policy) loads only for a handler
+    with CORS, grpcgw.tls (TLSConfig) never; both stay importable where they were."""
+    result = _run(
+        """
+        import sys
+        import grpcgw
+        from examples.ping.service import PingServicer
+        for dispatch in ("socket", "direct"):
+            handler = grpcgw.serve_lambda(PingServicer(), dispatch=dispatch)
+            handler.stop()
+        loaded = sorted(m for m in ("grpcgw.cors", "grpcgw.tls") if m in sys.modules)
+        assert not loaded, loaded
+        from grpcgw.options import CorsOptions, GatewayOptions
+        from grpcgw.channel import TLSConfig
+        assert CorsOptions is grpcgw.CorsOptions and TLSConfig is grpcgw.TLSConfig
+        options = GatewayOptions(cors=CorsOptions(allow_origins=["https://a.example"]))
+        grpcgw.serve_lambda(PingServicer(), options=options).stop()
+        assert "grpcgw.cors" in sys.modules
         """,
         {"aiohttp"},
     )

@@ -70,7 +70,7 @@ if TYPE_CHECKING:
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("web", "proxy", "openapi"):
+    if name in ("web", "proxy", "openapi", "cors"):  # cors: GatewayOptions' annotation
         return importlib.import_module(f"grpcgw.{name}")
     module = _LAZY.get(name)
     if module is None:

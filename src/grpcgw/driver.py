@@ -29,7 +29,6 @@ from typing import TYPE_CHECKING
 
 from google.protobuf.message import Message
 
-from grpcgw.cors import CorsPolicy
 from grpcgw.errors import Code, GatewayError
 from grpcgw.exchange import ErrorHook, HttpRequest, HttpResponse, ResponseHook, error_response
 from grpcgw.invoker import Invoker, ResponseStream
@@ -47,6 +46,7 @@ from grpcgw.streaming import Framing, choose_framing, raw_chunks, split_lines
 from grpcgw.transcode import ResponseTranscoder, TranscodeError
 
 if TYPE_CHECKING:
+    from grpcgw.cors import CorsPolicy
     from grpcgw.gateway import Route
     from grpcgw.routing import Match
 
@@ -118,7 +118,12 @@ class Driver:
         self._outgoing = outgoing or OutgoingHeaders()
         #: ``None`` when off: one attribute check per request.
         self._access = access_log
-        self._cors = None if options.cors is None else CorsPolicy(options.cors)
+        self._cors: CorsPolicy | None = None
+        if options.cors is not None:
+            # Imported only where CORS is configured: a cold start without it skips it.
+            from grpcgw.cors import CorsPolicy
+
+            self._cors = CorsPolicy(options.cors)
         # A backend that is down fails every request: one line per 10 s says so
         # (with a count), not one per request (the access log has each).
         self._transport_log = RateLimitedLog(log, logging.WARNING)

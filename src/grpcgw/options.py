@@ -10,11 +10,26 @@ import enum
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from grpcgw.cors import CorsOptions
+# ``grpcgw`` resolves the ``cors`` annotation (typing.get_type_hints): grpcgw.cors
+# is imported only where CORS is configured, which a cold start without it skips.
+import grpcgw
 from grpcgw.lazyre import lazy_compile
 
+if TYPE_CHECKING:
+    import grpcgw.cors
+    from grpcgw.cors import CorsOptions
+
 __all__ = ["CorsOptions", "GatewayOptions", "UnescapeMode"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "CorsOptions":  # where it has always been importable from too
+        from grpcgw.cors import CorsOptions
+
+        return CorsOptions
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class UnescapeMode(enum.Enum):
@@ -104,7 +119,7 @@ class GatewayOptions:
     #: Cross-origin requests from browsers (:class:`~grpcgw.cors.CorsOptions`):
     #: preflights answered by the gateway, CORS headers on every response.
     #: ``None``: no CORS (a preflight is routed like any ``OPTIONS`` request).
-    cors: CorsOptions | None = None
+    cors: grpcgw.cors.CorsOptions | None = None
     #: One log line per request on the ``grpcgw.access`` logger (at INFO).
     #: ``None``: the front end's default, on for ``serve_local`` and the proxy,
     #: off for ``serve_lambda`` and a :class:`~grpcgw.Gateway` of your own.
@@ -189,6 +204,14 @@ def _instance(kind: type, *, optional: bool) -> Callable[[str, object], None]:
     return check
 
 
+def _cors(name: str, value: object) -> None:
+    # grpcgw.cors is imported by then if value is a CorsOptions (it was made there).
+    if value is not None:
+        from grpcgw.cors import CorsOptions
+
+        _instance(CorsOptions, optional=True)(name, value)
+
+
 # A path of one or more segments of URL path characters that need no escaping:
 # compared with request paths as they arrive, escapes and all.
 _PATH = lazy_compile(r"(?:/[A-Za-z0-9._~!$&'()*+,;=:@-]+)+")
@@ -232,7 +255,7 @@ def _check_paths(options: GatewayOptions) -> None:
 
 
 _CHECKS: dict[str, Callable[[str, object], None]] = {
-    "cors": _instance(CorsOptions, optional=True),
+    "cors": _cors,
     "access_log": _instance(bool, optional=True),
     "api_docs": _instance(bool, optional=True),
     "openapi_path": _path,
