@@ -62,7 +62,12 @@ def _is_binary(content_type: str, binary_media_types: tuple[str, ...]) -> bool:
     media_type = content_type.split(";")[0].strip().lower()
     if any(fnmatch.fnmatch(media_type, p) for p in binary_media_types):
         return True
+    if media_type in _EXACT_TEXT_TYPES:  # JSON mostly: no pattern to build at a cold start
+        return False
     return not any(fnmatch.fnmatch(media_type, p) for p in _TEXT_TYPES)
+
+
+_EXACT_TEXT_TYPES = frozenset(t for t in _TEXT_TYPES if "*" not in t)
 
 
 class EventSourceError(ValueError):

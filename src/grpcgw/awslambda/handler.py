@@ -166,15 +166,25 @@ def _remove_stale_sockets(directory: str) -> None:
     nothing listens on it: a process in another PID namespace sharing the
     directory (containers sharing /tmp) may look dead here while it serves.
     """
-    for old in Path(directory).glob("grpcgw-*-*.sock"):
+    # os.scandir, not Path.glob: the same names (grpcgw-*-*.sock) without building a
+    # pattern and a Path per entry at every cold start.
+    with os.scandir(directory) as entries:
+        names = [e.name for e in entries if _our_socket_name(e.name)]
+    for name in names:
         try:
-            pid = int(old.name.split("-")[1])
-        except (IndexError, ValueError):
+            pid = int(name.split("-")[1])
+        except ValueError:
             continue
         if not _alive(pid):
+            old = Path(directory, name)
             with contextlib.suppress(OSError):
                 if stat.S_ISSOCK(old.lstat().st_mode) and not _listening(old):
                     old.unlink()
+
+
+def _our_socket_name(name: str) -> bool:
+    """Whether ``name`` matches ``grpcgw-*-*.sock`` (what :func:`socket_path` makes)."""
+    return name.startswith("grpcgw-") and name.endswith(".sock") and "-" in name[7:-5]
 
 
 def _listening(path: Path) -> bool:
