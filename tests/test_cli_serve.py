@@ -197,6 +197,7 @@ def test_the_defaults_are_serve_locals() -> None:
             "log_format",
             "log_level",
             "dispatch",
+            "workers",
         )
     }
     config = ServeConfig()
@@ -225,6 +226,35 @@ def test_dispatch_direct_serves_in_process_and_grpc_clients_alike() -> None:
     assert result.returncode != 0
     assert "--dispatch" in result.stderr
     assert "'inline'" in result.stderr
+
+
+def test_workers_from_the_flag_the_environment_and_the_file(tmp_path: Path) -> None:
+    config = tmp_path / "serve.toml"
+    config.write_text("workers = 3\n")
+    result = _run(*SERVICERS, "--print-config", "--config", str(config))
+    assert f"workers = 3  # {config}: workers" in result.stdout
+    result = _run(*SERVICERS, "--print-config", env={"GRPCGW_WORKERS": "4"})
+    assert "workers = 4  # GRPCGW_WORKERS" in result.stdout
+    result = _run(*SERVICERS, "--print-config", "--workers", "0")
+    assert result.returncode != 0
+    assert "workers must be 1 or more, not 0" in result.stderr
+    result = _run(*SERVICERS, "--print-config", "--workers", "two")
+    assert result.returncode != 0
+    assert "argument --workers" in result.stderr
+    # Served by two workers, each logging its start; SIGTERM stops them all, status 0.
+    process, url = _serve(*SERVICERS, *LOOPBACK, "--workers", "2", "--dispatch", "direct")
+    try:
+        line = process.out.until("HTTP/JSON gateway listening")
+        assert "(2 workers, pids " in line
+        process.out.until("worker 2 started")
+        assert _get(url + "/v1/ping")[::2] == (200, b'{"message":"Pong"}')
+    finally:
+        assert process.stop() == 0
+    # A worker that cannot start: one line, status 1.
+    result = _run(*SERVICERS, SERVICERS[0], *LOOPBACK, "--workers", "2")
+    assert result.returncode == 1
+    assert re.search(r"grpcgw serve: worker \d failed to start: RouteConfigError", result.stderr)
+    assert "Traceback" not in result.stderr
 
 
 def test_path_finds_the_servicers_module(tmp_path: Path) -> None:

@@ -65,7 +65,7 @@ def test_template_engine_cors_logs_limits_settings_and_explorer_need_only_the_st
     result = _run(
         "import grpcgw.httprule, grpcgw.routing, grpcgw.cors, grpcgw.logs, grpcgw.limits\n"
         "import grpcgw.records\n"
-        "import grpcgw.settings, grpcgw.serveconfig, grpcgw.explorer",
+        "import grpcgw.settings, grpcgw.serveconfig, grpcgw.explorer, grpcgw.workers",
         {"aiohttp", "grpc", "google"},
     )
     assert result.returncode == 0, result.stderr

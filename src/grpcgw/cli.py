@@ -361,19 +361,24 @@ def _serve(args: argparse.Namespace) -> int:
 
     from grpcgw.invoker import check_dispatch
     from grpcgw.server import serve_local
+    from grpcgw.workers import WorkersError
 
-    serve_local(
-        *servicers,
-        http_address=config.http_address,
-        grpc_address=config.grpc_address,
-        reflection=config.reflection,
-        grace=config.grace,
-        log_format="json" if config.log_format == "json" else "text",
-        log_level=config.log_level,
-        limits=config.limits,
-        dispatch=check_dispatch(config.dispatch, "grpcgw serve"),
-        options=config.gateway,
-    )
+    try:
+        serve_local(
+            *servicers,
+            http_address=config.http_address,
+            grpc_address=config.grpc_address,
+            reflection=config.reflection,
+            grace=config.grace,
+            log_format="json" if config.log_format == "json" else "text",
+            log_level=config.log_level,
+            limits=config.limits,
+            dispatch=check_dispatch(config.dispatch, "grpcgw serve"),
+            workers=config.workers,
+            options=config.gateway,
+        )
+    except WorkersError as exc:
+        raise SystemExit(f"grpcgw serve: {exc}") from None
     return 0
 
 

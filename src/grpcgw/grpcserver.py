@@ -163,6 +163,7 @@ class GrpcServer:
         credentials: grpc.ServerCredentials | None = None,
         add_health: bool = True,
         prefer_threaded: bool = True,
+        also_listen: Sequence[str] = (),
     ) -> GrpcServer:
         """Register ``services`` (each with a servicer), bind ``address`` and start serving.
 
@@ -171,6 +172,8 @@ class GrpcServer:
         With ``reflection``, ``grpc.reflection.v1`` and ``v1alpha`` are served.
         With ``prefer_threaded`` (the default), plain servicers with no interceptors
         run on a threaded ``grpc.server``; without it, on ``grpc.aio``'s thread pool.
+        ``also_listen``: more addresses served without credentials (a worker of
+        ``serve_local`` listens on a private socket of its own for its gateway).
         """
         require_servicers(services)
         kind = server_kind(services, interceptors, prefer_threaded=prefer_threaded)
@@ -210,6 +213,11 @@ class GrpcServer:
             raise OSError(f"cannot bind gRPC server to {address}: {exc}") from None
         if port == 0 and not address.startswith("unix"):
             raise OSError(f"cannot bind gRPC server to {address}")
+        for extra in also_listen:
+            try:
+                server.add_insecure_port(extra)
+            except RuntimeError as exc:
+                raise OSError(f"cannot bind gRPC server to {extra}: {exc}") from None
         if isinstance(server, grpc.aio.Server):
             await server.start()
         else:

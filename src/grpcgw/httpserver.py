@@ -34,7 +34,7 @@ import signal
 import socket
 import ssl
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from aiohttp import hdrs, web
@@ -60,6 +60,7 @@ __all__ = [
     "HttpServer",
     "RateLimitedLog",
     "accepted_encodings",
+    "bind_unix",
     "error_reason",
     "run_server",
     "split_address",
@@ -521,8 +522,9 @@ def _decoded_encodings() -> frozenset[str]:
 DECODED_ENCODINGS = _decoded_encodings()
 
 
-def _bind_tcp(host: str, port: int, backlog: int) -> list[socket.socket]:
-    """Listening sockets for ``host`` (all addresses it resolves to), as asyncio binds them."""
+def _bind_tcp(host: str, port: int, backlog: int, reuse_port: bool = False) -> list[socket.socket]:
+    """Listening sockets for ``host`` (all addresses it resolves to), as asyncio binds them;
+    with ``reuse_port``, ``SO_REUSEPORT`` (``serve_local``'s workers share the port)."""
     infos = socket.getaddrinfo(
         host or None, port, socket.AF_UNSPEC, socket.SOCK_STREAM, 0, socket.AI_PASSIVE
     )
@@ -537,6 +539,8 @@ def _bind_tcp(host: str, port: int, backlog: int) -> list[socket.socket]:
             sockets.append(sock)
             if os.name == "posix":
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if reuse_port:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
             if family == socket.AF_INET6 and hasattr(socket, "IPPROTO_IPV6"):
                 # One socket per family: "[::]" is IPv6 only, as with asyncio.
                 sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
@@ -556,7 +560,7 @@ def _bind_tcp(host: str, port: int, backlog: int) -> list[socket.socket]:
     return sockets
 
 
-def _bind_unix(path: str, backlog: int) -> socket.socket:
+def bind_unix(path: str, backlog: int) -> socket.socket:
     """A listening unix socket; a stale socket file is replaced, a live one is not."""
     with contextlib.suppress(FileNotFoundError):
         if stat.S_ISSOCK(os.stat(path).st_mode):
@@ -596,7 +600,9 @@ class EdgeSite(web.BaseSite):
     """An aiohttp site with its own accept loop, serving within :class:`HttpLimits`.
 
     ``address`` is ``host:port`` (``[::1]:8080``, ``0.0.0.0:0``) or
-    ``unix:/path/to.sock``; with ``ssl_context`` it serves HTTPS.
+    ``unix:/path/to.sock``; with ``ssl_context`` it serves HTTPS. With
+    ``reuse_port`` a TCP address is bound with ``SO_REUSEPORT``; ``sockets``, when
+    given, are listening sockets to accept on instead of binding ``address``.
     """
 
     def __init__(
@@ -605,12 +611,17 @@ class EdgeSite(web.BaseSite):
         address: str,
         limits: HttpLimits,
         ssl_context: ssl.SSLContext | None = None,
+        *,
+        reuse_port: bool = False,
+        sockets: Sequence[socket.socket] = (),
     ) -> None:
         super().__init__(runner, backlog=limits.backlog)
         self._address = address
         self._limits = limits
         self._ssl = ssl_context
         self._sockets: list[socket.socket] = []
+        self._given = list(sockets)
+        self._reuse_port = reuse_port
         self._accepting: list[asyncio.Task[None]] = []
         self._max: int | None = limits.max_connections
         #: Connections open now.
@@ -629,11 +640,13 @@ class EdgeSite(web.BaseSite):
     async def start(self) -> None:
         await super().start()
         backlog = self._limits.backlog
-        if self._address.startswith("unix:"):
-            self._sockets = [_bind_unix(self._address[5:].removeprefix("//"), backlog)]
+        if self._given:
+            self._sockets = self._given
+        elif self._address.startswith("unix:"):
+            self._sockets = [bind_unix(self._address[5:].removeprefix("//"), backlog)]
         else:
             host, port = split_address(self._address)
-            self._sockets = _bind_tcp(host, port, backlog)
+            self._sockets = _bind_tcp(host, port, backlog, self._reuse_port)
         room = _descriptor_room()
         if self._max is not None and room is not None and self._max > room:
             log.info(
@@ -755,6 +768,8 @@ async def start_server(
     limits: HttpLimits | None = None,
     ssl_context: ssl.SSLContext | None = None,
     shutdown_timeout: float = 60.0,
+    reuse_port: bool = False,
+    sockets: Sequence[socket.socket] = (),
 ) -> HttpServer:
     """Serve ``app`` on ``address`` within ``limits`` in the running loop
     (HTTPS with ``ssl_context``).
@@ -762,6 +777,7 @@ async def start_server(
     Handlers are cancelled when their client disconnects (aiohttp's
     ``handler_cancellation``), which cancels the gateway's gRPC call.
     :meth:`HttpServer.stop` gives running handlers ``shutdown_timeout`` seconds.
+    ``reuse_port`` and ``sockets`` are :class:`EdgeSite`'s (``serve_local``'s workers).
     """
     if _name_server not in app.on_response_prepare:
         app.on_response_prepare.append(_name_server)
@@ -780,7 +796,14 @@ async def start_server(
     if handler is not None and runner.server is not None:
         runner.server.request_handler = handler
     try:
-        site = EdgeSite(runner, address, limits or HttpLimits(), ssl_context)
+        site = EdgeSite(
+            runner,
+            address,
+            limits or HttpLimits(),
+            ssl_context,
+            reuse_port=reuse_port,
+            sockets=sockets,
+        )
         await site.start()
     except BaseException:
         await runner.cleanup()

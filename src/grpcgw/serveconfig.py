@@ -47,6 +47,9 @@ class ServeConfig:
     #: How the gateway reaches the servicers: socket (over the gRPC server, as any client)
     #: or direct (called in process, with the same interceptors; docs/dispatch.md).
     dispatch: str = field(default="socket", metadata={"choices": ("socket", "direct")})
+    #: Processes serving (each the gRPC server and the gateway, on the same addresses):
+    #: 1 serves from this process; more fork workers under a supervisor (docs/workers.md).
+    workers: int = 1
     gateway: GatewayOptions = field(default_factory=GatewayOptions, metadata={"prefix": ""})
     limits: HttpLimits = field(default_factory=HttpLimits, metadata={"prefix": ""})
 
@@ -55,6 +58,8 @@ class ServeConfig:
             raise ValueError(
                 f"grace must be a finite number of seconds, 0 or more, not {self.grace}"
             )
+        if self.workers < 1:
+            raise ValueError(f"workers must be 1 or more, not {self.workers}")
 
 
 def serve_settings(*, with_help: bool = False) -> tuple[settings.Setting, ...]:

@@ -15,18 +15,31 @@ import asyncio
 import contextlib
 import gc
 import logging
+import os
+import shutil
 import signal
+import socket
+import tempfile
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Unpack
 
 from grpcgw.descriptors import ServiceInfo, ServiceLike, resolve_service
 from grpcgw.gateway import Gateway, GatewayConfig, check_config, front_end_defaults
-from grpcgw.grpcserver import GrpcServer
-from grpcgw.httpserver import HttpServer, split_address, start_server
+from grpcgw.grpcserver import GrpcServer, require_servicers, server_kind
+from grpcgw.httpserver import HttpServer, bind_unix, split_address, start_server
 from grpcgw.invoker import Dispatch, Invoker, check_dispatch
 from grpcgw.limits import HttpLimits
 from grpcgw.logs import LogFormat, configure
+from grpcgw.options import GatewayOptions
 from grpcgw.web import create_app
+from grpcgw.workers import (
+    Supervisor,
+    Worker,
+    check_fork_safe,
+    check_workers,
+    reserve_tcp_port,
+)
 
 log = logging.getLogger("grpcgw")
 
@@ -88,6 +101,18 @@ class LocalServer:
         await self.stop()
 
 
+@dataclass(frozen=True)
+class _Shared:
+    """How a worker of ``serve_local(workers=N)`` listens, as the supervisor planned it."""
+
+    #: The HTTP listening sockets every worker accepts on (a unix socket), or none:
+    #: each worker binds the TCP address itself, with ``SO_REUSEPORT``.
+    http_sockets: tuple[socket.socket, ...] = ()
+    #: Socket mode: the worker's own gRPC socket, which its gateway dials (the shared
+    #: TCP port would hand its calls to whichever worker the kernel picks).
+    private_grpc: str | None = None
+
+
 async def start_local(
     *servicers: ServiceLike,
     http_address: str = DEFAULT_HTTP_ADDRESS,
@@ -104,9 +129,37 @@ async def start_local(
     ``config`` is the :class:`~grpcgw.GatewayConfig` every front end takes; the
     access log is on unless ``GatewayOptions(access_log=False)``. Logging itself
     is left as the program set it up. ``dispatch`` is as for :func:`serve_local`.
+    (It runs in the caller's process and loop: :func:`serve_local` alone takes
+    ``workers``.)
     """
     check_config(config, "start_local")
     dispatch = check_dispatch(dispatch, "start_local")
+    return await _start(
+        servicers,
+        http_address=http_address,
+        grpc_address=grpc_address,
+        interceptors=interceptors,
+        reflection=reflection,
+        grpc_server_options=grpc_server_options,
+        limits=limits,
+        dispatch=dispatch,
+        config=config,
+    )
+
+
+async def _start(
+    servicers: Sequence[ServiceLike],
+    *,
+    http_address: str,
+    grpc_address: str,
+    interceptors: Sequence[object],
+    reflection: bool,
+    grpc_server_options: Sequence[tuple[str, Any]],
+    limits: HttpLimits | None,
+    dispatch: Dispatch,
+    config: GatewayConfig,
+    shared: _Shared | None = None,
+) -> LocalServer:
     if not servicers:
         raise TypeError("start_local() needs at least one servicer")
     services = [resolve_service(s) for s in servicers]
@@ -118,6 +171,7 @@ async def start_local(
         interceptors=interceptors,
         reflection=reflection,
         options=grpc_server_options,
+        also_listen=() if shared is None or shared.private_grpc is None else [shared.private_grpc],
     )
     invoker = None
     try:
@@ -127,29 +181,57 @@ async def start_local(
             )
             gateway = Gateway(gateway_services, invoker=invoker, **config)
         else:
-            gateway = Gateway(
-                gateway_services, target=_dial_address(grpc_address, grpc_server.port), **config
-            )
-        http_server = await start_server(create_app(gateway), http_address, limits=limits)
+            target = _dial_address(grpc_address, grpc_server.port)
+            if shared is not None and shared.private_grpc is not None:
+                target = shared.private_grpc
+            gateway = Gateway(gateway_services, target=target, **config)
+        http_server = await start_server(
+            create_app(gateway),
+            http_address,
+            limits=limits,
+            reuse_port=shared is not None,
+            sockets=() if shared is None else shared.http_sockets,
+        )
     except BaseException:
         await grpc_server.stop(0)
         if invoker is not None:
             await invoker.aclose()
         raise
     local = LocalServer(grpc_server, http_server, gateway, invoker)
+    if shared is None:  # a worker's supervisor says where they all listen
+        _log_listening(
+            http_address, local.http_port, grpc_address, local.grpc_port, dispatch, gateway.options
+        )
+    for route in gateway.routes:
+        log.debug("route %s", route)
+    gc.freeze()  # what start-up built lives as long as the server: spare it GC scans
+    return local
+
+
+def _log_listening(
+    http_address: str,
+    http_port: int,
+    grpc_address: str,
+    grpc_port: int,
+    dispatch: Dispatch,
+    options: GatewayOptions,
+    workers: str = "",
+) -> None:
+    """The lines saying where ``serve_local`` listens (``workers``: how many serve there)."""
     log.info(
-        "gRPC server listening on %s%s",
+        "gRPC server listening on %s%s%s",
         grpc_address,
-        f" (port {local.grpc_port})" if grpc_address.endswith(":0") else "",
+        f" (port {grpc_port})" if grpc_address.endswith(":0") else "",
+        workers,
     )
-    http_port = local.http_port
     log.info(
-        "HTTP/JSON gateway listening on http://%s%s%s",
+        "HTTP/JSON gateway listening on http://%s%s%s%s",
         http_address,
         f" (port {http_port})" if http_address.endswith(":0") else "",
         " (calls the servicers in process)" if dispatch == "direct" else "",
+        workers,
     )
-    docs = gateway.options.api_docs_paths()
+    docs = options.api_docs_paths()
     if docs and not http_address.startswith("unix:"):
         base = "http://" + _dial_address(http_address, http_port)
         where = [base + docs[n] for n in ("openapi_path", "swagger_path") if n in docs]
@@ -157,10 +239,6 @@ async def start_local(
         if "docs_path" in docs:
             line += f"; explorer at {base}{docs['docs_path']}"
         log.info("%s", line.lstrip("; "))
-    for route in gateway.routes:
-        log.debug("route %s", route)
-    gc.freeze()  # what start-up built lives as long as the server: spare it GC scans
-    return local
 
 
 def _direct_invoker(
@@ -198,6 +276,7 @@ def serve_local(
     log_level: int | str = "INFO",
     limits: HttpLimits | None = None,
     dispatch: Dispatch = "socket",
+    workers: int = 1,
     **config: Unpack[GatewayConfig],
 ) -> None:
     """Serve ``servicers`` over gRPC and over HTTP/JSON until SIGINT or SIGTERM.
@@ -222,36 +301,159 @@ def serve_local(
     the same interceptors, instead of over the gRPC server's socket (which keeps
     serving gRPC clients): the same answers, a fraction of the CPU per request
     (docs/dispatch.md lists what still differs). ``"socket"`` is the default.
+
+    ``workers=N`` (N > 1) serves from N processes, forked from this one (which
+    then only supervises them): each runs the gRPC server and the gateway on its
+    own copy of the servicers, on the same addresses (TCP ports shared with
+    ``SO_REUSEPORT``; an HTTP unix socket shared; a gRPC unix socket cannot be).
+    A worker that dies is restarted; one that cannot start stops them all with
+    :class:`~grpcgw.workers.WorkersError`. Channels a servicer dials must be made
+    after the fork, when first used. docs/workers.md has the whole story.
     """
     check_config(config, "serve_local")
     dispatch = check_dispatch(dispatch, "serve_local")
+    workers = check_workers(workers, "serve_local")
     configure(log_format, log_level)
-    asyncio.run(
-        _serve_until_signal(
-            servicers,
-            http_address=http_address,
-            grpc_address=grpc_address,
-            interceptors=interceptors,
-            reflection=reflection,
-            grace=grace,
-            limits=limits,
-            dispatch=dispatch,
-            **config,
-        )
-    )
+    kwargs: dict[str, Any] = {
+        "http_address": http_address,
+        "grpc_address": grpc_address,
+        "interceptors": interceptors,
+        "reflection": reflection,
+        "grpc_server_options": (),
+        "limits": limits,
+        "dispatch": dispatch,
+        "config": config,
+    }
+    if workers == 1:
+        asyncio.run(_serve_until_signal(servicers, grace=grace, **kwargs))
+    else:
+        _serve_workers(servicers, workers, grace, kwargs)
 
 
 async def _serve_until_signal(
-    servicers: Sequence[ServiceLike], *, grace: float, **kwargs: Any
+    servicers: Sequence[ServiceLike],
+    *,
+    grace: float,
+    worker: Worker | None = None,
+    shared: _Shared | None = None,
+    **kwargs: Any,
 ) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):  # not on Windows
             loop.add_signal_handler(sig, stop.set)
-    local = await start_local(*servicers, **kwargs)
+    if worker is not None:
+        lifeline = worker.lifeline
+
+        def supervisor_gone() -> None:  # EOF: readable for good; stop watching
+            loop.remove_reader(lifeline)
+            log.warning("worker %d: the supervisor is gone; stopping", worker.number)
+            stop.set()
+
+        loop.add_reader(lifeline, supervisor_gone)
+    local = await _start(servicers, shared=shared, **kwargs)
     try:
+        if worker is not None:  # the line first: the supervisor's follows the last ready()
+            log.info("worker %d started (pid %d)", worker.number, os.getpid())
+            worker.ready()
         await stop.wait()
-        log.info("shutting down")
+        log.info("shutting down" if worker is None else f"worker {worker.number} shutting down")
     finally:
         await local.stop(grace)
+
+
+def _serve_workers(
+    servicers: Sequence[ServiceLike], workers: int, grace: float, kwargs: dict[str, Any]
+) -> None:
+    """``serve_local(workers=N)``: plan the shared addresses, fork, supervise."""
+    http_address: str = kwargs["http_address"]
+    grpc_address: str = kwargs["grpc_address"]
+    # What start_local would refuse, refused once here, before any fork.
+    services = [resolve_service(s) for s in servicers]
+    if not services:
+        raise TypeError("serve_local() needs at least one servicer")
+    require_servicers(services)
+    server_kind(services, kwargs["interceptors"], prefer_threaded=True)
+    if grpc_address.startswith("unix"):
+        raise ValueError(
+            f"serve_local(workers={workers}): grpc_address {grpc_address!r} is a unix socket, "
+            "which one gRPC server alone can listen on; give a TCP address (127.0.0.1:8081), "
+            "whose port the workers share"
+        )
+    check_fork_safe(f"serve_local(workers={workers})")
+    held: list[socket.socket] = []  # the supervisor's: kept until the workers are gone
+    private_dir = None
+    try:
+        http_sockets: tuple[socket.socket, ...] = ()
+        limits: HttpLimits = kwargs["limits"] or HttpLimits()
+        if http_address.startswith("unix:"):
+            # One listening socket, inherited by every worker (the kernel queues the
+            # connections; whichever worker is free accepts).
+            sock = bind_unix(http_address[5:].removeprefix("//"), limits.backlog)
+            held.append(sock)
+            http_sockets = (sock,)
+            http_port = 0
+        else:
+            host, port = split_address(http_address)
+            http_port, reserved = reserve_tcp_port(host, port)
+            held += reserved
+            http_address = _with_port(http_address, http_port)
+        host, port = split_address(grpc_address)
+        grpc_port, reserved = reserve_tcp_port(host, port)
+        held += reserved
+        if kwargs["dispatch"] == "socket":
+            private_dir = tempfile.mkdtemp(prefix="grpcgw-workers-")
+        worker_kwargs = {
+            **kwargs,
+            "http_address": http_address,
+            "grpc_address": _with_port(grpc_address, grpc_port),
+        }
+
+        def body(worker: Worker) -> None:
+            shared = _Shared(
+                http_sockets=http_sockets,
+                private_grpc=None
+                if private_dir is None
+                else f"unix://{private_dir}/worker-{worker.number}.sock",
+            )
+            asyncio.run(
+                _serve_until_signal(
+                    servicers, grace=grace, worker=worker, shared=shared, **worker_kwargs
+                )
+            )
+
+        config: GatewayConfig = kwargs["config"]
+        options = front_end_defaults(config, on=True).get("options") or GatewayOptions()
+
+        def started(pids: list[int]) -> None:
+            _log_listening(
+                kwargs["http_address"],
+                http_port,
+                kwargs["grpc_address"],
+                grpc_port,
+                kwargs["dispatch"],
+                options,
+                f" ({workers} workers, pids {', '.join(map(str, pids))})",
+            )
+
+        gc.freeze()  # the servicers and modules, shared with the workers: spare them GC writes
+        log.info("supervisor (pid %d) starting %d workers", os.getpid(), workers)
+        supervisor = Supervisor(
+            workers,
+            body,
+            grace=grace,
+            close_in_workers=[s.fileno() for s in held if s not in http_sockets],
+        )
+        supervisor.run(on_ready=started)
+    finally:
+        gc.unfreeze()  # this process may go on after serve_local returns
+        for sock in held:
+            sock.close()
+        if private_dir is not None:
+            shutil.rmtree(private_dir, ignore_errors=True)
+
+
+def _with_port(address: str, port: int) -> str:
+    """``address`` with its port replaced (port 0 resolved by the supervisor)."""
+    return f"{address.rpartition(':')[0]}:{port}"

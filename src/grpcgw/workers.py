@@ -1,0 +1,491 @@
+"""Worker processes for ``serve_local(workers=N)``: a supervisor that forks, watches and stops them.
+
+One Python process serves on about one core (the GIL). With ``workers=N`` the
+process that called ``serve_local`` becomes a supervisor: it forks ``N``
+workers, each running the whole ``serve_local`` pair on its own copy of the
+servicers, and does nothing else itself.
+
+- **Fork, before gRPC starts.** ``serve_local`` is given servicer *instances*,
+  which only a fork hands to another process as they are (gunicorn's
+  ``--preload``). ``import grpc`` starts no thread; a gRPC channel or server
+  does (``event_engine``, ``grpc_global_timer``, ``lifeguard``), and gRPC's
+  state does not survive a fork: a channel used before the fork fails in the
+  child ("Wrong file descriptor generation"). :func:`check_fork_safe` refuses
+  to fork once such threads run, naming them.
+- **Start-up.** Each worker reports on a pipe of its own that it serves, or why
+  it could not; the supervisor waits for all of them. One that fails stops the
+  others, and :meth:`Supervisor.run` raises :class:`WorkersError` with its
+  reason.
+- **Running.** Once all have started, a worker that dies (a restarted one
+  too, before it serves) is logged and started again, at most
+  ``_RESTART_BURST`` times in ``_RESTART_WINDOW`` seconds: beyond that the
+  supervisor stops everything and raises (a crash loop does not spin).
+- **Stopping.** SIGTERM or SIGINT to the supervisor sends SIGTERM to every
+  worker, which drains as ``serve_local`` does; a second signal kills them.
+  Each worker also watches a pipe whose other end only the supervisor holds:
+  when the supervisor dies, however it dies, the pipe ends and the workers stop
+  (no orphans).
+
+POSIX only (``os.fork``); the standard library only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import logging
+import os
+import selectors
+import signal
+import socket
+import sys
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "Supervisor",
+    "Worker",
+    "WorkersError",
+    "check_fork_safe",
+    "check_workers",
+    "reserve_tcp_port",
+]
+
+log = logging.getLogger("grpcgw")
+
+#: At most this many restarts of workers within ``_RESTART_WINDOW`` seconds.
+_RESTART_BURST = 5
+_RESTART_WINDOW = 60.0
+#: Seconds a stopping worker gets beyond ``grace`` (the HTTP side's own drain)
+#: before it is killed.
+_STOP_MARGIN = 65.0
+#: Names (``/proc/<pid>/task/*/comm``, 15 characters at most) of gRPC core's threads.
+_GRPC_THREADS = ("event_engine", "grpc_", "lifeguard", "default-executo", "resolver-execu")
+
+
+class WorkersError(RuntimeError):
+    """A worker could not start, or kept dying, or did not stop cleanly."""
+
+
+def check_workers(workers: object, where: str) -> int:
+    """``workers`` as a count of processes (1 or more), or a clear ``TypeError``/``ValueError``."""
+    if isinstance(workers, bool) or not isinstance(workers, int):
+        raise TypeError(f"{where}(): workers must be a whole number of processes, not {workers!r}")
+    if workers < 1:
+        raise ValueError(f"{where}(): workers must be 1 or more, not {workers}")
+    if workers > 1 and not hasattr(os, "fork"):
+        raise ValueError(f"{where}(): workers={workers} needs os.fork (POSIX systems)")
+    return workers
+
+
+def _threads() -> list[str]:
+    """The names of this process's other threads (empty where /proc is not)."""
+    me = str(_gettid())
+    names = []
+    try:
+        tasks = os.listdir("/proc/self/task")
+    except OSError:
+        return []
+    for task in tasks:
+        if task == me:
+            continue
+        try:
+            with open(f"/proc/self/task/{task}/comm") as f:
+                names.append(f.read().strip())
+        except OSError:  # ended meanwhile
+            continue
+    return names
+
+
+def _gettid() -> int:
+    gettid = getattr(os, "gettid", None)
+    return int(gettid()) if gettid is not None else os.getpid()
+
+
+def check_fork_safe(where: str) -> None:
+    """Raise :class:`WorkersError` if gRPC already runs in this process (a fork would
+    hand the workers a broken copy of it); log other threads, which a fork drops."""
+    threads = _threads()
+    grpc_threads = sorted({t for t in threads if t.startswith(_GRPC_THREADS)})
+    if grpc_threads:
+        raise WorkersError(
+            f"{where}: gRPC already runs in this process (its threads: "
+            f"{', '.join(grpc_threads)}), so it cannot fork workers: a gRPC channel, stub or "
+            "server was made before serve_local. Make what a servicer dials when it is "
+            "first used (after the fork, in each worker), not in its constructor; "
+            "see docs/workers.md"
+        )
+    if threads:
+        log.warning(
+            "%s: %d other thread(s) run in this process (%s); the workers get none of "
+            "them (only the thread that forks goes on in a child)",
+            where,
+            len(threads),
+            ", ".join(sorted(set(threads))),
+        )
+
+
+def reserve_tcp_port(host: str, port: int) -> tuple[int, list[socket.socket]]:
+    """Bind (without listening) ``host:port`` with ``SO_REUSEPORT``, for every address
+    ``host`` resolves to, so that workers can listen there too with ``SO_REUSEPORT``;
+    port 0 is resolved here, once. Returns the port and the sockets, which the caller
+    keeps open while workers may bind (nobody else can take the port meanwhile) and
+    closes at the end. Raises ``OSError`` naming the address (in use, say)."""
+    if not hasattr(socket, "SO_REUSEPORT"):
+        raise OSError(errno.EOPNOTSUPP, "several workers need SO_REUSEPORT, which this OS lacks")
+    infos = socket.getaddrinfo(
+        host or None, port, socket.AF_UNSPEC, socket.SOCK_STREAM, 0, socket.AI_PASSIVE
+    )
+    for _attempt in range(20):  # port 0: another address of host may have the port taken
+        sockets: list[socket.socket] = []
+        chosen = port
+        try:
+            for family, kind, proto, _, address in infos:
+                sock = socket.socket(family, kind, proto)
+                sockets.append(sock)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+                if family == socket.AF_INET6:
+                    sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+                try:
+                    sock.bind((address[0], chosen, *address[2:]))
+                except OSError as exc:
+                    if port == 0 and chosen != 0 and exc.errno == errno.EADDRINUSE:
+                        raise _Retry from None
+                    reason = (exc.strerror or str(exc)).lower()
+                    raise OSError(
+                        exc.errno, f"cannot bind {address[0]} port {chosen}: {reason}"
+                    ) from None
+                chosen = sock.getsockname()[1]
+        except _Retry:
+            for sock in sockets:
+                sock.close()
+            continue
+        except BaseException:
+            for sock in sockets:
+                sock.close()
+            raise
+        return chosen, sockets
+    raise OSError(errno.EADDRINUSE, f"no port free on every address of {host!r}")
+
+
+class _Retry(Exception):
+    pass
+
+
+@dataclass
+class Worker:
+    """What a worker process is given: its number and its two pipes to the supervisor."""
+
+    #: 1 to N; a restarted worker keeps the number of the one it replaces.
+    number: int
+    #: Read end of the pipe only the supervisor writes to: readable (EOF) once it is gone.
+    lifeline: int
+    _status: int = field(repr=False)
+
+    def ready(self) -> None:
+        """Tell the supervisor this worker serves."""
+        _write(self._status, b"ready\n")
+
+    def failed(self, reason: str) -> None:
+        _write(self._status, b"error " + reason.replace("\n", " ").encode("utf-8", "replace"))
+
+
+def _write(fd: int, data: bytes) -> None:
+    with contextlib.suppress(OSError):  # the supervisor is gone: nothing to tell
+        os.write(fd, data)
+
+
+@dataclass
+class _Slot:
+    number: int
+    pid: int = 0
+    status_fd: int = -1
+    ready: bool = False
+    message: bytes = b""
+    killed: bool = False
+
+
+class Supervisor:
+    """Runs ``workers`` processes of ``body`` until SIGTERM/SIGINT (see the module docstring).
+
+    ``body(worker)`` runs in each forked worker: it must call ``worker.ready()``
+    once it serves, stop when ``worker.lifeline`` becomes readable or on SIGTERM,
+    and return (exit status 0) or raise (the exception's text is the reason the
+    supervisor reports). ``close_in_workers`` are descriptors the workers must not
+    keep (the supervisor's port reservations).
+    """
+
+    def __init__(
+        self,
+        workers: int,
+        body: Callable[[Worker], None],
+        *,
+        grace: float,
+        close_in_workers: Iterable[int] = (),
+    ) -> None:
+        self._n = workers
+        self._body = body
+        self._grace = grace
+        self._close_in_workers = list(close_in_workers)
+        self._slots = [_Slot(i + 1) for i in range(workers)]
+        self._restarts: deque[float] = deque()
+        self._selector: selectors.BaseSelector | None = None
+        self._lifeline_r = self._lifeline_w = -1
+        self._wake_r = self._wake_w = -1
+        self._stopping = False
+        #: Every worker has served once: from then on a death before ready() is a crash
+        #: (restarted within the budget), not a failed start-up.
+        self._started = False
+        self._stop_deadline = 0.0
+        self._error: str | None = None
+
+    @property
+    def pids(self) -> list[int]:
+        return [s.pid for s in self._slots if s.pid]
+
+    def run(self, on_ready: Callable[[list[int]], None] | None = None) -> None:
+        """Start the workers, call ``on_ready(pids)`` once all serve, supervise until a
+        signal stops them, and return once all have exited. Raises
+        :class:`WorkersError` when one fails to start, crash-loops, or does not stop
+        cleanly (the others are stopped first)."""
+        self._lifeline_r, self._lifeline_w = os.pipe()
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_r, False)
+        os.set_blocking(self._wake_w, False)
+        self._selector = selectors.DefaultSelector()
+        self._selector.register(self._wake_r, selectors.EVENT_READ)
+        previous = {
+            sig: signal.signal(sig, _note)
+            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGCHLD)
+        }
+        old_wakeup = signal.set_wakeup_fd(self._wake_w)
+        try:
+            for slot in self._slots:
+                self._spawn(slot)
+            started = False
+            while not self._done():
+                if not started and all(s.ready for s in self._slots) and not self._stopping:
+                    started = self._started = True
+                    if on_ready is not None:
+                        on_ready(self.pids)
+                self._step()
+        finally:
+            signal.set_wakeup_fd(old_wakeup)
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            self._kill_all(signal.SIGKILL)  # only if something above raised
+            self._reap_all()
+            self._selector.close()
+            for fd in (self._lifeline_r, self._lifeline_w, self._wake_r, self._wake_w):
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+            for slot in self._slots:
+                self._close_status(slot)
+        if self._error is not None:
+            raise WorkersError(self._error)
+
+    # -- the loop -------------------------------------------------------------------------
+
+    def _done(self) -> bool:
+        return self._stopping and not any(s.pid for s in self._slots)
+
+    def _step(self) -> None:
+        assert self._selector is not None
+        timeout = None
+        if self._stopping:
+            timeout = max(0.0, self._stop_deadline - time.monotonic())
+        for key, _ in self._selector.select(timeout):
+            fd = key.fd
+            if fd == self._wake_r:
+                self._signals()
+            else:
+                self._status(fd)
+        self._reap()
+        if self._stopping and time.monotonic() >= self._stop_deadline and self.pids:
+            log.warning("workers still running %.0f s after SIGTERM: killing them", self._grace)
+            self._kill_all(signal.SIGKILL)
+            self._stop_deadline = time.monotonic() + 3600
+
+    def _signals(self) -> None:
+        try:
+            data = os.read(self._wake_r, 512)
+        except BlockingIOError:
+            return
+        for sig in data:
+            if sig in (signal.SIGTERM, signal.SIGINT):
+                if self._stopping:
+                    log.warning("second signal: killing the workers")
+                    self._kill_all(signal.SIGKILL)
+                else:
+                    log.info("shutting down %d workers", len(self.pids))
+                    self._stop()
+
+    def _stop(self, error: str | None = None) -> None:
+        if error is not None and self._error is None:
+            self._error = error
+        if not self._stopping:
+            self._stopping = True
+            self._stop_deadline = time.monotonic() + self._grace + _STOP_MARGIN
+            self._kill_all(signal.SIGTERM)
+
+    def _status(self, fd: int) -> None:
+        slot = next((s for s in self._slots if s.status_fd == fd), None)
+        try:
+            data = os.read(fd, 4096)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if slot is None:
+            return
+        if data:
+            slot.message += data
+            if slot.message.startswith(b"ready\n"):
+                slot.ready = True
+                slot.message = b""
+            return
+        self._close_status(slot)  # EOF: the worker exited (reaped by _reap)
+
+    def _reap(self) -> None:
+        for slot in self._slots:
+            if not slot.pid:
+                continue
+            try:
+                pid, status = os.waitpid(slot.pid, os.WNOHANG)
+            except ChildProcessError:
+                pid, status = slot.pid, 0
+            if pid == 0:
+                continue
+            self._exited(slot, status)
+
+    def _exited(self, slot: _Slot, status: int) -> None:
+        code = os.waitstatus_to_exitcode(status)
+        pid, slot.pid = slot.pid, 0
+        with contextlib.suppress(OSError):
+            while True:  # the rest of what it said before it ended
+                data = os.read(slot.status_fd, 4096) if slot.status_fd >= 0 else b""
+                if not data:
+                    break
+                slot.message += data
+        if slot.message.startswith(b"ready\n"):
+            slot.ready, slot.message = True, slot.message[6:]
+        self._close_status(slot)
+        how = f"killed by signal {-code}" if code < 0 else f"exit status {code}"
+        if self._stopping:
+            # One still starting may die of the SIGTERM (its handlers are not set yet).
+            if code != 0 and not slot.killed and slot.ready:
+                self._stop(f"worker {slot.number} (pid {pid}) did not stop cleanly: {how}")
+                log.error("worker %d (pid %d) did not stop cleanly: %s", slot.number, pid, how)
+            else:
+                log.debug("worker %d (pid %d) stopped", slot.number, pid)
+            return
+        reason = slot.message.decode("utf-8", "replace").removeprefix("error ").strip()
+        if not slot.ready and not self._started:
+            self._stop(f"worker {slot.number} failed to start: {reason or how}")
+            return
+        if reason:
+            how = f"{how}: {reason}"
+        now = time.monotonic()
+        while self._restarts and now - self._restarts[0] > _RESTART_WINDOW:
+            self._restarts.popleft()
+        if len(self._restarts) >= _RESTART_BURST:
+            self._stop(
+                f"workers keep dying: {len(self._restarts) + 1} exits within "
+                f"{_RESTART_WINDOW:.0f} s, the last worker {slot.number} (pid {pid}), {how}"
+            )
+            log.error("worker %d (pid %d) exited (%s); not restarting it", slot.number, pid, how)
+            return
+        self._restarts.append(now)
+        log.error(
+            "worker %d (pid %d) exited unexpectedly (%s); restarting it", slot.number, pid, how
+        )
+        self._spawn(slot)
+
+    def _close_status(self, slot: _Slot) -> None:
+        if slot.status_fd >= 0:
+            assert self._selector is not None
+            with contextlib.suppress(KeyError, ValueError):
+                self._selector.unregister(slot.status_fd)
+            with contextlib.suppress(OSError):
+                os.close(slot.status_fd)
+            slot.status_fd = -1
+
+    def _kill_all(self, sig: int) -> None:
+        for slot in self._slots:
+            if slot.pid:
+                slot.killed = slot.killed or sig == signal.SIGKILL
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(slot.pid, sig)
+
+    def _reap_all(self) -> None:
+        for slot in self._slots:
+            if slot.pid:
+                with contextlib.suppress(ChildProcessError):
+                    os.waitpid(slot.pid, 0)
+                slot.pid = 0
+
+    # -- a worker -------------------------------------------------------------------------
+
+    def _spawn(self, slot: _Slot) -> None:
+        assert self._selector is not None
+        status_r, status_w = os.pipe()
+        slot.ready, slot.message, slot.killed = False, b"", False
+        _flush()
+        pid = os.fork()
+        if pid == 0:  # the worker: never returns
+            os.close(status_r)
+            self._worker(slot.number, status_w)
+        os.close(status_w)
+        os.set_blocking(status_r, False)
+        slot.pid, slot.status_fd = pid, status_r
+        self._selector.register(status_r, selectors.EVENT_READ)
+
+    def _worker(self, number: int, status_w: int) -> None:
+        code = 1
+        try:
+            signal.set_wakeup_fd(-1)
+            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGCHLD):
+                signal.signal(sig, signal.SIG_DFL)
+            # The supervisor's descriptors: other workers' pipes, the selector, the
+            # lifeline's write end (held by the supervisor alone, or it never ends).
+            assert self._selector is not None
+            with contextlib.suppress(OSError):
+                self._selector.close()
+            for fd in (
+                self._lifeline_w,
+                self._wake_r,
+                self._wake_w,
+                *(s.status_fd for s in self._slots),
+                *self._close_in_workers,
+            ):
+                if fd >= 0:
+                    with contextlib.suppress(OSError):
+                        os.close(fd)
+            worker = Worker(number, self._lifeline_r, status_w)
+            try:
+                self._body(worker)
+            except BaseException as exc:
+                log.debug("worker %d failed", number, exc_info=True)
+                worker.failed(f"{type(exc).__name__}: {exc}")
+            else:
+                code = 0
+        finally:
+            _flush()
+            os._exit(code)
+
+
+def _note(signum: int, frame: Any) -> None:
+    """The supervisor's signal handler: the wakeup descriptor carries the signal."""
+
+
+def _flush() -> None:
+    for handler in logging.getLogger().handlers + logging.getLogger("grpcgw").handlers:
+        with contextlib.suppress(Exception):
+            handler.flush()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()

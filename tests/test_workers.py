@@ -1,0 +1,317 @@
+"""``serve_local(workers=N)``: real supervisor and worker processes on loopback.
+
+Each test runs tests/workers_app.py (a PingService answering with the pid of
+the process that served it) in a subprocess and talks to it over real HTTP and
+gRPC; every wait is on a line of its output or on an answer, with a bound.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import select
+import signal
+import socket
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import aiohttp
+import grpc
+import pytest
+
+from grpcgw.server import serve_local
+from grpcgw.workers import WorkersError, check_fork_safe, check_workers, reserve_tcp_port
+
+from .conftest import ROOT
+from .proxyutil import PROXY_ENV, Process
+
+ENV = {**PROXY_ENV, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}"}
+
+
+class Served:
+    """A running ``workers_app``: its supervisor process, workers' pids, URL and gRPC port."""
+
+    def __init__(self, mode: str, *args: str) -> None:
+        self.process = Process(
+            [sys.executable, "-m", "tests.workers_app", mode, *args], env=ENV, cwd=ROOT
+        )
+        line = self.process.started("HTTP/JSON gateway listening")
+        http = re.search(r"\(port (\d+)\)", line)
+        workers = re.search(r"workers, pids ([\d, ]+)\)", line)
+        grpc_line = self.process.out.until("gRPC server listening")
+        grpc_port = re.search(r"\(port (\d+)\)", grpc_line)
+        assert http, line
+        assert workers, line
+        assert grpc_port, grpc_line
+        self.url = f"http://127.0.0.1:{http.group(1)}"
+        self.grpc_target = f"127.0.0.1:{grpc_port.group(1)}"
+        self.pids = {int(p) for p in workers.group(1).split(", ")}
+
+    def stop(self) -> int:
+        return self.process.stop()
+
+
+async def _pids_of(url: str, requests: int, connections: int) -> Counter[int]:
+    """Who served ``requests`` pings sent over ``connections`` fresh connections."""
+    seen: Counter[int] = Counter()
+
+    async def one_connection(n: int) -> None:
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1)) as session:
+            for _ in range(n):
+                async with session.get(f"{url}/v1/ping") as resp:
+                    assert resp.status == 200
+                    seen[int((await resp.json())["message"])] += 1
+
+    per = requests // connections
+    await asyncio.gather(*(one_connection(per) for _ in range(connections)))
+    return seen
+
+
+@pytest.mark.parametrize("mode", ["direct", "socket"])
+async def test_two_workers_serve_http_and_grpc(mode: str) -> None:
+    served = Served(mode)
+    try:
+        out = served.process.out
+        for n in (1, 2):  # one line per worker, with its number and pid
+            line = out.until(f"worker {n} started")
+            assert int(re.search(r"pid (\d+)", line).group(1)) in served.pids  # type: ignore[union-attr]
+        assert len(served.pids) == 2
+        assert os.getpid() not in served.pids
+        # 40 connections: the kernel spreads them over both workers (SO_REUSEPORT).
+        seen = await _pids_of(served.url, 200, 40)
+        assert sum(seen.values()) == 200
+        assert set(seen) == served.pids, seen  # each request served in a worker, both serve
+        # gRPC clients reach the workers on the shared port too.
+        from example.v1 import ping_pb2, ping_pb2_grpc
+
+        async with grpc.aio.insecure_channel(served.grpc_target) as channel:
+            reply = await ping_pb2_grpc.PingServiceStub(channel).Ping(
+                ping_pb2.PingRequest(), timeout=10
+            )
+        assert int(reply.message) in served.pids
+    finally:
+        code = served.stop()
+    text = served.process.out.drain()
+    assert code == 0, text
+    assert "shutting down 2 workers" in text
+    assert text.count("shutting down") == 3  # the supervisor and each worker
+    assert "Traceback" not in text
+
+
+async def test_sigterm_under_load_loses_nothing() -> None:
+    """16 clients on keep-alive connections, each request taking 0.1 s; SIGTERM: every
+    request a worker took is answered (the access log counts them), then exit 0."""
+    served = Served("direct", "--delay", "0.1")
+    ok: list[int] = []
+    bad: list[str] = []
+    started = asyncio.Event()
+
+    async def client() -> None:
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1)) as session:
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                try:
+                    async with session.get(f"{served.url}/v1/ping") as resp:
+                        body = await resp.json()
+                except (aiohttp.ClientConnectorError, aiohttp.ClientOSError):
+                    return  # the listeners are closed: never taken by a worker
+                except aiohttp.ServerDisconnectedError:
+                    return  # an idle keep-alive connection closed by the drain
+                if resp.status == 200:
+                    ok.append(int(body["message"]))
+                else:
+                    bad.append(f"{resp.status} {body}")
+                if len(ok) >= 48:
+                    started.set()
+
+    clients = [asyncio.create_task(client()) for _ in range(16)]
+    await asyncio.wait_for(started.wait(), 30)
+    before = len(ok)
+    served.process.signal(signal.SIGTERM)
+    code = await asyncio.to_thread(served.process.proc.wait, 30)
+    await asyncio.wait_for(asyncio.gather(*clients), 30)
+    text = served.process.out.drain()
+    assert code == 0, text
+    assert bad == []
+    assert len(ok) > before  # requests in flight at SIGTERM were answered
+    # Every request a worker answered reached its client, and none was cut short.
+    assert text.count("GET /v1/ping 200") == len(ok), text[-3000:]
+    assert re.search(r"GET /v1/ping (?!200)", text) is None
+    assert set(ok) <= served.pids
+
+
+async def test_a_killed_worker_is_replaced_and_a_crash_loop_stops() -> None:
+    served = Served("direct")
+    out = served.process.out
+    try:
+        victim = min(served.pids)
+        os.kill(victim, signal.SIGKILL)
+        line = out.until("exited unexpectedly")
+        assert f"(pid {victim}) exited unexpectedly (killed by signal 9); restarting" in line
+        number = re.search(r"worker (\d)", line).group(1)  # type: ignore[union-attr]
+        line = out.until(f"worker {number} started", n=2)
+        new = int(re.search(r"pid (\d+)", line).group(1))  # type: ignore[union-attr]
+        assert new not in served.pids
+        seen = await _pids_of(served.url, 40, 20)
+        assert set(seen) <= (served.pids - {victim}) | {new}
+        # Kill it again and again: after 5 restarts within a minute the supervisor gives up.
+        for n in range(2, 7):
+            os.kill(new, signal.SIGKILL)
+            if n == 6:
+                break
+            line = out.until(f"worker {number} started", n=n + 1)
+            new = int(re.search(r"pid (\d+)", line).group(1))  # type: ignore[union-attr]
+        code = await asyncio.to_thread(served.process.proc.wait, 30)
+    finally:
+        served.stop()
+    text = out.drain()
+    assert code == 1, text
+    assert "workers keep dying: 6 exits within 60 s" in text
+    assert "Traceback" in text  # the program's own: serve_local raised WorkersError
+
+
+def test_a_worker_that_cannot_start_stops_them_all() -> None:
+    process = Process(
+        [sys.executable, "-m", "tests.workers_app", "direct", "--twice"], env=ENV, cwd=ROOT
+    )
+    code = process.proc.wait(30)
+    text = process.out.drain()
+    assert code == 1
+    assert re.search(
+        r"WorkersError: worker \d failed to start: RouteConfigError: .*duplicate route", text
+    )
+    assert "gateway listening" not in text
+
+
+def test_a_taken_port_fails_before_forking() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        process = Process(
+            [sys.executable, "-m", "tests.workers_app", "socket",
+             "--http-address", f"127.0.0.1:{port}"],
+            env=ENV, cwd=ROOT,
+        )  # fmt: skip
+        code = process.proc.wait(30)
+    text = process.out.drain()
+    assert code == 1
+    assert f"OSError: [Errno 98] cannot bind 127.0.0.1 port {port}: address already in use" in text
+    assert "starting 2 workers" not in text
+
+
+def test_a_grpc_channel_made_before_the_fork_is_refused() -> None:
+    process = Process(
+        [sys.executable, "-m", "tests.workers_app", "direct", "--grpc-in-constructor"],
+        env=ENV,
+        cwd=ROOT,
+    )
+    code = process.proc.wait(30)
+    text = process.out.drain()
+    assert code == 1
+    assert "WorkersError: serve_local(workers=2): gRPC already runs in this process" in text
+    assert "grpc_global_tim" in text
+    assert "starting 2 workers" not in text
+
+
+def test_the_workers_stop_when_the_supervisor_is_killed() -> None:
+    served = Served("socket")
+    served.process.signal(signal.SIGKILL)
+    served.process.proc.wait(10)
+    # The workers hold the output pipe: it ends once both have stopped.
+    text = served.process.out.drain(30)
+    assert text.count("the supervisor is gone; stopping") == 2, text
+    for pid in served.pids:  # each exits (a pidfd turns readable), within a bound
+        try:
+            pidfd = os.pidfd_open(pid)
+        except ProcessLookupError:
+            continue  # gone and reaped already
+        try:
+            readable, _, _ = select.select([pidfd], [], [], 10)
+        finally:
+            os.close(pidfd)
+        assert readable, f"worker {pid} still runs"
+
+
+@pytest.mark.parametrize(
+    ("workers", "error", "message"),
+    [
+        (0, ValueError, "workers must be 1 or more, not 0"),
+        (-2, ValueError, "workers must be 1 or more, not -2"),
+        ("2", TypeError, "workers must be a whole number of processes, not '2'"),
+        (2.0, TypeError, "not 2.0"),
+        (True, TypeError, "not True"),
+    ],
+)
+def test_invalid_worker_counts(workers: object, error: type[Exception], message: str) -> None:
+    with pytest.raises(error, match=re.escape(message)):
+        check_workers(workers, "serve_local")
+    with pytest.raises(error, match=re.escape(message)):
+        serve_local(object(), workers=workers)  # type: ignore[arg-type]
+
+
+async def test_an_http_unix_socket_is_shared_by_the_workers(sock_dir: Path) -> None:
+    path = sock_dir / "http.sock"
+    process = Process(
+        [sys.executable, "-m", "tests.workers_app", "socket", "--http-address", f"unix:{path}"],
+        env=ENV,
+        cwd=ROOT,
+    )
+    try:
+        line = process.started("HTTP/JSON gateway listening")
+        assert f"http://unix:{path} (2 workers, pids " in line
+        pids = {int(p) for p in re.findall(r"\d+", line.rpartition("pids ")[2])}
+        seen: Counter[int] = Counter()
+        for _ in range(4):  # answered by the workers, whichever accepts
+            connector = aiohttp.UnixConnector(path=str(path))
+            async with (
+                aiohttp.ClientSession(connector=connector) as session,
+                session.get("http://localhost/v1/ping") as resp,
+            ):
+                assert resp.status == 200
+                seen[int((await resp.json())["message"])] += 1
+        assert set(seen) <= pids
+    finally:
+        assert process.stop() == 0
+
+
+def test_a_grpc_unix_socket_cannot_be_shared() -> None:
+    from examples.ping.service import PingServicer
+
+    with pytest.raises(ValueError, match="is a unix socket, which one gRPC server alone"):
+        serve_local(PingServicer(), grpc_address="unix:///tmp/x.sock", workers=2)
+
+
+def test_port_zero_is_resolved_once_and_shared() -> None:
+    port, held = reserve_tcp_port("127.0.0.1", 0)
+    try:
+        assert port > 0
+        # Another socket with SO_REUSEPORT (a worker) listens on the same port.
+        with socket.socket() as worker:
+            worker.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            worker.bind(("127.0.0.1", port))
+            worker.listen()
+            # One without it (another program) cannot.
+            with socket.socket() as other, pytest.raises(OSError, match="in use"):
+                other.bind(("127.0.0.1", port))
+    finally:
+        for sock in held:
+            sock.close()
+
+
+def test_fork_check_passes_with_grpc_imported() -> None:
+    """``import grpc`` starts no thread: forking then is safe."""
+    import subprocess
+
+    code = "import grpc, grpc.aio, grpcgw.server; from grpcgw.workers import check_fork_safe; "
+    code += "check_fork_safe('x'); print('ok')"
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=ENV, cwd=ROOT, capture_output=True, text=True
+    )
+    assert result.stdout == "ok\n", result.stderr
+    assert result.stderr == ""
+    assert check_fork_safe is not None
+    assert WorkersError.__mro__[1] is RuntimeError

@@ -1,0 +1,60 @@
+"""``serve_local(workers=N)`` as a program, for tests/test_workers.py.
+
+    python -m tests.workers_app MODE [--workers N] [--delay S] [--grpc-in-constructor]
+
+Serves a PingService that answers with the pid of the process that ran it, so
+a test can see which worker served each request.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+from typing import Any
+
+import grpc
+
+import grpcgw
+from examples.ping.service import PingServicer, ping_pb2  # (it puts gen/ on sys.path)
+
+
+class PidPing(PingServicer):
+    """``GET /v1/ping`` -> ``{"message": "<pid>"}``, after ``delay`` seconds of "work"."""
+
+    def __init__(self, delay: float, dial: bool) -> None:
+        self.delay = delay
+        # What the docs warn about: a channel made before the fork.
+        self.channel = grpc.insecure_channel("127.0.0.1:1") if dial else None
+
+    async def Ping(self, request: ping_pb2.PingRequest, context: Any) -> ping_pb2.PingResponse:
+        if self.delay:
+            await asyncio.sleep(self.delay)  # the servicer's work, not a wait of the test
+        return ping_pb2.PingResponse(message=str(os.getpid()))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("mode", choices=("socket", "direct"))
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--delay", type=float, default=0.0)
+    parser.add_argument("--grace", type=float, default=10.0)
+    parser.add_argument("--http-address", default="127.0.0.1:0")
+    parser.add_argument("--grpc-in-constructor", action="store_true")
+    parser.add_argument("--twice", action="store_true", help="one service given twice")
+    args = parser.parse_args()
+    servicers: list[Any] = [PidPing(args.delay, args.grpc_in_constructor)]
+    if args.twice:
+        servicers.append(PidPing(0, False))
+    grpcgw.serve_local(
+        *servicers,
+        http_address=args.http_address,
+        grpc_address="127.0.0.1:0",
+        dispatch=args.mode,
+        workers=args.workers,
+        grace=args.grace,
+    )
+
+
+if __name__ == "__main__":
+    main()
