@@ -8,7 +8,7 @@ import asyncio
 import contextlib
 import json
 import threading
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from typing import Any
 
 import grpc
@@ -530,17 +530,40 @@ def _scenarios() -> dict[str, Callable[[list[str]], Coroutine[Any, Any, str]]]:
             await asyncio.sleep(0)
         return "done"
 
-    return {f.__name__: f for f in (returns, raises, soon, later, background, suspends, task_aware)}
+    async def running(log: list[str]) -> str:
+        loop = asyncio.get_running_loop()
+        log.append(f"running {loop.is_running()} {asyncio.get_event_loop() is loop}")
+        return "done"
+
+    async def agen(log: list[str]) -> str:
+        # The loop's async generator hooks: one left unfinished is closed on the loop.
+        async def numbers() -> AsyncIterator[int]:
+            try:
+                yield 1
+                yield 2
+            finally:
+                log.append("agen closed")
+
+        numbers_ = numbers()
+        log.append(f"first {await numbers_.__anext__()}")
+        del numbers_
+        return "done"
+
+    scenarios = (returns, raises, soon, later, background, suspends, task_aware, running, agen)
+    return {f.__name__: f for f in scenarios}
 
 
+@pytest.mark.parametrize("debug", [False, True], ids=["", "debug"])
 @pytest.mark.parametrize("scenario", sorted(_scenarios()))
-def test_run_until_complete_does_what_the_loops_own_does(scenario: str) -> None:
+def test_run_until_complete_does_what_the_loops_own_does(scenario: str, debug: bool) -> None:
     """Differential: the result, and what ran on the loop by the end of the call and by
-    the end of the next one, are those of ``loop.run_until_complete``."""
+    the end of the next one, are those of ``loop.run_until_complete`` (on an idle loop
+    the first turn is run by hand: a debug loop's by ``run_forever``)."""
     make = _scenarios()[scenario]
     seen = []
     for run in (lambda loop, c: loop.run_until_complete(c), run_until_complete):
         loop = asyncio.new_event_loop()
+        loop.set_debug(debug)
         log: list[str] = []
         try:
             outcome: object = run(loop, make(log))

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
+import threading
 from collections.abc import Callable, Coroutine, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ParamSpec, TypeVar
@@ -111,13 +113,21 @@ def run_until_complete(loop: asyncio.AbstractEventLoop, coroutine: Coroutine[Any
     (then it is the very turn ``run_until_complete`` would have run, its
     callback aside). A task that suspends is left to ``run_until_complete``. A
     loop that is not asyncio's own (uvloop) always goes there.
+
+    On a loop with nothing else to do (the Lambda handler's, between
+    invocations) the first turn is :func:`_idle_turn`: what ``run_forever``'s
+    turn does there, without its poll of the loop's own self-pipe.
     """
     if type(loop) is not _SELECTOR_LOOP:
         return loop.run_until_complete(coroutine)
+    idle = _is_idle(loop)
     task = loop.create_task(coroutine)
     try:
-        loop.stop()
-        loop.run_forever()  # one turn: the task's first step (after what was ready before it)
+        if idle:
+            _idle_turn(loop)
+        else:
+            loop.stop()
+            loop.run_forever()  # one turn: the task's first step (after what was ready before it)
         if not task.done():
             return loop.run_until_complete(task)
         if _has_work(loop):
@@ -138,6 +148,56 @@ def _has_work(loop: Any) -> bool:
     """Whether a turn of ``loop`` (a ``SelectorEventLoop``) could run anything: a
     ready callback, a timer, or an event on a descriptor besides its self-pipe."""
     return bool(loop._ready or loop._scheduled or len(loop._selector.get_map()) > 1)
+
+
+def _is_idle(loop: Any) -> bool:
+    """Whether ``loop`` (a ``SelectorEventLoop``, not running) has nothing to do, is not
+    in debug mode (whose turn times callbacks) and runs in no thread."""
+    return not (loop._debug or loop._thread_id is not None or _has_work(loop))
+
+
+def _idle_turn(loop: Any) -> None:
+    """One turn of an idle loop (:func:`_is_idle`) given the callbacks now ready: what
+    ``loop.stop(); loop.run_forever()`` does there, less the poll.
+
+    ``run_forever`` makes the loop this thread's running loop (with its async
+    generator hooks and thread id), and its turn polls the selector (without
+    waiting: the loop is stopping), moves due timers to the ready queue and runs
+    the callbacks ready then. On an idle loop there are no timers and the only
+    descriptor is the loop's self-pipe, whose byte only says that another thread
+    made a callback ready (``call_soon_threadsafe``): the callback is in the queue
+    already, and the byte is read on the next poll (:func:`_has_work` sees the
+    callback and runs that turn). Python 3.13's own set-up and clean-up of
+    ``run_forever`` are used where they exist; before, they are written out here
+    as 3.11 and 3.12 write them.
+    """
+    setup = getattr(loop, "_run_forever_setup", None)
+    old_hooks: Any = None
+    if setup is not None:
+        setup()
+    else:
+        loop._check_closed()
+        loop._check_running()
+        old_hooks = sys.get_asyncgen_hooks()
+        loop._thread_id = threading.get_ident()
+        sys.set_asyncgen_hooks(
+            firstiter=loop._asyncgen_firstiter_hook, finalizer=loop._asyncgen_finalizer_hook
+        )
+        asyncio.events._set_running_loop(loop)
+    try:
+        ready = loop._ready
+        for _ in range(len(ready)):
+            handle = ready.popleft()
+            if not handle._cancelled:
+                handle._run()
+    finally:
+        if setup is not None:
+            loop._run_forever_cleanup()
+        else:
+            loop._stopping = False
+            loop._thread_id = None
+            asyncio.events._set_running_loop(None)
+            sys.set_asyncgen_hooks(*old_hooks)
 
 
 def _off_running_loop(function: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
