@@ -41,10 +41,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from grpcgw import protojson
+from grpcgw.options import GatewayOptions
 from grpcgw.protojson import _codecs as _codecs_module
 from grpcgw.protojson import _decode as _decode_module
 from grpcgw.protojson import _strict
-from grpcgw.transcode import json_encoder
+from grpcgw.transcode import ResponseTranscoder, json_encoder
 
 _GEN = str(Path(__file__).resolve().parents[1] / "bench" / "gen")
 if _GEN not in sys.path:
@@ -340,6 +341,76 @@ def test_encoder_equals_message_to_dict(desc: Descriptor, data: st.DataObject) -
     for options in OPTIONS:
         # Compared as JSON text: key order and -0.0 count too.
         assert _text(_encode(message, options)) == _text(_to_dict(message, options)), options
+
+
+def _compact(outcome: tuple[str, Any]) -> tuple[str, Any]:
+    kind, value = outcome
+    if kind != "ok":
+        return outcome
+    return kind, json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _json_text(message: Message, options: tuple[bool, bool, bool]) -> tuple[str, Any]:
+    emit, proto_names, ints = options
+    encoder = protojson.encoder(
+        message.DESCRIPTOR,
+        always_print_fields_with_no_presence=emit,
+        preserving_proto_field_name=proto_names,
+        use_integers_for_enums=ints,
+    )
+    try:
+        return "ok", encoder.json_text(message)
+    except Exception as e:
+        return "error", type(e)
+
+
+def _check_json_text(message: Message) -> None:
+    """Differential: the text written straight from the message is the compact JSON
+    of the encoder's dict (or the same error), for every option, and what the
+    ResponseTranscoder renders without an indent (with one: the dict's text)."""
+    for options in OPTIONS:
+        assert _json_text(message, options) == _compact(_encode(message, options)), options
+        emit, proto_names, ints = options
+        for indent in (None, 2):
+            gateway = GatewayOptions(
+                emit_unpopulated=emit,
+                use_proto_names=proto_names,
+                enums_as_ints=ints,
+                indent=indent,
+            )
+            transcoder = ResponseTranscoder(type(message), response_body="", options=gateway)
+            kind, document = _encode(message, options)
+            if kind == "ok":
+                expected = json_encoder(indent)(document).encode()
+                assert transcoder.transcode(message) == expected, (options, indent)
+            else:
+                with pytest.raises(document):
+                    transcoder.transcode(message)
+
+
+@pytest.mark.parametrize("desc", ROOTS, ids=ROOT_IDS)
+@PROFILE
+@given(data=st.data())
+def test_json_text_equals_the_encoders_dict_as_json(desc: Descriptor, data: st.DataObject) -> None:
+    _check_json_text(_random_message(data, desc))
+
+
+def test_json_text_of_specials_and_fallbacks() -> None:
+    """Values the writer hands to the encoder's converters (NaN, infinities, -0.0,
+    float32, unknown enum numbers), extensions (json_format's, whole), empty messages."""
+    all_types = client_pb2.AllTypes(kind=12345, f64=math.nan, f32=-math.inf, i64=-(1 << 63))
+    all_types.kinds.extend([-1, 7, 2147483647])
+    zeros = client_pb2.AllTypes(f64=-0.0, f32=-0.0)
+    field = descriptor_pb2.FieldDescriptorProto(name="f", number=3, label=1, type=9)
+    field.options.deprecated = True
+    extended = descriptor_pb2.FieldOptions(deprecated=True)  # json_format writes extensions
+    extended.Extensions[field_behavior_pb2.field_behavior].append(field_behavior_pb2.REQUIRED)
+    holder = descriptor_pb2.FieldDescriptorProto(name="h", number=5)
+    holder.options.CopyFrom(extended)  # a nested message the writer cannot write
+    messages: list[Message] = [all_types, zeros, field, extended, holder, *_plain_messages()]
+    messages += [GetMessageClass(desc)() for desc in ROOTS]
+    for message in messages:
+        _check_json_text(message)
 
 
 def _text(outcome: tuple[str, Any]) -> tuple[str, Any]:
@@ -922,6 +993,12 @@ def test_fast_paths_convert_plain_messages_without_json_format(
         (bench_pb2.Record.DESCRIPTOR, (False, False, False))
     ]
     assert encode.__code__.co_filename.startswith("<grpcgw.protojson encode gwbench.v1.Record")
+    for message in messages:  # the text too, written out where the encoder is
+        for options in OPTIONS:
+            assert _json_text(message, options) == _compact(_encode(message, options))
+    for emit in (False, True):
+        write = protojson.DEFAULT._writers[(bench_pb2.Record.DESCRIPTOR, (emit, False, False))]
+        assert write.__code__.co_filename.startswith("<grpcgw.protojson write gwbench.v1.Record")
 
 
 def test_a_field_named_like_a_message_method_keeps_extensions() -> None:

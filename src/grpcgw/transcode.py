@@ -755,19 +755,9 @@ def json_encoder(indent: int | None) -> Callable[[Any], str]:
     small reply that costs more than encoding it. Documents are trees (built by
     protojson), so the circular-reference check is left out.
     """
-    encoder = json.JSONEncoder(
-        ensure_ascii=False,
-        indent=indent,
-        separators=(",", ":") if indent is None else (",", ": "),
-    )
-    make = getattr(json.encoder, "c_make_encoder", None)
-    if indent is not None or make is None:
-        return encoder.encode
-    iterencode = make(
-        None, encoder.default, json.encoder.encode_basestring, None, ":", ",", False, False, True
-    )
-    join = "".join
-    return lambda document: join(iterencode(document, 0))
+    if indent is None:
+        return protojson.compact_json()
+    return json.JSONEncoder(ensure_ascii=False, indent=indent, separators=(",", ": ")).encode
 
 
 class ResponseTranscoder:
@@ -778,6 +768,7 @@ class ResponseTranscoder:
     """
 
     __slots__ = (
+        "_compact",
         "_emit_unpopulated",
         "_encode",
         "_enums_as_ints",
@@ -811,6 +802,9 @@ class ResponseTranscoder:
         self._proto_names = options.use_proto_names
         self._enums_as_ints = options.enums_as_ints
         self._encode = json_encoder(options.indent)
+        #: No indent: whole replies are written by ``Encoder.json_text``, which is
+        #: ``self._encode`` of their dict (tests/test_protojson.py compares them).
+        self._compact = options.indent is None
         #: The encoder of whole ``message_class`` replies, once the first is rendered.
         self._message_class = message_class
         self._whole: Callable[[Message], Any] | None = None
@@ -845,10 +839,12 @@ class ResponseTranscoder:
             if type(message) is not self._message_class:
                 document = self._to_dict(message, self._emit_unpopulated)
             else:
-                encode = self._whole
-                if encode is None:  # built on first use: a cold start compiles no unused codec
-                    encode = self._whole = self._encoder(type(message), self._emit_unpopulated)
-                document = encode(message)
+                whole = self._whole
+                if whole is None:  # built on first use: a cold start compiles no unused codec
+                    whole = self._whole = self._whole_encoder(type(message))
+                if self._compact:  # written as text straight from the message
+                    return cast(str, whole(message)).encode("utf-8")
+                document = whole(message)
         elif field.message_type is not None and not field.is_repeated:
             if message.HasField(field.name):
                 document = self._to_dict(getattr(message, field.name), self._emit_unpopulated)
@@ -861,6 +857,16 @@ class ResponseTranscoder:
             # own: render the message with every field and pick this one.
             document = self._to_dict(message, True).get(self._key)
         return self._encode(document).encode("utf-8")
+
+    def _whole_encoder(self, message_class: type[Message]) -> Callable[[Message], Any]:
+        """What renders whole replies: their JSON text (no indent), else their dict."""
+        encoder = protojson.encoder(
+            _descriptor(message_class),
+            always_print_fields_with_no_presence=self._emit_unpopulated,
+            preserving_proto_field_name=self._proto_names,
+            use_integers_for_enums=self._enums_as_ints,
+        )
+        return encoder.json_text if self._compact else encoder.encode
 
     def _to_dict(self, message: Message, emit_unpopulated: bool) -> Any:
         return self._encoder(type(message), emit_unpopulated)(message)

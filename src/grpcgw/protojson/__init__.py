@@ -52,7 +52,7 @@ from __future__ import annotations
 from grpcgw.protojson._base import INT_RANGES, MAX_DEPTH, ProtoJSONError
 from grpcgw.protojson._codecs import DEFAULT, Codecs, codecs_for, decoder, encoder
 from grpcgw.protojson._decode import Decoder
-from grpcgw.protojson._encode import GENERATED_MAX_FIELDS, Encoder
+from grpcgw.protojson._encode import GENERATED_MAX_FIELDS, Encoder, compact_json
 from grpcgw.protojson._strict import parse_json_float, reject_json_constant
 from grpcgw.protojson._times import timestamp_fast, timestamp_json
 
@@ -66,6 +66,7 @@ __all__ = [
     "Encoder",
     "ProtoJSONError",
     "codecs_for",
+    "compact_json",
     "decoder",
     "encoder",
     "parse_json_float",

@@ -16,12 +16,16 @@ from grpcgw.protojson._base import has_json_form
 from grpcgw.protojson._check import Checker
 from grpcgw.protojson._decode import Decoder, Fill, build_fill, special_fill
 from grpcgw.protojson._encode import (
+    TEXT_FORMS,
     Encode,
     Encoder,
     Options,
     OptionsKey,
     Value,
+    Write,
     build_encoder,
+    build_writer,
+    dumps,
 )
 from grpcgw.protojson._times import timestamp_json
 
@@ -52,6 +56,7 @@ class Codecs:
         "_encoders",
         "_fills",
         "_message_encoders",
+        "_writers",
         "checker",
         "pool",
     )
@@ -64,6 +69,7 @@ class Codecs:
         self._decoders: dict[tuple[Descriptor, bool], Decoder] = {}
         self._fills: dict[tuple[Descriptor, bool], Fill] = {}
         self._message_encoders: dict[tuple[Descriptor, OptionsKey], Encode] = {}
+        self._writers: dict[tuple[Descriptor, OptionsKey], Write] = {}
         #: Types whose codec this thread is building (under _BUILD_LOCK): a
         #: recursive type's fields get a codec resolved on first use instead.
         self._building: set[object] = set()
@@ -174,6 +180,27 @@ class Codecs:
             return (encoders.get(key) or self.message_json(desc, options, eager=True))(message)
 
         return convert
+
+    def message_text(self, desc: Descriptor, options: Options, *, eager: bool = False) -> Write:
+        """JSON text of a message of type ``desc``: ``dumps`` of what its converter
+        (:meth:`message_json`) makes, written out where that is a generated encoder;
+        built now if ``eager`` (unless it is being built: a recursive type), else on
+        first use."""
+        if desc.full_name in TEXT_FORMS or has_json_form(desc):
+            convert = self.message_json(desc, options, eager=eager)
+            return lambda message: dumps(convert(message))
+        key = (desc, options.key())
+        writers = self._writers
+        found = writers.get(key)
+        if found is None and eager:
+            found = self._built(writers, key, lambda: build_writer(self, desc, options))
+        if found is not None:
+            return found
+
+        def write(message: Any) -> str:
+            return (writers.get(key) or self.message_text(desc, options, eager=True))(message)
+
+        return write
 
     def _built(self, cache: dict[_K, _F], key: _K, build: Callable[[], _F]) -> _F | None:
         """The codec ``cache`` holds for ``key``, built now if it has none yet; ``None``
