@@ -178,7 +178,11 @@ class Driver:
         message = result.message
         if self._reply_limit is not None:
             self._check_size(message)
-        headers, status = self._outgoing(result.header_metadata, result.trailing_metadata)
+        header_metadata, trailing_metadata = result.header_metadata, result.trailing_metadata
+        if header_metadata or trailing_metadata:
+            headers, status = self._outgoing(header_metadata, trailing_metadata)
+        else:  # what it makes of none
+            headers, status = [], None
         if route.health and getattr(message, "status", 1) != 1:  # 1: SERVING
             status = 503
         if status == 204:

@@ -842,9 +842,10 @@ class ResponseTranscoder:
                 whole = self._whole
                 if whole is None:  # built on first use: a cold start compiles no unused codec
                     whole = self._whole = self._whole_encoder(type(message))
-                if self._compact:  # written as text straight from the message
-                    return cast(str, whole(message)).encode("utf-8")
                 document = whole(message)
+                if self._compact:  # written as text straight from the message
+                    text: str = document
+                    return text.encode("utf-8")
         elif field.message_type is not None and not field.is_repeated:
             if message.HasField(field.name):
                 document = self._to_dict(getattr(message, field.name), self._emit_unpopulated)

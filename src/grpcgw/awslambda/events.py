@@ -421,7 +421,12 @@ class EventSource:
         return _safe_headers(response.headers)
 
     def _body(self, response: HttpResponse) -> tuple[str, bool]:
-        content_type = response.header("Content-Type") or ""
+        # response.header("Content-Type"), written out: the gateway puts it first.
+        content_type = ""
+        for name, value in response.headers:
+            if name.lower() == "content-type":
+                content_type = value
+                break
         if response.body and _is_binary(content_type, self.options.binary_media_types):
             return base64.b64encode(response.body).decode(), True
         try:

@@ -77,6 +77,9 @@ class BlockingDispatch:
         another while this thread runs an event loop: a test calling the handler)."""
         if self.inline:
             return run_blocking(coroutine)
+        loop = self._loop
+        if loop is not None and asyncio._get_running_loop() is None and self._pid == os.getpid():
+            return run_until_complete(loop, coroutine)  # the common case, in fewer calls
         return _off_running_loop(self._run_on_own_loop, coroutine)
 
     def _run_on_own_loop(self, coroutine: Coroutine[Any, Any, T]) -> T:
@@ -121,7 +124,11 @@ def run_until_complete(loop: asyncio.AbstractEventLoop, coroutine: Coroutine[Any
     if type(loop) is not _SELECTOR_LOOP:
         return loop.run_until_complete(coroutine)
     idle = _is_idle(loop)
-    task = loop.create_task(coroutine)
+    task: asyncio.Task[T]
+    if idle and loop.get_task_factory() is None:
+        task = _Task(coroutine, loop=loop)  # what create_task() does then (not in debug mode)
+    else:
+        task = loop.create_task(coroutine)
     try:
         if idle:
             _idle_turn(loop)
@@ -142,6 +149,7 @@ def run_until_complete(loop: asyncio.AbstractEventLoop, coroutine: Coroutine[Any
 
 #: The loop class of asyncio's default policy on POSIX; its turn is known to the letter.
 _SELECTOR_LOOP: Any = getattr(asyncio, "SelectorEventLoop", None)
+_Task: Any = asyncio.Task
 
 
 def _has_work(loop: Any) -> bool:

@@ -384,7 +384,7 @@ def _text_source(
             if repeated:
                 return "[", f"','.join([_quote({name}(x)) for x in v])", "]"
             return "", f"_quote({name}(v))", ""
-        namespace[name] = codecs.message_text(field.message_type, options)
+        namespace[name] = codecs.message_text(field.message_type, options, eager=True)
         return ("[", f"','.join(map({name}, v))", "]") if repeated else ("", f"{name}(v)", "")
     convert = value_json(codecs, field, options, eager=True)
     namespace[name] = convert
