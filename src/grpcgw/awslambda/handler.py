@@ -414,7 +414,10 @@ class LambdaHandler:
         ``500``, each with a ``google.rpc.Status`` body. Only an event that is not
         an HTTP event of a known source raises (``EventSourceError``).
         """
-        self._ensure_started()
+        gateway = self._gateway
+        if gateway is None or self._forks != _forks:
+            self._ensure_started()
+            gateway = self.gateway
         source = detect(event, self._event_options)
         request_id = self._request_id(context)
         try:
@@ -429,7 +432,7 @@ class LambdaHandler:
         try:
             # run_blocking (socket mode, or plain servicers called inline): the gateway's
             # coroutines never suspend; else the dispatch's private loop runs them.
-            response = self._run(self.gateway.handle_buffered(request))
+            response = self._run(gateway.handle_buffered(request))
             return source.response(response)
         except Exception:
             log.exception("internal error serving %s event", source.name)

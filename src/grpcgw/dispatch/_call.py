@@ -419,16 +419,17 @@ class Call:
             raise self.ended_error()
         if self.abort_exception is not None:
             raise self.abort_error()
-        code = _code(self.code)
-        if code != Code.OK:
-            raise self.error(code, self.details or "")
+        if self.code is not None:
+            code = _code(self.code)
+            if code != Code.OK:
+                raise self.error(code, self.details or "")
         self.status_sent = True
-        trailers = self.trailers()
+        trailers = self.trailers() if self.trailing_metadata else ()
         if trailers:
             refused = self._refused_trailers(_OK_STATUS, trailers)
             if refused is not None:
                 raise refused
-        return CallResult(response, self.header_metadata(), trailers)
+        return CallResult(response, self.initial_metadata or (), trailers)
 
     def end_of_stream(self) -> GatewayError | None:
         """A streaming handler ended without raising: ``None`` for OK, else the error."""

@@ -102,7 +102,7 @@ class AioContext(_Common, grpc.aio.ServicerContext):  # type: ignore[type-arg,mi
         requests: Iterator[Any] | None = None,
         sink: Callable[[Any], Awaitable[None]] | None = None,
     ) -> None:
-        super().__init__(call)
+        self._call = call  # _Common.__init__, without the call
         self._requests = requests
         self._sink = sink
 
