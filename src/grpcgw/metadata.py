@@ -21,6 +21,7 @@ import base64
 import binascii
 import re
 from collections.abc import Callable, Iterable, Sequence
+from typing import Final
 
 from grpcgw.lazyre import lazy_compile
 
@@ -156,28 +157,29 @@ def call_metadata(
             rule = _rule(name, matcher)
             if cache is not None and len(cache) < _MAX_CACHED_RULES:
                 cache[name] = rule
-        lower, key = rule
-        # As grpc-gateway: every X-Forwarded-For joined (the client's address is
-        # appended below), the first X-Forwarded-Host (Go's Header.Get).
-        if lower == "x-forwarded-for":
-            forwarded_for = value if forwarded_for is None else f"{forwarded_for}, {value}"
-            continue
-        if lower == "x-forwarded-host":
-            if forwarded_host is None:
-                forwarded_host = value
-            continue
-        if lower == "host":
-            # Go's net/http moves Host out of the header map, so grpc-gateway forwards
-            # it only as x-forwarded-host: never as grpcgateway-host, nor to a matcher.
-            if host is None:
-                host = value
-            continue
-        if lower == "grpc-timeout":
-            seconds = parse_grpc_timeout(value)
-            timeout = seconds if timeout is None else min(timeout, seconds)
-        elif lower == "authorization":
-            # grpc-gateway passes it through unprefixed, whatever the matcher says.
-            out.append(("authorization", _text(name, value)))
+        lower, key, special = rule
+        if special:  # one of the few headers read below (most are not)
+            # As grpc-gateway: every X-Forwarded-For joined (the client's address is
+            # appended below), the first X-Forwarded-Host (Go's Header.Get).
+            if lower == "x-forwarded-for":
+                forwarded_for = value if forwarded_for is None else f"{forwarded_for}, {value}"
+                continue
+            if lower == "x-forwarded-host":
+                if forwarded_host is None:
+                    forwarded_host = value
+                continue
+            if lower == "host":
+                # Go's net/http moves Host out of the header map, so grpc-gateway forwards
+                # it only as x-forwarded-host: never as grpcgateway-host, nor to a matcher.
+                if host is None:
+                    host = value
+                continue
+            if lower == "grpc-timeout":
+                seconds = parse_grpc_timeout(value)
+                timeout = seconds if timeout is None else min(timeout, seconds)
+            else:  # authorization
+                # grpc-gateway passes it through unprefixed, whatever the matcher says.
+                out.append(("authorization", _text(name, value)))
         if key is None:
             continue
         if key.endswith("-bin"):
@@ -222,22 +224,26 @@ def _text(name: str, value: str) -> str:
 
 
 # What the default matcher makes of each header name, as (lowercased name, metadata
-# key or None): header names repeat from request to request. Bounded, since
-# clients choose the names.
-_DEFAULT_RULES: dict[str, tuple[str, str | None]] = {}
+# key or None, whether call_metadata reads it itself): header names repeat from
+# request to request. Bounded, since clients choose the names.
+_DEFAULT_RULES: dict[str, tuple[str, str | None, bool]] = {}
 _MAX_CACHED_RULES = 1024
+#: The headers call_metadata reads itself, besides mapping them.
+_SPECIAL: Final = frozenset(
+    ("x-forwarded-for", "x-forwarded-host", "host", "grpc-timeout", "authorization")
+)
 
 
-def _rule(name: str, matcher: HeaderMatcher) -> tuple[str, str | None]:
+def _rule(name: str, matcher: HeaderMatcher) -> tuple[str, str | None, bool]:
     lower = name.lower()
     if lower == "host":  # only ever x-forwarded-host (see call_metadata)
-        return lower, None
+        return lower, None, True
     key = matcher(name)
     if key is not None:
         key = key.lower()
         if not _allowed_key(key):
             key = None
-    return lower, key
+    return lower, key, lower in _SPECIAL
 
 
 def _decode_bin(name: str, value: str) -> bytes:

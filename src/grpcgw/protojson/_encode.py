@@ -439,8 +439,8 @@ class Encoder:
 
     def json_text(self, message: Message) -> str:
         """``json.dumps(self.encode(message), ensure_ascii=False, separators=(",", ":"))``
-        (its errors included), written from the message straight where its type allows:
-        about half the cost of the dict and its encoding."""
+        (its errors included), written from the message straight where its type allows
+        (the bench's echo record: about 12 µs against 15 for the dict and its encoding)."""
         write = self._write
         if write is None:
             codecs, options = self._options._codecs, self._options
