@@ -21,7 +21,9 @@ The parts, one idea each:
   json_format would take or misread, rejected with the field named; the
   rules for text forms are in :mod:`._strict`.
 - :mod:`._encode`: message -> JSON, field by field as json_format's printer,
-  falling back to ``json_format.MessageToDict`` on anything unexpected.
+  falling back to ``json_format.MessageToDict`` on anything unexpected; and
+  message -> the compact JSON text of that (``Encoder.json_text``), written
+  out per type where the encoder is.
 - :mod:`._codecs`: :class:`Codecs`, the compiled codecs of one descriptor pool
   (``descriptor_pool=`` passed to every json_format call); :func:`encoder` and
   :func:`decoder` use the shared instance of the descriptor's pool.
