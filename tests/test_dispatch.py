@@ -18,6 +18,7 @@ from aiohttp.test_utils import TestClient
 from example.v1 import ping_pb2
 from grpcgwtest.stream.v1 import stream_pb2, stream_pb2_grpc
 
+import grpcgw.dispatch._blocking
 from examples.ping.service import PingServicer, ShelfServicer, SyncPingServicer
 from grpcgw import Gateway, GatewayOptions, HttpRequest
 from grpcgw.channel import run_blocking
@@ -553,12 +554,17 @@ def _scenarios() -> dict[str, Callable[[list[str]], Coroutine[Any, Any, str]]]:
     return {f.__name__: f for f in scenarios}
 
 
+@pytest.mark.parametrize("hand_turn", [True, False], ids=["hand-turn", "asyncio-turn"])
 @pytest.mark.parametrize("debug", [False, True], ids=["", "debug"])
 @pytest.mark.parametrize("scenario", sorted(_scenarios()))
-def test_run_until_complete_does_what_the_loops_own_does(scenario: str, debug: bool) -> None:
+def test_run_until_complete_does_what_the_loops_own_does(
+    scenario: str, debug: bool, hand_turn: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Differential: the result, and what ran on the loop by the end of the call and by
     the end of the next one, are those of ``loop.run_until_complete`` (on an idle loop
-    the first turn is run by hand: a debug loop's by ``run_forever``)."""
+    the first turn is run by hand: a debug loop's by ``run_forever``; on a Python newer
+    than those tested, always by ``run_forever``)."""
+    monkeypatch.setattr(grpcgw.dispatch._blocking, "_HAND_TURN", hand_turn)
     make = _scenarios()[scenario]
     seen = []
     for run in (lambda loop, c: loop.run_until_complete(c), run_until_complete):

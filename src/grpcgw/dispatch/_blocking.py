@@ -123,7 +123,7 @@ def run_until_complete(loop: asyncio.AbstractEventLoop, coroutine: Coroutine[Any
     """
     if type(loop) is not _SELECTOR_LOOP:
         return loop.run_until_complete(coroutine)
-    idle = _is_idle(loop)
+    idle = _HAND_TURN and _is_idle(loop)
     task: asyncio.Task[T]
     if idle and loop.get_task_factory() is None:
         task = _Task(coroutine, loop=loop)  # what create_task() does then (not in debug mode)
@@ -150,6 +150,9 @@ def run_until_complete(loop: asyncio.AbstractEventLoop, coroutine: Coroutine[Any
 #: The loop class of asyncio's default policy on POSIX; its turn is known to the letter.
 _SELECTOR_LOOP: Any = getattr(asyncio, "SelectorEventLoop", None)
 _Task: Any = asyncio.Task
+#: :func:`_idle_turn` writes out ``run_forever``'s set-up as the Pythons grpcgw is
+#: tested on have it (3.11-3.14); a newer one may change it: it gets asyncio's own turn.
+_HAND_TURN = sys.version_info < (3, 15)
 
 
 def _has_work(loop: Any) -> bool:
