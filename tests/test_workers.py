@@ -315,3 +315,20 @@ def test_fork_check_passes_with_grpc_imported() -> None:
     assert result.stderr == ""
     assert check_fork_safe is not None
     assert WorkersError.__mro__[1] is RuntimeError
+
+
+def test_a_signal_reaching_a_worker_as_it_is_forked_is_the_workers() -> None:
+    """Between the fork and its own handlers, a worker still has the supervisor's:
+    a SIGTERM then must end that worker (it cannot start), not reach the supervisor's
+    wakeup pipe as if the supervisor had been told to stop (it was not)."""
+    process = Process(
+        [sys.executable, "-m", "tests.workers_app", "direct", "--signal-at-fork"],
+        env=ENV,
+        cwd=ROOT,
+    )
+    code = process.proc.wait(30)
+    text = process.out.drain()
+    assert code == 1, text
+    assert re.search(r"WorkersError: worker \d failed to start: killed by signal 15", text), text
+    assert "shutting down" not in text
+    assert "second signal" not in text

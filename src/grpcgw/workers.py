@@ -62,6 +62,14 @@ _RESTART_WINDOW = 60.0
 #: Seconds a stopping worker gets beyond ``grace`` (the HTTP side's own drain)
 #: before it is killed.
 _STOP_MARGIN = 65.0
+#: Seconds a (re)started worker gets to serve (call ``ready()``) before it is killed:
+#: a worker stuck at start-up (a lock held by another thread at the fork, a name that
+#: does not resolve) must not keep the supervisor waiting for ever.
+_START_TIMEOUT = 60.0
+#: The signals the supervisor handles: blocked across a fork, so that one reaching a
+#: new worker before it has reset their handlers is neither lost nor taken for the
+#: supervisor's own (its handler writes to the supervisor's wakeup pipe).
+_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGCHLD)
 #: Names (``/proc/<pid>/task/*/comm``, 15 characters at most) of gRPC core's threads.
 _GRPC_THREADS = ("event_engine", "grpc_", "lifeguard", "default-executo", "resolver-execu")
 
@@ -258,10 +266,7 @@ class Supervisor:
         os.set_blocking(self._wake_w, False)
         self._selector = selectors.DefaultSelector()
         self._selector.register(self._wake_r, selectors.EVENT_READ)
-        previous = {
-            sig: signal.signal(sig, _note)
-            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGCHLD)
-        }
+        previous = {sig: signal.signal(sig, _note) for sig in _SIGNALS}
         old_wakeup = signal.set_wakeup_fd(self._wake_w)
         try:
             for slot in self._slots:
@@ -435,21 +440,28 @@ class Supervisor:
         status_r, status_w = os.pipe()
         slot.ready, slot.message, slot.killed = False, b"", False
         _flush()
-        pid = os.fork()
-        if pid == 0:  # the worker: never returns
-            os.close(status_r)
-            self._worker(slot.number, status_w)
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
+        try:
+            pid = os.fork()
+            if pid == 0:  # the worker: never returns
+                os.close(status_r)
+                self._worker(slot.number, status_w, mask)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         os.close(status_w)
         os.set_blocking(status_r, False)
         slot.pid, slot.status_fd = pid, status_r
         self._selector.register(status_r, selectors.EVENT_READ)
 
-    def _worker(self, number: int, status_w: int) -> None:
+    def _worker(self, number: int, status_w: int, mask: Iterable[int]) -> None:
         code = 1
         try:
+            # The supervisor's handlers and wakeup pipe go before its signals are
+            # unblocked: one sent meanwhile is the worker's (SIG_DFL: it ends it).
             signal.set_wakeup_fd(-1)
-            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGCHLD):
+            for sig in _SIGNALS:
                 signal.signal(sig, signal.SIG_DFL)
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
             # The supervisor's descriptors: other workers' pipes, the selector, the
             # lifeline's write end (held by the supervisor alone, or it never ends).
             assert self._selector is not None
