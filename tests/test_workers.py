@@ -332,3 +332,51 @@ def test_a_signal_reaching_a_worker_as_it_is_forked_is_the_workers() -> None:
     assert re.search(r"WorkersError: worker \d failed to start: killed by signal 15", text), text
     assert "shutting down" not in text
     assert "second signal" not in text
+
+
+def test_a_worker_stuck_at_start_up_is_killed_and_fails_the_start() -> None:
+    """Worker 2 hangs before it serves (as one would on a lock another thread held at
+    the fork): the supervisor does not wait for it for ever but kills it once the start
+    timeout has passed, stops worker 1 and fails with a one-line reason."""
+    process = Process(
+        [sys.executable, "-m", "tests.workers_app", "direct",
+         "--hang-at-fork", "2", "--start-timeout", "3"],
+        env=ENV, cwd=ROOT,
+    )  # fmt: skip
+    try:
+        code = process.proc.wait(30)
+    finally:
+        process.stop()
+    text = process.out.drain()
+    assert code == 1, text
+    assert "worker 1 started" in text  # the other served, and was stopped
+    assert re.search(
+        r"WorkersError: worker 2 failed to start: not serving 3 s after it was started \(killed\)",
+        text,
+    ), text
+    assert "gateway listening" not in text
+
+
+async def test_a_restarted_worker_stuck_at_start_up_is_killed_and_restarted() -> None:
+    """The third fork (worker 1's replacement) hangs: it is killed after the start
+    timeout and counts as one more death; the next replacement serves."""
+    served = Served("direct", "--hang-at-fork", "3", "--start-timeout", "3")
+    out = served.process.out
+    try:
+        victim = min(served.pids)
+        os.kill(victim, signal.SIGKILL)
+        line = out.until("exited unexpectedly")
+        number = re.search(r"worker (\d)", line).group(1)  # type: ignore[union-attr]
+        line = out.until("exited unexpectedly", n=2)
+        assert re.search(
+            r"exited unexpectedly \(killed by signal 9: not serving 3 s after it was started "
+            r"\(killed\)\); restarting it",
+            line,
+        ), line
+        line = out.until(f"worker {number} started", n=2)
+        new = int(re.search(r"pid (\d+)", line).group(1))  # type: ignore[union-attr]
+        seen = await _pids_of(served.url, 40, 20)
+        assert set(seen) <= (served.pids - {victim}) | {new}
+    finally:
+        code = served.stop()
+    assert code == 0, out.drain()

@@ -13,9 +13,10 @@ servicers, and does nothing else itself.
   child ("Wrong file descriptor generation"). :func:`check_fork_safe` refuses
   to fork once such threads run, naming them.
 - **Start-up.** Each worker reports on a pipe of its own that it serves, or why
-  it could not; the supervisor waits for all of them. One that fails stops the
-  others, and :meth:`Supervisor.run` raises :class:`WorkersError` with its
-  reason.
+  it could not; the supervisor waits for all of them, ``_START_TIMEOUT``
+  seconds at most each (one still not serving then is killed: it failed). One
+  that fails stops the others, and :meth:`Supervisor.run` raises
+  :class:`WorkersError` with its reason.
 - **Running.** Once all have started, a worker that dies (a restarted one
   too, before it serves) is logged and started again, at most
   ``_RESTART_BURST`` times in ``_RESTART_WINDOW`` seconds: beyond that the
@@ -215,6 +216,9 @@ class _Slot:
     ready: bool = False
     message: bytes = b""
     killed: bool = False
+    #: When it must have called ready() (monotonic), and whether it was killed for not.
+    start_deadline: float = 0.0
+    late: bool = False
 
 
 class Supervisor:
@@ -234,8 +238,10 @@ class Supervisor:
         *,
         grace: float,
         close_in_workers: Iterable[int] = (),
+        start_timeout: float | None = None,
     ) -> None:
         self._n = workers
+        self._start_timeout = _START_TIMEOUT if start_timeout is None else start_timeout
         self._body = body
         self._grace = grace
         self._close_in_workers = list(close_in_workers)
@@ -300,9 +306,10 @@ class Supervisor:
 
     def _step(self) -> None:
         assert self._selector is not None
-        timeout = None
+        deadlines = [s.start_deadline for s in self._slots if s.pid and not s.ready and not s.late]
         if self._stopping:
-            timeout = max(0.0, self._stop_deadline - time.monotonic())
+            deadlines.append(self._stop_deadline)
+        timeout = max(0.0, min(deadlines) - time.monotonic()) if deadlines else None
         for key, _ in self._selector.select(timeout):
             fd = key.fd
             if fd == self._wake_r:
@@ -310,7 +317,14 @@ class Supervisor:
             else:
                 self._status(fd)
         self._reap()
-        if self._stopping and time.monotonic() >= self._stop_deadline and self.pids:
+        now = time.monotonic()
+        for slot in self._slots:
+            if slot.pid and not slot.ready and not slot.late and now >= slot.start_deadline:
+                # Stuck before serving: SIGTERM may not reach a loop that is not running.
+                slot.late = True
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(slot.pid, signal.SIGKILL)
+        if self._stopping and now >= self._stop_deadline and self.pids:
             log.warning("workers still running %.0f s after SIGTERM: killing them", self._grace)
             self._kill_all(signal.SIGKILL)
             self._stop_deadline = time.monotonic() + 3600
@@ -389,6 +403,8 @@ class Supervisor:
                 log.debug("worker %d (pid %d) stopped", slot.number, pid)
             return
         reason = slot.message.decode("utf-8", "replace").removeprefix("error ").strip()
+        if slot.late and not slot.ready:
+            reason = f"not serving {self._start_timeout:g} s after it was started (killed)"
         if not slot.ready and not self._started:
             self._stop(f"worker {slot.number} failed to start: {reason or how}")
             return
@@ -438,7 +454,8 @@ class Supervisor:
     def _spawn(self, slot: _Slot) -> None:
         assert self._selector is not None
         status_r, status_w = os.pipe()
-        slot.ready, slot.message, slot.killed = False, b"", False
+        slot.ready, slot.message, slot.killed, slot.late = False, b"", False, False
+        slot.start_deadline = time.monotonic() + self._start_timeout
         _flush()
         mask = signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
         try:
