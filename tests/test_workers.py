@@ -34,9 +34,9 @@ ENV = {**PROXY_ENV, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}"}
 class Served:
     """A running ``workers_app``: its supervisor process, workers' pids, URL and gRPC port."""
 
-    def __init__(self, mode: str, *args: str) -> None:
+    def __init__(self, mode: str, *args: str, env: dict[str, str] | None = None) -> None:
         self.process = Process(
-            [sys.executable, "-m", "tests.workers_app", mode, *args], env=ENV, cwd=ROOT
+            [sys.executable, "-m", "tests.workers_app", mode, *args], env=env or ENV, cwd=ROOT
         )
         line = self.process.started("HTTP/JSON gateway listening")
         http = re.search(r"\(port (\d+)\)", line)
@@ -217,8 +217,10 @@ def test_a_grpc_channel_made_before_the_fork_is_refused() -> None:
     assert "starting 2 workers" not in text
 
 
-def test_the_workers_stop_when_the_supervisor_is_killed() -> None:
-    served = Served("socket")
+def test_the_workers_stop_when_the_supervisor_is_killed(tmp_path: Path) -> None:
+    # Socket mode: the workers' private gRPC sockets are in a directory of TMPDIR.
+    served = Served("socket", env={**ENV, "TMPDIR": str(tmp_path)})
+    assert [p.name[:15] for p in tmp_path.iterdir()] == ["grpcgw-workers-"]
     served.process.signal(signal.SIGKILL)
     served.process.proc.wait(10)
     # The workers hold the output pipe: it ends once both have stopped.
@@ -234,6 +236,7 @@ def test_the_workers_stop_when_the_supervisor_is_killed() -> None:
         finally:
             os.close(pidfd)
         assert readable, f"worker {pid} still runs"
+    assert list(tmp_path.iterdir()) == []  # removed by the last worker out
 
 
 @pytest.mark.parametrize(

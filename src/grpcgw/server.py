@@ -411,17 +411,25 @@ def _serve_workers(
         }
 
         def body(worker: Worker) -> None:
+            private = None if private_dir is None else f"{private_dir}/worker-{worker.number}.sock"
             shared = _Shared(
                 http_sockets=http_sockets,
-                private_grpc=None
-                if private_dir is None
-                else f"unix://{private_dir}/worker-{worker.number}.sock",
+                private_grpc=None if private is None else f"unix://{private}",
             )
-            asyncio.run(
-                _serve_until_signal(
-                    servicers, grace=grace, worker=worker, shared=shared, **worker_kwargs
+            try:
+                asyncio.run(
+                    _serve_until_signal(
+                        servicers, grace=grace, worker=worker, shared=shared, **worker_kwargs
+                    )
                 )
-            )
+            finally:
+                if private_dir is not None and worker.orphaned():
+                    # A supervisor that was killed removes nothing: the last worker
+                    # out removes the directory (the others' sockets keep it until then).
+                    with contextlib.suppress(OSError):
+                        os.unlink(str(private))
+                    with contextlib.suppress(OSError):
+                        os.rmdir(private_dir)
 
         config: GatewayConfig = kwargs["config"]
         options = front_end_defaults(config, on=True).get("options") or GatewayOptions()

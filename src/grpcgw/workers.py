@@ -36,6 +36,7 @@ import contextlib
 import errno
 import logging
 import os
+import select
 import selectors
 import signal
 import socket
@@ -198,6 +199,12 @@ class Worker:
     def ready(self) -> None:
         """Tell the supervisor this worker serves."""
         _write(self._status, b"ready\n")
+
+    def orphaned(self) -> bool:
+        """Whether the supervisor is gone (the lifeline has ended)."""
+        poll = select.poll()
+        poll.register(self.lifeline, select.POLLIN)
+        return bool(poll.poll(0))
 
     def failed(self, reason: str) -> None:
         _write(self._status, b"error " + reason.replace("\n", " ").encode("utf-8", "replace"))
