@@ -383,3 +383,35 @@ async def test_a_restarted_worker_stuck_at_start_up_is_killed_and_restarted() ->
     finally:
         code = served.stop()
     assert code == 0, out.drain()
+
+
+@pytest.mark.parametrize(("mode", "workers"), [("direct", "1"), ("socket", "2")])
+async def test_grace_bounds_a_running_http_request(mode: str, workers: str) -> None:
+    """A request whose servicer takes 120 s, grace=1: SIGTERM ends the process well
+    before the call would (the HTTP side's drain is bounded by grace, not 60 s)."""
+    process = Process(
+        [sys.executable, "-m", "tests.workers_app", mode, "--workers", workers,
+         "--delay", "120", "--grace", "1"],
+        env=ENV, cwd=ROOT,
+    )  # fmt: skip
+    try:
+        line = process.started("HTTP/JSON gateway listening")
+        port = re.search(r"\(port (\d+)\)", line)
+        assert port, line
+        url = f"http://127.0.0.1:{port.group(1)}"
+
+        async def call() -> None:
+            async with aiohttp.ClientSession() as session:
+                with pytest.raises(aiohttp.ClientError):  # cut at the end of grace
+                    await session.get(f"{url}/v1/ping")
+
+        request = asyncio.create_task(call())
+        await asyncio.to_thread(process.out.until, "ping in pid")
+        process.signal(signal.SIGTERM)
+        code = await asyncio.to_thread(process.proc.wait, 30)
+        await asyncio.wait_for(request, 30)
+    finally:
+        process.stop()
+    text = process.out.drain()
+    assert code == 0, text
+    assert "Traceback" not in text

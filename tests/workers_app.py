@@ -36,6 +36,7 @@ class PidPing(PingServicer):
 
     async def Ping(self, request: ping_pb2.PingRequest, context: Any) -> ping_pb2.PingResponse:
         if self.delay:
+            print(f"ping in pid {os.getpid()}", flush=True)  # for a test to wait on
             await asyncio.sleep(self.delay)  # the servicer's work, not a wait of the test
         return ping_pb2.PingResponse(message=str(os.getpid()))
 

@@ -159,6 +159,7 @@ async def _start(
     dispatch: Dispatch,
     config: GatewayConfig,
     shared: _Shared | None = None,
+    shutdown_timeout: float = 60.0,
 ) -> LocalServer:
     if not servicers:
         raise TypeError("start_local() needs at least one servicer")
@@ -189,6 +190,7 @@ async def _start(
             create_app(gateway),
             http_address,
             limits=limits,
+            shutdown_timeout=shutdown_timeout,
             reuse_port=shared is not None,
             sockets=() if shared is None else shared.http_sockets,
         )
@@ -352,7 +354,9 @@ async def _serve_until_signal(
             stop.set()
 
         loop.add_reader(lifeline, supervisor_gone)
-    local = await _start(servicers, shared=shared, **kwargs)
+    # The HTTP side's drain is bounded by grace too (its handlers would otherwise get
+    # aiohttp's 60 s); the gRPC server then gives its own callers grace.
+    local = await _start(servicers, shared=shared, shutdown_timeout=grace, **kwargs)
     try:
         if worker is not None:  # the line first: the supervisor's follows the last ready()
             log.info("worker %d started (pid %d)", worker.number, os.getpid())

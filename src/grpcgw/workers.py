@@ -61,9 +61,9 @@ log = logging.getLogger("grpcgw")
 #: At most this many restarts of workers within ``_RESTART_WINDOW`` seconds.
 _RESTART_BURST = 5
 _RESTART_WINDOW = 60.0
-#: Seconds a stopping worker gets beyond ``grace`` (the HTTP side's own drain)
-#: before it is killed.
-_STOP_MARGIN = 65.0
+#: Seconds a stopping worker gets beyond twice ``grace`` (its HTTP side drains for
+#: ``grace``, then its gRPC server gives its callers ``grace``) before it is killed.
+_STOP_MARGIN = 10.0
 #: Seconds a (re)started worker gets to serve (call ``ready()``) before it is killed:
 #: a worker stuck at start-up (a lock held by another thread at the fork, a name that
 #: does not resolve) must not keep the supervisor waiting for ever.
@@ -332,7 +332,9 @@ class Supervisor:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(slot.pid, signal.SIGKILL)
         if self._stopping and now >= self._stop_deadline and self.pids:
-            log.warning("workers still running %.0f s after SIGTERM: killing them", self._grace)
+            log.warning(
+                "workers still running %g s after SIGTERM: killing them", self._stop_timeout()
+            )
             self._kill_all(signal.SIGKILL)
             self._stop_deadline = time.monotonic() + 3600
 
@@ -355,8 +357,11 @@ class Supervisor:
             self._error = error
         if not self._stopping:
             self._stopping = True
-            self._stop_deadline = time.monotonic() + self._grace + _STOP_MARGIN
+            self._stop_deadline = time.monotonic() + self._stop_timeout()
             self._kill_all(signal.SIGTERM)
+
+    def _stop_timeout(self) -> float:
+        return 2 * self._grace + _STOP_MARGIN
 
     def _status(self, fd: int) -> None:
         slot = next((s for s in self._slots if s.status_fd == fd), None)
