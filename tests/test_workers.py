@@ -415,3 +415,13 @@ async def test_grace_bounds_a_running_http_request(mode: str, workers: str) -> N
     text = process.out.drain()
     assert code == 0, text
     assert "Traceback" not in text
+
+
+@pytest.mark.parametrize("which", ["http_address", "grpc_address"])
+def test_a_host_that_does_not_resolve_is_named(which: str) -> None:
+    from examples.ping.service import PingServicer
+
+    addresses = {"http_address": "127.0.0.1:0", "grpc_address": "127.0.0.1:0"}
+    addresses[which] = "nosuchhost.invalid:0"
+    with pytest.raises(OSError, match=re.escape("cannot resolve 'nosuchhost.invalid'")):
+        serve_local(PingServicer(), workers=2, **addresses)  # type: ignore[arg-type]

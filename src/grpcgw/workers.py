@@ -146,9 +146,12 @@ def reserve_tcp_port(host: str, port: int) -> tuple[int, list[socket.socket]]:
     closes at the end. Raises ``OSError`` naming the address (in use, say)."""
     if not hasattr(socket, "SO_REUSEPORT"):
         raise OSError(errno.EOPNOTSUPP, "several workers need SO_REUSEPORT, which this OS lacks")
-    infos = socket.getaddrinfo(
-        host or None, port, socket.AF_UNSPEC, socket.SOCK_STREAM, 0, socket.AI_PASSIVE
-    )
+    try:
+        infos = socket.getaddrinfo(
+            host or None, port, socket.AF_UNSPEC, socket.SOCK_STREAM, 0, socket.AI_PASSIVE
+        )
+    except socket.gaierror as exc:  # its text names no host
+        raise OSError(exc.errno, f"cannot resolve {host!r}: {exc.strerror}") from None
     for _attempt in range(20):  # port 0: another address of host may have the port taken
         sockets: list[socket.socket] = []
         chosen = port
