@@ -419,9 +419,19 @@ async def test_grace_bounds_a_running_http_request(mode: str, workers: str) -> N
 
 @pytest.mark.parametrize("which", ["http_address", "grpc_address"])
 def test_a_host_that_does_not_resolve_is_named(which: str) -> None:
-    from examples.ping.service import PingServicer
+    """In a process of its own: where gRPC already runs (this one, after other
+    tests), serve_local refuses to fork before it resolves anything."""
+    import subprocess
 
-    addresses = {"http_address": "127.0.0.1:0", "grpc_address": "127.0.0.1:0"}
-    addresses[which] = "nosuchhost.invalid:0"
-    with pytest.raises(OSError, match=re.escape("cannot resolve 'nosuchhost.invalid'")):
-        serve_local(PingServicer(), workers=2, **addresses)  # type: ignore[arg-type]
+    other = "grpc_address" if which == "http_address" else "http_address"
+    code = (
+        "from examples.ping.service import PingServicer; import grpcgw; "
+        f"grpcgw.serve_local(PingServicer(), workers=2, {which}='nosuchhost.invalid:0', "
+        f"{other}='127.0.0.1:0')"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=ENV, cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 1
+    assert "cannot resolve 'nosuchhost.invalid'" in result.stderr, result.stderr
+    assert "starting 2 workers" not in result.stderr
