@@ -23,7 +23,14 @@ import grpc
 import pytest
 
 from grpcgw.server import serve_local
-from grpcgw.workers import WorkersError, check_fork_safe, check_workers, reserve_tcp_port
+from grpcgw.workers import (
+    Supervisor,
+    WorkersError,
+    check_fork_safe,
+    check_workers,
+    max_workers,
+    reserve_tcp_port,
+)
 
 from .conftest import ROOT
 from .proxyutil import PROXY_ENV, Process
@@ -247,9 +254,12 @@ def test_the_workers_stop_when_the_supervisor_is_killed(tmp_path: Path) -> None:
         ("2", TypeError, "workers must be a whole number of processes, not '2'"),
         (2.0, TypeError, "not 2.0"),
         (True, TypeError, "not True"),
+        (100_000, ValueError, "workers=100000 is more than"),
+        (max_workers() + 1, ValueError, f"is more than {max_workers()} (4 per CPU"),
     ],
 )
 def test_invalid_worker_counts(workers: object, error: type[Exception], message: str) -> None:
+    """Refused before anything forks (a count of 100000 would fork until memory ran out)."""
     with pytest.raises(error, match=re.escape(message)):
         check_workers(workers, "serve_local")
     with pytest.raises(error, match=re.escape(message)):
@@ -435,3 +445,27 @@ def test_a_host_that_does_not_resolve_is_named(which: str) -> None:
     assert result.returncode == 1
     assert "cannot resolve 'nosuchhost.invalid'" in result.stderr, result.stderr
     assert "starting 2 workers" not in result.stderr
+
+
+def test_the_cap_allows_four_workers_per_cpu() -> None:
+    cap = max_workers()
+    assert cap >= 4 * (os.cpu_count() or 1)
+    assert cap >= 64
+    assert check_workers(cap, "serve_local") == cap
+
+
+def test_an_error_read_with_ready_keeps_its_reason() -> None:
+    """A worker that says "ready" and, a moment later, why it stops, can be read in one
+    go: the reason is kept for the log line."""
+    supervisor = Supervisor(1, lambda worker: None, grace=1.0)
+    slot = supervisor._slots[0]
+    read, write = os.pipe()
+    try:
+        slot.status_fd = read
+        os.write(write, b"ready\nerror the port went away\n")
+        supervisor._status(read)
+        assert slot.ready
+        assert slot.message == b"error the port went away\n"
+    finally:
+        os.close(read)
+        os.close(write)

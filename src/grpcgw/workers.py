@@ -53,6 +53,7 @@ __all__ = [
     "WorkersError",
     "check_fork_safe",
     "check_workers",
+    "max_workers",
     "reserve_tcp_port",
 ]
 
@@ -76,6 +77,15 @@ _SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGCHLD)
 _GRPC_THREADS = ("event_engine", "grpc_", "lifeguard", "default-executo", "resolver-execu")
 
 
+#: The cap on ``workers`` is 4 per CPU, and never below this.
+_MIN_CAP = 64
+
+
+def max_workers() -> int:
+    """The most workers :func:`check_workers` allows on this machine."""
+    return max(_MIN_CAP, 4 * (os.cpu_count() or 1))
+
+
 class WorkersError(RuntimeError):
     """A worker could not start, or kept dying, or did not stop cleanly."""
 
@@ -86,6 +96,13 @@ def check_workers(workers: object, where: str) -> int:
         raise TypeError(f"{where}(): workers must be a whole number of processes, not {workers!r}")
     if workers < 1:
         raise ValueError(f"{where}(): workers must be 1 or more, not {workers}")
+    if workers > max_workers():
+        # Each worker is a whole Python process: a typo (100000) would fork until
+        # memory runs out before anything could say so.
+        raise ValueError(
+            f"{where}(): workers={workers} is more than {max_workers()} "
+            f"(4 per CPU, at least {_MIN_CAP}): one per CPU is what helps"
+        )
     if workers > 1 and not hasattr(os, "fork"):
         raise ValueError(f"{where}(): workers={workers} needs os.fork (POSIX systems)")
     return workers
@@ -379,8 +396,8 @@ class Supervisor:
         if data:
             slot.message += data
             if slot.message.startswith(b"ready\n"):
-                slot.ready = True
-                slot.message = b""
+                # What follows "ready" in the same read (an error a moment later) is kept.
+                slot.ready, slot.message = True, slot.message[6:]
             return
         self._close_status(slot)  # EOF: the worker exited (reaped by _reap)
 
