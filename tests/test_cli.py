@@ -15,7 +15,7 @@ import pytest
 from examples.ping.service import PingServicer
 
 from .conftest import ROOT, Servers
-from .test_server import _Lines
+from .test_server import PROXY_PORT, _Lines
 
 ENV = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}"}
 
@@ -92,19 +92,16 @@ def test_routes() -> None:
 async def test_proxy_in_front_of_a_running_server(servers: Servers) -> None:
     import asyncio
 
-    from .test_server import _free_port
-
     target = await servers.start(PingServicer())
-    port = _free_port()
     proc = subprocess.Popen(  # noqa: ASYNC220 (only spawns; every wait below is off the loop)
         [sys.executable, "-m", "grpcgw", "proxy", "example.v1.PingService",
          "--import", "examples.ping.service", "--target", target,
-         "--http-address", f"127.0.0.1:{port}"],
+         "--http-address", "127.0.0.1:0"],
         cwd=ROOT, env=ENV, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     lines = _Lines(proc.stderr)
     try:
-        await asyncio.to_thread(lines.until, "grpcgw proxy: http://127.0.0.1")
+        port = await asyncio.to_thread(lines.port, PROXY_PORT)
 
         def get() -> bytes:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/ping", timeout=10) as resp:

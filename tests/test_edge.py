@@ -12,6 +12,7 @@ import asyncio
 import json
 import logging
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -33,7 +34,7 @@ from grpcgw.web import create_app, setup
 
 from .conftest import ROOT
 from .servicers import HangingPing
-from .test_server import _free_port, _Lines
+from .test_server import PROXY_PORT, _Lines
 
 #: Generous bound on anything the server should do "within a limit" of about a second.
 BOUND = 20.0
@@ -303,10 +304,10 @@ _EMFILE_SERVER = textwrap.dedent(
 
     async def main():
         local = await start_local(
-            PingServicer(), http_address="127.0.0.1:{port}", grpc_address="127.0.0.1:0",
+            PingServicer(), http_address="127.0.0.1:0", grpc_address="127.0.0.1:0",
             limits=HttpLimits(max_connections=None, header_timeout=None),
         )
-        print("ready", flush=True, file=sys.stderr)
+        print(f"ready on port {{local.http_port}}", flush=True, file=sys.stderr)
         await asyncio.Event().wait()
 
     asyncio.run(main())
@@ -315,15 +316,14 @@ _EMFILE_SERVER = textwrap.dedent(
 
 
 async def test_running_out_of_file_descriptors_logs_one_line_and_recovers() -> None:
-    port = _free_port()
-    code = _EMFILE_SERVER.format(root=str(ROOT), src=str(ROOT / "src"), port=port)
+    code = _EMFILE_SERVER.format(root=str(ROOT), src=str(ROOT / "src"))
     proc = subprocess.Popen(  # noqa: ASYNC220 (only spawns; waits are off the loop)
         [sys.executable, "-c", code], stderr=subprocess.PIPE, text=True
     )
     lines = _Lines(proc.stderr)
     held: list[asyncio.StreamWriter] = []
     try:
-        await asyncio.to_thread(lines.until, "ready")
+        port = await asyncio.to_thread(lines.port, re.compile(r"ready on port (\d+)"))
         # More connections than the server has descriptors for: the kernel queues
         # what the server cannot accept.
         held.extend([(await _connect(port))[1] for _ in range(220)])
@@ -617,17 +617,16 @@ async def test_the_proxy_serves_within_its_limit_flags(servers: Any) -> None:
     from .test_cli import ENV
 
     target = await servers.start(PingServicer())
-    port = _free_port()
     proc = subprocess.Popen(  # noqa: ASYNC220 (only spawns; waits are off the loop)
         [sys.executable, "-m", "grpcgw", "proxy", "example.v1.PingService",
          "--import", "examples.ping.service", "--target", target,
-         "--http-address", f"127.0.0.1:{port}", "--header-timeout", "0.5",
+         "--http-address", "127.0.0.1:0", "--header-timeout", "0.5",
          "--max-connections", "50", "--body-timeout", "none"],
         cwd=ROOT, env=ENV, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     lines = _Lines(proc.stderr)
     try:
-        await asyncio.to_thread(lines.until, "grpcgw proxy: http://127.0.0.1")
+        port = await asyncio.to_thread(lines.port, PROXY_PORT)
         reader, writer = await _connect(port)
         assert await _read_to_close(reader) == b""  # a silent client is let go
         writer.close()

@@ -7,7 +7,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -26,7 +25,7 @@ from grpcgw.grpcserver import GrpcServer
 
 from .conftest import ROOT
 from .test_reflection import V1Messages, _ask_blocking
-from .test_server import _Lines
+from .test_server import GATEWAY_PORT, GRPC_PORT, _Lines
 
 
 class BlockingServicer(echo_pb2_grpc.EchoServiceServicer):
@@ -90,19 +89,13 @@ async def test_graceful_shutdown_of_the_threaded_server(sock_dir: Path) -> None:
         await server.stop(0)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 _SERVE = """
 import examples.ping, grpcgw
 from examples.ping.service import SyncPingServicer
 grpcgw.serve_local(
     SyncPingServicer(),
-    http_address="127.0.0.1:{http}",
-    grpc_address="127.0.0.1:{grpc}",
+    http_address="127.0.0.1:0",
+    grpc_address="127.0.0.1:0",
     options=grpcgw.GatewayOptions(health_path="/healthz"),
 )
 """
@@ -110,14 +103,13 @@ grpcgw.serve_local(
 
 def test_serve_local_with_plain_servicers(tmp_path: Path) -> None:
     """``serve_local`` on the threaded server: HTTP, health, reflection, then SIGTERM."""
-    http_port, grpc_port = _free_port(), _free_port()
     env = {
         **os.environ,
         "PYTHONUNBUFFERED": "1",
         "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)]),
     }
     proc = subprocess.Popen(
-        [sys.executable, "-c", _SERVE.format(http=http_port, grpc=grpc_port)],
+        [sys.executable, "-c", _SERVE],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -126,7 +118,8 @@ def test_serve_local_with_plain_servicers(tmp_path: Path) -> None:
     )
     lines = _Lines(proc.stderr)
     try:
-        lines.until("HTTP/JSON gateway listening", timeout=60)
+        grpc_port = lines.port(GRPC_PORT)
+        http_port = lines.port(GATEWAY_PORT)
         base = f"http://127.0.0.1:{http_port}"
         with urllib.request.urlopen(f"{base}/v1/ping", timeout=10) as resp:
             assert json.loads(resp.read()) == {"message": "Pong"}

@@ -7,8 +7,8 @@ from __future__ import annotations
 import json
 import os
 import queue
+import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -133,10 +133,12 @@ async def test_interceptor_kind_must_match(mode: str) -> None:
         await start_local(object(), grpc_address="127.0.0.1:0", dispatch=mode)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+#: The lines a server started on port 0 writes once it listens, naming the port it got
+#: (a test lets the server bind port 0 and reads the port there: a port picked free
+#: beforehand and closed again may be taken by anyone before the server binds it).
+GATEWAY_PORT = re.compile(r"HTTP/JSON gateway listening on http://\S+ \(port (\d+)\)")
+GRPC_PORT = re.compile(r"gRPC server listening on \S+ \(port (\d+)\)")
+PROXY_PORT = re.compile(r"grpcgw proxy: http://127\.0\.0\.1:(\d+) ")
 
 
 class _Lines:
@@ -156,9 +158,10 @@ class _Lines:
             self._queue.put(line)
         self._queue.put("")  # end of stream
 
-    def until(self, marker: str, timeout: float = 60) -> None:
+    def until(self, marker: str | re.Pattern[str], timeout: float = 60) -> str:
+        """Wait until ``marker`` (text, or a pattern) is written; returns the match."""
         deadline = time.monotonic() + timeout
-        while marker not in self.text:
+        while (found := self._find(marker)) is None:
             try:
                 line = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
             except queue.Empty:
@@ -166,6 +169,19 @@ class _Lines:
             if not line:
                 raise AssertionError(f"process ended before {marker!r}: {self.text}")
             self.text += line
+        return found
+
+    def _find(self, marker: str | re.Pattern[str]) -> str | None:
+        if isinstance(marker, str):
+            return marker if marker in self.text else None
+        match = marker.search(self.text)
+        if match is None:
+            return None
+        return match.group(1 if marker.groups else 0)
+
+    def port(self, pattern: re.Pattern[str], timeout: float = 60) -> int:
+        """The port a line matching ``pattern`` (its group 1) names, once written."""
+        return int(self.until(pattern, timeout))
 
     def rest(self) -> str:
         """Everything up to the end of the stream (call once the process has exited)."""
@@ -186,26 +202,30 @@ def test_example_runs_as_a_user_would() -> None:
     assert "--grpc-address" in help_text
     assert "--dispatch" in help_text
 
-    http_port, grpc_port = _free_port(), _free_port()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "examples.ping",
-         "--http-address", f"127.0.0.1:{http_port}", "--grpc-address", f"127.0.0.1:{grpc_port}"],
+         "--http-address", "127.0.0.1:0", "--grpc-address", "127.0.0.1:0"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     stderr = _Lines(proc.stderr)
     try:
-        stderr.until("HTTP/JSON gateway listening")
+        grpc_port = stderr.port(GRPC_PORT)
+        http_port = stderr.port(GATEWAY_PORT)
         url = f"http://127.0.0.1:{http_port}/v1/ping"
         with urllib.request.urlopen(url, timeout=10) as resp:
             assert resp.read() == b'{"message":"Pong"}'
+        # The port the gRPC line names is the gRPC server's.
+        with grpc.insecure_channel(f"127.0.0.1:{grpc_port}") as channel:
+            reply = ping_pb2_grpc.PingServiceStub(channel).Ping(ping_pb2.PingRequest(), timeout=10)
+            assert reply.message == "Pong"
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=30)
     err = stderr.rest()
     assert proc.returncode == 0, err
-    assert f"gRPC server listening on 127.0.0.1:{grpc_port}" in err
-    assert f"HTTP/JSON gateway listening on http://127.0.0.1:{http_port}" in err
+    assert f"gRPC server listening on 127.0.0.1:0 (port {grpc_port})" in err
+    assert f"HTTP/JSON gateway listening on http://127.0.0.1:0 (port {http_port})" in err
     calls = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
-    assert any(c["msg"] == "rpc call: method = /example.v1.PingService/Ping" for c in calls)
+    assert sum(c["msg"] == "rpc call: method = /example.v1.PingService/Ping" for c in calls) == 2
     assert "Traceback" not in err

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -19,7 +20,7 @@ from examples.ping.service import PingServicer
 from .conftest import ROOT, Servers
 from .modes import MODES
 from .test_cli import ENV
-from .test_server import _free_port, _Lines
+from .test_server import GATEWAY_PORT, PROXY_PORT, _Lines
 
 
 def get(port: int, path: str, request_id: str) -> int:
@@ -37,15 +38,15 @@ def json_lines(text: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
 
 
-async def run_until_logged(args: list[str], port: int, marker: str) -> str:
-    """Start a serving process, make two requests once ``marker`` is written, and
-    return its standard error after it stopped on SIGINT."""
+async def run_until_logged(args: list[str], listening: re.Pattern[str]) -> str:
+    """Start a serving process on port 0, make two requests to the port the line
+    ``listening`` matches names, and return its standard error after it stopped on SIGINT."""
     proc = subprocess.Popen(  # noqa: ASYNC220 (only spawns; every wait below is off the loop)
         args, cwd=ROOT, env=ENV, stderr=subprocess.PIPE, text=True
     )
     lines = _Lines(proc.stderr)
     try:
-        await asyncio.to_thread(lines.until, marker)
+        port = await asyncio.to_thread(lines.port, listening)
         assert await asyncio.to_thread(get, port, "/v1/ping", "req-ok") == 200
         assert await asyncio.to_thread(get, port, "/v1/nowhere", "req-404") == 404
         await asyncio.to_thread(lines.until, "req-404")
@@ -77,16 +78,13 @@ def check_access_lines(entries: list[dict[str, Any]]) -> None:
 
 @pytest.mark.parametrize("mode", MODES)
 async def test_serve_local_logs_json_when_asked(mode: str) -> None:
-    port = _free_port()
     script = (
         "import grpcgw\n"
         "from examples.ping.service import PingServicer\n"
-        f"grpcgw.serve_local(PingServicer(), http_address='127.0.0.1:{port}',\n"
+        f"grpcgw.serve_local(PingServicer(), http_address='127.0.0.1:0',\n"
         f"                   grpc_address='127.0.0.1:0', log_format='json', dispatch='{mode}')\n"
     )
-    err = await run_until_logged(
-        [sys.executable, "-c", script], port, "HTTP/JSON gateway listening"
-    )
+    err = await run_until_logged([sys.executable, "-c", script], GATEWAY_PORT)
     entries = json_lines(err)
     own = [e for e in entries if e["logger"] == "grpcgw"]
     assert any(e["message"].startswith("HTTP/JSON gateway listening") for e in own)
@@ -95,25 +93,23 @@ async def test_serve_local_logs_json_when_asked(mode: str) -> None:
 
 async def test_proxy_logs_as_its_flags_say(servers: Servers) -> None:
     target = await servers.start(PingServicer())
-    port = _free_port()
     args = [
         sys.executable, "-m", "grpcgw", "proxy", "example.v1.PingService",
         "--import", "examples.ping.service", "--target", target,
-        "--http-address", f"127.0.0.1:{port}", "--log-format", "json", "--log-level", "info",
+        "--http-address", "127.0.0.1:0", "--log-format", "json", "--log-level", "info",
     ]  # fmt: skip
-    err = await run_until_logged(args, port, "grpcgw proxy: http://127.0.0.1")
+    err = await run_until_logged(args, PROXY_PORT)
     check_access_lines(json_lines(err))
 
 
 async def test_proxy_logs_text_by_default(servers: Servers) -> None:
     target = await servers.start(PingServicer())
-    port = _free_port()
     args = [
         sys.executable, "-m", "grpcgw", "proxy", "example.v1.PingService",
         "--import", "examples.ping.service", "--target", target,
-        "--http-address", f"127.0.0.1:{port}",
+        "--http-address", "127.0.0.1:0",
     ]  # fmt: skip
-    err = await run_until_logged(args, port, "grpcgw proxy: http://127.0.0.1")
+    err = await run_until_logged(args, PROXY_PORT)
     [line] = [x for x in err.splitlines() if "id=req-ok" in x]
     stamp, level, logger, message = line.split(" ", 3)
     assert stamp.endswith("Z")

@@ -137,13 +137,10 @@ class Proc:
 # -- the servers ----------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
+# Each server binds port 0 and says which port it got: a port picked free beforehand
+# and closed again could be taken by any other socket before the server binds it.
 _LOCAL_PORT = re.compile(r"HTTP/JSON gateway listening on http://\S+ \(port (\d+)\)")
+_PROXY_PORT = re.compile(r"grpcgw proxy: http://127\.0\.0\.1:(\d+) ")
 
 
 class Local(Proc):
@@ -187,7 +184,6 @@ class Proxy(Proc):
     def __init__(self, target: str, *flags: str) -> None:
         from .apps import IMPORTS, SERVICES
 
-        self.port = free_port()
         imports = [arg for module in IMPORTS for arg in ("--import", module)]
         super().__init__(
             [
@@ -200,12 +196,14 @@ class Proxy(Proc):
                 "--target",
                 target,
                 "--http-address",
-                f"127.0.0.1:{self.port}",
+                "127.0.0.1:0",  # its "grpcgw proxy: http://..." line names the port
                 *flags,
             ],
             name="grpcgw proxy",
         )
-        self.wait_for("grpcgw proxy: http://")
+        found = self.wait_for(_PROXY_PORT)
+        assert isinstance(found, re.Match)
+        self.port = int(found.group(1))
         self.ready = self.mark()
 
 
