@@ -48,6 +48,15 @@ class PageError(ValueError):
     """The page's markers are not usable (a typo, a marker with no block)."""
 
 
+class PortInUse(AssertionError):
+    """A background command ended before its lines, unable to listen: its port was taken."""
+
+
+#: What a server that cannot listen says: the OS's text (aiohttp, Python's socket
+#: errors) or grpcgw's for the gRPC server.
+_IN_USE = re.compile(r"address already in use|cannot bind", re.IGNORECASE)
+
+
 @dataclass
 class Command:
     text: str
@@ -239,7 +248,8 @@ class Shell:
             while True:
                 line = lines.next(deadline)
                 if line is None:
-                    raise AssertionError(
+                    ended = PortInUse if _IN_USE.search(lines.text) else AssertionError
+                    raise ended(
                         f"{command!r} ended (status {proc.wait()}) before printing {want!r}:\n"
                         f"{lines.text}"
                     )

@@ -6,12 +6,16 @@ installed from a copy of this checkout (the page's ``~/src/grpcgw`` clone),
 protoc, the files, ``serve_local`` in the background, ``curl`` compared with
 what the page shows, ``grpcgw lambda-invoke`` and ``grpcgw lambda-build``
 (pip's cache makes the wheels quick after the first run). The ports 8080 and
-8081 become free ones, since other servers may hold those on this machine.
+8081 become free ones, since other servers may hold those on this machine
+(see _page_ports).
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
+import random
 import re
 import shutil
 import socket
@@ -29,10 +33,61 @@ README = ROOT / "README.md"
 CLONE = ("pyproject.toml", "README.md", "LICENSE", "src", "examples")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+#: How many times test_quickstart runs the page, each time on other ports, when
+#: a server it starts finds its port taken (see _page_ports).
+ATTEMPTS = 3
+
+
+def _ephemeral_range() -> range:
+    """The ports the kernel hands out for port 0 and for outgoing connections."""
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+    except (OSError, ValueError):
+        return range(49152, 65536)  # IANA's range: the default of BSD, macOS, Windows
+    return range(int(low), int(high) + 1)
+
+
+def _page_ports(count: int) -> list[int]:
+    """Ports for the page's 8080 and 8081, free at this moment on 127.0.0.1 and ::1.
+
+    The page names its ports in files and commands written before its server
+    starts, so the server cannot bind port 0 and say which it got, as the other
+    tests' servers do. A port is free now and may be taken before the server
+    binds it; to make that rare it is picked outside the ephemeral range, which
+    no socket bound to port 0 and no outgoing connection (the suite makes
+    thousands) ever takes. What is left -- another program binding that very
+    number meanwhile -- test_quickstart meets by running the page again on other
+    ports, ATTEMPTS times at most.
+    """
+    ephemeral = _ephemeral_range()
+    outside = [p for p in range(10000, 65536) if p not in ephemeral]
+    ports: list[int] = []
+    while len(ports) < count:
+        port = _free_on_loopback(random.choice(outside) if outside else 0)
+        if port and port not in ports:
+            ports.append(port)
+    return ports
+
+
+def _free_on_loopback(port: int) -> int:
+    """``port`` (0: one the kernel picks) if 127.0.0.1 and ::1 can bind it now, else 0."""
+    with contextlib.ExitStack() as stack:
+        try:
+            v4 = stack.enter_context(socket.socket(socket.AF_INET))
+            v4.bind(("127.0.0.1", port))
+            port = v4.getsockname()[1]
+        except OSError:
+            return 0
+        try:
+            v6 = stack.enter_context(socket.socket(socket.AF_INET6))
+            v6.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)  # ::1 alone
+        except OSError:
+            return port  # no IPv6 here: localhost is 127.0.0.1 alone
+        try:
+            v6.bind(("::1", port))
+        except OSError as exc:
+            return port if exc.errno == errno.EADDRNOTAVAIL else 0  # EADDRNOTAVAIL: no ::1
+        return port
 
 
 def _clone(dest: Path) -> Path:
@@ -102,18 +157,26 @@ def test_quickstart(tmp_path: Path) -> None:
         pytest.skip("curl is not installed (apt-get install curl; .ci/run installs it)")
     blocks = docpage.parse(PAGE.read_text())
     assert blocks, "docs/quickstart.md has no marked blocks"
-    clone = _clone(tmp_path / "grpcgw")
-    start = tmp_path / "work"
-    start.mkdir()
-    state = tmp_path / "state"
-    state.mkdir()
-    substitutions = {
-        "~/src/grpcgw": str(clone),
-        "8080": str(_free_port()),
-        "8081": str(_free_port()),
-    }
-    shell = docpage.Shell(start, _environment(), state)
-    log = docpage.run_page(blocks, shell, substitutions)
+    for attempt in range(1, ATTEMPTS + 1):
+        root = tmp_path / f"attempt-{attempt}"
+        root.mkdir()
+        clone = _clone(root / "grpcgw")
+        start = root / "work"
+        start.mkdir()
+        state = root / "state"
+        state.mkdir()
+        http_port, grpc_port = _page_ports(2)
+        substitutions = {"~/src/grpcgw": str(clone), "8080": str(http_port), "8081": str(grpc_port)}
+        shell = docpage.Shell(start, _environment(), state)
+        try:
+            log = docpage.run_page(blocks, shell, substitutions)
+        except docpage.PortInUse as exc:  # taken since _page_ports: once more, on others
+            if attempt == ATTEMPTS:
+                raise
+            taken = str(exc).strip().splitlines()[-1]
+            print(f"attempt {attempt}: a port was taken ({taken}); again on other ports")
+            continue
+        break
     print("\n".join(log))  # with each command's time, shown by pytest -s or on failure
     # The zip was written where the page says, in the project it built.
     zips = list(start.glob("*/function.zip"))
@@ -168,6 +231,32 @@ def test_a_background_command_is_waited_for_and_stopped(tmp_path: Path) -> None:
     ended = "<!-- test: background -->\n```console\n$ echo done\nready\n```\n"
     with pytest.raises(AssertionError, match=r"ended .* before printing 'ready'"):
         _page(tmp_path, ended)
+
+
+def test_a_background_command_that_cannot_listen_is_told_apart(tmp_path: Path) -> None:
+    """PortInUse (test_quickstart runs the page again) only for a port taken, nothing else."""
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        bind = f"python3 -c 'import socket; socket.socket().bind((\"127.0.0.1\", {port}))'"
+        page = f"<!-- test: background -->\n```console\n$ {bind}\nlistening\n```\n"
+        with pytest.raises(docpage.PortInUse, match="Address already in use"):
+            _page(tmp_path, page)
+    failing = "<!-- test: background -->\n```console\n$ python3 -c 'raise SystemExit(3)'\nx\n```\n"
+    with pytest.raises(AssertionError, match="status 3") as ended:
+        _page(tmp_path, failing)
+    assert not isinstance(ended.value, docpage.PortInUse)
+
+
+def test_page_ports_are_outside_the_ephemeral_range() -> None:
+    ephemeral = _ephemeral_range()
+    ports = _page_ports(2)
+    assert len(set(ports)) == 2
+    for port in ports:
+        assert 10000 <= port < 65536
+        if any(p not in ephemeral for p in range(10000, 65536)):  # Linux: 32768-60999
+            assert port not in ephemeral
 
 
 @pytest.mark.parametrize(
