@@ -304,11 +304,12 @@ async def test_unreachable_socket_path_is_not_revealed(
 
 
 async def test_refused_tcp_address_is_not_revealed() -> None:
-    with socket.socket() as s:  # a port nobody listens on any more
+    # A port bound and never listened on: refused, and (held) no server can take it.
+    with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    async with Gateway([AsyncCrash()], target=f"127.0.0.1:{port}") as gw:
-        resp = await gw.handle(req("GET", "/v1/ping"))
+        async with Gateway([AsyncCrash()], target=f"127.0.0.1:{port}") as gw:
+            resp = await gw.handle(req("GET", "/v1/ping"))
     assert status_of(resp, 503, Code.UNAVAILABLE) == "the service is unavailable"
     assert "127.0.0.1" not in resp.body.decode()
     assert str(port) not in resp.body.decode()

@@ -80,6 +80,7 @@ class LocalServer:
 
     @property
     def grpc_port(self) -> int:
+        """The TCP port the gRPC server listens on (useful with port 0)."""
         return self.grpc_server.port
 
     @property
