@@ -114,6 +114,17 @@ async def test_sync_servicer_on_the_threaded_server(mode: str) -> None:
         }
 
 
+@pytest.mark.parametrize("servicer", [PingServicer, SyncPingServicer], ids=["aio", "threaded"])
+async def test_a_grpc_port_in_use_fails_the_start(servicer: type) -> None:
+    """A second serve_local on the first one's gRPC port does not start (gRPC's default,
+    SO_REUSEPORT, would have let it bind too and take part of the first one's calls)."""
+    first = await start_local(servicer(), http_address="127.0.0.1:0", grpc_address="127.0.0.1:0")
+    async with first:
+        taken = f"127.0.0.1:{first.grpc_port}"
+        with pytest.raises(OSError, match=re.escape(f"cannot bind gRPC server to {taken}")):
+            await start_local(servicer(), http_address="127.0.0.1:0", grpc_address=taken)
+
+
 async def test_interceptor_kind_must_match(mode: str) -> None:
     with pytest.raises(ServerConfigError, match="async servicers"):
         await start_local(

@@ -167,6 +167,12 @@ async def _start(
     services = [resolve_service(s) for s in servicers]
     gateway_services = [s.descriptor for s in services]
     config = front_end_defaults(config, on=True)
+    if shared is None:
+        # One process owns its port. With gRPC's default (SO_REUSEPORT) a second
+        # server on the same port, another serve_local, would bind as well and
+        # silently take part of the calls; now it fails to start. Workers share
+        # their port on purpose and keep it. The caller's own setting wins.
+        grpc_server_options = [("grpc.so_reuseport", 0), *grpc_server_options]
     grpc_server = await GrpcServer.start(
         services,
         grpc_address,
