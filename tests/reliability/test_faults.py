@@ -69,9 +69,21 @@ def _gateway_lines(proc: Proc, mark: int) -> list[str]:
 def silent() -> Iterator[socket.socket]:
     """A listener that completes TCP handshakes and never says a word."""
     with socket.socket() as listener:
+        # SO_REUSEPORT, as gRPC's server binds: the test can hold the port through
+        # the outage (bound, not listening) until the backend binds it alongside.
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         listener.bind(("127.0.0.1", 0))
         listener.listen(64)
         yield listener
+
+
+def _hold(port: int) -> socket.socket:
+    """The port bound and not listening (connections to it are refused), beside a
+    listener that set SO_REUSEPORT, so that nothing else takes it meanwhile."""
+    holder = socket.socket()
+    holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    holder.bind(("127.0.0.1", port))
+    return holder
 
 
 def test_backend_unresponsive_down_back_slow_killed_and_restarted(
@@ -88,7 +100,10 @@ def test_backend_unresponsive_down_back_slow_killed_and_restarted(
         reply = get(proxy.port, "/v1/ping")
         assert reply.status == 503, reply
         assert status_body(reply.body, 14, (str(port),))["message"] == "the service is unavailable"
-        # Down: nothing listens any more.
+        # Down: nothing listens any more. The port stays bound, not listening
+        # (connections are refused), so no other socket can take it before the
+        # backend comes back on it.
+        holder = _hold(port)
         silent.close()
         reply = get(proxy.port, "/v1/ping")
         assert reply.status == 503, reply
@@ -96,6 +111,7 @@ def test_backend_unresponsive_down_back_slow_killed_and_restarted(
 
         # Back: the gateway reconnects by itself.
         backend = Backend(port)
+        holder.close()
         failed = _recovers(proxy.port)
         # The outage is logged at WARNING, without tracebacks, and not once per
         # failed request: one line per 10 s with a count (the access log has each).
@@ -116,6 +132,7 @@ def test_backend_unresponsive_down_back_slow_killed_and_restarted(
         lines = _lines_of(stream)
         assert next(lines)["result"]["name"] == "shelves/first"
         backend.wait_for("started idle-kill1")
+        holder = _hold(port)  # through the restart, as above
         backend.kill()
         rest = list(lines)  # bounded by the socket timeout: never a hang
         assert len(rest) == 1, rest
@@ -127,6 +144,7 @@ def test_backend_unresponsive_down_back_slow_killed_and_restarted(
 
         # Restarted: it recovers again.
         backend = Backend(port)
+        holder.close()
         _recovers(proxy.port)
 
         # Killed mid-stream (raw HttpBody): the response is cut short, never ended as
