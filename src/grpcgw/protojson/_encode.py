@@ -227,17 +227,7 @@ def _generated_encoder(codecs: Codecs, desc: Descriptor, options: Options) -> En
     for n, field in enumerate(sorted(desc.fields, key=lambda f: f.number)):
         key = repr(options.json_key(field))
         value = _value_source(codecs, field, options, f"_c{n}", namespace)
-        read = read_source("message", field.name)
-        # Exactly upb's ListFields: repeated and map fields when not empty, fields
-        # with presence when set, others when not zero (-0.0 counts as set).
-        if field.is_repeated or not field.has_presence:
-            lines.append(f"    v = {read}")
-            if field.type in (FD.TYPE_DOUBLE, FD.TYPE_FLOAT) and not field.is_repeated:
-                lines.append("    if v or _copysign(1.0, v) < 0.0:")
-            else:
-                lines.append("    if v:")
-        else:
-            lines += [f"    if message.HasField({field.name!r}):", f"        v = {read}"]
+        lines += _listed(field)
         lines.append(f"        js[{key}] = {value}")
     if options.emit:
         for n, field in enumerate(desc.fields):
@@ -342,25 +332,16 @@ def _generated_writer(codecs: Codecs, desc: Descriptor, options: Options) -> Wri
         text = f"{key + before!r} + {value}"
         if after:
             text += f" + {after!r}"
-        read = read_source("message", field.name)
-        if field.is_repeated or not field.has_presence:
-            lines.append(f"    v = {read}")
-            if field.type in (FD.TYPE_DOUBLE, FD.TYPE_FLOAT) and not field.is_repeated:
-                lines.append("    if v or _copysign(1.0, v) < 0.0:")
+        lines += _listed(field)
+        lines.append(f"        out.append({text})")
+        if (field.is_repeated or not field.has_presence) and options.emit:
+            if is_map(field):
+                default = "{}"
+            elif field.is_repeated:
+                default = "[]"
             else:
-                lines.append("    if v:")
-            lines.append(f"        out.append({text})")
-            if options.emit:
-                if is_map(field):
-                    default = "{}"
-                elif field.is_repeated:
-                    default = "[]"
-                else:
-                    default = dumps(value_json(codecs, field, options)(field.default_value))
-                lines += ["    else:", f"        rest.append({key + default!r})"]
-        else:
-            lines += [f"    if message.HasField({field.name!r}):", f"        v = {read}"]
-            lines.append(f"        out.append({text})")
+                default = dumps(value_json(codecs, field, options)(field.default_value))
+            lines += ["    else:", f"        rest.append({key + default!r})"]
     if options.emit:
         lines.append("    out += rest")
     lines.append("    return '{' + ','.join(out) + '}'")
@@ -449,3 +430,15 @@ class Encoder:
             return write(message)
         except Exception:  # Slow, or anything the writer did not foresee: the dict's path
             return dumps(self.encode(message))
+
+
+def _listed(field: FieldDescriptor) -> list[str]:
+    """Source lines that bind ``v`` to the field and open a block run when upb's
+    ListFields lists it: repeated and map fields when not empty, fields with presence
+    when set, others when not zero (-0.0 counts as set)."""
+    read = read_source("message", field.name)
+    if field.has_presence and not field.is_repeated:
+        return [f"    if message.HasField({field.name!r}):", f"        v = {read}"]
+    if field.type in (FD.TYPE_DOUBLE, FD.TYPE_FLOAT) and not field.is_repeated:
+        return [f"    v = {read}", "    if v or _copysign(1.0, v) < 0.0:"]
+    return [f"    v = {read}", "    if v:"]
