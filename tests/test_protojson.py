@@ -255,14 +255,18 @@ def _to_dict(message: Message, options: tuple[bool, bool, bool]) -> tuple[str, A
         return "error", type(e)
 
 
-def _encode(message: Message, options: tuple[bool, bool, bool]) -> tuple[str, Any]:
+def _encoder(message: Message, options: tuple[bool, bool, bool]) -> Any:
     emit, proto_names, ints = options
-    encoder = protojson.encoder(
+    return protojson.encoder(
         message.DESCRIPTOR,
         always_print_fields_with_no_presence=emit,
         preserving_proto_field_name=proto_names,
         use_integers_for_enums=ints,
     )
+
+
+def _encode(message: Message, options: tuple[bool, bool, bool]) -> tuple[str, Any]:
+    encoder = _encoder(message, options)
     try:
         return "ok", encoder.encode(message)
     except Exception as e:
@@ -351,13 +355,7 @@ def _compact(outcome: tuple[str, Any]) -> tuple[str, Any]:
 
 
 def _json_text(message: Message, options: tuple[bool, bool, bool]) -> tuple[str, Any]:
-    emit, proto_names, ints = options
-    encoder = protojson.encoder(
-        message.DESCRIPTOR,
-        always_print_fields_with_no_presence=emit,
-        preserving_proto_field_name=proto_names,
-        use_integers_for_enums=ints,
-    )
+    encoder = _encoder(message, options)
     try:
         return "ok", encoder.json_text(message)
     except Exception as e:

@@ -180,12 +180,19 @@ async def test_a_killed_worker_is_replaced_and_a_crash_loop_stops() -> None:
     assert "Traceback" in text  # the program's own: serve_local raised WorkersError
 
 
+def _run_to_end(*args: str) -> tuple[int, str]:
+    """``tests.workers_app`` with ``args``, run until it exits (30 s at most): its
+    exit status and its output."""
+    process = Process([sys.executable, "-m", "tests.workers_app", *args], env=ENV, cwd=ROOT)
+    try:
+        code = process.proc.wait(30)
+    finally:
+        process.stop()
+    return code, process.out.drain()
+
+
 def test_a_worker_that_cannot_start_stops_them_all() -> None:
-    process = Process(
-        [sys.executable, "-m", "tests.workers_app", "direct", "--twice"], env=ENV, cwd=ROOT
-    )
-    code = process.proc.wait(30)
-    text = process.out.drain()
+    code, text = _run_to_end("direct", "--twice")
     assert code == 1
     assert re.search(
         r"WorkersError: worker \d failed to start: RouteConfigError: .*duplicate route", text
@@ -198,26 +205,14 @@ def test_a_taken_port_fails_before_forking() -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        process = Process(
-            [sys.executable, "-m", "tests.workers_app", "socket",
-             "--http-address", f"127.0.0.1:{port}"],
-            env=ENV, cwd=ROOT,
-        )  # fmt: skip
-        code = process.proc.wait(30)
-    text = process.out.drain()
+        code, text = _run_to_end("socket", "--http-address", f"127.0.0.1:{port}")
     assert code == 1
     assert f"OSError: [Errno 98] cannot bind 127.0.0.1 port {port}: address already in use" in text
     assert "starting 2 workers" not in text
 
 
 def test_a_grpc_channel_made_before_the_fork_is_refused() -> None:
-    process = Process(
-        [sys.executable, "-m", "tests.workers_app", "direct", "--grpc-in-constructor"],
-        env=ENV,
-        cwd=ROOT,
-    )
-    code = process.proc.wait(30)
-    text = process.out.drain()
+    code, text = _run_to_end("direct", "--grpc-in-constructor")
     assert code == 1
     assert "WorkersError: serve_local(workers=2): gRPC already runs in this process" in text
     assert "grpc_global_tim" in text
@@ -334,13 +329,7 @@ def test_a_signal_reaching_a_worker_as_it_is_forked_is_the_workers() -> None:
     """Between the fork and its own handlers, a worker still has the supervisor's:
     a SIGTERM then must end that worker (it cannot start), not reach the supervisor's
     wakeup pipe as if the supervisor had been told to stop (it was not)."""
-    process = Process(
-        [sys.executable, "-m", "tests.workers_app", "direct", "--signal-at-fork"],
-        env=ENV,
-        cwd=ROOT,
-    )
-    code = process.proc.wait(30)
-    text = process.out.drain()
+    code, text = _run_to_end("direct", "--signal-at-fork")
     assert code == 1, text
     assert re.search(r"WorkersError: worker \d failed to start: killed by signal 15", text), text
     assert "shutting down" not in text
@@ -351,16 +340,7 @@ def test_a_worker_stuck_at_start_up_is_killed_and_fails_the_start() -> None:
     """Worker 2 hangs before it serves (as one would on a lock another thread held at
     the fork): the supervisor does not wait for it for ever but kills it once the start
     timeout has passed, stops worker 1 and fails with a one-line reason."""
-    process = Process(
-        [sys.executable, "-m", "tests.workers_app", "direct",
-         "--hang-at-fork", "2", "--start-timeout", "3"],
-        env=ENV, cwd=ROOT,
-    )  # fmt: skip
-    try:
-        code = process.proc.wait(30)
-    finally:
-        process.stop()
-    text = process.out.drain()
+    code, text = _run_to_end("direct", "--hang-at-fork", "2", "--start-timeout", "3")
     assert code == 1, text
     assert "worker 1 started" in text  # the other served, and was stopped
     assert re.search(
