@@ -9,6 +9,7 @@ import os
 import queue
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -26,7 +27,7 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from examples.ping.interceptor import LoggingInterceptor, SyncLoggingInterceptor
 from examples.ping.service import PingServicer, ShelfServicer, SyncPingServicer
 from grpcgw import start_local
-from grpcgw.grpcserver import ServerConfigError
+from grpcgw.grpcserver import ServerConfigError, bind_targets
 
 from . import modes
 from .conftest import ROOT
@@ -123,6 +124,75 @@ async def test_a_grpc_port_in_use_fails_the_start(servicer: type) -> None:
         taken = f"127.0.0.1:{first.grpc_port}"
         with pytest.raises(OSError, match=re.escape(f"cannot bind gRPC server to {taken}")):
             await start_local(servicer(), http_address="127.0.0.1:0", grpc_address=taken)
+
+
+@pytest.mark.parametrize("servicer", [PingServicer, SyncPingServicer], ids=["aio", "threaded"])
+async def test_a_host_name_whose_address_is_taken_fails_the_start(servicer: type) -> None:
+    """``localhost:P`` with 127.0.0.1:P held by another program does not start (gRPC,
+    resolving the name itself, would serve [::1]:P alone and only log a warning)."""
+    held = socket.socket()
+    with held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        pattern = f"cannot bind gRPC server to localhost:{port} (127.0.0.1:{port})"
+        with pytest.raises(OSError, match=re.escape(pattern)):
+            await start_local(
+                servicer(), http_address="127.0.0.1:0", grpc_address=f"localhost:{port}"
+            )
+
+
+async def test_a_host_name_binds_each_of_its_addresses_on_one_port() -> None:
+    server = await start_local(
+        PingServicer(), http_address="127.0.0.1:0", grpc_address="localhost:0"
+    )
+    async with server:
+        port = server.grpc_port
+        assert port > 0
+        for family, _, _, _, sockaddr in socket.getaddrinfo(
+            "localhost", port, type=socket.SOCK_STREAM
+        ):
+            host = f"[{sockaddr[0]}]" if family == socket.AF_INET6 else sockaddr[0]
+            async with grpc.aio.insecure_channel(f"{host}:{port}") as channel:
+                stub = ping_pb2_grpc.PingServiceStub(channel)
+                reply = await stub.Ping(ping_pb2.PingRequest(), timeout=10)
+                assert reply.message == "Pong"
+
+
+@pytest.mark.parametrize(
+    ("address", "expected"),
+    [
+        ("[::1]:8081", ["[::1]:8081"]),
+        ("127.0.0.1:8081", ["127.0.0.1:8081"]),
+        ("[::]:0", ["[::]:0"]),
+        (":8081", [":8081"]),
+        ("unix:/tmp/x.sock", ["unix:/tmp/x.sock"]),
+        ("unix-abstract:grpcgw", ["unix-abstract:grpcgw"]),
+        ("no-port", ["no-port"]),
+    ],
+)
+def test_bind_targets_leave_literals_and_sockets_to_grpc(address: str, expected: list[str]) -> None:
+    assert bind_targets(address) == expected
+
+
+def test_bind_targets_resolve_a_name_as_the_system_does() -> None:
+    resolved = {
+        (f"[{a[0]}]:7" if family == socket.AF_INET6 else f"{a[0]}:7")
+        for family, _, _, _, a in socket.getaddrinfo("localhost", 7, type=socket.SOCK_STREAM)
+    }
+    targets = bind_targets("localhost:7")
+    assert set(targets) == resolved
+    assert len(targets) == len(resolved)
+
+
+def test_bind_targets_name_a_host_that_does_not_resolve() -> None:
+    with pytest.raises(
+        OSError,
+        match=re.escape(
+            "cannot bind gRPC server to nowhere.invalid:1: cannot resolve 'nowhere.invalid'"
+        ),
+    ):
+        bind_targets("nowhere.invalid:1")
 
 
 async def test_interceptor_kind_must_match(mode: str) -> None:

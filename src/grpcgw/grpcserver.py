@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -29,6 +30,46 @@ from grpcgw.descriptors import ServiceInfo
 from grpcgw.metadata import METADATA_SIZE_OPTIONS
 
 log = logging.getLogger("grpcgw")
+
+
+def bind_targets(address: str) -> list[str]:
+    """The addresses to give gRPC for ``address``: itself, unless its host is a name,
+    which grpcgw resolves (as the HTTP side binds one) into one address per result.
+
+    gRPC resolves a name itself and starts if any one of its addresses binds:
+    ``localhost:P`` with ``127.0.0.1:P`` held by another program serves ``[::1]:P``
+    alone, with a warning in gRPC's log as the only sign, and clients reaching
+    ``127.0.0.1:P`` talk to the other program. Bound one by one, a taken address
+    fails the start. Raises :class:`OSError` for a name that does not resolve.
+    """
+    if address.startswith(("unix:", "unix-abstract:", "vsock:", "[")):
+        return [address]
+    host, sep, port = address.rpartition(":")
+    if not sep or not host or not port.isdigit() or _is_ip(host):
+        return [address]  # a wildcard, a literal, or what gRPC itself rejects
+    try:
+        infos = socket.getaddrinfo(host, int(port), socket.AF_UNSPEC, socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as exc:
+        raise OSError(
+            f"cannot bind gRPC server to {address}: cannot resolve {host!r}: {exc}"
+        ) from None
+    targets: list[str] = []
+    for family, _, _, _, sockaddr in infos:
+        ip = str(sockaddr[0])
+        target = f"[{ip}]:{port}" if family == socket.AF_INET6 else f"{ip}:{port}"
+        if target not in targets:
+            targets.append(target)
+    return targets or [address]
+
+
+def _is_ip(host: str) -> bool:
+    for family in (socket.AF_INET, socket.AF_INET6):
+        try:
+            socket.inet_pton(family, host)
+        except OSError:
+            continue
+        return True
+    return False
 
 
 class ServerConfigError(TypeError):
@@ -204,15 +245,21 @@ class GrpcServer:
             from grpcgw.reflection import enable_reflection
 
             enable_reflection(server, names)
-        try:
-            if credentials is None:
-                port = server.add_insecure_port(address)
-            else:
-                port = server.add_secure_port(address, credentials)
-        except RuntimeError as exc:
-            raise OSError(f"cannot bind gRPC server to {address}: {exc}") from None
-        if port == 0 and not address.startswith("unix"):
-            raise OSError(f"cannot bind gRPC server to {address}")
+        port = 0
+        for target in bind_targets(address):
+            if port and target.endswith(":0"):  # the port the first address got, on all
+                target = f"{target[:-2]}:{port}"
+            shown = address if target == address else f"{address} ({target})"
+            try:
+                if credentials is None:
+                    bound = server.add_insecure_port(target)
+                else:
+                    bound = server.add_secure_port(target, credentials)
+            except RuntimeError as exc:
+                raise OSError(f"cannot bind gRPC server to {shown}: {exc}") from None
+            if bound == 0 and not address.startswith("unix"):
+                raise OSError(f"cannot bind gRPC server to {shown}")
+            port = port or bound
         for extra in also_listen:
             try:
                 server.add_insecure_port(extra)
