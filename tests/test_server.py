@@ -28,6 +28,7 @@ from examples.ping.interceptor import LoggingInterceptor, SyncLoggingInterceptor
 from examples.ping.service import PingServicer, ShelfServicer, SyncPingServicer
 from grpcgw import start_local
 from grpcgw.grpcserver import ServerConfigError, bind_targets
+from grpcgw.httpserver import _bind_tcp
 
 from . import modes
 from .conftest import ROOT
@@ -157,6 +158,21 @@ async def test_a_host_name_binds_each_of_its_addresses_on_one_port() -> None:
                 stub = ping_pb2_grpc.PingServiceStub(channel)
                 reply = await stub.Ping(ping_pb2.PingRequest(), timeout=10)
                 assert reply.message == "Pong"
+
+
+def test_a_host_of_several_addresses_listens_on_one_port_in_all() -> None:
+    """Port 0 for a host that resolves to several addresses (here the wildcard: 0.0.0.0
+    and ::, one socket per family; ``localhost`` where it resolves to 127.0.0.1 and ::1)
+    is one port on all of them, the one ``http_port`` reports, not a port of its own each."""
+    sockets = _bind_tcp("", 0, 8)
+    try:
+        ports = {sock.getsockname()[1] for sock in sockets}
+        assert len(sockets) == 2
+        assert len(ports) == 1
+        assert ports != {0}
+    finally:
+        for sock in sockets:
+            sock.close()
 
 
 @pytest.mark.parametrize(

@@ -544,6 +544,8 @@ def _bind_tcp(host: str, port: int, backlog: int, reuse_port: bool = False) -> l
             if family == socket.AF_INET6 and hasattr(socket, "IPPROTO_IPV6"):
                 # One socket per family: "[::]" is IPv6 only, as with asyncio.
                 sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            if port == 0 and sockets[0] is not sock:  # one port for all, as gRPC does
+                address = (address[0], sockets[0].getsockname()[1], *address[2:])
             try:
                 sock.bind(address)
             except OSError as exc:
