@@ -392,3 +392,58 @@ async def test_a_given_invoker_is_used_and_left_open(example_target: str) -> Non
     async with Gateway([PingServicer()], invoker=invoker) as gw:
         assert (await gw.handle(req("GET", "/v1/ping"))).json() == {"message": "Pong"}
     await invoker.aclose()
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        (
+            {"headers": {"accept": "*/*"}},
+            "HttpRequest.headers must be a sequence of (name, value) pairs, not dict: "
+            "pass list(headers.items())",
+        ),
+        (
+            {"headers": "accept: */*"},
+            "HttpRequest.headers must be a sequence of (name, value) pairs, not str",
+        ),
+        (
+            {"metadata": {"tenant": "acme"}},
+            "HttpRequest.metadata must be a sequence of (name, value) pairs, not dict: "
+            "pass list(metadata.items())",
+        ),
+        (
+            {"body": '{"theme":"Sci-fi"}'},
+            "HttpRequest.body must be bytes, not str: encode it (body=text.encode())",
+        ),
+        ({"body": None}, "HttpRequest.body must be bytes, not NoneType"),
+        ({"method": b"GET"}, "HttpRequest.method must be a str, not bytes"),
+        ({"path": None}, "HttpRequest.path must be a str, not NoneType"),
+        ({"query": {"a": "1"}}, "HttpRequest.query must be a str, not dict"),
+    ],
+)
+def test_a_request_of_the_wrong_types_is_refused_when_made(
+    fields: dict[str, Any], message: str
+) -> None:
+    """What a requests/httpx habit writes fails where it is written, naming the field
+    (it used to reach the gateway and answer 500 with a traceback in the log)."""
+    args: dict[str, Any] = {"method": "POST", "path": "/v1/shelves", **fields}
+    with pytest.raises(TypeError) as caught:
+        HttpRequest(**args)
+    assert str(caught.value) == message
+
+
+async def test_a_body_of_other_bytes_like_types_is_taken_as_bytes(gateway: Gateway) -> None:
+    for body in (bytearray(b'{"theme":"Sci-fi"}'), memoryview(b'{"theme":"Sci-fi"}')):
+        request = HttpRequest(
+            "POST",
+            "/v1/shelves",
+            query="shelfId=bytes-like",
+            headers=(("accept", "*/*"),),
+            body=body,
+        )
+        assert type(request.body) is bytes
+        resp = await gateway.handle(request)
+        assert resp.status == 201, resp.body
+        assert resp.json()["theme"] == "Sci-fi"
+        deleted = await gateway.handle(HttpRequest("DELETE", "/v1/shelves/bytes-like"))
+        assert deleted.status == 200, deleted.body

@@ -7,7 +7,7 @@ the gateway knows nothing else of HTTP servers.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +27,9 @@ class HttpRequest:
     decodes path variables itself, so ``%2F`` never splits a segment), and
     ``query`` the raw query string, without the ``?``. (:meth:`Gateway.handle
     <grpcgw.Gateway.handle>` also takes a ``path`` that still carries its
-    ``?query`` when ``query`` is empty.)
+    ``?query`` when ``query`` is empty.) A field of the wrong type (a ``dict`` of
+    headers, a ``str`` body) raises :class:`TypeError` naming it; a ``bytearray``
+    or ``memoryview`` body is taken as ``bytes``.
     """
 
     method: str
@@ -46,6 +48,43 @@ class HttpRequest:
     #: The runtime's id for this request (the Lambda request id), for the access
     #: log; without it the log takes the client's ``X-Request-Id`` or makes one.
     request_id: str | None = None
+
+    def __post_init__(self) -> None:
+        # What a requests/httpx habit passes (a dict of headers, a str body) would
+        # otherwise fail deep inside the gateway, as a 500 with a traceback in the log.
+        if (
+            type(self.body) is not bytes
+            or type(self.headers) not in _PAIRS
+            or type(self.metadata) not in _PAIRS
+            or type(self.method) is not str
+            or type(self.path) is not str
+            or type(self.query) is not str
+        ):
+            _check(self)
+
+
+_PAIRS = (list, tuple)
+
+
+def _check(request: HttpRequest) -> None:
+    for name in ("method", "path", "query"):
+        value = getattr(request, name)
+        if type(value) is not str:
+            raise TypeError(f"HttpRequest.{name} must be a str, not {type(value).__name__}")
+    for name in ("headers", "metadata"):
+        value = getattr(request, name)
+        if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Sequence):
+            hint = f": pass list({name}.items())" if isinstance(value, Mapping) else ""
+            raise TypeError(
+                f"HttpRequest.{name} must be a sequence of (name, value) pairs, "
+                f"not {type(value).__name__}{hint}"
+            )
+    body: object = request.body
+    if isinstance(body, (bytearray, memoryview)):
+        object.__setattr__(request, "body", bytes(body))
+    elif type(body) is not bytes:
+        hint = ": encode it (body=text.encode())" if isinstance(body, str) else ""
+        raise TypeError(f"HttpRequest.body must be bytes, not {type(body).__name__}{hint}")
 
 
 @dataclass(slots=True)
