@@ -76,6 +76,101 @@ def test_lambda_invoke_reports_bad_input() -> None:
     assert "Traceback" not in unknown.stderr
 
 
+_LOUD_APP = """
+import grpcgw
+from examples.ping.service import PingServicer
+
+print("app imported")
+
+
+class Loud(PingServicer):
+    async def Ping(self, request, context):
+        metadata = dict(context.invocation_metadata())
+        print("Ping called with", metadata.get("authorization"), metadata.get("tenant"))
+        return await super().Ping(request, context)
+
+
+handler = grpcgw.serve_lambda(Loud())
+"""
+
+
+def test_lambda_invoke_keeps_what_the_function_prints_off_the_response(tmp_path: Path) -> None:
+    """As on Lambda, where a function's prints go to its log: stdout is the response
+    alone (``| jq`` works), the prints are on stderr; -H sets request headers."""
+    (tmp_path / "loud.py").write_text(_LOUD_APP)
+    result = grpcgw(
+        "lambda-invoke",
+        "--path",
+        str(tmp_path),
+        "loud.handler",
+        "--request",
+        "GET",
+        "/v1/ping",
+        "-H",
+        "Authorization: Bearer t",
+        "--header",
+        "Grpc-Metadata-Tenant: a",
+        "-H",
+        "grpc-metadata-tenant:b",
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["body"] == '{"message":"Pong"}'
+    assert "app imported" in result.stderr
+    assert "Ping called with Bearer t a,b" in result.stderr
+
+
+def test_lambda_invoke_reads_data_from_a_file_or_stdin(tmp_path: Path) -> None:
+    body = tmp_path / "shelf.json"
+    body.write_text('{"theme": "Poetry"}')
+    post = ("lambda-invoke", "examples.ping.lambda_function.handler", "--request", "POST")
+    from_file = grpcgw(*post, "/v1/shelves?shelfId=p", "--data", f"@{body}")
+    assert from_file.returncode == 0, from_file.stderr
+    assert json.loads(json.loads(from_file.stdout)["body"])["theme"] == "Poetry"
+    from_stdin = grpcgw(*post, "/v1/shelves?shelfId=q", "--data", "@-", stdin='{"theme": "Prose"}')
+    assert from_stdin.returncode == 0, from_stdin.stderr
+    assert json.loads(json.loads(from_stdin.stdout)["body"])["theme"] == "Prose"
+    missing = grpcgw(*post, "/v1/shelves", "--data", f"@{tmp_path / 'nope.json'}")
+    assert missing.returncode == 1
+    nope = str(tmp_path / "nope.json")
+    assert missing.stderr.strip() == (
+        f"grpcgw: cannot read --data file {nope!r}: No such file or directory"
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin", "message"),
+    [
+        (
+            ("--request", "GET", "v1/ping"),
+            None,
+            "grpcgw: --request PATH must start with '/' (got 'v1/ping')",
+        ),
+        (
+            ("--request", "GET", "/v1/ping", "-H", "nocolon"),
+            None,
+            "grpcgw: --header 'nocolon' is not 'Name: value'",
+        ),
+        (
+            ("-",),
+            "not json",
+            "grpcgw: the event is not JSON: Expecting value: line 1 column 1 (char 0)",
+        ),
+        (
+            ("-", "--request", "GET", "/"),
+            "{}",
+            "grpcgw: give an event file or --request (with --header, --data), not both",
+        ),
+    ],
+)
+def test_lambda_invoke_names_what_is_wrong(
+    args: tuple[str, ...], stdin: str | None, message: str
+) -> None:
+    result = grpcgw("lambda-invoke", "examples.ping.lambda_function.handler", *args, stdin=stdin)
+    assert result.returncode == 1
+    assert result.stderr.strip() == message
+    assert result.stdout == ""
+
+
 def test_routes() -> None:
     result = grpcgw(
         "routes", "examples.ping.service:ShelfServicer", "examples.ping.service:PingServicer"

@@ -15,6 +15,7 @@ grpcgw proxy --target localhost:50051 --import mypkg.v1.api_pb2
 from __future__ import annotations
 
 import argparse
+import contextlib
 import enum
 import importlib
 import json
@@ -78,15 +79,28 @@ class _Context:
         return self._remaining_ms
 
 
-def _synthetic_event(method: str, target: str, body: str | None) -> dict[str, Any]:
+def _synthetic_event(
+    method: str, target: str, body: str | None, headers: Sequence[str] = ()
+) -> dict[str, Any]:
     """A minimal HTTP API (payload 2.0) event, what a function URL also sends."""
     path, _, query = target.partition("?")
+    if not path.startswith("/"):
+        raise SystemExit(f"grpcgw: --request PATH must start with '/' (got {target!r})")
+    given: dict[str, str] = {}
+    for header in headers:
+        name, sep, value = header.partition(":")
+        if not sep or not name.strip():
+            raise SystemExit(f"grpcgw: --header {header!r} is not 'Name: value'")
+        name, value = name.strip().lower(), value.strip()
+        # As API Gateway passes a repeated header: its values joined by commas.
+        given[name] = f"{given[name]},{value}" if name in given else value
+    fields = {"host": "localhost", "content-type": "application/json", **given}
     event: dict[str, Any] = {
         "version": "2.0",
         "routeKey": "$default",
         "rawPath": path,
         "rawQueryString": query,
-        "headers": {"host": "localhost", "content-type": "application/json"},
+        "headers": fields,
         "requestContext": {
             "domainName": "localhost",
             "http": {"method": method, "path": path, "sourceIp": "127.0.0.1"},
@@ -100,21 +114,44 @@ def _synthetic_event(method: str, target: str, body: str | None) -> dict[str, An
     return event
 
 
+def _read_text(source: str, what: str) -> str:
+    """The text of a file, or of standard input for ``-``."""
+    if source == "-":
+        return sys.stdin.read()
+    try:
+        return Path(source).read_text()
+    except OSError as exc:
+        raise SystemExit(f"grpcgw: cannot read {what} {source!r}: {exc.strerror or exc}") from None
+
+
 def _lambda_invoke(args: argparse.Namespace) -> int:
-    handler = _import(args.handler)
     if args.event is not None:
-        text = sys.stdin.read() if args.event == "-" else Path(args.event).read_text()
-        event = json.loads(text)
+        if args.request or args.header or args.data is not None:
+            raise SystemExit(
+                "grpcgw: give an event file or --request (with --header, --data), not both"
+            )
+        text = _read_text(args.event, "event")
+        try:
+            event = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise SystemExit(f"grpcgw: the event is not JSON: {exc}") from None
     elif args.request:
         method, target = args.request
-        event = _synthetic_event(method.upper(), target, args.data)
+        data = args.data
+        if data is not None and data.startswith("@"):  # as curl: @file, @- for stdin
+            data = _read_text(data[1:], "--data file")
+        event = _synthetic_event(method.upper(), target, data, args.header)
     else:
         raise SystemExit("grpcgw: give an event file (or - for stdin), or --request METHOD PATH")
-    response = handler(event, _Context(args.remaining_ms))
+    # What the function prints goes to the log on Lambda: here to stderr, so that
+    # standard output is the response alone (for jq and the like).
+    with contextlib.redirect_stdout(sys.stderr):
+        handler = _import(args.handler)
+        response = handler(event, _Context(args.remaining_ms))
+        stop = getattr(handler, "stop", None)
+        if callable(stop):
+            stop()
     print(json.dumps(response, indent=2, ensure_ascii=False))
-    stop = getattr(handler, "stop", None)
-    if callable(stop):
-        stop()
     return 0
 
 
@@ -508,7 +545,17 @@ def _parser(with_help: bool = True) -> argparse.ArgumentParser:
         metavar=("METHOD", "PATH"),
         help="build an HTTP API v2 event instead, e.g. --request GET '/v1/ping?x=1'",
     )
-    inv.add_argument("--data", help="request body for --request")
+    inv.add_argument(
+        "--data", help="request body for --request; @FILE reads it from a file, @- from stdin"
+    )
+    inv.add_argument(
+        "-H",
+        "--header",
+        action="append",
+        default=[],
+        metavar="'NAME: VALUE'",
+        help="a request header for --request (repeatable), e.g. -H 'Authorization: Bearer t'",
+    )
     inv.add_argument(
         "--remaining-ms", type=int, default=30_000, help="the context's remaining time"
     )
