@@ -191,7 +191,7 @@ def record_local(contender: str, call: str, connections: int, seconds: float, ou
     from bench.harness import Child, close_all
     from bench.loadgen import CALLS, find_wrk, lua_script
     from bench.scenarios import local_system
-    from bench.scenarios.local_http import APPS, SUBJECT_CPU, WRK_CPU
+    from bench.scenarios.local_http import APP_ARGS, APPS, SUBJECT_CPU, WRK_CPU
     from bench.service import remove_socket
 
     wrk, why = find_wrk(install=True)
@@ -208,7 +208,10 @@ def record_local(contender: str, call: str, connections: int, seconds: float, ou
         if contender in APPS:
             server = Child(["-m", "bench.apps.grpc_server", socket], cpu=WRK_CPU)
             children.append(server)
-            app = Child(["-m", APPS[contender], server.hello["target"]], cpu=SUBJECT_CPU)
+            app = Child(
+                ["-m", APPS[contender], server.hello["target"], *APP_ARGS.get(contender, [])],
+                cpu=SUBJECT_CPU,
+            )
             children.append(app)
             port, pid = app.hello["port"], app.pid
         else:
