@@ -35,6 +35,7 @@ import socket
 import ssl
 import stat
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import hdrs, web
@@ -52,6 +53,7 @@ from aiohttp.web_protocol import RequestHandler, RequestPayloadError
 from grpcgw.errors import Code, status_body
 from grpcgw.limits import HttpLimits
 from grpcgw.logs import RateLimitedLog
+from grpcgw.workers import reserve_tcp_port
 
 __all__ = [
     "DECODED_ENCODINGS",
@@ -59,10 +61,12 @@ __all__ = [
     "EdgeSite",
     "HttpServer",
     "RateLimitedLog",
+    "SharedAddress",
     "accepted_encodings",
     "bind_unix",
     "error_reason",
     "run_server",
+    "share_address",
     "split_address",
     "start_server",
 ]
@@ -584,6 +588,42 @@ def bind_unix(path: str, backlog: int) -> socket.socket:
         sock.close()
         raise
     return sock
+
+
+@dataclass(frozen=True)
+class SharedAddress:
+    """An HTTP address every worker of a supervisor listens on, planned before they fork."""
+
+    #: The address, port 0 resolved: what each worker gives :func:`start_server`.
+    address: str
+    #: Its TCP port (0 for a unix socket).
+    port: int
+    #: Listening sockets every worker accepts on (``start_server(sockets=)``): a unix
+    #: socket, made once. None for TCP, which each worker binds with ``SO_REUSEPORT``.
+    sockets: tuple[socket.socket, ...]
+    #: What the supervisor keeps open while workers may (re)start: the unix socket, or
+    #: the TCP port, bound without listening so that nobody else takes it meanwhile.
+    held: tuple[socket.socket, ...]
+
+    def close(self) -> None:
+        for sock in self.held:
+            sock.close()
+
+
+def share_address(address: str, backlog: int) -> SharedAddress:
+    """Plan ``address`` (``host:port`` or ``unix:/path``) for workers that fork next.
+
+    Raises ``OSError`` naming the address if it cannot be had (a port in use, a
+    host that does not resolve, a unix socket another server listens on).
+    """
+    if address.startswith("unix:"):
+        # One listening socket, inherited by every worker (the kernel queues the
+        # connections; whichever worker is free accepts).
+        sock = bind_unix(address[5:].removeprefix("//"), backlog)
+        return SharedAddress(address, 0, (sock,), (sock,))
+    host, port = split_address(address)
+    port, reserved = reserve_tcp_port(host, port)
+    return SharedAddress(f"{address.rpartition(':')[0]}:{port}", port, (), tuple(reserved))
 
 
 def _descriptor_room() -> int | None:

@@ -27,7 +27,7 @@ from typing import Any, Unpack
 from grpcgw.descriptors import ServiceInfo, ServiceLike, resolve_service
 from grpcgw.gateway import Gateway, GatewayConfig, check_config, front_end_defaults
 from grpcgw.grpcserver import GrpcServer, require_servicers, server_kind
-from grpcgw.httpserver import HttpServer, bind_unix, split_address, start_server
+from grpcgw.httpserver import HttpServer, share_address, split_address, start_server
 from grpcgw.invoker import Dispatch, Invoker, check_dispatch
 from grpcgw.limits import HttpLimits
 from grpcgw.logs import LogFormat, configure
@@ -353,14 +353,7 @@ async def _serve_until_signal(
         with contextlib.suppress(NotImplementedError, RuntimeError):  # not on Windows
             loop.add_signal_handler(sig, stop.set)
     if worker is not None:
-        lifeline = worker.lifeline
-
-        def supervisor_gone() -> None:  # EOF: readable for good; stop watching
-            loop.remove_reader(lifeline)
-            log.warning("worker %d: the supervisor is gone; stopping", worker.number)
-            stop.set()
-
-        loop.add_reader(lifeline, supervisor_gone)
+        worker.watch_lifeline(loop, stop.set)
     # The HTTP side's drain is bounded by grace too (its handlers would otherwise get
     # aiohttp's 60 s); the gRPC server then gives its own callers grace.
     local = await _start(servicers, shared=shared, shutdown_timeout=grace, **kwargs)
@@ -396,20 +389,10 @@ def _serve_workers(
     held: list[socket.socket] = []  # the supervisor's: kept until the workers are gone
     private_dir = None
     try:
-        http_sockets: tuple[socket.socket, ...] = ()
         limits: HttpLimits = kwargs["limits"] or HttpLimits()
-        if http_address.startswith("unix:"):
-            # One listening socket, inherited by every worker (the kernel queues the
-            # connections; whichever worker is free accepts).
-            sock = bind_unix(http_address[5:].removeprefix("//"), limits.backlog)
-            held.append(sock)
-            http_sockets = (sock,)
-            http_port = 0
-        else:
-            host, port = split_address(http_address)
-            http_port, reserved = reserve_tcp_port(host, port)
-            held += reserved
-            http_address = _with_port(http_address, http_port)
+        shared_http = share_address(http_address, limits.backlog)
+        held += shared_http.held
+        http_sockets, http_port = shared_http.sockets, shared_http.port
         host, port = split_address(grpc_address)
         grpc_port, reserved = reserve_tcp_port(host, port)
         held += reserved
@@ -417,7 +400,7 @@ def _serve_workers(
             private_dir = tempfile.mkdtemp(prefix="grpcgw-workers-")
         worker_kwargs = {
             **kwargs,
-            "http_address": http_address,
+            "http_address": shared_http.address,
             "grpc_address": _with_port(grpc_address, grpc_port),
         }
 

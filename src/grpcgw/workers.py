@@ -23,6 +23,7 @@ servicers, and does nothing else itself.
   supervisor stops everything and raises (a crash loop does not spin).
 - **Stopping.** SIGTERM or SIGINT to the supervisor sends SIGTERM to every
   worker, which drains as ``serve_local`` does; a second signal kills them.
+  Other signals may be passed on to the workers (the proxy's SIGHUP, a reload).
   Each worker also watches a pipe whose other end only the supervisor holds:
   when the supervisor dies, however it dies, the pipe ends and the workers stop
   (no orphans).
@@ -45,7 +46,10 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import asyncio
 
 __all__ = [
     "Supervisor",
@@ -90,21 +94,23 @@ class WorkersError(RuntimeError):
     """A worker could not start, or kept dying, or did not stop cleanly."""
 
 
-def check_workers(workers: object, where: str) -> int:
-    """``workers`` as a count of processes (1 or more), or a clear ``TypeError``/``ValueError``."""
+def check_workers(workers: object, where: str = "") -> int:
+    """``workers`` as a count of processes (1 or more), or a clear ``TypeError``/``ValueError``
+    (its text begins ``where(): `` if ``where`` is given)."""
+    at = f"{where}(): " if where else ""
     if isinstance(workers, bool) or not isinstance(workers, int):
-        raise TypeError(f"{where}(): workers must be a whole number of processes, not {workers!r}")
+        raise TypeError(f"{at}workers must be a whole number of processes, not {workers!r}")
     if workers < 1:
-        raise ValueError(f"{where}(): workers must be 1 or more, not {workers}")
+        raise ValueError(f"{at}workers must be 1 or more, not {workers}")
     if workers > max_workers():
         # Each worker is a whole Python process: a typo (100000) would fork until
         # memory runs out before anything could say so.
         raise ValueError(
-            f"{where}(): workers={workers} is more than {max_workers()} "
+            f"{at}workers={workers} is more than {max_workers()} "
             f"(4 per CPU, at least {_MIN_CAP}): one per CPU is what helps"
         )
     if workers > 1 and not hasattr(os, "fork"):
-        raise ValueError(f"{where}(): workers={workers} needs os.fork (POSIX systems)")
+        raise ValueError(f"{at}workers={workers} needs os.fork (POSIX systems)")
     return workers
 
 
@@ -141,7 +147,7 @@ def check_fork_safe(where: str) -> None:
         raise WorkersError(
             f"{where}: gRPC already runs in this process (its threads: "
             f"{', '.join(grpc_threads)}), so it cannot fork workers: a gRPC channel, stub or "
-            "server was made before serve_local. Make what a servicer dials when it is "
+            "server was made before the fork. Make what a servicer dials when it is "
             "first used (after the fork, in each worker), not in its constructor; "
             "see docs/workers.md"
         )
@@ -226,6 +232,16 @@ class Worker:
         poll.register(self.lifeline, select.POLLIN)
         return bool(poll.poll(0))
 
+    def watch_lifeline(self, loop: asyncio.AbstractEventLoop, stop: Callable[[], object]) -> None:
+        """Call ``stop`` in ``loop`` once the supervisor is gone, however it ended."""
+
+        def supervisor_gone() -> None:  # EOF: readable for good; stop watching
+            loop.remove_reader(self.lifeline)
+            log.warning("worker %d: the supervisor is gone; stopping", self.number)
+            stop()
+
+        loop.add_reader(self.lifeline, supervisor_gone)
+
     def failed(self, reason: str) -> None:
         _write(self._status, b"error " + reason.replace("\n", " ").encode("utf-8", "replace"))
 
@@ -255,7 +271,9 @@ class Supervisor:
     once it serves, stop when ``worker.lifeline`` becomes readable or on SIGTERM,
     and return (exit status 0) or raise (the exception's text is the reason the
     supervisor reports). ``close_in_workers`` are descriptors the workers must not
-    keep (the supervisor's port reservations).
+    keep (the supervisor's port reservations). ``forward`` are signals the supervisor
+    passes on to every worker while they run (ignored by a worker until ``body`` sets
+    its own handler: one that has not served yet has nothing to act on).
     """
 
     def __init__(
@@ -266,8 +284,12 @@ class Supervisor:
         grace: float,
         close_in_workers: Iterable[int] = (),
         start_timeout: float | None = None,
+        forward: Iterable[int] = (),
     ) -> None:
         self._n = workers
+        self._forward = tuple(forward)
+        #: What the supervisor handles: blocked across a fork (see _SIGNALS).
+        self._handled = (*_SIGNALS, *self._forward)
         self._start_timeout = _START_TIMEOUT if start_timeout is None else start_timeout
         self._body = body
         self._grace = grace
@@ -299,7 +321,7 @@ class Supervisor:
         os.set_blocking(self._wake_w, False)
         self._selector = selectors.DefaultSelector()
         self._selector.register(self._wake_r, selectors.EVENT_READ)
-        previous = {sig: signal.signal(sig, _note) for sig in _SIGNALS}
+        previous = {sig: signal.signal(sig, _note) for sig in self._handled}
         old_wakeup = signal.set_wakeup_fd(self._wake_w)
         try:
             for slot in self._slots:
@@ -371,6 +393,9 @@ class Supervisor:
                 else:
                     log.info("shutting down %d workers", len(self.pids))
                     self._stop()
+            elif sig in self._forward and not self._stopping:
+                log.info("%s: passed on to %d workers", signal.Signals(sig).name, len(self.pids))
+                self._kill_all(sig)
 
     def _stop(self, error: str | None = None) -> None:
         if error is not None and self._error is None:
@@ -489,7 +514,7 @@ class Supervisor:
         slot.ready, slot.message, slot.killed, slot.late = False, b"", False, False
         slot.start_deadline = time.monotonic() + self._start_timeout
         _flush()
-        mask = signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, self._handled)
         try:
             pid = os.fork()
             if pid == 0:  # the worker: never returns
@@ -510,6 +535,8 @@ class Supervisor:
             signal.set_wakeup_fd(-1)
             for sig in _SIGNALS:
                 signal.signal(sig, signal.SIG_DFL)
+            for forwarded in self._forward:
+                signal.signal(forwarded, signal.SIG_IGN)
             signal.pthread_sigmask(signal.SIG_SETMASK, mask)
             # The supervisor's descriptors: other workers' pipes, the selector, the
             # lifeline's write end (held by the supervisor alone, or it never ends).
