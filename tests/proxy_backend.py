@@ -18,7 +18,8 @@ status detail), and ``Ping`` fills the field that version added
 ``--ping-delay`` makes Ping slow (requests stay in flight); ``--health`` serves
 ``grpc.health.v1``, SERVING until SIGUSR1 flips it.
 
-Prints ``listening`` once it serves; stops on SIGTERM or SIGINT.
+Prints ``listening`` once it serves, ``reflection asked`` at each reflection
+stream; stops on SIGTERM or SIGINT.
 """
 
 from __future__ import annotations
@@ -54,8 +55,14 @@ def _reflection(server: Any, names: list[str], protocols: str) -> None:
     if protocols == "none":
         return
     servicer = reflection.aio.ReflectionServicer([*names, V1, V1ALPHA])
+
+    async def info(requests: Any, context: Any) -> Any:
+        print("reflection asked", flush=True)  # one line per stream: who asked, and how often
+        async for reply in servicer.ServerReflectionInfo(requests, context):
+            yield reply
+
     method = grpc.stream_stream_rpc_method_handler(
-        servicer.ServerReflectionInfo,
+        info,
         request_deserializer=reflection_pb2.ServerReflectionRequest.FromString,
         response_serializer=reflection_pb2.ServerReflectionResponse.SerializeToString,
     )

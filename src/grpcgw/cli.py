@@ -23,7 +23,10 @@ import sys
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from grpcgw.proxy import ProxyConfig
 
 
 def _path_option(parser: argparse.ArgumentParser) -> None:
@@ -264,12 +267,14 @@ def _proxy(args: argparse.Namespace) -> int:
     from grpcgw.proxy._serve import RunningProxy, configure_logging, run_proxy
 
     configure_logging(config)
+    scheme = "https" if config.listen_tls.cert else "http"
+    if config.workers > 1:
+        return _proxy_workers(config, scheme)
 
     def listening(proxy: RunningProxy) -> None:
         address = config.http_address
         if not address.startswith("unix:"):  # the port bound, for port 0
             address = f"{address.rpartition(':')[0]}:{proxy.http_port}"
-        scheme = "https" if config.listen_tls.cert else "http"
         print(
             f"grpcgw proxy: {scheme}://{address} -> {config.target} "
             f"({len(proxy.gateway.routes)} routes from {proxy.descriptors.origin})",
@@ -278,6 +283,28 @@ def _proxy(args: argparse.Namespace) -> int:
         )
 
     asyncio.run(run_proxy(config, started=listening))
+    return 0
+
+
+def _proxy_workers(config: ProxyConfig, scheme: str) -> int:
+    """``grpcgw proxy --workers N`` (N > 1): a supervisor of N forked proxies."""
+    from grpcgw.httpserver import SharedAddress
+    from grpcgw.proxy._workers import run_workers
+    from grpcgw.workers import WorkersError
+
+    def listening(shared: SharedAddress, pids: list[int]) -> None:
+        # Each worker logs the routes it serves; the supervisor loads none.
+        print(
+            f"grpcgw proxy: {scheme}://{shared.address} -> {config.target} "
+            f"({len(pids)} workers, pids {', '.join(map(str, pids))})",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    try:
+        run_workers(config, started=listening)
+    except WorkersError as exc:
+        raise SystemExit(f"grpcgw proxy: {exc}") from None
     return 0
 
 

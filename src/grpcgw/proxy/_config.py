@@ -25,6 +25,7 @@ from grpcgw import settings
 from grpcgw.limits import HttpLimits
 from grpcgw.logs import LOG_FORMATS, level_names
 from grpcgw.options import GatewayOptions
+from grpcgw.workers import check_workers
 
 if TYPE_CHECKING:
     from grpcgw.channel import TLSConfig
@@ -114,6 +115,9 @@ class ProxyConfig:
     target: str = ""
     #: Where the HTTP/JSON gateway listens: host:port ([::]:8080, 127.0.0.1:0) or unix:/path.
     http_address: str = "[::]:8080"
+    #: Processes serving: 1 serves from this process; more fork that many whole proxies
+    #: under a supervisor, on the same address (docs/workers.md).
+    workers: int = 1
 
     # -- descriptors --------------------------------------------------------------
     #: Read the services and their types from the target's server reflection
@@ -169,6 +173,10 @@ class ProxyConfig:
             raise ConfigError(
                 "no descriptors: give reflect (ask the target), descriptor_sets or imports"
             )
+        try:
+            check_workers(self.workers)  # refused before anything forks
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
         _seconds("reload_interval", self.reload_interval)
         _seconds("reflect_timeout", self.reflect_timeout)
         _seconds("ready_cache", self.ready_cache, zero=True)

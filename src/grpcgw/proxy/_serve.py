@@ -10,6 +10,9 @@ The lifecycle Kubernetes' rolling updates expect: SIGTERM makes readiness
 fail at once; after ``drain_delay`` the listener closes (new connections are
 refused); requests in flight get ``shutdown_grace`` seconds to finish; then
 the channel closes and the process exits 0. SIGHUP reloads the descriptors.
+
+With ``workers`` above 1, :mod:`grpcgw.proxy._workers` runs all of this in
+each forked worker (:func:`serve`, with the worker and the shared address).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import signal
 import ssl
 import time
@@ -28,13 +32,14 @@ from aiohttp import web
 
 from grpcgw.channel import gateway_channel_options, open_channel
 from grpcgw.gateway import Gateway, front_end_defaults
-from grpcgw.httpserver import HttpServer, start_server
+from grpcgw.httpserver import HttpServer, SharedAddress, start_server
 from grpcgw.logs import configure
 from grpcgw.proxy._config import ProxyConfig
 from grpcgw.proxy._files import Descriptors
 from grpcgw.proxy._reload import Reloader
 from grpcgw.proxy._source import DescriptorSource
 from grpcgw.web import create_app
+from grpcgw.workers import Worker
 
 log = logging.getLogger("grpcgw.proxy")
 
@@ -132,8 +137,11 @@ class RunningProxy:
         descriptors: Descriptors,
         *,
         load_ms: float,
+        name: str = "",
     ) -> None:
         self.config = config
+        #: What this proxy's own log lines begin with: ``"worker 2 (pid 101) "`` in a worker.
+        self.name = name
         self.gateway = gateway
         self.reloader = Reloader(
             gateway, source, descriptors, on_swap=lambda _: self.check_probe_paths()
@@ -223,7 +231,8 @@ class RunningProxy:
         self.draining = True
         in_flight = self.in_flight
         log.info(
-            "shutting down: %d requests in flight, %g s to finish them",
+            "%sshutting down: %d requests in flight, %g s to finish them",
+            self.name,
             in_flight,
             self.config.shutdown_grace,
         )
@@ -232,8 +241,9 @@ class RunningProxy:
         started = time.monotonic()
         await self.stop()
         log.info(
-            "stopped: served %d requests, %d of them after the shutdown began; "
+            "%sstopped: served %d requests, %d of them after the shutdown began; "
             "%d cut short; drained in %.0f ms",
+            self.name,
             self.served,
             self.served_draining,
             self.cut_short,
@@ -288,12 +298,29 @@ def _ssl_context(config: ProxyConfig) -> ssl.SSLContext | None:
     return context
 
 
+def _one_process(config: ProxyConfig, where: str) -> None:
+    if config.workers != 1:
+        raise ValueError(
+            f"{where}() serves in this process and its event loop, so not "
+            f"workers={config.workers}: grpcgw proxy forks workers (docs/workers.md)"
+        )
+
+
 async def start_proxy(config: ProxyConfig) -> RunningProxy:
     """Load the descriptors and serve their routes over HTTP, in the running loop.
 
     Raises :class:`~grpcgw.proxy.DescriptorError` when the descriptors cannot be
-    loaded (nothing listens then), ``OSError`` when the address cannot be bound.
+    loaded (nothing listens then), ``OSError`` when the address cannot be bound,
+    ``ValueError`` for ``config.workers`` above 1 (``grpcgw proxy`` forks workers).
     """
+    _one_process(config, "start_proxy")
+    return await _start(config)
+
+
+async def _start(
+    config: ProxyConfig, *, shared: SharedAddress | None = None, name: str = ""
+) -> RunningProxy:
+    """:func:`start_proxy`; in a worker, on the ``shared`` address (named ``name``)."""
     source = config.source()
     started = time.perf_counter()
     descriptors = await source.load(expose_unannotated=config.gateway.expose_unannotated)
@@ -305,15 +332,17 @@ async def start_proxy(config: ProxyConfig) -> RunningProxy:
         **front_end_defaults({"options": config.gateway}, on=True),
     )
     load_ms = (time.perf_counter() - started) * 1000
-    proxy = RunningProxy(config, gateway, source, descriptors, load_ms=load_ms)
+    proxy = RunningProxy(config, gateway, source, descriptors, load_ms=load_ms, name=name)
     proxy.check_probe_paths()
     try:
         proxy.server = await start_server(
             create_app(gateway, limits=config.limits, middlewares=[proxy.middleware]),
-            config.http_address,
+            config.http_address if shared is None else shared.address,
             limits=config.limits,
             ssl_context=_ssl_context(config),
             shutdown_timeout=config.shutdown_grace,
+            reuse_port=shared is not None,
+            sockets=() if shared is None else shared.sockets,
         )
     except BaseException:
         await proxy.readiness.aclose()
@@ -322,7 +351,8 @@ async def start_proxy(config: ProxyConfig) -> RunningProxy:
     if config.reload_interval is not None:
         proxy.reload_every(config.reload_interval)
     log.info(
-        "serving %s from %s: %d routes, loaded in %.0f ms",
+        "%sserving %s from %s: %d routes, loaded in %.0f ms",
+        name,
         ", ".join(descriptors.service_names),
         descriptors.origin,
         len(gateway.routes),
@@ -336,9 +366,26 @@ async def run_proxy(
 ) -> None:
     """:func:`start_proxy`, then serve until SIGTERM or SIGINT (a graceful
     :meth:`~RunningProxy.drain`); SIGHUP reloads the descriptors."""
+    _one_process(config, "run_proxy")
+    await serve(config, started=started)
+
+
+async def serve(
+    config: ProxyConfig,
+    *,
+    started: Callable[[RunningProxy], object] | None = None,
+    worker: Worker | None = None,
+    shared: SharedAddress | None = None,
+) -> None:
+    """:func:`run_proxy`, also in a worker: on the ``shared`` address, stopping too
+    when the supervisor is gone. (Signal handlers are set once the proxy serves: a
+    signal before that ends the process at once, not after the wait for reflection.)"""
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
-    proxy = await start_proxy(config)
+    if worker is not None:
+        worker.watch_lifeline(loop, stop.set)
+    name = "" if worker is None else f"worker {worker.number} (pid {os.getpid()}) "
+    proxy = await _start(config, shared=shared, name=name)
     signals: list[int] = []
     try:
         handlers: list[tuple[int, Callable[[], object]]] = [
