@@ -407,6 +407,62 @@ async def test_grace_bounds_a_running_http_request(mode: str, workers: str) -> N
     assert "Traceback" not in text
 
 
+@pytest.mark.parametrize(("mode", "workers"), [("direct", "1"), ("socket", "2")])
+@pytest.mark.parametrize("signals", [1, 2])
+async def test_a_second_signal_stops_at_once_and_the_status_says_so(
+    mode: str, workers: str, signals: int, tmp_path: Path
+) -> None:
+    """grace=120, a request in flight: one SIGTERM drains it (answered, status 0); a
+    SIGINT while draining ends the process at once, killed by SIGINT (a shell's 130),
+    the request cut, the workers killed and the supervisor's directory removed."""
+    delay = "1" if signals == 1 else "120"  # two signals: long past the wait below
+    process = Process(
+        [sys.executable, "-m", "tests.workers_app", mode, "--workers", workers,
+         "--delay", delay, "--grace", "120"],
+        env={**ENV, "TMPDIR": str(tmp_path)}, cwd=ROOT,
+    )  # fmt: skip
+    try:
+        line = process.started("HTTP/JSON gateway listening")
+        port = re.search(r"\(port (\d+)\)", line)
+        assert port, line
+        pids = re.search(r"workers, pids ([\d, ]+)\)", line)
+        url = f"http://127.0.0.1:{port.group(1)}"
+
+        async def call() -> int:
+            async with aiohttp.ClientSession() as session:
+                try:
+                    async with session.get(f"{url}/v1/ping") as resp:
+                        await resp.read()
+                        return resp.status
+                except aiohttp.ClientError:
+                    return 0  # cut
+
+        request = asyncio.create_task(call())
+        await asyncio.to_thread(process.out.until, "ping in pid")
+        process.signal(signal.SIGTERM)
+        if signals == 2:
+            await asyncio.to_thread(process.out.until, "shutting down")
+            process.signal(signal.SIGINT)
+        code = await asyncio.to_thread(process.proc.wait, 30)
+        status = await asyncio.wait_for(request, 30)
+    finally:
+        process.stop()
+    text = process.out.drain()
+    assert "Traceback" not in text
+    if signals == 1:
+        assert (code, status) == (0, 200), text
+        assert "second signal" not in text
+    else:
+        assert (code, status) == (-signal.SIGINT, 0), text
+        what = "stopping at once" if workers == "1" else "killing the workers"
+        assert f"second signal (SIGINT): {what}" in text
+    if pids is not None:  # the supervisor reaped its workers before it ended
+        for pid in map(int, pids.group(1).split(", ")):
+            with pytest.raises(ProcessLookupError):
+                os.kill(pid, 0)
+    assert [p for p in os.listdir(tmp_path) if p.startswith("grpcgw-")] == []
+
+
 @pytest.mark.parametrize("which", ["http_address", "grpc_address"])
 def test_a_host_that_does_not_resolve_is_named(which: str) -> None:
     """In a process of its own: where gRPC already runs (this one, after other

@@ -34,10 +34,12 @@ from grpcgw.logs import LogFormat, configure
 from grpcgw.options import GatewayOptions
 from grpcgw.web import create_app
 from grpcgw.workers import (
+    STOP_SIGNALS,
     Supervisor,
     Worker,
     check_fork_safe,
     check_workers,
+    end_by_signal,
     reserve_tcp_port,
 )
 
@@ -298,7 +300,9 @@ def serve_local(
     interceptor is given) the server is a threaded ``grpc.server``, as on
     Lambda, otherwise ``grpc.aio``; interceptors must be of the matching kind
     (see :mod:`grpcgw.grpcserver`). On a signal, the HTTP side stops first and
-    running calls get ``grace`` seconds.
+    running calls get ``grace`` seconds, then ``serve_local`` returns. A second
+    signal while it drains ends the process at once, killed by that signal (a
+    shell reports status 130 for SIGINT, 143 for SIGTERM).
 
     ``config`` is the :class:`~grpcgw.GatewayConfig` every front end takes
     (``options``, the matchers, the hooks). Each request is logged on
@@ -349,9 +353,24 @@ async def _serve_until_signal(
 ) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
+
+    def stop_signal(sig: int) -> None:
+        if not stop.is_set():
+            stop.set()
+        elif worker is None:
+            # A second signal: the drain may be stuck (a servicer's thread that never
+            # returns, calls that ignore cancellation); stop now. A worker ignores it:
+            # its supervisor forces it, and after a Ctrl-C (sent to the whole process
+            # group) the supervisor's SIGTERM is a worker's second signal.
+            log.warning(
+                "second signal (%s): stopping at once, running calls cut",
+                signal.Signals(sig).name,
+            )
+            end_by_signal(sig)
+
+    for sig in STOP_SIGNALS:
         with contextlib.suppress(NotImplementedError, RuntimeError):  # not on Windows
-            loop.add_signal_handler(sig, stop.set)
+            loop.add_signal_handler(sig, stop_signal, sig)
     if worker is not None:
         worker.watch_lifeline(loop, stop.set)
     # The HTTP side's drain is bounded by grace too (its handlers would otherwise get
@@ -454,6 +473,8 @@ def _serve_workers(
             sock.close()
         if private_dir is not None:
             shutil.rmtree(private_dir, ignore_errors=True)
+    if supervisor.forced:  # a second signal killed the workers: the process ends by it
+        end_by_signal(supervisor.forced)
 
 
 def _with_port(address: str, port: int) -> str:

@@ -22,7 +22,9 @@ servicers, and does nothing else itself.
   ``_RESTART_BURST`` times in ``_RESTART_WINDOW`` seconds: beyond that the
   supervisor stops everything and raises (a crash loop does not spin).
 - **Stopping.** SIGTERM or SIGINT to the supervisor sends SIGTERM to every
-  worker, which drains as ``serve_local`` does; a second signal kills them.
+  worker, which drains as ``serve_local`` does. A second signal kills them
+  (SIGKILL) at once; :attr:`Supervisor.forced` then names it, and
+  ``serve_local`` ends the process by it (:func:`end_by_signal`).
   Other signals may be passed on to the workers (the proxy's SIGHUP, a reload).
   Each worker also watches a pipe whose other end only the supervisor holds:
   when the supervisor dies, however it dies, the pipe ends and the workers stop
@@ -46,7 +48,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 if TYPE_CHECKING:
     import asyncio
@@ -57,6 +59,7 @@ __all__ = [
     "WorkersError",
     "check_fork_safe",
     "check_workers",
+    "end_by_signal",
     "max_workers",
     "reserve_tcp_port",
 ]
@@ -77,6 +80,8 @@ _START_TIMEOUT = 60.0
 #: new worker before it has reset their handlers is neither lost nor taken for the
 #: supervisor's own (its handler writes to the supervisor's wakeup pipe).
 _SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGCHLD)
+#: The signals that stop the supervisor (the first gracefully, a second at once).
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 #: Names (``/proc/<pid>/task/*/comm``, 15 characters at most) of gRPC core's threads.
 _GRPC_THREADS = ("event_engine", "grpc_", "lifeguard", "default-executo", "resolver-execu")
 
@@ -305,6 +310,12 @@ class Supervisor:
         self._started = False
         self._stop_deadline = 0.0
         self._error: str | None = None
+        self._forced = 0
+
+    @property
+    def forced(self) -> int:
+        """The signal that forced the stop (a second one, which killed the workers), or 0."""
+        return self._forced
 
     @property
     def pids(self) -> list[int]:
@@ -386,9 +397,13 @@ class Supervisor:
         except BlockingIOError:
             return
         for sig in data:
-            if sig in (signal.SIGTERM, signal.SIGINT):
+            if sig in STOP_SIGNALS:
                 if self._stopping:
-                    log.warning("second signal: killing the workers")
+                    if not self._forced:
+                        self._forced = sig
+                        log.warning(
+                            "second signal (%s): killing the workers", signal.Signals(sig).name
+                        )
                     self._kill_all(signal.SIGKILL)
                 else:
                     log.info("shutting down %d workers", len(self.pids))
@@ -564,6 +579,20 @@ class Supervisor:
         finally:
             _flush()
             os._exit(code)
+
+
+def end_by_signal(sig: int) -> NoReturn:
+    """End this process at once by ``sig``, as if nothing handled it: a forced stop.
+
+    Its parent sees it killed by ``sig`` (a shell reports status 128 + ``sig``,
+    130 for SIGINT, 143 for SIGTERM), as when a server re-raises the signal that
+    stopped it (uvicorn does). Nothing else runs: no ``finally``, no ``atexit``.
+    """
+    _flush()
+    signal.signal(sig, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, [sig])
+    signal.raise_signal(sig)
+    os._exit(128 + sig)  # not reached: the default action of a stop signal ends the process
 
 
 def _note(signum: int, frame: Any) -> None:
