@@ -13,6 +13,7 @@ import re
 import select
 import signal
 import socket
+import subprocess
 import sys
 import time
 from collections import Counter
@@ -33,7 +34,7 @@ from grpcgw.workers import (
 )
 
 from .conftest import ROOT
-from .proxyutil import PROXY_ENV, Process
+from .proxyutil import PROXY_ENV, Lines, Process
 
 ENV = {**PROXY_ENV, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}"}
 
@@ -407,19 +408,34 @@ async def test_grace_bounds_a_running_http_request(mode: str, workers: str) -> N
     assert "Traceback" not in text
 
 
-@pytest.mark.parametrize(("mode", "workers"), [("direct", "1"), ("socket", "2")])
-@pytest.mark.parametrize("signals", [1, 2])
-async def test_a_second_signal_stops_at_once_and_the_status_says_so(
-    mode: str, workers: str, signals: int, tmp_path: Path
-) -> None:
-    """grace=120, a request in flight: one SIGTERM drains it (answered, status 0); a
-    SIGINT while draining ends the process at once, killed by SIGINT (a shell's 130),
-    the request cut, the workers killed and the supervisor's directory removed."""
-    delay = "1" if signals == 1 else "120"  # two signals: long past the wait below
-    process = Process(
+class _Job(Process):
+    """A ``workers_app`` in a process group of its own, as a terminal's foreground job
+    (the supervisor and its workers), so that a test can signal the whole group."""
+
+    def __init__(self, args: list[str], *, env: dict[str, str], cwd: Path) -> None:
+        self.proc = subprocess.Popen(
+            args, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            start_new_session=True,
+        )  # fmt: skip
+        self.out = Lines(self.proc.stdout)
+
+    def signal(self, sig: int) -> None:
+        os.killpg(self.proc.pid, sig)
+
+
+async def _signalled_in_flight(
+    mode: str, workers: str, signals: list[int], *, group: bool, delay: str, tmp: Path
+) -> tuple[int, int, str]:
+    """``workers_app`` with grace=120 and one request in flight (its servicer takes
+    ``delay`` s), sent ``signals`` (the next once it logs that it shuts down), to its
+    supervisor or to its whole process group: its exit status, the request's HTTP
+    status (0: cut) and its output. Checks that the supervisor reaped its workers
+    and removed its directory (TMPDIR is ``tmp``)."""
+    kind = _Job if group else Process
+    process = kind(
         [sys.executable, "-m", "tests.workers_app", mode, "--workers", workers,
          "--delay", delay, "--grace", "120"],
-        env={**ENV, "TMPDIR": str(tmp_path)}, cwd=ROOT,
+        env={**ENV, "TMPDIR": str(tmp)}, cwd=ROOT,
     )  # fmt: skip
     try:
         line = process.started("HTTP/JSON gateway listening")
@@ -439,28 +455,71 @@ async def test_a_second_signal_stops_at_once_and_the_status_says_so(
 
         request = asyncio.create_task(call())
         await asyncio.to_thread(process.out.until, "ping in pid")
-        process.signal(signal.SIGTERM)
-        if signals == 2:
-            await asyncio.to_thread(process.out.until, "shutting down")
-            process.signal(signal.SIGINT)
-        code = await asyncio.to_thread(process.proc.wait, 30)
+        # The next signal once the first was taken (two pending at once would be one).
+        taken = "shutting down" if workers == "1" else f"shutting down {workers} workers"
+        for n, sig in enumerate(signals):
+            if n:
+                await asyncio.to_thread(process.out.until, taken)
+            process.signal(sig)
+        code = await asyncio.wait_for(asyncio.to_thread(process.proc.wait, 30), 40)
         status = await asyncio.wait_for(request, 30)
     finally:
         process.stop()
     text = process.out.drain()
-    assert "Traceback" not in text
-    if signals == 1:
-        assert (code, status) == (0, 200), text
-        assert "second signal" not in text
-    else:
-        assert (code, status) == (-signal.SIGINT, 0), text
-        what = "stopping at once" if workers == "1" else "killing the workers"
-        assert f"second signal (SIGINT): {what}" in text
     if pids is not None:  # the supervisor reaped its workers before it ended
         for pid in map(int, pids.group(1).split(", ")):
             with pytest.raises(ProcessLookupError):
                 os.kill(pid, 0)
-    assert [p for p in os.listdir(tmp_path) if p.startswith("grpcgw-")] == []
+    assert [p for p in os.listdir(tmp) if p.startswith("grpcgw-")] == [], text
+    assert "Traceback" not in text
+    return code, status, text
+
+
+#: One process; two workers signalled through their supervisor; two workers
+#: signalled as a terminal does (Ctrl-C, a hang-up: the whole process group).
+LAYOUTS = [("direct", "1", False), ("socket", "2", False), ("direct", "2", True)]
+
+
+@pytest.mark.parametrize(("mode", "workers", "group"), LAYOUTS)
+@pytest.mark.parametrize("signals", [1, 2])
+async def test_a_second_signal_stops_at_once_and_the_status_says_so(
+    mode: str, workers: str, group: bool, signals: int, tmp_path: Path
+) -> None:
+    """grace=120, a request in flight: one signal drains it (answered, status 0); a
+    second while draining ends the process at once, killed by it (a shell's 130),
+    the request cut, the workers killed and the supervisor's directory removed."""
+    first = signal.SIGINT if group else signal.SIGTERM
+    code, status, text = await _signalled_in_flight(
+        mode, workers, [first, signal.SIGINT][:signals], group=group,
+        delay="1" if signals == 1 else "120", tmp=tmp_path,  # 120: long past the wait
+    )  # fmt: skip
+    if signals == 1:
+        assert (code, status) == (0, 200), text
+        assert "second signal" not in text
+        assert text.count("shutting down") == (1 if workers == "1" else 3), text
+    else:
+        assert (code, status) == (-signal.SIGINT, 0), text
+        what = "stopping at once" if workers == "1" else "killing the workers"
+        assert f"second signal (SIGINT): {what}" in text
+    assert "did not stop cleanly" not in text
+    assert "exited unexpectedly" not in text
+
+
+@pytest.mark.parametrize(("mode", "workers", "group"), LAYOUTS)
+async def test_sighup_stops_gracefully_as_sigterm_does(
+    mode: str, workers: str, group: bool, tmp_path: Path
+) -> None:
+    """SIGHUP (``kill -HUP``, or the terminal closing) drains as SIGTERM does, and
+    says that nothing was reloaded; the workers are not restarted."""
+    code, status, text = await _signalled_in_flight(
+        mode, workers, [signal.SIGHUP], group=group, delay="1", tmp=tmp_path
+    )
+    assert (code, status) == (0, 200), text
+    assert "shutting down" in text
+    assert "on SIGHUP (nothing is reloaded: start serve_local again for new code)" in text
+    assert text.count("shutting down") == (1 if workers == "1" else 3), text
+    assert "exited unexpectedly" not in text
+    assert "started (pid" not in text.partition("shutting down")[2]  # nothing restarted
 
 
 @pytest.mark.parametrize("which", ["http_address", "grpc_address"])

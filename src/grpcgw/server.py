@@ -41,6 +41,7 @@ from grpcgw.workers import (
     check_workers,
     end_by_signal,
     reserve_tcp_port,
+    signal_note,
 )
 
 log = logging.getLogger("grpcgw")
@@ -290,7 +291,7 @@ def serve_local(
     workers: int = 1,
     **config: Unpack[GatewayConfig],
 ) -> None:
-    """Serve ``servicers`` over gRPC and over HTTP/JSON until SIGINT or SIGTERM.
+    """Serve ``servicers`` over gRPC and over HTTP/JSON until SIGINT, SIGTERM or SIGHUP.
 
     Runs a gRPC server on ``grpc_address`` (with server reflection) and the
     HTTP/JSON gateway for the services' ``google.api.http`` rules on
@@ -299,7 +300,8 @@ def serve_local(
     plain or ``async def``: when all are plain (and no ``grpc.aio``
     interceptor is given) the server is a threaded ``grpc.server``, as on
     Lambda, otherwise ``grpc.aio``; interceptors must be of the matching kind
-    (see :mod:`grpcgw.grpcserver`). On a signal, the HTTP side stops first and
+    (see :mod:`grpcgw.grpcserver`). On one of those signals (SIGHUP too: nothing
+    is reloaded, and a terminal that closes sends it), the HTTP side stops first and
     running calls get ``grace`` seconds, then ``serve_local`` returns. A second
     signal while it drains ends the process at once, killed by that signal (a
     shell reports status 130 for SIGINT, 143 for SIGTERM).
@@ -353,9 +355,11 @@ async def _serve_until_signal(
 ) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+    received: list[int] = []
 
     def stop_signal(sig: int) -> None:
         if not stop.is_set():
+            received.append(sig)
             stop.set()
         elif worker is None:
             # A second signal: the drain may be stuck (a servicer's thread that never
@@ -381,7 +385,10 @@ async def _serve_until_signal(
             log.info("worker %d started (pid %d)", worker.number, os.getpid())
             worker.ready()
         await stop.wait()
-        log.info("shutting down" if worker is None else f"worker {worker.number} shutting down")
+        if worker is None:
+            log.info("shutting down%s", signal_note(received[0]) if received else "")
+        else:  # (the supervisor's line says why)
+            log.info("worker %d shutting down", worker.number)
     finally:
         await local.stop(grace)
 

@@ -21,8 +21,8 @@ servicers, and does nothing else itself.
   too, before it serves) is logged and started again, at most
   ``_RESTART_BURST`` times in ``_RESTART_WINDOW`` seconds: beyond that the
   supervisor stops everything and raises (a crash loop does not spin).
-- **Stopping.** SIGTERM or SIGINT to the supervisor sends SIGTERM to every
-  worker, which drains as ``serve_local`` does. A second signal kills them
+- **Stopping.** SIGTERM, SIGINT or SIGHUP to the supervisor sends SIGTERM to
+  every worker, which drains as ``serve_local`` does. A second signal kills them
   (SIGKILL) at once; :attr:`Supervisor.forced` then names it, and
   ``serve_local`` ends the process by it (:func:`end_by_signal`).
   Other signals may be passed on to the workers (the proxy's SIGHUP, a reload).
@@ -62,6 +62,7 @@ __all__ = [
     "end_by_signal",
     "max_workers",
     "reserve_tcp_port",
+    "signal_note",
 ]
 
 log = logging.getLogger("grpcgw")
@@ -76,12 +77,17 @@ _STOP_MARGIN = 10.0
 #: a worker stuck at start-up (a lock held by another thread at the fork, a name that
 #: does not resolve) must not keep the supervisor waiting for ever.
 _START_TIMEOUT = 60.0
+#: The signals that stop ``serve_local`` and the supervisor (the first gracefully, a
+#: second at once). SIGHUP too: its workers are forks of servicers already built,
+#: so there is nothing to reload, and a terminal that closes sends it (docs/options.md);
+#: unless the supervisor passes it on (``forward``: the proxy's reload).
+STOP_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGTERM", "SIGINT", "SIGHUP") if hasattr(signal, name)
+)
 #: The signals the supervisor handles: blocked across a fork, so that one reaching a
 #: new worker before it has reset their handlers is neither lost nor taken for the
 #: supervisor's own (its handler writes to the supervisor's wakeup pipe).
-_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGCHLD)
-#: The signals that stop the supervisor (the first gracefully, a second at once).
-STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+_SIGNALS = (*STOP_SIGNALS, signal.SIGCHLD)
 #: Names (``/proc/<pid>/task/*/comm``, 15 characters at most) of gRPC core's threads.
 _GRPC_THREADS = ("event_engine", "grpc_", "lifeguard", "default-executo", "resolver-execu")
 
@@ -270,7 +276,7 @@ class _Slot:
 
 
 class Supervisor:
-    """Runs ``workers`` processes of ``body`` until SIGTERM/SIGINT (see the module docstring).
+    """Runs ``workers`` processes of ``body`` until a stop signal (see the module docstring).
 
     ``body(worker)`` runs in each forked worker: it must call ``worker.ready()``
     once it serves, stop when ``worker.lifeline`` becomes readable or on SIGTERM,
@@ -294,7 +300,9 @@ class Supervisor:
         self._n = workers
         self._forward = tuple(forward)
         #: What the supervisor handles: blocked across a fork (see _SIGNALS).
-        self._handled = (*_SIGNALS, *self._forward)
+        self._handled = tuple(dict.fromkeys((*_SIGNALS, *self._forward)))
+        #: What stops it: a signal it passes on does not.
+        self._stops = tuple(sig for sig in STOP_SIGNALS if sig not in self._forward)
         self._start_timeout = _START_TIMEOUT if start_timeout is None else start_timeout
         self._body = body
         self._grace = grace
@@ -397,7 +405,7 @@ class Supervisor:
         except BlockingIOError:
             return
         for sig in data:
-            if sig in STOP_SIGNALS:
+            if sig in self._stops:
                 if self._stopping:
                     if not self._forced:
                         self._forced = sig
@@ -406,7 +414,7 @@ class Supervisor:
                         )
                     self._kill_all(signal.SIGKILL)
                 else:
-                    log.info("shutting down %d workers", len(self.pids))
+                    log.info("shutting down %d workers%s", len(self.pids), signal_note(sig))
                     self._stop()
             elif sig in self._forward and not self._stopping:
                 log.info("%s: passed on to %d workers", signal.Signals(sig).name, len(self.pids))
@@ -579,6 +587,13 @@ class Supervisor:
         finally:
             _flush()
             os._exit(code)
+
+
+def signal_note(sig: int) -> str:
+    """What the shutting-down line adds for ``sig``: SIGHUP may have been meant as a reload."""
+    if sig != getattr(signal, "SIGHUP", None):
+        return ""
+    return " on SIGHUP (nothing is reloaded: start serve_local again for new code)"
 
 
 def end_by_signal(sig: int) -> NoReturn:
