@@ -15,7 +15,14 @@ import pytest
 
 from examples.ping.service import PingServicer, ShelfServicer
 from grpcgw import CorsOptions, Gateway, GatewayOptions, HttpRequest
-from grpcgw.logs import ACCESS_LOGGER, JsonFormatter, TextFormatter, configure
+from grpcgw.logs import (
+    ACCESS_LOGGER,
+    JsonFormatter,
+    TextFormatter,
+    configure,
+    tag_process,
+    untag_process,
+)
 
 from .conftest import ROOT
 
@@ -210,6 +217,24 @@ def test_json_formatter() -> None:
 def test_text_formatter() -> None:
     line = TextFormatter().format(make_record(status=200))
     assert line == "2026-09-21T14:13:20.250Z INFO grpcgw.access hello you"
+
+
+@pytest.mark.parametrize(("worker", "who"), [(2, "worker 2"), (None, "supervisor")])
+def test_a_tagged_process_says_which_it_is(worker: int | None, who: str) -> None:
+    """``tag_process`` (the supervisor and workers of ``workers=N``): the pid and role
+    in every line, text and JSON; untagged, the lines are as before."""
+    record = make_record(status=200, process=4242)
+    tag_process(worker)
+    try:
+        text = TextFormatter().format(record)
+        entry = json.loads(JsonFormatter().format(record))
+    finally:
+        untag_process()
+    assert text == f"2026-09-21T14:13:20.250Z INFO [pid 4242 {who}] grpcgw.access hello you"
+    assert list(entry) == ["timestamp", "level", "logger", "pid", "worker", "message", "status"]
+    assert (entry["pid"], entry["worker"]) == (4242, worker)
+    assert TextFormatter().format(record) == "2026-09-21T14:13:20.250Z INFO grpcgw.access hello you"
+    assert "pid" not in json.loads(JsonFormatter().format(record))
 
 
 def test_bad_format_or_level_is_a_value_error() -> None:

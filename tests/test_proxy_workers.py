@@ -135,6 +135,11 @@ async def test_workers_serve_the_backend_each_a_whole_proxy(
     assert sum(n for n, _, _ in served.values()) == 60  # every request served in a worker...
     assert all(n > 0 for n, _, _ in served.values()), served  # ...and both served some
     assert "Traceback" not in text
+    # Each line says which process wrote it (the supervisor's start line once).
+    starting = f"[pid {supervisor} supervisor] grpcgw supervisor (pid {supervisor}) starting"
+    assert text.count(starting) == 1, text
+    for pid in pids:
+        assert re.search(rf"\[pid {pid} worker [12]\] grpcgw.access GET /v1/ping 200", text)
     processes.remove(backend)
     backend.stop()
     # The target's reflection was asked by each worker, once; by nothing else.

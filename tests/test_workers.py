@@ -8,6 +8,7 @@ gRPC; every wait is on a line of its output or on an answer, with a bound.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import select
@@ -520,6 +521,83 @@ async def test_sighup_stops_gracefully_as_sigterm_does(
     assert text.count("shutting down") == (1 if workers == "1" else 3), text
     assert "exited unexpectedly" not in text
     assert "started (pid" not in text.partition("shutting down")[2]  # nothing restarted
+
+
+_TEXT_LINE = re.compile(
+    r"^\d{4}-\d\d-\d\dT[\d:.]+Z (?P<level>[A-Z]+) (?:\[pid (?P<pid>\d+) "
+    r"(?:worker (?P<worker>\d+)|(?P<supervisor>supervisor))\] )?(?P<logger>\S+) (?P<message>.*)$"
+)
+
+
+def _log_lines(text: str, log_format: str) -> list[dict[str, object]]:
+    """Every log line of ``text`` as pid, worker (None: the supervisor, or untagged),
+    whether it is tagged, logger and message; anything else in the output fails."""
+    lines: list[dict[str, object]] = []
+    for line in text.splitlines():
+        if log_format == "json":
+            entry = json.loads(line)
+            tagged = "pid" in entry
+            lines.append({**entry, "tagged": tagged, "worker": entry.get("worker")})
+            continue
+        match = _TEXT_LINE.match(line)
+        assert match, line
+        worker = match["worker"]
+        lines.append({
+            "pid": int(match["pid"]) if match["pid"] else None,
+            "worker": int(worker) if worker else None,
+            "tagged": match["pid"] is not None,
+            "logger": match["logger"],
+            "message": match["message"],
+        })  # fmt: skip
+    return lines
+
+
+@pytest.mark.parametrize("log_format", ["text", "json"])
+@pytest.mark.parametrize("workers", [1, 2])
+async def test_each_line_says_which_process_wrote_it(workers: int, log_format: str) -> None:
+    """With workers, every line (text or JSON) names its process: the supervisor's pid,
+    or a worker's pid and number, those the start lines announce, and the access
+    lines the workers that answered; one process's lines stay as they were."""
+    process = Process(
+        [sys.executable, "-m", "tests.workers_app", "direct", "--workers", str(workers),
+         "--log-format", log_format],
+        env=ENV, cwd=ROOT,
+    )  # fmt: skip
+    try:
+        line = process.started("HTTP/JSON gateway listening")
+        port = re.search(r"\(port (\d+)\)", line)
+        assert port, line
+        seen = await _pids_of(f"http://127.0.0.1:{port.group(1)}", 40, 20)
+        await asyncio.to_thread(process.out.until, "GET /v1/ping 200", 40)
+    finally:
+        code = process.stop()
+    text = process.out.drain()
+    assert code == 0, text
+    lines = _log_lines(text, log_format)
+    access = [e for e in lines if e["logger"] == "grpcgw.access"]
+    assert len(access) == 40
+    if workers == 1:
+        assert not any(e["tagged"] for e in lines), text
+        assert {int(p) for p in seen} == {process.proc.pid}
+        return
+    assert all(e["tagged"] for e in lines), text
+    supervisor = process.proc.pid
+    started: dict[object, object] = {}
+    for e in lines:
+        found = re.fullmatch(r"worker (\d) started \(pid (\d+)\)", str(e["message"]))
+        if found:
+            started[int(found[1])] = int(found[2])
+            assert (e["worker"], e["pid"]) == (int(found[1]), int(found[2]))
+    assert sorted(started) == [1, 2]
+    for e in lines:  # each line: the supervisor, or a worker that said it started
+        if e["worker"] is None:
+            assert e["pid"] == supervisor, e
+        else:
+            assert started[e["worker"]] == e["pid"], e
+    assert {e["pid"] for e in access} == set(seen)  # who answered, by their own word
+    mine = {str(e["message"]) for e in lines if e["worker"] is None}
+    assert "shutting down 2 workers" in mine
+    assert f"supervisor (pid {supervisor}) starting 2 workers" in mine
 
 
 @pytest.mark.parametrize("which", ["http_address", "grpc_address"])

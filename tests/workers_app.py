@@ -57,6 +57,7 @@ def main() -> None:
         "--hang-at-fork", type=int, default=0, help="the Nth worker forked hangs (2 minutes)"
     )
     parser.add_argument("--start-timeout", type=float, help="grpcgw.workers._START_TIMEOUT")
+    parser.add_argument("--log-format", choices=("text", "json"), default="text")
     args = parser.parse_args()
     if args.signal_at_fork:
         os.register_at_fork(after_in_child=lambda: os.kill(os.getpid(), signal.SIGTERM))
@@ -85,6 +86,7 @@ def main() -> None:
         dispatch=args.mode,
         workers=args.workers,
         grace=args.grace,
+        log_format=args.log_format,
     )
 
 

@@ -7,6 +7,10 @@ repeats them for plain-text handlers. :func:`configure` gives a process that
 has no logging set up one handler on standard error in ``text`` or ``json``;
 it never touches a configuration the application (or the Lambda runtime) made.
 
+With ``serve_local(workers=N)`` several processes write to one stream: each
+line the formatters write there says which (:func:`tag_process`); one process
+alone writes its lines as ever.
+
 On AWS Lambda the runtime's own handler formats every line: with
 ``AWS_LAMBDA_LOG_FORMAT=JSON`` its JSON carries the access fields beside
 ``requestId``; ``AWS_LAMBDA_LOG_LEVEL`` sets the level.
@@ -38,6 +42,8 @@ __all__ = [
     "TextFormatter",
     "configure",
     "is_configured",
+    "tag_process",
+    "untag_process",
 ]
 
 #: The logger of the access lines (a child of ``grpcgw``, whose own lines use ``grpcgw``).
@@ -198,6 +204,28 @@ _RECORD_ATTRIBUTES = frozenset(
 )  # fmt: skip
 
 
+#: What the formatters say of the process that writes, set by :func:`tag_process`:
+#: its role as text ("worker 2", "supervisor") and its worker number (None: the
+#: supervisor). None: the process serves alone, and its lines say nothing of it.
+_tag: tuple[str, int | None] | None = None
+
+
+def tag_process(worker: int | None) -> None:
+    """Have every line grpcgw's formatters write from now on say which process wrote it:
+    its pid and ``worker`` number, ``None`` for a supervisor. For processes that
+    write to one stream (``serve_local(workers=N)`` tags the supervisor and each
+    worker); text lines get ``[pid 101 worker 1]`` before the logger's name, JSON
+    ones ``"pid"`` and ``"worker"`` (``null`` for the supervisor)."""
+    global _tag
+    _tag = ("supervisor" if worker is None else f"worker {worker}", worker)
+
+
+def untag_process() -> None:
+    """Lines no longer say which process wrote them (:func:`tag_process` undone)."""
+    global _tag
+    _tag = None
+
+
 _last_second: tuple[int, str] = (-1, "")
 
 
@@ -214,7 +242,9 @@ def _timestamp(created: float) -> str:
 
 
 class TextFormatter(logging.Formatter):
-    """``<UTC time> <LEVEL> <logger> <message>``, then the traceback if any."""
+    """``<UTC time> <LEVEL> <logger> <message>``, then the traceback if any; in a
+    tagged process (:func:`tag_process`) ``[pid <pid> worker <n>]`` (or
+    ``supervisor``) before the logger."""
 
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)s %(name)s %(message)s")
@@ -222,14 +252,22 @@ class TextFormatter(logging.Formatter):
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
         return _timestamp(record.created)
 
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        tag = _tag
+        if tag is None:
+            return super().formatMessage(record)
+        who = f"[pid {record.process or os.getpid()} {tag[0]}]"
+        return f"{record.asctime} {record.levelname} {who} {record.name} {record.message}"
+
 
 # Made once: json.dumps with arguments builds a new encoder per call.
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line: ``timestamp``, ``level``, ``logger``, ``message``,
-    every ``extra`` field (the access log's among them), and for an exception
+    """One JSON object per line: ``timestamp``, ``level``, ``logger``, in a tagged
+    process (:func:`tag_process`) ``pid`` and ``worker``, ``message``, every
+    ``extra`` field (the access log's among them), and for an exception
     ``errorType``, ``errorMessage`` and ``stackTrace`` (the keys the Lambda
     runtime's JSON uses, so one query reads both)."""
 
@@ -238,8 +276,12 @@ class JsonFormatter(logging.Formatter):
             "timestamp": _timestamp(record.created),
             "level": record.levelname,
             "logger": record.name,
-            "message": record.getMessage(),
         }
+        tag = _tag
+        if tag is not None:
+            entry["pid"] = record.process or os.getpid()
+            entry["worker"] = tag[1]
+        entry["message"] = record.getMessage()
         for key, value in record.__dict__.items():  # in order: the extras come last
             if key not in _RECORD_ATTRIBUTES:
                 entry.setdefault(key, value)

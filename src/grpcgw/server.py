@@ -466,7 +466,6 @@ def _serve_workers(
             )
 
         gc.freeze()  # the servicers and modules, shared with the workers: spare them GC writes
-        log.info("supervisor (pid %d) starting %d workers", os.getpid(), workers)
         supervisor = Supervisor(
             workers,
             body,

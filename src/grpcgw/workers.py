@@ -30,7 +30,10 @@ servicers, and does nothing else itself.
   when the supervisor dies, however it dies, the pipe ends and the workers stop
   (no orphans).
 
-POSIX only (``os.fork``); the standard library only.
+Every line grpcgw's formatters write says which process wrote it (the
+supervisor, or worker N, and its pid: :func:`grpcgw.logs.tag_process`).
+
+POSIX only (``os.fork``); the standard library only (and grpcgw's stdlib-only logs).
 """
 
 from __future__ import annotations
@@ -49,6 +52,8 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NoReturn
+
+from grpcgw.logs import tag_process, untag_process
 
 if TYPE_CHECKING:
     import asyncio
@@ -342,7 +347,9 @@ class Supervisor:
         self._selector.register(self._wake_r, selectors.EVENT_READ)
         previous = {sig: signal.signal(sig, _note) for sig in self._handled}
         old_wakeup = signal.set_wakeup_fd(self._wake_w)
+        tag_process(None)  # the lines of several processes meet on one stream
         try:
+            log.info("supervisor (pid %d) starting %d workers", os.getpid(), self._n)
             for slot in self._slots:
                 self._spawn(slot)
             started = False
@@ -353,6 +360,7 @@ class Supervisor:
                         on_ready(self.pids)
                 self._step()
         finally:
+            untag_process()
             signal.set_wakeup_fd(old_wakeup)
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
@@ -553,6 +561,7 @@ class Supervisor:
     def _worker(self, number: int, status_w: int, mask: Iterable[int]) -> None:
         code = 1
         try:
+            tag_process(number)
             # The supervisor's handlers and wakeup pipe go before its signals are
             # unblocked: one sent meanwhile is the worker's (SIG_DFL: it ends it).
             signal.set_wakeup_fd(-1)

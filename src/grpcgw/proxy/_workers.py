@@ -63,7 +63,6 @@ def run_workers(
             forward=[signal.SIGHUP],  # a reload, in each worker
         )
         gc.freeze()  # what the supervisor loaded, shared with the workers: spare it GC writes
-        log.info("supervisor (pid %d) starting %d workers", os.getpid(), count)
 
         def ready(pids: list[int]) -> None:
             if started is not None:
