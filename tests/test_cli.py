@@ -72,7 +72,7 @@ def test_lambda_invoke_reports_bad_input() -> None:
         "lambda-invoke", "examples.ping.lambda_function.handler", "-", stdin='{"foo": 1}'
     )
     assert unknown.returncode != 0
-    assert "EventSourceError: not an HTTP event" in unknown.stderr
+    assert unknown.stderr.startswith("grpcgw: not an HTTP event")
     assert "Traceback" not in unknown.stderr
 
 
@@ -211,16 +211,17 @@ async def test_proxy_in_front_of_a_running_server(servers: Servers) -> None:
 @pytest.mark.parametrize(
     ("spec", "message"),
     [
-        ("no.such.Service", "ServiceResolutionError: unknown service 'no.such.Service'"),
-        ("examples.ping.service:", "is not module.attribute"),
-        ("nowhere.module:Servicer", "ModuleNotFoundError: No module named 'nowhere'"),
+        ("no.such.Service", "grpcgw: unknown service 'no.such.Service': import"),
+        ("examples.ping.service:", "grpcgw: 'examples.ping.service:' is not module.attribute"),
+        ("nowhere.module:Servicer", "grpcgw: No module named 'nowhere'\n"),
     ],
 )
 def test_bad_specs_are_one_line_errors(spec: str, message: str) -> None:
+    """The message alone: the exception's class is not what a user needs to read."""
     result = grpcgw("routes", spec)
-    assert result.returncode != 0
-    assert message in result.stderr
-    assert "Traceback" not in result.stderr
+    assert result.returncode == 1
+    assert result.stderr.startswith(message)
+    assert result.stderr.count("\n") == 1
 
 
 def test_routes_show_body_and_response_body() -> None:

@@ -7,6 +7,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import urllib.error
@@ -175,6 +176,51 @@ def test_a_servicer_that_is_not_module_colon_class() -> None:
     result = _run("examples.ping.service:Nope", *LOOPBACK)
     assert result.returncode != 0
     assert "has no attribute 'Nope'" in result.stderr
+
+
+def test_a_mistake_is_one_line_with_its_message_alone(tmp_path: Path) -> None:
+    """What grpcgw refuses on purpose (a setting it cannot serve, a port in use) is
+    ``grpcgw: <message>``, status 1, as for the other commands."""
+    sock = tmp_path / "grpc.sock"
+    result = _run(
+        *SERVICERS, "--http-address", "127.0.0.1:0", "--grpc-address", f"unix://{sock}",
+        "--workers", "2",
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"grpcgw: serve_local(workers=2): grpc_address 'unix://{sock}' is a unix socket, "
+        "which one gRPC server alone can listen on; give a TCP address (127.0.0.1:8081), "
+        "whose port the workers share\n"
+    )
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        for workers in ("1", "2"):
+            result = _run(
+                *SERVICERS, "--http-address", f"127.0.0.1:{port}", "--grpc-address",
+                "127.0.0.1:0", "--workers", workers,
+            )  # fmt: skip
+            assert result.returncode == 1
+            assert re.fullmatch(
+                rf"grpcgw: \[Errno 98\] .*{port}.*: address already in use\n", result.stderr
+            ), result.stderr
+
+
+def test_an_unexpected_error_keeps_its_traceback(tmp_path: Path) -> None:
+    """A ValueError grpcgw did not raise (a servicer's constructor: the user's code, or
+    a slip in grpcgw's) is not a mistake of input: its traceback says where it was."""
+    (tmp_path / "badsvc.py").write_text(
+        "from examples.ping.service import PingServicer\n\n\n"
+        "class Servicer(PingServicer):\n"
+        "    def __init__(self) -> None:\n"
+        "        raise ValueError('DATABASE_URL is not set')\n"
+    )
+    result = _run("--path", str(tmp_path), "badsvc:Servicer", *LOOPBACK)
+    assert result.returncode == 1
+    assert result.stderr.startswith("Traceback (most recent call last):")
+    assert 'badsvc.py", line 6, in __init__' in result.stderr
+    assert result.stderr.endswith("ValueError: DATABASE_URL is not set\n")
 
 
 def test_help_lists_every_setting_with_its_variable() -> None:

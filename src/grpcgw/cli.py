@@ -19,6 +19,7 @@ import contextlib
 import enum
 import importlib
 import json
+import os
 import sys
 import uuid
 from collections.abc import Sequence
@@ -727,10 +728,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         result: int = args.func(args)
     except (ImportError, ValueError, TypeError, OSError) as exc:
-        # What a user gets wrong (a module, a service, an event, a file): one line, no traceback.
-        print(f"grpcgw: {type(exc).__name__}: {exc}", file=sys.stderr)
+        if not _a_mistake(exc):
+            raise  # unexpected: its traceback is what a bug report needs
+        # What a user gets wrong (a module, a service, an event, a file, a setting):
+        # one line, the message alone (it names the problem; the class adds nothing).
+        print(f"grpcgw: {exc}", file=sys.stderr)
         return 1
     return result
+
+
+def _a_mistake(exc: BaseException) -> bool:
+    """Whether ``exc`` is about the user's input or machine: a module not found, a
+    file or port (``OSError``), or a ``ValueError``/``TypeError`` that grpcgw raised
+    on purpose (a ``raise`` statement of its own). The same classes raised by the
+    user's code (a servicer's constructor) or by a slip in grpcgw's are not."""
+    if isinstance(exc, (ImportError, OSError)):
+        return True
+    tb = exc.__traceback__
+    if tb is None:
+        return False
+    from opcode import opmap
+
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    code = tb.tb_frame.f_code
+    package = str(Path(__file__).parent) + os.sep
+    # The innermost frame's instruction: RAISE_VARARGS for a raise statement, another
+    # (a call, an operator) when the interpreter or a library raised it there.
+    raised = code.co_code[tb.tb_lasti] == opmap["RAISE_VARARGS"]
+    return raised and code.co_filename.startswith(package)
 
 
 if __name__ == "__main__":
