@@ -303,6 +303,43 @@ def test_workers_from_the_flag_the_environment_and_the_file(tmp_path: Path) -> N
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize("dispatch", ["socket", "direct"])
+def test_interceptors_from_the_flag_run_on_every_call(dispatch: str) -> None:
+    """--interceptor module:Class (repeatable, or comma-separated; GRPCGW_INTERCEPTORS)
+    puts server interceptors in front of the servicers, as serve_local's argument does."""
+    process, url = _serve(
+        *SERVICERS,
+        *LOOPBACK,
+        "--dispatch",
+        dispatch,
+        "--interceptor",
+        "examples.ping.interceptor:LoggingInterceptor",
+    )
+    try:
+        assert _get(url + "/v1/ping")[::2] == (200, b'{"message":"Pong"}')
+        line = process.out.until("rpc call: method = /example.v1.PingService/Ping")
+        assert json.loads(line[line.index("{") :])["code"] == "OK"
+    finally:
+        process.stop()
+
+
+def test_interceptors_that_cannot_run_together_are_one_line() -> None:
+    module = "examples.ping.interceptor"
+    both = f"{module}:LoggingInterceptor,{module}:SyncLoggingInterceptor"
+    for flags in (["--interceptor", both], [f"--interceptor={n}" for n in both.split(",")]):
+        mixed = _run(*SERVICERS, *LOOPBACK, *flags)
+        assert mixed.returncode == 1
+        assert mixed.stderr.strip() == (
+            "grpcgw: interceptors mix grpc.aio.ServerInterceptor and grpc.ServerInterceptor;"
+            " a gRPC server runs one kind"
+        )
+    not_a_name = _run(*SERVICERS, *LOOPBACK, env={"GRPCGW_INTERCEPTORS": "LoggingInterceptor"})
+    assert not_a_name.returncode == 1
+    assert not_a_name.stderr.strip() == (
+        "grpcgw serve: 'LoggingInterceptor' is not module:InterceptorClass"
+    )
+
+
 def test_path_finds_the_servicers_module(tmp_path: Path) -> None:
     (tmp_path / "mysvc.py").write_text(
         "from examples.ping.service import PingServicer as Servicer  # noqa: F401\n"

@@ -404,6 +404,14 @@ def _settings_arguments(
             group.add_argument(*setting.flags, type=parse, metavar=metavar, **common)
 
 
+def _made(spec: str, form: str) -> Any:
+    """The object ``module:attribute`` names; a class is made with no arguments."""
+    if ":" not in spec:
+        raise SystemExit(f"grpcgw serve: {spec!r} is not {form}")
+    obj = _import(spec)
+    return obj() if isinstance(obj, type) else obj
+
+
 def _serve(args: argparse.Namespace) -> int:
     from grpcgw.serveconfig import load_serve_config, serve_settings
     from grpcgw.settings import Layer, SettingsError, to_toml
@@ -417,12 +425,8 @@ def _serve(args: argparse.Namespace) -> int:
         head = "# grpcgw serve: the effective configuration (flag > environment > file > default)\n"
         sys.stdout.write(head + to_toml(serve_settings(), config, merged.origins))
         return 0
-    servicers = []
-    for spec in args.servicer:
-        if ":" not in spec:
-            raise SystemExit(f"grpcgw serve: {spec!r} is not module:ServicerClass")
-        obj = _import(spec)
-        servicers.append(obj() if isinstance(obj, type) else obj)
+    servicers = [_made(spec, "module:ServicerClass") for spec in args.servicer]
+    interceptors = [_made(spec, "module:InterceptorClass") for spec in config.interceptors]
 
     from grpcgw.invoker import check_dispatch
     from grpcgw.server import serve_local
@@ -440,6 +444,7 @@ def _serve(args: argparse.Namespace) -> int:
             limits=config.limits,
             dispatch=check_dispatch(config.dispatch, "grpcgw serve"),
             workers=config.workers,
+            interceptors=interceptors,
             options=config.gateway,
         )
     except WorkersError as exc:

@@ -50,6 +50,9 @@ class ServeConfig:
     #: Processes serving (each the gRPC server and the gateway, on the same addresses):
     #: 1 serves from this process; more fork workers under a supervisor (docs/workers.md).
     workers: int = 1
+    #: Server interceptors, in order: module:Class (made with no arguments) or
+    #: module:instance; all grpc.aio.ServerInterceptor or all grpc.ServerInterceptor.
+    interceptors: tuple[str, ...] = field(default=(), metadata={"flag": "interceptor"})
     gateway: GatewayOptions = field(default_factory=GatewayOptions, metadata={"prefix": ""})
     limits: HttpLimits = field(default_factory=HttpLimits, metadata={"prefix": ""})
 
