@@ -211,7 +211,11 @@ async def test_proxy_in_front_of_a_running_server(servers: Servers) -> None:
 @pytest.mark.parametrize(
     ("spec", "message"),
     [
-        ("no.such.Service", "grpcgw: unknown service 'no.such.Service': import"),
+        (
+            "no.such.Service",
+            "grpcgw: unknown service 'no.such.Service': give the module of its generated code"
+            " with --import MODULE",
+        ),
         ("examples.ping.service:", "grpcgw: 'examples.ping.service:' is not module.attribute"),
         ("nowhere.module:Servicer", "grpcgw: No module named 'nowhere'\n"),
     ],

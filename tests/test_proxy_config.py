@@ -128,9 +128,13 @@ def test_printed_configuration_reads_back(tmp_path: Path) -> None:
         (
             {"GRPCGW_TARGET": "x:1", "GRPCGW_REFLECT": "1", "GRPCGW_IMPORTS": "m"},
             None,
-            "give one source of descriptors, not reflect and imports",
+            "give one source of descriptors, not --reflect (reflect) and --import (imports)",
         ),
-        ({"GRPCGW_TARGET": "x:1"}, None, "no descriptors: give reflect"),
+        (
+            {"GRPCGW_TARGET": "x:1"},
+            None,
+            "no descriptors: give --reflect (ask the target), --descriptor-set FILE",
+        ),
         (
             {"GRPCGW_TARGET": "x:1", "GRPCGW_REFLECT": "1", "GRPCGW_TLS_CERT": "c.pem"},
             None,

@@ -170,8 +170,23 @@ def _services(specs: Sequence[str], imports: Sequence[str]) -> list[Any]:
             obj = _import(spec)
             out.append(obj() if isinstance(obj, type) else obj)
         else:
+            _check_imported(spec)
             out.append(spec)  # a full service name, resolved from the descriptor pool
     return out
+
+
+def _check_imported(name: str) -> None:
+    """Say, in the command's terms, what a service name unknown to the pool needs."""
+    from google.protobuf import descriptor_pool
+
+    try:
+        descriptor_pool.Default().FindServiceByName(name.lstrip("."))
+    except KeyError:
+        raise SystemExit(
+            f"grpcgw: unknown service {name!r}: give the module of its generated code with "
+            "--import MODULE (and --path DIR where it is not importable from here), "
+            "or its servicer as module:ServicerClass"
+        ) from None
 
 
 def _routes(args: argparse.Namespace) -> int:

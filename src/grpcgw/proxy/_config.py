@@ -50,6 +50,10 @@ class ConfigError(ValueError):
     """A configuration that cannot be served: the message names the setting and its source."""
 
 
+#: The sources of descriptors, each with its flag.
+_SOURCES = {"reflect": "--reflect", "descriptor_sets": "--descriptor-set", "imports": "--import"}
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TargetTLS:
     """TLS (and mutual TLS) to the gRPC server."""
@@ -166,12 +170,14 @@ class ProxyConfig:
     def __post_init__(self) -> None:
         if not self.target.strip():
             raise ConfigError("no target: give --target, GRPCGW_TARGET or target in the file")
-        given = [n for n in ("reflect", "descriptor_sets", "imports") if getattr(self, n)]
+        given = [n for n in _SOURCES if getattr(self, n)]
         if len(given) > 1:
-            raise ConfigError(f"give one source of descriptors, not {' and '.join(given)}")
+            named = " and ".join(f"{_SOURCES[n]} ({n})" for n in given)
+            raise ConfigError(f"give one source of descriptors, not {named}")
         if not given and not self.services:
             raise ConfigError(
-                "no descriptors: give reflect (ask the target), descriptor_sets or imports"
+                "no descriptors: give --reflect (ask the target), --descriptor-set FILE or "
+                "--import MODULE (reflect, descriptor_sets or imports in the file)"
             )
         try:
             check_workers(self.workers)  # refused before anything forks
