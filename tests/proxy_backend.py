@@ -86,6 +86,8 @@ async def serve(gen: Path, address: str, protocols: str, ping_delay: float, heal
 
         class SlowPing(example.PingServicer):  # type: ignore[name-defined,misc]
             async def Ping(self, request: Any, context: Any) -> Any:
+                if ping_delay >= 10:  # so that a test can wait for a call in flight
+                    print("slow ping started", flush=True)
                 await asyncio.sleep(ping_delay)  # a slow backend: requests stay in flight
                 return ping_pb2.PingResponse(message="Pong")
 

@@ -251,6 +251,44 @@ async def test_sigterm_drains_every_worker(
     assert "Traceback" not in text
 
 
+@pytest.mark.parametrize("workers", ["1", "2"])
+async def test_a_second_signal_stops_the_proxy_at_once(
+    workers: str, protos: tuple[Protos, Protos], sock_dir: Path, processes: Processes
+) -> None:
+    """A call in flight to a backend that takes 120 s, shutdown-grace 120: SIGTERM starts
+    the drain, SIGINT while draining ends the proxy at once, killed by it (a shell's
+    130), as grpcgw serve does; with workers, they are killed and reaped first."""
+    target = f"unix://{sock_dir}/backend.sock"
+    backend = await processes.backend(protos[0], target, "--ping-delay", "120")
+    proxy, url = await processes.proxy(
+        sock_dir, "--target", target, "--reflect", "--drain-delay", "0",
+        "--shutdown-grace", "120", "--workers", workers,
+    )  # fmt: skip
+    pids = _listening(proxy)[1] if workers == "2" else set()
+
+    async def call() -> int:
+        async with aiohttp.ClientSession() as session, session.get(f"{url}/v1/ping") as resp:
+            return resp.status
+
+    in_flight = asyncio.create_task(call())
+    await asyncio.to_thread(backend.out.until, "slow ping started")
+    proxy.signal(signal.SIGTERM)
+    await asyncio.to_thread(proxy.out.until, "shutting down")
+    proxy.signal(signal.SIGINT)
+    code = await asyncio.to_thread(proxy.proc.wait, 30)
+    processes.remove(proxy)
+    text = proxy.out.drain()
+    assert code == -signal.SIGINT, text
+    what = "stopping at once" if workers == "1" else "killing the workers"
+    assert f"second signal (SIGINT): {what}" in text
+    with pytest.raises(aiohttp.ClientError):
+        await asyncio.wait_for(in_flight, 30)  # cut, not answered
+    for pid in pids:  # reaped by the supervisor before it ended
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+    assert "Traceback" not in text
+
+
 async def test_sighup_to_the_supervisor_reloads_every_worker(
     protos: tuple[Protos, Protos], sock_dir: Path, processes: Processes
 ) -> None:

@@ -26,6 +26,7 @@ import signal
 import ssl
 import time
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 from aiohttp import web
@@ -39,7 +40,7 @@ from grpcgw.proxy._files import Descriptors
 from grpcgw.proxy._reload import Reloader
 from grpcgw.proxy._source import DescriptorSource
 from grpcgw.web import create_app
-from grpcgw.workers import Worker
+from grpcgw.workers import Worker, end_by_signal
 
 log = logging.getLogger("grpcgw.proxy")
 
@@ -387,10 +388,24 @@ async def serve(
     name = "" if worker is None else f"worker {worker.number} (pid {os.getpid()}) "
     proxy = await _start(config, shared=shared, name=name)
     signals: list[int] = []
+
+    def stop_signal(sig: int) -> None:
+        if not stop.is_set():
+            stop.set()
+        elif worker is None:
+            # A second signal while draining: stop now, ended by it (as serve_local).
+            # A worker ignores it: its supervisor forces it, and after a Ctrl-C (the
+            # whole process group) the supervisor's SIGTERM is a worker's second.
+            log.warning(
+                "second signal (%s): stopping at once, running calls cut",
+                signal.Signals(sig).name,
+            )
+            end_by_signal(sig)
+
     try:
         handlers: list[tuple[int, Callable[[], object]]] = [
-            (signal.SIGINT, stop.set),
-            (signal.SIGTERM, stop.set),
+            (signal.SIGINT, partial(stop_signal, signal.SIGINT)),
+            (signal.SIGTERM, partial(stop_signal, signal.SIGTERM)),
         ]
         if hasattr(signal, "SIGHUP"):  # not on Windows
             handlers.append((signal.SIGHUP, proxy.reloader.request))

@@ -72,3 +72,5 @@ def run_workers(
     finally:
         gc.unfreeze()
         shared.close()
+    if supervisor.forced:  # a second signal killed the workers: the process ends by it
+        workers.end_by_signal(supervisor.forced)
