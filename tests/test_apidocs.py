@@ -306,6 +306,13 @@ def test_a_binding_on_a_served_path_is_an_error_naming_both(claims: Any) -> None
     assert "GatewayOptions.docs_path" in message
     with pytest.raises(RouteConfigError, match=r"claims\.v1\.Spec\.Spec \(PUT /openapi\.json"):
         Gateway(["claims.v1.Spec"], pool=claims, target=target, options=ON)
+    # Both at once, in one error.
+    with pytest.raises(RouteConfigError) as both:
+        Gateway(["claims.v1.Literal", "claims.v1.Spec"], pool=claims, target=target, options=ON)
+    assert sorted(line.split(" (")[0] for line in both.value.problems) == [
+        "claims.v1.Literal.Docs",
+        "claims.v1.Spec.Spec",
+    ]
     # Not served there: no conflict.
     Gateway(["claims.v1.Literal", "claims.v1.Spec"], pool=claims, target=target)
     moved = GatewayOptions(api_docs=True, docs_path="/explorer", openapi_path="/api.json")

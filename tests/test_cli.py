@@ -239,6 +239,35 @@ def test_routes_show_body_and_response_body() -> None:
     assert 'POST /v1/shelves -> /example.v1.ShelfService/CreateShelf body: "shelf"' in lines
 
 
+def test_every_bad_rule_is_reported_by_routes_serve_and_proxy(tmp_path: Path) -> None:
+    """One run names every rule to fix (tests/protos/grpcgwtest/badrules), whichever
+    command compiles the routes."""
+    from .protoc import descriptor_set
+    from .test_descriptors import BROKEN, BROKEN_PROBLEMS
+
+    module = "grpcgwtest.badrules.v1.badrules_pb2"
+    routes = grpcgw("routes", "-p", "tests/gen", "--import", module, BROKEN)
+    serve = grpcgw(
+        "serve", "-p", "tests/gen", f"{module}_grpc:BrokenServicer",
+        "--http-address", "127.0.0.1:0", "--grpc-address", "127.0.0.1:0",
+    )  # fmt: skip
+    descriptors = tmp_path / "badrules.pb"
+    proto = "grpcgwtest/badrules/v1/badrules.proto"
+    descriptor_set(ROOT / "tests" / "protos", [proto], descriptors)
+    proxy = grpcgw(
+        "proxy", "--descriptor-set", str(descriptors), "--target", "127.0.0.1:1",
+        "--http-address", "127.0.0.1:0",
+    )  # fmt: skip
+    for result in (routes, serve, proxy):
+        assert result.returncode == 1, result.args
+        assert "grpcgw: 5 HTTP rules cannot be served:" in result.stderr, result.stderr
+        stripped = [line.strip() for line in result.stderr.splitlines()]
+        for problem in BROKEN_PROBLEMS:
+            assert problem in stripped, (result.args, result.stderr)
+        assert "Traceback" not in result.stderr
+        assert result.stdout == ""
+
+
 def test_openapi_json_yaml_and_swagger(tmp_path: Path) -> None:
     import yaml
     from openapi_spec_validator import validate

@@ -6,6 +6,7 @@ import pytest
 from example.v1 import shelf_pb2
 from google.api import annotations_pb2, http_pb2
 from google.protobuf import descriptor_pb2, descriptor_pool, empty_pb2, timestamp_pb2
+from grpcgwtest.badrules.v1 import badrules_pb2
 
 from examples.ping.service import PingServicer, SyncPingServicer
 from grpcgw import Gateway, RouteConfigError
@@ -108,6 +109,53 @@ def test_duplicate_routes_fail_at_build_time() -> None:
     rule.additional_bindings.add(get="/v1/{other=*}")
     with pytest.raises(RouteConfigError, match=r"bad\.v1\.Dup\.Do"):
         Gateway([_service(rule, "Dup")], target="localhost:1")
+
+
+#: tests/protos/grpcgwtest/badrules/v1/badrules.proto: its bad rules, in declaration order.
+BROKEN = "grpcgwtest.badrules.v1.Broken"
+BROKEN_PROBLEMS = (
+    f"{BROKEN}.GetThing (GET /v1/things/{{missing}}/alias): path field 'missing': "
+    "grpcgwtest.badrules.v1.Thing has no field 'missing'",
+    f"{BROKEN}.ListThings (GET /v1/{{name): invalid path template '/v1/{{name': "
+    "unterminated variable at position 9",
+    f"{BROKEN}.CreateThing (POST /v1/things, body: \"nope\"): body 'nope': "
+    "grpcgwtest.badrules.v1.Thing has no such field",
+    f'{BROKEN}.DescribeThing (GET /v1/things/{{id}}:describe, response_body: "gone"): '
+    "response_body 'gone': grpcgwtest.badrules.v1.Thing has no such field",
+    f"{BROKEN}.FetchThing (GET /v1/things/{{name}}): duplicate route: it matches the same "
+    f"requests as GET /v1/things/{{id}} of {BROKEN}.GetThing",
+)
+
+
+def test_every_bad_rule_of_every_method_is_reported_at_once() -> None:
+    """One RouteConfigError, one line per bad rule (method, rule, problem), so that a user
+    fixes them all before the next run; the good rules are not mentioned."""
+    service = badrules_pb2.DESCRIPTOR.services_by_name["Broken"]
+    with pytest.raises(RouteConfigError) as info:
+        Gateway([service], target="localhost:1")
+    error = info.value
+    assert isinstance(error, ValueError)  # what callers caught before
+    assert error.problems == BROKEN_PROBLEMS
+    assert str(error) == "5 HTTP rules cannot be served:\n" + "\n".join(
+        f"  {line}" for line in BROKEN_PROBLEMS
+    )
+    assert "DeleteThing" not in str(error)
+    # By name too, and through replace_services, which keeps the old routes.
+    gateway = Gateway([PingServicer()], target="localhost:1")
+    with pytest.raises(RouteConfigError) as again:
+        gateway.replace_services([BROKEN])
+    assert again.value.problems == BROKEN_PROBLEMS
+    assert [r.rpc for r in gateway.routes] == ["/example.v1.PingService/Ping"]
+
+
+def test_route_config_error_keeps_its_problems_through_pickle() -> None:
+    import pickle
+
+    error = RouteConfigError("a.B.C (GET /x): one", "a.B.D (GET /y): two")
+    copy = pickle.loads(pickle.dumps(error))
+    assert (type(copy), copy.problems, str(copy)) == (RouteConfigError, error.problems, str(error))
+    single = RouteConfigError("a.B.C (GET /x): one")
+    assert (str(single), single.problems) == ("a.B.C (GET /x): one", ("a.B.C (GET /x): one",))
 
 
 def test_gateway_needs_one_target() -> None:

@@ -45,7 +45,14 @@ from grpcgw.invoker import Invoker, MethodSpec
 from grpcgw.logs import AccessLog
 from grpcgw.metadata import HeaderMatcher, OutgoingHeaders, OutgoingMatcher, default_header_matcher
 from grpcgw.options import GatewayOptions
-from grpcgw.routing import MalformedPath, Match, MethodNotAllowed, NotFound, RouteTable
+from grpcgw.routing import (
+    DuplicateRouteError,
+    MalformedPath,
+    Match,
+    MethodNotAllowed,
+    NotFound,
+    RouteTable,
+)
 from grpcgw.transcode import (
     BindingConfigError,
     RequestTranscoder,
@@ -143,7 +150,30 @@ def check_config(config: Mapping[str, object], where: str) -> None:
 
 
 class RouteConfigError(ValueError):
-    """A ``google.api.http`` annotation that cannot be served; names the method and rule."""
+    """``google.api.http`` annotations that cannot be served, every one of them at once.
+
+    :attr:`problems` has one line per bad rule: the method, the rule and what is
+    wrong (``pkg.Service.Method (GET /v1/{x}): ...``). With one bad rule the
+    message is that line; with several, a count and then the lines, so a user
+    fixes them all before the next run. A conflict between two rules is
+    reported on the later one, naming the earlier one's method.
+    """
+
+    problems: tuple[str, ...]
+
+    def __init__(self, *problems: str) -> None:
+        if not problems:
+            raise TypeError("RouteConfigError needs at least one problem")
+        self.problems = problems
+        if len(problems) == 1:
+            message = problems[0]
+        else:
+            lines = "".join(f"\n  {line}" for line in problems)
+            message = f"{len(problems)} HTTP rules cannot be served:{lines}"
+        super().__init__(message)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), self.problems)
 
 
 class Route(NamedTuple):
@@ -242,6 +272,21 @@ class _RouteSet(NamedTuple):
 def _add(table: RouteTable[Route], route: Route) -> None:
     try:
         table.add(route.http_method, route.template, route)
+    except DuplicateRouteError as exc:
+        # Name the method whose rule was there first: the fix may be in either.
+        first = next(
+            (
+                target
+                for method, template, target in table.routes()
+                if method == exc.method and template == exc.existing
+            ),
+            None,
+        )
+        whose = f" of {first.method.full_name}" if first is not None else ""
+        raise RouteConfigError(
+            f"{route.method.full_name} ({route.binding}): duplicate route: it matches the same "
+            f"requests as {exc.method} {exc.existing.text}{whose}"
+        ) from None
     except ValueError as exc:
         raise RouteConfigError(f"{route.method.full_name} ({route.binding}): {exc}") from None
 
@@ -251,28 +296,39 @@ def _compile_routes(
     options: GatewayOptions,
     pool: DescriptorPool | None,
 ) -> _RouteSet:
+    """Every route of ``services``, or one :class:`RouteConfigError` with every bad rule."""
     infos = tuple(resolve_service(s, pool) for s in _as_list(services))
     table: RouteTable[Route] = RouteTable(
         unescape_mode=options.unescape_mode,
         match_unregistered_custom_verb=options.match_unregistered_custom_verb,
     )
+    problems: list[str] = []
     for info in infos:
         for method in info.descriptor.methods:
             for binding in method_bindings(method, expose_unannotated=options.expose_unannotated):
-                _add(table, _compile_route(method, binding, options))
+                try:
+                    _add(table, _compile_route(method, binding, options))
+                except RouteConfigError as exc:
+                    problems.extend(exc.problems)
     if options.health_path:
-        _add(table, _health_route(options.health_path, options))
+        try:
+            _add(table, _health_route(options.health_path, options))
+        except RouteConfigError as exc:
+            problems.extend(exc.problems)
     if options.api_docs:
-        _check_api_docs_paths(table, options)
+        problems.extend(_api_docs_problems(table, options))
+    if problems:
+        raise RouteConfigError(*problems)
     return _RouteSet(infos, table)
 
 
-def _check_api_docs_paths(table: RouteTable[Route], options: GatewayOptions) -> None:
+def _api_docs_problems(table: RouteTable[Route], options: GatewayOptions) -> list[str]:
     """A binding whose template is one of the API description's paths is an error;
     one that matches such a path through a variable is left to the description
     there (a literal path is more specific), and said once in the log."""
     from grpcgw.apidocs import served_paths
 
+    problems: list[str] = []
     seen: set[int] = set()
     for path, name in served_paths(options).items():
         try:
@@ -289,11 +345,12 @@ def _check_api_docs_paths(table: RouteTable[Route], options: GatewayOptions) -> 
                 continue
             seen.add(id(route))
             if not route.template.variables:
-                raise RouteConfigError(
-                    f"{route.method.full_name} ({route.binding}) claims {path}, where the "
+                problems.append(
+                    f"{route.method.full_name} ({route.binding}): claims {path}, where the "
                     f"gateway serves the API description (GatewayOptions.{name}): move the "
                     f"binding, or give {name} another path (or None), or api_docs=False"
                 )
+                continue
             log.warning(
                 "%s (%s) also matches %s; the API description is served there (GatewayOptions.%s)",
                 route.method.full_name,
@@ -301,6 +358,7 @@ def _check_api_docs_paths(table: RouteTable[Route], options: GatewayOptions) -> 
                 path,
                 name,
             )
+    return problems
 
 
 class Gateway:
