@@ -239,6 +239,24 @@ def test_routes_show_body_and_response_body() -> None:
     assert 'POST /v1/shelves -> /example.v1.ShelfService/CreateShelf body: "shelf"' in lines
 
 
+def test_routes_mark_streaming_methods() -> None:
+    result = grpcgw(
+        "routes", "-p", "tests/gen", "--import", "grpcgwtest.stream.v1.stream_pb2",
+        "grpcgwtest.stream.v1.StreamService",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    lines = [" ".join(line.split()) for line in result.stdout.splitlines()]
+    rpc = "/grpcgwtest.stream.v1.StreamService"
+    assert lines == [
+        f"GET /count/{{n}} -> {rpc}/Count (server streaming)",
+        f'POST /sum -> {rpc}/Sum (client streaming) body: "*"',
+        f'POST /double -> {rpc}/Double (bidi streaming) body: "*"',
+        f"GET /download/{{n}} -> {rpc}/Download (server streaming)",
+        f'POST /upload -> {rpc}/Upload (client streaming) body: "*"',
+        f'PUT /files/{{name}} -> {rpc}/Store body: "file"',
+    ]
+
+
 def test_every_bad_rule_is_reported_by_routes_serve_and_proxy(tmp_path: Path) -> None:
     """One run names every rule to fix (tests/protos/grpcgwtest/badrules), whichever
     command compiles the routes."""

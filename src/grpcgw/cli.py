@@ -189,6 +189,15 @@ def _check_imported(name: str) -> None:
         ) from None
 
 
+#: (client streaming, server streaming) -> what ``grpcgw routes`` says after the rpc.
+_STREAMING = {
+    (False, False): "",
+    (False, True): "server streaming",
+    (True, False): "client streaming",
+    (True, True): "bidi streaming",
+}
+
+
 def _routes(args: argparse.Namespace) -> int:
     from grpcgw.gateway import Gateway
     from grpcgw.options import GatewayOptions
@@ -200,6 +209,9 @@ def _routes(args: argparse.Namespace) -> int:
     for route in gateway.routes:
         line = f"{route.http_method:<{width}}  {route.binding.template:<{template_width}}"
         line += f"  ->  {route.rpc}"
+        streaming = _STREAMING[route.spec.client_streaming, route.spec.server_streaming]
+        if streaming:
+            line += f"  ({streaming})"
         if route.binding.body:
             line += f'  body: "{route.binding.body}"'
         if route.binding.response_body:
