@@ -12,6 +12,7 @@ import base64
 import csv
 import hashlib
 import io
+import json
 import os
 import re
 import shlex
@@ -260,6 +261,42 @@ def test_zip_entries_are_reproducible(built: Built) -> None:
         assert info.create_system == 3, info.filename
         assert info.external_attr >> 16 in {0o100644, 0o100755}, info.filename
         assert b"/grpcgw-lambda-build-" not in built.read(info.filename), info.filename
+
+
+def test_lambda_invoke_runs_the_documented_zip_or_says_what_it_needs(built: Built) -> None:
+    """``grpcgw lambda-invoke --zip`` on the example's zip (x86_64, Python 3.12): it answers
+    where that is the machine; elsewhere it is refused, naming both sides (PATH holds no
+    other Python here, so a python3.12 elsewhere on the machine is not used)."""
+    import platform
+
+    arch = {"x86_64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}[platform.machine()]
+    result = subprocess.run(
+        [sys.executable, "-m", "grpcgw", "lambda-invoke", "--zip", str(built.path), HANDLER,
+         "--request", "GET", "/v1/ping"],
+        cwd=built.path.parent,
+        env={**os.environ, "PATH": str(Path(sys.executable).parent)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )  # fmt: skip
+    if (HERE_PYTHON, arch) == ("3.12", "x86_64"):
+        assert result.returncode == 0, result.stderr
+        assert json.loads(json.loads(result.stdout)["body"]) == {"message": "Pong"}
+        return
+    assert result.returncode == 1
+    assert result.stdout == ""
+    if arch != "x86_64":
+        why = f"rebuild with --python {HERE_PYTHON} --arch {arch} to test it here"
+    else:
+        why = (
+            "and there is no python3.12 on PATH: install it, or rebuild with --python "
+            f"{HERE_PYTHON} to test it here"
+        )
+    assert result.stderr.strip().startswith(
+        f"grpcgw lambda-invoke: {built.path} targets Python 3.12 on x86_64; this is Python "
+        f"{HERE_PYTHON} on {arch}"
+    ), result.stderr
+    assert result.stderr.strip().endswith(why), result.stderr
 
 
 # --- the command's errors: one line, before any download -------------------------------

@@ -6,8 +6,9 @@ compiled by grpcio-tools) and runs an unpacked zip as the managed runtime does:
 against the fake Runtime API of tests/lambda_runtime.py.
 
 Builds are shared per module (pip's cache makes repeated ones quick): one for
-this machine's Python and architecture (run, and built again from another copy
-of the project to compare bytes), one for arm64 on python3.13, one whose
+this machine's Python and architecture (run, also by ``grpcgw lambda-invoke
+--zip``, and built again from another copy of the project to compare bytes),
+one for arm64 on python3.13 (which lambda-invoke refuses here), one whose
 requirements add aiohttp.
 """
 
@@ -17,6 +18,7 @@ import contextlib
 import json
 import platform
 import re
+import subprocess
 import sys
 import zipfile
 from collections.abc import Iterator
@@ -290,3 +292,96 @@ def test_compiled_zip_answers(compiled: Build, tmp_path: Path) -> None:
         assert answer["statusCode"] == 200
         assert json.loads(answer["body"])["title"] == "Dune"
         assert rt.init_errors == []
+
+
+# --- grpcgw lambda-invoke --zip: the built zip run here, in a Python of its own -------------
+
+
+def lambda_invoke(zip_path: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """``grpcgw lambda-invoke --zip``, run as its user would, from ``cwd``."""
+    return subprocess.run(
+        [sys.executable, "-m", "grpcgw", "lambda-invoke", "--zip", str(zip_path), *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def without(build: Build, dest: Path, *drop: str) -> Path:
+    """A copy of the zip less the entries under each of ``drop`` (a top-level name)."""
+    with zipfile.ZipFile(build.path) as zf, zipfile.ZipFile(dest, "w") as out:
+        for info in zf.infolist():
+            if info.filename.split("/")[0] not in drop:
+                out.writestr(info, zf.read(info))
+    return dest
+
+
+def test_lambda_invoke_runs_the_built_zip(here: Build) -> None:
+    """The zip's own grpcgw, servicer and generated code answer, run from the project's
+    directory (whose app/ the isolated interpreter must not see); stdout is the response."""
+    result = lambda_invoke(
+        here.path, "app.main.handler", "--request", "GET", "/v1/shelves/fiction/books/1",
+        cwd=here.project,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {
+        "statusCode": 200,
+        "headers": {"Content-Type": "application/json"},
+        "cookies": [],
+        "body": '{"shelf":"fiction","id":"1","title":"Dune","authors":[]}',
+        "isBase64Encoded": False,
+    }
+    address = lambda_invoke(here.path, "app.main.handler", "--request", "GET", "/v1/address",
+                            cwd=here.project)  # fmt: skip
+    assert json.loads(json.loads(address.stdout)["body"])["asciiHost"] == "xn--bcher-kva.example"
+
+
+def test_lambda_invoke_names_the_module_a_zip_lacks(here: Build, tmp_path: Path) -> None:
+    """idna, which only the project's requirements name, left out: it is installed where
+    grpcgw runs, but the zip's interpreter sees the zip alone, as Lambda does."""
+    import idna  # noqa: F401  (here, outside the zip, it is there)
+
+    dists = [n.split("/")[0] for n in here.names() if n.startswith("idna-")]
+    lacking = without(here, tmp_path / "no-idna.zip", "idna", *dists)
+    result = lambda_invoke(lacking, "app.main.handler", "--request", "GET", "/v1/address",
+                           cwd=here.project)  # fmt: skip
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"grpcgw lambda-invoke: Unable to import module 'app.main': No module named 'idna' "
+        f"(imported by app/service.py line 6): {lacking} does not contain it: add what "
+        "provides it to your requirements, then build again"
+    )
+    # The project's own code too: app/service.py is in the directory it runs from.
+    no_service = tmp_path / "no-service.zip"
+    with zipfile.ZipFile(here.path) as zf, zipfile.ZipFile(no_service, "w") as out:
+        for info in zf.infolist():
+            if info.filename != "app/service.py":
+                out.writestr(info, zf.read(info))
+    result = lambda_invoke(no_service, "app.main.handler", "--request", "GET", "/v1/address",
+                           cwd=here.project)  # fmt: skip
+    assert result.returncode == 1
+    assert "No module named 'app.service' (imported by app/main.py line 4)" in result.stderr
+
+
+@pytest.fixture(scope="module")
+def foreign(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Build:
+    """A zip for the other architecture (the arm64 build on an x86_64 machine)."""
+    if HERE_ARCH == "x86_64":
+        built: Build = request.getfixturevalue("arm64")
+        return built
+    return _build(tmp_path_factory.mktemp("x86"), "x86", "--arch", "x86_64", "--python", "3.13")
+
+
+def test_lambda_invoke_refuses_a_zip_for_another_machine(foreign: Build, tmp_path: Path) -> None:
+    other = "arm64" if HERE_ARCH == "x86_64" else "x86_64"
+    result = lambda_invoke(foreign.path, "app.main.handler", "--request", "GET", "/v1/address",
+                           cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.strip() == (
+        f"grpcgw lambda-invoke: {foreign.path} targets Python 3.13 on {other}; this is Python "
+        f"{HERE_PYTHON} on {HERE_ARCH}: rebuild with --python {HERE_PYTHON} --arch {HERE_ARCH} "
+        "to test it here"
+    )

@@ -50,11 +50,13 @@ def test_pure_modules_import_without_aiohttp_or_grpc() -> None:
 
 
 def test_lambda_build_needs_only_the_stdlib() -> None:
-    """The build runs pip in a subprocess and reads files: no grpc, protobuf or aiohttp."""
+    """The build runs pip in a subprocess and reads files: no grpc, protobuf or aiohttp;
+    so does ``lambda-invoke --zip``, whose handler runs in another process."""
     result = _run(
         """
         import grpcgw.lambdabuild, grpcgw.lambdabuild.source, grpcgw.lambdabuild.wheels
         import grpcgw.lambdabuild.archive, grpcgw.lambdabuild.bytecode
+        import grpcgw.lambdabuild.invoke, grpcgw.lambdabuild.target, grpcgw.lambdabuild._child
         """,
         {"aiohttp", "grpc", "google"},
     )

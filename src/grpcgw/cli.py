@@ -2,7 +2,8 @@
 
 grpcgw serve examples.ping.service:PingServicer examples.ping.service:ShelfServicer
 grpcgw lambda-invoke examples.ping.lambda_function.handler event.json
-grpcgw lambda-invoke examples.ping.lambda_function.handler --get /v1/ping
+grpcgw lambda-invoke examples.ping.lambda_function.handler --request GET /v1/ping
+grpcgw lambda-invoke --zip function.zip app.main.handler --request GET /v1/ping
 grpcgw routes examples.ping.service:ShelfServicer
 grpcgw openapi examples.ping.service:ShelfServicer --format yaml -o openapi.yaml
 grpcgw routes --path gen --import bookshop.v1.bookshop_pb2 bookshop.v1.BookshopService
@@ -71,18 +72,6 @@ def _import(spec: str) -> Any:
         raise SystemExit(f"grpcgw: module {module_name!r} has no attribute {attr!r}") from None
 
 
-class _Context:
-    """A Lambda context for local invocations."""
-
-    def __init__(self, remaining_ms: int) -> None:
-        self.aws_request_id = str(uuid.uuid4())
-        self.function_name = "local"
-        self._remaining_ms = remaining_ms
-
-    def get_remaining_time_in_millis(self) -> int:
-        return self._remaining_ms
-
-
 def _synthetic_event(
     method: str, target: str, body: str | None, headers: Sequence[str] = ()
 ) -> dict[str, Any]:
@@ -147,16 +136,37 @@ def _lambda_invoke(args: argparse.Namespace) -> int:
         event = _synthetic_event(method.upper(), target, data, args.header)
     else:
         raise SystemExit("grpcgw: give an event file (or - for stdin), or --request METHOD PATH")
+    if args.zip is not None:
+        response = _invoke_zip(args, event)
+        print(json.dumps(response, indent=2, ensure_ascii=False))
+        return 0
+    from grpcgw.lambdabuild._child import LocalContext
+
     # What the function prints goes to the log on Lambda: here to stderr, so that
     # standard output is the response alone (for jq and the like).
     with contextlib.redirect_stdout(sys.stderr):
         handler = _import(args.handler)
-        response = handler(event, _Context(args.remaining_ms))
+        response = handler(event, LocalContext(args.remaining_ms))
         stop = getattr(handler, "stop", None)
         if callable(stop):
             stop()
     print(json.dumps(response, indent=2, ensure_ascii=False))
     return 0
+
+
+def _invoke_zip(args: argparse.Namespace, event: Any) -> Any:
+    """``lambda-invoke --zip``: the handler inside a built zip, in a Python of its own."""
+    from grpcgw.lambdabuild.errors import InvokeError
+    from grpcgw.lambdabuild.invoke import invoke_zip
+
+    if args.path:
+        raise SystemExit(
+            "grpcgw lambda-invoke: --path does not go with --zip: the zip is the whole import path"
+        )
+    try:
+        return invoke_zip(Path(args.zip), args.handler, event, remaining_ms=args.remaining_ms)
+    except InvokeError as exc:
+        raise SystemExit(f"grpcgw lambda-invoke: {exc}") from None
 
 
 def _services(specs: Sequence[str], imports: Sequence[str]) -> list[Any]:
@@ -596,8 +606,20 @@ def _parser(with_help: bool = True) -> argparse.ArgumentParser:
     inv = sub.add_parser(
         "lambda-invoke",
         help="run one Lambda HTTP event through a handler, locally, and print the response",
+        description="Run one Lambda HTTP event through a handler and print the response "
+        "(standard output: the response alone; what the function prints goes to standard "
+        "error). The handler is imported from your project, or, with --zip, from a built "
+        "deployment zip, in a fresh Python that sees only the zip and the standard library, "
+        "as Lambda does. See docs/lambda.md.",
     )
     inv.add_argument("handler", help="module.attribute of the handler, e.g. app.handler")
+    inv.add_argument(
+        "--zip",
+        metavar="ZIP",
+        help="run the handler inside this deployment zip (grpcgw lambda-build's), unpacked "
+        "into a temporary directory, with nothing else on the import path; refused if the "
+        "zip was built for another Python or architecture",
+    )
     inv.add_argument("event", nargs="?", help="event JSON file, or - for standard input")
     inv.add_argument(
         "--request",

@@ -23,7 +23,8 @@ What goes in, for the managed Python runtime (``python<version>`` on
    permissions. The same sources and resolved versions give the same bytes.
 
 Nothing here imports grpc, protobuf or aiohttp: the build runs pip in a
-subprocess and only reads files.
+subprocess and only reads files. :mod:`grpcgw.lambdabuild.invoke` runs a built
+zip's handler locally (``grpcgw lambda-invoke --zip``), in another process.
 """
 
 from __future__ import annotations

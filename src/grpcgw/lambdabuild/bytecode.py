@@ -24,12 +24,13 @@ from grpcgw.lambdabuild.errors import BuildError
 TASK_ROOT = "/var/task"
 
 
-def interpreter(version: str) -> str:
-    """A CPython of ``version`` (``3.12``) to compile with: this one, or ``python3.12`` on PATH."""
+def find_interpreter(version: str) -> str | None:
+    """A CPython of ``version`` (``3.12``): this one, or ``python3.12`` on PATH, or ``None``."""
     if sys.implementation.name == "cpython" and "{}.{}".format(*sys.version_info[:2]) == version:
         return sys.executable
     found = shutil.which(f"python{version}")
     if found is not None:
+        # A name on PATH may be another Python, or a shim (pyenv) with nothing behind it.
         probe = subprocess.run(
             [found, "-c", "import sys; print(sys.implementation.name, *sys.version_info[:2])"],
             capture_output=True,
@@ -38,6 +39,14 @@ def interpreter(version: str) -> str:
         )
         if probe.stdout.split() == ["cpython", *version.split(".")]:
             return found
+    return None
+
+
+def interpreter(version: str) -> str:
+    """A CPython of ``version`` (``3.12``) to compile with: this one, or ``python3.12`` on PATH."""
+    found = find_interpreter(version)
+    if found is not None:
+        return found
     raise BuildError(
         f"--compile needs CPython {version} (bytecode is specific to the Python version): "
         f"this is {sys.implementation.name} {sys.version_info[0]}.{sys.version_info[1]} and "
