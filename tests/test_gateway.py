@@ -447,3 +447,19 @@ async def test_a_body_of_other_bytes_like_types_is_taken_as_bytes(gateway: Gatew
         assert resp.json()["theme"] == "Sci-fi"
         deleted = await gateway.handle(HttpRequest("DELETE", "/v1/shelves/bytes-like"))
         assert deleted.status == 200, deleted.body
+
+
+async def test_str_and_bytes_subclasses_are_taken(gateway: Gateway) -> None:
+    """A str subclass is a str: ``http.HTTPMethod.GET`` (the standard library's StrEnum)
+    as the method, as a program on Python 3.11+ may write it, is served, not refused."""
+    from http import HTTPMethod
+
+    class Path(str):
+        pass
+
+    request = HttpRequest(HTTPMethod.GET, Path("/v1/ping"), body=type("B", (bytes,), {})())
+    assert type(request.method) is str
+    assert type(request.path) is str
+    assert type(request.body) is bytes
+    resp = await gateway.handle(request)
+    assert (resp.status, resp.json()) == (200, {"message": "Pong"})

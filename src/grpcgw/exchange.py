@@ -29,7 +29,8 @@ class HttpRequest:
     <grpcgw.Gateway.handle>` also takes a ``path`` that still carries its
     ``?query`` when ``query`` is empty.) A field of the wrong type (a ``dict`` of
     headers, a ``str`` body) raises :class:`TypeError` naming it; a ``bytearray``
-    or ``memoryview`` body is taken as ``bytes``.
+    or ``memoryview`` body is taken as ``bytes``, a subclass of ``str`` (such as
+    ``http.HTTPMethod.GET``) as the ``str`` it is.
     """
 
     method: str
@@ -69,8 +70,10 @@ _PAIRS = (list, tuple)
 def _check(request: HttpRequest) -> None:
     for name in ("method", "path", "query"):
         value = getattr(request, name)
-        if type(value) is not str:
+        if not isinstance(value, str):
             raise TypeError(f"HttpRequest.{name} must be a str, not {type(value).__name__}")
+        if type(value) is not str:  # http.HTTPMethod.GET, say: kept as the plain str
+            object.__setattr__(request, name, str.__str__(value))
     for name in ("headers", "metadata"):
         value = getattr(request, name)
         if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Sequence):
@@ -80,7 +83,7 @@ def _check(request: HttpRequest) -> None:
                 f"not {type(value).__name__}{hint}"
             )
     body: object = request.body
-    if isinstance(body, (bytearray, memoryview)):
+    if isinstance(body, (bytes, bytearray, memoryview)):
         object.__setattr__(request, "body", bytes(body))
     elif type(body) is not bytes:
         hint = ": encode it (body=text.encode())" if isinstance(body, str) else ""
