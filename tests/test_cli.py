@@ -137,6 +137,23 @@ def test_lambda_invoke_reads_data_from_a_file_or_stdin(tmp_path: Path) -> None:
     )
 
 
+def test_lambda_invoke_names_a_file_that_is_not_utf8(tmp_path: Path) -> None:
+    """An event or --data file that is not UTF-8 text (JSON is) is a one-line mistake
+    naming the file, as a missing one is, not a UnicodeDecodeError's traceback."""
+    latin1 = tmp_path / "latin1.json"
+    latin1.write_bytes('{"theme": "Po\xe9sie"}'.encode("latin-1"))
+    handler = "examples.ping.lambda_function.handler"
+    post = ("--request", "POST", "/v1/shelves?shelfId=p")
+    for args, what in [((str(latin1),), "event"), ((*post, "--data", f"@{latin1}"), "--data file")]:
+        result = grpcgw("lambda-invoke", handler, *args)
+        assert result.returncode == 1, result.stderr
+        assert result.stderr == (
+            f"grpcgw: cannot read {what} {str(latin1)!r}: not UTF-8 text "
+            "(byte 0xe9 at position 13)\n"
+        )
+        assert result.stdout == ""
+
+
 @pytest.mark.parametrize(
     ("args", "stdin", "message"),
     [

@@ -108,13 +108,22 @@ def _synthetic_event(
 
 
 def _read_text(source: str, what: str) -> str:
-    """The text of a file, or of standard input for ``-``."""
-    if source == "-":
-        return sys.stdin.read()
+    """The UTF-8 text (what JSON is) of a file, or of standard input for ``-``."""
     try:
-        return Path(source).read_text()
+        if source == "-":
+            stdin = getattr(sys.stdin, "buffer", None)
+            data = sys.stdin.read() if stdin is None else stdin.read()
+        else:
+            data = Path(source).read_bytes()
+        return data if isinstance(data, str) else data.decode("utf-8")
     except OSError as exc:
         raise SystemExit(f"grpcgw: cannot read {what} {source!r}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        bad = exc.object[exc.start]
+        raise SystemExit(
+            f"grpcgw: cannot read {what} {source!r}: not UTF-8 text "
+            f"(byte {bad:#04x} at position {exc.start})"
+        ) from None
 
 
 def _lambda_invoke(args: argparse.Namespace) -> int:
