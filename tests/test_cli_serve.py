@@ -167,6 +167,18 @@ def test_bad_settings_are_one_line_naming_them(
     assert "Traceback" not in result.stderr
 
 
+def test_a_config_file_that_is_not_utf8_is_one_line(tmp_path: Path) -> None:
+    """TOML is UTF-8: a latin-1 file is refused naming it, not with a traceback
+    (tomllib raises UnicodeDecodeError, which is not grpcgw's own raise)."""
+    config = tmp_path / "serve.toml"
+    config.write_bytes('docs_path = "/d\xe9"\n'.encode("latin-1"))
+    result = _run(*SERVICERS, "--config", str(config), "--print-config")
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"grpcgw serve: config file {config}: not UTF-8 text (byte 0xe9 at position 15)\n"
+    )
+
+
 def test_a_servicer_that_is_not_module_colon_class() -> None:
     result = _run("examples.ping.service.PingServicer", "--print-config")
     assert result.returncode == 0  # --print-config imports nothing

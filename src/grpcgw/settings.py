@@ -430,6 +430,11 @@ def load(
             ) from None
         except tomllib.TOMLDecodeError as exc:
             raise SettingsError(f"config file {config_file}: {exc}") from None
+        except UnicodeDecodeError as exc:  # TOML is UTF-8
+            raise SettingsError(
+                f"config file {config_file}: not UTF-8 text "
+                f"(byte {exc.object[exc.start]:#04x} at position {exc.start})"
+            ) from None
         layers.append(from_toml(settings, document, str(config_file)))
     layers.append(from_env(settings, environ, ignore=ignore_env))
     layers.append(flags)
