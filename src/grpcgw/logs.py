@@ -7,9 +7,9 @@ repeats them for plain-text handlers. :func:`configure` gives a process that
 has no logging set up one handler on standard error in ``text`` or ``json``;
 it never touches a configuration the application (or the Lambda runtime) made.
 
-With ``serve_local(workers=N)`` several processes write to one stream: each
-line the formatters write there says which (:func:`tag_process`); one process
-alone writes its lines as ever.
+With ``serve_local(workers=N)`` or ``grpcgw proxy --workers N`` several
+processes write to one stream: each line the formatters write there says which
+(:func:`tag_process`); one process alone writes its lines as ever.
 
 On AWS Lambda the runtime's own handler formats every line: with
 ``AWS_LAMBDA_LOG_FORMAT=JSON`` its JSON carries the access fields beside
