@@ -175,6 +175,62 @@ def test_a_host_of_several_addresses_listens_on_one_port_in_all() -> None:
             sock.close()
 
 
+#: A host name resolving to this host's 127.0.0.1 and to an address it does not have
+#: (TEST-NET-1, as ::1 is for a host with IPv6 off and ::1 in /etc/hosts).
+_PARTLY_HERE = "partly-here.test"
+
+
+@pytest.fixture
+def partly_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+        if host != _PARTLY_HERE:
+            return real(host, port, *args, **kwargs)
+        return [
+            (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("192.0.2.1", int(port))),
+            (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", int(port))),
+        ]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+
+
+async def test_an_address_this_host_lacks_is_skipped_not_fatal(partly_here: None) -> None:
+    """A name resolving to an address this host does not have (IPv6 off, ::1 in
+    /etc/hosts) serves on the addresses it has, HTTP and gRPC alike, as asyncio does."""
+    assert bind_targets(f"{_PARTLY_HERE}:8081") == ["127.0.0.1:8081"]
+    # dispatch="direct": the gateway's own channel would ask gRPC's resolver, which knows
+    # nothing of this test's name; gRPC clients below dial the address it bound.
+    server = await start_local(
+        PingServicer(),
+        http_address=f"{_PARTLY_HERE}:0",
+        grpc_address=f"{_PARTLY_HERE}:0",
+        dispatch="direct",
+    )
+    async with server:
+        assert [a[0] for a in server.http_server.addresses] == ["127.0.0.1"]
+        status, body = await _get_json(f"http://127.0.0.1:{server.http_port}/v1/ping")
+        assert (status, body) == (200, {"message": "Pong"})
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{server.grpc_port}") as channel:
+            reply = await ping_pb2_grpc.PingServiceStub(channel).Ping(ping_pb2.PingRequest())
+            assert reply.message == "Pong"
+
+
+def test_a_name_of_no_address_here_fails_naming_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = socket.getaddrinfo
+    monkeypatch.setattr(
+        socket,
+        "getaddrinfo",
+        lambda host, port, *a, **k: (
+            [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("192.0.2.1", port))]
+            if host == "elsewhere.test"
+            else real(host, port, *a, **k)
+        ),
+    )
+    with pytest.raises(OSError, match=r"cannot bind on 'elsewhere.test': no address of it is on"):
+        _bind_tcp("elsewhere.test", 0, 8)
+
+
 @pytest.mark.parametrize(
     ("address", "expected"),
     [

@@ -20,7 +20,6 @@ import contextlib
 import enum
 import importlib
 import json
-import os
 import sys
 import uuid
 from collections.abc import Sequence
@@ -815,11 +814,12 @@ def _a_mistake(exc: BaseException) -> bool:
     while tb.tb_next is not None:
         tb = tb.tb_next
     code = tb.tb_frame.f_code
-    package = str(Path(__file__).parent) + os.sep
     # The innermost frame's instruction: RAISE_VARARGS for a raise statement, another
-    # (a call, an operator) when the interpreter or a library raised it there.
+    # (a call, an operator) when the interpreter or a library raised it there. Its
+    # module by name, not file: an install of .pyc files keeps the build's paths.
     raised = code.co_code[tb.tb_lasti] == opmap["RAISE_VARARGS"]
-    return raised and code.co_filename.startswith(package)
+    module = str(tb.tb_frame.f_globals.get("__name__", ""))
+    return raised and (module == "grpcgw" or module.startswith("grpcgw."))
 
 
 if __name__ == "__main__":

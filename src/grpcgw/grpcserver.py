@@ -17,6 +17,7 @@ Mixing the two kinds of interceptor is an error, and so are async servicers with
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import socket
 from collections.abc import Sequence
@@ -57,9 +58,23 @@ def bind_targets(address: str) -> list[str]:
     for family, _, _, _, sockaddr in infos:
         ip = str(sockaddr[0])
         target = f"[{ip}]:{port}" if family == socket.AF_INET6 else f"{ip}:{port}"
-        if target not in targets:
+        if target not in targets and _on_this_host(family, sockaddr):
             targets.append(target)
-    return targets or [address]
+    return targets or [address]  # none here: gRPC's own error names the address
+
+
+def _on_this_host(family: int, sockaddr: Any) -> bool:
+    """Whether this host has the address (a probe binds it on a port of its own):
+    a family it lacks (IPv6 off, ::1 still in /etc/hosts) is skipped, as asyncio
+    and the HTTP side skip it, not a failed start."""
+    probe = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        probe.bind((sockaddr[0], 0, *sockaddr[2:]))
+    except OSError as exc:
+        return exc.errno != errno.EADDRNOTAVAIL
+    finally:
+        probe.close()
+    return True
 
 
 def _is_ip(host: str) -> bool:

@@ -533,6 +533,7 @@ def _bind_tcp(host: str, port: int, backlog: int, reuse_port: bool = False) -> l
         host or None, port, socket.AF_UNSPEC, socket.SOCK_STREAM, 0, socket.AI_PASSIVE
     )
     sockets: list[socket.socket] = []
+    unavailable: list[Any] = []
     seen: set[tuple[Any, ...]] = set()
     try:
         for family, kind, proto, _, address in infos:
@@ -553,6 +554,12 @@ def _bind_tcp(host: str, port: int, backlog: int, reuse_port: bool = False) -> l
             try:
                 sock.bind(address)
             except OSError as exc:
+                if exc.errno == errno.EADDRNOTAVAIL:
+                    # A family this host does not have (IPv6 off, ::1 still in
+                    # /etc/hosts): skipped, as asyncio does (bpo-30945).
+                    sockets.pop().close()
+                    unavailable.append(address)
+                    continue
                 reason = (exc.strerror or str(exc)).lower()
                 raise OSError(
                     exc.errno, f"error while attempting to bind on address {address!r}: {reason}"
@@ -563,6 +570,11 @@ def _bind_tcp(host: str, port: int, backlog: int, reuse_port: bool = False) -> l
         for sock in sockets:
             sock.close()
         raise
+    if not sockets:
+        raise OSError(
+            errno.EADDRNOTAVAIL,
+            f"cannot bind on {host!r}: no address of it is on this host ({unavailable!r})",
+        )
     return sockets
 
 
