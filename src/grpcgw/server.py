@@ -17,7 +17,6 @@ import gc
 import logging
 import os
 import shutil
-import signal
 import socket
 import tempfile
 from collections.abc import Sequence
@@ -42,6 +41,7 @@ from grpcgw.workers import (
     end_by_signal,
     reserve_tcp_port,
     signal_note,
+    stop_signal_handler,
 )
 
 log = logging.getLogger("grpcgw")
@@ -357,20 +357,7 @@ async def _serve_until_signal(
     loop = asyncio.get_running_loop()
     received: list[int] = []
 
-    def stop_signal(sig: int) -> None:
-        if not stop.is_set():
-            received.append(sig)
-            stop.set()
-        elif worker is None:
-            # A second signal: the drain may be stuck (a servicer's thread that never
-            # returns, calls that ignore cancellation); stop now. A worker ignores it:
-            # its supervisor forces it, and after a Ctrl-C (sent to the whole process
-            # group) the supervisor's SIGTERM is a worker's second signal.
-            log.warning(
-                "second signal (%s): stopping at once, running calls cut",
-                signal.Signals(sig).name,
-            )
-            end_by_signal(sig)
+    stop_signal = stop_signal_handler(stop, worker, received)
 
     for sig in STOP_SIGNALS:
         with contextlib.suppress(NotImplementedError, RuntimeError):  # not on Windows

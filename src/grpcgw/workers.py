@@ -605,6 +605,32 @@ def signal_note(sig: int) -> str:
     return " on SIGHUP (nothing is reloaded: start serve_local again for new code)"
 
 
+def stop_signal_handler(
+    stop: asyncio.Event, worker: Worker | None, received: list[int] | None = None
+) -> Callable[[int], None]:
+    """The handler of a stop signal in a server's process (``serve_local``, the proxy):
+    the first sets ``stop`` (and is appended to ``received``); a second while draining
+    ends one process at once by that signal (:func:`end_by_signal`). A worker ignores
+    a second: its supervisor forces it, and after a Ctrl-C (sent to the whole process
+    group) the supervisor's SIGTERM is a worker's second signal."""
+
+    def handle(sig: int) -> None:
+        if not stop.is_set():
+            if received is not None:
+                received.append(sig)
+            stop.set()
+        elif worker is None:
+            # The drain may be stuck (a servicer's thread that never returns, calls
+            # that ignore cancellation): stop now.
+            log.warning(
+                "second signal (%s): stopping at once, running calls cut",
+                signal.Signals(sig).name,
+            )
+            end_by_signal(sig)
+
+    return handle
+
+
 def end_by_signal(sig: int) -> NoReturn:
     """End this process at once by ``sig``, as if nothing handled it: a forced stop.
 

@@ -40,7 +40,7 @@ from grpcgw.proxy._files import Descriptors
 from grpcgw.proxy._reload import Reloader
 from grpcgw.proxy._source import DescriptorSource
 from grpcgw.web import create_app
-from grpcgw.workers import Worker, end_by_signal
+from grpcgw.workers import Worker, stop_signal_handler
 
 log = logging.getLogger("grpcgw.proxy")
 
@@ -389,18 +389,7 @@ async def serve(
     proxy = await _start(config, shared=shared, name=name)
     signals: list[int] = []
 
-    def stop_signal(sig: int) -> None:
-        if not stop.is_set():
-            stop.set()
-        elif worker is None:
-            # A second signal while draining: stop now, ended by it (as serve_local).
-            # A worker ignores it: its supervisor forces it, and after a Ctrl-C (the
-            # whole process group) the supervisor's SIGTERM is a worker's second.
-            log.warning(
-                "second signal (%s): stopping at once, running calls cut",
-                signal.Signals(sig).name,
-            )
-            end_by_signal(sig)
+    stop_signal = stop_signal_handler(stop, worker)
 
     try:
         handlers: list[tuple[int, Callable[[], object]]] = [
