@@ -16,6 +16,8 @@ from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
 
+import aiohttp
+
 from .conftest import ROOT
 
 EXAMPLE_PROTOS = ROOT / "examples" / "ping" / "proto"
@@ -248,3 +250,53 @@ class Processes(list[Process]):
         process, url = await asyncio.to_thread(start_proxy, cwd, *args, env=env)
         self.append(process)
         return process, url
+
+
+class PingLoad:
+    """``clients`` clients pinging ``url`` on keep-alive connections (one each) until
+    the server refuses them (its listener closed) or 60 s pass: the answers counted
+    (``ok``), anything else kept (``bad``), the clients turned away (``refused``)."""
+
+    def __init__(self, url: str, clients: int = 16) -> None:
+        self.url = url
+        self.ok = 0
+        self.bad: list[str] = []
+        self.refused = 0
+        self._clients = clients
+        self._tasks: list[asyncio.Task[None]] = []
+        self._enough = 0
+        self._started = asyncio.Event()
+
+    async def start(self, answered: int = 32) -> int:
+        """Start the clients; return once ``answered`` answers came (at most 30 s):
+        the answers so far."""
+        self._enough = answered
+        self._tasks = [asyncio.create_task(self._client()) for _ in range(self._clients)]
+        await asyncio.wait_for(self._started.wait(), 30)
+        return self.ok
+
+    async def finish(self) -> None:
+        """Wait (at most 30 s) for every client to be turned away."""
+        await asyncio.wait_for(asyncio.gather(*self._tasks), 30)
+
+    async def _client(self) -> None:
+        connector = aiohttp.TCPConnector(limit=1)  # one keep-alive connection
+        async with aiohttp.ClientSession(connector=connector) as session:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                try:
+                    async with session.get(f"{self.url}/v1/ping") as resp:
+                        body = await resp.read()
+                except (
+                    aiohttp.ClientConnectorError,
+                    aiohttp.ClientOSError,
+                    aiohttp.ServerDisconnectedError,
+                ):
+                    self.refused += 1  # never taken by the server: its listener is closed
+                    return
+                if resp.status == 200 and body == b'{"message":"Pong"}':
+                    self.ok += 1
+                    if self.ok >= self._enough:
+                        self._started.set()
+                else:
+                    self.bad.append(f"{resp.status} {body!r}")

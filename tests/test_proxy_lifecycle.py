@@ -14,7 +14,6 @@ import signal
 import ssl
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import aiohttp
@@ -22,6 +21,7 @@ import pytest
 
 from .proxyutil import (
     PROXY_ENV,
+    PingLoad,
     Processes,
     Protos,
 )
@@ -91,42 +91,13 @@ async def test_sigterm_under_load_loses_no_accepted_request(
     proxy, url = await processes.proxy(
         sock_dir, "--target", target, "--reflect", "--shutdown-grace", "20"
     )
-    ok = 0
-    bad: list[str] = []
-    refused = 0
-    started = asyncio.Event()
-    done_before_sigterm = 0
-
-    async def client() -> None:
-        nonlocal ok, refused
-        connector = aiohttp.TCPConnector(limit=1)  # one keep-alive connection each
-        async with aiohttp.ClientSession(connector=connector) as session:
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                try:
-                    async with session.get(f"{url}/v1/ping") as resp:
-                        body = await resp.read()
-                except (
-                    aiohttp.ClientConnectorError,
-                    aiohttp.ClientOSError,
-                    aiohttp.ServerDisconnectedError,
-                ):
-                    refused += 1  # never taken by the proxy: its listener is closed
-                    return
-                if resp.status == 200 and body == b'{"message":"Pong"}':
-                    ok += 1
-                    if ok >= 32:
-                        started.set()
-                else:
-                    bad.append(f"{resp.status} {body!r}")
-
-    clients = [asyncio.create_task(client()) for _ in range(16)]
-    await asyncio.wait_for(started.wait(), 30)
-    done_before_sigterm = ok
+    load = PingLoad(url)
+    done_before_sigterm = await load.start()
     proxy.signal(signal.SIGTERM)
     code = await asyncio.to_thread(proxy.proc.wait, 40)
     processes.remove(proxy)
-    await asyncio.wait_for(asyncio.gather(*clients), 30)
+    await load.finish()
+    ok, bad, refused = load.ok, load.bad, load.refused
     text = proxy.out.drain()
     assert code == 0, text
     stopped = re.search(

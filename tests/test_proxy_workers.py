@@ -18,7 +18,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import aiohttp
@@ -28,7 +27,7 @@ from grpcgw.proxy import ProxyConfig, load_config, start_proxy
 from grpcgw.settings import Layer
 from grpcgw.workers import _GRPC_THREADS, max_workers
 
-from .proxyutil import PROXY_ENV, Process, Processes, Protos, run_proxy
+from .proxyutil import PROXY_ENV, PingLoad, Process, Processes, Protos, run_proxy
 
 #: Every test here runs 2 workers: the machine's cores are shared.
 WORKERS = ("--workers", "2")
@@ -192,35 +191,8 @@ async def test_sigterm_drains_every_worker(
         "--shutdown-grace", "20", *WORKERS,
     )  # fmt: skip
     _, pids = _listening(proxy)
-    ok = 0
-    bad: list[str] = []
-    started = asyncio.Event()
-
-    async def client() -> None:
-        nonlocal ok
-        connector = aiohttp.TCPConnector(limit=1)  # one keep-alive connection each
-        async with aiohttp.ClientSession(connector=connector) as session:
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                try:
-                    async with session.get(f"{url}/v1/ping") as resp:
-                        body = await resp.read()
-                except (
-                    aiohttp.ClientConnectorError,
-                    aiohttp.ClientOSError,
-                    aiohttp.ServerDisconnectedError,
-                ):
-                    return  # never taken by a worker: its listener is closed
-                if resp.status == 200 and body == b'{"message":"Pong"}':
-                    ok += 1
-                    if ok >= 32:
-                        started.set()
-                else:
-                    bad.append(f"{resp.status} {body!r}")
-
-    clients = [asyncio.create_task(client()) for _ in range(16)]
-    await asyncio.wait_for(started.wait(), 30)
-    before = ok
+    load = PingLoad(url)
+    before = await load.start()
     proxy.signal(signal.SIGTERM)
     for pid in pids:  # each worker begins its own drain
         await asyncio.to_thread(proxy.out.until, f"(pid {pid}) shutting down:")
@@ -235,7 +207,8 @@ async def test_sigterm_drains_every_worker(
                 assert await resp.json() == {"ready": False, "reason": "shutting down"}
     code = await asyncio.to_thread(proxy.proc.wait, 60)
     processes.remove(proxy)
-    await asyncio.wait_for(asyncio.gather(*clients), 30)
+    await load.finish()
+    ok, bad = load.ok, load.bad
     text = proxy.out.drain()
     assert code == 0, text
     assert bad == []
