@@ -695,3 +695,156 @@ def test_the_proxys_probes_cannot_take_those_paths() -> None:
         ready_path="/docs",
         gateway=GatewayOptions(api_docs=False),
     )
+
+
+# -- proto comments: from a descriptor set given, or the file openapi_comments names -------
+
+
+PING_COMMENT = 'The smallest useful service: GET /v1/ping answers {"message":"Pong"}.'
+SHELF_COMMENT = "A small library service that exercises every HttpRule mapping rule:"
+PATCH_COMMENT = "PATCH with a field mask; the path binds a nested field of the body message."
+COMMENTED = {"PingService": PING_COMMENT, "ShelfService": SHELF_COMMENT}
+
+
+@pytest.fixture(scope="module")
+def example_set(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The example's protos as protoc --include_imports --include_source_info writes them."""
+    out = tmp_path_factory.mktemp("example") / "api.binpb"
+    protos = ["example/v1/ping.proto", "example/v1/shelf.proto"]
+    descriptor_set(ROOT / "examples" / "ping" / "proto", protos, out)
+    return out
+
+
+def service_comments(document: dict[str, Any]) -> dict[str, str | None]:
+    """The first line of each service's description (its comment), ``None`` where none."""
+    return {
+        tag["name"]: tag["description"].splitlines()[0] if "description" in tag else None
+        for tag in document["tags"]
+    }
+
+
+async def test_comments_of_the_descriptor_set_given_follow_replaced_services(
+    example_target: str, example_set: Path
+) -> None:
+    from google.protobuf.descriptor_pb2 import FileDescriptorSet
+
+    files = FileDescriptorSet.FromString(example_set.read_bytes())  # noqa: ASYNC240
+    pool = pool_of(files)
+    services = [pool.FindServiceByName(f"example.v1.{n}") for n in ("PingService", "ShelfService")]
+    async with Gateway(services, target=example_target, options=ON, descriptor_set=files) as gw:
+        assert gw.descriptor_set == tuple(files.file)
+        for path in ("/openapi.json", "/swagger.json"):
+            document = (await gw.handle(get(path))).json()
+            assert service_comments(document) == COMMENTED, path
+            assert document["paths"]["/v1/shelves/{name}"]["patch"]["summary"] == PATCH_COMMENT
+        assert gw.openapi()["tags"] == (await gw.handle(get("/openapi.json"))).json()["tags"]
+        assert (await gw.handle(get("/v1/ping"))).status == 200
+
+        gw.replace_services(services[:1])  # the comments go with the services they describe
+        assert gw.descriptor_set is None
+        assert service_comments((await gw.handle(get("/openapi.json"))).json()) == {
+            "PingService": None
+        }
+        gw.replace_services(services[:1], descriptor_set=files.file)
+        assert service_comments((await gw.handle(get("/openapi.json"))).json()) == {
+            "PingService": PING_COMMENT
+        }
+
+
+async def test_serve_local_takes_comments_from_openapi_comments(example_set: Path) -> None:
+    """Servicers of generated code (no source info) described by a descriptor set's comments."""
+    options = GatewayOptions(openapi_comments=str(example_set))
+    for dispatch in ("socket", "direct"):
+        async with (
+            await start_local(
+                *EXAMPLE,
+                http_address="127.0.0.1:0",
+                grpc_address="127.0.0.1:0",
+                options=options,
+                dispatch=dispatch,
+            ) as local,
+            aiohttp.ClientSession() as session,
+            session.get(f"http://127.0.0.1:{local.http_port}/openapi.json") as resp,
+        ):
+            document = await resp.json()
+        assert service_comments(document) == COMMENTED, dispatch
+        assert document["paths"]["/v1/shelves/{name}"]["patch"]["summary"] == PATCH_COMMENT
+
+
+async def test_openapi_comments_win_over_the_descriptor_set_given(
+    example_target: str, example_set: Path, tmp_path: Path
+) -> None:
+    from google.protobuf.descriptor_pb2 import FileDescriptorSet
+
+    bare = FileDescriptorSet.FromString(example_set.read_bytes())  # noqa: ASYNC240
+    for file in bare.file:
+        file.ClearField("source_code_info")
+    options = GatewayOptions(api_docs=True, openapi_comments=str(example_set))
+    async with Gateway(EXAMPLE, target=example_target, options=options, descriptor_set=bare) as gw:
+        assert service_comments((await gw.handle(get("/openapi.json"))).json()) == COMMENTED
+        gw.replace_services([PingServicer()], descriptor_set=bare)
+        assert service_comments((await gw.handle(get("/openapi.json"))).json()) == {
+            "PingService": PING_COMMENT
+        }
+
+
+def test_openapi_comments_that_cannot_be_read_fail_the_gateway(
+    example_set: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from google.protobuf.descriptor_pb2 import FileDescriptorSet
+
+    for bad in ("", 1, Path("api.binpb")):
+        with pytest.raises(
+            ValueError, match=r"GatewayOptions\.openapi_comments must be a file name"
+        ):
+            GatewayOptions(openapi_comments=bad)  # type: ignore[arg-type]
+
+    def build(path: Path) -> Gateway:
+        options = GatewayOptions(openapi_comments=str(path))
+        return Gateway(EXAMPLE, target="unix:///nowhere.sock", options=options)
+
+    missing = tmp_path / "missing.binpb"
+    with pytest.raises(ValueError, match="cannot read it") as raised:
+        build(missing)
+    assert str(raised.value) == (
+        f"GatewayOptions.openapi_comments ({missing}): cannot read it: No such file or directory"
+    )
+    garbage = tmp_path / "garbage.binpb"
+    garbage.write_bytes(b"\xff\xff")
+    with pytest.raises(ValueError, match=r"\(.*garbage.binpb\) is not a FileDescriptorSet"):
+        build(garbage)
+    bare = FileDescriptorSet.FromString(example_set.read_bytes())
+    for file in bare.file:
+        file.ClearField("source_code_info")
+    plain = tmp_path / "plain.binpb"
+    plain.write_bytes(bare.SerializeToString())
+    caplog.set_level(logging.WARNING, logger="grpcgw")
+    gateway = build(plain)  # served, without comments, and said so
+    assert service_comments(gateway.openapi()) == {"PingService": None, "ShelfService": None}
+    assert (
+        f"GatewayOptions.openapi_comments ({plain}) holds no comments: build it with protoc "
+        "--include_source_info" in caplog.text
+    )
+
+
+async def test_the_proxy_takes_openapi_comments_as_a_setting(
+    example_target: str, example_set: Path
+) -> None:
+    from grpcgw.proxy._config import load_config
+    from grpcgw.proxy._serve import start_proxy
+    from grpcgw.settings import Layer
+
+    given = {
+        "target": example_target,
+        "imports": ("example.v1.ping_pb2",),
+        "http_address": "127.0.0.1:0",
+    }
+    config, _ = load_config(Layer(given, {}), environ={"GRPCGW_OPENAPI_COMMENTS": str(example_set)})
+    proxy = await start_proxy(config)
+    try:
+        url = f"http://127.0.0.1:{proxy.http_port}/openapi.json"
+        async with aiohttp.ClientSession() as session, session.get(url) as resp:
+            document = await resp.json()
+    finally:
+        await proxy.stop()
+    assert service_comments(document) == {"PingService": PING_COMMENT}

@@ -123,6 +123,28 @@ def test_settings_from_flags_variables_and_a_file(tmp_path: Path) -> None:
         process.stop()
 
 
+def test_openapi_comments_describe_the_servicers(tmp_path: Path) -> None:
+    from .protoc import descriptor_set
+
+    api = tmp_path / "api.binpb"
+    protos = ["example/v1/ping.proto", "example/v1/shelf.proto"]
+    descriptor_set(ROOT / "examples" / "ping" / "proto", protos, api)
+    process, url = _serve(*SERVICERS, *LOOPBACK, "--openapi-comments", str(api))
+    try:
+        document = json.loads(_get(url + "/openapi.json")[2])
+        tags = {tag["name"]: tag.get("description", "").split("\n")[0] for tag in document["tags"]}
+        assert tags["PingService"] == (
+            'The smallest useful service: GET /v1/ping answers {"message":"Pong"}.'
+        )
+    finally:
+        assert process.stop() == 0
+    missing = tmp_path / "missing.binpb"
+    result = _run(*SERVICERS, *LOOPBACK, env={"GRPCGW_OPENAPI_COMMENTS": str(missing)})
+    assert result.returncode == 1
+    assert f"GatewayOptions.openapi_comments ({missing}): cannot read it" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_print_config_says_where_each_value_came_from(tmp_path: Path) -> None:
     config = tmp_path / "serve.toml"
     config.write_text("[gateway]\nstrict = true\n")

@@ -48,6 +48,22 @@ async def call(
         return resp.status, raw
 
 
+PING_COMMENT = 'The smallest useful service: GET /v1/ping answers {"message":"Pong"}.'
+SHELF_COMMENT = "A small library service that exercises every HttpRule mapping rule:"
+PATCH_COMMENT = "PATCH with a field mask; the path binds a nested field of the body message."
+
+
+async def comments(http: aiohttp.ClientSession, url: str) -> dict[str, str | None]:
+    """The first line of each service's description (its comment) in the served
+    /openapi.json, by service; ``None`` where there is none."""
+    status, document = await call(http, "GET", f"{url}/openapi.json")
+    assert status == 200, document
+    return {
+        tag["name"]: tag["description"].splitlines()[0] if "description" in tag else None
+        for tag in document["tags"]
+    }
+
+
 async def exercise_example(http: aiohttp.ClientSession, url: str) -> None:
     """The example's routes, every kind of binding, through the proxy."""
     assert await call(http, "GET", f"{url}/v1/ping") == (200, {"message": "Pong"})
@@ -143,6 +159,8 @@ async def test_reflect_serves_the_example(
     process, url = await processes.proxy(work, "--target", target, "--reflect")
     assert f"(reflection {protocol})" in process.out.text
     await exercise_example(http, url)
+    # Reflection serves descriptors without source info: no comments to describe with.
+    assert await comments(http, url) == {"PingService": None, "ShelfService": None}
 
 
 async def test_descriptor_set_serves_the_example(
@@ -157,6 +175,11 @@ async def test_descriptor_set_serves_the_example(
         work, "--target", target, "--descriptor-set", str(protos[0].descriptor_set)
     )
     await exercise_example(http, url)
+    # The set was built with --include_source_info: the served documents have its comments.
+    assert await comments(http, url) == {"PingService": PING_COMMENT, "ShelfService": SHELF_COMMENT}
+    status, swagger = await call(http, "GET", f"{url}/swagger.json")
+    assert status == 200
+    assert swagger["paths"]["/v1/shelves/{name}"]["patch"]["summary"] == PATCH_COMMENT
 
 
 async def test_service_flag_limits_what_is_served(
@@ -361,6 +384,13 @@ async def test_reload_under_load_fails_no_request(
                 )
             echo = (await call(http, "POST", f"{url}/v1/echo", {"text": "x"}))[0]
             assert echo == (200 if swap % 2 else 404), swap
+            # The served description is the new set's, comments included.
+            schemas = (await call(http, "GET", f"{url}/openapi.json"))[1]["components"]["schemas"]
+            echo_request = schemas.get("example.v1.EchoRequest")
+            text = echo_request["properties"]["text"] if echo_request else None
+            assert text == (
+                {"type": "string", "description": "What to echo."} if swap % 2 else None
+            )
     finally:
         done.set()
         await asyncio.gather(*clients)

@@ -263,6 +263,10 @@ async def test_reloader_outcomes(
         current.write_bytes(protos[1].descriptor_set.read_bytes())
         assert await reloader.reload() is ReloadOutcome.SWAPPED
         assert len(gateway.routes) == 17
+        # The new set's comments describe the new routes (the gateway had none before).
+        assert gateway.descriptor_set == reloader.descriptors.files
+        echo = gateway.openapi()["components"]["schemas"]["example.v1.EchoRequest"]
+        assert echo["properties"]["text"]["description"] == "What to echo."
         assert swapped == [reloader.descriptors]
         assert "17 routes (were 16)" in caplog.text
         assert (reloader.swaps, reloader.failures) == (1, 1)

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, TypedDict, Unpack
 
 from google.protobuf import message_factory
 from google.protobuf.descriptor import MethodDescriptor
+from google.protobuf.descriptor_pb2 import FileDescriptorProto, FileDescriptorSet
 
 from grpcgw.descriptors import (
     HttpBinding,
@@ -65,6 +66,9 @@ if TYPE_CHECKING:
     from google.protobuf.descriptor_pool import DescriptorPool
 
     from grpcgw.apidocs import ApiDocs
+
+    #: A ``FileDescriptorSet``, or its files.
+    DescriptorSetLike = FileDescriptorSet | Iterable[FileDescriptorProto]
     from grpcgw.channel import TLSConfig
 
 __all__ = [
@@ -263,10 +267,12 @@ def _as_list(services: Iterable[ServiceLike] | ServiceLike) -> list[ServiceLike]
 
 
 class _RouteSet(NamedTuple):
-    """What a gateway serves: its services and their compiled routes, swapped as one."""
+    """What a gateway serves: its services, their compiled routes and the files
+    their comments come from, swapped as one."""
 
     services: tuple[ServiceInfo, ...]
     table: RouteTable[Route]
+    files: tuple[FileDescriptorProto, ...] | None
 
 
 def _add(table: RouteTable[Route], route: Route) -> None:
@@ -295,6 +301,7 @@ def _compile_routes(
     services: Iterable[ServiceLike] | ServiceLike,
     options: GatewayOptions,
     pool: DescriptorPool | None,
+    descriptor_set: DescriptorSetLike | None,
 ) -> _RouteSet:
     """Every route of ``services``, or one :class:`RouteConfigError` with every bad rule."""
     infos = tuple(resolve_service(s, pool) for s in _as_list(services))
@@ -319,7 +326,36 @@ def _compile_routes(
         problems.extend(_api_docs_problems(table, options))
     if problems:
         raise RouteConfigError(*problems)
-    return _RouteSet(infos, table)
+    return _RouteSet(infos, table, _files_of(descriptor_set))
+
+
+def _files_of(descriptor_set: DescriptorSetLike | None) -> tuple[FileDescriptorProto, ...] | None:
+    if descriptor_set is None:
+        return None
+    if isinstance(descriptor_set, FileDescriptorSet):
+        return tuple(descriptor_set.file)
+    return tuple(descriptor_set)
+
+
+def _read_comments(path: str) -> tuple[FileDescriptorProto, ...]:
+    """The files of the descriptor set ``GatewayOptions.openapi_comments`` names."""
+    from pathlib import Path
+
+    from grpcgw.proxy._files import DescriptorError, parse_descriptor_set
+
+    where = f"GatewayOptions.openapi_comments ({path})"
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise DescriptorError(f"{where}: cannot read it: {exc.strerror or exc}") from None
+    files = tuple(parse_descriptor_set(data, where))
+    if not any(f.source_code_info.location for f in files):
+        log.warning(
+            "%s holds no comments: build it with protoc --include_source_info (buf build "
+            "keeps them)",
+            where,
+        )
+    return files
 
 
 def _api_docs_problems(table: RouteTable[Route], options: GatewayOptions) -> list[str]:
@@ -376,6 +412,12 @@ class Gateway:
     Every route is compiled here: a bad annotation raises
     :class:`RouteConfigError` now, not at the first request.
 
+    ``descriptor_set``: the ``FileDescriptorSet`` (or its files) the services'
+    descriptors came from, built with ``protoc --include_source_info``: its proto
+    comments become the summaries and descriptions of :meth:`openapi` and of the
+    served API description (``GatewayOptions.openapi_comments`` names a file
+    to take them from instead).
+
     ``config`` is a :class:`GatewayConfig`: ``options``, ``header_matcher``,
     ``outgoing_header_matcher``, ``outgoing_trailer_matcher``,
     ``response_hook``, ``error_hook``.
@@ -394,6 +436,7 @@ class Gateway:
         invoker: Invoker | None = None,
         tls: TLSConfig | None = None,
         channel_options: Sequence[tuple[str, Any]] = (),
+        descriptor_set: DescriptorSetLike | None = None,
         **config: Unpack[GatewayConfig],
     ) -> None:
         check_config(config, "Gateway")
@@ -404,7 +447,9 @@ class Gateway:
 
             parse_target(target)  # fail now on a malformed target, not at the first call
         self.options = config.get("options") or GatewayOptions()
-        self._routes = _compile_routes(services, self.options, pool)
+        self._routes = _compile_routes(services, self.options, pool, descriptor_set)
+        comments = self.options.openapi_comments
+        self._comment_files = None if comments is None else _read_comments(comments)
         self._target = target
         self._tls = tls
         self._channel = channel
@@ -445,6 +490,7 @@ class Gateway:
         services: Iterable[ServiceLike] | ServiceLike,
         *,
         pool: DescriptorPool | None = None,
+        descriptor_set: DescriptorSetLike | None = None,
     ) -> None:
         """Serve ``services`` (looked up in ``pool``) instead, from the next request on.
 
@@ -453,9 +499,10 @@ class Gateway:
         serving what it served. Then they replace the old ones in one step, so
         a request is routed wholly by the old set or wholly by the new; requests
         already routed finish with the route (and message types) they matched.
-        The channel stays open.
+        The channel stays open. ``descriptor_set`` is as for the gateway: the
+        comments of the new services (the old ones' go with them).
         """
-        self._routes = _compile_routes(services, self.options, pool)
+        self._routes = _compile_routes(services, self.options, pool, descriptor_set)
         clear_caches()  # they hold the old descriptors, and so their pool
 
     def match(
@@ -648,10 +695,20 @@ class Gateway:
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
+    @property
+    def descriptor_set(self) -> tuple[FileDescriptorProto, ...] | None:
+        """The files the API description's comments come from: those of
+        ``GatewayOptions.openapi_comments``, else the ``descriptor_set`` given
+        with the services now served; ``None`` if neither."""
+        if self._comment_files is not None:
+            return self._comment_files
+        return self._routes.files
+
     def openapi(self, version: str = "3.1") -> dict[str, Any]:
         """These routes as an OpenAPI document: ``"3.1"`` (OpenAPI 3.1.0) or ``"2.0"``
-        (Swagger 2.0). Built on first use and cached; shared, so copy before changing.
-        See :mod:`grpcgw.openapi`."""
+        (Swagger 2.0), with the proto comments of :attr:`descriptor_set`. Built on
+        first use and cached; shared, so copy before changing. See
+        :mod:`grpcgw.openapi`."""
         from grpcgw.openapi import document
 
         return document(self, version)

@@ -137,6 +137,10 @@ class GatewayOptions:
     swagger_path: str | None = "/swagger.json"
     #: Where the explorer page is served, with its files below it (None: not served).
     docs_path: str | None = "/docs"
+    #: A FileDescriptorSet file built with protoc --include_source_info (or buf build -o):
+    #: the API description takes its summaries and descriptions from its proto comments,
+    #: instead of from the descriptor set the proxy serves. Read when the gateway is built.
+    openapi_comments: str | None = None
 
     def __post_init__(self) -> None:
         # Nonsense fails here, with its name, not as a deadline that expires at
@@ -227,6 +231,11 @@ def _path(name: str, value: object) -> None:
         )
 
 
+def _file(name: str, value: object) -> None:
+    if value is not None and (not isinstance(value, str) or not value):
+        raise ValueError(f"GatewayOptions.{name} must be a file name or None, not {value!r}")
+
+
 def _check_paths(options: GatewayOptions) -> None:
     """The paths the gateway answers itself are distinct, and the page has a document."""
     named = {
@@ -261,6 +270,7 @@ _CHECKS: dict[str, Callable[[str, object], None]] = {
     "openapi_path": _path,
     "swagger_path": _path,
     "docs_path": _path,
+    "openapi_comments": _file,
     "timeout": _seconds,
     "connect_timeout": _finite_seconds,
     "max_request_body": _size(0, None, optional=False),

@@ -130,8 +130,11 @@ def document(
     gateway (per version and descriptor set) until its routes change
     (:meth:`~grpcgw.Gateway.replace_services`). Shared: copy it before changing it.
 
-    ``descriptor_set``: see :func:`build_document` (comments as descriptions).
+    ``descriptor_set``: see :func:`build_document` (comments as descriptions);
+    by default the gateway's own (:attr:`~grpcgw.Gateway.descriptor_set`).
     """
+    if descriptor_set is None:
+        descriptor_set = gateway.descriptor_set
     cached = _entries(gateway)
     key = (version, 0 if descriptor_set is None else id(descriptor_set), False)
     found = cached.get(key)
@@ -154,6 +157,8 @@ def document_json(
     descriptor_set: FileDescriptorSet | Iterable[FileDescriptorProto] | None = None,
 ) -> bytes:
     """:func:`document` as UTF-8 JSON, encoded once and cached (what a server sends)."""
+    if descriptor_set is None:
+        descriptor_set = gateway.descriptor_set
     cached = _entries(gateway)
     key = (version, 0 if descriptor_set is None else id(descriptor_set), True)
     found = cached.get(key)

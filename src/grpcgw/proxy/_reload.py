@@ -103,7 +103,8 @@ class Reloader:
             return ReloadOutcome.UNCHANGED
         before = len(gateway.routes)
         try:
-            gateway.replace_services(new.services)
+            # Their comments too (a descriptor set's): the API description describes them.
+            gateway.replace_services(new.services, descriptor_set=new.files)
         except (ValueError, TypeError) as exc:  # RouteConfigError, ServiceResolutionError
             log.error("reload failed, %s: %s", keep, exc)
             return ReloadOutcome.FAILED

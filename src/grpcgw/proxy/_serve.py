@@ -328,6 +328,7 @@ async def _start(
     gateway = Gateway(
         descriptors.services,
         target=config.target,
+        descriptor_set=descriptors.files,  # comments for the API description, if kept
         tls=config.target_tls.config(),
         # The access log is on unless the configuration turns it off.
         **front_end_defaults({"options": config.gateway}, on=True),
