@@ -169,6 +169,62 @@ async def test_errors_are_status_json(
     assert_status(await gateway.handle(req(method, path, body)), http, code)
 
 
+#: ``PATCH`` takes a ``Thing`` as its body (``body: "thing"``), ``POST`` the whole
+#: request (``body: "*"``): paths are within what the client sent.
+_UPDATE = "/v1/groups/g/things/t"
+_CREATE = "/v1/groups/g/things"
+
+
+@pytest.mark.parametrize(
+    ("strict", "method", "path", "body", "message"),
+    [
+        # A value of the wrong form: the field's path in the body field's value.
+        (False, "PATCH", _UPDATE, rb'{"size": "x"}',
+         'invalid value "x" for field "size" (int64): not an integer'),
+        (False, "POST", _CREATE, rb'{"thing": {"size": "x"}}',
+         'invalid value "x" for field "thing.size" (int64): not an integer'),
+        (False, "PATCH", _UPDATE, rb'"x"',
+         "the request body (grpcgwtest.openapi.v1.Thing) must be an object, not a string"),
+        # Two members of a oneof, in either mode.
+        (False, "PATCH", _UPDATE, rb'{"note": "a", "number": 1}',
+         'fields "note" and "number" both set oneof "kind"'),
+        (True, "POST", _CREATE, rb'{"thing": {"title": "t", "note": "a", "detail": {}}}',
+         'fields "thing.note" and "thing.detail" both set oneof "kind"'),
+        # An unknown field when they are refused, at any depth.
+        (True, "PATCH", _UPDATE, rb'{"title": "t", "bogus": 1}', 'unknown field "bogus"'),
+        (True, "PATCH", _UPDATE, rb'{"title": "t", "parts": [{"name": "p", "x": 1}]}',
+         'unknown field "parts[0].x"'),
+        (True, "POST", _CREATE, rb'{"thing": {"title": "t", "detail": {"nope": 1}}}',
+         'unknown field "thing.detail.nope"'),
+        # An extension key on a message that has none, in either mode.
+        (False, "PATCH", _UPDATE, rb'{"[ext.name]": 1}', 'unknown field "[ext.name]"'),
+        # What json_format refuses in a form Go reads too: a Timestamp out of range
+        # once its offset is applied, a lone surrogate (a "\ud800" escape).
+        (False, "PATCH", _UPDATE, rb'{"createTime": "0001-01-01T00:00:00+01:00"}',
+         'invalid value "0001-01-01T00:00:00+01:00" for field "createTime" '
+         "(google.protobuf.Timestamp): out of range (years 0001 to 9999 in UTC)"),
+        (True, "PATCH", _UPDATE, rb'{"title": "\ud800"}',
+         'invalid value "\ud800" for field "title" (string): '
+         "not valid Unicode (a lone surrogate)"),
+        (False, "PATCH", _UPDATE, rb'{"attributes": {"a": ["\udc00"]}}',
+         'invalid value "\udc00" for field "attributes.a[0]" (google.protobuf.Value): '
+         "not valid Unicode (a lone surrogate)"),
+    ],
+)  # fmt: skip
+async def test_body_errors_name_the_field_as_the_client_sent_it(
+    backend: Backend, strict: bool, method: str, path: str, body: bytes, message: str
+) -> None:
+    from .openapi_echo import EchoServicer
+
+    gw = await backend.gateway(EchoServicer(), options=GatewayOptions(strict=strict))
+    resp = await gw.handle(req(method, path, body))
+    assert resp.status == 400, resp.body
+    assert resp.json() == {"code": 3, "message": f"invalid JSON body: {message}", "details": []}
+    if not strict:  # the same answer when unknown fields are refused
+        strict_gw = await backend.gateway(EchoServicer(), options=GatewayOptions(strict=True))
+        assert (await strict_gw.handle(req(method, path, body))).json() == resp.json()
+
+
 async def test_405_lists_allowed_methods(gateway: Gateway) -> None:
     resp = await gateway.handle(req("PUT", "/v1/shelves/x"))
     assert_status(resp, 405, 12)

@@ -298,15 +298,21 @@ def _decode(document: Any, desc: Descriptor, ignore: bool) -> tuple[str, bytes]:
 
 
 #: The messages of the checks' rejections (the reference path's, before json_format).
-_CHECK_ERROR = re.compile(r"must be an object|invalid value|nested too deeply|duplicate map key")
+_CHECK_ERROR = re.compile(
+    r"must be an object|invalid value|nested too deeply|duplicate map key|unknown field"
+    r"|both set oneof|is given twice"
+)
+#: What json_format's messages have and grpcgw's never do.
+_JSON_FORMAT_WORDS = re.compile(r"Message type|Failed to parse|Available Fields|\.\.$| at ")
 
 
-def _normalised(document: Any, desc: Descriptor) -> tuple[str, Any]:
+def _normalised(document: Any, desc: Descriptor, ignore: bool) -> tuple[str, Any]:
     """The checks' verdict on ``document``: ("ok", the document normalised) or
     ("error", the message)."""
     checked = copy.deepcopy(document)
+    checker = protojson.codecs_for(desc.file.pool).checker_for(ignore)
     try:
-        return "ok", protojson.codecs_for(desc.file.pool).checker.message(checked, desc, "", 0)
+        return "ok", checker.message(checked, desc, "", 0)
     except protojson.ProtoJSONError as e:
         return "error", str(e)
 
@@ -315,10 +321,11 @@ def _check_decoder(document: Any, desc: Descriptor) -> None:
     """What grpcgw accepts, json_format accepts too and reads the same: the
     document as it is, or as the checks normalise it (a number in a string read
     exactly, a float32 rounded to FLT_MAX, a FieldMask trimmed). What grpcgw
-    rejects, json_format rejects too, or the checks reject it (Go's protojson
-    does)."""
-    verdict, normalised = _normalised(document, desc)
+    rejects, the checks reject, in grpcgw's words: what Go's protojson rejects,
+    and everything json_format rejects, so none of json_format's messages
+    reaches a client."""
     for ignore in (False, True):
+        verdict, normalised = _normalised(document, desc, ignore)
         ours = _decode(document, desc, ignore)
         plain = _parse(document, desc, ignore)
         if ours[0] == "ok":
@@ -328,10 +335,20 @@ def _check_decoder(document: Any, desc: Descriptor) -> None:
             if plain != ours:
                 # json_format alone rejects or misreads a form that Go reads.
                 assert normalised != document, (ignore, document)
-        elif verdict == "error":
-            assert _CHECK_ERROR.search(normalised), normalised
         else:
-            assert _parse(normalised, desc, ignore)[0] == "error", ignore
+            assert verdict == "error", (ignore, document, _decode_error(document, desc, ignore))
+            assert _CHECK_ERROR.search(normalised), normalised
+            assert not _JSON_FORMAT_WORDS.search(normalised), normalised
+
+
+def _decode_error(document: Any, desc: Descriptor, ignore: bool) -> str:
+    try:
+        protojson.decoder(desc, ignore_unknown_fields=ignore).decode(
+            copy.deepcopy(document), GetMessageClass(desc)()
+        )
+    except protojson.ProtoJSONError as e:
+        return str(e)
+    return ""
 
 
 # -- encoder ------------------------------------------------------------------------

@@ -621,14 +621,18 @@ def test_body_null_for_a_named_field_leaves_it_unset() -> None:
         ("*", '{"children": ["x"]}', 'field "children[0]"'),
         ("*", '{"childrenByName": {"a": 1}}', 'field "childrenByName[a]"'),
         ("*", '{"kitchen": {"child": []}}', 'field "kitchen.child"'),
-        ("child", '"x"', 'field "child"'),
+        # body: "<field>": paths within the value sent, the body itself as "the request body"
+        ("child", '"x"', "the request body (grpcgwtest.transcode.v1.Child) must be an object"),
         ("child", "[]", "not an array"),
-        ("repeated_int32", "1", '"repeated_int32" (repeated): must be an array'),
-        ("repeated_int32", '["a"]', '"repeated_int32[0]" (int32): not an integer'),
-        ("string_map", "[]", '"string_map" (map): must be an object'),
-        ("string_value", "1", '"string_value" (string): expected a string'),
-        ("int32_value", "1.5", '"int32_value" (int32): not an integer'),
-        ("bool_value", '"true"', '"bool_value" (bool): expected true or false'),
+        ("child", '{"grand": {"count": "x"}}', 'for field "grand.count" (int32)'),
+        ("children", '[{"count": "x"}]', 'for field "[0].count" (int32)'),
+        ("repeated_int32", "1", "1 for the request body (repeated): must be an array"),
+        ("repeated_int32", '["a"]', '"a" for field "[0]" (int32): not an integer'),
+        ("string_map", "[]", "for the request body (map): must be an object"),
+        ("string_map", '{"k": 1}', 'for field "[k]" (string): expected a string'),
+        ("string_value", "1", "1 for the request body (string): expected a string"),
+        ("int32_value", "1.5", "for the request body (int32): not an integer"),
+        ("bool_value", '"true"', "for the request body (bool): expected true or false"),
         ("timestamp", "1", "timestamp"),
         ("*", '{"doubleValue": NaN}', "NaN"),
     ],
@@ -656,7 +660,95 @@ def test_body_unknown_enum_names_are_errors_in_both_modes(options: GatewayOption
 def test_body_unknown_fields() -> None:
     text = '{"int32Value": 1, "nope": {"a": [1]}, "child": {"nope": 1}}'
     assert body(text) == {"int32_value": 1, "child": {}}
-    assert "nope" in body_error(text, options=STRICT)
+    assert body_error(text, options=STRICT) == 'invalid JSON body: unknown field "nope"'
+
+
+_ANY = "type.googleapis.com/"
+
+
+@pytest.mark.parametrize(
+    ("text", "field", "modes", "expected"),
+    [
+        # Unknown fields when refused: the path in the JSON sent, Go's words.
+        ('{"child": {"nope": 1}}', "*", [STRICT], 'unknown field "child.nope"'),
+        ('{"childrenByName": {"a": {"nope": 1}}}', "*", [STRICT],
+         'unknown field "childrenByName[a].nope"'),
+        ('{"empty": {"x": 1}}', "*", [STRICT], 'unknown field "empty.x"'),
+        ('{"name": "n", "nope": 1}', "child", [STRICT], 'unknown field "nope"'),
+        ('[{"nope": 1}]', "children", [STRICT], 'unknown field "[0].nope"'),
+        ('{"any": {"@type": "' + _ANY + 'grpcgwtest.transcode.v1.Child", "nope": 1}}', "*",
+         [STRICT], 'unknown field "any.nope"'),
+        # An extension key where the message has none: refused in either mode.
+        ('{"child": {"[a.b]": 1}}', "*", [DEFAULT, STRICT], 'unknown field "child.[a.b]"'),
+        # A oneof set twice; a field given under both its names where json_format
+        # refuses it (a oneof member, a proto3 optional field).
+        ('{"choiceText": "a", "choiceNumber": 1}', "*", [DEFAULT, STRICT],
+         'fields "choiceText" and "choiceNumber" both set oneof "choice"'),
+        ('{"choiceChild": {}, "choiceText": "a"}', "kitchen", [DEFAULT, STRICT],
+         'fields "choiceChild" and "choiceText" both set oneof "choice"'),
+        ('{"choiceText": "a", "choice_text": "b"}', "*", [DEFAULT, STRICT],
+         'field "choiceText" is given twice (as "choiceText" and "choice_text")'),
+        ('{"kitchen": {"optional_string": "a", "optionalString": "b"}}', "*", [DEFAULT, STRICT],
+         'field "kitchen.optional_string" is given twice '
+         '(as "optional_string" and "optionalString")'),
+        # An Any needs a type the gateway knows, and a value for a well-known type.
+        ('{"any": {"name": "x"}}', "*", [DEFAULT, STRICT],
+         'invalid value {"name": "x"} for field "any" (google.protobuf.Any): no "@type"'),
+        ('{"@type": 7}', "any", [DEFAULT, STRICT],
+         'invalid value 7 for field "@type" (google.protobuf.Any): not a type URL'),
+        ('{"any": {"@type": "' + _ANY + 'no.Such"}}', "*", [DEFAULT, STRICT],
+         'invalid value "type.googleapis.com/no.Such" for field "any.@type" '
+         "(google.protobuf.Any): no such message type"),
+        ('{"any": {"@type": "' + _ANY + 'google.protobuf.Duration"}}', "*", [DEFAULT, STRICT],
+         'invalid value {"@type": "type.googleapis.com/google.protobuf.Duration"} for field '
+         '"any" (google.protobuf.Any): no "value" for google.protobuf.Duration'),
+        # Ranges json_format checks (Go's are the same).
+        ('"315576000001s"', "duration", [DEFAULT, STRICT],
+         'invalid value "315576000001s" for the request body (google.protobuf.Duration): '
+         "out of range (±315576000000s)"),
+        ('{"timestamp": "9999-12-31T23:59:59-00:01"}', "*", [DEFAULT, STRICT],
+         'invalid value "9999-12-31T23:59:59-00:01" for field "timestamp" '
+         "(google.protobuf.Timestamp): out of range (years 0001 to 9999 in UTC)"),
+        # A lone surrogate (a "\ud800" escape) is not text, wherever it is.
+        ('{"stringMap": {"\\ud800": "v"}}', "*", [DEFAULT, STRICT],
+         'invalid value "\ud800" for field "stringMap[\ud800]" (string map key): '
+         "not valid Unicode (a lone surrogate)"),
+        ('{"\\udfff": 1}', "struct", [DEFAULT, STRICT],
+         'invalid value "\udfff" for field "\udfff" (google.protobuf.Struct key): '
+         "not valid Unicode (a lone surrogate)"),
+    ],
+)  # fmt: skip
+def test_body_errors_json_format_would_word_read_as_grpcgws(
+    text: str, field: str, modes: list[GatewayOptions], expected: str
+) -> None:
+    """What json_format refuses is refused first, in grpcgw's words: one sentence
+    naming the path in the JSON sent (inside the body field's value for
+    ``body: "<field>"``), not json_format's (``Failed to parse child field:
+    Message type "grpcgwtest.transcode.v1.Child" has no field named "nope" at
+    "Kitchen.child".\\n Available Fields(except extensions): "['name', ...]".``)."""
+    for options in modes:
+        assert body_error(text, field, options) == f"invalid JSON body: {expected}"
+
+
+def test_json_format_messages_the_checks_did_not_foresee_are_tidied() -> None:
+    from grpcgw.protojson._decode import _tidy
+
+    assert (
+        _tidy(
+            'Failed to parse book field: Message type "library.v1.Book" should not have multiple '
+            '"location" oneof fields at "CreateBookRequest.book"..'
+        )
+        == 'Message type "library.v1.Book" should not have multiple "location" oneof fields'
+    )
+    assert (
+        _tidy(
+            "Failed to parse a field: Failed to parse b field: Unpaired surrogate at Kitchen.a.b."
+        )
+        == "Unpaired surrogate"
+    )
+    assert _tidy('Message type "x.Y" has no field named "z" at "Y".\n Available ...') == (
+        'Message type "x.Y" has no field named "z"'
+    )
 
 
 @pytest.mark.parametrize(

@@ -18,8 +18,10 @@ The parts, one idea each:
   anything else starts over on the *reference path*: :mod:`._check`, then
   ``json_format.ParseDict`` on the whole document (errors always come from it).
 - :mod:`._check`: what Go's protojson (grpc-gateway's parser) rejects and
-  json_format would take or misread, rejected with the field named; the
-  rules for text forms are in :mod:`._strict`.
+  json_format would take or misread, and what json_format rejects, rejected
+  first with the field named by its path in the document (json_format's own
+  messages name message types, not the JSON sent); the rules for text forms
+  are in :mod:`._strict`.
 - :mod:`._encode`: message -> JSON, field by field as json_format's printer,
   falling back to ``json_format.MessageToDict`` on anything unexpected; and
   message -> the compact JSON text of that (``Encoder.json_text``), written

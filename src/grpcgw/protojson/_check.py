@@ -1,5 +1,6 @@
 """The reference path's checks: reject, before ``json_format`` runs, what Go's
-protojson rejects and json_format would take (or misread).
+protojson rejects and json_format would take (or misread), and what json_format
+rejects, in grpcgw's words.
 
 json_format takes ``int()`` and ``float()`` of whatever it is given, decodes
 base64 without validating it, reads a string or an array as an empty message
@@ -10,6 +11,17 @@ what it lets through, json_format reads as Go does. It also normalises values
 in place where json_format would read a form Go accepts differently: numbers
 in strings become exact integers, a float32 just above FLT_MAX becomes FLT_MAX,
 a FieldMask loses surrounding white space.
+
+What json_format itself rejects (an unknown field when they are not ignored,
+two members of a oneof, an ``Any`` without a type it can find, a Duration or
+Timestamp out of range) is rejected here first, so that every message a client
+reads names the field by its path in the JSON sent, as the others do:
+json_format's name the message types (``at "CreateBookRequest.book"``), list
+the known fields as a Python list and end in "..".
+
+Paths are relative to the document checked: the request body, or, for an
+HttpRule ``body: "field"``, the field's value (``pages``, not ``book.pages``),
+as the client wrote it.
 """
 
 from __future__ import annotations
@@ -24,12 +36,14 @@ from grpcgw.protojson import _strict
 from grpcgw.protojson._base import (
     ANY,
     DURATION,
+    EXTENSION_NAME,
     FD,
     FIELD_MASK,
     INT_RANGES,
     LIST_VALUE,
     MAX_DEPTH,
     STRUCT,
+    SURROGATE,
     TIMESTAMP,
     TYPE_NAMES,
     VALUE,
@@ -71,17 +85,38 @@ def _invalid(value: object, path: str, kind: str, reason: str = "") -> ProtoJSON
     return ProtoJSONError(f"{text}: {reason}" if reason else text)
 
 
+#: Why a string with a lone surrogate (a JSON escape such as "\ud800") is refused.
+_SURROGATE = "not valid Unicode (a lone surrogate)"
+
+
+def _text_ok(text: str) -> bool:
+    """Whether a string is Unicode text (json_format refuses lone surrogates)."""
+    return text.isascii() or SURROGATE.search(text) is None
+
+
 def _is_value(field: FieldDescriptor) -> bool:
     return field.message_type is not None and field.message_type.full_name == VALUE
 
 
+def _unknown(path: str) -> ProtoJSONError:
+    return ProtoJSONError(f"unknown field {quote(path)}")
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
 class Checker:
-    """Checks (and normalises) JSON documents for the message types of one pool."""
+    """Checks (and normalises) JSON documents for the message types of one pool.
 
-    __slots__ = ("_enum_names", "_keys", "_pool")
+    ``ignore_unknown_fields``: as the decoder's; otherwise an unknown key is an error.
+    """
 
-    def __init__(self, pool: DescriptorPool) -> None:
+    __slots__ = ("_enum_names", "_ignore", "_keys", "_pool")
+
+    def __init__(self, pool: DescriptorPool, *, ignore_unknown_fields: bool = True) -> None:
         self._pool = pool
+        self._ignore = ignore_unknown_fields
         self._keys: dict[Descriptor, dict[str, FieldDescriptor]] = {}
         self._enum_names: dict[EnumDescriptor, frozenset[str]] = {}
 
@@ -98,14 +133,53 @@ class Checker:
         self._fields(value, desc, path, depth)
         return value
 
-    def _fields(self, value: dict[str, Any], desc: Descriptor, path: str, depth: int) -> None:
+    def _fields(
+        self, value: dict[str, Any], desc: Descriptor, path: str, depth: int, *, any_: bool = False
+    ) -> None:
+        """Check each key of an object of ``desc`` (an ``Any`` of that type: ``any_``)."""
         keys = self._keys.get(desc)
         if keys is None:
             keys = self._keys[desc] = json_keys(desc)
+        #: oneof -> the key that set it (json_format and Go take one member, not null).
+        oneofs: dict[str, str] = {}
         for key, item in value.items():
+            where = _join(path, key)
             field = keys.get(key)
-            if field is not None:  # unknown keys and extensions: json_format's job
-                value[key] = self.field(item, field, f"{path}.{key}" if path else key, depth)
+            if field is None:
+                if any_ and key == "@type":
+                    continue
+                field = self._extension(key, desc, where)
+                if field is None:
+                    continue  # ignored
+            oneof = field.containing_oneof
+            if oneof is not None and item is not None:
+                other = oneofs.setdefault(oneof.name, key)
+                if other != key:
+                    raise _oneof_twice(path, other, key, keys[other], field)
+            value[key] = self.field(item, field, where, depth)
+
+    def _extension(self, key: str, desc: Descriptor, path: str) -> FieldDescriptor | None:
+        """The extension an unknown ``key`` names (``None``: ignored); raises for an
+        unknown key unless they are ignored, and for an extension of a message that
+        has none (json_format refuses it either way)."""
+        if EXTENSION_NAME.match(key) is None:
+            if self._ignore:
+                return None
+            raise _unknown(path)
+        if not desc.is_extendable:
+            raise _unknown(path)
+        name = key[1:-1]
+        # json_format's lookup: the extension's name, then (MessageSet) its message's.
+        for candidate in (name, name.rpartition(".")[0]):
+            try:
+                found = self._pool.FindExtensionByName(candidate)
+            except KeyError:
+                continue
+            if found.containing_type is desc:
+                return found
+        if self._ignore:
+            return None
+        raise _unknown(path)
 
     def field(self, value: object, field: FieldDescriptor, path: str, depth: int) -> object:
         """Check one field's JSON ``value``; return it, normalised."""
@@ -148,6 +222,8 @@ class Checker:
     def _map_key(key: str, field: FieldDescriptor, path: str) -> object:
         kind = field.type
         if kind == FD.TYPE_STRING:
+            if not _text_ok(key):
+                raise _invalid(key, path, "string map key", _SURROGATE)
             return key
         if kind == FD.TYPE_BOOL:
             if key in ("true", "false"):
@@ -212,6 +288,8 @@ class Checker:
         if kind == FD.TYPE_STRING:
             if of is not str:
                 raise _invalid(value, path, name, "expected a string")
+            if not _text_ok(value):
+                raise _invalid(value, path, name, _SURROGATE)
             return value
         if kind == FD.TYPE_BYTES:
             if of is not str or _strict.base64_bytes(value) is None:
@@ -248,11 +326,15 @@ class Checker:
         if name == TIMESTAMP:
             if type(value) is not str or not _strict.timestamp_ok(value):
                 raise _invalid(value, path, name, "not an RFC 3339 timestamp")
+            if not _strict.timestamp_in_range(value):
+                raise _invalid(value, path, name, "out of range (years 0001 to 9999 in UTC)")
             return value
         if name == DURATION:
             duration = _strict.duration_text(value) if type(value) is str else None
             if duration is None:
                 raise _invalid(value, path, name, 'not a duration like "1.5s"')
+            if not _strict.duration_in_range(duration):
+                raise _invalid(value, path, name, "out of range (±315576000000s)")
             return duration
         if name == FIELD_MASK:
             text = _strict.field_mask_text(value) if type(value) is str else None
@@ -262,8 +344,7 @@ class Checker:
         if name == STRUCT:
             if not isinstance(value, dict):
                 raise _invalid(value, path, name, "must be an object")
-            for key, item in value.items():
-                value[key] = self._value(item, f"{path}.{key}", depth + 1)
+            self._struct_fields(value, path, depth)
             return value
         if name == LIST_VALUE:
             if not isinstance(value, list):
@@ -282,7 +363,11 @@ class Checker:
         if depth > MAX_DEPTH:
             raise ProtoJSONError("nested too deeply")
         of = type(value)
-        if value is None or of is bool or of is str:
+        if of is str:
+            if not _text_ok(value):
+                raise _invalid(value, path, VALUE, _SURROGATE)
+            return value
+        if value is None or of is bool:
             return value
         if of is int or of is float or of is _strict.NotInteger:
             try:
@@ -293,8 +378,7 @@ class Checker:
                 raise _invalid(value, path, VALUE, "numbers must be finite")
             return value if of is int else number
         if isinstance(value, dict):
-            for key, item in value.items():
-                value[key] = self._value(item, f"{path}.{key}", depth + 1)
+            self._struct_fields(value, path, depth)
             return value
         if isinstance(value, list):
             for index, item in enumerate(value):
@@ -302,19 +386,52 @@ class Checker:
             return value
         raise _invalid(value, path, VALUE, "not JSON")
 
+    def _struct_fields(self, value: dict[str, Any], path: str, depth: int) -> None:
+        """The keys and values of a ``google.protobuf.Struct``."""
+        for key, item in value.items():
+            where = _join(path, key)
+            if not _text_ok(key):
+                raise _invalid(key, where, f"{STRUCT} key", _SURROGATE)
+            value[key] = self._value(item, where, depth + 1)
+
     def _any(self, value: object, path: str, depth: int) -> object:
         if not isinstance(value, dict):
             raise _invalid(value, path, ANY, "must be an object")
-        type_url = value.get("@type")
+        if not value:
+            return value  # an empty Any
+        if "@type" not in value:
+            raise _invalid(value, path, ANY, 'no "@type"')
+        type_url = value["@type"]
+        where = _join(path, "@type")
         if type(type_url) is not str:
-            return value  # empty, or no type: json_format decides
+            raise _invalid(type_url, where, ANY, "not a type URL")
+        # json_format's lookup: the name after the last "/", in the message's pool.
         try:
             desc = self._pool.FindMessageTypeByName(type_url.rpartition("/")[2])
-        except KeyError:
-            return value  # json_format reports the unknown type
+        except (KeyError, TypeError, ValueError):
+            raise _invalid(type_url, where, ANY, "no such message type") from None
         if has_json_form(desc):
-            if "value" in value:
-                value["value"] = self._special(value["value"], desc, f"{path}.value", depth + 1)
+            if "value" not in value:
+                raise _invalid(value, path, ANY, f'no "value" for {desc.full_name}')
+            value["value"] = self._special(value["value"], desc, _join(path, "value"), depth + 1)
         else:
-            self._fields(value, desc, path, depth + 1)
+            self._fields(value, desc, path, depth + 1, any_=True)
         return value
+
+
+def _oneof_twice(
+    path: str, first: str, second: str, first_field: FieldDescriptor, field: FieldDescriptor
+) -> ProtoJSONError:
+    """Two keys set one oneof (a field under both its names sets its own, proto3
+    ``optional`` fields' included)."""
+    if first_field is field:
+        return ProtoJSONError(
+            f"field {quote(_join(path, first))} is given twice "
+            f"(as {quote(first)} and {quote(second)})"
+        )
+    oneof = field.containing_oneof
+    assert oneof is not None
+    return ProtoJSONError(
+        f"fields {quote(_join(path, first))} and {quote(_join(path, second))} "
+        f"both set oneof {quote(oneof.name)}"
+    )

@@ -59,12 +59,15 @@ class Codecs:
         "_writers",
         "checker",
         "pool",
+        "strict_checker",
     )
 
     def __init__(self, pool: DescriptorPool | None = None) -> None:
         #: The pool whose message types these codecs read and write.
         self.pool: DescriptorPool = descriptor_pool.Default() if pool is None else pool
+        #: The checks of the reference path, unknown fields ignored / refused.
         self.checker = Checker(self.pool)
+        self.strict_checker = Checker(self.pool, ignore_unknown_fields=False)
         self._encoders: dict[tuple[Descriptor, bool, bool, bool], Encoder] = {}
         self._decoders: dict[tuple[Descriptor, bool], Decoder] = {}
         self._fills: dict[tuple[Descriptor, bool], Fill] = {}
@@ -112,6 +115,10 @@ class Codecs:
                 self, desc, ignore_unknown_fields=ignore_unknown_fields
             )
         return found
+
+    def checker_for(self, ignore_unknown_fields: bool) -> Checker:
+        """The reference path's checks for a decoder that ignores unknown fields or not."""
+        return self.checker if ignore_unknown_fields else self.strict_checker
 
     def _own(self, desc: Descriptor) -> None:
         if desc.file.pool is not self.pool:

@@ -186,7 +186,7 @@ def special_fill(codecs: Codecs, desc: Descriptor, ignore: bool) -> Fill:
     common form here, the others checked, then read by json_format."""
     if desc.full_name == TIMESTAMP:
         return timestamp_fill
-    check = codecs.checker.message
+    check = codecs.checker_for(ignore).message
     parse = codecs.parse_dict
 
     def delegate(value: Any, message: Any, depth: int) -> None:
@@ -496,13 +496,14 @@ class Decoder:
             return value
         except Exception:  # Slow, or anything the fast path did not foresee
             message.Clear()
-        value = self._codecs.checker.message(value, self._desc, "", 0)
+        value = self._codecs.checker_for(self._ignore).message(value, self._desc, "", 0)
         self._reference(value, message)
         return value
 
     def decode_field(self, value: object, message: Message, field: FieldDescriptor) -> object:
         """Set the top-level ``field`` of the empty ``message`` from its JSON
-        ``value`` (an HttpRule ``body: "field"``); return ``value``, normalised."""
+        ``value`` (an HttpRule ``body: "field"``); return ``value``, normalised.
+        Errors name paths within ``value`` (what the client sent), not ``field``."""
         set_field = self._setters.get(field.name)
         if set_field is None:
             set_field = self._setters[field.name] = setter(self._codecs, field, self._ignore)
@@ -513,7 +514,7 @@ class Decoder:
             return value
         except Exception:
             message.Clear()
-        value = self._codecs.checker.field(value, field, field.name, 0)
+        value = self._codecs.checker_for(self._ignore).field(value, field, "", 0)
         self._reference({field.json_name: value}, message)
         return value
 
@@ -523,4 +524,18 @@ class Decoder:
         # json_format.Parse wraps every exception of ParseDict the same way: on
         # malformed input its WKT parsers can raise TypeError, AttributeError, ...
         except Exception as e:
-            raise ProtoJSONError(str(e)) from None
+            raise ProtoJSONError(_tidy(str(e))) from None
+
+
+#: json_format's wrapping of an error at each level of nesting, and its path at the end.
+_WRAPPED: Final = lazy_compile(r"Failed to parse \S+ field: ")
+_AT: Final = lazy_compile(r' at "?[\w.\[\]]*"?\.*$')
+
+
+def _tidy(text: str) -> str:
+    """json_format's message, for what the checks (:mod:`._check`) did not foresee
+    (they reject everything json_format does, in grpcgw's words): the innermost
+    error, its first line, without json_format's path (named after the message
+    types, not the JSON sent) or its trailing periods."""
+    text = _WRAPPED.sub("", text).split("\n", 1)[0].strip()
+    return _AT.sub("", text).rstrip(".") or "the body does not fit the request message"

@@ -166,6 +166,36 @@ def timestamp_ok(text: str) -> bool:
     return zone_hour is None or (zone_hour <= "23" and zone_minute <= "59")
 
 
+def timestamp_in_range(text: str) -> bool:
+    """Whether a Timestamp ``timestamp_ok`` takes lies in 0001-01-01T00:00:00Z to
+    9999-12-31T23:59:59.999999999Z once its offset is applied (Go's and
+    json_format's range)."""
+    match = _TIMESTAMP.fullmatch(text)
+    assert match is not None
+    year, month, day, hour, minute, _, zone_hour, zone_minute = match.groups()
+    if zone_hour is None:
+        return True  # Z: the fields are UTC, and timestamp_ok checked them
+    # Whole minutes: the seconds cannot carry a time across the range's ends.
+    offset = datetime.timedelta(hours=int(zone_hour), minutes=int(zone_minute))
+    local = datetime.datetime(int(year), int(month), int(day), int(hour), int(minute))
+    try:  # datetime spans years 1 to 9999, as Timestamp does
+        _ = local - offset if text[-6] == "+" else local + offset
+    except OverflowError:
+        return False
+    return True
+
+
+#: The largest number of whole seconds of a Duration, either sign (about 10,000 years).
+DURATION_MAX_SECONDS: Final = 315_576_000_000
+
+
+def duration_in_range(text: str) -> bool:
+    """Whether the whole seconds of a Duration ``duration_text`` gave are within
+    ±315576000000 (the range Go and json_format check; the fraction may add to it)."""
+    whole = text[:-1].partition(".")[0].lstrip("+-")
+    return len(whole) <= 12 and int(whole) <= DURATION_MAX_SECONDS
+
+
 #: protojson's parseDuration: an optional sign, whole seconds without leading
 #: zeros and/or up to 9 fractional digits, then "s" (".5s" and "1.s" too).
 _DURATION: Final = lazy_compile(r"([+-]?)((?:0|[1-9][0-9]*)?)((?:\.[0-9]{0,9})?)s")
