@@ -259,7 +259,8 @@ class Worker:
         loop.add_reader(self.lifeline, supervisor_gone)
 
     def failed(self, reason: str) -> None:
-        _write(self._status, b"error " + reason.replace("\n", " ").encode("utf-8", "replace"))
+        # Its lines kept (the supervisor reads to EOF): every bad rule on a line of its own.
+        _write(self._status, b"error " + reason.encode("utf-8", "replace"))
 
 
 def _write(fd: int, data: bytes) -> None:
