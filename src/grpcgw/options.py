@@ -138,8 +138,9 @@ class GatewayOptions:
     #: Where the explorer page is served, with its files below it (None: not served).
     docs_path: str | None = "/docs"
     #: A FileDescriptorSet file built with protoc --include_source_info (or buf build -o):
-    #: the API description takes its summaries and descriptions from its proto comments,
-    #: instead of from the descriptor set the proxy serves. Read when the gateway is built.
+    #: the API description takes its summaries and descriptions from its proto comments
+    #: (generated _pb2 modules and server reflection carry none), also instead of those of
+    #: a descriptor set the proxy serves. Read when the gateway is built.
     openapi_comments: str | None = None
 
     def __post_init__(self) -> None:
