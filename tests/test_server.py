@@ -29,6 +29,7 @@ from examples.ping.service import PingServicer, ShelfServicer, SyncPingServicer
 from grpcgw import start_local
 from grpcgw.grpcserver import ServerConfigError, bind_targets
 from grpcgw.httpserver import _bind_tcp
+from grpcgw.workers import reserve_tcp_port
 
 from . import modes
 from .conftest import ROOT
@@ -216,6 +217,16 @@ async def test_an_address_this_host_lacks_is_skipped_not_fatal(partly_here: None
             assert reply.message == "Pong"
 
 
+def test_workers_reserve_only_the_addresses_this_host_has(partly_here: None) -> None:
+    """What a workers supervisor reserves for its workers follows the same rule."""
+    port, sockets = reserve_tcp_port(_PARTLY_HERE, 0)
+    try:
+        assert [sock.getsockname() for sock in sockets] == [("127.0.0.1", port)]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
 def test_a_name_of_no_address_here_fails_naming_it(monkeypatch: pytest.MonkeyPatch) -> None:
     real = socket.getaddrinfo
     monkeypatch.setattr(
@@ -227,7 +238,9 @@ def test_a_name_of_no_address_here_fails_naming_it(monkeypatch: pytest.MonkeyPat
             else real(host, port, *a, **k)
         ),
     )
-    with pytest.raises(OSError, match=r"cannot bind on 'elsewhere.test': no address of it is on"):
+    with pytest.raises(
+        OSError, match=r"cannot bind on 'elsewhere.test': none of its addresses is on this host"
+    ):
         _bind_tcp("elsewhere.test", 0, 8)
 
 

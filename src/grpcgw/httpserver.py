@@ -52,6 +52,7 @@ from aiohttp.web_protocol import RequestHandler, RequestPayloadError
 
 from grpcgw.errors import Code, status_body
 from grpcgw.limits import HttpLimits
+from grpcgw.listen import bind_every_address
 from grpcgw.logs import RateLimitedLog
 from grpcgw.workers import reserve_tcp_port
 
@@ -527,54 +528,18 @@ DECODED_ENCODINGS = _decoded_encodings()
 
 
 def _bind_tcp(host: str, port: int, backlog: int, reuse_port: bool = False) -> list[socket.socket]:
-    """Listening sockets for ``host`` (all addresses it resolves to), as asyncio binds them;
-    with ``reuse_port``, ``SO_REUSEPORT`` (``serve_local``'s workers share the port)."""
-    infos = socket.getaddrinfo(
-        host or None, port, socket.AF_UNSPEC, socket.SOCK_STREAM, 0, socket.AI_PASSIVE
-    )
-    sockets: list[socket.socket] = []
-    unavailable: list[Any] = []
-    seen: set[tuple[Any, ...]] = set()
+    """Listening sockets for ``host`` (every address of it this host has, one port for
+    all: :func:`grpcgw.listen.bind_every_address`); with ``reuse_port``,
+    ``SO_REUSEPORT`` (``serve_local``'s workers share the port)."""
+    sockets = bind_every_address(host, port, reuse_port=reuse_port)
     try:
-        for family, kind, proto, _, address in infos:
-            if (family, address) in seen:
-                continue
-            seen.add((family, address))
-            sock = socket.socket(family, kind, proto)
-            sockets.append(sock)
-            if os.name == "posix":
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            if reuse_port:
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-            if family == socket.AF_INET6 and hasattr(socket, "IPPROTO_IPV6"):
-                # One socket per family: "[::]" is IPv6 only, as with asyncio.
-                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-            if port == 0 and sockets[0] is not sock:  # one port for all, as gRPC does
-                address = (address[0], sockets[0].getsockname()[1], *address[2:])
-            try:
-                sock.bind(address)
-            except OSError as exc:
-                if exc.errno == errno.EADDRNOTAVAIL:
-                    # A family this host does not have (IPv6 off, ::1 still in
-                    # /etc/hosts): skipped, as asyncio does (bpo-30945).
-                    sockets.pop().close()
-                    unavailable.append(address)
-                    continue
-                reason = (exc.strerror or str(exc)).lower()
-                raise OSError(
-                    exc.errno, f"error while attempting to bind on address {address!r}: {reason}"
-                ) from None
+        for sock in sockets:
             sock.listen(backlog)
             sock.setblocking(False)
     except BaseException:
         for sock in sockets:
             sock.close()
         raise
-    if not sockets:
-        raise OSError(
-            errno.EADDRNOTAVAIL,
-            f"cannot bind on {host!r}: no address of it is on this host ({unavailable!r})",
-        )
     return sockets
 
 

@@ -53,6 +53,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from grpcgw.listen import bind_every_address
 from grpcgw.logs import tag_process, untag_process
 
 if TYPE_CHECKING:
@@ -178,54 +179,16 @@ def check_fork_safe(where: str) -> None:
 
 
 def reserve_tcp_port(host: str, port: int) -> tuple[int, list[socket.socket]]:
-    """Bind (without listening) ``host:port`` with ``SO_REUSEPORT``, for every address
-    ``host`` resolves to, so that workers can listen there too with ``SO_REUSEPORT``;
-    port 0 is resolved here, once. Returns the port and the sockets, which the caller
-    keeps open while workers may bind (nobody else can take the port meanwhile) and
-    closes at the end. Raises ``OSError`` naming the address (in use, say)."""
+    """Bind (without listening) ``host:port`` with ``SO_REUSEPORT``, on every address
+    of ``host`` this machine has (:func:`grpcgw.listen.bind_every_address`), so that
+    workers can listen there too with ``SO_REUSEPORT``; port 0 is resolved here, once.
+    Returns the port and the sockets, which the caller keeps open while workers may
+    bind (nobody else can take the port meanwhile) and closes at the end. Raises
+    ``OSError`` naming the address (in use, say)."""
     if not hasattr(socket, "SO_REUSEPORT"):
         raise OSError(errno.EOPNOTSUPP, "several workers need SO_REUSEPORT, which this OS lacks")
-    try:
-        infos = socket.getaddrinfo(
-            host or None, port, socket.AF_UNSPEC, socket.SOCK_STREAM, 0, socket.AI_PASSIVE
-        )
-    except socket.gaierror as exc:  # its text names no host
-        raise OSError(exc.errno, f"cannot resolve {host!r}: {exc.strerror}") from None
-    for _attempt in range(20):  # port 0: another address of host may have the port taken
-        sockets: list[socket.socket] = []
-        chosen = port
-        try:
-            for family, kind, proto, _, address in infos:
-                sock = socket.socket(family, kind, proto)
-                sockets.append(sock)
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-                if family == socket.AF_INET6:
-                    sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-                try:
-                    sock.bind((address[0], chosen, *address[2:]))
-                except OSError as exc:
-                    if port == 0 and chosen != 0 and exc.errno == errno.EADDRINUSE:
-                        raise _Retry from None
-                    reason = (exc.strerror or str(exc)).lower()
-                    raise OSError(
-                        exc.errno, f"cannot bind {address[0]} port {chosen}: {reason}"
-                    ) from None
-                chosen = sock.getsockname()[1]
-        except _Retry:
-            for sock in sockets:
-                sock.close()
-            continue
-        except BaseException:
-            for sock in sockets:
-                sock.close()
-            raise
-        return chosen, sockets
-    raise OSError(errno.EADDRINUSE, f"no port free on every address of {host!r}")
-
-
-class _Retry(Exception):
-    pass
+    sockets = bind_every_address(host, port, reuse_port=True)
+    return sockets[0].getsockname()[1], sockets
 
 
 @dataclass
