@@ -1,9 +1,11 @@
-"""Worker processes for ``serve_local(workers=N)``: a supervisor that forks, watches and stops them.
+"""Worker processes for ``serve_local(workers=N)`` and ``grpcgw proxy --workers N``: a
+supervisor that forks, watches and stops them.
 
 One Python process serves on about one core (the GIL). With ``workers=N`` the
 process that called ``serve_local`` becomes a supervisor: it forks ``N``
 workers, each running the whole ``serve_local`` pair on its own copy of the
-servicers, and does nothing else itself.
+servicers, and does nothing else itself (the proxy's workers are each a whole
+proxy: :mod:`grpcgw.proxy._workers`).
 
 - **Fork, before gRPC starts.** ``serve_local`` is given servicer *instances*,
   which only a fork hands to another process as they are (gunicorn's
