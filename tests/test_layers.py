@@ -146,3 +146,20 @@ def test_public_api() -> None:
     for name in grpcgw.__all__:
         assert getattr(grpcgw, name) is not None, name
     assert grpcgw.web.create_app is not None
+
+
+def test_the_servers_import_where_signals_are_few() -> None:
+    """Windows has no SIGCHLD, SIGHUP, fork or SO_REUSEPORT: serve_local, the proxy and
+    the CLI must still import there (workers=1 needs none of them)."""
+    result = _run(
+        """
+        import signal
+        for name in ("SIGCHLD", "SIGHUP"):
+            delattr(signal, name)
+        import grpcgw.server, grpcgw.workers, grpcgw.proxy._serve, grpcgw.proxy._workers
+        import grpcgw.cli
+        assert grpcgw.workers.STOP_SIGNALS == (signal.SIGTERM, signal.SIGINT)
+        """,
+        set(),
+    )
+    assert result.returncode == 0, result.stderr

@@ -95,7 +95,10 @@ STOP_SIGNALS = tuple(
 #: The signals the supervisor handles: blocked across a fork, so that one reaching a
 #: new worker before it has reset their handlers is neither lost nor taken for the
 #: supervisor's own (its handler writes to the supervisor's wakeup pipe).
-_SIGNALS = (*STOP_SIGNALS, signal.SIGCHLD)
+_SIGNALS = (
+    *STOP_SIGNALS,
+    *([signal.SIGCHLD] if hasattr(signal, "SIGCHLD") else []),
+)  # not on Windows
 #: Names (``/proc/<pid>/task/*/comm``, 15 characters at most) of gRPC core's threads.
 _GRPC_THREADS = ("event_engine", "grpc_", "lifeguard", "default-executo", "resolver-execu")
 
