@@ -64,6 +64,19 @@ def _grpc_threads(pid: int) -> set[str]:
     return {name for name in _threads(pid) if name.startswith(_GRPC_THREADS)}
 
 
+async def _readiness(url: str, times: int = 6) -> list[tuple[int, object]]:
+    """``times`` readiness answers, each on a new connection (so from any worker)."""
+    answers: list[tuple[int, object]] = []
+    async with aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(force_close=True),
+        timeout=aiohttp.ClientTimeout(total=30),
+    ) as session:
+        for _ in range(times):
+            async with session.get(f"{url}/readyz") as resp:
+                answers.append((resp.status, await resp.json()))
+    return answers
+
+
 def _served(text: str) -> dict[int, tuple[int, int, int]]:
     """Each worker's pid -> the requests it served, those of them after the shutdown
     began, and those cut short, from its last line."""
@@ -117,13 +130,7 @@ async def test_workers_serve_the_backend_each_a_whole_proxy(
         assert _grpc_threads(pid), _threads(pid)
     assert _grpc_threads(supervisor) == set()
     # Readiness is each worker's own, and each is ready.
-    async with aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(force_close=True),
-        timeout=aiohttp.ClientTimeout(total=30),
-    ) as session:
-        for _ in range(6):
-            async with session.get(f"{url}/readyz") as resp:
-                assert (resp.status, await resp.json()) == (200, {"ready": True, "routes": 16})
+    assert await _readiness(url) == [(200, {"ready": True, "routes": 16})] * 6
 
     processes.remove(proxy)
     code = await asyncio.to_thread(proxy.stop)
@@ -197,14 +204,7 @@ async def test_sigterm_drains_every_worker(
     for pid in pids:  # each worker begins its own drain
         await asyncio.to_thread(proxy.out.until, f"(pid {pid}) shutting down:")
     # During drain_delay every worker answers its readiness probe 503, and still serves.
-    async with aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(force_close=True),
-        timeout=aiohttp.ClientTimeout(total=30),
-    ) as session:
-        for _ in range(6):
-            async with session.get(f"{url}/readyz") as resp:
-                assert resp.status == 503
-                assert await resp.json() == {"ready": False, "reason": "shutting down"}
+    assert await _readiness(url) == [(503, {"ready": False, "reason": "shutting down"})] * 6
     code = await asyncio.to_thread(proxy.proc.wait, 60)
     processes.remove(proxy)
     await load.finish()

@@ -182,6 +182,14 @@ async def test_a_killed_worker_is_replaced_and_a_crash_loop_stops() -> None:
     assert "Traceback" in text  # the program's own: serve_local raised WorkersError
 
 
+def _http_url(process: Process) -> tuple[str, str]:
+    """The gateway's base URL from its listening line, and the line."""
+    line = process.started("HTTP/JSON gateway listening")
+    port = re.search(r"\(port (\d+)\)", line)
+    assert port, line
+    return f"http://127.0.0.1:{port.group(1)}", line
+
+
 def _run_to_end(*args: str) -> tuple[int, str]:
     """``tests.workers_app`` with ``args``, run until it exits (30 s at most): its
     exit status and its output."""
@@ -387,10 +395,7 @@ async def test_grace_bounds_a_running_http_request(mode: str, workers: str) -> N
         env=ENV, cwd=ROOT,
     )  # fmt: skip
     try:
-        line = process.started("HTTP/JSON gateway listening")
-        port = re.search(r"\(port (\d+)\)", line)
-        assert port, line
-        url = f"http://127.0.0.1:{port.group(1)}"
+        url, _ = _http_url(process)
 
         async def call() -> None:
             async with aiohttp.ClientSession() as session:
@@ -439,11 +444,8 @@ async def _signalled_in_flight(
         env={**ENV, "TMPDIR": str(tmp)}, cwd=ROOT,
     )  # fmt: skip
     try:
-        line = process.started("HTTP/JSON gateway listening")
-        port = re.search(r"\(port (\d+)\)", line)
-        assert port, line
+        url, line = _http_url(process)
         pids = re.search(r"workers, pids ([\d, ]+)\)", line)
-        url = f"http://127.0.0.1:{port.group(1)}"
 
         async def call() -> int:
             async with aiohttp.ClientSession() as session:
@@ -564,10 +566,8 @@ async def test_each_line_says_which_process_wrote_it(workers: int, log_format: s
         env=ENV, cwd=ROOT,
     )  # fmt: skip
     try:
-        line = process.started("HTTP/JSON gateway listening")
-        port = re.search(r"\(port (\d+)\)", line)
-        assert port, line
-        seen = await _pids_of(f"http://127.0.0.1:{port.group(1)}", 40, 20)
+        url, _ = _http_url(process)
+        seen = await _pids_of(url, 40, 20)
         await asyncio.to_thread(process.out.until, "GET /v1/ping 200", 40)
     finally:
         code = process.stop()
