@@ -23,6 +23,7 @@ from bench.harness import percentile, rss_mib, serve_requests, time_calls
 
 MODULES = {
     "floor": "bench.apps.lambda_floor",
+    "floor-fwd": "bench.apps.lambda_floor_fwd",
     "grpcgw": "bench.apps.lambda_grpcgw",
     "grpcgw-plain": "bench.apps.lambda_grpcgw_plain",
     "grpcgw-direct": "bench.apps.lambda_grpcgw_direct",
@@ -42,6 +43,9 @@ class Worker:
         if self.contender == "floor":
             fn: Callable[[], Any] = self.module.CALLS[call]
             return fn
+        if self.contender == "floor-fwd":
+            by_kind: Callable[[], Any] = self.module.CALLS_BY_KIND[call, kind]
+            return by_kind
         handler = self.module.handler
         ev, ctx = event(call, kind), self.context
         return lambda: handler(ev, ctx)
@@ -49,7 +53,7 @@ class Worker:
     def answer(self, call: str, kind: str) -> Any:
         """What one invocation returns, as JSON the parent can compare across contenders."""
         reply = self.invoker(call, kind)()
-        if self.contender == "floor":
+        if self.contender in ("floor", "floor-fwd"):
             from bench.service import to_json
 
             return {"status": 200, "body": json.loads(to_json(reply))}
