@@ -10,6 +10,7 @@ files pip writes, here with the tags of real grpcio and protobuf wheels.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -316,3 +317,61 @@ def test_the_command_refuses_before_unpacking(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert f"{zip_path} targets Python {HERE.python} on " in result.stderr
     assert f"rebuild with --python {HERE.python} --arch {HERE.arch}" in result.stderr
+
+
+def _other_python() -> str:
+    return "3.13" if HERE.python == "3.12" else "3.12"
+
+
+def _python_on_path(bin_dir: Path, version: str, reports: str, marker: Path) -> dict[str, str]:
+    """An environment whose PATH starts with a ``python<version>`` that answers the
+    version probe with ``reports`` and runs everything else with this interpreter,
+    leaving ``marker`` behind (this machine has one Python: the selection is what
+    is tested, with a stand-in for the other version)."""
+    bin_dir.mkdir()
+    shim = bin_dir / f"python{version}"
+    shim.write_text(
+        "#!/bin/sh\n"
+        'case "$*" in *sys.implementation.name*) echo "' + reports + '"; exit 0;; esac\n'
+        f'echo "$@" > {marker}\n'
+        f'exec {sys.executable} "$@"\n'
+    )
+    shim.chmod(0o755)
+    return {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
+
+
+def test_a_zip_for_another_python_runs_with_that_python_from_path(
+    app_zip: Path, tmp_path: Path
+) -> None:
+    version = _other_python()
+    machine = "aarch64" if HERE.arch == "arm64" else HERE.arch
+    zip_path = tmp_path / "other.zip"
+    with zipfile.ZipFile(app_zip) as src, zipfile.ZipFile(zip_path, "w") as dst:
+        for info in src.infolist():
+            dst.writestr(info, src.read(info))
+        dst.writestr(
+            "grpcio-1.76.0.dist-info/WHEEL",
+            GRPCIO_WHEEL.format(py=version.replace(".", ""), machine=machine),
+        )
+    marker = tmp_path / "ran"
+    env = _python_on_path(tmp_path / "bin", version, f"cpython 3 {version[2:]}", marker)
+    args = [sys.executable, "-m", "grpcgw", "lambda-invoke", "--zip", str(zip_path)]
+    ok = subprocess.run(
+        [*args, "app.main.handler", "--request", "GET", "/v1/ping"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout)["statusCode"] == 200
+    assert "-I" in marker.read_text().split()  # the handler ran under python<version>
+
+    # A python<version> on PATH that is another version (a pyenv shim with nothing
+    # behind it runs the global one) is not taken for it.
+    marker.unlink()
+    env = _python_on_path(tmp_path / "bin2", version, "cpython 3 1", marker)
+    refused = subprocess.run(
+        [*args, "app.main.handler", "--request", "GET", "/v1/ping"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert refused.returncode == 1
+    assert f"there is no python{version} on PATH" in refused.stderr
+    assert not marker.exists()
