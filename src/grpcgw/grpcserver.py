@@ -12,6 +12,14 @@ and ``serve_lambda``), so one servicer behaves identically locally and on Lambda
 
 Mixing the two kinds of interceptor is an error, and so are async servicers with
 ``grpc.ServerInterceptor`` interceptors.
+
+Where it listens: a host name is resolved here and bound address by address
+(:func:`bind_targets`), each one or the start fails. On port 0 the port is one for
+all, chosen free on every address by :mod:`grpcgw.listen`'s rule (as the HTTP side
+chooses it), then given to gRPC. Another program may take it on one address in the
+moment between: gRPC cannot unbind the addresses it bound already, so that server is
+started and stopped at once to let go of them, and a fresh one tries another port
+(at most ``_RACES`` times, then an error naming the address).
 """
 
 from __future__ import annotations
@@ -28,6 +36,7 @@ import grpc
 import grpc.aio
 
 from grpcgw.descriptors import ServiceInfo
+from grpcgw.listen import bind_every_address
 from grpcgw.metadata import METADATA_SIZE_OPTIONS
 
 log = logging.getLogger("grpcgw")
@@ -43,11 +52,10 @@ def bind_targets(address: str) -> list[str]:
     ``127.0.0.1:P`` talk to the other program. Bound one by one, a taken address
     fails the start. Raises :class:`OSError` for a name that does not resolve.
     """
-    if address.startswith(("unix:", "unix-abstract:", "vsock:", "[")):
+    named = _host_name(address)
+    if named is None:
         return [address]
-    host, sep, port = address.rpartition(":")
-    if not sep or not host or not port.isdigit() or _is_ip(host):
-        return [address]  # a wildcard, a literal, or what gRPC itself rejects
+    host, port = named
     try:
         infos = socket.getaddrinfo(host, int(port), socket.AF_UNSPEC, socket.SOCK_STREAM)
     except (OSError, UnicodeError) as exc:
@@ -56,11 +64,140 @@ def bind_targets(address: str) -> list[str]:
         ) from None
     targets: list[str] = []
     for family, _, _, _, sockaddr in infos:
-        ip = str(sockaddr[0])
-        target = f"[{ip}]:{port}" if family == socket.AF_INET6 else f"{ip}:{port}"
+        target = _target(family, str(sockaddr[0]), port)
         if target not in targets and _on_this_host(family, sockaddr):
             targets.append(target)
     return targets or [address]  # none here: gRPC's own error names the address
+
+
+def _host_name(address: str) -> tuple[str, str] | None:
+    """``(host, port)`` of ``address`` if its host is a name grpcgw resolves; ``None``
+    for a wildcard, a literal, a socket, or what gRPC itself rejects."""
+    if address.startswith(("unix:", "unix-abstract:", "vsock:", "[")):
+        return None
+    host, sep, port = address.rpartition(":")
+    if not sep or not host or not port.isdigit() or _is_ip(host):
+        return None
+    return host, port
+
+
+def _target(family: int, ip: str, port: object) -> str:
+    return f"[{ip}]:{port}" if family == socket.AF_INET6 else f"{ip}:{port}"
+
+
+#: How many servers port 0 on a host name may use up when, each time, another
+#: program takes the chosen port on one of its addresses before gRPC binds it there.
+_RACES = 5
+
+
+def _port_zero_host(address: str) -> str | None:
+    """The host of ``address`` if it is a host name on port 0 (whose addresses must
+    share one port), else ``None``."""
+    named = _host_name(address)
+    return named[0] if named is not None and int(named[1]) == 0 else None
+
+
+def _free_targets(address: str, host: str) -> list[str]:
+    """``host``'s addresses on this machine, on one port free on all of them right
+    now: :func:`grpcgw.listen.bind_every_address`'s choice (retried there when the
+    first address's port is taken on another), released for gRPC to bind."""
+    try:
+        sockets = bind_every_address(host, 0)
+    except OSError as exc:
+        raise OSError(exc.errno, f"cannot bind gRPC server to {address}: {exc.strerror}") from None
+    except UnicodeError as exc:  # a name IDNA cannot encode
+        raise OSError(
+            f"cannot bind gRPC server to {address}: cannot resolve {host!r}: {exc}"
+        ) from None
+    try:
+        return [_target(sock.family, *sock.getsockname()[:2]) for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+class _Taken(Exception):
+    """The port chosen for every address was taken on ``target`` before gRPC bound it."""
+
+    def __init__(self, target: str, port: int) -> None:
+        super().__init__(target)
+        self.target = target
+        self.port = port
+
+
+def _add_ports(
+    server: grpc.aio.Server | grpc.Server,
+    address: str,
+    targets: Sequence[str],
+    credentials: grpc.ServerCredentials | None,
+    *,
+    chosen: bool,
+) -> int:
+    """Bind each of ``targets`` (what ``address`` stands for) in ``server``; the port.
+    With ``chosen`` (a port grpcgw found free for port 0), raises :class:`_Taken` when
+    a target's port is in use now (another program was quicker); any other failure
+    raises :class:`OSError` naming the address."""
+    port = 0
+    for target in targets:
+        shown = address if target == address else f"{address} ({target})"
+        try:
+            if credentials is None:
+                bound = server.add_insecure_port(target)
+            else:
+                bound = server.add_secure_port(target, credentials)
+        except RuntimeError as exc:
+            if chosen and _in_use(target):
+                raise _Taken(target, int(target.rpartition(":")[2])) from None
+            raise OSError(f"cannot bind gRPC server to {shown}: {exc}") from None
+        if bound == 0 and not address.startswith("unix"):
+            raise OSError(f"cannot bind gRPC server to {shown}")
+        port = port or bound
+    return port
+
+
+def _in_use(target: str) -> bool:
+    """Whether another socket holds ``target`` (an ``ip:port`` or ``[ip]:port`` of a
+    port grpcgw chose): a probe that binds it fails with ``EADDRINUSE``."""
+    host, _, port = target.rpartition(":")
+    ip = host.strip("[]")
+    family = socket.AF_INET6 if ":" in ip else socket.AF_INET
+    probe = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        probe.bind((ip, int(port)))
+    except OSError as exc:
+        return exc.errno == errno.EADDRINUSE
+    finally:
+        probe.close()
+    return False
+
+
+async def _discard(server: grpc.aio.Server | grpc.Server) -> None:
+    """Let go of the ports an unstarted ``server`` bound. gRPC has no call to unbind
+    one, and a server never started keeps them even once collected: started and
+    stopped at once, it closes them. Nobody knows their port yet; no call runs."""
+    if isinstance(server, grpc.aio.Server):
+        await server.start()
+        await server.stop(None)
+    else:
+        server.start()
+        await asyncio.to_thread(server.stop(None).wait)
+
+
+def _new_server(
+    kind: str, interceptors: Sequence[object], options: Sequence[tuple[str, Any]], max_workers: int
+) -> grpc.aio.Server | grpc.Server:
+    if kind == "sync":
+        return grpc.server(
+            ThreadPoolExecutor(max_workers=max_workers),
+            interceptors=list(interceptors),  # type: ignore[arg-type]
+            options=list(options),
+        )
+    _quiet_cancelled_writes()
+    return grpc.aio.server(
+        migration_thread_pool=ThreadPoolExecutor(max_workers=max_workers),
+        interceptors=list(interceptors),  # type: ignore[arg-type]
+        options=list(options),
+    )
 
 
 def _on_this_host(family: int, sockaddr: Any) -> bool:
@@ -235,51 +372,53 @@ class GrpcServer:
         kind = server_kind(services, interceptors, prefer_threaded=prefer_threaded)
         # grpcgw's metadata limits (what HTTP headers carry), unless given.
         options = list({**dict(METADATA_SIZE_OPTIONS), **dict(options)}.items())
-        if kind == "sync":
-            server: grpc.aio.Server | grpc.Server = grpc.server(
-                ThreadPoolExecutor(max_workers=max_workers),
-                interceptors=list(interceptors),  # type: ignore[arg-type]
-                options=list(options),
-            )
-        else:
-            _quiet_cancelled_writes()
-            server = grpc.aio.server(
-                migration_thread_pool=ThreadPoolExecutor(max_workers=max_workers),
-                interceptors=list(interceptors),  # type: ignore[arg-type]
-                options=list(options),
-            )
-        for info in services:
-            assert info.add_to_server is not None
-            info.add_to_server(info.servicer, server)
-        health = None
-        names = [s.full_name for s in services]
-        if add_health and HEALTH_SERVICE not in names:
-            health = await _add_health(server, names)
-            names.append(HEALTH_SERVICE)
-        if reflection:
-            from grpcgw.reflection import enable_reflection
 
-            enable_reflection(server, names)
-        port = 0
-        for target in bind_targets(address):
-            if port and target.endswith(":0"):  # the port the first address got, on all
-                target = f"{target[:-2]}:{port}"
-            shown = address if target == address else f"{address} ({target})"
+        async def new_server() -> tuple[grpc.aio.Server | grpc.Server, Any]:
+            server = _new_server(kind, interceptors, options, max_workers)
+            for info in services:
+                assert info.add_to_server is not None
+                info.add_to_server(info.servicer, server)
+            health = None
+            names = [s.full_name for s in services]
+            if add_health and HEALTH_SERVICE not in names:
+                health = await _add_health(server, names)
+                names.append(HEALTH_SERVICE)
+            if reflection:
+                from grpcgw.reflection import enable_reflection
+
+                enable_reflection(server, names)
+            return server, health
+
+        spread = _port_zero_host(address)
+        for _race in range(_RACES):
+            # A name on port 0: one port free on every address it has, chosen as the
+            # HTTP side chooses it, then given to gRPC address by address.
+            targets = bind_targets(address) if spread is None else _free_targets(address, spread)
+            server, health = await new_server()
             try:
-                if credentials is None:
-                    bound = server.add_insecure_port(target)
-                else:
-                    bound = server.add_secure_port(target, credentials)
-            except RuntimeError as exc:
-                raise OSError(f"cannot bind gRPC server to {shown}: {exc}") from None
-            if bound == 0 and not address.startswith("unix"):
-                raise OSError(f"cannot bind gRPC server to {shown}")
-            port = port or bound
-        for extra in also_listen:
-            try:
-                server.add_insecure_port(extra)
-            except RuntimeError as exc:
-                raise OSError(f"cannot bind gRPC server to {extra}: {exc}") from None
+                port = _add_ports(server, address, targets, credentials, chosen=spread is not None)
+                for extra in also_listen:
+                    try:
+                        server.add_insecure_port(extra)
+                    except RuntimeError as exc:
+                        raise OSError(f"cannot bind gRPC server to {extra}: {exc}") from None
+            except _Taken as taken:
+                # Another program took the port on one address between grpcgw's
+                # choice and gRPC's bind. gRPC cannot unbind what it has bound: this
+                # server lets go of it, and a fresh one tries another port.
+                await _discard(server)
+                last = taken
+                continue
+            except BaseException:
+                await _discard(server)  # nor keep the addresses it did bind
+                raise
+            break
+        else:
+            raise OSError(
+                errno.EADDRINUSE,
+                f"cannot bind gRPC server to {address} ({last.target}): port {last.port} "
+                f"was taken there after grpcgw found it free on every address, {_RACES} times",
+            )
         if isinstance(server, grpc.aio.Server):
             await server.start()
         else:

@@ -1,7 +1,8 @@
 """Sockets bound on every address of a host, on one port (stdlib only).
 
-What the HTTP side binds (:mod:`grpcgw.httpserver`) and what a ``workers``
-supervisor reserves for its workers (:func:`grpcgw.workers.reserve_tcp_port`),
+What the HTTP side binds (:mod:`grpcgw.httpserver`), what a ``workers``
+supervisor reserves for its workers (:func:`grpcgw.workers.reserve_tcp_port`) and
+the port 0 a gRPC server gets on every address of a name (:mod:`grpcgw.grpcserver`),
 by one rule:
 
 - every address the host resolves to (``""``: the wildcards of each family),
