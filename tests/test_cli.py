@@ -245,6 +245,45 @@ def test_bad_specs_are_one_line_errors(spec: str, message: str) -> None:
     assert result.stderr.count("\n") == 1
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["serve", "--workers", "0", "examples.ping.service:PingServicer"],
+            "workers must be 1 or more, not 0",
+        ),
+        (
+            ["serve", "--interceptor", "x", "examples.ping.service:PingServicer"],
+            "'x' is not module:InterceptorClass",
+        ),
+        (
+            ["serve", "--config", "no-such.toml", "examples.ping.service:PingServicer"],
+            "cannot read config file no-such.toml: No such file or directory",
+        ),
+        (
+            ["proxy", "--target", "127.0.0.1:1", "--reflect", "--config", "no-such.toml"],
+            "cannot read config file no-such.toml: No such file or directory",
+        ),
+        (["openapi"], "give a service, or --descriptor-set FILE"),
+        (
+            ["healthcheck", "--config", "no-such.toml"],
+            "cannot read config file no-such.toml: No such file or directory",
+        ),
+        (
+            ["lambda-invoke", "--zip", "no-such.zip", "app.handler", "--request", "GET", "/"],
+            "--zip no-such.zip: no such file",
+        ),
+    ],
+    ids=lambda v: v[0] if isinstance(v, list) else "",
+)
+def test_every_command_says_a_mistake_after_one_prefix(args: list[str], message: str) -> None:
+    """Whichever command, a mistake is ``grpcgw: `` and a message that names the
+    flag, setting or file: one line, status 1."""
+    result = grpcgw(*args)
+    assert result.returncode == 1, result.stderr
+    assert result.stderr == f"grpcgw: {message}\n"
+
+
 def test_routes_show_body_and_response_body() -> None:
     result = grpcgw("routes", "examples.ping.service:ShelfServicer")
     assert result.returncode == 0, result.stderr

@@ -197,7 +197,7 @@ def test_a_config_file_that_is_not_utf8_is_one_line(tmp_path: Path) -> None:
     result = _run(*SERVICERS, "--config", str(config), "--print-config")
     assert result.returncode == 1
     assert result.stderr == (
-        f"grpcgw serve: config file {config}: not UTF-8 text (byte 0xe9 at position 15)\n"
+        f"grpcgw: config file {config}: not UTF-8 text (byte 0xe9 at position 15)\n"
     )
 
 
@@ -333,7 +333,7 @@ def test_workers_from_the_flag_the_environment_and_the_file(tmp_path: Path) -> N
     # A worker that cannot start: one line, status 1.
     result = _run(*SERVICERS, SERVICERS[0], *LOOPBACK, "--workers", "2")
     assert result.returncode == 1
-    assert re.search(r"grpcgw serve: worker \d failed to start: RouteConfigError", result.stderr)
+    assert re.search(r"grpcgw: worker \d failed to start: RouteConfigError", result.stderr)
     assert "Traceback" not in result.stderr
 
 
@@ -370,7 +370,7 @@ def test_interceptors_that_cannot_run_together_are_one_line() -> None:
     not_a_name = _run(*SERVICERS, *LOOPBACK, env={"GRPCGW_INTERCEPTORS": "LoggingInterceptor"})
     assert not_a_name.returncode == 1
     assert not_a_name.stderr.strip() == (
-        "grpcgw serve: 'LoggingInterceptor' is not module:InterceptorClass"
+        "grpcgw: 'LoggingInterceptor' is not module:InterceptorClass"
     )
 
 

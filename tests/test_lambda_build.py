@@ -293,7 +293,7 @@ def test_lambda_invoke_runs_the_documented_zip_or_says_what_it_needs(built: Buil
             f"{HERE_PYTHON} to test it here"
         )
     assert result.stderr.strip().startswith(
-        f"grpcgw lambda-invoke: {built.path} targets Python 3.12 on x86_64; this is Python "
+        f"grpcgw: {built.path} targets Python 3.12 on x86_64; this is Python "
         f"{HERE_PYTHON} on {arch}"
     ), result.stderr
     assert result.stderr.strip().endswith(why), result.stderr
@@ -323,7 +323,7 @@ def test_a_bad_build_fails_with_one_line(args: list[str], message: str, tmp_path
     result = run_grpcgw("lambda-build", *args, "-o", str(tmp_path / "f.zip"))
     assert result.returncode == 1, result.stdout
     assert result.stderr.count("\n") == 1, result.stderr
-    assert result.stderr.startswith("grpcgw lambda-build: error: ")
+    assert result.stderr.startswith("grpcgw: ")
     assert message in result.stderr
     assert not (tmp_path / "f.zip").exists()
 

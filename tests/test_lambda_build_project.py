@@ -349,7 +349,7 @@ def test_lambda_invoke_names_the_module_a_zip_lacks(here: Build, tmp_path: Path)
     assert result.returncode == 1
     assert result.stdout == ""
     assert result.stderr.strip().splitlines()[-1] == (
-        f"grpcgw lambda-invoke: Unable to import module 'app.main': No module named 'idna' "
+        f"grpcgw: Unable to import module 'app.main': No module named 'idna' "
         f"(imported by app/service.py line 6): {lacking} does not contain it: add what "
         "provides it to your requirements, then build again"
     )
@@ -381,7 +381,7 @@ def test_lambda_invoke_refuses_a_zip_for_another_machine(foreign: Build, tmp_pat
     assert result.returncode == 1
     assert result.stdout == ""
     assert result.stderr.strip() == (
-        f"grpcgw lambda-invoke: {foreign.path} targets Python 3.13 on {other}; this is Python "
+        f"grpcgw: {foreign.path} targets Python 3.13 on {other}; this is Python "
         f"{HERE_PYTHON} on {HERE_ARCH}: rebuild with --python {HERE_PYTHON} --arch {HERE_ARCH} "
         "to test it here"
     )

@@ -165,7 +165,7 @@ def test_a_failing_function_says_why_in_lambdas_words(
     assert result.returncode == 1
     assert result.stdout == ""
     lines = result.stderr.strip().splitlines()
-    assert lines[-1] == f"grpcgw lambda-invoke: {last_line.format(zip=zip_path)}"
+    assert lines[-1] == f"grpcgw: {last_line.format(zip=zip_path)}"
     assert ("Traceback (most recent call last):" in result.stderr) is traceback
 
 
@@ -173,30 +173,22 @@ def test_a_function_past_its_deadline_is_ended(app_zip: Path) -> None:
     result = invoke(app_zip, "app.main.hangs", "--remaining-ms", "300")
     assert result.returncode == 1
     assert result.stdout == ""
-    assert result.stderr.strip().splitlines()[-1] == (
-        "grpcgw lambda-invoke: Task timed out after 0.30 seconds"
-    )
+    assert result.stderr.strip().splitlines()[-1] == "grpcgw: Task timed out after 0.30 seconds"
 
 
 def test_a_bad_zip_or_option_is_one_line(app_zip: Path, tmp_path: Path) -> None:
     missing = invoke(tmp_path / "none.zip", "app.main.handler")
-    assert (
-        missing.stderr.strip()
-        == f"grpcgw lambda-invoke: --zip {tmp_path / 'none.zip'}: no such file"
-    )
+    assert missing.stderr.strip() == f"grpcgw: --zip {tmp_path / 'none.zip'}: no such file"
     text = tmp_path / "text.zip"
     text.write_text("not a zip")
     bad = invoke(text, "app.main.handler")
-    assert bad.stderr.strip() == (f"grpcgw lambda-invoke: --zip {text}: not a zip file")
+    assert bad.stderr.strip() == f"grpcgw: --zip {text}: not a zip file"
     with_path = invoke(app_zip, "app.main.handler", "--path", "tests", "--request", "GET", "/")
     assert with_path.stderr.strip() == (
-        "grpcgw lambda-invoke: --path does not go with --zip: the zip is the whole import path"
+        "grpcgw: --path does not go with --zip: the zip is the whole import path"
     )
     folder = invoke(tmp_path, "app.main.handler")
-    assert (
-        folder.stderr.strip()
-        == f"grpcgw lambda-invoke: --zip {tmp_path}: cannot read it: Is a directory"
-    )
+    assert folder.stderr.strip() == f"grpcgw: --zip {tmp_path}: cannot read it: Is a directory"
     for result in (missing, bad, with_path, folder):
         assert (result.returncode, result.stdout) == (1, "")
 

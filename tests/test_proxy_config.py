@@ -201,7 +201,7 @@ def test_configuration_errors_are_one_line(tmp_path: Path) -> None:
     )
     assert result.returncode != 0
     assert result.stderr.strip().splitlines() == [
-        "grpcgw proxy: GRPCGW_STRCT: no such setting (did you mean GRPCGW_STRICT?)"
+        "grpcgw: GRPCGW_STRCT: no such setting (did you mean GRPCGW_STRICT?)"
     ]
     bad_flag = run_proxy(tmp_path, "--target", "x:1", "--reflect", "--timeout", "soon")
     assert bad_flag.returncode == 2  # argparse's usage error

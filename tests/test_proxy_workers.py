@@ -321,7 +321,7 @@ async def test_a_start_up_error_in_the_workers_ends_the_supervisor(
     assert "supervisor (pid" in result.stderr  # it did fork the workers...
     last = result.stderr.strip().splitlines()[-1]
     assert re.fullmatch(
-        rf"grpcgw proxy: worker \d failed to start: DescriptorError: {re.escape(message)}.*",
+        rf"grpcgw: worker \d failed to start: DescriptorError: {re.escape(message)}.*",
         last,
     ), result.stderr
     assert "grpcgw proxy: http" not in result.stderr  # ...which never served
@@ -352,13 +352,13 @@ def _proxy_command(sock_dir: Path, *args: str, env: dict[str, str] | None = None
 def test_worker_counts_are_refused_before_anything_forks(sock_dir: Path) -> None:
     cap = max_workers()
     for args, env, text in [
-        (["--workers", "0"], None, "grpcgw proxy: workers must be 1 or more, not 0\n"),
-        (["--workers=-2"], None, "grpcgw proxy: workers must be 1 or more, not -2\n"),
-        ([], {"GRPCGW_WORKERS": "0"}, "grpcgw proxy: workers must be 1 or more, not 0\n"),
+        (["--workers", "0"], None, "grpcgw: workers must be 1 or more, not 0\n"),
+        (["--workers=-2"], None, "grpcgw: workers must be 1 or more, not -2\n"),
+        ([], {"GRPCGW_WORKERS": "0"}, "grpcgw: workers must be 1 or more, not 0\n"),
         (
             ["--workers", str(cap + 1)],
             None,
-            f"grpcgw proxy: workers={cap + 1} is more than {cap} (4 per CPU, at least 64): "
+            f"grpcgw: workers={cap + 1} is more than {cap} (4 per CPU, at least 64): "
             "one per CPU is what helps\n",
         ),
         (["--workers", "two"], None, "argument --workers: 'two' is not an integer"),

@@ -168,13 +168,11 @@ def _invoke_zip(args: argparse.Namespace, event: Any) -> Any:
     from grpcgw.lambdabuild.invoke import invoke_zip
 
     if args.path:
-        raise SystemExit(
-            "grpcgw lambda-invoke: --path does not go with --zip: the zip is the whole import path"
-        )
+        raise SystemExit("grpcgw: --path does not go with --zip: the zip is the whole import path")
     try:
         return invoke_zip(Path(args.zip), args.handler, event, remaining_ms=args.remaining_ms)
     except InvokeError as exc:
-        raise SystemExit(f"grpcgw lambda-invoke: {exc}") from None
+        raise SystemExit(f"grpcgw: {exc}") from None
 
 
 def _services(specs: Sequence[str], imports: Sequence[str]) -> list[Any]:
@@ -263,7 +261,7 @@ def _openapi(args: argparse.Namespace) -> int:
         files = descriptors.files
         specs = [s for s in specs if ":" in s]
     elif not specs:
-        raise SystemExit("grpcgw openapi: give a service, or --descriptor-set FILE")
+        raise SystemExit("grpcgw: give a service, or --descriptor-set FILE")
     services.extend(_services(specs, args.imports))
     options = GatewayOptions(
         expose_unannotated=args.expose_unannotated,
@@ -305,7 +303,7 @@ def _proxy(args: argparse.Namespace) -> int:
     try:
         config, merged = load_config(Layer(values, origins), config_file=args.config)
     except ConfigError as exc:
-        raise SystemExit(f"grpcgw proxy: {exc}") from None
+        raise SystemExit(f"grpcgw: {exc}") from None
     if args.print_config:
         sys.stdout.write(print_config(config, merged.origins))
         return 0
@@ -350,7 +348,7 @@ def _proxy_workers(config: ProxyConfig, scheme: str) -> int:
     try:
         run_workers(config, started=listening)
     except WorkersError as exc:
-        raise SystemExit(f"grpcgw proxy: {exc}") from None
+        raise SystemExit(f"grpcgw: {exc}") from None
     return 0
 
 
@@ -363,7 +361,7 @@ def _healthcheck(args: argparse.Namespace) -> int:
     try:
         url = probe_url(ready=args.ready, config_file=args.config)
     except ConfigError as exc:
-        print(f"grpcgw healthcheck: {exc}", file=sys.stderr)
+        print(f"grpcgw: {exc}", file=sys.stderr)
         return 1
     # Its own listener: the certificate is not checked (it names the service, not localhost).
     context = ssl._create_unverified_context() if url.startswith("https:") else None
@@ -371,7 +369,7 @@ def _healthcheck(args: argparse.Namespace) -> int:
         with urllib.request.urlopen(url, timeout=args.timeout, context=context) as resp:
             status = resp.status
     except OSError as exc:  # urllib's HTTPError (503) and URLError are OSErrors
-        print(f"grpcgw healthcheck: {url}: {exc}", file=sys.stderr)
+        print(f"grpcgw: {url}: {exc}", file=sys.stderr)
         return 1
     return 0 if status == 200 else 1
 
@@ -452,7 +450,7 @@ def _settings_arguments(
 def _made(spec: str, form: str) -> Any:
     """The object ``module:attribute`` names; a class is made with no arguments."""
     if ":" not in spec:
-        raise SystemExit(f"grpcgw serve: {spec!r} is not {form}")
+        raise SystemExit(f"grpcgw: {spec!r} is not {form}")
     obj = _import(spec)
     return obj() if isinstance(obj, type) else obj
 
@@ -465,7 +463,7 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         config, merged = load_serve_config(Layer(values, origins), config_file=args.config)
     except SettingsError as exc:
-        raise SystemExit(f"grpcgw serve: {exc}") from None
+        raise SystemExit(f"grpcgw: {exc}") from None
     if args.print_config:
         head = "# grpcgw serve: the effective configuration (flag > environment > file > default)\n"
         sys.stdout.write(head + to_toml(serve_settings(), config, merged.origins))
@@ -493,7 +491,7 @@ def _serve(args: argparse.Namespace) -> int:
             options=config.gateway,
         )
     except WorkersError as exc:
-        raise SystemExit(f"grpcgw serve: {exc}") from None
+        raise SystemExit(f"grpcgw: {exc}") from None
     return 0
 
 
@@ -599,7 +597,7 @@ def _lambda_build(args: argparse.Namespace) -> int:
             quiet=not args.verbose,
         )
     except BuildError as exc:
-        print(f"grpcgw lambda-build: error: {exc}", file=sys.stderr)
+        print(f"grpcgw: {exc}", file=sys.stderr)
         return 1
     print(result.summary())
     return 0

@@ -54,6 +54,7 @@ __all__ = [
     "from_toml",
     "help_lines",
     "load",
+    "read_config_file",
     "resolve",
     "to_toml",
 ]
@@ -419,27 +420,32 @@ def load(
     settings = describe(root)
     layers = []
     if config_file is not None:
-        import tomllib
-
-        try:
-            with Path(config_file).open("rb") as handle:
-                document = tomllib.load(handle)
-        except OSError as exc:
-            raise SettingsError(
-                f"cannot read config file {config_file}: {exc.strerror or exc}"
-            ) from None
-        except tomllib.TOMLDecodeError as exc:
-            raise SettingsError(f"config file {config_file}: {exc}") from None
-        except UnicodeDecodeError as exc:  # TOML is UTF-8
-            raise SettingsError(
-                f"config file {config_file}: not UTF-8 text "
-                f"(byte {exc.object[exc.start]:#04x} at position {exc.start})"
-            ) from None
-        layers.append(from_toml(settings, document, str(config_file)))
+        layers.append(from_toml(settings, read_config_file(config_file), str(config_file)))
     layers.append(from_env(settings, environ, ignore=ignore_env))
     layers.append(flags)
     merged = resolve(settings, *layers)
     return build(root, settings, merged), merged
+
+
+def read_config_file(config_file: str | os.PathLike[str]) -> dict[str, Any]:
+    """The TOML document of ``config_file``; :class:`SettingsError` naming the file
+    and what is wrong with it (not there, not TOML, not UTF-8)."""
+    import tomllib
+
+    try:
+        with Path(config_file).open("rb") as handle:
+            return tomllib.load(handle)
+    except OSError as exc:
+        raise SettingsError(
+            f"cannot read config file {config_file}: {exc.strerror or exc}"
+        ) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"config file {config_file}: {exc}") from None
+    except UnicodeDecodeError as exc:  # TOML is UTF-8
+        raise SettingsError(
+            f"config file {config_file}: not UTF-8 text "
+            f"(byte {exc.object[exc.start]:#04x} at position {exc.start})"
+        ) from None
 
 
 def build(root: type, settings: Sequence[Setting], layer: Layer) -> Any:

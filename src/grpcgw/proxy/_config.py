@@ -15,10 +15,8 @@ from __future__ import annotations
 import logging
 import math
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from grpcgw import settings
@@ -262,10 +260,10 @@ def probe_url(
     layers = []
     try:
         if path is not None:
-            with Path(path).open("rb") as handle:
-                layers.append(settings.from_toml(proxy_settings(), tomllib.load(handle), str(path)))
+            document = settings.read_config_file(path)
+            layers.append(settings.from_toml(proxy_settings(), document, str(path)))
         layers.append(settings.from_env(proxy_settings(), environ, ignore=[CONFIG_ENV]))
-    except (OSError, tomllib.TOMLDecodeError, settings.SettingsError) as exc:
+    except settings.SettingsError as exc:
         raise ConfigError(str(exc)) from None
     values = dict(settings.resolve(proxy_settings(), *layers).values)
     defaults = {s.key: s.default for s in proxy_settings()}
