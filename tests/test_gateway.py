@@ -196,8 +196,12 @@ _CREATE = "/v1/groups/g/things"
          'unknown field "parts[0].x"'),
         (True, "POST", _CREATE, rb'{"thing": {"title": "t", "detail": {"nope": 1}}}',
          'unknown field "thing.detail.nope"'),
-        # An extension key on a message that has none, in either mode.
-        (False, "PATCH", _UPDATE, rb'{"[ext.name]": 1}', 'unknown field "[ext.name]"'),
+        # A key naming no extension is an unknown field (lenient mode ignores it, as
+        # Go's DiscardUnknown); one naming another message's extension, either mode.
+        (True, "PATCH", _UPDATE, rb'{"[ext.name]": 1}', 'unknown field "[ext.name]"'),
+        (False, "PATCH", _UPDATE, rb'{"[google.api.http]": {}}',
+         'field "[google.api.http]" names an extension of google.protobuf.MethodOptions, '
+         "not of grpcgwtest.openapi.v1.Thing"),
         # What json_format refuses in a form Go reads too: a Timestamp out of range
         # once its offset is applied, a lone surrogate (a "\ud800" escape).
         (False, "PATCH", _UPDATE, rb'{"createTime": "0001-01-01T00:00:00+01:00"}',
@@ -223,6 +227,19 @@ async def test_body_errors_name_the_field_as_the_client_sent_it(
     if not strict:  # the same answer when unknown fields are refused
         strict_gw = await backend.gateway(EchoServicer(), options=GatewayOptions(strict=True))
         assert (await strict_gw.handle(req(method, path, body))).json() == resp.json()
+
+
+async def test_lenient_mode_ignores_a_key_naming_no_extension(backend: Backend) -> None:
+    """``"[foo.bar.baz]"`` where no such extension exists: ignored like any unknown
+    field, as grpc-gateway (protojson with DiscardUnknown) ignores it."""
+    from .openapi_echo import EchoServicer
+
+    gw = await backend.gateway(EchoServicer())
+    plain = await gw.handle(req("PATCH", _UPDATE, rb'{"title": "t"}'))
+    odd = await gw.handle(req("PATCH", _UPDATE, rb'{"title": "t", "[foo.bar.baz]": 1}'))
+    assert plain.status == 200, plain.body
+    assert plain.json()["title"] == "t"
+    assert (odd.status, odd.json()) == (200, plain.json())
 
 
 async def test_405_lists_allowed_methods(gateway: Gateway) -> None:

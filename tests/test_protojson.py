@@ -300,7 +300,7 @@ def _decode(document: Any, desc: Descriptor, ignore: bool) -> tuple[str, bytes]:
 #: The messages of the checks' rejections (the reference path's, before json_format).
 _CHECK_ERROR = re.compile(
     r"must be an object|invalid value|nested too deeply|duplicate map key|unknown field"
-    r"|both set oneof|is given twice"
+    r"|both set oneof|is given twice|names an extension of"
 )
 #: What json_format's messages have and grpcgw's never do.
 _JSON_FORMAT_WORDS = re.compile(r"Message type|Failed to parse|Available Fields|\.\.$| at ")
@@ -683,7 +683,11 @@ def _mutate(data: st.DataObject, document: Any) -> None:
         if what == "unknown" or not slots:
             dicts = [document, *(c[k] for c, k in slots if isinstance(c[k], dict))]
             target = data.draw(st.sampled_from(dicts))
-            key = data.draw(st.sampled_from(["zzUnknown", "[ext.name]", "[bad name]", "choice"]))
+            key = data.draw(
+                st.sampled_from(
+                    ["zzUnknown", "[ext.name]", "[bad name]", "[google.api.http]", "choice"]
+                )
+            )
             target[key] = copy.deepcopy(data.draw(st.sampled_from(_ODD_VALUES)))
             continue
         container, key = data.draw(st.sampled_from(slots))
@@ -1038,6 +1042,74 @@ def test_a_field_named_like_a_message_method_keeps_extensions() -> None:
     for options in OPTIONS:
         assert _text(_encode(shadow, options)) == _text(_to_dict(shadow, options))
     assert "[grpcgwtest.shadow.ext]" in _encode(shadow, OPTIONS[0])[1]
+
+
+def _extension_keys_pool() -> dict[str, Descriptor]:
+    """proto2 ``Ext`` (extension range 100-199, extended by ``ext``), ``Other``
+    (extended by ``other_ext``) and ``Plain`` (no extension range)."""
+    file = descriptor_pb2.FileDescriptorProto(
+        name="grpcgwtest/keys.proto", package="grpcgwtest.keys", syntax="proto2"
+    )
+    for name in ("Ext", "Other", "Plain"):
+        message = file.message_type.add(name=name)
+        message.field.add(name="x", number=1, type=_FD.TYPE_INT32, label=1)
+        if name != "Plain":
+            message.extension_range.add(start=100, end=200)
+    for name, extendee in (("ext", "Ext"), ("other_ext", "Other")):
+        file.extension.add(
+            name=name, number=100, type=_FD.TYPE_INT32, label=1,
+            extendee=f".grpcgwtest.keys.{extendee}",
+        )  # fmt: skip
+    built = descriptor_pool.DescriptorPool().Add(file)
+    return dict(built.message_types_by_name)
+
+
+#: (message, key, lenient outcome, strict outcome): "ignored", "set" (the extension
+#: read), or the error. Go's protojson (decode.go): a ``[name]`` key names an
+#: extension; an extension of another message is an error even with DiscardUnknown,
+#: a name the resolver does not know is an unknown field, skipped with DiscardUnknown
+#: whether or not the message has extension ranges.
+_NOT_OURS = 'field "[grpcgwtest.keys.other_ext]" names an extension of grpcgwtest.keys.Other'
+_EXTENSION_KEYS = [
+    ("Plain", "[foo.bar.baz]", "ignored", 'unknown field "[foo.bar.baz]"'),
+    ("Ext", "[foo.bar.baz]", "ignored", 'unknown field "[foo.bar.baz]"'),
+    ("Plain", "[bad name]", "ignored", 'unknown field "[bad name]"'),
+    ("Plain", "[]", "ignored", 'unknown field "[]"'),
+    ("Ext", "[grpcgwtest.keys.ext]", "set", "set"),
+    # json_format's second lookup (without the last name) is a MessageSet's only.
+    ("Ext", "[grpcgwtest.keys.ext.x]", "ignored", 'unknown field "[grpcgwtest.keys.ext.x]"'),
+    ("Ext", "[grpcgwtest.keys.other_ext]", f"{_NOT_OURS}, not of grpcgwtest.keys.Ext", None),
+    ("Plain", "[grpcgwtest.keys.other_ext]", f"{_NOT_OURS}, not of grpcgwtest.keys.Plain", None),
+]
+
+
+@pytest.mark.parametrize(("name", "key", "lenient", "strict"), _EXTENSION_KEYS)
+@pytest.mark.parametrize("others", [0, 3], ids=["sparse", "dense"])
+def test_extension_keys_read_as_go_reads_them(
+    name: str, key: str, lenient: str, strict: str | None, others: int
+) -> None:
+    desc = _extension_keys_pool()[name]
+    document = {"x": 7, key: 5} if others else {key: 5}
+    x = b"\x08\x07" if others else b""  # x = 7 on the wire
+    for ignore, expected in ((True, lenient), (False, strict or lenient)):
+        outcome = _read_keys(desc, document, ignore)
+        if expected == "set":
+            assert outcome == x + b"\xa0\x06\x05", ignore  # and field 100 = 5
+        elif expected == "ignored":
+            assert outcome == x, ignore  # nothing else: not an unknown field either
+        else:
+            assert outcome == expected, ignore
+
+
+def _read_keys(desc: Descriptor, document: dict[str, Any], ignore: bool) -> bytes | str:
+    """The message read (its wire form), or the error's message."""
+    message = GetMessageClass(desc)()
+    decoder = protojson.codecs_for(desc.file.pool).decoder(desc, ignore_unknown_fields=ignore)
+    try:
+        decoder.decode(copy.deepcopy(document), message)
+    except protojson.ProtoJSONError as e:
+        return str(e)
+    return message.SerializeToString(deterministic=True)
 
 
 def _int_keyed_map_message() -> Any:

@@ -678,8 +678,13 @@ _ANY = "type.googleapis.com/"
         ('[{"nope": 1}]', "children", [STRICT], 'unknown field "[0].nope"'),
         ('{"any": {"@type": "' + _ANY + 'grpcgwtest.transcode.v1.Child", "nope": 1}}', "*",
          [STRICT], 'unknown field "any.nope"'),
-        # An extension key where the message has none: refused in either mode.
-        ('{"child": {"[a.b]": 1}}', "*", [DEFAULT, STRICT], 'unknown field "child.[a.b]"'),
+        # A key naming no extension is an unknown field (ignored when lenient, as Go's
+        # DiscardUnknown ignores it, whether or not the message has extension ranges);
+        # one naming an extension of another message is refused in both modes, as Go.
+        ('{"child": {"[a.b]": 1}}', "*", [STRICT], 'unknown field "child.[a.b]"'),
+        ('{"child": {"[google.api.http]": {}}}', "*", [DEFAULT, STRICT],
+         'field "child.[google.api.http]" names an extension of google.protobuf.MethodOptions, '
+         "not of grpcgwtest.transcode.v1.Child"),
         # A oneof set twice; a field given under both its names where json_format
         # refuses it (a oneof member, a proto3 optional field).
         ('{"choiceText": "a", "choiceNumber": 1}', "*", [DEFAULT, STRICT],
@@ -728,6 +733,30 @@ def test_body_errors_json_format_would_word_read_as_grpcgws(
     "Kitchen.child".\\n Available Fields(except extensions): "['name', ...]".``)."""
     for options in modes:
         assert body_error(text, field, options) == f"invalid JSON body: {expected}"
+
+
+@pytest.mark.parametrize(
+    ("text", "field", "same_as"),
+    [
+        ('{"int32Value": 7, "[foo.bar.baz]": 1}', "*", '{"int32Value": 7}'),
+        ('{"child": {"name": "c", "[foo.bar.baz]": {"x": [1]}}}', "*", '{"child": {"name": "c"}}'),
+        (
+            '{"children": [{"[a]": 1, "name": "a"}], "[]": null}',
+            "*",
+            '{"children": [{"name": "a"}]}',
+        ),
+        ('{"name": "c", "[foo.bar.baz]": 1}', "child", '{"name": "c"}'),
+    ],
+)
+def test_lenient_mode_ignores_a_key_naming_no_extension(
+    text: str, field: str, same_as: str
+) -> None:
+    """``"[foo.bar.baz]"`` names no extension in the pool: an unknown field, which
+    lenient mode ignores (Go's protojson with DiscardUnknown skips it; json_format
+    would refuse it on a message without extension ranges). Strict mode names it."""
+    assert body(text, field) == body(same_as, field)
+    assert body(text, field) != {}
+    assert body_error(text, field, STRICT).startswith("invalid JSON body: unknown field ")
 
 
 def test_json_format_messages_the_checks_did_not_foresee_are_tidied() -> None:

@@ -40,6 +40,10 @@ Deliberate differences from ``json_format.ParseDict``, all as Go's protojson
   into an empty message);
 - an unknown enum name is an error even when unknown fields are ignored
   (``json_format`` and Go then silently leave the field unset);
+- a ``[name]`` key naming no extension is an unknown field like any other,
+  ignored with ``ignore_unknown_fields`` even on a message without extension
+  ranges (``json_format`` refuses it there), and one naming another message's
+  extension is an error either way (``json_format`` ignores it);
 - integers, floats, base64, enum numbers, Timestamps, Durations, FieldMasks,
   map keys and ``Value`` numbers only in the forms Go accepts;
 - a float32 value just above FLT_MAX that rounds to FLT_MAX (``3.4028235e38``,

@@ -142,6 +142,9 @@ class Checker:
             keys = self._keys[desc] = json_keys(desc)
         #: oneof -> the key that set it (json_format and Go take one member, not null).
         oneofs: dict[str, str] = {}
+        #: ``[name]`` keys ignored: json_format would look them up, and refuse one
+        #: on a message without extension ranges even when it ignores unknown fields.
+        ignored: list[str] = []
         for key, item in value.items():
             where = _join(path, key)
             field = keys.get(key)
@@ -150,33 +153,49 @@ class Checker:
                     continue
                 field = self._extension(key, desc, where)
                 if field is None:
-                    continue  # ignored
+                    if EXTENSION_NAME.match(key) is not None:
+                        ignored.append(key)
+                    continue
             oneof = field.containing_oneof
             if oneof is not None and item is not None:
                 other = oneofs.setdefault(oneof.name, key)
                 if other != key:
                     raise _oneof_twice(path, other, key, keys[other], field)
             value[key] = self.field(item, field, where, depth)
+        for key in ignored:
+            del value[key]
 
     def _extension(self, key: str, desc: Descriptor, path: str) -> FieldDescriptor | None:
-        """The extension an unknown ``key`` names (``None``: ignored); raises for an
-        unknown key unless they are ignored, and for an extension of a message that
-        has none (json_format refuses it either way)."""
+        """The extension an unknown ``key`` names (``None``: ignored), as Go's protojson
+        reads a key: ``[name]`` names an extension; one of ``desc`` is its field, one
+        of another message an error in both modes, and a name of no extension an
+        unknown field (ignored unless strict) whether or not ``desc`` has extension
+        ranges (json_format refuses it on a message without any, even when ignoring)."""
         if EXTENSION_NAME.match(key) is None:
             if self._ignore:
                 return None
             raise _unknown(path)
-        if not desc.is_extendable:
-            raise _unknown(path)
         name = key[1:-1]
-        # json_format's lookup: the extension's name, then (MessageSet) its message's.
-        for candidate in (name, name.rpartition(".")[0]):
+        try:
+            found = self._pool.FindExtensionByName(name)
+        except KeyError:
+            found = None
+        if found is not None and found.containing_type is not desc:
+            extended = found.containing_type
+            raise ProtoJSONError(
+                f"{_where(path)} names an extension of "
+                f"{extended.full_name if extended else 'another message'}, not of {desc.full_name}"
+            )
+        if found is None and desc.GetOptions().message_set_wire_format:
+            # json_format's second lookup, for a MessageSet: by its message's name.
             try:
-                found = self._pool.FindExtensionByName(candidate)
+                found = self._pool.FindExtensionByName(name.rpartition(".")[0])
             except KeyError:
-                continue
-            if found.containing_type is desc:
-                return found
+                found = None
+            if found is not None and found.containing_type is not desc:
+                found = None
+        if found is not None:
+            return found
         if self._ignore:
             return None
         raise _unknown(path)
