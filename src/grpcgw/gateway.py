@@ -469,6 +469,10 @@ class Gateway:
             access_log=AccessLog() if self.options.access_log else None,
         )
         self._cors = self.options.cors is not None
+        #: No hook reshapes a reply (the edge's fast lane needs that: grpcgw.web).
+        self._plain_replies = (
+            config.get("response_hook") is None and config.get("error_hook") is None
+        )
         self._api_docs: ApiDocs | None = None
         if self.options.api_docs:
             from grpcgw.apidocs import ApiDocs

@@ -34,9 +34,9 @@ import signal
 import socket
 import ssl
 import stat
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from aiohttp import hdrs, web
 from aiohttp.http import SERVER_SOFTWARE
@@ -51,10 +51,21 @@ from aiohttp.streams import EMPTY_PAYLOAD
 from aiohttp.web_protocol import RequestHandler, RequestPayloadError
 
 from grpcgw.errors import Code, status_body
+from grpcgw.http11 import (
+    LEFT_TO_AIOHTTP,
+    RequestRules,
+    SimpleRequest,
+    render_response,
+    whole_messages,
+)
 from grpcgw.limits import HttpLimits
 from grpcgw.listen import bind_every_address
 from grpcgw.logs import RateLimitedLog
 from grpcgw.workers import reserve_tcp_port
+
+if TYPE_CHECKING:
+    from grpcgw.exchange import HttpResponse
+
 
 __all__ = [
     "DECODED_ENCODINGS",
@@ -95,6 +106,145 @@ _FD_RESERVE = 64
 _FAST_HANDLER: Any = (
     web.AppKey("grpcgw.fast_handler", object) if hasattr(web, "AppKey") else "grpcgw.fast_handler"
 )
+
+
+#: The application key of the fast lane's router builder (set by ``grpcgw.web.create_app``).
+_LANE_ROUTER: Any = (
+    web.AppKey("grpcgw.lane_router", object) if hasattr(web, "AppKey") else "grpcgw.lane_router"
+)
+#: Bytes held behind a lane request before the connection stops reading.
+_LANE_HOLD = 2**16
+#: Methods the lane serves (HEAD and OPTIONS, with their own answers, go to aiohttp).
+_LANE_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+#: Tests only: start servers without the lane (its answers are compared with aiohttp's).
+_lane_off = False
+
+
+class LaneRouter(Protocol):
+    """What the fast lane asks of the application (``grpcgw.web``'s gateway lane)."""
+
+    def route(self, method: str, target: str, headers: list[tuple[str, str]]) -> object | None:
+        """The routing outcome for a request the lane may serve, or ``None``."""
+
+    def serve(
+        self, match: object, request: SimpleRequest, remote: str | None
+    ) -> Awaitable[HttpResponse]:
+        """The answer (never a stream) to a request ``route`` accepted."""
+
+    @property
+    def max_body(self) -> int:
+        """The largest request body the lane may read (larger ones go to aiohttp)."""
+
+
+class _Lane:
+    """One server's fast lane: the request rules and the application's router."""
+
+    __slots__ = ("date", "router", "rules", "served")
+
+    def __init__(self, rules: RequestRules, router: LaneRouter, date: Callable[[], str]) -> None:
+        self.rules = rules
+        self.router = router
+        #: aiohttp's ``Date`` value for now.
+        self.date = date
+        #: Requests the lane took (for tests: that it served what they compare).
+        self.served = 0
+
+
+def _remote(peer: Any) -> str | None:
+    """``request.remote`` as aiohttp gives it."""
+    if peer is None:
+        return None
+    if isinstance(peer, list | tuple):
+        return str(peer[0])
+    return str(peer)
+
+
+def _edge_error(status: int, code: Code, text: str) -> tuple[int, list[tuple[str, str]], bytes]:
+    """What :meth:`_EdgeHandler.handle_error` answers for a handler that raised."""
+    headers = [
+        ("Connection", "close"),
+        ("Server", SERVER_NAME),
+        ("Content-Type", "application/json"),
+    ]
+    return status, headers, status_body(code, text)
+
+
+#: aiohttp's private state the lane relies on (checked once: no lane without it).
+_LANE_STATE = (
+    "_waiter",
+    "_messages",
+    "_request_count",
+    "_manager",
+    "_request_in_progress",
+    "_handler_waiter",
+    "_keepalive",
+    "_keepalive_handle",
+    "_keepalive_timeout",
+    "_next_keepalive_close_time",
+    "_close",
+    "_force_close",
+    "_payload_parser",
+)
+_lane_names: dict[str, str] | None = None
+_lane_supported: bool | None = None
+
+
+def _lane_support(loop: asyncio.AbstractEventLoop) -> dict[str, str] | None:
+    """aiohttp's header names by lower-case name, if this aiohttp has what the lane
+    relies on (its C parser and writer, the protocol's state); else ``None``."""
+    global _lane_names, _lane_supported
+    if _lane_supported is None:
+        _lane_supported = False
+        try:
+            _lane_names = _learn_names(loop)
+            _lane_supported = _lane_state_present()
+        except Exception as exc:  # an aiohttp unlike the ones the lane knows: no lane
+            log.debug("no fast lane: %s", exc)
+    return _lane_names if _lane_supported else None
+
+
+def _lane_state_present() -> bool:
+    from aiohttp import helpers, http_parser, http_writer
+
+    slots: set[str] = set()
+    for cls in RequestHandler.__mro__:
+        slots.update(getattr(cls, "__slots__", ()))
+    return (
+        all(name in slots for name in _LANE_STATE)
+        and all(
+            callable(getattr(RequestHandler, name, None))
+            for name in ("_process_keepalive", "close", "force_close", "_drain_helper")
+        )
+        and {"_paused", "_upgraded", "_reading_paused", "_buffer_paused"} <= slots
+        # The C parser (llhttp) and writer: what the lane's rules mirror.
+        and http_parser.HttpRequestParser is getattr(http_parser, "HttpRequestParserC", None)
+        and http_writer._serialize_headers is getattr(http_writer, "_c_serialize_headers", None)
+        and callable(getattr(helpers, "rfc822_formatted_time", None))
+    )
+
+
+def _learn_names(loop: asyncio.AbstractEventLoop) -> dict[str, str]:
+    """How aiohttp's parser spells the header names it knows (``content-type`` ->
+    ``Content-Type``), asked of the parser itself."""
+    from aiohttp.http_parser import HttpRequestParser
+    from multidict import istr
+
+    known = sorted({str(v).lower() for v in vars(hdrs).values() if isinstance(v, istr)})
+    values = {"content-length": "0", "connection": "keep-alive", "host": "x"}
+    fields = [
+        f"{name}: {values.get(name, 'v')}".encode("ascii")
+        for name in known
+        if name not in LEFT_TO_AIOHTTP and name.isascii()
+    ]
+    head = b"\r\n".join([b"GET / HTTP/1.1", *fields]) + b"\r\n\r\n"
+    parser = HttpRequestParser(
+        None, loop, 2**16, max_line_size=8190, max_field_size=8190, max_headers=len(fields) + 8
+    )
+    messages, _, _ = parser.feed_data(head)
+    names = {str(name).lower(): str(name) for name in messages[0][0].headers}
+    if len(names) != len(fields):
+        raise RuntimeError("aiohttp's parser did not give back every header name")
+    return names
 
 
 class _Logs:
@@ -283,10 +433,15 @@ class _EdgeHandler(RequestHandler):
     """aiohttp's per-connection protocol, within :class:`HttpLimits`."""
 
     __slots__ = (
+        "_clean",
         "_discarding",
         "_edge_parser",
         "_head_bytes",
         "_head_timer",
+        "_lane",
+        "_lane_held",
+        "_lane_paused",
+        "_lane_task",
         "_logs",
         "_on_lost",
         "_send_timer",
@@ -301,6 +456,7 @@ class _EdgeHandler(RequestHandler):
         limits: HttpLimits,
         on_lost: Callable[[], None],
         logs: _Logs,
+        lane: _Lane | None = None,
     ) -> None:
         super().__init__(
             manager,
@@ -322,6 +478,14 @@ class _EdgeHandler(RequestHandler):
         self._head_bytes = False
         self._send_timer: asyncio.TimerHandle | None = None
         self._discarding = False
+        self._lane = lane
+        #: The lane's request in flight, and what arrived meanwhile (handed on after).
+        self._lane_task: asyncio.Task[None] | None = None
+        self._lane_held: bytes | None = None
+        self._lane_paused = False
+        #: Every byte aiohttp's parser got so far ended where a request ends (so the
+        #: next packet starts a request: the lane may read it).
+        self._clean = True
 
     # -- header timeout ---------------------------------------------------------------
 
@@ -340,13 +504,22 @@ class _EdgeHandler(RequestHandler):
             self._head_timer = None
 
     def _waiting_for_request(self) -> bool:
-        # What aiohttp's own keep-alive check uses: start() awaits the next message.
+        # What aiohttp's own keep-alive check uses: start() awaits the next message
+        # (and no lane request is being served meanwhile).
         waiter = self._waiter
-        return waiter is not None and not waiter.done()
+        return waiter is not None and not waiter.done() and self._lane_task is None
 
     def data_received(self, data: bytes) -> None:
         if self._discarding:
             return
+        lane = self._lane
+        if lane is not None and data:
+            if self._lane_task is not None:
+                self._hold(data)  # behind the lane's request, in order
+                return
+            if self._clean and self._lane_takes(lane, data):
+                return
+            self._clean = self._clean and whole_messages(data)
         # start() awaits _waiter while no request is being served (what aiohttp's
         # own keep-alive check looks at): bytes then begin the next request's head.
         waiter = self._waiter
@@ -371,6 +544,130 @@ class _EdgeHandler(RequestHandler):
             if self._head_timer is not None:
                 self._disarm_head()
             self._head_bytes = False
+
+    # -- the fast lane -----------------------------------------------------------------
+
+    def _lane_takes(self, lane: _Lane, data: bytes) -> bool:
+        """Serve ``data`` in the lane if it is one whole request the lane answers as
+        aiohttp's path would, on a connection aiohttp holds idle; else leave it."""
+        waiter = self._waiter
+        if (
+            waiter is None
+            or waiter.done()
+            or self._messages
+            or self._head_bytes
+            or self._close
+            or self._force_close
+            or self._upgraded
+            or self._payload_parser is not None
+            or self._edge_parser.held is not None
+        ):
+            return False
+        request = lane.rules.parse(data)
+        if request is None:
+            return False
+        match = lane.router.route(request.method, request.target, request.headers)
+        if match is None:
+            return False
+        # What aiohttp does as a request arrives (data_received, start()).
+        self._request_count += 1
+        lane.served += 1
+        if self._head_timer is not None:
+            self._disarm_head()
+        transport = self.transport
+        remote = None if transport is None else _remote(transport.get_extra_info("peername"))
+        self._lane_task = self._loop.create_task(self._lane_serve(lane, request, match, remote))
+        return True
+
+    def _hold(self, data: bytes) -> None:
+        held = self._lane_held
+        held = self._lane_held = data if held is None else held + data
+        if len(held) >= _LANE_HOLD and not self._lane_paused:
+            self._lane_paused = True  # as aiohttp bounds what it buffers: stop reading
+            self._pause_transport_reading()
+
+    async def _lane_serve(
+        self, lane: _Lane, request: SimpleRequest, match: object, remote: str | None
+    ) -> None:
+        """One lane request, as aiohttp's start(), _handle_request() and
+        finish_response() would serve it through grpcgw's application."""
+        manager = self._manager
+        assert manager is not None
+        manager.requests_count += 1
+        self._request_in_progress = True  # RequestHandler.shutdown waits for it
+        keep_alive = request.keep_alive
+        try:
+            try:
+                response = await lane.router.serve(match, request, remote)
+                status, headers, body = response.status, response.headers, response.body
+                if response.stream is not None:  # pragma: no cover  (unary routes only)
+                    raise RuntimeError("a streamed reply in the lane")
+            except TimeoutError:
+                status, code, text = 504, Code.DEADLINE_EXCEEDED, "request timed out"
+                status, headers, body = _edge_error(status, code, text)
+                keep_alive = False
+            except Exception as exc:
+                path = request.target.partition("?")[0]
+                log.error("unhandled error serving %s %s", request.method, path, exc_info=exc)
+                status, code, text = 500, Code.INTERNAL, "internal server error"
+                status, headers, body = _edge_error(status, code, text)
+                keep_alive = False
+            try:
+                data = render_response(
+                    status,
+                    headers,
+                    body,
+                    keep_alive=keep_alive,
+                    date=lane.date(),
+                    software=SERVER_SOFTWARE,
+                    server_name=SERVER_NAME,
+                )
+            except Exception as exc:  # what aiohttp's writer refuses: no answer
+                self.log_exception("Unhandled exception", exc_info=exc)
+                self.force_close()
+                return
+            transport = self.transport
+            if transport is None or transport.is_closing():
+                return  # the client is gone: aiohttp's writer gives up the same way
+            transport.write(data)
+            self._keepalive = keep_alive
+            if self._paused:
+                try:
+                    await self._drain_helper()  # as the writer's drain after the body
+                except ConnectionError:
+                    return
+        finally:
+            self._request_in_progress = False
+            waiter = self._handler_waiter
+            if waiter is not None and not waiter.done():
+                waiter.set_result(None)
+            self._lane_task = None
+        # What start() does after a response: the idle timer from now, or the end.
+        if keep_alive and not self._close and not self._force_close:
+            loop = self._loop
+            close_time = loop.time() + self._keepalive_timeout
+            self._next_keepalive_close_time = close_time
+            if self._keepalive_handle is None:
+                self._keepalive_handle = loop.call_at(close_time, self._process_keepalive)
+            held, self._lane_held = self._lane_held, None
+            if self._lane_paused:
+                self._lane_paused = False
+                if not self._reading_paused and not self._buffer_paused:
+                    self._resume_transport_reading()
+            if held:
+                self.data_received(held)
+        else:
+            self._lane_held = None
+            self.close()  # start() returns; what is written is sent, then the close
+            transport = self.transport
+            if transport is not None:
+                transport.close()
+
+    def _process_keepalive(self) -> None:
+        if self._lane_task is not None:  # a request is being served: not idle
+            self._keepalive_handle = None
+            return
+        super()._process_keepalive()
 
     def _head_timed_out(self) -> None:
         self._head_timer = None
@@ -427,6 +724,11 @@ class _EdgeHandler(RequestHandler):
     # -- end of the connection ---------------------------------------------------------------
 
     def connection_lost(self, exc: BaseException | None) -> None:
+        task = self._lane_task
+        manager = self._manager
+        if task is not None and manager is not None and manager.handler_cancellation:
+            task.cancel()  # the gRPC call with it, as aiohttp cancels its handler
+        self._lane_held = None
         self._disarm_head()
         if self._send_timer is not None:
             self._send_timer.cancel()
@@ -633,8 +935,10 @@ class EdgeSite(web.BaseSite):
         *,
         reuse_port: bool = False,
         sockets: Sequence[socket.socket] = (),
+        lane: _Lane | None = None,
     ) -> None:
         super().__init__(runner, backlog=limits.backlog)
+        self._lane = lane
         self._address = address
         self._limits = limits
         self._ssl = ssl_context
@@ -708,10 +1012,11 @@ class EdgeSite(web.BaseSite):
         server = self._runner.server
         assert server is not None
         limits = self._limits
+        lane = self._lane
 
         def protocol() -> _EdgeHandler:
             return _EdgeHandler(
-                server, loop=loop, limits=limits, on_lost=self._lost, logs=self._logs
+                server, loop=loop, limits=limits, on_lost=self._lost, logs=self._logs, lane=lane
             )
 
         while True:
@@ -814,20 +1119,53 @@ async def start_server(
     handler = fast() if fast is not None else None
     if handler is not None and runner.server is not None:
         runner.server.request_handler = handler
+    limits = limits or HttpLimits()
+    lane = _make_lane(app, limits) if handler is not None else None
     try:
         site = EdgeSite(
             runner,
             address,
-            limits or HttpLimits(),
+            limits,
             ssl_context,
             reuse_port=reuse_port,
             sockets=sockets,
+            lane=lane,
         )
         await site.start()
     except BaseException:
         await runner.cleanup()
         raise
     return HttpServer(runner, site)
+
+
+def _make_lane(app: web.Application, limits: HttpLimits) -> _Lane | None:
+    """The fast lane for ``app`` (a ``create_app`` application that allows it), or None.
+
+    The lane serves in ``data_received`` a whole simple request that the gateway
+    routes to a unary method, answering as aiohttp's path (the lean handler,
+    grpcgw's middleware and ``_name_server``) would; so only while nothing else
+    could change that answer: no ``on_response_prepare`` but grpcgw's own.
+    """
+    build = app.get(_LANE_ROUTER)
+    if _lane_off or build is None or list(app.on_response_prepare) != [_name_server]:
+        return None
+    router = build()
+    if router is None:
+        return None
+    names = _lane_support(asyncio.get_running_loop())
+    if names is None:
+        return None
+    rules = RequestRules(
+        methods=_LANE_METHODS,
+        max_line=limits.max_request_line,
+        max_field=limits.max_header_size,
+        max_headers=limits.max_headers,
+        max_body=router.max_body,
+        names=names,
+    )
+    from aiohttp.helpers import rfc822_formatted_time
+
+    return _Lane(rules, router, rfc822_formatted_time)
 
 
 def run_server(

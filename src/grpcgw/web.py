@@ -30,8 +30,10 @@ from yarl import URL
 
 from grpcgw.errors import Code, GatewayError
 from grpcgw.gateway import Gateway, HttpRequest, HttpResponse, Route
+from grpcgw.http11 import SimpleRequest
 from grpcgw.httpserver import (
     _FAST_HANDLER,
+    _LANE_ROUTER,
     DECODED_ENCODINGS,
     HttpServer,
     accepted_encodings,
@@ -491,7 +493,20 @@ def create_app(
     app = web.Application(middlewares=middlewares, **app_kwargs)
     resource = setup(app, gateway, limits=limits)
     app[_FAST_HANDLER] = lambda: _fast_handler(app, resource, status_errors)
+    app[_LANE_ROUTER] = lambda: _lane_router(app, resource, status_errors)
     return app
+
+
+def _exact_paths(app: web.Application, resource: GatewayResource) -> set[str] | None:
+    """The paths of the application's other resources, if all are exact paths."""
+    exact: set[str] = set()
+    for other in app.router.resources():
+        if other is resource:
+            continue
+        if type(other) is not PlainResource:
+            return None
+        exact.add(other.canonical)
+    return exact
 
 
 def _fast_handler(app: web.Application, resource: GatewayResource, status_errors: Any) -> Any:
@@ -511,13 +526,9 @@ def _fast_handler(app: web.Application, resource: GatewayResource, status_errors
     middlewares = list(app.middlewares)
     if not middlewares or middlewares[0] is not status_errors or resource._prefix:
         return None
-    exact: set[str] = set()
-    for other in app.router.resources():
-        if other is resource:
-            continue
-        if type(other) is not PlainResource:
-            return None
-        exact.add(other.canonical)
+    exact = _exact_paths(app, resource)
+    if exact is None:
+        return None
     chain: Any = resource._handle
     for middleware in reversed(middlewares):
         if getattr(middleware, "__middleware_version__", None) != 1:
@@ -542,3 +553,62 @@ def _fast_handler(app: web.Application, resource: GatewayResource, status_errors
         return response
 
     return fast
+
+
+class _GatewayLane:
+    """What the edge's fast lane (:mod:`grpcgw.httpserver`) asks of a ``create_app``
+    application: which requests the lean handler would give the gateway to call a
+    unary method with, and that call.
+
+    Only for an application whose answer to such a request nothing but grpcgw
+    shapes: grpcgw's error middleware and no other, the lean handler's resources,
+    a gateway without ``response_hook`` or ``error_hook``. A request with a
+    percent-escape or dot segment in its path, on an exact path of another
+    resource, or that the gateway does not route to a unary method goes the
+    lean handler's way instead.
+    """
+
+    __slots__ = ("_exact", "_gateway", "_override", "max_body")
+
+    def __init__(self, gateway: Gateway, exact: set[str]) -> None:
+        self._gateway = gateway
+        self._exact = frozenset(exact)
+        self._override = gateway.options.method_override
+        self.max_body = gateway.options.max_request_body
+
+    def route(
+        self, method: str, target: str, headers: list[tuple[str, str]]
+    ) -> Match[Route] | None:
+        path = target.partition("?")[0]
+        if "%" in path or "/." in path or path in self._exact:
+            return None
+        try:
+            match = self._gateway.match(method, target, headers if self._override else ())
+        except GatewayError:
+            return None  # 404, 405, 400: aiohttp's path answers (and may find a preflight)
+        spec = match.target.spec
+        if spec.client_streaming or spec.server_streaming:
+            return None
+        return match
+
+    def serve(
+        self, match: Match[Route], request: SimpleRequest, remote: str | None
+    ) -> Awaitable[HttpResponse]:
+        path, _, query = request.target.partition("?")
+        http_request = HttpRequest(
+            request.method, path, query, request.headers, request.body, remote
+        )
+        return self._gateway.dispatch(http_request, match)
+
+
+def _lane_router(
+    app: web.Application, resource: GatewayResource, status_errors: Any
+) -> _GatewayLane | None:
+    """The fast lane's router for ``app``, where the lane answers as aiohttp would."""
+    if list(app.middlewares) != [status_errors] or resource._prefix or not resource._routes:
+        return None
+    exact = _exact_paths(app, resource)
+    gateway = resource.gateway
+    if exact is None or not gateway._plain_replies:
+        return None
+    return _GatewayLane(gateway, exact)
