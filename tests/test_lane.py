@@ -27,16 +27,18 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from aiohttp import hdrs
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import NonInteractiveExampleWarning
+from multidict import istr
 
 import grpcgw.httpserver as httpserver
 from examples.ping.gen.example.v1 import ping_pb2
 from examples.ping.service import PingServicer, ShelfServicer
 from grpcgw import Gateway, GatewayOptions
 from grpcgw.cors import CorsOptions
-from grpcgw.http11 import RequestRules, whole_messages
+from grpcgw.http11 import RequestRules, render_response, whole_messages
 from grpcgw.limits import HttpLimits
 from grpcgw.web import create_app, start_server
 
@@ -390,23 +392,21 @@ _QUERY_KEY = st.sampled_from(
     ["shelf_id", "shelfId", "pageSize", "tags", "genre", "force", "x", "a.b"]
 )
 _QUERY_VALUE = st.text(alphabet="abz09-._~!$'()*+,;=:@/?%41", max_size=8)
+#: Every name aiohttp's parser spells its own way, and some it does not know.
 _KNOWN = [
-    "Accept",
-    "User-Agent",
-    "Content-Type",
-    "Cache-Control",
-    "Authorization",
-    "X-Request-ID",
-    "X-Forwarded-For",
-    "Origin",
-    "Cookie",
-    "Referer",
-    "traceparent",
-    "Accept-Encoding",
+    *sorted(
+        {str(v) for v in vars(hdrs).values() if isinstance(v, istr)}
+        - {"Transfer-Encoding", "Content-Encoding", "Expect", "Upgrade", "Connection", "Host"}
+        - {"Content-Length", "TE", "Sec-WebSocket-Key1"}
+    ),
     "Grpc-Timeout",
+    "X-Request-Id",
+    "X-Forwarded-For",
 ]
 _NAME = st.one_of(
-    st.sampled_from(_KNOWN),
+    st.sampled_from(_KNOWN).flatmap(
+        lambda n: st.sampled_from([n, n.lower(), n.upper(), n.swapcase()])
+    ),
     st.builds(lambda s: f"Grpc-Metadata-{s}", st.text(alphabet="abcXYZ-_", min_size=1, max_size=6)),
     st.text(alphabet="abcXYZ09-_!#$&'*+.^`|~", min_size=1, max_size=10),
 ).map(lambda n: n.swapcase() if len(n) % 3 == 0 else n)
@@ -869,3 +869,92 @@ async def test_a_failure_inside_the_gateway_answers_alike(
         assert with_lane[1] is None  # the connection closed after the answer
         errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
         assert errors == (["unhandled error serving GET /v1/ping"] * 2 if status == 500 else [])
+
+
+# -- render_response against aiohttp's own writer -------------------------------------------
+
+_HEADER_NAMES = st.sampled_from(
+    [
+        "Content-Type", "content-type", "Content-Length", "content-length", "Date", "Server",
+        "server", "Connection", "Transfer-Encoding", "Grpc-Metadata-A", "X-A", "x-a", "Allow",
+        "Access-Control-Allow-Origin", "Vary",
+    ]
+)  # fmt: skip
+_HEADER_VALUES = st.one_of(
+    st.sampled_from(["0", "3", "12", "x", "close", "keep-alive", "chunked", "a b", ""]),
+    st.sampled_from([httpserver.SERVER_SOFTWARE, "grpcgw", " 5 ", "+4", "1_0", "\u0663"]),
+    st.text(alphabet=st.characters(min_codepoint=0x09, max_codepoint=0x7F), max_size=6),
+    st.text(alphabet="é\u2603\ud800x", max_size=3),
+)
+_STATUSES = st.sampled_from([200, 201, 204, 304, 101, 400, 404, 499, 500, 503, 599])
+
+
+@pytest.fixture
+async def echo_server() -> AsyncIterator[tuple[httpserver.HttpServer, list[Any]]]:
+    """An aiohttp handler answering ``web.Response(status=, body=, headers=)`` as told,
+    served by ``start_server`` (grpcgw's ``Server`` name)."""
+    from aiohttp import web
+
+    told: list[Any] = [None]
+
+    async def answer(request: web.Request) -> web.StreamResponse:
+        status, headers, body = told[0]
+        return web.Response(status=status, body=body or None, headers=headers)
+
+    app = web.Application()
+    app.router.add_get("/x", answer)
+    server = await start_server(app, "127.0.0.1:0")
+    yield server, told
+    await server.stop()
+
+
+@_SETTINGS
+@given(
+    status=_STATUSES,
+    headers=st.lists(st.tuples(_HEADER_NAMES, _HEADER_VALUES), max_size=5),
+    body=st.one_of(st.just(b""), st.binary(min_size=1, max_size=8)),
+    keep_alive=st.booleans(),
+)
+async def test_render_response_writes_what_aiohttp_writes(
+    echo_server: tuple[httpserver.HttpServer, list[Any]],
+    status: int,
+    headers: list[tuple[str, str]],
+    body: bytes,
+    keep_alive: bool,
+) -> None:
+    server, told = echo_server
+    told[0] = (status, headers, body)
+    request = b"GET /x HTTP/1.1\r\nHost: x\r\n" + (b"" if keep_alive else b"Connection: close\r\n")
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    try:
+        writer.write(request + b"\r\n")
+        await writer.drain()
+        # Without keep-alive, all the server wrote before it closed; with it, the head.
+        got = await asyncio.wait_for(reader.read(), 10) if not keep_alive else b""
+        if keep_alive:
+            with contextlib.suppress(asyncio.IncompleteReadError):
+                got = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+        if not got:  # aiohttp wrote nothing: its writer refused
+            with pytest.raises((ValueError, TypeError)):
+                render_response(
+                    status, headers, body, keep_alive=keep_alive, date="d",
+                    software=httpserver.SERVER_SOFTWARE, server_name=httpserver.SERVER_NAME,
+                )  # fmt: skip
+            return
+        head = got[: got.index(b"\r\n\r\n")]
+        date = next(
+            line[6:].decode() for line in head.split(b"\r\n") if line.lower().startswith(b"date: ")
+        )
+        expected = render_response(
+            status, headers, body, keep_alive=keep_alive, date=date,
+            software=httpserver.SERVER_SOFTWARE, server_name=httpserver.SERVER_NAME,
+        )  # fmt: skip
+        if keep_alive and len(expected) > len(got):
+            got += await asyncio.wait_for(reader.readexactly(len(expected) - len(got)), 10)
+        assert got == expected
+        if keep_alive:  # nothing more was written
+            writer.write(b"GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            await writer.drain()
+            assert (await asyncio.wait_for(reader.read(), 10)).startswith(b"HTTP/1.1 404 ")
+    finally:
+        writer.close()

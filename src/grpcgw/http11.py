@@ -220,6 +220,8 @@ _EMPTY = frozenset((204, 304, *range(100, 200)))
 #: What aiohttp's header serialiser refuses (RFC 9110 5.5): C0 controls but HTAB, DEL.
 _FORBIDDEN = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 _SURROGATES = re.compile(r"[\ud800-\udfff]")
+#: Headers aiohttp adds to an answer, or reads to decide what it adds.
+_ADDED = frozenset({"content-length", "transfer-encoding", "date", "server", "connection"})
 
 
 def _find(headers: list[tuple[str, str]], lower: str) -> int:
@@ -263,6 +265,25 @@ def render_response(
     Raises ``ValueError`` (or ``TypeError``) where aiohttp's writer would: a
     ``Content-Length`` given that is not a number, a control character in a header.
     """
+    names = [name.lower() for name, _ in headers]
+    if status not in _EMPTY and _ADDED.isdisjoint(names):
+        # The usual answer: no header aiohttp adds or looks at, but Content-Type.
+        lines = [f"HTTP/1.1 {status} {_REASONS.get(status, '')}"]
+        lines += [f"{name}: {value}" for name, value in headers]
+        checked = "".join([text for pair in headers for text in pair])
+        lines.append(f"Content-Length: {len(body)}")
+        if body and "content-type" not in names:
+            lines.append("Content-Type: application/octet-stream")
+        lines.append(f"Date: {date}")
+        lines.append(f"Server: {server_name}")
+        if not keep_alive:
+            lines.append("Connection: close")
+        lines.append("\r\n")
+        if _FORBIDDEN.search(checked) is not None or _FORBIDDEN.search(date) is not None:
+            _encode(checked + date)  # raises as aiohttp's writer does
+        text = "\r\n".join(lines)
+        head = text.encode("ascii") if text.isascii() else _SURROGATES.sub("", text).encode()
+        return head + body
     out = list(headers)
     empty = status in _EMPTY
     # web.Response._start: the body's length, unless the headers say one.
