@@ -958,3 +958,59 @@ async def test_render_response_writes_what_aiohttp_writes(
             assert (await asyncio.wait_for(reader.read(), 10)).startswith(b"HTTP/1.1 404 ")
     finally:
         writer.close()
+
+
+async def test_the_proxy_takes_the_lane_and_counts_its_requests(servers: Servers) -> None:
+    """``grpcgw proxy``'s application (its probes and counting middleware) takes the
+    lane too: the same answers, the probes its middleware's, every request counted."""
+    from grpcgw.proxy._config import load_config
+    from grpcgw.proxy._serve import start_proxy
+    from grpcgw.settings import Layer
+
+    sequence = [
+        _PING,
+        _req("GET", "/readyz"),
+        _req("GET", "/livez"),
+        _req("POST", "/readyz"),
+        _req("POST", "/v1/shelves?shelf_id=x", _JSON, b'{"theme":"t"}'),
+        _req("GET", "/v1/shelves/x"),
+        _req("GET", "/v1/shelves/missing"),
+    ]
+    answers = []
+    counts = []
+    lanes = []
+    for lane in (True, False):
+        target = await servers.start(PingServicer(), ShelfServicer())
+        given = {
+            "target": target,
+            "imports": ("example.v1.ping_pb2", "example.v1.shelf_pb2"),
+            "http_address": "127.0.0.1:0",
+        }
+        config, _ = load_config(Layer(given, {}), {})
+        httpserver._lane_off = not lane
+        try:
+            proxy = await start_proxy(config)
+        finally:
+            httpserver._lane_off = False
+        try:
+            assert proxy.server is not None
+            got = [await exchange(proxy.http_port, [raw]) for raw in sequence]
+            # The request ids the proxy makes and answers with aside.
+            answers.append([[_without_request_id(a) for a in g[0]] for g in got])
+            counts.append((proxy.served, proxy.in_flight))
+            site_lane = proxy.server._site._lane
+            lanes.append(None if site_lane is None else site_lane.served)
+        finally:
+            await proxy.stop()
+    assert answers[0] == answers[1]
+    assert counts[0] == counts[1]
+    assert lanes[1] is None
+    assert lanes[0] is not None
+    assert lanes[0] >= 4
+
+
+def _without_request_id(answer: Answer | None) -> Any:
+    if answer is None:
+        return None
+    status, headers, body = answer
+    return status, [h for h in headers if h[0] != "x-request-id"], body

@@ -61,6 +61,10 @@ _OUTCOME: Any = (
     web.RequestKey("grpcgw.outcome", object) if hasattr(web, "RequestKey") else "grpcgw.outcome"
 )
 _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+#: A grpcgw middleware that lets the edge's fast lane serve gateway requests in its
+#: stead carries this attribute: (the exact paths it answers itself, a function
+#: wrapping the gateway's call as the middleware wraps its handler).
+LANE_AWARE = "grpcgw_lane"
 
 
 class _GatewayRoute(AbstractRoute):
@@ -568,11 +572,13 @@ class _GatewayLane:
     lean handler's way instead.
     """
 
-    __slots__ = ("_exact", "_gateway", "_override", "max_body")
+    __slots__ = ("_exact", "_gateway", "_override", "_wraps", "max_body")
 
-    def __init__(self, gateway: Gateway, exact: set[str]) -> None:
+    def __init__(self, gateway: Gateway, exact: set[str], wraps: list[Any]) -> None:
         self._gateway = gateway
         self._exact = frozenset(exact)
+        #: grpcgw's own middlewares around the call, innermost first.
+        self._wraps = wraps
         self._override = gateway.options.method_override
         self.max_body = gateway.options.max_request_body
 
@@ -598,17 +604,31 @@ class _GatewayLane:
         http_request = HttpRequest(
             request.method, path, query, request.headers, request.body, remote
         )
-        return self._gateway.dispatch(http_request, match)
+        call: Awaitable[HttpResponse] = self._gateway.dispatch(http_request, match)
+        for wrap in self._wraps:
+            call = wrap(call)
+        return call
 
 
 def _lane_router(
     app: web.Application, resource: GatewayResource, status_errors: Any
 ) -> _GatewayLane | None:
-    """The fast lane's router for ``app``, where the lane answers as aiohttp would."""
-    if list(app.middlewares) != [status_errors] or resource._prefix or not resource._routes:
+    """The fast lane's router for ``app``, where the lane answers as aiohttp would:
+    grpcgw's error middleware first, and no other but grpcgw's own that say how
+    (:data:`LANE_AWARE`, the proxy's probes and counting)."""
+    middlewares = list(app.middlewares)
+    if not middlewares or middlewares[0] is not status_errors or resource._prefix:
         return None
     exact = _exact_paths(app, resource)
     gateway = resource.gateway
-    if exact is None or not gateway._plain_replies:
+    if exact is None or not gateway._plain_replies or not resource._routes:
         return None
-    return _GatewayLane(gateway, exact)
+    wraps = []
+    for middleware in middlewares[1:]:
+        aware = getattr(middleware, LANE_AWARE, None)
+        if aware is None:
+            return None  # the user's: it may do anything with the request or answer
+        paths, wrap = aware
+        exact |= set(paths)
+        wraps.append(wrap)
+    return _GatewayLane(gateway, exact, wraps[::-1])

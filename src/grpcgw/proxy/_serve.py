@@ -27,7 +27,7 @@ import ssl
 import time
 from collections.abc import Awaitable, Callable
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import web
 
@@ -39,10 +39,11 @@ from grpcgw.proxy._config import ProxyConfig
 from grpcgw.proxy._files import Descriptors
 from grpcgw.proxy._reload import Reloader
 from grpcgw.proxy._source import DescriptorSource
-from grpcgw.web import create_app
+from grpcgw.web import LANE_AWARE, create_app
 from grpcgw.workers import Worker, stop_signal_handler
 
 log = logging.getLogger("grpcgw.proxy")
+_T = TypeVar("_T")
 
 _HEALTH_CHECK = "/grpc.health.v1.Health/Check"
 _JSON = "application/json"
@@ -161,6 +162,8 @@ class RunningProxy:
         self.served_draining = 0
         self.cut_short = 0
         self._stopped = False
+        #: The application's middleware (``_middleware``).
+        self.middleware = self._middleware()
 
     @property
     def descriptors(self) -> Descriptors:
@@ -174,19 +177,35 @@ class RunningProxy:
 
     # -- the middleware: probes first, then the gateway, counted ------------------
 
-    @web.middleware
-    async def middleware(
-        self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-    ) -> web.StreamResponse:
-        path = request.path
-        if request.method in ("GET", "HEAD"):
-            if path == self.config.live_path:
-                return _probe(200, {"live": True})
-            if path == self.config.ready_path:
-                return await self._ready()
+    def _middleware(self) -> Any:
+        """The probes, then the gateway, counted; with what the edge's fast lane
+        needs to serve a gateway request in its stead (``grpcgw.web``): the paths
+        this middleware answers itself, and the counting around the call."""
+        config = self.config
+
+        @web.middleware
+        async def middleware(
+            request: web.Request,
+            handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
+        ) -> web.StreamResponse:
+            path = request.path
+            if request.method in ("GET", "HEAD"):
+                if path == config.live_path:
+                    return _probe(200, {"live": True})
+                if path == config.ready_path:
+                    return await self._ready()
+            return await self.counted(handler(request))
+
+        setattr(  # a function attribute grpcgw.web reads
+            middleware, LANE_AWARE, ({config.live_path, config.ready_path}, self.counted)
+        )
+        return middleware
+
+    async def counted(self, call: Awaitable[_T]) -> _T:
+        """``call``'s outcome, counted as a request in flight, served, or cut short."""
         self.in_flight += 1
         try:
-            response = await handler(request)
+            response = await call
         except asyncio.CancelledError:
             if self.draining:
                 self.cut_short += 1  # the grace period ran out
