@@ -135,6 +135,9 @@ class LaneRouter(Protocol):
     def max_body(self) -> int:
         """The largest request body the lane may read (larger ones go to aiohttp)."""
 
+    def reply_headers(self, headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        """An answer's headers as the application's own path sends them."""
+
 
 class _Lane:
     """One server's fast lane: the request rules and the application's router."""
@@ -599,7 +602,8 @@ class _EdgeHandler(RequestHandler):
         try:
             try:
                 response = await lane.router.serve(match, request, remote)
-                status, headers, body = response.status, response.headers, response.body
+                status, body = response.status, response.body
+                headers = lane.router.reply_headers(response.headers)
                 if response.stream is not None:  # pragma: no cover  (unary routes only)
                     raise RuntimeError("a streamed reply in the lane")
             except TimeoutError:

@@ -333,10 +333,17 @@ def _undecodable(exc: Exception, encoding: str | None) -> GatewayError:
     return GatewayError(Code.INVALID_ARGUMENT, f"malformed request body: {reason}")
 
 
+def _reply_headers(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """A reply's headers as this adapter sends them (the fast lane's answers too)."""
+    return headers
+
+
 def _to_aiohttp(response: HttpResponse) -> web.Response:
     # aiohttp copies the pairs into its own CIMultiDict (repeated names kept).
     return web.Response(
-        status=response.status, body=response.body or None, headers=response.headers
+        status=response.status,
+        body=response.body or None,
+        headers=_reply_headers(response.headers),
     )
 
 
@@ -573,6 +580,9 @@ class _GatewayLane:
     """
 
     __slots__ = ("_exact", "_gateway", "_override", "_wraps", "max_body")
+
+    #: The headers of an answer as ``_to_aiohttp`` sends them.
+    reply_headers = staticmethod(_reply_headers)
 
     def __init__(self, gateway: Gateway, exact: set[str], wraps: list[Any]) -> None:
         self._gateway = gateway
