@@ -404,6 +404,47 @@ async def test_status_details_and_metadata_on_errors(backend: Backend) -> None:
     assert resp.header("Grpc-Trailer-retry") == "no"
 
 
+def _deep_value(levels: int) -> Any:
+    from google.protobuf import struct_pb2
+
+    value = struct_pb2.Value()
+    inner = value
+    for _ in range(levels):
+        inner = inner.list_value.values.add()
+    return value
+
+
+class _UndecodableDetails(ping_pb2_grpc.PingServiceServicer):
+    """Fails with details of known types whose bytes protobuf will not decode: a
+    BadRequest that is not one, a Value nested deeper than protobuf reads."""
+
+    async def Ping(self, request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+        garbled = any_pb2.Any(
+            type_url="type.googleapis.com/google.rpc.BadRequest", value=b"\xff\xff\xff"
+        )
+        deep = any_pb2.Any()
+        deep.Pack(_deep_value(200))
+        fine = any_pb2.Any()
+        fine.Pack(error_details_pb2.ErrorInfo(reason="R"))
+        status = status_pb2.Status(code=3, message="bad x", details=[garbled, deep, fine])
+        context.set_trailing_metadata((("grpc-status-details-bin", status.SerializeToString()),))
+        await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "bad x")
+
+
+async def test_details_that_do_not_decode_keep_the_servers_status(backend: Backend) -> None:
+    # The server's own code and message stand; a detail protobuf cannot decode is
+    # shown raw, as one of a type the gateway does not know is.
+    gw = await backend.gateway(_UndecodableDetails())
+    resp = await gw.handle(req("GET", "/v1/ping"))
+    body = assert_status(resp, 400, 3)
+    assert body["message"] == "bad x"
+    garbled, deep, fine = body["details"]
+    assert garbled == {"@type": "type.googleapis.com/google.rpc.BadRequest", "value": "////"}
+    assert deep["@type"] == "type.googleapis.com/google.protobuf.Value"
+    assert base64.b64decode(deep["value"]) == _deep_value(200).SerializeToString()
+    assert fine == {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "R"}
+
+
 class _Broken(ping_pb2_grpc.PingServiceServicer):
     async def Ping(self, request: Any, context: Any) -> Any:
         raise RuntimeError("boom: secret internals")

@@ -163,8 +163,10 @@ def details_from_status_bin(value: bytes | str, pool: Any = None) -> list[dict[s
     descriptor pool of the method called, e.g. a proxy's), then in the default
     pool (``google.rpc.ErrorInfo`` and the other standard details). One found
     in neither is reported with its ``@type`` and raw ``value`` (base64), as
-    protojson does for unresolvable ``Any`` payloads in grpc-gateway. A
-    malformed trailer yields no details rather than failing the response.
+    protojson does for unresolvable ``Any`` payloads in grpc-gateway; so is one
+    of a known type whose bytes do not decode (or nest deeper than protobuf
+    reads). A malformed trailer yields no details rather than failing the
+    response: the server's code and message stand either way.
     """
     from google.protobuf import descriptor_pool, json_format
     from google.protobuf.message import DecodeError
@@ -182,14 +184,18 @@ def details_from_status_bin(value: bytes | str, pool: Any = None) -> list[dict[s
         return []
     out: list[dict[str, Any]] = []
     for detail in status.details:
+        rendered = None
         for where in pools:
             try:
-                out.append(json_format.MessageToDict(detail, descriptor_pool=where))
+                rendered = json_format.MessageToDict(detail, descriptor_pool=where)
                 break
             except (json_format.Error, TypeError, KeyError):
-                continue
-        else:
-            out.append({"@type": detail.type_url, "value": base64.b64encode(detail.value).decode()})
+                continue  # not a type this pool knows: the next one may
+            except (DecodeError, ValueError, RecursionError):
+                break  # a known type, but not its bytes: shown raw
+        if rendered is None:
+            rendered = {"@type": detail.type_url, "value": base64.b64encode(detail.value).decode()}
+        out.append(rendered)
     return out
 
 
