@@ -357,3 +357,47 @@ async def test_a_replaced_pool_is_freed(protos: tuple[Protos, Protos], servers: 
         assert (await gateway.handle(get("/v1/ping"))).status == 200
         gc.collect()
         assert sys.getrefcount(pool) == alone
+
+
+async def _garbling_reflection_server(file_bytes: bytes) -> tuple[Any, int]:
+    """A server whose reflection lists example.v1.PingService and answers every
+    file request with ``file_bytes`` as the one file."""
+    import grpc
+    import grpc.aio
+    from grpc_reflection.v1alpha import reflection_pb2
+
+    async def info(requests: Any, context: Any) -> Any:
+        async for request in requests:
+            answer = reflection_pb2.ServerReflectionResponse(original_request=request)
+            if request.HasField("list_services"):
+                answer.list_services_response.service.add(name="example.v1.PingService")
+            else:
+                answer.file_descriptor_response.file_descriptor_proto.append(file_bytes)
+            yield answer
+
+    handler = grpc.stream_stream_rpc_method_handler(
+        info,
+        request_deserializer=reflection_pb2.ServerReflectionRequest.FromString,
+        response_serializer=reflection_pb2.ServerReflectionResponse.SerializeToString,
+    )
+    server = grpc.aio.server()
+    service = grpc.method_handlers_generic_handler(
+        "grpc.reflection.v1.ServerReflection", {"ServerReflectionInfo": handler}
+    )
+    server.add_generic_rpc_handlers((service,))
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    return server, port
+
+
+async def test_a_reflected_file_that_does_not_decode_is_a_descriptor_error() -> None:
+    # What the server sends is the proxy's input: bytes that are no
+    # FileDescriptorProto are a one-line DescriptorError (the proxy's start-up
+    # message, a reload's "reload failed"), never protobuf's DecodeError.
+    server, port = await _garbling_reflection_server(b"\xff\xff\xff\xff not a file")
+    try:
+        with pytest.raises(DescriptorError, match=r"file of example\.v1\.PingService") as caught:
+            await load_descriptors(reflect=f"127.0.0.1:{port}", timeout=10)
+        assert "do not decode as a FileDescriptorProto" in str(caught.value)
+    finally:
+        await server.stop(0)

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import grpc
 from google.protobuf import descriptor_pb2
+from google.protobuf.message import DecodeError
 from grpc_reflection.v1alpha import reflection_pb2
 
 from grpcgw.channel import open_blocking_channel
@@ -196,7 +197,13 @@ def _converse(
             what = request.file_containing_symbol or request.file_by_filename
             _check(answer, "file_descriptor_response", f"the file of {what}", where)
             for data in answer.file_descriptor_response.file_descriptor_proto:
-                file = descriptor_pb2.FileDescriptorProto.FromString(data)
+                try:
+                    file = descriptor_pb2.FileDescriptorProto.FromString(data)
+                except DecodeError:
+                    raise DescriptorError(
+                        f"{where} answered a reflection request for the file of {what} "
+                        "with bytes that do not decode as a FileDescriptorProto"
+                    ) from None
                 files.setdefault(file.name, file)
         asked.update(r.file_by_filename for r in requests if r.file_by_filename)
         missing = {
