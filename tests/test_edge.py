@@ -377,6 +377,46 @@ async def test_a_pipelined_request_before_garbage_is_answered(calm: LocalServer)
     assert _status_body(b2)["code"] == 3
 
 
+@pytest.mark.parametrize(
+    ("head", "status"),
+    [
+        # Declared beyond max_request_body (4 MiB): refused before the body is sent.
+        (b"POST /v1/shelves HTTP/1.1\r\nContent-Length: 99999999\r\n", 413),
+        (b"POST /v1/shelves HTTP/1.1\r\nContent-Encoding: xyz\r\nContent-Length: 2\r\n", 415),
+        # A method the path does not serve: the body is not wanted either.
+        (b"POST /v1/ping HTTP/1.1\r\nContent-Length: 2\r\n", 405),
+    ],
+    ids=["too large", "unsupported encoding", "wrong method"],
+)
+async def test_expect_100_continue_is_refused_before_the_body(
+    calm: LocalServer, head: bytes, status: int
+) -> None:
+    # A client that asks first is told no without being invited to send the body
+    # it holds back (RFC 9110 10.1.1): no "100 Continue", the error, a close.
+    reader, writer = await _connect(calm.http_port)
+    writer.write(head + b"Host: x\r\nExpect: 100-continue\r\n\r\n")
+    raw = await _read_to_close(reader)
+    writer.close()
+    assert not raw.startswith(b"HTTP/1.1 100"), raw
+    [(got, headers, body)] = _responses(raw)
+    assert got == status
+    assert headers["connection"] == "close"
+    _status_body(body)
+
+
+async def test_expect_100_continue_within_the_limits_is_continued(calm: LocalServer) -> None:
+    reader, writer = await _connect(calm.http_port)
+    writer.write(
+        b"POST /v1/shelves?shelf_id=x100 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+        b"Content-Length: 2\r\nExpect: 100-continue\r\n\r\n"
+    )
+    assert await reader.readuntil(b"\r\n\r\n") == b"HTTP/1.1 100 Continue\r\n\r\n"
+    writer.write(b"{}")
+    [(status, _, body)] = _responses(await _read_to_close(reader))
+    writer.close()
+    assert (status, json.loads(body)["name"]) == (201, "shelves/x100")
+
+
 async def _post_shelf(port: int, body: bytes, encoding: str) -> tuple[int, bytes, dict[str, str]]:
     reader, writer = await _connect(port)
     writer.write(

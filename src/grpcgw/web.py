@@ -152,15 +152,29 @@ class GatewayResource(AbstractResource):
         return UrlMappingMatchInfo({}, self._any), set()
 
     async def _expect(self, request: web.Request) -> web.StreamResponse | None:
-        """``Expect: 100-continue`` as aiohttp answers it; any other expectation is
-        ``417`` with a Status body (aiohttp's own answer is text, and comes before
-        any middleware)."""
+        """``Expect: 100-continue`` as aiohttp answers it, unless the request is
+        refused whatever its body (no route for the method, a declared length over
+        ``max_request_body``, an encoding not decoded): then that answer comes
+        instead of ``100 Continue`` (RFC 9110 10.1.1), and the connection closes.
+        Any other expectation is ``417`` with a Status body (aiohttp's own answer
+        is text, and comes before any middleware)."""
         expect = request.headers.get("Expect", "")
-        if request.version < (1, 1) or expect.lower() == "100-continue":
-            await _default_expect_handler(request)
-            return None
         path, _, query = _raw_target(request).partition("?")
         http_request = _gateway_request(request, path, query)
+        if request.version < (1, 1) or expect.lower() == "100-continue":
+            outcome = request.get(_OUTCOME)
+            if isinstance(outcome, GatewayError):
+                answer = self.gateway.preflight(http_request) or self.gateway.error(
+                    http_request, outcome
+                )
+            else:
+                refusal = _refusal(request, self.gateway.options.max_request_body)
+                if refusal is None:
+                    await _default_expect_handler(request)
+                    return None
+                answer = self.gateway.error(http_request, refusal)
+            # The client holds its body back: nothing to read (or to linger for).
+            return await _answer_and_close(request, _to_aiohttp(answer))
         error = GatewayError(
             Code.FAILED_PRECONDITION,
             f"unsupported Expect: {expect[:50]!r} (only 100-continue is)",
@@ -223,19 +237,10 @@ async def _read_body(request: web.Request, max_size: int, limits: HttpLimits) ->
     (:data:`~grpcgw.httpserver.DECODED_ENCODINGS`); any other is refused
     with 415 rather than passed on as if it were the body.
     """
-    encoding = request.headers.get("Content-Encoding")
-    if encoding is not None and not encoding.strip():
-        encoding = None  # an empty list of codings (RFC 9110 5.6.1): none
-    if encoding is not None and encoding.strip().lower() not in DECODED_ENCODINGS:
-        raise GatewayError(
-            Code.INVALID_ARGUMENT,
-            f"Content-Encoding {encoding.strip()[:50]!r} is not supported",
-            http_status=415,
-            headers=[("Accept-Encoding", accepted_encodings())],
-        )
-    length = request.content_length
-    if length is not None and length > max_size and encoding is None:
-        raise _too_large(max_size)  # said before it is sent: refuse it without waiting
+    refusal = _refusal(request, max_size)
+    if refusal is not None:
+        raise refusal
+    encoding = _encoding(request)
     content = request.content
     # Decompress in chunks up to the limit (what request.read() does), so a bomb
     # stops at the limit instead of expanding in memory.
@@ -290,6 +295,31 @@ async def _read_body(request: web.Request, max_size: int, limits: HttpLimits) ->
         # a read starts after it went.
         raise _ClientGone from exc
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def _encoding(request: web.Request) -> str | None:
+    encoding = request.headers.get("Content-Encoding")
+    if encoding is not None and not encoding.strip():
+        return None  # an empty list of codings (RFC 9110 5.6.1): none
+    return encoding
+
+
+def _refusal(request: web.Request, max_size: int) -> GatewayError | None:
+    """What refuses the request's body before any of it is read: a
+    ``Content-Encoding`` not decoded (415), a declared length beyond ``max_size``
+    (413); ``None`` if neither."""
+    encoding = _encoding(request)
+    if encoding is not None and encoding.strip().lower() not in DECODED_ENCODINGS:
+        return GatewayError(
+            Code.INVALID_ARGUMENT,
+            f"Content-Encoding {encoding.strip()[:50]!r} is not supported",
+            http_status=415,
+            headers=[("Accept-Encoding", accepted_encodings())],
+        )
+    length = request.content_length
+    if length is not None and length > max_size and encoding is None:
+        return _too_large(max_size)  # said before it is sent: refuse it without waiting
+    return None
 
 
 def _gateway_request(request: web.Request, path: str, query: str, body: bytes = b"") -> HttpRequest:
