@@ -291,6 +291,67 @@ def test_v2_base64_body(make_handler: Any) -> None:
     assert _echo(make_handler()(event, Context()))["request"]["payload"] == {"x": "ü"}
 
 
+def _zipped(kind: str, data: bytes) -> bytes:
+    import gzip
+    import zlib
+
+    if kind == "gzip":
+        return gzip.compress(data)
+    if kind == "deflate":  # RFC 9110's deflate: zlib's format
+        return zlib.compress(data)
+    packer = zlib.compressobj(wbits=-zlib.MAX_WBITS)  # raw deflate, which aiohttp reads too
+    return packer.compress(data) + packer.flush()
+
+
+@pytest.mark.parametrize("kind", ["gzip", "deflate", "raw deflate"])
+def test_an_encoded_body_is_decoded_as_over_http(make_handler: Any, kind: str) -> None:
+    # API Gateway, function URLs and ALB pass a compressed body on as it came
+    # (base64): over HTTP, aiohttp decodes it before the gateway sees it.
+    encoding = kind.split()[-1]
+    body = _zipped(kind, '{"x": "ü"}'.encode())
+    event = v2("POST", "/my/path", body=body, b64=True, headers={"content-encoding": encoding})
+    assert _echo(make_handler()(event, Context()))["request"]["payload"] == {"x": "ü"}
+
+
+def _error(response: dict[str, Any], status: int) -> dict[str, Any]:
+    assert response["statusCode"] == status, response
+    body: dict[str, Any] = json.loads(response["body"])
+    assert set(body) == {"code", "message", "details"}
+    return body
+
+
+def test_an_encoded_body_that_cannot_be_decoded_is_refused(make_handler: Any) -> None:
+    handler = make_handler()
+
+    def post(body: bytes, encoding: str, path: str = "/my/path") -> dict[str, Any]:
+        headers = {"content-encoding": encoding}
+        return handler(v2("POST", path, body=body, b64=True, headers=headers), Context())
+
+    # Never passed on as if it were the body: 415 names what is decoded.
+    response = post(b'{"x": 1}', "br")
+    assert _error(response, 415) == {
+        "code": 3,
+        "message": "Content-Encoding 'br' is not supported",
+        "details": [],
+    }
+    assert response["headers"]["Accept-Encoding"] == "deflate, gzip"
+    assert _error(post(b'{"x": 1}', "gzip, gzip"), 415)["code"] == 3
+    # Not gzip, or cut short: 400, never what decoded so far.
+    assert _error(post(b'{"x": 1}', "gzip"), 400)["message"] == (
+        "malformed request body: not valid gzip data"
+    )
+    truncated = _zipped("gzip", b'{"x": "' + b"a" * 1000 + b'"}')[:-20]
+    assert _error(post(truncated, "gzip"), 400)["code"] == 3
+    # A bomb stops at max_request_body (4 MiB), unexpanded.
+    bomb = _zipped("gzip", b" " * (8 << 20))
+    assert _error(post(bomb, "gzip"), 413)["code"] == 8
+    # Routing answers first, as over HTTP.
+    assert _error(post(b"x", "br", path="/no/such/path"), 404)["code"] == 5
+    # identity, or no coding at all, is the body as it is.
+    assert _echo(post(b'{"x": 1}', "identity"))["request"]["payload"] == {"x": 1}
+    assert _echo(post(b'{"x": 1}', " "))["request"]["payload"] == {"x": 1}
+
+
 def test_binary_media_types_force_base64(make_handler: Any) -> None:
     resp = make_handler(binary_media_types=("application/*",))(v2("GET", "/"), Context())
     assert resp["isBase64Encoded"] is True

@@ -39,7 +39,7 @@ def test_pure_modules_import_without_aiohttp_or_grpc() -> None:
         import grpcgw.transcode, grpcgw.protojson, grpcgw.streaming, grpcgw.descriptors
         import grpcgw.invoker, grpcgw.exchange, grpcgw.driver, grpcgw.gateway, grpcgw.limits
         import grpcgw.protojson._strict, grpcgw.protojson._check, grpcgw.protojson._codecs
-        import grpcgw.cors, grpcgw.logs, grpcgw.lazyre, grpcgw.records
+        import grpcgw.cors, grpcgw.logs, grpcgw.lazyre, grpcgw.records, grpcgw.contentcoding
         import grpcgw.proxy, grpcgw.proxy._files, grpcgw.proxy._source, grpcgw.proxy._reload
         import grpcgw.proxy._config, grpcgw.settings, grpcgw.listen, grpcgw.http11
         import grpcgw.binding, grpcgw.protoopts, grpcgw.openapi, grpcgw.apidocs, grpcgw.explorer
@@ -66,7 +66,7 @@ def test_lambda_build_needs_only_the_stdlib() -> None:
 def test_template_engine_cors_logs_limits_settings_and_explorer_need_only_the_stdlib() -> None:
     result = _run(
         "import grpcgw.httprule, grpcgw.routing, grpcgw.cors, grpcgw.logs, grpcgw.limits\n"
-        "import grpcgw.records\n"
+        "import grpcgw.records, grpcgw.contentcoding\n"
         "import grpcgw.settings, grpcgw.serveconfig, grpcgw.explorer, grpcgw.workers",
         {"aiohttp", "grpc", "google"},
     )

@@ -36,15 +36,16 @@ import socket as socket_mod
 import stat
 import threading
 from collections.abc import Callable, Coroutine, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, Unpack
 
 from grpcgw.awslambda.events import EventOptions, EventSource, InvalidEventError, detect
 from grpcgw.channel import BlockingInvoker, open_blocking_channel, run_blocking
+from grpcgw.contentcoding import content_encoding, decode_body
 from grpcgw.descriptors import ServiceLike, resolve_service
 from grpcgw.errors import Code, GatewayError
-from grpcgw.exchange import HttpResponse, error_response
+from grpcgw.exchange import HttpRequest, HttpResponse, error_response
 from grpcgw.gateway import Gateway, GatewayConfig, access_log_default, check_config
 from grpcgw.grpcserver import GrpcServer
 from grpcgw.invoker import Dispatch, check_dispatch
@@ -429,6 +430,13 @@ class LambdaHandler:
         except InvalidEventError as exc:
             log.warning("bad %s event: %s", source.name, exc)
             return self._error(source, GatewayError(Code.INVALID_ARGUMENT, str(exc)))
+        if request.body:
+            encoding = content_encoding(request.headers)
+            if encoding is not None:
+                try:
+                    request = self._decoded(gateway, request, encoding)
+                except GatewayError as exc:
+                    return source.response(gateway.error(request, exc))
         try:
             # run_blocking (socket mode, or plain servicers called inline): the gateway's
             # coroutines never suspend; else the dispatch's private loop runs them.
@@ -437,6 +445,21 @@ class LambdaHandler:
         except Exception:
             log.exception("internal error serving %s event", source.name)
             return self._error(source, GatewayError(Code.INTERNAL, "internal gateway error"))
+
+    @staticmethod
+    def _decoded(gateway: Gateway, request: HttpRequest, encoding: str) -> HttpRequest:
+        """``request`` with its body decoded from ``encoding``, as aiohttp decodes one
+        over HTTP (AWS passes it on compressed). A body that cannot be is refused
+        only on a path that routes: over HTTP, routing answers before the body."""
+        try:
+            body = decode_body(request.body, encoding, gateway.options.max_request_body)
+        except GatewayError:
+            try:
+                gateway.match(request.method, request.path, request.headers)
+            except GatewayError:
+                return request  # the gateway answers its 404 or 405
+            raise
+        return replace(request, body=body)
 
     def _error(self, source: EventSource, error: GatewayError) -> dict[str, Any]:
         response: HttpResponse = error_response(error)
