@@ -181,6 +181,69 @@ def test_lambda_handler_answers_unrenderable_replies(mode: str, sock_dir: Any) -
     assert json.loads(resp["body"])["code"] == 13
 
 
+class UndecodableReplies(echo_pb2_grpc.EchoServiceServicer):
+    """Replies protobuf writes but will not read back: a Value nested past its
+    decoder's depth limit (what a Java or Go server may well send)."""
+
+    async def Echo(self, request: Any, context: Any) -> echo_pb2.EchoResponse:
+        reply = echo_pb2.EchoResponse()
+        inner = reply.request.payload  # built in place: copying one decodes it
+        for _ in range(150):
+            inner = inner.list_value.values.add()
+        return reply
+
+
+def _alarms(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [f"{r.name}: {r.getMessage()}" for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+@modes.socket_only("in process, no reply is decoded from bytes")
+async def test_a_reply_that_does_not_decode_is_one_line_naming_why(
+    backend: Backend, caplog: pytest.LogCaptureFixture
+) -> None:
+    # grpc would log its own traceback for each such reply and hand the gateway
+    # None, which it then failed to render ("NoneType has no DESCRIPTOR").
+    gw = await backend.gateway(UndecodableReplies())
+    for _ in range(2):
+        caplog.clear()
+        resp = await gw.handle(req("GET", "/my/path"))
+        assert "MaxDepth" not in status_of(resp, 500, Code.INTERNAL)
+        [alarm] = _alarms(caplog)
+        assert alarm.startswith("grpcgw: a reply of /grpcgwtest.echo.v1.EchoService/Echo")
+        assert "does not decode" in alarm
+        assert "grpcgwtest.echo.v1.EchoResponse" in alarm
+        assert not [r for r in caplog.records if r.exc_info], "a traceback was logged"
+
+
+def test_a_reply_that_does_not_decode_on_lambda(
+    sock_dir: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The Lambda handler's blocking channel: grpc's synchronous deserializer path.
+    from grpcgw import LambdaOptions, serve_lambda
+
+    handler = serve_lambda(
+        UndecodableReplies(), lambda_options=LambdaOptions(socket_dir=str(sock_dir))
+    )
+    event = {
+        "version": "2.0",
+        "rawPath": "/my/path",
+        "rawQueryString": "",
+        "headers": {},
+        "requestContext": {"http": {"method": "GET", "sourceIp": "1.2.3.4"}},
+        "isBase64Encoded": False,
+    }
+    try:
+        caplog.clear()
+        resp = handler(event)
+    finally:
+        handler.stop()
+    assert resp["statusCode"] == 500
+    assert json.loads(resp["body"])["code"] == 13
+    [alarm] = _alarms(caplog)
+    assert "does not decode" in alarm
+    assert not [r for r in caplog.records if r.exc_info], "a traceback was logged"
+
+
 # -- servicer crashes and messages set on purpose ---------------------------------------
 
 

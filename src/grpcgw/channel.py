@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 import grpc
 import grpc.aio
 from google.protobuf.descriptor import MethodDescriptor
-from google.protobuf.message import Message
+from google.protobuf.message import DecodeError, Message
 
 from grpcgw.errors import Code, GatewayError, details_from_status_bin, status_error
-from grpcgw.invoker import CallResult, Metadata, MethodSpec
+from grpcgw.invoker import CallResult, Metadata, MethodSpec, UndecodableReply
 from grpcgw.lazyre import lazy_compile
 from grpcgw.metadata import METADATA_SIZE_OPTIONS
 
@@ -260,7 +260,12 @@ class _ChannelCalls:
 
 def _deserialize(reply_class: weakref.ref[type[Message]], data: bytes) -> Message:
     # Alive: the route making the call holds its reply class.
-    return cast(type[Message], reply_class()).FromString(data)
+    try:
+        return cast(type[Message], reply_class()).FromString(data)
+    except DecodeError as exc:
+        # Raised, grpc would log a traceback per reply and hand on None (grpc.aio)
+        # or fail the call as INTERNAL (the blocking API): the gateway says why.
+        return cast(Message, UndecodableReply(str(exc)))
 
 
 class ChannelInvoker(_ChannelCalls):

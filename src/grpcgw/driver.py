@@ -31,7 +31,7 @@ from google.protobuf.message import Message
 
 from grpcgw.errors import Code, GatewayError
 from grpcgw.exchange import ErrorHook, HttpRequest, HttpResponse, ResponseHook, error_response
-from grpcgw.invoker import Invoker, ResponseStream
+from grpcgw.invoker import Invoker, ResponseStream, UndecodableReply
 from grpcgw.logs import AccessLog, RateLimitedLog
 from grpcgw.metadata import (
     MAX_TIMEOUT,
@@ -176,6 +176,8 @@ class Driver:
             return await self._stream_response(request, route, stream, entry)
         result = await invoker.unary(spec, payload, metadata=metadata, deadline=timeout)
         message = result.message
+        if isinstance(message, UndecodableReply):
+            raise _undecodable(route, message)
         if self._reply_limit is not None:
             self._check_size(message)
         header_metadata, trailing_metadata = result.header_metadata, result.trailing_metadata
@@ -257,6 +259,8 @@ class Driver:
     def _render(
         self, transcoder: ResponseTranscoder, route: Route, message: Message
     ) -> tuple[bytes, str]:
+        if isinstance(message, UndecodableReply):
+            raise _undecodable(route, message)
         if self._reply_limit is not None:
             self._check_size(message)
         try:
@@ -631,6 +635,12 @@ def _unrenderable(route: Route, exc: Exception) -> GatewayError:
     log.error(
         "a reply of %s cannot be rendered as JSON: %s: %s", route.rpc, type(exc).__name__, exc
     )
+    return GatewayError(Code.INTERNAL, _UNRENDERABLE)
+
+
+def _undecodable(route: Route, reply: UndecodableReply) -> GatewayError:
+    # Answered as a reply that cannot be rendered: the client learns only that.
+    log.error("a reply of %s does not decode: %s", route.rpc, reply.reason)
     return GatewayError(Code.INTERNAL, _UNRENDERABLE)
 
 

@@ -46,6 +46,21 @@ def check_dispatch(value: object, where: str) -> Dispatch:
     raise ValueError(f"{where}(): dispatch must be {choices}, not {value!r}")
 
 
+class UndecodableReply:
+    """A reply whose bytes do not decode as the method's reply type (invalid UTF-8
+    in a string, nesting past protobuf's depth limit), where an invoker hands on a
+    message. A channel invoker's deserializer returns it rather than raising:
+    grpc would log a traceback for each such reply and hand on ``None``. The
+    gateway answers it as a reply that cannot be rendered, logging :attr:`reason`
+    once."""
+
+    __slots__ = ("reason",)
+
+    def __init__(self, reason: str) -> None:
+        #: protobuf's words for what is wrong, naming the type it was read as.
+        self.reason = reason
+
+
 #: gRPC metadata: ``(key, value)`` pairs; ``-bin`` keys carry bytes.
 Metadata = Sequence[tuple[str, str | bytes]]
 
