@@ -149,7 +149,8 @@ def call_metadata(
     """
     out: list[tuple[str, str | bytes]] = []
     timeout: float | None = None
-    forwarded_for = forwarded_host = None
+    forwarded_host = None
+    forwarded_for: list[str] = []
     cache = _DEFAULT_RULES if matcher is default_header_matcher else None
     for name, value in headers:
         rule = None if cache is None else cache.get(name)
@@ -162,7 +163,7 @@ def call_metadata(
             # As grpc-gateway: every X-Forwarded-For joined (the client's address is
             # appended below), the first X-Forwarded-Host (Go's Header.Get).
             if lower == "x-forwarded-for":
-                forwarded_for = value if forwarded_for is None else f"{forwarded_for}, {value}"
+                forwarded_for.append(value)  # joined once below: += per value is quadratic
                 continue
             if lower == "x-forwarded-host":
                 if forwarded_host is None:
@@ -190,14 +191,11 @@ def call_metadata(
         out.append(("x-forwarded-host", _text("X-Forwarded-Host", forwarded_host)))
     elif host:
         out.append(("x-forwarded-host", _text("Host", host)))
-    if forwarded_for:
-        forwarded_for = _text("X-Forwarded-For", forwarded_for)
+    chain = _text("X-Forwarded-For", ", ".join(forwarded_for)) if forwarded_for else ""
     if remote_addr:
-        out.append(
-            ("x-forwarded-for", f"{forwarded_for}, {remote_addr}" if forwarded_for else remote_addr)
-        )
-    elif forwarded_for:
-        out.append(("x-forwarded-for", forwarded_for))
+        out.append(("x-forwarded-for", f"{chain}, {remote_addr}" if chain else remote_addr))
+    elif chain:
+        out.append(("x-forwarded-for", chain))
     if extra:
         out.extend(extra)
     # Measured as gRPC measures it, before the call (about 0.2 µs for a few entries),
