@@ -726,3 +726,43 @@ async def test_serving_on_a_unix_socket(sock_dir: Any) -> None:
             await start_local(
                 PingServicer(), http_address=f"unix:{path}", grpc_address="127.0.0.1:0"
             )
+
+
+# -- HTTPS ---------------------------------------------------------------------------------
+
+
+async def test_a_client_silent_before_the_tls_handshake_holds_up_no_one(
+    sock_dir: Any,
+) -> None:
+    # The handshake ran inside the accept loop: one connection that never sent a
+    # ClientHello stopped every other client being accepted for 60 s (asyncio's
+    # handshake timeout), and took that long to be let go.
+    import ssl
+
+    from grpcgw.httpserver import start_server
+
+    from .test_proxy_lifecycle import _self_signed
+
+    cert, key = _self_signed(sock_dir)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    app = web.Application()
+
+    async def hello(request: web.Request) -> web.Response:
+        return web.Response(text="hello")
+
+    app.router.add_get("/", hello)
+    limits = HttpLimits(header_timeout=1.0)
+    async with await start_server(app, "127.0.0.1:0", limits=limits, ssl_context=context) as server:
+        silent_reader, silent = await _connect(server.port)
+        await _until(lambda: server.connections == 1)
+        trust = ssl.create_default_context(cafile=str(cert))
+        async with (
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=BOUND)) as session,
+            session.get(f"https://127.0.0.1:{server.port}/", ssl=trust) as resp,
+        ):
+            assert await resp.text() == "hello"
+        # The silent one is let go within the header timeout, as a silent plain one is.
+        assert await _read_to_close(silent_reader) == b""
+        silent.close()
+        await _until(lambda: server.connections == 0)

@@ -950,6 +950,8 @@ class EdgeSite(web.BaseSite):
         self._given = list(sockets)
         self._reuse_port = reuse_port
         self._accepting: list[asyncio.Task[None]] = []
+        #: TLS handshakes under way (each in a task of its own).
+        self._handshakes: set[asyncio.Task[None]] = set()
         self._max: int | None = limits.max_connections
         #: Connections open now.
         self.connections = 0
@@ -994,6 +996,10 @@ class EdgeSite(web.BaseSite):
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._accepting = []
+        for task in list(self._handshakes):
+            task.cancel()
+        if self._handshakes:
+            await asyncio.gather(*self._handshakes, return_exceptions=True)
         for sock in self._sockets:
             sock.close()
         await super().stop()
@@ -1044,12 +1050,40 @@ class EdgeSite(web.BaseSite):
                     await asyncio.wait_for(self._freed.wait(), _ACCEPT_RETRY)
                 continue
             self.connections += 1
-            try:
-                await loop.connect_accepted_socket(protocol, conn, ssl=self._ssl)
-            except Exception as exc:  # e.g. the client went away already
-                log.debug("dropped a connection before serving it: %s", exc)
-                conn.close()
-                self.connections -= 1
+            if self._ssl is None:
+                await self._serve(loop, protocol, conn)  # no handshake: done at once
+            else:
+                # The TLS handshake waits for the client: never in this loop, or one
+                # that stays silent stops every other connection being accepted.
+                task = loop.create_task(self._serve(loop, protocol, conn))
+                self._handshakes.add(task)
+                task.add_done_callback(self._handshakes.discard)
+
+    async def _serve(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        protocol: Callable[[], _EdgeHandler],
+        conn: socket.socket,
+    ) -> None:
+        """Hand an accepted connection to a protocol (after the TLS handshake, which
+        must end within ``header_timeout``: the client owes a request from the start)."""
+        try:
+            if self._ssl is None:
+                await loop.connect_accepted_socket(protocol, conn)
+            else:
+                await loop.connect_accepted_socket(
+                    protocol,
+                    conn,
+                    ssl=self._ssl,
+                    ssl_handshake_timeout=self._limits.header_timeout,
+                )
+        except (Exception, asyncio.CancelledError) as exc:  # e.g. the client went away
+            log.debug("dropped a connection before serving it: %r", exc)
+            conn.close()
+            self.connections -= 1
+            self._freed.set()
+            if isinstance(exc, asyncio.CancelledError):
+                raise
 
 
 class HttpServer:

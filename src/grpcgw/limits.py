@@ -24,7 +24,7 @@ class HttpLimits:
     #: Seconds a client has to send a complete request line and headers, counted
     #: from the connection's opening and, on a kept-alive connection, from the
     #: first byte of the next request. Beyond it: ``408`` and close (or a plain
-    #: close if nothing came).
+    #: close if nothing came). Over HTTPS it also bounds the TLS handshake.
     header_timeout: float | None = field(
         default=10.0,
         metadata={"help": "seconds to receive a request's line and headers (408 beyond)"},
