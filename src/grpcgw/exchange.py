@@ -7,14 +7,18 @@ the gateway knows nothing else of HTTP servers.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from grpcgw.errors import GatewayError
+from grpcgw.lazyre import lazy_compile
 
 if TYPE_CHECKING:
     from google.protobuf.message import Message
+
+log = logging.getLogger("grpcgw")
 
 JSON_CONTENT_TYPE = "application/json"
 
@@ -134,3 +138,45 @@ def error_response(
     """The HTTP response for a :class:`GatewayError`: a ``google.rpc.Status`` JSON body."""
     headers = [("Content-Type", JSON_CONTENT_TYPE), *error.headers, *extra_headers]
     return HttpResponse(error.http_status, headers, error.body())
+
+
+#: An HTTP header name (RFC 9110 token).
+_HEADER_NAME = lazy_compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+#: What may not appear in a response header value (TAB may; obs-text may).
+_BAD_VALUE = lazy_compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+#: Header names already seen to be valid tokens (bounded: a reply hook may make many).
+_GOOD_NAMES: set[str] = set()
+
+
+def safe_headers(headers: Sequence[tuple[str, str]]) -> Sequence[tuple[str, str]]:
+    """``headers`` without any that HTTP cannot carry: a name that is not an HTTP
+    token, a value with CR, LF or another control character (or that is not
+    text). gRPC metadata cannot hold such a value, but a ``google.api.HttpBody``
+    reply's ``content_type`` can, and a ``response_hook`` can make any. Each
+    dropped one is logged (WARNING); the reply goes out without it, over HTTP as
+    on Lambda."""
+    for name, value in headers:
+        if not (name in _GOOD_NAMES and type(value) is str and value.isprintable()):
+            break
+    else:
+        return headers  # the common case: every header already known good
+    kept: list[tuple[str, str]] = []
+    for name, value in headers:
+        if type(name) is not str or not _HEADER_NAME.fullmatch(name):
+            log.warning("dropped a response header with an invalid name: %.64r", name)
+            continue
+        if not isinstance(value, str) or _BAD_VALUE.search(value) or not _utf8(value):
+            log.warning("dropped response header %s: its value is not valid in HTTP", name)
+            continue
+        if len(_GOOD_NAMES) < 1024:
+            _GOOD_NAMES.add(name)
+        kept.append((name, value))
+    return kept
+
+
+def _utf8(value: str) -> bool:
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return True

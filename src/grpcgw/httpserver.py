@@ -135,7 +135,7 @@ class LaneRouter(Protocol):
     def max_body(self) -> int:
         """The largest request body the lane may read (larger ones go to aiohttp)."""
 
-    def reply_headers(self, headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    def reply_headers(self, headers: Sequence[tuple[str, str]]) -> Sequence[tuple[str, str]]:
         """An answer's headers as the application's own path sends them."""
 
 

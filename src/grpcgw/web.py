@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from functools import partial, update_wrapper
 from typing import Any
 
@@ -29,6 +29,7 @@ from aiohttp.web_urldispatcher import (
 from yarl import URL
 
 from grpcgw.errors import Code, GatewayError
+from grpcgw.exchange import safe_headers
 from grpcgw.gateway import Gateway, HttpRequest, HttpResponse, Route
 from grpcgw.http11 import SimpleRequest
 from grpcgw.httpserver import (
@@ -363,13 +364,16 @@ def _undecodable(exc: Exception, encoding: str | None) -> GatewayError:
     return GatewayError(Code.INVALID_ARGUMENT, f"malformed request body: {reason}")
 
 
-def _reply_headers(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """A reply's headers as this adapter sends them (the fast lane's answers too)."""
-    return headers
+def _reply_headers(headers: Sequence[tuple[str, str]]) -> Sequence[tuple[str, str]]:
+    """A reply's headers as this adapter sends them (the fast lane's answers too): a
+    header HTTP cannot carry (CR, LF in an HttpBody's content type) dropped."""
+    return safe_headers(headers)
 
 
 def _to_aiohttp(response: HttpResponse) -> web.Response:
-    # aiohttp copies the pairs into its own CIMultiDict (repeated names kept).
+    # aiohttp copies the pairs into its own CIMultiDict (repeated names kept). A
+    # header it cannot write (CR, LF in an HttpBody's content type) is dropped
+    # first: aiohttp would refuse it only while writing, and answer nothing.
     return web.Response(
         status=response.status,
         body=response.body or None,
@@ -382,7 +386,7 @@ async def _stream(
 ) -> web.StreamResponse:
     """Send each chunk as it comes (chunked encoding), and cancel the call if the client goes."""
     resp = web.StreamResponse(status=response.status)
-    for name, value in response.headers:
+    for name, value in safe_headers(response.headers):
         resp.headers.add(name, value)
     resp.headers["Cache-Control"] = "no-cache"  # proxies must not hold the stream back
     try:

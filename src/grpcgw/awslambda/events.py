@@ -33,7 +33,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, ClassVar, NamedTuple, TypeGuard
 from urllib.parse import quote
 
-from grpcgw.exchange import HttpRequest, HttpResponse
+from grpcgw.exchange import HttpRequest, HttpResponse, safe_headers
 from grpcgw.metadata import APIGW_REQUEST_ID_KEY, AUTHORIZER_KEY, EVENT_SOURCE_KEY
 
 log = logging.getLogger("grpcgw")
@@ -353,43 +353,6 @@ def _method(value: object, where: str) -> str:
     return value.upper()
 
 
-#: What may not appear in a response header value (TAB may; obs-text may).
-_BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
-#: Header names already seen to be valid tokens (bounded: a reply hook may make many).
-_GOOD_NAMES: set[str] = set()
-
-
-def _safe_headers(headers: Sequence[tuple[str, str]]) -> Sequence[tuple[str, str]]:
-    """``headers`` without any that no event source can carry: a name that is not an
-    HTTP token, a value with CR, LF or another control character (or that is not
-    text). Each dropped one is logged; the reply goes out without it."""
-    for name, value in headers:
-        if not (name in _GOOD_NAMES and type(value) is str and value.isprintable()):
-            break
-    else:
-        return headers  # the common case: every header already known good
-    kept: list[tuple[str, str]] = []
-    for name, value in headers:
-        if type(name) is not str or not _TOKEN.fullmatch(name):
-            log.warning("dropped a response header with an invalid name: %.64r", name)
-            continue
-        if not isinstance(value, str) or _BAD_VALUE.search(value) or not _utf8(value):
-            log.warning("dropped response header %s: its value is not valid in HTTP", name)
-            continue
-        if len(_GOOD_NAMES) < 1024:
-            _GOOD_NAMES.add(name)
-        kept.append((name, value))
-    return kept
-
-
-def _utf8(value: str) -> bool:
-    try:
-        value.encode()
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 class EventSource:
     """One kind of Lambda HTTP event: how to read it and how to answer it."""
 
@@ -418,7 +381,7 @@ class EventSource:
         raise NotImplementedError
 
     def _headers(self, response: HttpResponse) -> Sequence[tuple[str, str]]:
-        return _safe_headers(response.headers)
+        return safe_headers(response.headers)
 
     def _body(self, response: HttpResponse) -> tuple[str, bool]:
         # response.header("Content-Type"), written out: the gateway puts it first.
