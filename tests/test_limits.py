@@ -447,3 +447,42 @@ def test_a_client_stream_of_small_messages_is_no_memory_bomb() -> None:
     status, body, grew_mb = result.stdout.split()
     assert (status, body) == ("200", f'{{"value":"{lines}"}}')  # every message arrived
     assert int(grew_mb) < 32, f"peak RSS grew by {grew_mb} MB for a 1 MiB body"
+
+
+async def test_a_long_client_stream_body_lets_other_clients_be_served() -> None:
+    # Transcoding every line of a big NDJSON body, before the call, takes seconds
+    # for a million small lines; the loop serving every other client turns meanwhile.
+    from grpcgwtest.stream.v1 import stream_pb2, stream_pb2_grpc
+
+    from grpcgw.dispatch import DirectInvoker
+    from grpcgw.driver import LINES_PER_TURN
+
+    turns = 0
+    at_call: list[int] = []
+
+    class Counting(stream_pb2_grpc.StreamServiceServicer):
+        async def Sum(self, requests: Any, context: Any) -> Any:
+            at_call.append(turns)  # every line transcoded by now
+            count = 0
+            async for _ in requests:
+                count += 1
+            return stream_pb2.Num(value=count)
+
+    async def ticking() -> None:
+        nonlocal turns
+        while True:
+            await asyncio.sleep(0)
+            turns += 1
+
+    lines = 40 * LINES_PER_TURN
+    servicers = [Counting()]
+    invoker = DirectInvoker(servicers)
+    ticker = asyncio.create_task(ticking())
+    try:
+        async with Gateway(servicers, invoker=invoker) as gateway:
+            reply = await gateway.handle(HttpRequest("POST", "/sum", body=b"{}\n" * lines))
+    finally:
+        ticker.cancel()
+        await invoker.aclose()
+    assert (reply.status, reply.json()) == (200, {"value": str(lines)})
+    assert at_call[0] >= 40 - 2  # once per LINES_PER_TURN lines, not once at the end

@@ -22,6 +22,7 @@ can run it with no event loop (:func:`grpcgw.channel.run_blocking`).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from array import array
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
@@ -168,7 +169,7 @@ class Driver:
         invoker = self._invoker or self._open()
         spec = route.spec
         payload: Message | Sequence[Message] = (
-            _request_stream(route, match, request)
+            await _request_stream(route, match, request)
             if spec.client_streaming
             else _request_message(route, match, request, request.body)
         )
@@ -659,18 +660,35 @@ def _request_message(
         raise GatewayError(Code.INVALID_ARGUMENT, "the request is not valid UTF-8") from None
 
 
-def _request_stream(route: Route, match: Match[Route], request: HttpRequest) -> Sequence[Message]:
+#: Client-stream lines transcoded between two turns of a running event loop (about
+#: 1 ms of work): a body of a million small lines must not hold every other client
+#: of the server for seconds.
+LINES_PER_TURN = 512
+
+
+async def _request_stream(
+    route: Route, match: Match[Route], request: HttpRequest
+) -> Sequence[Message]:
     """The request messages of a client stream: one per NDJSON line, or raw chunks.
 
-    The body is read whole first, so a bad line answers 400 before any call.
+    The body is read whole first, so a bad line answers 400 before any call. On a
+    running event loop the work yields to it every :data:`LINES_PER_TURN` lines;
+    without one (the Lambda handler's blocking calls) there is no one to yield to.
     """
     chunks = raw_chunks if route.request.raw_body else split_lines
     messages = _SerializedMessages(route.spec.request_class)
+    try:
+        asyncio.get_running_loop()
+        turn = LINES_PER_TURN
+    except RuntimeError:
+        turn = 0
     for n, chunk in enumerate(chunks(request.body), 1):
         try:
             messages.append(_request_message(route, match, request, chunk))
         except GatewayError as exc:
             raise GatewayError(exc.code, f"request stream message {n}: {exc.message}") from None
+        if turn and not n % turn:
+            await asyncio.sleep(0)
     return messages
 
 
