@@ -460,3 +460,45 @@ def test_strict_mode_refuses_missing_required_fields(strict_echo: _Server, echo:
     # Lenient mode leaves REQUIRED to the server.
     assert call(echo, "POST", "/v1/groups/g/things").status_code == 200
     assert call(echo, "GET", "/v1/legacy/x").status_code == 200
+
+
+def test_strict_mode_lets_a_patch_leave_out_what_its_field_mask_leaves_out(
+    strict_echo: _Server,
+) -> None:
+    """AIP-203: a REQUIRED field of the resource may be left out of an update whose
+    field mask leaves it out. The PATCH's mask is filled from the body's keys, so a
+    partial body is whole; a REQUIRED field the mask names (from the body or the
+    query) must have a value. PUT, which fills no mask, needs every REQUIRED field."""
+
+    def patch(path: str, body: Any) -> requests.Response:
+        url = strict_echo.base_url + "/v1/groups/g/things/t" + path
+        return requests.patch(url, json=body, timeout=30)
+
+    partial = patch("", {"mood": "HAPPY"})
+    assert partial.status_code == 200, partial.text
+    assert partial.json()["mood"] == "HAPPY"
+    nested = patch("", {"parentThing": {"mood": "HAPPY"}})  # Thing.title below, too
+    assert nested.status_code == 200, nested.text
+    # Named by the mask, the REQUIRED field must have a value: null clears it.
+    cleared = patch("", {"title": None})
+    assert cleared.status_code == 400
+    assert cleared.json()["message"] == 'missing required field "title" in the JSON body'
+    named = patch("?updateMask=title", {"mood": "HAPPY"})
+    assert named.json()["message"] == 'missing required field "title" in the JSON body'
+    below = patch("?updateMask=parentThing.title", {"title": "a"})
+    assert below.json()["message"] == 'missing required field "parentThing.title" in the JSON body'
+    # A message the mask names whole needs no more than the document asks of it.
+    assert patch("", {"parentThing": {}}).status_code == 200
+    assert patch("?updateMask=title,mood", {"title": "a", "mood": "HAPPY"}).status_code == 200
+    # The document says the same: the PATCH body requires nothing; PUT's requires title.
+    document = requests.get(strict_echo.base_url + "/openapi.json", timeout=30).json()
+    update = document["paths"]["/v1/groups/{thingName}/things/{thingName_1}"]["patch"]
+    schema = _resolve(document, update["requestBody"]["content"]["application/json"]["schema"])
+    assert "required" not in schema
+    assert "required" not in _resolve(document, schema["properties"]["parentThing"])
+    put = document["paths"]["/v1/things/{thingName}"]["put"]
+    put_schema = _resolve(document, put["requestBody"]["content"]["application/json"]["schema"])
+    assert put_schema["required"] == ["title"]
+    # Without a body, a REQUIRED body field is still missing.
+    empty = requests.patch(strict_echo.base_url + "/v1/groups/g/things/t", timeout=30)
+    assert empty.json()["message"] == "the request body is required"

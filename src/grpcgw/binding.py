@@ -468,6 +468,47 @@ class RequiredFields:
             return self._check(document, desc, self._exclude, "")
         return self._check(document if present else {}, root, self._exclude, "")
 
+    def missing_in_mask(self, document: Any, mask: Sequence[str]) -> str | None:
+        """Like :meth:`missing`, for the partial body of an update with a field mask.
+
+        AIP-203: a REQUIRED field of the resource may be left out of an update when
+        the field mask leaves it out too. So only the REQUIRED fields the mask names
+        (``mask`` holds proto-name paths relative to the body field) must have a value.
+        """
+        desc = _nested_type(self._root) if isinstance(self._root, FieldDescriptor) else None
+        if desc is None or not mask:
+            return None
+        return self._check_masked(document, desc, self._exclude, "", "", frozenset(mask))
+
+    def _check_masked(
+        self,
+        value: Any,
+        desc: Descriptor,
+        exclude: frozenset[str],
+        prefix: str,
+        at: str,
+        mask: frozenset[str],
+    ) -> str | None:
+        if value is None:
+            value = {}  # the mask names fields below an object the body left out
+        if not isinstance(value, dict):
+            return None
+        required, nested = self._of(desc)
+        for f in required:
+            if f.name not in exclude and at + f.name in mask and _absent(value, f):
+                return prefix + f.json_name
+        for f in nested:
+            path = at + f.name + "."
+            if not f.is_repeated and any(m.startswith(path) for m in mask):
+                sub = _nested_type(f)
+                assert sub is not None
+                item = value.get(f.json_name, value.get(f.name))
+                below = _below(exclude, f.name)
+                found = self._check_masked(item, sub, below, prefix + f.json_name + ".", path, mask)
+                if found:
+                    return found
+        return None
+
     def _check(
         self, value: Any, desc: Descriptor, exclude: frozenset[str], prefix: str
     ) -> str | None:
@@ -475,12 +516,7 @@ class RequiredFields:
             return None
         required, nested = self._of(desc)
         for f in required:
-            if f.name in exclude:
-                continue
-            item = value.get(f.json_name, value.get(f.name))
-            if item is None and (
-                f.message_type is None or f.message_type.full_name != "google.protobuf.Value"
-            ):
+            if f.name not in exclude and _absent(value, f):
                 return prefix + f.json_name
         for f in nested:
             item = value.get(f.json_name, value.get(f.name))
@@ -504,6 +540,15 @@ class RequiredFields:
                 if found:
                     return found
         return None
+
+
+def _absent(value: dict[str, Any], field: FieldDescriptor) -> bool:
+    """Whether a JSON object lacks ``field`` (``null`` counts as missing, except for
+    a ``google.protobuf.Value``, whose JSON null is a value)."""
+    item = value.get(field.json_name, value.get(field.name))
+    return item is None and (
+        field.message_type is None or field.message_type.full_name != "google.protobuf.Value"
+    )
 
 
 def _nested_type(field: FieldDescriptor) -> Descriptor | None:

@@ -518,6 +518,7 @@ class RequestTranscoder:
         bad client input.
         """
         message = self._message_class()
+        document: Any = None
         if self._raw_body:
             target: Any = message
             if self._body_field is not None:
@@ -526,10 +527,10 @@ class RequestTranscoder:
             target.data = body
         elif body and self._has_body:
             document = self._merge_body(message, body)
-            if self._required_body is not None:
-                _check_required(self._required_body.missing(document))
             if self._fill_mask is not None:
                 self._fill_field_mask(message, document)
+            elif self._required_body is not None:
+                _check_required(self._required_body.missing(document))
         elif self._required_body is not None:
             _check_required(self._required_body.missing(None, present=False))
         # Path values are set after the body, so they win over body values.
@@ -553,6 +554,11 @@ class RequestTranscoder:
                 self._check_required_query(message, seen)
         elif self._required_query:
             self._check_required_query(message, set())
+        if self._fill_mask is not None and self._required_body is not None and document is not None:
+            # A partial update: only what the final mask (filled from the body's
+            # keys, or given in the query) covers must be there (AIP-203).
+            mask = getattr(message, self._fill_mask.name).paths
+            _check_required(self._required_body.missing_in_mask(document, mask))
         return message
 
     def _check_required_query(self, message: Message, seen: set[str]) -> None:

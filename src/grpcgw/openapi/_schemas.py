@@ -159,8 +159,10 @@ class Schemas:
     def message(self, desc: Descriptor, *, closed: bool = False) -> dict[str, Any]:
         """The schema of a message value: a WKT's JSON form inline, else a ``$ref``.
 
-        ``closed``: no unknown keys, here and in nested messages (a PATCH body whose
-        keys make the field mask); a component of its own unless strict already closes all.
+        ``closed``: a PATCH body whose keys make the field mask: no unknown keys
+        and no ``required`` (a partial update leaves out what it does not change),
+        here and in nested messages; a component of its own (``-closed``) unless
+        strict mode already closes every object and the message requires nothing.
         """
         name = str(desc.full_name)
         wrapped = _wrapper_kind(desc)
@@ -181,7 +183,7 @@ class Schemas:
             return {"type": "array", "items": {}}
         if name == EMPTY:
             return self._closed({"type": "object", "properties": {}})
-        closed = closed and not self.options.strict and name != ANY
+        closed = closed and name != ANY and (not self.options.strict or self._requires(desc))
         if closed:
             name += "-closed"
         if name not in self.components:
@@ -273,7 +275,7 @@ class Schemas:
             below = [p.partition(".")[2] for p in excluded if p.startswith(field.name + ".")]
             name = self.property_name(field)
             properties[name] = self.field(field, exclude=below, closed=closed)
-            if "REQUIRED" in protoopts.field_behaviors(field):
+            if "REQUIRED" in protoopts.field_behaviors(field) and not closed:
                 required.append(name)
             oneof = field.containing_oneof
             if oneof is not None:  # a proto3 optional's own oneof has one member: no constraint
@@ -288,7 +290,7 @@ class Schemas:
             schema.update(_annotations.schema_keywords(json_schema, v2=False))
             by_name = {f.name: self.property_name(f) for f in desc.fields}
             by_name.update({f.json_name: self.property_name(f) for f in desc.fields})
-            for name in json_schema.get("required", []):
+            for name in () if closed else json_schema.get("required", []):
                 name = by_name.get(name, name)
                 if name in properties and name not in required:
                     required.append(name)
@@ -310,6 +312,22 @@ class Schemas:
         if closed:
             schema["additionalProperties"] = False
         return self._closed(schema)
+
+    def _requires(self, desc: Descriptor, seen: frozenset[str] = frozenset()) -> bool:
+        """Whether ``desc``'s schema, or that of a singular message field below it
+        (what a PATCH body's ``-closed`` variant walks into), lists ``required``."""
+        if desc.full_name in seen:
+            return False
+        if (_annotations.read(desc, "schema").get("json_schema") or {}).get("required"):
+            return True
+        seen = seen | {desc.full_name}
+        for field in desc.fields:
+            if "REQUIRED" in protoopts.field_behaviors(field):
+                return True
+            nested = field.message_type
+            if nested is not None and not field.is_repeated and self._requires(nested, seen):
+                return True
+        return False
 
     def _closed(self, schema: dict[str, Any]) -> dict[str, Any]:
         if self.options.strict:
