@@ -171,3 +171,24 @@ def test_toml_out_reads_back() -> None:
     assert "max_age = 600" in text
     again = settings.build(Root, found, settings.from_toml(found, tomllib.loads(text), "out"))
     assert again == root
+
+
+def test_help_texts_are_plain_text() -> None:
+    """Help comes from the ``#:`` comments the API reference renders, whose reST
+    markup means nothing in ``grpcgw serve --help`` or docs/options.md: roles
+    become the name they point to, double backquotes go."""
+    from grpcgw.proxy import ProxyConfig
+    from grpcgw.serveconfig import ServeConfig
+
+    found = {
+        s.path: s.help
+        for root in (ServeConfig, ProxyConfig)
+        for s in settings.describe(root, with_help=True)
+    }
+    assert found[("gateway", "access_log")].endswith(
+        "off for serve_lambda and a Gateway of your own."
+    )
+    marked = {
+        path: text for path, text in found.items() if "`" in text or re.search(r":\w+:", text)
+    }
+    assert marked == {}

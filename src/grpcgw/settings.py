@@ -35,6 +35,7 @@ import functools
 import json
 import math
 import os
+import re
 import sys
 import types
 import typing
@@ -249,8 +250,20 @@ def _field_comments(cls: type) -> dict[str, str]:
                 comment.insert(0, lines[row].strip()[2:].strip())
                 row -= 1
             if comment:
-                out[item.target.id] = " ".join(comment).replace("``", "")
+                out[item.target.id] = _plain(" ".join(comment))
     return out
+
+
+#: A Sphinx cross-reference: ``:class:`~grpcgw.Gateway```, ``:func:`serve_lambda```.
+_ROLE = re.compile(r":[a-z]+:`(~?)([^`]+)`")
+
+
+def _plain(text: str) -> str:
+    """A ``#:`` comment as the plain text of ``--help`` and docs/options.md: no
+    double backquotes, and a cross-reference as its name (``~`` keeps the last part,
+    as Sphinx shows it)."""
+    text = _ROLE.sub(lambda m: m[2].rsplit(".", 1)[-1] if m[1] else m[2], text)
+    return text.replace("``", "")
 
 
 def _unwrap(hint: Any) -> tuple[Any, bool]:
