@@ -284,6 +284,34 @@ def test_every_command_says_a_mistake_after_one_prefix(args: list[str], message:
     assert result.stderr == f"grpcgw: {message}\n"
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("routes", "examples.ping.service:ShelfServicer"),
+        ("openapi", "examples.ping.service:ShelfServicer", "--format", "yaml"),
+    ],
+)
+def test_a_reader_that_stops_early_ends_the_command_quietly(args: tuple[str, ...]) -> None:
+    """`grpcgw routes ... | head -1`: the reader is gone before the output is, which
+    must not print `grpcgw: [Errno 32] Broken pipe` (nor a traceback at exit)."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # no reader at all: every write fails, whatever the timing
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "grpcgw", *args],
+            cwd=ROOT,
+            env=ENV,
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        os.close(write_end)
+    assert result.stderr == ""
+    assert result.returncode == 141  # a shell's status for a command killed by SIGPIPE
+
+
 def test_routes_show_body_and_response_body() -> None:
     result = grpcgw("routes", "examples.ping.service:ShelfServicer")
     assert result.returncode == 0, result.stderr

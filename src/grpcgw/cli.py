@@ -20,6 +20,7 @@ import contextlib
 import enum
 import importlib
 import json
+import os
 import sys
 import uuid
 from collections.abc import Sequence
@@ -787,6 +788,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     _extend_path(getattr(args, "path", ()))
     try:
         result: int = args.func(args)
+        sys.stdout.flush()  # here, not at exit: a reader gone is the BrokenPipeError below
+    except BrokenPipeError as exc:
+        if not _stdout_gone():
+            print(f"grpcgw: {exc}", file=sys.stderr)
+            return 1
+        # The reader stopped early (`grpcgw routes ... | head`): stop quietly, as a
+        # command killed by SIGPIPE does (Python ignores the signal, for sockets'
+        # sake), with its status; what is still buffered goes nowhere.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return _SIGPIPE_STATUS
     except (ImportError, ValueError, TypeError, OSError) as exc:
         if not _a_mistake(exc):
             raise  # unexpected: its traceback is what a bug report needs
@@ -795,6 +806,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"grpcgw: {exc}", file=sys.stderr)
         return 1
     return result
+
+
+#: What a shell reports for a command killed by SIGPIPE (128 + 13).
+_SIGPIPE_STATUS = 141
+
+
+def _stdout_gone() -> bool:
+    """Whether standard output is a pipe whose reader has closed it."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        return True
+    except (OSError, ValueError):
+        return False
+    try:  # nothing was left to flush: ask the descriptor
+        import select
+
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), 0)
+        return any(events & select.POLLERR for _, events in poller.poll(0))
+    except (AttributeError, OSError, ValueError):  # no poll() (Windows), no descriptor
+        return False
 
 
 def _a_mistake(exc: BaseException) -> bool:
