@@ -581,3 +581,28 @@ def test_run_until_complete_does_what_the_loops_own_does(
         seen.append((outcome, after_first, list(log)))
         loop.close()
     assert seen[0] == seen[1]
+
+
+async def test_a_streamed_response_says_how_to_read_it_in_tests() -> None:
+    """In a test (docs/testing.md), a server-streaming method's response has its
+    messages in ``stream``; ``json()`` names that instead of failing to parse an
+    empty ``body``, and ``read()`` collects the lines."""
+    servicers = [ShelfServicer()]
+    invoker = DirectInvoker(servicers)
+    gateway = Gateway(servicers, invoker=invoker)
+    try:
+        created = await gateway.handle(
+            HttpRequest("POST", "/v1/shelves", query="shelfId=sf", body=b'{"theme": "Sci-fi"}')
+        )
+        assert created.status == 201
+        watched = await gateway.handle(HttpRequest("GET", "/v1/shelves:watch"))
+        assert watched.stream is not None
+        with pytest.raises(
+            ValueError, match=r"streamed .*application/x-ndjson.*response\.read\(\)"
+        ):
+            watched.json()
+        lines = (await watched.read()).splitlines()
+        assert [json.loads(line)["result"]["name"] for line in lines] == ["shelves/sf"]
+    finally:
+        await gateway.aclose()
+        await invoker.aclose()

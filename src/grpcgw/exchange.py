@@ -120,7 +120,17 @@ class HttpResponse:
         return next((v for k, v in self.headers if k.lower() == lower), None)
 
     def json(self) -> Any:
-        """The body decoded as JSON."""
+        """The body decoded as JSON.
+
+        A streamed reply (a server-streaming method's JSON lines) has no ``body``
+        yet: collect it with ``await response.read()`` first.
+        """
+        if self.stream is not None:
+            raise ValueError(
+                "this response is streamed (a server-streaming method, "
+                f"{self.header('Content-Type') or 'no Content-Type'}): its body is in "
+                "`stream`; `await response.read()` collects it, one JSON document per line"
+            )
         return json.loads(self.body)
 
 
