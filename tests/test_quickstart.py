@@ -181,6 +181,14 @@ def test_quickstart(tmp_path: Path) -> None:
     # The zip was written where the page says, in the project it built.
     zips = list(start.glob("*/function.zip"))
     assert len(zips) == 1, "\n".join(log)
+    # What lambda-build printed is what the page shows, but for the figures that
+    # move with the wheels pip resolves (the size line) and the zip's path.
+    [build] = [c for b in blocks for c in b.commands if c.text.startswith("grpcgw lambda-build")]
+    at = next(i for i, line in enumerate(log) if line.startswith("$ grpcgw lambda-build"))
+    printed = {" ".join(line.split()) for line in log[at + 1].splitlines()}
+    for line in build.expected.splitlines():
+        if line.startswith("  ") and line.split()[0] != "size":
+            assert " ".join(line.split()) in printed, f"the page shows {line!r}:\n{log[at + 1]}"
 
 
 # -- the runner itself -------------------------------------------------------------------------
