@@ -234,7 +234,12 @@ async def test_proxy_in_front_of_a_running_server(servers: Servers) -> None:
             " with --import MODULE",
         ),
         ("examples.ping.service:", "grpcgw: 'examples.ping.service:' is not module.attribute"),
-        ("nowhere.module:Servicer", "grpcgw: No module named 'nowhere'\n"),
+        (
+            "nowhere.module:Servicer",
+            "grpcgw: No module named 'nowhere' in the current directory, the --path directories"
+            " or the installed packages (code protoc wrote into a directory such as gen/ needs"
+            " --path gen)\n",
+        ),
     ],
 )
 def test_bad_specs_are_one_line_errors(spec: str, message: str) -> None:
@@ -424,12 +429,22 @@ def test_openapi_from_a_descriptor_set(tmp_path: Path) -> None:
     assert "give a service" in nothing.stderr
 
 
+def test_a_module_missing_inside_yours_is_named_as_python_names_it(tmp_path: Path) -> None:
+    """The --path hint is for the module the command line names; a module that
+    one imports and that is not installed keeps Python's own message."""
+    (tmp_path / "myservice.py").write_text("import not_installed_anywhere\n")
+    result = grpcgw("routes", "--path", str(tmp_path), "myservice:Servicer")
+    assert result.returncode == 1
+    assert result.stderr == "grpcgw: No module named 'not_installed_anywhere'\n"
+
+
 def test_path_finds_generated_code() -> None:
     """``--path DIR`` (``-p``): where protoc wrote the code, which imports itself from there."""
     import_ = ("--import", "grpcgwtest.echo.v1.echo_pb2", "grpcgwtest.echo.v1.EchoService")
     without = grpcgw("routes", *import_)
     assert without.returncode == 1
-    assert "No module named 'grpcgwtest'" in without.stderr
+    assert "No module named 'grpcgwtest' in the current directory" in without.stderr
+    assert "needs --path gen" in without.stderr
     for flag in ("--path", "-p"):
         result = grpcgw("routes", flag, "tests/gen", *import_)
         assert result.returncode == 0, result.stderr

@@ -63,13 +63,34 @@ def _import(spec: str) -> Any:
         module_name, _, attr = spec.rpartition(".")
     if not module_name or not attr:
         raise SystemExit(f"grpcgw: {spec!r} is not module.attribute or module:attribute")
-    if str(Path.cwd()) not in sys.path:
-        sys.path.insert(0, str(Path.cwd()))
-    module = importlib.import_module(module_name)
+    module = _import_module(module_name)
     try:
         return getattr(module, attr)
     except AttributeError:
         raise SystemExit(f"grpcgw: module {module_name!r} has no attribute {attr!r}") from None
+
+
+def _import_module(name: str) -> Any:
+    """Import a module the command line names, from the current directory first.
+
+    When the module itself (or its package) is not found, the message says where
+    grpcgw looked and how to look elsewhere: protoc's code in ``gen/`` is not
+    importable from the project's root without ``--path gen``.
+    """
+    if str(Path.cwd()) not in sys.path:
+        sys.path.insert(0, str(Path.cwd()))
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        missing = exc.name or ""
+        if not missing or not (name == missing or name.startswith(missing + ".")):
+            raise  # something the module imports is missing: Python's message names it
+        raise ModuleNotFoundError(
+            f"No module named {missing!r} in the current directory, the --path directories "
+            "or the installed packages (code protoc wrote into a directory such as gen/ "
+            "needs --path gen)",
+            name=missing,
+        ) from None
 
 
 def _synthetic_event(
@@ -178,9 +199,7 @@ def _invoke_zip(args: argparse.Namespace, event: Any) -> Any:
 
 def _services(specs: Sequence[str], imports: Sequence[str]) -> list[Any]:
     for module in imports:
-        if str(Path.cwd()) not in sys.path:
-            sys.path.insert(0, str(Path.cwd()))
-        importlib.import_module(module)
+        _import_module(module)
     out: list[Any] = []
     for spec in specs:
         if ":" in spec:
