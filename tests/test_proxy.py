@@ -330,6 +330,9 @@ async def test_reload_picks_up_a_method_the_restarted_backend_added(
         {"message": "Pong", "servedBy": "v2"},
     )
     assert "17 routes (were 16)" in process.out.text
+    if trigger == "sighup":  # asked again for nothing new: the log says so
+        process.signal(signal.SIGHUP)
+        await asyncio.to_thread(process.out.until, "unchanged, still serving its 17 routes")
 
 
 async def test_reload_under_load_fails_no_request(

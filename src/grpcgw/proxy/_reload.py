@@ -136,7 +136,13 @@ class Reloader:
         self._again = True
         while self._again:
             self._again = False
-            await self.reload()
+            if await self.reload() is ReloadOutcome.UNCHANGED:
+                # Asked for (SIGHUP), so say so; a periodic reload keeps this at debug.
+                log.info(
+                    "reload: %s unchanged, still serving its %d routes",
+                    self._source.describe(),
+                    len(self._gateway.routes),
+                )
 
     async def every(self, seconds: float) -> None:
         """Reload every ``seconds`` until cancelled."""
