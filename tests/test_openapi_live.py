@@ -311,8 +311,9 @@ def _body_errors(document: dict[str, Any], case: Any) -> list[Any]:
 
 def _ignored_query_keys(server: _Server, case: Any) -> bool:
     """Whether every undocumented query key is one the gateway ignores even in strict
-    mode: ``$``-prefixed Google system parameters, and keys naming a path- or
-    body-bound field (docs/conformance-transcoding.md)."""
+    mode: ``$``-prefixed Google system parameters, keys naming a path- or
+    body-bound field (docs/conformance-transcoding.md), and a PATCH's field mask
+    (docs/openapi.md, "What the gateway accepts beyond the document")."""
     documented = {p["name"] for p in case.operation.definition.raw.get("parameters", [])}
     raw = case.operation.definition.raw
     suffix = raw["operationId"].rpartition("_")[2]
@@ -320,6 +321,8 @@ def _ignored_query_keys(server: _Server, case: Any) -> bool:
     plan = bindings[int(suffix) if suffix.isdigit() else 0].request.plan
     bound = set(plan.masked)
     bound |= {f.json_name for f in plan.message.fields if f.name in plan.masked}
+    if plan.fill_mask is not None:  # the PATCH's mask, which the body's keys fill otherwise
+        bound |= {plan.fill_mask.name, plan.fill_mask.json_name}
     for key in case.query or {}:
         if key in documented:
             continue
