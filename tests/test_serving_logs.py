@@ -100,6 +100,10 @@ async def test_proxy_logs_as_its_flags_say(servers: Servers) -> None:
     ]  # fmt: skip
     err = await run_until_logged(args, PROXY_PORT)
     check_access_lines(json_lines(err))
+    # Every line is JSON, the "serving" line that names the port among them.
+    assert [line for line in err.splitlines() if not line.startswith("{")] == []
+    [serving] = [e for e in json_lines(err) if e["message"].startswith("grpcgw proxy: http")]
+    assert (serving["level"], serving["logger"]) == ("INFO", "grpcgw.proxy")
 
 
 async def test_proxy_logs_text_by_default(servers: Servers) -> None:

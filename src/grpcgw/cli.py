@@ -20,6 +20,7 @@ import contextlib
 import enum
 import importlib
 import json
+import logging
 import os
 import sys
 import uuid
@@ -339,15 +340,26 @@ def _proxy(args: argparse.Namespace) -> int:
         address = config.http_address
         if not address.startswith("unix:"):  # the port bound, for port 0
             address = f"{address.rpartition(':')[0]}:{proxy.http_port}"
-        print(
+        _announce(
+            config,
             f"grpcgw proxy: {scheme}://{address} -> {config.target} "
             f"({len(proxy.gateway.routes)} routes from {proxy.descriptors.origin})",
-            file=sys.stderr,
-            flush=True,
         )
 
     asyncio.run(run_proxy(config, started=listening))
     return 0
+
+
+def _announce(config: ProxyConfig, line: str) -> None:
+    """The proxy's "serving" line, on standard error whatever the log level: as it
+    is, or with ``--log-format json`` as a JSON object like every other line there
+    (a log pipeline that parses the container's output as JSON lines takes it)."""
+    if config.log_format == "json":
+        from grpcgw.logs import JsonFormatter
+
+        record = logging.LogRecord("grpcgw.proxy", logging.INFO, __file__, 0, line, None, None)
+        line = JsonFormatter().format(record)
+    print(line, file=sys.stderr, flush=True)
 
 
 def _proxy_workers(config: ProxyConfig, scheme: str) -> int:
@@ -358,11 +370,10 @@ def _proxy_workers(config: ProxyConfig, scheme: str) -> int:
 
     def listening(shared: SharedAddress, pids: list[int]) -> None:
         # Each worker logs the routes it serves; the supervisor loads none.
-        print(
+        _announce(
+            config,
             f"grpcgw proxy: {scheme}://{shared.address} -> {config.target} "
             f"({len(pids)} workers, pids {', '.join(map(str, pids))})",
-            file=sys.stderr,
-            flush=True,
         )
 
     try:
