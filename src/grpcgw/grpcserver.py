@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import logging
+import os
 import socket
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -148,11 +149,37 @@ def _add_ports(
         except RuntimeError as exc:
             if chosen and _in_use(target):
                 raise _Taken(target, int(target.rpartition(":")[2])) from None
-            raise OSError(f"cannot bind gRPC server to {shown}: {exc}") from None
+            reason = _bind_failure(target) or str(exc)
+            raise OSError(f"cannot bind gRPC server to {shown}: {reason}") from None
         if bound == 0 and not address.startswith("unix"):
-            raise OSError(f"cannot bind gRPC server to {shown}")
+            why = _bind_failure(target)
+            raise OSError(f"cannot bind gRPC server to {shown}" + (f": {why}" if why else ""))
         port = port or bound
     return port
+
+
+def _bind_failure(target: str) -> str | None:
+    """Why a TCP address cannot be bound, as the OS says it (``address already in
+    use``), or ``None``: gRPC's own error only says it failed and to turn on its
+    debug log. A probe binds a socket of its own there, as gRPC would (with
+    ``SO_REUSEADDR``), and closes it."""
+    host, sep, port = target.rpartition(":")
+    if not sep or not port.isdigit() or target.startswith(("unix:", "unix-abstract:", "vsock:")):
+        return None
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        probe = socket.socket(family, socket.SOCK_STREAM)
+    except OSError:
+        return None
+    with probe:
+        try:
+            if os.name == "posix":
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, int(port)))
+        except OSError as exc:
+            return (exc.strerror or str(exc)).lower()
+    return None
 
 
 def _in_use(target: str) -> bool:
