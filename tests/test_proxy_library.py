@@ -154,14 +154,27 @@ async def test_default_selection_skips_google_packages(tmp_path: Path) -> None:
     assert named.service_names == ("google.longrunning.Operations",)
 
 
+async def test_a_module_missing_inside_one_is_named_without_the_path_hint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "needs_more_pb2.py").write_text("import not_installed_anywhere\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(DescriptorError) as info:
+        await load_descriptors(modules=["needs_more_pb2"])
+    assert str(info.value) == (
+        "cannot import module needs_more_pb2: No module named 'not_installed_anywhere'"
+    )
+
+
 async def test_modules_and_the_default_pool() -> None:
     by_module = await load_descriptors(modules=["example.v1.shelf_pb2"])
     assert by_module.pool is descriptor_pool.Default()
     assert by_module.service_names == ("example.v1.ShelfService",)
     by_name = await load_descriptors(services=["example.v1.PingService"])
     assert by_name.services == (ping_pb2.DESCRIPTOR.services_by_name["PingService"],)
-    with pytest.raises(DescriptorError, match=r"cannot import module no\.such\.module"):
+    with pytest.raises(DescriptorError, match=r"cannot import module no\.such\.module") as info:
         await load_descriptors(modules=["no.such.module"])
+    assert str(info.value).endswith("(not on sys.path; grpcgw proxy --path DIR adds a directory)")
     with pytest.raises(DescriptorError, match=r"has no service no\.such\.Service"):
         await load_descriptors(services=["no.such.Service"])
 

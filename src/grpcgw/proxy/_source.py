@@ -184,7 +184,12 @@ class DescriptorSource:
             try:
                 module = importlib.import_module(name)
             except ImportError as exc:
-                raise DescriptorError(f"cannot import module {name}: {exc}") from None
+                missing = getattr(exc, "name", None) or ""
+                hint = ""
+                if missing and (name == missing or name.startswith(missing + ".")):
+                    # The module itself is not on the path (protoc's code in gen/, say).
+                    hint = " (not on sys.path; grpcgw proxy --path DIR adds a directory)"
+                raise DescriptorError(f"cannot import module {name}: {exc}{hint}") from None
             file = getattr(module, "DESCRIPTOR", None)
             if isinstance(file, FileDescriptor):
                 files[file.name] = file
