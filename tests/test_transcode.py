@@ -801,6 +801,26 @@ def test_body_malformed(data: bytes, expected: str | None) -> None:
         assert expected in body_error(data)
 
 
+def test_a_form_that_is_not_json_says_the_body_must_be() -> None:
+    """A form post (an HTML <form>, ``curl -d a=b``) reaching a JSON body: the JSON
+    error alone ("Expecting value") does not say what to change; the content type
+    does. JSON sent with a form content type (what ``curl -d '{...}'`` does) is read."""
+    t = transcoder(body="*")
+    with pytest.raises(TranscodeError) as info:
+        t.transcode({}, "", b"string_value=a", "application/x-www-form-urlencoded")
+    assert str(info.value) == (
+        "invalid JSON body: Expecting value: line 1 column 1 (char 0) (the body was sent as "
+        "application/x-www-form-urlencoded; this method reads a JSON body)"
+    )
+    with pytest.raises(TranscodeError, match=r"sent as multipart/form-data;"):
+        t.transcode({}, "", b"--x\r\n", "multipart/form-data; boundary=x")
+    with pytest.raises(TranscodeError) as plain:
+        t.transcode({}, "", b"string_value=a", "application/json")
+    assert "sent as" not in str(plain.value)
+    form_json = t.transcode({}, "", b'{"stringValue": "a"}', "application/x-www-form-urlencoded")
+    assert as_dict(form_json) == {"string_value": "a"}
+
+
 def test_body_is_ignored_without_a_body_rule() -> None:
     assert as_dict(transcoder().transcode({}, "", b"not json")) == {}
 

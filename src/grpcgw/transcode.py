@@ -526,7 +526,7 @@ class RequestTranscoder:
             target.content_type = content_type or _OCTET_STREAM
             target.data = body
         elif body and self._has_body:
-            document = self._merge_body(message, body)
+            document = self._merge_body(message, body, content_type)
             if self._fill_mask is not None:
                 self._fill_field_mask(message, document)
             elif self._required_body is not None:
@@ -686,7 +686,7 @@ class RequestTranscoder:
 
     # -- body -------------------------------------------------------------------------
 
-    def _merge_body(self, message: Message, body: bytes) -> object:
+    def _merge_body(self, message: Message, body: bytes, content_type: str = "") -> object:
         """Parse the JSON body into ``message``; return the body field's JSON value."""
         try:
             value = _load_json(body.decode("utf-8"))
@@ -694,7 +694,9 @@ class RequestTranscoder:
             raise TranscodeError("invalid JSON body: not UTF-8") from None
         except RecursionError:
             raise TranscodeError("invalid JSON body: nested too deeply") from None
-        except (json.JSONDecodeError, _DuplicateKey, protojson.ProtoJSONError) as e:
+        except json.JSONDecodeError as e:
+            raise TranscodeError(f"invalid JSON body: {e}{_form_hint(content_type)}") from None
+        except (_DuplicateKey, protojson.ProtoJSONError) as e:
             raise TranscodeError(f"invalid JSON body: {e}") from None
         except ValueError:  # int() refuses numbers of more than 4300 digits
             raise TranscodeError("invalid JSON body: a number has too many digits") from None
@@ -705,6 +707,19 @@ class RequestTranscoder:
             return self._decoder.decode_field(value, message, field)
         except protojson.ProtoJSONError as e:
             raise TranscodeError(f"invalid JSON body: {e}") from None
+
+
+#: Form encodings, which a browser's <form> (and ``curl -d``) send: the body any
+#: content type carries is read as JSON (grpc-gateway's rule), so only when it
+#: is not JSON does the content type explain what went wrong.
+_FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def _form_hint(content_type: str) -> str:
+    media = content_type.partition(";")[0].strip().lower()
+    if media not in _FORMS:
+        return ""
+    return f" (the body was sent as {media}; this method reads a JSON body)"
 
 
 def _check_required(missing: str | None) -> None:
