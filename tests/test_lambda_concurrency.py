@@ -79,7 +79,10 @@ def test_each_worker_runs_its_own_server_on_its_own_socket(
     if mode == "direct":  # each worker calls its servicer in process: no socket, no server
         assert found == []
         assert not rt.init_errors
-        assert proc.count("serving in process (direct dispatch: inline)") == WORKERS
+        # The log comes through a reader thread: wait for the lines, then count them.
+        serving = "serving in process (direct dispatch: inline)"
+        proc.wait_for_line(serving, timeout=TIMEOUT, count=WORKERS)
+        assert proc.count(serving) == WORKERS
         assert proc.count("gRPC server listening") == 0
         return
     assert len(found) == WORKERS
@@ -92,6 +95,7 @@ def test_each_worker_runs_its_own_server_on_its_own_socket(
         with socket.socket(socket.AF_UNIX) as probe:
             probe.connect(str(path))  # a live server on each
     assert not rt.init_errors
+    proc.wait_for_line("gRPC server listening", timeout=TIMEOUT, count=WORKERS)
     assert proc.count("gRPC server listening") == WORKERS
 
 
