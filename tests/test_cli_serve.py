@@ -237,7 +237,7 @@ def test_a_mistake_is_one_line_with_its_message_alone(tmp_path: Path) -> None:
             )  # fmt: skip
             assert result.returncode == 1
             assert re.fullmatch(
-                rf"grpcgw: \[Errno 98\] .*{port}.*: address already in use\n", result.stderr
+                rf"grpcgw: cannot bind .*{port}.*: address already in use\n", result.stderr
             ), result.stderr
 
 

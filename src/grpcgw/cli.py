@@ -833,9 +833,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise  # unexpected: its traceback is what a bug report needs
         # What a user gets wrong (a module, a service, an event, a file, a setting):
         # one line, the message alone (it names the problem; the class adds nothing).
-        print(f"grpcgw: {exc}", file=sys.stderr)
+        print(f"grpcgw: {_one_line(exc)}", file=sys.stderr)
         return 1
     return result
+
+
+def _one_line(exc: BaseException) -> str:
+    """What the user reads of a mistake: its message, without the ``[Errno 98]`` that
+    ``str()`` puts before an ``OSError``'s (the message names the problem)."""
+    if isinstance(exc, OSError) and exc.errno is not None and exc.strerror:
+        names = [repr(n) for n in (exc.filename, exc.filename2) if n is not None]
+        return ": ".join([exc.strerror, " -> ".join(names)] if names else [exc.strerror])
+    return str(exc)
 
 
 #: What a shell reports for a command killed by SIGPIPE (128 + 13).
