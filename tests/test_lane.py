@@ -741,6 +741,7 @@ _RULES = RequestRules(
     max_line=100,
     max_field=50,
     max_headers=4,
+    max_head=200,
     max_body=10,
     names={"host": "Host", "content-length": "Content-Length"},
 )

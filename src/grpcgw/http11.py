@@ -93,10 +93,19 @@ class SimpleRequest:
 class RequestRules:
     """What :meth:`parse` accepts: the methods, the limits aiohttp's parser applies
     (``max_line``: the request line; ``max_field``: one header field, name and
-    value; ``max_headers``: how many), the largest body, and ``names``: aiohttp's
+    value; ``max_headers``: how many; ``max_head``: the whole head, request line,
+    fields and the blank line), the largest body, and ``names``: aiohttp's
     spelling of the header names it knows, by lower-case name."""
 
-    __slots__ = ("_max_body", "_max_field", "_max_headers", "_max_line", "_methods", "_names")
+    __slots__ = (
+        "_max_body",
+        "_max_field",
+        "_max_head",
+        "_max_headers",
+        "_max_line",
+        "_methods",
+        "_names",
+    )
 
     def __init__(
         self,
@@ -105,6 +114,7 @@ class RequestRules:
         max_line: int,
         max_field: int,
         max_headers: int,
+        max_head: int,
         max_body: int,
         names: Mapping[str, str],
     ) -> None:
@@ -112,13 +122,14 @@ class RequestRules:
         self._max_line = max_line
         self._max_field = max_field
         self._max_headers = max_headers
+        self._max_head = max_head
         self._max_body = max_body
         self._names = dict(names)
 
     def parse(self, data: bytes) -> SimpleRequest | None:
         """``data`` as one whole request of the simplest shape, or ``None``."""
         end = data.find(_HEAD_END)
-        if end < 0:
+        if end < 0 or end + 4 > self._max_head:
             return None
         lines = data[:end].split(b"\r\n")
         line = lines[0]

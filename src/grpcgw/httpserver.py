@@ -332,6 +332,27 @@ def _classify(exc: BaseException | None, data: bytes, limits: HttpLimits) -> tup
 _ANSWER = "grpcgw_answer"
 
 
+#: What a piece of a packet fed to aiohttp's parser is (see :meth:`_Parser._cut`).
+_HEAD_PART, _HEAD_WHOLE, _BODY_KNOWN, _BODY_OPEN = range(4)
+#: ``_Parser._body_left`` of a body whose end is not known (it may hold ``\r\n\r\n``).
+_UNKNOWN = -1
+
+
+def _too_large(limit: int) -> BadHttpMessage:
+    exc = BadHttpMessage(f"request head larger than {limit} bytes")
+    setattr(exc, _ANSWER, (431, Code.RESOURCE_EXHAUSTED, f"request head larger than {limit} bytes"))
+    return exc
+
+
+def _head_size(message: Any) -> int:
+    """The bytes of a parsed request head: its line, fields and blank line, as sent
+    but for whitespace around the values."""
+    size = len(message.method) + len(message.path) + 14  # " ", " HTTP/1.1\r\n", "\r\n"
+    for name, value in message.raw_headers:
+        size += len(name) + len(value) + 4
+    return size
+
+
 class _Parser:
     """aiohttp's request parser, fed message by message, with errors classified.
 
@@ -340,14 +361,48 @@ class _Parser:
     never be answered. A packet holding more than one request head is fed one
     head at a time; a failure after the first is held back and raised at the
     next call, which :meth:`_EdgeHandler.data_received` makes at once.
+
+    It also bounds the request head as a whole (``max_head_size``), which
+    aiohttp does not: the bytes of the head under way are counted across packets
+    (its ``\r\n\r\n`` may be split between two) and a head growing beyond the
+    limit is refused before aiohttp's parser holds it. A ``Content-Length`` body
+    is fed apart from what follows it, so the next head is counted from its
+    first byte. A chunked body's end is llhttp's to find: a head that begins in
+    the same read is what follows the read's last ``\r\n\r\n``, and a whole
+    head in that read is measured from what the parser made of it (line, names,
+    values), refused beyond the limit after aiohttp parsed it. Only where a read
+    carries the end of a chunked body, then a whole request with a body, then the
+    start of a head, is that head's start unknown: it is counted from the next
+    read. Either way aiohttp holds at most one read (asyncio's 256 KiB) beyond
+    the limit.
     """
 
-    __slots__ = ("_limits", "_parser", "_payload", "held")
+    __slots__ = (
+        "_body_left",
+        "_head",
+        "_head_tail",
+        "_limits",
+        "_max_head",
+        "_over",
+        "_parser",
+        "_payload",
+        "held",
+    )
 
     def __init__(self, parser: Any, limits: HttpLimits) -> None:
         self._parser = parser
         self._limits = limits
+        self._max_head = limits.max_head_size
         self._payload: Any = None  # the body of the last request, while it arrives
+        #: Bytes of the request head under way, counted across packets (0 between heads).
+        self._head = 0
+        #: Its last three bytes, where a ``\r\n\r\n`` split across packets starts.
+        self._head_tail = b""
+        #: Bytes left of the ``Content-Length`` body under way; None for a chunked
+        #: body, ``_UNKNOWN`` where not known.
+        self._body_left: int | None = None
+        #: The head limit was passed: the connection ends with the 431, nothing more.
+        self._over = False
         #: An error found after the requests this packet completed, for the next call.
         self.held: BaseException | None = None
 
@@ -370,22 +425,24 @@ class _Parser:
         if self.held is not None:
             held, self.held = self.held, None
             raise held
-        payload = self._payload
-        if payload is None or payload.is_eof():  # not in a body: maybe several heads
-            end = data.find(_HEAD_END) + 4
-            if 3 < end < len(data):
-                return self._by_message(data, end)
-        # The common case, inline: a head ending the packet, or body bytes.
-        try:
-            result = self._parser.feed_data(data)
-        except HttpProcessingError as exc:
-            self._failed(exc, data)
-            raise
-        messages = result[0]
-        if messages:
-            payload = messages[-1][1]
-            self._payload = None if payload is EMPTY_PAYLOAD else payload
-        return result
+        if self._over:
+            return [], False, b""
+        if not self._in_body():
+            if not self._head:
+                # The common case, inline: one whole head within the limit, ending the packet.
+                end = data.find(_HEAD_END) + 4
+                if 3 < end == len(data) <= self._max_head:
+                    result = self._feed(data)
+                    self._settle(data, result[0], _HEAD_WHOLE)
+                    return result
+        elif self._body_left is not None and 0 < len(data) <= self._body_left:
+            # Body bytes, the body's end not beyond them.
+            result = self._feed(data)
+            self._body_left -= len(data)
+            return result
+        if not data:
+            return self._feed(data)
+        return self._pieces(data)
 
     def _feed(self, data: bytes) -> Any:
         try:
@@ -405,31 +462,103 @@ class _Parser:
         if payload is not None and not payload.is_eof() and payload.exception() is None:
             payload.set_exception(exc)  # the request reading its body learns of it
 
-    def _by_message(self, data: bytes, end: int) -> Any:
-        """Feed ``data`` one request head at a time (``end``: just past the first)."""
+    def _pieces(self, data: bytes) -> Any:
+        """Feed ``data`` a piece at a time: each head alone, each known body alone."""
         messages: list[Any] = []
-        while True:
+        upgraded, tail = False, b""
+        while data:
             try:
-                found, upgraded, tail = self._feed(data[:end])
+                piece, data, kind = self._cut(data)
+                found, upgraded, tail = self._feed(piece)
+                if kind == _BODY_OPEN:  # heads that followed a chunked body's end
+                    for at, (message, _) in enumerate(found):
+                        if _head_size(message) > self._max_head:
+                            messages.extend(found[:at])
+                            raise self._refuse()
+                messages.extend(found)
+                self._settle(piece, found, kind)
             except HttpProcessingError as exc:
                 if not messages:
                     raise
                 self.held = exc
                 return messages, False, b""
-            messages.extend(found)
-            data = data[end:]
             if upgraded:
                 return messages, True, tail + data
-            payload = self._payload
-            end = data.find(_HEAD_END) + 4
-            if not 3 < end < len(data) or (payload is not None and not payload.is_eof()):
-                try:
-                    found, upgraded, tail = self._feed(data)
-                except HttpProcessingError as exc:
-                    self.held = exc
-                    return messages, False, b""
-                messages.extend(found)
-                return messages, upgraded, tail
+        return messages, upgraded, tail
+
+    def _in_body(self) -> bool:
+        payload = self._payload
+        return payload is not None and not payload.is_eof()
+
+    def _cut(self, data: bytes) -> tuple[bytes, bytes, int]:
+        """The next piece of ``data`` to feed, the rest, and what the piece is;
+        ``HttpProcessingError`` (431) where it would take a head beyond the limit."""
+        if self._in_body():
+            left = self._body_left
+            if left is None or left <= 0:
+                return data, b"", _BODY_OPEN
+            return data[:left], data[left:], _BODY_KNOWN
+        tail = self._head_tail
+        at = (tail + data).find(_HEAD_END) if tail else data.find(_HEAD_END)
+        if at < 0:
+            if self._head + len(data) > self._max_head:
+                raise self._refuse()
+            return data, b"", _HEAD_PART
+        end = at + 4 - len(tail)
+        if self._head + end > self._max_head:
+            raise self._refuse()
+        return data[:end], data[end:], _HEAD_WHOLE
+
+    def _refuse(self) -> BadHttpMessage:
+        self._over = True
+        return _too_large(self._max_head)
+
+    def _settle(self, piece: bytes, found: list[Any], kind: int) -> None:
+        """Where the parser stands after ``piece`` (what :meth:`_cut` said it was)."""
+        if kind == _BODY_KNOWN:
+            assert self._body_left is not None
+            self._body_left -= len(piece)
+            return
+        if kind == _HEAD_PART and not found:
+            self._head += len(piece)
+            self._head_tail = (self._head_tail + piece)[-3:]
+            return
+        # Where a chunked body is under way, _head_tail holds the last bytes it was fed.
+        before = self._head_tail if kind == _BODY_OPEN else b""
+        ended_chunked = kind == _BODY_OPEN and self._body_left is None
+        self._head, self._head_tail = 0, b""
+        if found:
+            message, payload = found[-1]
+            chunked = bool(getattr(message, "chunked", False))
+            if self._in_body():
+                if kind == _HEAD_WHOLE and not chunked:  # nothing of its body fed yet
+                    length = message.headers.get(hdrs.CONTENT_LENGTH)
+                    self._body_left = int(length) if length is not None else _UNKNOWN
+                else:
+                    self._body_left = None if chunked else _UNKNOWN
+                    if chunked:
+                        self._head_tail = piece[-3:]
+                return
+            # The last message is whole: it ended with its head or a chunked body
+            # (so at the packet's last \r\n\r\n), or with a body of known length.
+            ended_chunked = payload is EMPTY_PAYLOAD or chunked
+        if self._in_body():
+            if self._body_left is None:
+                self._head_tail = (before + piece)[-3:]
+            return
+        self._body_left = None
+        if kind == _HEAD_WHOLE or not ended_chunked:
+            return  # at a head's start (or, after a Content-Length body, not known)
+        # Out of a chunked body (or past a head) in this piece: the head under way is
+        # what follows the last \r\n\r\n (which may have begun in the packet before).
+        joined = before + piece
+        at = joined.rfind(_HEAD_END)
+        if at >= 0:
+            self._head = len(joined) - at - 4
+            if self._head:
+                self._head_tail = joined[-3:]
+            if self._head > self._max_head:
+                raise self._refuse()
 
 
 class _EdgeHandler(RequestHandler):
@@ -1198,6 +1327,7 @@ def _make_lane(app: web.Application, limits: HttpLimits) -> _Lane | None:
         max_line=limits.max_request_line,
         max_field=limits.max_header_size,
         max_headers=limits.max_headers,
+        max_head=limits.max_head_size,
         max_body=router.max_body,
         names=names,
     )

@@ -1,4 +1,4 @@
-"""Limits on what an HTTP client may hold of the server: time, connections, header sizes.
+"""Limits on what an HTTP client may hold of the server: time, connections, head sizes.
 
 One frozen record of plain numbers, shared by ``serve_local``, ``grpcgw proxy``
 and :func:`grpcgw.web.start_server`. Pure (stdlib only): the aiohttp shell in
@@ -68,6 +68,18 @@ class HttpLimits:
         default=128, metadata={"help": "most header fields in a request (431 beyond)"}
     )
 
+    #: Largest request head in bytes: the request line, the header fields and the
+    #: blank line that ends them. Counted as the head arrives, across packets, so a
+    #: client cannot make the server hold ``max_headers`` fields of
+    #: ``max_header_size`` bytes each (about 1 MiB, ~1.8 MB once parsed) per
+    #: connection; 64 KiB holds the 60 KiB of metadata a gRPC call may carry.
+    max_head_size: int = field(
+        default=65536,
+        metadata={
+            "help": "largest request head (request line and header fields) in bytes (431 beyond)"
+        },
+    )
+
     def __post_init__(self) -> None:
         for f in fields(self):
             value = getattr(self, f.name)
@@ -80,6 +92,14 @@ class HttpLimits:
                     raise ValueError(f"HttpLimits.{f.name} must be a positive number or None")
             elif not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"HttpLimits.{f.name} must be a positive integer")
+        # A head holds its request line and any one field whole: a smaller head limit
+        # would silently replace those limits (a 431 where their 414 or 431 is due).
+        for other in ("max_request_line", "max_header_size"):
+            if self.max_head_size < getattr(self, other):
+                raise ValueError(
+                    f"HttpLimits.max_head_size ({self.max_head_size}) must be at least "
+                    f"{other} ({getattr(self, other)})"
+                )
 
     @classmethod
     def from_strings(cls, values: dict[str, str]) -> HttpLimits:
