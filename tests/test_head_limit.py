@@ -281,6 +281,61 @@ async def test_a_chunked_body_then_a_head() -> None:
         _assert_refused(exc)
 
 
+@pytest.mark.parametrize("chunked", [False, True])
+async def test_a_head_after_a_body_that_paused_the_parser(chunked: bool) -> None:
+    # A body beyond its reader's high water pauses aiohttp's parser, which may keep
+    # the rest of what it was fed (here, after a chunk: the body's end and the next
+    # head) and parse it when resumed (feed_data(b"")): that head is measured too.
+    loop = asyncio.get_running_loop()
+    protocol = BaseProtocol(loop)
+    raw = HttpRequestParser(
+        protocol, loop, 2**16, max_line_size=8190, max_field_size=8190, max_headers=128
+    )
+    parser = _Parser(raw, HttpLimits(max_head_size=LIMIT))
+    protocol._parser = parser  # type: ignore[assignment]  # as RequestHandler wires it
+    body = b"f" * 300_000
+    if chunked:
+        framing = b"Transfer-Encoding: chunked"
+        body = b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body)
+    else:
+        framing = b"Content-Length: %d" % len(body)
+    post = b"POST /p HTTP/1.1\r\nHost: x\r\n" + framing + b"\r\n\r\n" + body
+    for size in (LIMIT, LIMIT + 1):
+        paths: list[str] = []
+        paused = False
+        error: HttpProcessingError | None = None
+        data = post + _head(size, b"GET /next HTTP/1.1")
+        for _ in range(100):
+            try:
+                messages, _, _ = parser.feed_data(data)
+            except HttpProcessingError as exc:
+                error = exc
+                break
+            data = b""
+            paused = paused or protocol._reading_paused
+            paths += [m.path for m, _ in messages]
+            for _, payload in messages:
+                payload.read_nowait(-1)  # the handler reads the body
+            if "/next" in paths:
+                break
+            protocol._reading_paused = False
+        assert paths[:1] == ["/p"]
+        assert paused or not chunked  # the chunked body paused the parser mid-read
+        if size == LIMIT:
+            assert paths == ["/p", "/next"]
+        else:
+            assert paths == ["/p"]
+            assert error is not None
+            assert getattr(error, _ANSWER)[0] == 431
+        parser = _Parser(
+            HttpRequestParser(
+                protocol, loop, 2**16, max_line_size=8190, max_field_size=8190, max_headers=128
+            ),
+            HttpLimits(max_head_size=LIMIT),
+        )
+        protocol._parser = parser  # type: ignore[assignment]
+
+
 # -- settings --------------------------------------------------------------------------
 
 

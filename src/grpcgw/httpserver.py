@@ -364,17 +364,20 @@ class _Parser:
 
     It also bounds the request head as a whole (``max_head_size``), which
     aiohttp does not: the bytes of the head under way are counted across packets
-    (its ``\r\n\r\n`` may be split between two) and a head growing beyond the
+    (its ``CRLF CRLF`` may be split between two) and a head growing beyond the
     limit is refused before aiohttp's parser holds it. A ``Content-Length`` body
     is fed apart from what follows it, so the next head is counted from its
     first byte. A chunked body's end is llhttp's to find: a head that begins in
-    the same read is what follows the read's last ``\r\n\r\n``, and a whole
+    the same read is what follows the read's last ``CRLF CRLF``, and a whole
     head in that read is measured from what the parser made of it (line, names,
     values), refused beyond the limit after aiohttp parsed it. Only where a read
     carries the end of a chunked body, then a whole request with a body, then the
     start of a head, is that head's start unknown: it is counted from the next
     read. Either way aiohttp holds at most one read (asyncio's 256 KiB) beyond
-    the limit.
+    the limit. (Where aiohttp's parser pauses, its queue of requests or a body's
+    reader being full, it keeps the rest of a read for later: heads it finds there
+    are measured as after a chunked body, the next one counted from the next
+    read, within the same bound.)
     """
 
     __slots__ = (
@@ -441,8 +444,24 @@ class _Parser:
             self._body_left -= len(data)
             return result
         if not data:
-            return self._feed(data)
+            return self._resumed()
         return self._pieces(data)
+
+    def _resumed(self) -> Any:
+        """``feed_data(b"")``: aiohttp resuming a parser that paused (its queue of
+        requests or a body's reader full) on what it kept of an earlier read."""
+        messages, upgraded, tail = self._feed(b"")
+        for at, (message, _) in enumerate(messages):
+            if _head_size(message) > self._max_head:
+                if not at:
+                    raise self._refuse()
+                self.held = self._refuse()
+                return messages[:at], False, b""
+        if messages:  # where what it kept ends is the parser's to know
+            self._head, self._head_tail = 0, b""
+            chunked = bool(getattr(messages[-1][0], "chunked", False))
+            self._body_left = None if self._in_body() and chunked else _UNKNOWN
+        return messages, upgraded, tail
 
     def _feed(self, data: bytes) -> Any:
         try:
