@@ -542,6 +542,20 @@ def create_app(
     return app
 
 
+def _as_created(
+    app: web.Application, resource: GatewayResource, status_errors: Any
+) -> tuple[list[Any], set[str]] | None:
+    """``app``'s middlewares and the exact paths of its other resources, while it is
+    as :func:`create_app` made it (grpcgw's error middleware first, the gateway at
+    the root, every other resource an exact path); else ``None``: what both the
+    lean handler and the fast lane need before they may answer for aiohttp."""
+    middlewares = list(app.middlewares)
+    if not middlewares or middlewares[0] is not status_errors or resource._prefix:
+        return None
+    exact = _exact_paths(app, resource)
+    return None if exact is None else (middlewares, exact)
+
+
 def _exact_paths(app: web.Application, resource: GatewayResource) -> set[str] | None:
     """The paths of the application's other resources, if all are exact paths."""
     exact: set[str] = set()
@@ -568,12 +582,10 @@ def _fast_handler(app: web.Application, resource: GatewayResource, status_errors
     target) or that carries ``Expect``, and every request the gateway does not
     route, goes through ``Application._handle``.
     """
-    middlewares = list(app.middlewares)
-    if not middlewares or middlewares[0] is not status_errors or resource._prefix:
+    lean = _as_created(app, resource, status_errors)
+    if lean is None:
         return None
-    exact = _exact_paths(app, resource)
-    if exact is None:
-        return None
+    middlewares, exact = lean
     chain: Any = resource._handle
     for middleware in reversed(middlewares):
         if getattr(middleware, "__middleware_version__", None) != 1:
@@ -660,13 +672,11 @@ def _lane_router(
     """The fast lane's router for ``app``, where the lane answers as aiohttp would:
     grpcgw's error middleware first, and no other but grpcgw's own that say how
     (:data:`LANE_AWARE`, the proxy's probes and counting)."""
-    middlewares = list(app.middlewares)
-    if not middlewares or middlewares[0] is not status_errors or resource._prefix:
-        return None
-    exact = _exact_paths(app, resource)
+    lean = _as_created(app, resource, status_errors)
     gateway = resource.gateway
-    if exact is None or not gateway._plain_replies or not resource._routes:
+    if lean is None or not gateway._plain_replies or not resource._routes:
         return None
+    middlewares, exact = lean
     wraps = []
     for middleware in middlewares[1:]:
         aware = getattr(middleware, LANE_AWARE, None)
