@@ -465,8 +465,9 @@ def _settings_arguments(
             p_action: Any = argparse.BooleanOptionalAction
             group.add_argument(*setting.flags, action=p_action, **common)
         elif setting.kind is tuple:
+            items = "DIR" if setting.key.endswith("_dirs") else "NAME"
             group.add_argument(
-                *setting.flags, action="append", type=parse, metavar="NAME[,...]", **common
+                *setting.flags, action="append", type=parse, metavar=f"{items}[,...]", **common
             )
         else:
             choices = setting.choices
@@ -499,6 +500,8 @@ def _serve(args: argparse.Namespace) -> int:
         head = "# grpcgw serve: the effective configuration (flag > environment > file > default)\n"
         sys.stdout.write(head + to_toml(serve_settings(), config, merged.origins))
         return 0
+    if config.reload:
+        return _serve_reloading(args, config, merged)
     servicers = [_made(spec, "module:ServicerClass") for spec in args.servicer]
     interceptors = [_made(spec, "module:InterceptorClass") for spec in config.interceptors]
 
@@ -524,6 +527,26 @@ def _serve(args: argparse.Namespace) -> int:
     except WorkersError as exc:
         raise SystemExit(f"grpcgw: {exc}") from None
     return 0
+
+
+def _serve_reloading(args: argparse.Namespace, config: Any, merged: Any) -> int:
+    """``grpcgw serve --reload``: the same command, ``--no-reload``, as a child process
+    started again on each change (:mod:`grpcgw.reload`); it imports none of the
+    servicers itself. Port 0 is chosen here, once, so every child listens alike."""
+    from grpcgw.logs import configure
+    from grpcgw.reload import FileWatcher, Reloader, fixed_port
+
+    configure("json" if config.log_format == "json" else "text", config.log_level)
+    command = [sys.executable, "-m", "grpcgw", *args.argv, "--no-reload"]
+    command += ["--http-address", fixed_port(config.http_address)]
+    command += ["--grpc-address", fixed_port(config.grpc_address)]
+    dirs = list(config.reload_dirs) or [os.getcwd(), *args.path]
+    for d in dirs:
+        if not os.path.isdir(d):
+            raise SystemExit(f"grpcgw: --reload-dir {d}: no such directory")
+    config_file = args.config or os.environ.get("GRPCGW_CONFIG")
+    files = [config_file] if config_file else []
+    return Reloader(command, FileWatcher(dirs, files), grace=config.grace).run()
 
 
 def _serve_parser(sub: Any, with_help: bool) -> None:
@@ -815,6 +838,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     # Help texts come from the source of the settings' dataclasses: read only for --help.
     args = _parser(with_help="-h" in argv or "--help" in argv).parse_args(argv)
+    args.argv = argv  # what serve --reload runs again, in a child process
     _extend_path(getattr(args, "path", ()))
     try:
         result: int = args.func(args)

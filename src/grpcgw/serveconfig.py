@@ -50,6 +50,11 @@ class ServeConfig:
     #: Processes serving (each the gRPC server and the gateway, on the same addresses):
     #: 1 serves from this process; more fork workers under a supervisor (docs/workers.md).
     workers: int = 1
+    #: Development: serve from a child process, started again whenever a .py file under
+    #: the watched directories (or the config file) changes (docs/options.md, --reload).
+    reload: bool = False
+    #: The directories reload watches (default: the working directory and --path's).
+    reload_dirs: tuple[str, ...] = field(default=(), metadata={"flag": "reload-dir"})
     #: Server interceptors, in order: module:Class (made with no arguments) or
     #: module:instance; all grpc.aio.ServerInterceptor or all grpc.ServerInterceptor.
     interceptors: tuple[str, ...] = field(default=(), metadata={"flag": "interceptor"})
@@ -63,6 +68,10 @@ class ServeConfig:
             )
         if self.workers < 1:
             raise ValueError(f"workers must be 1 or more, not {self.workers}")
+        if self.reload and self.workers > 1:
+            raise ValueError(
+                f"reload serves from one process: it cannot go with workers = {self.workers}"
+            )
 
 
 def serve_settings(*, with_help: bool = False) -> tuple[settings.Setting, ...]:
