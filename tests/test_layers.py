@@ -66,7 +66,7 @@ def test_lambda_build_needs_only_the_stdlib() -> None:
 def test_template_engine_cors_logs_limits_settings_and_explorer_need_only_the_stdlib() -> None:
     result = _run(
         "import grpcgw.httprule, grpcgw.routing, grpcgw.cors, grpcgw.logs, grpcgw.limits\n"
-        "import grpcgw.records, grpcgw.contentcoding, grpcgw.reload\n"
+        "import grpcgw.records, grpcgw.contentcoding, grpcgw.reload, grpcgw.compression\n"
         "import grpcgw.settings, grpcgw.serveconfig, grpcgw.explorer, grpcgw.workers",
         {"aiohttp", "grpc", "google"},
     )

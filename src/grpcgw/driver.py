@@ -77,6 +77,7 @@ class Driver:
 
     __slots__ = (
         "_access",
+        "_compress_min",
         "_connect",
         "_cors",
         "_error_hook",
@@ -117,6 +118,8 @@ class Driver:
         # Measured here only where no channel the gateway made enforces it.
         self._reply_limit = options.max_response_message if check_reply_size else None
         self._timeout = None if options.timeout is None else min(options.timeout, MAX_TIMEOUT)
+        #: ``None`` when off (the default): one attribute check per request.
+        self._compress_min = options.compress_min_size
         self._outgoing = outgoing or OutgoingHeaders()
         #: ``None`` when off: one attribute check per request.
         self._access = access_log
@@ -144,6 +147,8 @@ class Driver:
             code, response = self._failed(request, exc)
         if self._cors is not None:
             self.add_cors(request, response)
+        if self._compress_min is not None:
+            response = self.compress(request, response)
         head = request.method == "HEAD" and route.http_method != "HEAD"
         if entry is not None:
             entry.status = response.status
@@ -154,6 +159,16 @@ class Driver:
         if entry is not None and (response.stream is None or head):
             self._log(request, entry, code, len(response.body))
         return response
+
+    def compress(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        """``response`` gzipped for ``request`` where ``compress_min_size`` and
+        :mod:`grpcgw.compression`'s rules allow (before a HEAD's body is dropped, so
+        that its headers are GET's)."""
+        if self._compress_min is None:
+            return response
+        from grpcgw.compression import compress_response
+
+        return compress_response(request.headers, response, self._compress_min)
 
     async def _exchange(
         self, request: HttpRequest, match: Match[Route], route: Route, entry: _Entry | None

@@ -614,6 +614,7 @@ class Gateway:
             return self._driver.answer_error(request, error, start=start)
         if self._cors:
             self._driver.add_cors(request, response)
+        response = self._driver.compress(request, response)
         self._driver.log(request, None, response, Code.OK, start)
         return response
 

@@ -99,6 +99,10 @@ class GatewayOptions:
     enums_as_ints: bool = False
     #: Indent the JSON output by this many spaces (``None``: compact).
     indent: int | None = None
+    #: Gzip a whole response body of at least this many bytes (JSON, text) for a
+    #: client whose Accept-Encoding takes gzip; streams never. ``None``: never
+    #: (docs/options.md, "Response compression").
+    compress_min_size: int | None = None
 
     # -- call ---------------------------------------------------------------------
     #: Deadline applied to every gRPC call, in seconds (``None``: none, unless the
@@ -277,4 +281,5 @@ _CHECKS: dict[str, Callable[[str, object], None]] = {
     "max_request_body": _size(0, None, optional=False),
     "max_response_message": _size(1, _INT32_MAX, optional=True),
     "indent": _size(0, 64, optional=True),
+    "compress_min_size": _size(0, None, optional=True),
 }
