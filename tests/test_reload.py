@@ -129,8 +129,13 @@ def test_the_config_file_is_watched_too(tmp_path: Path) -> None:
         process.out.until("serve.toml changed: restarting")
         _listening(process, 2)
         assert urllib.request.urlopen(url + "/explore", timeout=10).status == 200
-        process.signal(signal.SIGTERM)
+        # SIGHUP (a terminal that closes) stops it as it stops serve: the child drains once.
+        process.signal(signal.SIGHUP)
         assert process.proc.wait(30) == 0
+        out = process.out.drain()
+        assert out.count("shutting down") == 2
+        with pytest.raises(urllib.error.URLError):
+            urllib.request.urlopen(url + "/explore", timeout=10)
     finally:
         process.stop()
 

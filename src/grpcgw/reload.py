@@ -132,10 +132,8 @@ class Reloader:
         self._child: subprocess.Popen[bytes] | None = None
 
     def run(self) -> int:
-        previous = {
-            sig: signal.signal(sig, self._on_signal)
-            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-        }
+        stops = [getattr(signal, name, None) for name in ("SIGINT", "SIGTERM", "SIGHUP")]
+        previous = {sig: signal.signal(sig, self._on_signal) for sig in stops if sig is not None}
         try:
             log.info("watching for changes in %s", ", ".join(self.watcher.dirs) or "no directory")
             self._start()
@@ -192,7 +190,7 @@ class Reloader:
         if child is None or child.poll() is not None:
             return
         # SIGHUP stops the reloader as it stops serve_local; the child gets SIGTERM.
-        child.send_signal(signal.SIGTERM if sig == signal.SIGHUP else sig)
+        child.send_signal(signal.SIGTERM if sig == getattr(signal, "SIGHUP", None) else sig)
         try:
             child.wait(self.stop_timeout)
         except subprocess.TimeoutExpired:
