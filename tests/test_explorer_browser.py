@@ -8,12 +8,20 @@ served the page and shows ``{"message": "Pong"}``. Every request the page
 makes stays on that gateway's origin (and under ``/prod/``): no CDN, no
 validator badge.
 
-``GRPCGW_UPDATE_SCREENSHOTS=1`` writes the screenshot kept in the docs
-(docs/img/explorer.png); otherwise it goes to a temporary directory.
+A server-streaming method's reply is shown message by message while the
+stream is open (the servicer holds it after its first message until the test
+lets it go), for NDJSON and for server-sent events, then as a list of JSON
+messages ending in the error line, never as "can't parse JSON"; on Lambda the
+buffered stream is shown the same way.
+
+``GRPCGW_UPDATE_SCREENSHOTS=1`` writes the screenshots kept in the docs
+(docs/img/explorer.png, docs/img/explorer-stream.png); otherwise they go to a
+temporary directory.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from collections.abc import AsyncIterator
@@ -21,8 +29,10 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import grpc
 import pytest
 import pytest_asyncio
+from grpcgwtest.stream.v1 import stream_pb2, stream_pb2_grpc
 
 from examples.ping.service import PingServicer, ShelfServicer
 from grpcgw import GatewayOptions, LambdaOptions, serve_lambda, start_local
@@ -37,12 +47,34 @@ playwright = require_chromium()
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 SCREENSHOT = ROOT / "docs" / "img" / "explorer.png"
+STREAM_SCREENSHOT = ROOT / "docs" / "img" / "explorer-stream.png"
+
+
+class Counter(stream_pb2_grpc.StreamServiceServicer):
+    """``GET /count/{n}``: the numbers 0 to n-1, failing before number ``failAt``;
+    with ``hold``, it waits after the first one until the test lets it go."""
+
+    def __init__(self) -> None:
+        self.release = asyncio.Event()
+        self.holding = asyncio.Event()
+
+    async def Count(self, request: Any, context: Any) -> AsyncIterator[stream_pb2.Num]:
+        for i in range(request.n):
+            if request.fail_at == i + 1:
+                await context.abort(grpc.StatusCode.FAILED_PRECONDITION, f"failed at {i + 1}")
+            yield stream_pb2.Num(value=i)
+            if request.hold and i == 0:
+                self.holding.set()
+                await self.release.wait()
 
 
 class World:
     local: LocalServer
     local_url: str
     lambda_url: str  # .../prod
+    counter: Counter
+    streams: LocalServer
+    streams_url: str
     browser: Any
 
 
@@ -53,9 +85,13 @@ async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World
         PingServicer(), ShelfServicer(), http_address="127.0.0.1:0", grpc_address="127.0.0.1:0"
     )
     w.local_url = f"http://127.0.0.1:{w.local.http_port}"
+    w.counter = Counter()
+    w.streams = await start_local(w.counter, http_address="127.0.0.1:0", grpc_address="127.0.0.1:0")
+    w.streams_url = f"http://127.0.0.1:{w.streams.http_port}"
     handler = serve_lambda(
         PingServicer(),
         ShelfServicer(),
+        Counter(),
         lambda_options=LambdaOptions(socket_dir=str(tmp_path_factory.mktemp("sock"))),
         options=GatewayOptions(api_docs=True),
     )
@@ -68,6 +104,7 @@ async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World
             await w.browser.close()
             await runner.cleanup()
             handler.stop()
+            await w.streams.stop()
             await w.local.stop()
 
 
@@ -182,6 +219,218 @@ async def test_the_page_with_a_trailing_slash_finds_its_files(world: World) -> N
         assert any(
             url.startswith(world.lambda_url + "/docs/swagger-ui-bundle.js") for url in requests
         )
+        assert errors == []
+    finally:
+        await context.close()
+
+
+# -- server streams -----------------------------------------------------------------------
+
+
+async def _try_count(page: Any, *, n: int, fail_at: int, hold: bool, accept: str = "") -> Any:
+    """Open ``GET /count/{n}``, fill it in and press "Execute"; the operation's block."""
+    operation = page.locator("#operations-StreamService-StreamService_Count")
+    await operation.locator(".opblock-summary").click()
+    await operation.locator("button.try-out__btn").click()
+    await operation.locator("tr[data-param-name='n'] input").fill(str(n))
+    await operation.locator("tr[data-param-name='failAt'] input").fill(str(fail_at))
+    await operation.locator("tr[data-param-name='hold'] select").select_option(
+        "true" if hold else "false"
+    )
+    if accept:  # the 200 response's media type, which sets Accept
+        await operation.locator(
+            ".response-control-media-type--accept-controller select"
+        ).select_option(accept)
+    await operation.locator("button.execute").click()
+    return operation
+
+
+async def _shown_items(where: Any) -> list[tuple[str, str, Any]]:
+    """The stream items shown in ``where``: (kind, label, the JSON shown)."""
+    items = []
+    for item in await where.locator(".grpcgw-stream-item").all():
+        kind = (await item.get_attribute("class") or "").split()[-1].removeprefix("grpcgw-stream-")
+        label = await item.locator(".grpcgw-stream-label").inner_text()
+        items.append((kind, label.strip(), json.loads(await item.locator("pre").inner_text())))
+    return items
+
+
+async def _watch_a_held_stream(world: World, page: Any, accept: str) -> Any:
+    """Count 0..3 failing at 4, held after 0: the page shows 0 while the servicer
+    holds the stream open, then everything once it lets go. The operation's block."""
+    world.counter.release = asyncio.Event()
+    world.counter.holding = asyncio.Event()
+    operation = await _try_count(page, n=4, fail_at=4, hold=True, accept=accept)
+    live = operation.locator(".grpcgw-stream-live")
+    await live.locator(".grpcgw-stream-message").first.wait_for(timeout=20_000)
+    # The first message is on the page while the servicer still holds the stream open.
+    assert world.counter.holding.is_set()
+    assert not world.counter.release.is_set()
+    assert await _shown_items(live) == [("message", "#1", {"value": "0"})]
+    assert "the stream is open" in await live.locator(".grpcgw-stream-summary").inner_text()
+    assert await operation.locator(".live-responses-table").count() == 0
+
+    world.counter.release.set()
+    reply = operation.locator(".live-responses-table tr.response")
+    await reply.locator(".grpcgw-stream-error").wait_for(timeout=20_000)
+    # The finished stream is shown in Swagger UI's panel, not above it any more.
+    await live.wait_for(state="detached", timeout=20_000)
+    assert (await reply.locator(".response-col_status").inner_text()).strip() == "200"
+    assert await _shown_items(reply) == [
+        ("message", "#1", {"value": "0"}),
+        ("message", "#2", {"value": "1"}),
+        ("message", "#3", {"value": "2"}),
+        ("error", "Error: FAILED_PRECONDITION (9): failed at 4", {
+            "code": 9, "message": "failed at 4", "details": []
+        }),
+    ]  # fmt: skip
+    summary = await reply.locator(".grpcgw-stream-summary").inner_text()
+    assert summary == "3 messages, then an error"
+    assert "can't parse JSON" not in await operation.inner_text()
+    return operation
+
+
+async def test_an_ndjson_stream_is_shown_message_by_message(world: World, tmp_path: Path) -> None:
+    context, page, _, errors = await _open(world, world.streams_url + "/docs")
+    try:
+        responses = []
+        page.on("response", lambda r: responses.append(r))
+        operation = await _watch_a_held_stream(world, page, accept="")
+        (response,) = [r for r in responses if "/count/4" in r.url]
+        assert response.headers["content-type"] == "application/x-ndjson"
+        assert errors == []
+
+        target = (
+            STREAM_SCREENSHOT if os.environ.get("GRPCGW_UPDATE_SCREENSHOTS") else tmp_path / "s.png"
+        )
+        top = await operation.bounding_box()
+        box = await operation.locator(".live-responses-table").bounding_box()
+        assert top is not None
+        assert box is not None
+        await page.screenshot(
+            path=str(target),
+            full_page=True,
+            clip={
+                "x": 0,
+                "y": top["y"],
+                "width": 1100,
+                "height": box["y"] + box["height"] + 16 - top["y"],
+            },
+        )
+        assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    finally:
+        await context.close()
+
+
+async def test_server_sent_events_are_shown_message_by_message(world: World) -> None:
+    context, page, _, errors = await _open(world, world.streams_url + "/docs")
+    try:
+        requests = []
+        page.on("request", lambda r: requests.append(r))
+        await _watch_a_held_stream(world, page, accept="text/event-stream")
+        (request,) = [r for r in requests if "/count/4" in r.url]
+        assert request.headers["accept"] == "text/event-stream"
+        response = await request.response()
+        assert response.headers["content-type"] == "text/event-stream"
+        assert errors == []
+    finally:
+        await context.close()
+
+
+async def test_a_long_stream_shows_its_first_thousand_messages_and_its_error(
+    world: World,
+) -> None:
+    context, page, _, errors = await _open(world, world.streams_url + "/docs")
+    try:
+        operation = await _try_count(page, n=1006, fail_at=1006, hold=False)
+        reply = operation.locator(".live-responses-table tr.response")
+        await reply.locator(".grpcgw-stream-error").wait_for(timeout=30_000)
+        summary = await reply.locator(".grpcgw-stream-summary").inner_text()
+        assert summary == "1005 messages, then an error (the first 1000 are shown)"
+        labels = await reply.locator(".grpcgw-stream-label").all_inner_texts()
+        assert labels == [f"#{i}" for i in range(1, 1001)] + [
+            "Error: FAILED_PRECONDITION (9): failed at 1006"
+        ]
+        assert errors == []
+    finally:
+        await context.close()
+
+
+NDJSON_TEXT = (
+    '{"result":{"a":1}}\n\n{"result":{"b":"\u00fc\u4e2d"}}\r\n'
+    '{"error":{"code":9,"message":"x"}}\nnot json\n{"c":2}'
+)
+SSE_TEXT = (
+    ': a comment\r\ndata: {"a":1}\r\n\r\n'
+    'event: error\r\ndata: {"code":9,\r\ndata:"message":"x"}\n\n'
+    "id: 3\r\rretry: 10\n\n"
+    'data: {"b":"\u00fc"}\r\rdata: [1]\ndata\n\ndata:not json\n\n'
+    "data: an event cut off before its blank line"
+)
+
+
+@pytest.mark.parametrize(
+    ("kind", "text", "expected"),
+    [
+        ("ndjson", NDJSON_TEXT, [
+            {"kind": "message", "value": {"a": 1}},
+            {"kind": "message", "value": {"b": "\u00fc\u4e2d"}},
+            {"kind": "error", "value": {"code": 9, "message": "x"}},
+            {"kind": "invalid", "text": "not json"},
+            {"kind": "message", "value": {"c": 2}},
+        ]),
+        ("sse", SSE_TEXT, [
+            {"kind": "message", "value": {"a": 1}},
+            {"kind": "error", "value": {"code": 9, "message": "x"}},
+            {"kind": "message", "value": {"b": "\u00fc"}},
+            {"kind": "message", "value": [1]},  # "[1]" and "": "[1]\n"
+            {"kind": "invalid", "text": "not json"},
+        ]),
+    ],
+)  # fmt: skip
+async def test_the_stream_readers_take_the_text_in_any_pieces(
+    world: World, kind: str, text: str, expected: list[Any]
+) -> None:
+    """However the network cuts a stream (inside a line, between "\r" and "\n"), the
+    page reads the same items: here cut every 1 to 9 characters."""
+    context, page, _, errors = await _open(world, world.streams_url + "/docs")
+    try:
+        found = await page.evaluate(
+            """([kind, text]) => {
+                const out = [];
+                for (let size = 1; size <= 9; size++) {
+                    const chunks = [];
+                    for (let i = 0; i < text.length; i += size) {
+                        chunks.push(text.slice(i, i + size));
+                    }
+                    out.push(window.grpcgwExplorer.parse(kind, chunks));
+                }
+                out.push(window.grpcgwExplorer.parse(kind, [text]));
+                return out;
+            }""",
+            [kind, text],
+        )
+        assert found == [expected] * 10
+        assert errors == []
+    finally:
+        await context.close()
+
+
+async def test_a_stream_buffered_on_lambda_is_shown_the_same(world: World) -> None:
+    context, page, _, errors = await _open(world, world.lambda_url + "/docs")
+    try:
+        operation = await _try_count(page, n=3, fail_at=3, hold=False)
+        reply = operation.locator(".live-responses-table tr.response")
+        await reply.locator(".grpcgw-stream-error").wait_for(timeout=20_000)
+        assert await _shown_items(reply) == [
+            ("message", "#1", {"value": "0"}),
+            ("message", "#2", {"value": "1"}),
+            ("error", "Error: FAILED_PRECONDITION (9): failed at 3", {
+                "code": 9, "message": "failed at 3", "details": []
+            }),
+        ]  # fmt: skip
+        url = await operation.locator(".request-url pre").inner_text()
+        assert url.strip() == world.lambda_url + "/count/3?failAt=3&hold=false"
         assert errors == []
     finally:
         await context.close()

@@ -12,6 +12,12 @@ so "Try it out" calls the gateway that served the page, whatever prefix stands
 in front of it (an API Gateway stage, a custom-domain base path, a reverse
 proxy's path).
 
+grpcgw's own script (``explorer.js`` beside this module, served as
+:data:`INIT_SCRIPT`) starts Swagger UI with a plugin of Swagger UI's kind
+(wrapped actions and components, no change to its bundle) that shows the reply
+of a server-streaming method message by message as it arrives, NDJSON and
+server-sent events alike, the error line as an error (docs/openapi.md).
+
 Pure: the standard library; the files are read on first use. Only
 :mod:`grpcgw.apidocs` imports this, and only when a page or a file is asked for.
 """
@@ -19,6 +25,7 @@ Pure: the standard library; the files are read on first use. Only
 from __future__ import annotations
 
 import html
+import importlib.resources
 import importlib.util
 import re
 from dataclasses import dataclass
@@ -32,6 +39,7 @@ __all__ = [
     "ExplorerUnavailable",
     "SwaggerUI",
     "find_swagger_ui",
+    "init_script",
     "page",
 ]
 
@@ -52,30 +60,9 @@ FILES: Final = {
     INIT_SCRIPT: _JS,
 }
 
-# Starts Swagger UI. A file of its own, not an inline script, so that the page's
+# grpcgw's own script: a file of its own, not an inline script, so that the page's
 # Content-Security-Policy can refuse every inline script.
-_INIT = b"""\
-// grpcgw: start Swagger UI on the document this gateway serves.
-"use strict";
-window.addEventListener("load", function () {
-  var root = document.getElementById("swagger-ui");
-  // Absolute, so that the document's relative server URL resolves against the
-  // document's own location: behind any path prefix, calls go to this gateway.
-  var url = new URL(root.getAttribute("data-url"), document.baseURI).href;
-  window.ui = SwaggerUIBundle({
-    url: url,
-    dom_id: "#swagger-ui",
-    deepLinking: true,
-    // No badge from validator.swagger.io: the page asks nothing of other origins.
-    validatorUrl: null,
-    // ?url= and ?configUrl= cannot point the page at another document.
-    queryConfigEnabled: false,
-    presets: [SwaggerUIBundle.presets.apis],
-    layout: "BaseLayout",
-    displayRequestDuration: true
-  });
-});
-"""
+_SCRIPT_FILE: Final = "explorer.js"
 
 _VERSION_DIR = re.compile(r"swagger-ui-(\d+)\.(\d+)\.(\d+)")
 
@@ -103,10 +90,17 @@ class SwaggerUI:
     def read(self, name: str) -> bytes:
         """The bytes of one of :data:`FILES` (grpcgw's own script included)."""
         if name == INIT_SCRIPT:
-            return _INIT
+            return init_script()
         if name not in FILES:
             raise KeyError(name)
         return (self.directory / name).read_bytes()
+
+
+def init_script() -> bytes:
+    """grpcgw's script (:data:`INIT_SCRIPT`): it starts Swagger UI on the page's document,
+    with a plugin that shows the replies of server-streaming methods (NDJSON and
+    server-sent events) message by message as they arrive."""
+    return importlib.resources.files("grpcgw").joinpath(_SCRIPT_FILE).read_bytes()
 
 
 def find_swagger_ui() -> SwaggerUI:
