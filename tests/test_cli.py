@@ -401,6 +401,23 @@ def test_openapi_json_yaml_and_swagger(tmp_path: Path) -> None:
     assert json.loads(swagger.stdout)["swagger"] == "2.0"
 
 
+def test_openapi_with_security_schemes() -> None:
+    result = grpcgw(
+        "openapi", "examples.ping.service:PingServicer",
+        "--openapi-security", "bearer,header:X-API-Key", "--openapi-security", "basic",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""  # no word of header matchers: nothing is served here
+    document = json.loads(result.stdout)
+    assert document["security"] == [{"bearer": []}, {"X-API-Key": []}, {"basic": []}]
+    assert list(document["components"]["securitySchemes"]) == ["bearer", "X-API-Key", "basic"]
+    bad = grpcgw("openapi", "examples.ping.service:PingServicer", "--openapi-security", "token")
+    assert bad.returncode == 1
+    assert bad.stderr.startswith(
+        "grpcgw: GatewayOptions.openapi_security: 'token' is not a security scheme"
+    )
+
+
 def test_openapi_from_a_descriptor_set(tmp_path: Path) -> None:
     from .protoc import descriptor_set
 

@@ -12,7 +12,9 @@ A server-streaming method's reply is shown message by message while the
 stream is open (the servicer holds it after its first message until the test
 lets it go), for NDJSON and for server-sent events, then as a list of JSON
 messages ending in the error line, never as "can't parse JSON"; on Lambda the
-buffered stream is shown the same way.
+buffered stream is shown the same way. With
+``GatewayOptions(openapi_security=...)`` the Authorize button is there, and
+what is entered reaches the servicer's interceptor as metadata.
 
 ``GRPCGW_UPDATE_SCREENSHOTS=1`` writes the screenshots kept in the docs
 (docs/img/explorer.png, docs/img/explorer-stream.png); otherwise they go to a
@@ -68,6 +70,29 @@ class Counter(stream_pb2_grpc.StreamServiceServicer):
                 await self.release.wait()
 
 
+TOKEN = "Bearer tok-3f9a"
+API_KEY = "key-77c1"
+
+
+class TokenCheck(grpc.aio.ServerInterceptor):
+    """What an authentication interceptor does: a call without the right bearer
+    token fails with UNAUTHENTICATED. It keeps the metadata of every call."""
+
+    def __init__(self) -> None:
+        self.seen: list[dict[str, str]] = []
+
+    async def intercept_service(self, continuation: Any, details: Any) -> Any:
+        metadata = {k: v for k, v in details.invocation_metadata if isinstance(v, str)}
+        self.seen.append(metadata)
+        if metadata.get("authorization") == TOKEN:
+            return await continuation(details)
+
+        async def deny(request: Any, context: Any) -> Any:
+            await context.abort(grpc.StatusCode.UNAUTHENTICATED, "a bearer token is needed")
+
+        return grpc.unary_unary_rpc_method_handler(deny)
+
+
 class World:
     local: LocalServer
     local_url: str
@@ -75,6 +100,9 @@ class World:
     counter: Counter
     streams: LocalServer
     streams_url: str
+    check: TokenCheck
+    secured: LocalServer
+    secured_url: str
     browser: Any
 
 
@@ -88,6 +116,15 @@ async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World
     w.counter = Counter()
     w.streams = await start_local(w.counter, http_address="127.0.0.1:0", grpc_address="127.0.0.1:0")
     w.streams_url = f"http://127.0.0.1:{w.streams.http_port}"
+    w.check = TokenCheck()
+    w.secured = await start_local(
+        PingServicer(),
+        http_address="127.0.0.1:0",
+        grpc_address="127.0.0.1:0",
+        interceptors=[w.check],
+        options=GatewayOptions(openapi_security=("bearer", "header:Grpc-Metadata-X-Api-Key")),
+    )
+    w.secured_url = f"http://127.0.0.1:{w.secured.http_port}"
     handler = serve_lambda(
         PingServicer(),
         ShelfServicer(),
@@ -104,6 +141,7 @@ async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World
             await w.browser.close()
             await runner.cleanup()
             handler.stop()
+            await w.secured.stop()
             await w.streams.stop()
             await w.local.stop()
 
@@ -432,5 +470,56 @@ async def test_a_stream_buffered_on_lambda_is_shown_the_same(world: World) -> No
         url = await operation.locator(".request-url pre").inner_text()
         assert url.strip() == world.lambda_url + "/count/3?failAt=3&hold=false"
         assert errors == []
+    finally:
+        await context.close()
+
+
+# -- authorization ------------------------------------------------------------------------
+
+
+async def _authorize(page: Any, scheme: str, value: str) -> None:
+    """Enter ``value`` for ``scheme`` in the Authorize dialog (opened and closed here)."""
+    await page.locator(".auth-wrapper button.authorize").click()
+    form = page.locator(".modal-ux .auth-container").filter(
+        has=page.locator("h4 code", has_text=scheme)
+    )
+    await form.locator("input").fill(value)
+    await form.locator("button.authorize").click()
+    await form.locator("button.btn-done").click()
+    await page.locator(".modal-ux").wait_for(state="detached")
+
+
+async def test_what_authorize_takes_reaches_the_interceptor(world: World) -> None:
+    context, page, _, errors = await _open(world, world.secured_url + "/docs")
+    try:
+        # Without credentials: the interceptor refuses the call, and the page says so.
+        world.check.seen.clear()
+        operation = await _try_ping(page)
+        status, body, _ = await _shown_reply(operation)
+        assert (status, body) == ("401", {
+            "code": 16, "message": "a bearer token is needed", "details": []
+        })  # fmt: skip
+        assert "authorization" not in world.check.seen[-1]
+
+        # The Authorize button of the document's security schemes.
+        await _authorize(page, "bearer", TOKEN.removeprefix("Bearer "))
+        await _authorize(page, "Grpc-Metadata-X-Api-Key", API_KEY)
+        await operation.locator("button.execute").click()
+        await (
+            operation.locator(".live-responses-table tr.response .response-col_status")
+            .filter(has_text="200")
+            .wait_for(timeout=20_000)
+        )
+        status, body, _ = await _shown_reply(operation)
+        assert (status, body) == ("200", {"message": "Pong"})
+        seen = world.check.seen[-1]
+        assert seen["authorization"] == TOKEN
+        assert seen["x-api-key"] == API_KEY
+        curl = await operation.locator(".curl-command").inner_text()
+        assert f"Authorization: {TOKEN}" in curl
+        # Chromium's console reports the refused call, and nothing else.
+        assert errors == [
+            "Failed to load resource: the server responded with a status of 401 (Unauthorized)"
+        ]
     finally:
         await context.close()

@@ -43,6 +43,7 @@ def test_pure_modules_import_without_aiohttp_or_grpc() -> None:
         import grpcgw.proxy, grpcgw.proxy._files, grpcgw.proxy._source, grpcgw.proxy._reload
         import grpcgw.proxy._config, grpcgw.settings, grpcgw.listen, grpcgw.http11
         import grpcgw.binding, grpcgw.protoopts, grpcgw.openapi, grpcgw.apidocs, grpcgw.explorer
+        import grpcgw.openapi._security
         """,
         {"aiohttp", "grpc"},
     )

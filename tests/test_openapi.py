@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 import sys
 from pathlib import Path
@@ -49,6 +50,7 @@ OPTIONS = {
     "all-characters": GatewayOptions(
         unescape_mode=UnescapeMode.ALL_CHARACTERS, expose_unannotated=True, health_path="/healthz"
     ),
+    "security": GatewayOptions(openapi_security=("bearer", "basic", "header:X-API-Key")),
 }
 
 
@@ -413,6 +415,108 @@ def test_openapiv2_annotations_are_honoured(annotated: tuple[Any, Any]) -> None:
     swagger = build([service], version="2.0", descriptor_set=files)
     assert swagger["securityDefinitions"]["ApiKey"]["type"] == "apiKey"
     assert swagger["definitions"]["grpcgwtest.annotated.v1.Widget"]["example"]["displayName"]
+
+
+# -- security schemes from the options ------------------------------------------------------------
+
+
+def test_configured_security_schemes_in_both_versions() -> None:
+    options = GatewayOptions(openapi_security=("bearer", "basic", "header:Grpc-Metadata-X-Key"))
+    document = build(SERVICES["example"], options)
+    schemes = document["components"]["securitySchemes"]
+    shapes = {
+        name: {k: v for k, v in s.items() if k != "description"} for name, s in schemes.items()
+    }
+    assert shapes == {
+        "bearer": {"type": "http", "scheme": "bearer"},
+        "basic": {"type": "http", "scheme": "basic"},
+        "Grpc-Metadata-X-Key": {"type": "apiKey", "in": "header", "name": "Grpc-Metadata-X-Key"},
+    }  # fmt: skip
+    assert "`authorization` metadata" in schemes["bearer"]["description"]
+    assert "the `x-key` metadata" in schemes["Grpc-Metadata-X-Key"]["description"]
+    # Any one of them, for every operation (none states its own).
+    assert document["security"] == [{"bearer": []}, {"basic": []}, {"Grpc-Metadata-X-Key": []}]
+    assert all("security" not in op for _, _, op in operations(document).values())
+
+    swagger = build(SERVICES["example"], options, "2.0")
+    definitions = swagger["securityDefinitions"]
+    # Swagger 2.0 has no bearer scheme: the header, whose value is "Bearer <token>".
+    assert definitions["bearer"]["type"] == "apiKey"
+    assert (definitions["bearer"]["in"], definitions["bearer"]["name"]) == (
+        "header",
+        "Authorization",
+    )
+    assert "`Bearer <token>`" in definitions["bearer"]["description"]
+    assert definitions["basic"]["type"] == "basic"
+    assert definitions["Grpc-Metadata-X-Key"]["name"] == "Grpc-Metadata-X-Key"
+    assert swagger["security"] == document["security"]
+    no_security = build(SERVICES["example"])
+    assert "security" not in no_security
+    assert "securitySchemes" not in no_security["components"]
+
+
+def test_configured_security_joins_the_annotated(annotated: tuple[Any, Any]) -> None:
+    files, service = annotated
+    bearer = GatewayOptions(openapi_security=("bearer",))
+    document = build([service], bearer, descriptor_set=files)
+    assert list(document["components"]["securitySchemes"]) == ["ApiKey", "bearer"]
+    assert document["security"] == [{"ApiKey": []}, {"bearer": []}]  # either one
+    # An operation's own requirements still stand (GetWidget needs none).
+    assert operations(document)["WidgetService_GetWidget"][2]["security"] == [{}]
+    validate(document)
+    # A configured scheme describes this gateway: it wins over an annotated namesake.
+    renamed = GatewayOptions(openapi_security=("header:ApiKey",))
+    for version in openapi.VERSIONS:
+        document = build([service], renamed, version, descriptor_set=files)
+        schemes = (
+            document["components"]["securitySchemes"]
+            if version == "3.1"
+            else document["securityDefinitions"]
+        )
+        assert schemes["ApiKey"]["name"] == "ApiKey"
+        assert document["security"] == [{"ApiKey": []}]
+
+
+def test_openapi_security_is_checked() -> None:
+    options = GatewayOptions(openapi_security=[" Bearer", "HEADER: X-API-Key "])
+    assert options.openapi_security == ("bearer", "header:X-API-Key")
+    assert GatewayOptions(openapi_security="basic").openapi_security == ("basic",)
+    for bad, message in [
+        (["token"], "'token' is not a security scheme: expected bearer, basic or header:<Name>"),
+        (["header:"], "'header:' names no header"),
+        (["header:X API"], "'header:X API' names no header"),
+        (["query:key"], "'query:key' is not a security scheme"),
+        (["bearer", "bearer"], "names 'bearer' twice"),
+        (["header:X-Key", "header:x-key"], "names 'x-key' twice"),
+        (["basic", "header:Basic"], "names 'Basic' twice"),  # one name in the document
+        ([1], "must hold strings, not 1"),
+        (3, "must be a list of strings, not 3"),
+    ]:
+        with pytest.raises(ValueError, match=re.escape(message)):
+            GatewayOptions(openapi_security=bad)
+
+
+def test_an_api_key_header_the_matcher_drops_is_said(caplog: pytest.LogCaptureFixture) -> None:
+    def gateway(*security: str, **config: Any) -> None:
+        options = GatewayOptions(openapi_security=security)
+        Gateway(SERVICES["example"], target="unix:///x.sock", options=options, **config)
+
+    with caplog.at_level(logging.WARNING, logger="grpcgw"):
+        gateway("bearer", "basic", "header:Grpc-Metadata-X-Key", "header:Authorization")
+        assert caplog.messages == []
+        gateway("header:X-API-Key")
+        (message,) = caplog.messages
+        assert message.startswith(
+            "GatewayOptions.openapi_security declares an API key in the X-API-Key header, which "
+            "the header matcher does not forward: the server never sees it (declare "
+            "header:Grpc-Metadata-X-API-Key, which arrives as x-api-key"
+        )
+        caplog.clear()
+        gateway(
+            "header:X-API-Key",
+            header_matcher=lambda h: h.lower() if h.lower() == "x-api-key" else None,
+        )
+        assert caplog.messages == []
 
 
 def test_info_can_be_given() -> None:

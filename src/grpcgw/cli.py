@@ -289,6 +289,12 @@ def _openapi(args: argparse.Namespace) -> int:
         strict=args.strict,
         use_proto_names=args.use_proto_names,
         enums_as_ints=args.enums_as_ints,
+        openapi_security=[
+            scheme
+            for value in args.openapi_security or ()
+            for scheme in value.split(",")
+            if scheme.strip()
+        ],
     )
     routes = openapi.compile_routes(services, options=options)
     document = openapi.build_document(
@@ -831,6 +837,13 @@ def _openapi_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--strict", action="store_true", help="document GatewayOptions(strict=True)")
     p.add_argument("--use-proto-names", action="store_true", help="proto field names in JSON")
     p.add_argument("--enums-as-ints", action="store_true", help="enums as numbers in JSON")
+    p.add_argument(
+        "--openapi-security",
+        action="append",
+        metavar="NAME[,...]",
+        help="document GatewayOptions(openapi_security=...): bearer, basic or "
+        "header:<Name>, for the explorer's Authorize button (repeatable)",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

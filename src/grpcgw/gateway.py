@@ -44,8 +44,14 @@ from grpcgw.exchange import (
 from grpcgw.httprule import PathTemplate, TemplateError
 from grpcgw.invoker import Invoker, MethodSpec
 from grpcgw.logs import AccessLog
-from grpcgw.metadata import HeaderMatcher, OutgoingHeaders, OutgoingMatcher, default_header_matcher
-from grpcgw.options import GatewayOptions
+from grpcgw.metadata import (
+    HeaderMatcher,
+    OutgoingHeaders,
+    OutgoingMatcher,
+    default_header_matcher,
+    forwarded_as,
+)
+from grpcgw.options import SECURITY_HEADER, GatewayOptions
 from grpcgw.routing import (
     DuplicateRouteError,
     MalformedPath,
@@ -358,6 +364,24 @@ def _read_comments(path: str) -> tuple[FileDescriptorProto, ...]:
     return files
 
 
+def _check_security_headers(security: Sequence[str], matcher: HeaderMatcher) -> None:
+    """Say in the log when ``GatewayOptions.openapi_security`` declares an API key in a
+    header that the header matcher drops: the explorer would send it, the server
+    would never see it."""
+    for scheme in security:
+        header = scheme.removeprefix(SECURITY_HEADER)
+        if scheme.startswith(SECURITY_HEADER) and forwarded_as(header, matcher) is None:
+            log.warning(
+                "GatewayOptions.openapi_security declares an API key in the %s header, "
+                "which the header matcher does not forward: the server never sees it "
+                "(declare header:Grpc-Metadata-%s, which arrives as %s, or pass a "
+                "header_matcher that keeps it)",
+                header,
+                header,
+                header.lower(),
+            )
+
+
 def _api_docs_problems(table: RouteTable[Route], options: GatewayOptions) -> list[str]:
     """A binding whose template is one of the API description's paths is an error;
     one that matches such a path through a variable is left to the description
@@ -454,11 +478,14 @@ class Gateway:
         self._tls = tls
         self._channel = channel
         self._channel_options = tuple(channel_options)
+        matcher = config.get("header_matcher") or default_header_matcher
+        if self.options.openapi_security:
+            _check_security_headers(self.options.openapi_security, matcher)
         self._driver = Driver(
             self.options,
             invoker=invoker,
             connect=self._open_invoker,
-            matcher=config.get("header_matcher") or default_header_matcher,
+            matcher=matcher,
             response_hook=config.get("response_hook"),
             error_hook=config.get("error_hook"),
             # A channel the gateway opens enforces max_response_message itself.

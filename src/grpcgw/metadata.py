@@ -113,6 +113,14 @@ def default_header_matcher(name: str) -> str | None:
     return None
 
 
+def forwarded_as(header: str, matcher: HeaderMatcher) -> str | None:
+    """The metadata key a request header of this name is sent as, or ``None`` when
+    it is not forwarded: ``authorization`` for ``Authorization`` whatever the matcher
+    says, else what ``matcher`` makes of it, unless the key is one no header sets."""
+    lower, key, _ = _rule(header, matcher)
+    return "authorization" if lower == "authorization" else key
+
+
 def _allowed_key(key: str) -> bool:
     return (
         bool(_VALID_KEY.fullmatch(key))

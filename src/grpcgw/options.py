@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -146,6 +146,13 @@ class GatewayOptions:
     #: (generated _pb2 modules and server reflection carry none), also instead of those of
     #: a descriptor set the proxy serves. Read when the gateway is built.
     openapi_comments: str | None = None
+    #: How clients authenticate, declared in the API description so that the explorer
+    #: shows its Authorize button and sends what is entered there with every call:
+    #: "bearer" (Authorization: Bearer <token>), "basic" (Authorization: Basic, from a
+    #: user name and password) and "header:<Name>" (an API key in that header). Every
+    #: operation requires one of them unless a grpc-gateway annotation says otherwise.
+    #: It describes the API: checking credentials stays with the server.
+    openapi_security: Sequence[str] = ()
 
     def __post_init__(self) -> None:
         # Nonsense fails here, with its name, not as a deadline that expires at
@@ -153,6 +160,7 @@ class GatewayOptions:
         for name, check in _CHECKS.items():
             check(name, getattr(self, name))
         _check_paths(self)
+        object.__setattr__(self, "openapi_security", _security(self.openapi_security))
 
     def api_docs_paths(self) -> dict[str, str]:
         """The paths the API description is served at, by option name (those not
@@ -239,6 +247,57 @@ def _path(name: str, value: object) -> None:
 def _file(name: str, value: object) -> None:
     if value is not None and (not isinstance(value, str) or not value):
         raise ValueError(f"GatewayOptions.{name} must be a file name or None, not {value!r}")
+
+
+#: The kinds of ``openapi_security`` entries without an argument.
+SECURITY_KINDS = ("bearer", "basic")
+#: The prefix of an ``openapi_security`` entry naming an API key's header.
+SECURITY_HEADER = "header:"
+# A header name as HTTP defines it (a token), and usable as the name of an OpenAPI
+# component (letters, digits, "-", "_", "."), which the scheme is named after.
+_HEADER_NAME = lazy_compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+def _security(value: object) -> tuple[str, ...]:
+    """``openapi_security`` checked and normalised: a tuple of ``"bearer"``,
+    ``"basic"`` and ``"header:<Name>"`` (one string alone is one entry)."""
+    name = "GatewayOptions.openapi_security"
+    if isinstance(value, str):
+        value = (value,)  # one scheme given bare, not its characters
+    if not isinstance(value, Iterable) or isinstance(value, bytes | bytearray):
+        raise ValueError(f"{name} must be a list of strings, not {value!r}")
+    out: list[str] = []
+    for entry in value:
+        if not isinstance(entry, str):
+            raise ValueError(f"{name} must hold strings, not {entry!r}")
+        text = entry.strip()
+        kind, colon, header = text.partition(":")
+        if not colon and kind.lower() in SECURITY_KINDS:
+            scheme = kind.lower()
+        elif colon and kind.strip().lower() == SECURITY_HEADER[:-1]:
+            header = header.strip()
+            if _HEADER_NAME.fullmatch(header) is None:
+                raise ValueError(
+                    f"{name}: {entry!r} names no header: expected header:<Name>, the name "
+                    "made of letters, digits, '-', '_' and '.' (header:X-API-Key)"
+                )
+            scheme = SECURITY_HEADER + header
+        else:
+            raise ValueError(
+                f"{name}: {entry!r} is not a security scheme: expected bearer, basic "
+                "or header:<Name> (an API key in that header, such as header:X-API-Key)"
+            )
+        # Each scheme is named after its kind or its header in the document.
+        if security_name(scheme).lower() in (security_name(s).lower() for s in out):
+            raise ValueError(f"{name} names {security_name(scheme)!r} twice")
+        out.append(scheme)
+    return tuple(out)
+
+
+def security_name(scheme: str) -> str:
+    """The name of an ``openapi_security`` entry's scheme in the API description:
+    ``bearer``, ``basic``, or the header's name."""
+    return scheme.removeprefix(SECURITY_HEADER)
 
 
 def _check_paths(options: GatewayOptions) -> None:

@@ -83,7 +83,7 @@ def build_document(
     )
     document = builder.build()
     if version == "2.0":
-        return _swagger2.convert(document, builder.file_options())
+        return _swagger2.convert(document, builder.file_options(), builder.options.openapi_security)
     return document
 
 
@@ -94,8 +94,11 @@ def compile_routes(
     (servicers, descriptors or full names), compiled without any channel."""
     from grpcgw.gateway import Gateway
 
-    # A target is parsed, never dialled: nothing is called.
-    return Gateway(services, target="unix:///dev/null", options=options).routes
+    # A target is parsed, never dialled: nothing is called, and no header forwarded
+    # (a matcher keeping them all: nothing to say of openapi_security's headers).
+    return Gateway(
+        services, target="unix:///dev/null", options=options, header_matcher=str.lower
+    ).routes
 
 
 #: gateway -> (version, descriptor set id, as JSON) -> (document or bytes, the set kept alive).

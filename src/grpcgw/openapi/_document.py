@@ -25,7 +25,7 @@ from grpcgw.binding import (
     message_type,
 )
 from grpcgw.httprule import SegmentKind, Variable
-from grpcgw.openapi import _annotations
+from grpcgw.openapi import _annotations, _security
 from grpcgw.openapi._comments import Comments, split_summary
 from grpcgw.openapi._numbers import integer_pattern
 from grpcgw.openapi._schemas import REF_V3, Schemas, scalar
@@ -130,10 +130,15 @@ class Builder:
         schemes = _annotations.security_schemes(
             file_options.get("security_definitions") or {}, v2=False
         )
+        # The configured schemes describe this gateway: they win over annotated namesakes.
+        schemes.update(_security.schemes(self.options.openapi_security, v2=False))
         if schemes:
             components["securitySchemes"] = schemes
         document["components"] = components
         security = _annotations.security(file_options.get("security"))
+        security += [
+            r for r in _security.requirements(self.options.openapi_security) if r not in security
+        ]
         if security:
             document["security"] = security
         docs = _annotations.external_docs(file_options.get("external_docs"))

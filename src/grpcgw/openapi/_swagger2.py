@@ -10,9 +10,10 @@ parameters (2.0 has no ``deepObject``), ``null`` types (``x-nullable``),
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Final
 
-from grpcgw.openapi import _annotations
+from grpcgw.openapi import _annotations, _security
 from grpcgw.openapi._schemas import REF_V3, to_v2
 
 _METHODS: Final = ("get", "put", "post", "delete", "options", "head", "patch")
@@ -30,8 +31,11 @@ _PARAM_KEYWORDS: Final = (
 )
 
 
-def convert(document: dict[str, Any], file_options: dict[str, Any]) -> dict[str, Any]:
-    """The Swagger 2.0 form of a 3.1 document built by :class:`._document.Builder`."""
+def convert(
+    document: dict[str, Any], file_options: dict[str, Any], security: Sequence[str] = ()
+) -> dict[str, Any]:
+    """The Swagger 2.0 form of a 3.1 document built by :class:`._document.Builder`;
+    ``security``: the builder's ``GatewayOptions.openapi_security``."""
     components = document.get("components", {}).get("schemas", {})
     out: dict[str, Any] = {"swagger": "2.0", "info": document["info"]}
     if "tags" in document:
@@ -52,6 +56,7 @@ def convert(document: dict[str, Any], file_options: dict[str, Any]) -> dict[str,
     out["paths"] = paths
     out["definitions"] = {name: to_v2(schema) for name, schema in components.items()}
     schemes = _annotations.security_schemes(file_options.get("security_definitions") or {}, v2=True)
+    schemes.update(_security.schemes(security, v2=True))
     if schemes:
         out["securityDefinitions"] = schemes
     for key in ("security", "externalDocs"):
