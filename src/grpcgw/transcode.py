@@ -65,8 +65,21 @@ class TranscodeError(ValueError):
     """The client sent a path, query or body that does not fit the request message.
 
     The gateway answers 400 INVALID_ARGUMENT with ``str(error)`` as the message,
-    so the text always names the parameter or field at fault.
+    so the text always names the parameter or field at fault, and a
+    ``google.rpc.BadRequest`` detail with a field violation for each of ``fields``.
+
+    ``fields`` are the paths of the fields at fault in the request message, as
+    the client named them: a query key as written (``page_size``, ``pageSize``,
+    ``labels[k]``), a path variable as the template names it, a body key as
+    written below the body field's JSON name (``book.title``,
+    ``book.editions[0].year``). ``""`` stands for the request as a whole (JSON
+    that does not parse, a ``body: "*"`` body that is not an object, a query
+    key that does not decode); it is the only path when none is given.
     """
+
+    def __init__(self, message: str, *fields: str) -> None:
+        super().__init__(message)
+        self.fields: tuple[str, ...] = fields or ("",)
 
 
 # -- field kinds ---------------------------------------------------------------
@@ -355,11 +368,13 @@ def _leaf(field: FieldDescriptor) -> _Leaf:
     return _Leaf(field, _scalar_converter(field), _type_label(field), False)
 
 
-def _convert(leaf: _Leaf, convert: _Converter, text: str, where: str) -> Any:
+def _convert(leaf: _Leaf, convert: _Converter, text: str, where: str, field: str) -> Any:
     try:
         return convert(text)
     except ValueError as e:
-        raise TranscodeError(f"invalid value {_quote(text)} for {where} ({leaf.label}): {e}") from e
+        raise TranscodeError(
+            f"invalid value {_quote(text)} for {where} ({leaf.label}): {e}", field
+        ) from e
 
 
 def _assign(target: Message, leaf: _Leaf, value: Any) -> None:
@@ -444,6 +459,7 @@ class RequestTranscoder:
 
     __slots__ = (
         "_body_field",
+        "_body_name",
         "_decoder",
         "_fill_mask",
         "_has_body",
@@ -490,6 +506,13 @@ class RequestTranscoder:
         self._has_body = plan.has_body
         self._ignore_query = not plan.reads_query
         self._body_field = plan.body_field
+        #: What a field violation in the body is named below: the body field's
+        #: JSON name (its proto name with ``use_proto_names``), as the gateway
+        #: writes it; ``""`` when the body is the whole message.
+        self._body_name = ""
+        if plan.body_field is not None:
+            field = plan.body_field
+            self._body_name = field.name if options.use_proto_names else field.json_name
         self._raw_body = plan.raw_body
         self._fill_mask = plan.fill_mask
         # Strict mode refuses requests that lack a REQUIRED field the document requires.
@@ -530,9 +553,9 @@ class RequestTranscoder:
             if self._fill_mask is not None:
                 self._fill_field_mask(message, document)
             elif self._required_body is not None:
-                _check_required(self._required_body.missing(document))
+                self._check_required(self._required_body.missing(document))
         elif self._required_body is not None:
-            _check_required(self._required_body.missing(None, present=False))
+            self._check_required(self._required_body.missing(None, present=False))
         # Path values are set after the body, so they win over body values.
         for key, text in bindings.items():
             binding = self._paths.get(key)
@@ -544,7 +567,9 @@ class RequestTranscoder:
             try:
                 value = binding.convert(text)
             except ValueError:  # the message names the parameter: built only when needed
-                value = _convert(binding.leaf, binding.convert, text, f'path parameter "{key}"')
+                value = _convert(
+                    binding.leaf, binding.convert, text, f'path parameter "{key}"', key
+                )
             if self._strict and body:
                 _check_collision(target, binding.leaf, value, key)
             _assign(target, binding.leaf, value)
@@ -558,8 +583,30 @@ class RequestTranscoder:
             # A partial update: only what the final mask (filled from the body's
             # keys, or given in the query) covers must be there (AIP-203).
             mask = getattr(message, self._fill_mask.name).paths
-            _check_required(self._required_body.missing_in_mask(document, mask))
+            self._check_required(self._required_body.missing_in_mask(document, mask))
         return message
+
+    def _body_path(self, path: str) -> str:
+        """A path within the body (as the JSON sent names it) as a path in the
+        request message: below the body field, if the body is one."""
+        name = self._body_name
+        if not name:
+            return path
+        if not path:
+            return name
+        field = self._body_field
+        assert field is not None
+        # "[0]" into a repeated body field, "[key]" into a map; "." into a message
+        # (whose "[pkg.ext]" keys name extensions).
+        return name + path if path[0] == "[" and field.is_repeated else f"{name}.{path}"
+
+    def _check_required(self, missing: str | None) -> None:
+        if missing == "":
+            raise TranscodeError("the request body is required", self._body_name)
+        if missing is not None:
+            raise TranscodeError(
+                f'missing required field "{missing}" in the JSON body', self._body_path(missing)
+            )
 
     def _check_required_query(self, message: Message, seen: set[str]) -> None:
         for required in self._required_query:
@@ -571,7 +618,8 @@ class RequestTranscoder:
             else:
                 given = required.canonical in seen
             if not given:
-                raise TranscodeError(f'missing required query parameter "{required.name()}"')
+                name = required.name()
+                raise TranscodeError(f'missing required query parameter "{name}"', name)
 
     def _fill_field_mask(self, message: Message, document: object) -> None:
         assert self._fill_mask is not None
@@ -581,27 +629,32 @@ class RequestTranscoder:
             return  # given by the client (query or body), or nothing to derive it from
         body_type = self._body_field.message_type
         assert body_type is not None
-        paths = _mask_paths(document, body_type, "")
+        try:
+            paths = _mask_paths(document, body_type, "")
+        except TranscodeError as e:
+            raise TranscodeError(str(e), *map(self._body_path, e.fields)) from None
         if paths:  # an empty object sets nothing: leave the mask absent, not empty
             mask.paths.extend(paths)
 
     # -- query --------------------------------------------------------------------
 
-    def _unescape(self, text: str) -> str:
+    def _unescape(self, text: str, field: str = "") -> str:
         if self._plus_as_space and "+" in text:
             text = text.replace("+", " ")
         if "%" not in text:
             return text
         if _BAD_ESCAPE.search(text):
-            raise TranscodeError(f"malformed percent-escape in query string: {_quote(text)}")
+            raise TranscodeError(f"malformed percent-escape in query string: {_quote(text)}", field)
         try:
             return unquote_to_bytes(text).decode("utf-8")
         except UnicodeDecodeError:
             raise TranscodeError(
-                f"query string is not UTF-8 after percent-decoding: {_quote(text)}"
+                f"query string is not UTF-8 after percent-decoding: {_quote(text)}", field
             ) from None
         except UnicodeEncodeError:  # a lone surrogate beside an escape (Lambda events)
-            raise TranscodeError("query string is not valid Unicode (a lone surrogate)") from None
+            raise TranscodeError(
+                "query string is not valid Unicode (a lone surrogate)", field
+            ) from None
 
     def _merge_query(self, message: Message, query: str) -> set[str]:
         """Set the fields the query names; return the singular ones it set."""
@@ -609,7 +662,8 @@ class RequestTranscoder:
         for pair in query.split("&"):
             if pair:
                 raw_key, _, raw_value = pair.partition("=")
-                self._set_query(message, self._unescape(raw_key), self._unescape(raw_value), seen)
+                key = self._unescape(raw_key)  # a key that does not decode names no field
+                self._set_query(message, key, self._unescape(raw_value, key), seen)
         return seen
 
     def _set_query(self, message: Message, key: str, text: str, seen: set[str]) -> None:
@@ -624,7 +678,7 @@ class RequestTranscoder:
                 # `$`-prefixed keys are Google API system parameters (`$alt`,
                 # `$fields`, ...), which Google's REST clients send: never fields.
                 if self._strict and not key.startswith("$"):
-                    raise TranscodeError(f'unknown query parameter "{key}"')
+                    raise TranscodeError(f'unknown query parameter "{key}"', key)
                 return
             field = found
             canonical = f"{canonical}.{field.name}" if canonical else field.name
@@ -634,7 +688,7 @@ class RequestTranscoder:
                 break
             if not _is_plain_message(field):
                 raise TranscodeError(
-                    f'invalid query parameter "{key}": "{canonical}" is not a message field'
+                    f'invalid query parameter "{key}": "{canonical}" is not a message field', key
                 )
             self._check_oneof(target, field, key)
             target, desc = getattr(target, field.name), _message_type(field)
@@ -642,20 +696,23 @@ class RequestTranscoder:
         leaf = _leaf(field)
         where = f'query parameter "{key}"'
         if map_key is not None and leaf.map_key is None:
-            raise TranscodeError(f'invalid {where}: "{canonical}" is not a map field')
+            raise TranscodeError(f'invalid {where}: "{canonical}" is not a map field', key)
         if leaf.convert is None:
             raise TranscodeError(
                 f"invalid {where}: {leaf.label} is a message; set its fields as "
-                f'"{path}.<field>=..."'
+                f'"{path}.<field>=..."',
+                key,
             )
         if leaf.map_key is not None:
             if map_key is None:
-                raise TranscodeError(f'invalid {where}: a map field takes "{path}[<key>]=<value>"')
-            entry_key = _convert(leaf, leaf.map_key, map_key, f"the key of {where}")
-            value = _convert(leaf, leaf.convert, text, where)
+                raise TranscodeError(
+                    f'invalid {where}: a map field takes "{path}[<key>]=<value>"', key
+                )
+            entry_key = _convert(leaf, leaf.map_key, map_key, f"the key of {where}", key)
+            value = _convert(leaf, leaf.convert, text, where, key)
             entry = f"{canonical}[{entry_key!r}]"
             if entry in seen:
-                raise TranscodeError(f"{where} given more than once")
+                raise TranscodeError(f"{where} given more than once", key)
             seen.add(entry)
             container = getattr(target, field.name)
             if leaf.is_message:
@@ -663,12 +720,12 @@ class RequestTranscoder:
             else:
                 container[entry_key] = value
             return
-        value = _convert(leaf, leaf.convert, text, where)
+        value = _convert(leaf, leaf.convert, text, where, key)
         if not field.is_repeated:
             # A singular field given twice is an error rather than last-wins
             # (grpc-gateway: "too many values").
             if canonical in seen:
-                raise TranscodeError(f"{where} given more than once")
+                raise TranscodeError(f"{where} given more than once", key)
             seen.add(canonical)
             self._check_oneof(target, field, key)
         _assign(target, leaf, value)
@@ -681,7 +738,8 @@ class RequestTranscoder:
             if current is not None and current != field.name:
                 raise TranscodeError(
                     f'invalid query parameter "{key}": "{current}" of oneof "{oneof.name}" '
-                    "is already set"
+                    "is already set",
+                    key,
                 )
 
     # -- body -------------------------------------------------------------------------
@@ -696,7 +754,7 @@ class RequestTranscoder:
             raise TranscodeError("invalid JSON body: nested too deeply") from None
         except json.JSONDecodeError as e:
             raise TranscodeError(f"invalid JSON body: {e}{_form_hint(content_type)}") from None
-        except (_DuplicateKey, protojson.ProtoJSONError) as e:
+        except (_DuplicateKey, protojson.ProtoJSONError) as e:  # the JSON text: no field yet
             raise TranscodeError(f"invalid JSON body: {e}") from None
         except ValueError:  # int() refuses numbers of more than 4300 digits
             raise TranscodeError("invalid JSON body: a number has too many digits") from None
@@ -706,7 +764,9 @@ class RequestTranscoder:
                 return self._decoder.decode(value, message)
             return self._decoder.decode_field(value, message, field)
         except protojson.ProtoJSONError as e:
-            raise TranscodeError(f"invalid JSON body: {e}") from None
+            raise TranscodeError(
+                f"invalid JSON body: {e}", *map(self._body_path, e.paths)
+            ) from None
 
 
 #: Form encodings, which a browser's <form> (and ``curl -d``) send: the body any
@@ -722,13 +782,6 @@ def _form_hint(content_type: str) -> str:
     return f" (the body was sent as {media}; this method reads a JSON body)"
 
 
-def _check_required(missing: str | None) -> None:
-    if missing == "":
-        raise TranscodeError("the request body is required")
-    if missing is not None:
-        raise TranscodeError(f'missing required field "{missing}" in the JSON body')
-
-
 def _check_collision(target: Message, leaf: _Leaf, value: Any, key: str) -> None:
     """Strict mode: a path value must not contradict a value the body set."""
     name = leaf.field.name
@@ -739,27 +792,31 @@ def _check_collision(target: Message, leaf: _Leaf, value: Any, key: str) -> None
         present = current != leaf.field.default_value and current != value
     if present:
         raise TranscodeError(
-            f'field "{key}" is bound by the path; the body must not set it to another value'
+            f'field "{key}" is bound by the path; the body must not set it to another value', key
         )
 
 
-def _mask_paths(document: dict[str, Any], desc: Descriptor, prefix: str) -> list[str]:
+def _mask_paths(
+    document: dict[str, Any], desc: Descriptor, prefix: str, written: str = ""
+) -> list[str]:
     """FieldMask paths for the keys a JSON object sets (grpc-gateway's
     ``FieldMaskFromRequestBody``): proto names, nested objects of plain message
-    fields recursed into, repeated, map and well-known-type fields taken whole."""
+    fields recursed into, repeated, map and well-known-type fields taken whole.
+    ``prefix``: the object's path in proto names; ``written``: as the JSON wrote it."""
     table = _field_table(desc)
     paths: list[str] = []
     for key, value in document.items():
         field = table.get(key)
         if field is None:
             raise TranscodeError(
-                f'invalid JSON body: unknown field "{prefix}{key}" for the field mask'
+                f'invalid JSON body: unknown field "{prefix}{key}" for the field mask',
+                written + key,
             )
         path = f"{prefix}{field.name}"
         if isinstance(value, dict) and value and _is_plain_message(field) and not field.is_repeated:
             nested = field.message_type
             assert nested is not None
-            paths.extend(_mask_paths(value, nested, path + "."))
+            paths.extend(_mask_paths(value, nested, path + ".", f"{written}{key}."))
         else:
             paths.append(path)
     return paths

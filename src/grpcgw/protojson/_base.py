@@ -14,7 +14,17 @@ from grpcgw.lazyre import lazy_compile
 
 
 class ProtoJSONError(ValueError):
-    """A JSON value does not fit the message; the text names the field at fault."""
+    """A JSON value does not fit the message; the text names the field at fault.
+
+    ``paths`` are those fields' paths in the document checked, as the text names
+    them (keys as written, ``[0]`` into an array, ``[key]`` into a map; ``""`` the
+    document itself): one, or two for two members of a oneof. Empty when the
+    error is not about one place (nesting too deep, a reason json_format gave).
+    """
+
+    def __init__(self, message: str, *paths: str) -> None:
+        super().__init__(message)
+        self.paths = paths
 
 
 class Slow(Exception):

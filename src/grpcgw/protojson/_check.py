@@ -82,7 +82,7 @@ def _where(path: str) -> str:
 
 def _invalid(value: object, path: str, kind: str, reason: str = "") -> ProtoJSONError:
     text = f"invalid value {_show(value)} for {_where(path)} ({kind})"
-    return ProtoJSONError(f"{text}: {reason}" if reason else text)
+    return ProtoJSONError(f"{text}: {reason}" if reason else text, path)
 
 
 #: Why a string with a lone surrogate (a JSON escape such as "\ud800") is refused.
@@ -99,7 +99,7 @@ def _is_value(field: FieldDescriptor) -> bool:
 
 
 def _unknown(path: str) -> ProtoJSONError:
-    return ProtoJSONError(f"unknown field {quote(path)}")
+    return ProtoJSONError(f"unknown field {quote(path)}", path)
 
 
 def _join(path: str, key: str) -> str:
@@ -128,7 +128,7 @@ class Checker:
             return self._special(value, desc, path, depth)
         if not isinstance(value, dict):
             raise ProtoJSONError(
-                f"{_where(path)} ({desc.full_name}) must be an object, not {_kind(value)}"
+                f"{_where(path)} ({desc.full_name}) must be an object, not {_kind(value)}", path
             )
         self._fields(value, desc, path, depth)
         return value
@@ -184,7 +184,8 @@ class Checker:
             extended = found.containing_type
             raise ProtoJSONError(
                 f"{_where(path)} names an extension of "
-                f"{extended.full_name if extended else 'another message'}, not of {desc.full_name}"
+                f"{extended.full_name if extended else 'another message'}, not of {desc.full_name}",
+                path,
             )
         if found is None and desc.GetOptions().message_set_wire_format:
             # json_format's second lookup, for a MessageSet: by its message's name.
@@ -215,7 +216,7 @@ class Checker:
                 where = f"{path}[{key}]"
                 number = self._map_key(key, key_field, where)
                 if number in seen:
-                    raise ProtoJSONError(f"duplicate map key {quote(key)} in {_where(path)}")
+                    raise ProtoJSONError(f"duplicate map key {quote(key)} in {_where(path)}", path)
                 seen.add(number)
                 if item is None and not _is_value(value_field):
                     raise _invalid(item, where, "map value", "null is not a value")
@@ -446,11 +447,14 @@ def _oneof_twice(
     if first_field is field:
         return ProtoJSONError(
             f"field {quote(_join(path, first))} is given twice "
-            f"(as {quote(first)} and {quote(second)})"
+            f"(as {quote(first)} and {quote(second)})",
+            _join(path, first),
         )
     oneof = field.containing_oneof
     assert oneof is not None
     return ProtoJSONError(
         f"fields {quote(_join(path, first))} and {quote(_join(path, second))} "
-        f"both set oneof {quote(oneof.name)}"
+        f"both set oneof {quote(oneof.name)}",
+        _join(path, first),
+        _join(path, second),
     )
