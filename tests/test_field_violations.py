@@ -1,8 +1,10 @@
 """Unit tests of the field paths the pure transcoder gives its errors
-(``TranscodeError.fields``)."""
+(``TranscodeError.fields``) and of ``grpcgw.errors.bad_request``, the detail built
+from them. End to end, through every front end: test_field_violations_live.py."""
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -14,9 +16,12 @@ _GEN = str(Path(__file__).resolve().parent / "gen")
 if _GEN not in sys.path:
     sys.path.insert(0, _GEN)
 
+from google.protobuf import any_pb2, json_format  # noqa: E402
+from google.rpc import error_details_pb2  # noqa: E402
 from grpcgwtest.transcode.v1.types_pb2 import Kitchen  # noqa: E402
 
 from grpcgw import protojson  # noqa: E402
+from grpcgw.errors import BAD_REQUEST_TYPE, Code, bad_request, status_body  # noqa: E402
 from grpcgw.options import GatewayOptions  # noqa: E402
 from grpcgw.transcode import RequestTranscoder, TranscodeError  # noqa: E402
 
@@ -173,3 +178,68 @@ def test_paths_of_protojson_errors_are_within_the_document() -> None:
     with pytest.raises(protojson.ProtoJSONError) as info:
         decoder.decode({"kitchen": {"nope": 1}}, Kitchen())
     assert info.value.paths == ("kitchen.nope",)
+
+
+# -- the detail ------------------------------------------------------------------------------
+
+
+def test_bad_request_renders_as_a_server_sent_detail_does() -> None:
+    """The same JSON as a ``google.rpc.BadRequest`` a servicer sends in
+    ``grpc-status-details-bin``, and it parses back into one."""
+    error = bad_request('unknown field "x"', ("book.x", ""))
+    assert (error.code, error.http_status, error.message) == (
+        Code.INVALID_ARGUMENT,
+        400,
+        'unknown field "x"',
+    )
+    (detail,) = error.details
+    sent = any_pb2.Any()
+    sent.Pack(
+        error_details_pb2.BadRequest(
+            field_violations=[
+                error_details_pb2.BadRequest.FieldViolation(
+                    field="book.x", description='unknown field "x"'
+                ),
+                error_details_pb2.BadRequest.FieldViolation(description='unknown field "x"'),
+            ]
+        )
+    )
+    assert detail == json_format.MessageToDict(sent)
+    assert detail["@type"] == BAD_REQUEST_TYPE
+    back = any_pb2.Any()
+    json_format.ParseDict(detail, back)
+    parsed = error_details_pb2.BadRequest()
+    assert back.Unpack(parsed)
+    assert [(v.field, v.description) for v in parsed.field_violations] == [
+        ("book.x", 'unknown field "x"'),
+        ("", 'unknown field "x"'),
+    ]
+    assert json.loads(error.body()) == {
+        "code": 3,
+        "message": 'unknown field "x"',
+        "details": [detail],
+    }
+
+
+def test_bad_request_keeps_a_lone_surrogate_as_the_message_does() -> None:
+    """Text echoed from the request may hold one (protobuf strings cannot): the
+    detail has the same shape, and the same text as the message."""
+    message = 'unknown field "\ud800"'
+    error = bad_request(message, ("\ud800", ""))
+    plain = bad_request("m", ("f", ""))
+    body = json.loads(status_body(error.code, error.message, error.details))
+    assert body["message"] == message
+    assert body["details"] == [
+        {
+            "@type": BAD_REQUEST_TYPE,
+            "fieldViolations": [
+                {"field": "\ud800", "description": message},
+                {"description": message},
+            ],
+        }
+    ]
+    shape = plain.details[0]
+    assert set(shape) == set(body["details"][0])
+    assert [set(v) for v in shape["fieldViolations"]] == [
+        set(v) for v in body["details"][0]["fieldViolations"]
+    ]

@@ -176,54 +176,85 @@ _CREATE = "/v1/groups/g/things"
 
 
 @pytest.mark.parametrize(
-    ("strict", "method", "path", "body", "message"),
+    ("strict", "method", "path", "body", "message", "fields"),
     [
         # A value of the wrong form: the field's path in the body field's value.
         (False, "PATCH", _UPDATE, rb'{"size": "x"}',
-         'invalid value "x" for field "size" (int64): not an integer'),
+         'invalid value "x" for field "size" (int64): not an integer', ["thing.size"]),
         (False, "POST", _CREATE, rb'{"thing": {"size": "x"}}',
-         'invalid value "x" for field "thing.size" (int64): not an integer'),
+         'invalid value "x" for field "thing.size" (int64): not an integer', ["thing.size"]),
         (False, "PATCH", _UPDATE, rb'"x"',
-         "the request body (grpcgwtest.openapi.v1.Thing) must be an object, not a string"),
-        # Two members of a oneof, in either mode.
+         "the request body (grpcgwtest.openapi.v1.Thing) must be an object, not a string",
+         ["thing"]),
+        # Two members of a oneof, in either mode: a violation for each.
         (False, "PATCH", _UPDATE, rb'{"note": "a", "number": 1}',
-         'fields "note" and "number" both set oneof "kind"'),
+         'fields "note" and "number" both set oneof "kind"', ["thing.note", "thing.number"]),
         (True, "POST", _CREATE, rb'{"thing": {"title": "t", "note": "a", "detail": {}}}',
-         'fields "thing.note" and "thing.detail" both set oneof "kind"'),
+         'fields "thing.note" and "thing.detail" both set oneof "kind"',
+         ["thing.note", "thing.detail"]),
         # An unknown field when they are refused, at any depth.
-        (True, "PATCH", _UPDATE, rb'{"title": "t", "bogus": 1}', 'unknown field "bogus"'),
+        (True, "PATCH", _UPDATE, rb'{"title": "t", "bogus": 1}', 'unknown field "bogus"',
+         ["thing.bogus"]),
         (True, "PATCH", _UPDATE, rb'{"title": "t", "parts": [{"name": "p", "x": 1}]}',
-         'unknown field "parts[0].x"'),
+         'unknown field "parts[0].x"', ["thing.parts[0].x"]),
         (True, "POST", _CREATE, rb'{"thing": {"title": "t", "detail": {"nope": 1}}}',
-         'unknown field "thing.detail.nope"'),
+         'unknown field "thing.detail.nope"', ["thing.detail.nope"]),
         # A key naming no extension is an unknown field (lenient mode ignores it, as
         # Go's DiscardUnknown); one naming another message's extension, either mode.
-        (True, "PATCH", _UPDATE, rb'{"[ext.name]": 1}', 'unknown field "[ext.name]"'),
+        (True, "PATCH", _UPDATE, rb'{"[ext.name]": 1}', 'unknown field "[ext.name]"',
+         ["thing.[ext.name]"]),
         (False, "PATCH", _UPDATE, rb'{"[google.api.http]": {}}',
          'field "[google.api.http]" names an extension of google.protobuf.MethodOptions, '
-         "not of grpcgwtest.openapi.v1.Thing"),
+         "not of grpcgwtest.openapi.v1.Thing", ["thing.[google.api.http]"]),
         # What json_format refuses in a form Go reads too: a Timestamp out of range
         # once its offset is applied, a lone surrogate (a "\ud800" escape).
         (False, "PATCH", _UPDATE, rb'{"createTime": "0001-01-01T00:00:00+01:00"}',
          'invalid value "0001-01-01T00:00:00+01:00" for field "createTime" '
-         "(google.protobuf.Timestamp): out of range (years 0001 to 9999 in UTC)"),
+         "(google.protobuf.Timestamp): out of range (years 0001 to 9999 in UTC)",
+         ["thing.createTime"]),
         (True, "PATCH", _UPDATE, rb'{"title": "\ud800"}',
          'invalid value "\ud800" for field "title" (string): '
-         "not valid Unicode (a lone surrogate)"),
+         "not valid Unicode (a lone surrogate)", ["thing.title"]),
         (False, "PATCH", _UPDATE, rb'{"attributes": {"a": ["\udc00"]}}',
          'invalid value "\udc00" for field "attributes.a[0]" (google.protobuf.Value): '
-         "not valid Unicode (a lone surrogate)"),
+         "not valid Unicode (a lone surrogate)", ["thing.attributes.a[0]"]),
+        # Not about one field: the JSON text itself. One violation without a field.
+        (False, "PATCH", _UPDATE, rb'{"title": ', "Expecting value: line 1 column 11 (char 10)",
+         [""]),
+        (False, "POST", _CREATE, rb'{"thing": {}, "thing": {}}', 'duplicate key "thing"', [""]),
+        (False, "POST", _CREATE, rb'"x"',
+         "the request body (grpcgwtest.openapi.v1.CreateThingRequest) must be an object, "
+         "not a string", [""]),
     ],
 )  # fmt: skip
 async def test_body_errors_name_the_field_as_the_client_sent_it(
-    backend: Backend, strict: bool, method: str, path: str, body: bytes, message: str
+    backend: Backend,
+    strict: bool,
+    method: str,
+    path: str,
+    body: bytes,
+    message: str,
+    fields: list[str],
 ) -> None:
+    """The message names the place in the JSON sent; the ``google.rpc.BadRequest``
+    detail names the field in the request message (below the body field ``thing``),
+    described by the same message; a violation of the request as a whole has no
+    ``field`` (proto3 JSON leaves the empty string out)."""
     from .openapi_echo import EchoServicer
 
     gw = await backend.gateway(EchoServicer(), options=GatewayOptions(strict=strict))
     resp = await gw.handle(req(method, path, body))
     assert resp.status == 400, resp.body
-    assert resp.json() == {"code": 3, "message": f"invalid JSON body: {message}", "details": []}
+    message = f"invalid JSON body: {message}"
+    violations = [{"field": f, "description": message} if f else {"description": message}
+                  for f in fields]  # fmt: skip
+    assert resp.json() == {
+        "code": 3,
+        "message": message,
+        "details": [
+            {"@type": "type.googleapis.com/google.rpc.BadRequest", "fieldViolations": violations}
+        ],
+    }
     if not strict:  # the same answer when unknown fields are refused
         strict_gw = await backend.gateway(EchoServicer(), options=GatewayOptions(strict=True))
         assert (await strict_gw.handle(req(method, path, body))).json() == resp.json()

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, overload
 
 from google.protobuf.message import Message
 
-from grpcgw.errors import Code, GatewayError
+from grpcgw.errors import Code, GatewayError, bad_request
 from grpcgw.exchange import ErrorHook, HttpRequest, HttpResponse, ResponseHook, error_response
 from grpcgw.invoker import Invoker, ResponseStream, UndecodableReply
 from grpcgw.logs import AccessLog, RateLimitedLog
@@ -664,15 +664,21 @@ def _undecodable(route: Route, reply: UndecodableReply) -> GatewayError:
 def _request_message(
     route: Route, match: Match[Route], request: HttpRequest, body: bytes
 ) -> Message:
+    try:
+        return _transcode(route, match, request, body)
+    except TranscodeError as exc:
+        raise bad_request(str(exc), exc.fields) from None
+
+
+def _transcode(route: Route, match: Match[Route], request: HttpRequest, body: bytes) -> Message:
+    """The request message, or :class:`TranscodeError` (what the 400 names)."""
     content_type = ""
     if route.request.raw_body:  # only google.api.HttpBody keeps the Content-Type
         content_type = next((v for k, v in request.headers if k.lower() == "content-type"), "")
     try:
         return route.request.transcode(match.bindings, request.query, body, content_type)
-    except TranscodeError as exc:
-        raise GatewayError(Code.INVALID_ARGUMENT, str(exc)) from None
     except UnicodeError:  # a lone surrogate in the query (Lambda events can carry one)
-        raise GatewayError(Code.INVALID_ARGUMENT, "the request is not valid UTF-8") from None
+        raise TranscodeError("the request is not valid UTF-8") from None
 
 
 #: Client-stream lines transcoded between two turns of a running event loop (about
@@ -699,9 +705,10 @@ async def _request_stream(
         turn = 0
     for n, chunk in enumerate(chunks(request.body), 1):
         try:
-            messages.append(_request_message(route, match, request, chunk))
-        except GatewayError as exc:
-            raise GatewayError(exc.code, f"request stream message {n}: {exc.message}") from None
+            messages.append(_transcode(route, match, request, chunk))
+        except TranscodeError as exc:
+            # The field violations name fields of message n, which the text names.
+            raise bad_request(f"request stream message {n}: {exc}", exc.fields) from None
         if turn and not n % turn:
             await asyncio.sleep(0)
     return messages

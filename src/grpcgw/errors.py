@@ -156,6 +156,46 @@ def status_body(code: int, message: str, details: Sequence[dict[str, Any]] = ())
     ).encode("utf-8", "backslashreplace")
 
 
+#: The ``@type`` of the detail :func:`bad_request` adds.
+BAD_REQUEST_TYPE = "type.googleapis.com/google.rpc.BadRequest"
+
+
+def bad_request(message: str, fields: Sequence[str] = ("",)) -> GatewayError:
+    """``400 INVALID_ARGUMENT`` for a request that does not fit the method's message.
+
+    The Status carries ``message`` and one ``google.rpc.BadRequest`` detail with
+    a field violation for each path in ``fields`` (``""``, which renders without
+    a ``field``: the request as a whole), each described by ``message``, as
+    Google's APIs do (AIP-193). Called only on the error path: the detail types
+    are imported on the first such error.
+    """
+    try:
+        detail = _bad_request_detail(message, fields)
+    except UnicodeEncodeError:
+        # A lone surrogate echoed from the request (a Lambda event's query, a JSON
+        # "\ud800" escape): protobuf strings cannot hold one, the message keeps it
+        # (status_body writes its JSON escape), and so does the detail.
+        violations = [{"field": f, "description": message} if f else {"description": message}
+                      for f in fields]  # fmt: skip
+        detail = {"@type": BAD_REQUEST_TYPE, "fieldViolations": violations}
+    return GatewayError(Code.INVALID_ARGUMENT, message, details=[detail])
+
+
+def _bad_request_detail(message: str, fields: Sequence[str]) -> dict[str, Any]:
+    """The ``google.rpc.BadRequest`` as an ``Any``, rendered as server-sent details are."""
+    from google.protobuf import any_pb2
+    from google.rpc import error_details_pb2
+
+    violation = error_details_pb2.BadRequest.FieldViolation
+    packed = any_pb2.Any()
+    packed.Pack(
+        error_details_pb2.BadRequest(
+            field_violations=[violation(field=f, description=message) for f in fields]
+        )
+    )
+    return _render_detail(packed, ())
+
+
 def details_from_status_bin(value: bytes | str, pool: Any = None) -> list[dict[str, Any]]:
     """Decode the ``details`` of a ``grpc-status-details-bin`` trailer to JSON objects.
 
@@ -168,13 +208,8 @@ def details_from_status_bin(value: bytes | str, pool: Any = None) -> list[dict[s
     reads). A malformed trailer yields no details rather than failing the
     response: the server's code and message stand either way.
     """
-    from google.protobuf import descriptor_pool, json_format
     from google.protobuf.message import DecodeError
     from google.rpc import status_pb2
-
-    pools = [descriptor_pool.Default()]
-    if pool is not None and pool is not pools[0]:
-        pools.insert(0, pool)
 
     raw = base64.b64decode(value + "=" * (-len(value) % 4)) if isinstance(value, str) else value
     status = status_pb2.Status()
@@ -182,21 +217,26 @@ def details_from_status_bin(value: bytes | str, pool: Any = None) -> list[dict[s
         status.ParseFromString(raw)
     except DecodeError:
         return []
-    out: list[dict[str, Any]] = []
-    for detail in status.details:
-        rendered = None
-        for where in pools:
-            try:
-                rendered = json_format.MessageToDict(detail, descriptor_pool=where)
-                break
-            except (json_format.Error, TypeError, KeyError):
-                continue  # not a type this pool knows: the next one may
-            except (DecodeError, ValueError, RecursionError):
-                break  # a known type, but not its bytes: shown raw
-        if rendered is None:
-            rendered = {"@type": detail.type_url, "value": base64.b64encode(detail.value).decode()}
-        out.append(rendered)
-    return out
+    pools = () if pool is None else (pool,)
+    return [_render_detail(detail, pools) for detail in status.details]
+
+
+def _render_detail(detail: Any, pools: Sequence[Any]) -> dict[str, Any]:
+    """One ``Any`` of a Status's details as JSON: its type looked up in ``pools``,
+    then in the default pool; ``@type`` and the raw ``value`` where neither has it."""
+    from google.protobuf import descriptor_pool, json_format
+    from google.protobuf.message import DecodeError
+
+    default = descriptor_pool.Default()
+    for where in (*(p for p in pools if p is not default), default):
+        try:
+            rendered: dict[str, Any] = json_format.MessageToDict(detail, descriptor_pool=where)
+            return rendered
+        except (json_format.Error, TypeError, KeyError):
+            continue  # not a type this pool knows: the next one may
+        except (DecodeError, ValueError, RecursionError):
+            break  # a known type, but not its bytes: shown raw
+    return {"@type": detail.type_url, "value": base64.b64encode(detail.value).decode()}
 
 
 # -- telling a servicer's own message from grpc's --------------------------------------

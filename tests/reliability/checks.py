@@ -27,10 +27,18 @@ def status_body(body: bytes, code: int, internals: Iterable[str] = ()) -> dict[s
     message = parsed["message"]
     assert isinstance(message, str), parsed
     assert message.strip(), parsed
-    assert parsed["details"] == [], parsed
     assert not INTERNAL.search(message), message
     for text in internals:
         assert text not in message, (text, message)
+    details = parsed["details"]
+    if details:  # only a request that does not fit the method's message has one
+        assert code == 3, parsed
+        (detail,) = details
+        assert set(detail) == {"@type", "fieldViolations"}, parsed
+        assert detail["@type"] == "type.googleapis.com/google.rpc.BadRequest", parsed
+        for violation in detail["fieldViolations"]:
+            assert violation["description"] == message, parsed  # nothing the message hides
+            assert not INTERNAL.search(violation.get("field", "")), parsed
     return parsed
 
 
