@@ -6,7 +6,6 @@ import os
 import re
 import signal
 import socket
-import subprocess
 import sys
 import urllib.error
 import urllib.request
@@ -18,7 +17,7 @@ from grpcgw.reload import FileWatcher, fixed_port
 
 from .conftest import ROOT
 from .proxyutil import Process
-from .test_cli_serve import ENV, LOOPBACK
+from .test_cli_serve import ENV, LOOPBACK, _run
 
 GEN = ROOT / "examples" / "ping" / "gen"
 SERVE = [sys.executable, "-m", "grpcgw", "serve"]
@@ -141,28 +140,14 @@ def test_the_config_file_is_watched_too(tmp_path: Path) -> None:
 
 
 def test_reload_serves_from_one_process() -> None:
-    result = subprocess.run(
-        [*SERVE, PING, "--reload", "--workers", "2"],
-        cwd=ROOT,
-        env=ENV,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = _run(PING, "--reload", "--workers", "2")
     assert result.returncode == 1
     assert "reload serves from one process: it cannot go with workers = 2" in result.stderr
     assert "Traceback" not in result.stderr
 
 
 def test_a_reload_dir_that_does_not_exist_is_named(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [*SERVE, PING, "--reload", "--reload-dir", str(tmp_path / "nowhere")],
-        cwd=ROOT,
-        env=ENV,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = _run(PING, "--reload", "--reload-dir", str(tmp_path / "nowhere"))
     assert result.returncode == 1
     assert result.stderr.strip().endswith(f"--reload-dir {tmp_path / 'nowhere'}: no such directory")
 
