@@ -25,7 +25,9 @@ import aiohttp
 import pytest
 from aiohttp import web
 from example.v1 import shelf_pb2
+from grpcgwtest.echo.v1 import echo_pb2, echo_pb2_grpc
 
+import grpcgw.httpserver as httpserver
 from examples.ping.service import PingServicer, ShelfServicer
 from grpcgw import Gateway, GatewayOptions, start_local
 from grpcgw.limits import HttpLimits
@@ -415,6 +417,41 @@ async def test_expect_100_continue_within_the_limits_is_continued(calm: LocalSer
     [(status, _, body)] = _responses(await _read_to_close(reader))
     writer.close()
     assert (status, json.loads(body)["name"]) == (201, "shelves/x100")
+
+
+class _Hosts(echo_pb2_grpc.EchoServiceServicer):
+    """Echoes the ``x-forwarded-host`` it was sent."""
+
+    async def Echo(self, request: Any, context: Any) -> echo_pb2.EchoResponse:
+        md = {k: v for k, v in context.invocation_metadata() if k == "x-forwarded-host"}
+        return echo_pb2.EchoResponse(request=request, metadata=md)
+
+
+@pytest.mark.parametrize("lane", [True, False], ids=["lane", "no lane"])
+async def test_an_absolute_form_target_names_the_forwarded_host(
+    lane: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # RFC 9112 3.2.2: with an absolute-form target the server ignores Host and takes
+    # the target's authority, so x-forwarded-host is that.
+    monkeypatch.setattr(httpserver, "_lane_off", not lane)
+    async with await _local(_Hosts()) as local:
+        cases = [
+            (b"GET /my/path HTTP/1.1\r\nHost: other\r\n", "other"),
+            (b"GET http://example.com/my/path HTTP/1.1\r\nHost: other\r\n", "example.com"),
+            (b"GET http://a.example:8443/my/path?x=1 HTTP/1.1\r\nHost: o\r\n", "a.example:8443"),
+            (b"GET https://user@example.com/my/path HTTP/1.1\r\nHost: o\r\n", "example.com"),
+            # An X-Forwarded-Host the client sent still wins, as it does over Host.
+            (b"GET http://a.example/my/path HTTP/1.1\r\nHost: o\r\nX-Forwarded-Host: f\r\n", "f"),
+        ]
+        for head, host in cases:
+            reader, writer = await _connect(local.http_port)
+            writer.write(head + b"Connection: close\r\n\r\n")
+            [(status, _, body)] = _responses(await _read_to_close(reader))
+            writer.close()
+            assert status == 200, (head, body)
+            assert json.loads(body)["metadata"] == {"x-forwarded-host": host}, head
+        lanes = local.http_server._site._lane
+        assert (lanes is not None and lanes.served == 1) == lane  # the origin-form one
 
 
 async def _post_shelf(port: int, body: bytes, encoding: str) -> tuple[int, bytes, dict[str, str]]:

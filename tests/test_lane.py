@@ -271,6 +271,11 @@ CORPUS: list[tuple[str, bytes, bool]] = [
     ("dot segment", _req("GET", "/v1/./ping"), False),
     ("double slash", _req("GET", "//v1/ping"), False),
     ("absolute form", b"GET http://x/v1/ping HTTP/1.1\r\nHost: x\r\n\r\n", False),
+    (
+        "absolute form other host",
+        b"GET http://a.example/v1/ping HTTP/1.1\r\nHost: x\r\n\r\n",
+        False,
+    ),
     ("api docs", _req("GET", "/openapi.json"), False),
     (
         "oversize body",

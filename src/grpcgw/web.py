@@ -324,12 +324,22 @@ def _refusal(request: web.Request, max_size: int) -> GatewayError | None:
 
 
 def _gateway_request(request: web.Request, path: str, query: str, body: bytes = b"") -> HttpRequest:
-    """The gateway's view of an aiohttp request (``path`` and ``query`` raw)."""
+    """The gateway's view of an aiohttp request (``path`` and ``query`` raw). With an
+    absolute-form target, its authority is the ``Host`` (RFC 9112 3.2.2: the server
+    ignores the ``Host`` field then), so ``x-forwarded-host`` names it, as Go's
+    server gives it to grpc-gateway (which keeps ``Host`` for an empty authority)."""
+    headers = list(request.headers.items())
+    raw = request.raw_path
+    if raw[:1] != "/" and "://" in raw:
+        authority = _split_absolute(raw)[0]
+        if authority:
+            headers = [pair for pair in headers if pair[0].lower() != "host"]
+            headers.append(("Host", authority))
     return HttpRequest(
         method=request.method,
         path=path,
         query=query,
-        headers=list(request.headers.items()),
+        headers=headers,
         body=body,
         remote_addr=request.remote,
     )
@@ -342,10 +352,17 @@ def _raw_target(request: web.Request) -> str:
     raw = request.raw_path
     if raw[:1] == "/" or "://" not in raw:
         return raw
+    return _split_absolute(raw)[1]
+
+
+def _split_absolute(raw: str) -> tuple[str, str]:
+    """An absolute-form target's authority (``host[:port]``, without any userinfo,
+    which RFC 9110 4.2.4 forbids senders) and the origin-form target after it."""
     rest = raw.partition("://")[2]
     cut = min((i for i in (rest.find("/"), rest.find("?")) if i >= 0), default=len(rest))
     target = rest[cut:]
-    return target if target[:1] == "/" else "/" + target
+    authority = rest[:cut].rpartition("@")[2]
+    return authority, target if target[:1] == "/" else "/" + target
 
 
 def _too_large(max_size: int) -> GatewayError:
