@@ -64,6 +64,23 @@ async def servers(sock_dir: Path) -> AsyncIterator[Servers]:
     await s.stop()
 
 
+@pytest.fixture(params=["llhttp", "python"])
+def request_parser(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Which of aiohttp's request parsers the servers a test starts read with: its C
+    one (llhttp, where its wheel has it) or its pure-Python one (what it falls back
+    to without the extension, e.g. under ``AIOHTTP_NO_EXTENSIONS``)."""
+    from aiohttp import http_parser, web_protocol
+
+    if request.param == "llhttp":
+        if web_protocol.HttpRequestParser is not getattr(http_parser, "HttpRequestParserC", None):
+            pytest.skip("aiohttp's C parser is not in use here (no extension, or disabled)")
+    else:
+        # Where RequestHandler finds it; aiohttp's own module keeps the C one (the
+        # edge's fast lane checks that one, once per process).
+        monkeypatch.setattr(web_protocol, "HttpRequestParser", http_parser.HttpRequestParserPy)
+    return str(request.param)
+
+
 @pytest.fixture
 def shelf_servicer() -> ShelfServicer:
     return ShelfServicer()

@@ -328,6 +328,11 @@ CORPUS: list[tuple[str, bytes, bool]] = [
     ("long field", _req("GET", "/v1/ping", [("X-Long", "v" * 9000)]), False),
     ("long target", _req("GET", "/v1/ping?" + "q" * 9000), False),
     ("many fields", _req("GET", "/v1/ping", [(f"X-{i}", "1") for i in range(140)]), False),
+    (
+        "head over the limit",
+        _req("GET", "/v1/ping", [(f"X-{i}", "v" * 8000) for i in range(9)]),
+        False,
+    ),
     ("lower-case method", _req("get", "/v1/ping"), False),
     ("garbage", b"\x16\x03\x01\x00\x05hello\r\n\r\n", False),
     ("fragment", _req("GET", "/v1/ping#frag"), False),

@@ -14,7 +14,11 @@ to, without patching aiohttp:
   instead of a traceback;
 - :class:`_Parser`, around aiohttp's request parser: feeds a packet message by
   message, so a request followed by garbage in one packet is answered before
-  the 400, and classifies oversized lines (414) and headers (431);
+  the 400, classifies oversized lines (414) and headers (431), bounds the head
+  as a whole;
+- the linger after an answer that ends the connection (a parser error, a 408, a
+  refused body): the client's further bytes are read and discarded for a
+  bounded time and size, so that the answer reaches it instead of a reset;
 - :class:`EdgeSite`, its own accept loop: counts connections and stops
   accepting at ``max_connections`` (the kernel queues the rest), and waits
   out ``EMFILE``/``ENFILE`` with one rate-limited line.
@@ -38,8 +42,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from aiohttp import hdrs, web
-from aiohttp.http import SERVER_SOFTWARE
+from aiohttp import hdrs, web, web_protocol
+from aiohttp.http import SERVER_SOFTWARE, HttpVersion11
 from aiohttp.http_exceptions import (
     BadHttpMessage,
     BadHttpMethod,
@@ -76,6 +80,7 @@ __all__ = [
     "SharedAddress",
     "accepted_encodings",
     "bind_unix",
+    "close_after",
     "error_reason",
     "run_server",
     "share_address",
@@ -94,9 +99,16 @@ _CLIENT_GONE = frozenset(
 )
 #: Seconds to wait before accepting again when out of descriptors (asyncio's own delay).
 _ACCEPT_RETRY = 1.0
-#: Seconds to keep discarding what a timed-out client still sends after its 408, so
-#: the answer reaches it instead of a reset.
+#: Seconds to keep discarding what a client still sends after an answer that ends
+#: the connection (a 408, a parser error, a refused body), so that the answer reaches
+#: it instead of a reset (the kernel resets a connection closed with unread bytes).
 _LINGER = 2.0
+#: Bytes discarded so at most (counted from the parser error, or from the answer):
+#: a client still sending beyond is cut off. Twice the default ``max_request_body``:
+#: a client may still be sending a body refused as too large.
+_LINGER_BYTES = 8 << 20
+#: aiohttp's stand-in request for what its parser refused (answered in HTTP/1.1 here).
+_UNPARSED: Any = getattr(web_protocol, "ERROR", None)
 #: The ``Server`` header of every answer: no versions (aiohttp's default names
 #: Python's and its own), as Envoy says ``envoy``; docs/security.md.
 SERVER_NAME = "grpcgw"
@@ -285,17 +297,22 @@ def error_reason(exc: BaseException) -> str:
     return _first_line(lines[0]) if lines else "unreadable"
 
 
-def _is_request_line(exc: LineTooLong, data: bytes, limits: HttpLimits) -> bool:
-    """Whether an over-long line is the request line (414) rather than a header (431)."""
+def _is_request_line(
+    exc: LineTooLong, data: bytes, limits: HttpLimits, line: int | None = None
+) -> bool:
+    """Whether an over-long line is the request line (414) rather than a header (431);
+    ``line``: how long the request line is, where the parser wrapper knows."""
     limit = exc.args[1] if len(exc.args) > 1 else None
     if limits.max_request_line != limits.max_header_size:
         return bool(limit == limits.max_request_line)
+    if line is not None:
+        return line > limits.max_request_line
     # Same limit for both: find the line in the packet and look at what precedes it
     # on its line ("GET " before a target; "Name: " or nothing before a header).
-    line = exc.args[0] if exc.args else b""
-    if isinstance(line, str):
-        line = line.encode("latin-1", "replace")
-    prefix = line.removesuffix(b"...")[:40]
+    text = exc.args[0] if exc.args else b""
+    if isinstance(text, str):
+        text = text.encode("latin-1", "replace")
+    prefix = text.removesuffix(b"...")[:40]
     at = data.find(prefix) if prefix else -1
     if at <= 0:
         return False
@@ -303,12 +320,15 @@ def _is_request_line(exc: LineTooLong, data: bytes, limits: HttpLimits) -> bool:
     return before.endswith(b" ") and b":" not in before
 
 
-def _classify(exc: BaseException | None, data: bytes, limits: HttpLimits) -> tuple[int, Code, str]:
-    """The answer to what aiohttp's parser rejected: HTTP status, code, message."""
+def _classify(
+    exc: BaseException | None, data: bytes, limits: HttpLimits, line: int | None = None
+) -> tuple[int, Code, str]:
+    """The answer to what aiohttp's parser rejected: HTTP status, code, message
+    (``line``: the length of the request line under way, where known)."""
     if isinstance(exc, ContentEncodingError):
         return 415, Code.INVALID_ARGUMENT, "request Content-Encoding is not supported"
     if isinstance(exc, LineTooLong):
-        if _is_request_line(exc, data, limits):
+        if _is_request_line(exc, data, limits, line):
             return (
                 414,
                 Code.RESOURCE_EXHAUSTED,
@@ -377,7 +397,9 @@ class _Parser:
     the limit. (Where aiohttp's parser pauses, its queue of requests or a body's
     reader being full, it keeps the rest of a read for later: heads it finds there
     are measured as after a chunked body, the next one counted from the next
-    read, within the same bound.)
+    read, within the same bound.) A head refused as a whole is first fed to
+    aiohttp's parser up to the limit, so that what it refuses there comes first
+    (a request line beyond ``max_request_line``: 414), whatever the packets.
     """
 
     __slots__ = (
@@ -385,10 +407,11 @@ class _Parser:
         "_head",
         "_head_tail",
         "_limits",
+        "_line",
         "_max_head",
-        "_over",
         "_parser",
         "_payload",
+        "failed",
         "held",
     )
 
@@ -404,10 +427,14 @@ class _Parser:
         #: Bytes left of the ``Content-Length`` body under way; None for a chunked
         #: body, ``_UNKNOWN`` where not known.
         self._body_left: int | None = None
-        #: The head limit was passed: the connection ends with the 431, nothing more.
-        self._over = False
+        #: Bytes of the request line under way (of the head under way, before its first
+        #: LF); None once it ended, or where the head's start is not known.
+        self._line: int | None = 0
         #: An error found after the requests this packet completed, for the next call.
         self.held: BaseException | None = None
+        #: The parser refused what it was fed: nothing more is parsed (the answer to
+        #: the error, once due, ends the connection).
+        self.failed = False
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._parser, name)
@@ -428,7 +455,7 @@ class _Parser:
         if self.held is not None:
             held, self.held = self.held, None
             raise held
-        if self._over:
+        if self.failed:  # the connection ends with the answer to that: nothing more
             return [], False, b""
         if not self._in_body():
             if not self._head:
@@ -458,7 +485,7 @@ class _Parser:
                 self.held = self._refuse()
                 return messages[:at], False, b""
         if messages:  # where what it kept ends is the parser's to know
-            self._head, self._head_tail = 0, b""
+            self._head, self._head_tail, self._line = 0, b"", None
             chunked = bool(getattr(messages[-1][0], "chunked", False))
             self._body_left = None if self._in_body() and chunked else _UNKNOWN
         return messages, upgraded, tail
@@ -476,7 +503,9 @@ class _Parser:
         return result
 
     def _failed(self, exc: HttpProcessingError, data: bytes) -> None:
-        setattr(exc, _ANSWER, _classify(exc, data, self._limits))
+        self.failed = True
+        line = None if self._in_body() else self._line_length(data)
+        setattr(exc, _ANSWER, _classify(exc, data, self._limits, line))
         payload = self._payload
         if payload is not None and not payload.is_eof() and payload.exception() is None:
             payload.set_exception(exc)  # the request reading its body learns of it
@@ -509,9 +538,20 @@ class _Parser:
         payload = self._payload
         return payload is not None and not payload.is_eof()
 
+    def _line_length(self, data: bytes) -> int | None:
+        """The length of the request line under way once ``data`` (the head's next
+        bytes) is added, where known (up to its CR, or all of it so far)."""
+        if self._line is None:
+            return None
+        end = data.find(b"\n")
+        if end < 0:
+            return self._line + len(data)
+        return self._line + end - (end == 0 or data[end - 1 : end] == b"\r")
+
     def _cut(self, data: bytes) -> tuple[bytes, bytes, int]:
         """The next piece of ``data`` to feed, the rest, and what the piece is;
-        ``HttpProcessingError`` (431) where it would take a head beyond the limit."""
+        ``HttpProcessingError`` where it would take a head beyond the limit (431, or
+        what aiohttp's parser refuses first)."""
         if self._in_body():
             left = self._body_left
             if left is None or left <= 0:
@@ -521,15 +561,25 @@ class _Parser:
         at = (tail + data).find(_HEAD_END) if tail else data.find(_HEAD_END)
         if at < 0:
             if self._head + len(data) > self._max_head:
-                raise self._refuse()
+                raise self._refuse(data)
             return data, b"", _HEAD_PART
         end = at + 4 - len(tail)
         if self._head + end > self._max_head:
-            raise self._refuse()
+            raise self._refuse(data)
         return data[:end], data[end:], _HEAD_WHOLE
 
-    def _refuse(self) -> BadHttpMessage:
-        self._over = True
+    def _refuse(self, data: bytes = b"") -> HttpProcessingError:
+        """The 431 for a head beyond the limit; but first ``data`` (the head's next
+        bytes) is fed to aiohttp's parser up to the limit, and what it refuses there
+        is the answer instead (a request line beyond its own limit is a 414 however
+        the head came in packets)."""
+        room = self._max_head - self._head
+        if data and room > 0:
+            try:
+                self._feed(data[:room])
+            except HttpProcessingError as exc:
+                return exc
+        self.failed = True
         return _too_large(self._max_head)
 
     def _settle(self, piece: bytes, found: list[Any], kind: int) -> None:
@@ -541,11 +591,13 @@ class _Parser:
         if kind == _HEAD_PART and not found:
             self._head += len(piece)
             self._head_tail = (self._head_tail + piece)[-3:]
+            if self._line is not None:
+                self._line = None if b"\n" in piece else self._line + len(piece)
             return
         # Where a chunked body is under way, _head_tail holds the last bytes it was fed.
         before = self._head_tail if kind == _BODY_OPEN else b""
         ended_chunked = kind == _BODY_OPEN and self._body_left is None
-        self._head, self._head_tail = 0, b""
+        self._head, self._head_tail, self._line = 0, b"", 0
         if found:
             message, payload = found[-1]
             chunked = bool(getattr(message, "chunked", False))
@@ -557,6 +609,8 @@ class _Parser:
                     self._body_left = None if chunked else _UNKNOWN
                     if chunked:
                         self._head_tail = piece[-3:]
+                if self._body_left == _UNKNOWN:
+                    self._line = None
                 return
             # The last message is whole: it ended with its head or a chunked body
             # (so at the packet's last \r\n\r\n), or with a body of known length.
@@ -566,8 +620,11 @@ class _Parser:
                 self._head_tail = (before + piece)[-3:]
             return
         self._body_left = None
-        if kind == _HEAD_WHOLE or not ended_chunked:
-            return  # at a head's start (or, after a Content-Length body, not known)
+        if kind == _HEAD_WHOLE:
+            return  # at a head's start
+        if not ended_chunked:
+            self._line = None  # after a Content-Length body: where the head starts is not known
+            return
         # Out of a chunked body (or past a head) in this piece: the head under way is
         # what follows the last \r\n\r\n (which may have begun in the packet before).
         joined = before + piece
@@ -576,6 +633,7 @@ class _Parser:
             self._head = len(joined) - at - 4
             if self._head:
                 self._head_tail = joined[-3:]
+                self._line = None if b"\n" in joined[at + 4 :] else self._head
             if self._head > self._max_head:
                 raise self._refuse()
 
@@ -585,6 +643,7 @@ class _EdgeHandler(RequestHandler):
 
     __slots__ = (
         "_clean",
+        "_discarded",
         "_discarding",
         "_edge_parser",
         "_head_bytes",
@@ -593,6 +652,7 @@ class _EdgeHandler(RequestHandler):
         "_lane_held",
         "_lane_paused",
         "_lane_task",
+        "_linger_timer",
         "_logs",
         "_on_lost",
         "_send_timer",
@@ -628,7 +688,11 @@ class _EdgeHandler(RequestHandler):
         self._head_timer: asyncio.TimerHandle | None = None
         self._head_bytes = False
         self._send_timer: asyncio.TimerHandle | None = None
+        #: What the client sends is read and dropped (the parser refused what came, or
+        #: the connection lingers after its last answer); _discarded counts it.
         self._discarding = False
+        self._discarded = 0
+        self._linger_timer: asyncio.TimerHandle | None = None
         self._lane = lane
         #: The lane's request in flight, and what arrived meanwhile (handed on after).
         self._lane_task: asyncio.Task[None] | None = None
@@ -662,6 +726,7 @@ class _EdgeHandler(RequestHandler):
 
     def data_received(self, data: bytes) -> None:
         if self._discarding:
+            self._discard(len(data))
             return
         lane = self._lane
         if lane is not None and data:
@@ -678,8 +743,12 @@ class _EdgeHandler(RequestHandler):
             waiter is not None and not waiter.done() and not self._head_bytes and bool(data)
         )
         super().data_received(data)
-        if self._edge_parser.held is not None:
-            super().data_received(b"")  # queue the error behind the requests before it
+        parser = self._edge_parser
+        if parser.failed:
+            if parser.held is not None:
+                super().data_received(b"")  # queue the error behind the requests before it
+            # Its answer ends the connection: nothing after it is parsed, or held.
+            self._discarding = True
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             if starts_head:
@@ -711,7 +780,7 @@ class _EdgeHandler(RequestHandler):
             or self._force_close
             or self._upgraded
             or self._payload_parser is not None
-            or self._edge_parser.held is not None
+            or self._edge_parser.failed
         ):
             return False
         request = lane.rules.parse(data)
@@ -836,17 +905,39 @@ class _EdgeHandler(RequestHandler):
             self.force_close()
             return
         message = f"request headers not received within {timeout:g} s"
+        transport.write(_response(408, "Request Timeout", Code.DEADLINE_EXCEEDED, message))
+        self.linger_close()
+
+    # -- lingering close -----------------------------------------------------------------
+
+    def linger_close(self) -> None:
+        """End the connection after what is written, without a reset: close the
+        sending side, then read and discard what the client still sends until it
+        closes, for at most ``_LINGER`` seconds and ``_LINGER_BYTES`` bytes.
+
+        A connection closed with unread bytes in the kernel's buffer is reset, and
+        the reset can overtake the answer (a client still sending a head the parser
+        refused would see ``ECONNRESET``, not the 431).
+        """
+        transport = self.transport
+        if transport is None or transport.is_closing() or self._linger_timer is not None:
+            return
+        self._disarm_head()
+        self._discarding = True
+        # aiohttp's start() then ends without closing the transport: the linger does.
+        self._force_close = True
         try:
-            transport.write(_response(408, "Request Timeout", Code.DEADLINE_EXCEEDED, message))
-            # Close after the answer, discarding what still comes, so that the answer
-            # is not lost to a reset; the client's close (or _LINGER) ends it.
-            self._discarding = True
-            if transport.can_write_eof():
+            if transport.can_write_eof():  # not over TLS: the linger alone, then
                 transport.write_eof()
         except OSError:  # the client is gone already (ENOTCONN after its reset)
             self.force_close()
             return
-        self._head_timer = self._loop.call_later(_LINGER, self.force_close)
+        self._linger_timer = self._loop.call_later(_LINGER, self.force_close)
+
+    def _discard(self, size: int) -> None:
+        self._discarded += size
+        if self._discarded > _LINGER_BYTES:
+            self.force_close()  # a client still sending that much gets a reset
 
     # -- send timeout ----------------------------------------------------------------------
 
@@ -885,6 +976,9 @@ class _EdgeHandler(RequestHandler):
         if self._send_timer is not None:
             self._send_timer.cancel()
             self._send_timer = None
+        if self._linger_timer is not None:
+            self._linger_timer.cancel()
+            self._linger_timer = None
         super().connection_lost(exc)
         on_lost, self._on_lost = self._on_lost, None
         if on_lost is not None:
@@ -907,7 +1001,10 @@ class _EdgeHandler(RequestHandler):
         exc: BaseException | None = None,
         message: str | None = None,
     ) -> web.StreamResponse:
-        """aiohttp's answer to a request it could not parse or a handler that raised."""
+        """aiohttp's answer to a request it could not parse or a handler that raised.
+
+        What the parser refused is answered in HTTP/1.1 (aiohttp's stand-in request is
+        HTTP/1.0), and the connection then lingers (:meth:`linger_close`)."""
         if request.writer.output_size > 0:
             raise ConnectionError("response already started: cannot send an error")
         headers = {"Connection": "close", hdrs.SERVER: SERVER_NAME}
@@ -919,7 +1016,20 @@ class _EdgeHandler(RequestHandler):
             self._logs.malformed("answered %d to %s: %s", http_status, request.remote, text)
             if http_status == 415:
                 headers["Accept-Encoding"] = accepted_encodings()
-        elif status == 504:
+            if _UNPARSED is not None and request._message is _UNPARSED:
+                request._message = _UNPARSED._replace(version=HttpVersion11)
+                if hasattr(request, "_version"):  # aiohttp keeps its own copy
+                    request._version = HttpVersion11
+            refusal = _LingeringResponse(
+                status=http_status,
+                body=status_body(code, text),
+                content_type="application/json",
+                headers=headers,
+            )
+            refusal.force_close()
+            refusal.then = self.linger_close
+            return refusal
+        if status == 504:
             http_status, code, text = 504, Code.DEADLINE_EXCEEDED, "request timed out"
         else:
             http_status, code, text = 500, Code.INTERNAL, "internal server error"
@@ -932,6 +1042,31 @@ class _EdgeHandler(RequestHandler):
         )
         response.force_close()
         return response
+
+
+class _LingeringResponse(web.Response):
+    """An answer after which the connection lingers: once it is written, ``then``."""
+
+    then: Callable[[], None] | None = None
+
+    async def write_eof(self, data: bytes = b"") -> None:
+        await super().write_eof(data)
+        then, self.then = self.then, None
+        if then is not None:
+            then()
+
+
+async def close_after(request: web.BaseRequest, response: web.StreamResponse) -> None:
+    """Send ``response`` now and end the connection: lingering where grpcgw's edge
+    serves it (:meth:`_EdgeHandler.linger_close`), else at once."""
+    response.force_close()
+    await response.prepare(request)
+    await response.write_eof()
+    protocol = request.protocol
+    if isinstance(protocol, _EdgeHandler):
+        protocol.linger_close()
+    else:
+        protocol.force_close()  # the transport sends what is written, then closes
 
 
 async def _name_server(request: web.Request, response: web.StreamResponse) -> None:

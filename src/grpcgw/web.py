@@ -38,6 +38,7 @@ from grpcgw.httpserver import (
     DECODED_ENCODINGS,
     HttpServer,
     accepted_encodings,
+    close_after,
     error_reason,
     run_server,
     start_server,
@@ -220,10 +221,9 @@ class GatewayResource(AbstractResource):
 
 
 async def _answer_and_close(request: web.Request, response: web.Response) -> web.Response:
-    response.force_close()
-    await response.prepare(request)
-    await response.write_eof()
-    request.protocol.force_close()  # the transport sends what is written, then closes
+    # What the client still sends (a body it held back or had not finished) is read
+    # and dropped for a while where grpcgw's edge serves it: a reset would lose the answer.
+    await close_after(request, response)
     return response
 
 
