@@ -33,6 +33,7 @@ from grpcgw import Gateway, GatewayOptions, start_local
 from grpcgw.limits import HttpLimits
 from grpcgw.server import LocalServer
 from grpcgw.web import create_app, setup
+from grpcgw.web import start_server as serve_app
 
 from .conftest import ROOT
 from .servicers import HangingPing
@@ -63,6 +64,20 @@ async def _local(*servicers: object, limits: HttpLimits | None = None) -> LocalS
 async def local() -> AsyncIterator[LocalServer]:
     """A server with the :data:`FAST` timeouts, for the tests of those."""
     server = await _local(PingServicer(), ShelfServicer(), limits=FAST)
+    async with server:
+        yield server
+
+
+@pytest.fixture
+async def docs() -> AsyncIterator[LocalServer]:
+    """A server with the default limits and the API description at /openapi.json."""
+    server = await start_local(
+        PingServicer(),
+        ShelfServicer(),
+        http_address="127.0.0.1:0",
+        grpc_address="127.0.0.1:0",
+        options=GatewayOptions(api_docs=True),
+    )
     async with server:
         yield server
 
@@ -379,6 +394,7 @@ async def test_a_pipelined_request_before_garbage_is_answered(calm: LocalServer)
     assert _status_body(b2)["code"] == 3
 
 
+@pytest.mark.parametrize("expect", ["100-continue", "tea"])
 @pytest.mark.parametrize(
     ("head", "status"),
     [
@@ -387,23 +403,77 @@ async def test_a_pipelined_request_before_garbage_is_answered(calm: LocalServer)
         (b"POST /v1/shelves HTTP/1.1\r\nContent-Encoding: xyz\r\nContent-Length: 2\r\n", 415),
         # A method the path does not serve: the body is not wanted either.
         (b"POST /v1/ping HTTP/1.1\r\nContent-Length: 2\r\n", 405),
+        # No route at all (aiohttp's own 404), or a method the API description's
+        # route does not serve.
+        (b"POST /nope HTTP/1.1\r\nContent-Length: 2\r\n", 404),
+        (b"PUT /openapi.json HTTP/1.1\r\nContent-Length: 2\r\n", 405),
     ],
-    ids=["too large", "unsupported encoding", "wrong method"],
+    ids=["too large", "unsupported encoding", "wrong method", "no route", "api docs method"],
 )
-async def test_expect_100_continue_is_refused_before_the_body(
-    calm: LocalServer, head: bytes, status: int
+async def test_expect_is_refused_before_the_body(
+    docs: LocalServer, head: bytes, status: int, expect: str
 ) -> None:
     # A client that asks first is told no without being invited to send the body
     # it holds back (RFC 9110 10.1.1): no "100 Continue", the error, a close.
-    reader, writer = await _connect(calm.http_port)
-    writer.write(head + b"Host: x\r\nExpect: 100-continue\r\n\r\n")
+    # Whatever it expects: the request fails either way (417 is for one that would
+    # otherwise be served).
+    reader, writer = await _connect(docs.http_port)
+    writer.write(head + b"Host: x\r\nExpect: %s\r\n\r\n" % expect.encode())
     raw = await _read_to_close(reader)
     writer.close()
     assert not raw.startswith(b"HTTP/1.1 100"), raw
     [(got, headers, body)] = _responses(raw)
     assert got == status
     assert headers["connection"] == "close"
+    assert headers["content-type"] == "application/json"
+    assert headers["server"] == "grpcgw"
     _status_body(body)
+
+
+async def test_an_unknown_expectation_on_the_api_description_is_a_status_417(
+    docs: LocalServer,
+) -> None:
+    # aiohttp's own 417 is text/plain, from before any middleware.
+    reader, writer = await _connect(docs.http_port)
+    writer.write(b"GET /openapi.json HTTP/1.1\r\nHost: x\r\nExpect: tea\r\n\r\n")
+    [(status, headers, body)] = _responses(await _read_to_close(reader))
+    writer.close()
+    assert status == 417
+    assert headers["content-type"] == "application/json"
+    assert _status_body(body)["code"] == 9
+
+
+async def test_expect_on_a_path_with_no_route_in_a_plain_application() -> None:
+    # aiohttp's own application on grpcgw's server: aiohttp's own 404 and 405, but
+    # no 100 Continue before them either.
+    async def mine(request: web.Request) -> web.Response:
+        return web.Response(text=str(len(await request.read())))
+
+    app = web.Application()
+    app.router.add_get("/mine", mine)
+    app.router.add_post("/upload", mine)
+    async with await serve_app(app, "127.0.0.1:0") as server:
+        for head, status in (
+            (b"POST /nope HTTP/1.1\r\n", 404),
+            (b"PUT /mine HTTP/1.1\r\n", 405),
+        ):
+            reader, writer = await _connect(server.port)
+            writer.write(head + b"Host: x\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n")
+            raw = await _read_to_close(reader)
+            writer.close()
+            assert not raw.startswith(b"HTTP/1.1 100"), raw
+            assert [answer[0] for answer in _responses(raw)] == [status]
+        # A route that takes the body is still invited to send it.
+        reader, writer = await _connect(server.port)
+        writer.write(
+            b"POST /upload HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+            b"Content-Length: 2\r\nExpect: 100-continue\r\n\r\n"
+        )
+        assert await reader.readuntil(b"\r\n\r\n") == b"HTTP/1.1 100 Continue\r\n\r\n"
+        writer.write(b"{}")
+        [(status, _, body)] = _responses(await _read_to_close(reader))
+        writer.close()
+        assert (status, body) == (200, b"2")
 
 
 async def test_expect_100_continue_within_the_limits_is_continued(calm: LocalServer) -> None:

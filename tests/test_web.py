@@ -259,7 +259,8 @@ async def test_start_server_answers_as_aiohttp_application_would(servers: Any) -
         server = await start_server(app, "127.0.0.1:0")
         try:
             assert server.runner.server is not None
-            assert (server.runner.server.request_handler != app._handle) == lean
+            # The lean handler, or aiohttp's own behind the edge's Expect check.
+            assert (server.runner.server.request_handler.__name__ == "fast") == lean
             answers.append(await _answers(server.port, requests))
         finally:
             await server.stop()

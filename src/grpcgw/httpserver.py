@@ -19,6 +19,8 @@ to, without patching aiohttp:
 - the linger after an answer that ends the connection (a parser error, a 408, a
   refused body): the client's further bytes are read and discarded for a
   bounded time and size, so that the answer reaches it instead of a reset;
+- the answer to ``Expect`` on a request no route takes: its 404 or 405, without
+  ``100 Continue`` first;
 - :class:`EdgeSite`, its own accept loop: counts connections and stops
   accepting at ``max_connections`` (the kernel queues the rest), and waits
   out ``EMFILE``/``ENFILE`` with one rate-limited line.
@@ -40,7 +42,7 @@ import ssl
 import stat
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from aiohttp import hdrs, web, web_protocol
 from aiohttp.http import SERVER_SOFTWARE, HttpVersion11
@@ -53,6 +55,7 @@ from aiohttp.http_exceptions import (
 )
 from aiohttp.streams import EMPTY_PAYLOAD
 from aiohttp.web_protocol import RequestHandler, RequestPayloadError
+from aiohttp.web_urldispatcher import MatchInfoError
 
 from grpcgw.errors import Code, status_body
 from grpcgw.http11 import (
@@ -1434,12 +1437,14 @@ async def start_server(
         shutdown_timeout=shutdown_timeout,
     )
     await runner.setup()
+    assert runner.server is not None
+    expecting = _expecting(app, runner.server.request_handler)
     # A grpcgw application (web.create_app) brings a leaner request handler, which
-    # it gives only where it serves each request as aiohttp's own would.
+    # it gives only where it serves each request as aiohttp's own would (handing
+    # requests that carry Expect to ``expecting``).
     fast = app.get(_FAST_HANDLER)
-    handler = fast() if fast is not None else None
-    if handler is not None and runner.server is not None:
-        runner.server.request_handler = handler
+    handler = fast(expecting) if fast is not None else None
+    runner.server.request_handler = expecting if handler is None else handler
     limits = limits or HttpLimits()
     lane = _make_lane(app, limits) if handler is not None else None
     try:
@@ -1457,6 +1462,40 @@ async def start_server(
         await runner.cleanup()
         raise
     return HttpServer(runner, site)
+
+
+_RequestHandler = Callable[[web.BaseRequest], Awaitable[web.StreamResponse]]
+
+
+def _expecting(app: web.Application, handle: _RequestHandler) -> _RequestHandler:
+    """``handle`` (aiohttp's handler for ``app``), but a request with ``Expect``
+    (HTTP/1.1) that no route of ``app`` takes gets that 404 or 405 (through the
+    middlewares, as if it expected nothing), not ``100 Continue`` first: aiohttp's
+    stand-in route would invite a body that nobody reads (RFC 9110 10.1.1). The
+    connection then ends (lingering), as after the gateway's own refusals."""
+    router = app.router
+    expect = hdrs.EXPECT
+
+    async def expecting(request: web.BaseRequest) -> web.StreamResponse:
+        if not request.headers.get(expect) or request.version < HttpVersion11:
+            return await handle(request)
+        # The application's requests are web.Request (app._make_request).
+        if not isinstance(await router.resolve(cast(web.Request, request)), MatchInfoError):
+            return await handle(request)
+        headers = request.headers.copy()
+        headers.popall(expect)
+        plain = request.clone(headers=headers)
+        try:
+            response = await handle(plain)
+        except web.HTTPException as exc:  # no grpcgw middleware: aiohttp's own answer
+            if exc.status >= 400:
+                await close_after(plain, exc)
+            raise
+        if response.status >= 400:  # (a middleware may answer paths no route has)
+            await close_after(plain, response)
+        return response
+
+    return expecting
 
 
 def _make_lane(app: web.Application, limits: HttpLimits) -> _Lane | None:

@@ -154,37 +154,26 @@ class GatewayResource(AbstractResource):
         return UrlMappingMatchInfo({}, self._any), set()
 
     async def _expect(self, request: web.Request) -> web.StreamResponse | None:
-        """``Expect: 100-continue`` as aiohttp answers it, unless the request is
+        """``Expect`` as aiohttp answers ``100-continue``, unless the request is
         refused whatever its body (no route for the method, a declared length over
         ``max_request_body``, an encoding not decoded): then that answer comes
-        instead of ``100 Continue`` (RFC 9110 10.1.1), and the connection closes.
-        Any other expectation is ``417`` with a Status body (aiohttp's own answer
-        is text, and comes before any middleware)."""
-        expect = request.headers.get("Expect", "")
+        instead of ``100 Continue`` (RFC 9110 10.1.1), whatever the expectation, and
+        the connection closes. Any other expectation of a request that would be
+        served is ``417`` with a Status body (aiohttp's own answer is text, and
+        comes before any middleware)."""
         path, _, query = _raw_target(request).partition("?")
         http_request = _gateway_request(request, path, query)
-        if request.version < (1, 1) or expect.lower() == "100-continue":
-            outcome = request.get(_OUTCOME)
-            if isinstance(outcome, GatewayError):
-                answer = self.gateway.preflight(http_request) or self.gateway.error(
-                    http_request, outcome
-                )
-            else:
-                refusal = _refusal(request, self.gateway.options.max_request_body)
-                if refusal is None:
-                    await _default_expect_handler(request)
-                    return None
-                answer = self.gateway.error(http_request, refusal)
-            # The client holds its body back: nothing to read (or to linger for).
+        outcome = request.get(_OUTCOME)
+        if isinstance(outcome, GatewayError):
+            answer = self.gateway.preflight(http_request) or self.gateway.error(
+                http_request, outcome
+            )
             return await _answer_and_close(request, _to_aiohttp(answer))
-        error = GatewayError(
-            Code.FAILED_PRECONDITION,
-            f"unsupported Expect: {expect[:50]!r} (only 100-continue is)",
-            http_status=417,
-        )
-        response = _to_aiohttp(self.gateway.error(http_request, error))
-        response.force_close()  # the body, if any, is not read
-        return response
+        refusal = _refusal(request, self.gateway.options.max_request_body)
+        if refusal is not None:
+            answer = self.gateway.error(http_request, refusal)
+            return await _answer_and_close(request, _to_aiohttp(answer))
+        return await _expected(request, self.gateway, http_request)
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         outcome = request[_OUTCOME]
@@ -218,6 +207,26 @@ class GatewayResource(AbstractResource):
         if result.stream is None:
             return _to_aiohttp(result)
         return await _stream(request, result, result.stream)
+
+
+async def _expected(
+    request: web.Request, gateway: Gateway, http_request: HttpRequest
+) -> web.StreamResponse | None:
+    """``Expect`` of a request that will be served: ``100 Continue`` for
+    ``100-continue`` (aiohttp's answer), else ``417`` with a Status body (aiohttp's
+    own is text, and comes before any middleware)."""
+    expect = request.headers.get("Expect", "")
+    if request.version < (1, 1) or expect.lower() == "100-continue":
+        await _default_expect_handler(request)
+        return None
+    error = GatewayError(
+        Code.FAILED_PRECONDITION,
+        f"unsupported Expect: {expect[:50]!r} (only 100-continue is)",
+        http_status=417,
+    )
+    response = _to_aiohttp(gateway.error(http_request, error))
+    response.force_close()  # the body, if any, is not read
+    return response
 
 
 async def _answer_and_close(request: web.Request, response: web.Response) -> web.Response:
@@ -502,8 +511,17 @@ def _add_api_docs(app: web.Application, gateway: Gateway, prefix: str) -> None:
             raise web.HTTPNotFound()
         return _to_aiohttp(answer)
 
+    async def expect(request: web.Request) -> web.StreamResponse | None:
+        # Its refusals (a method other than GET or HEAD) come instead of 100 Continue.
+        path, _, query = request.raw_path.partition("?")
+        http_request = _gateway_request(request, path[len(prefix) :], query)
+        answer = gateway.serve_api_docs(http_request)
+        if answer is not None and answer.status >= 400:
+            return await _answer_and_close(request, _to_aiohttp(answer))
+        return await _expected(request, gateway, http_request)
+
     for path in paths:
-        app.router.add_route("*", prefix + path, api_docs)
+        app.router.add_route("*", prefix + path, api_docs, expect_handler=expect)
 
 
 def setup(
@@ -554,7 +572,7 @@ def create_app(
     app_kwargs.setdefault("client_max_size", gateway.options.max_request_body)
     app = web.Application(middlewares=middlewares, **app_kwargs)
     resource = setup(app, gateway, limits=limits)
-    app[_FAST_HANDLER] = lambda: _fast_handler(app, resource, status_errors)
+    app[_FAST_HANDLER] = lambda expecting: _fast_handler(app, resource, status_errors, expecting)
     app[_LANE_ROUTER] = lambda: _lane_router(app, resource, status_errors)
     return app
 
@@ -585,9 +603,12 @@ def _exact_paths(app: web.Application, resource: GatewayResource) -> set[str] | 
     return exact
 
 
-def _fast_handler(app: web.Application, resource: GatewayResource, status_errors: Any) -> Any:
+def _fast_handler(
+    app: web.Application, resource: GatewayResource, status_errors: Any, expecting: Any
+) -> Any:
     """A request handler doing for ``app`` what ``Application._handle`` does, without
-    its per-request generality, or ``None`` where it would not do the same.
+    its per-request generality, or ``None`` where it would not do the same; a
+    request that carries ``Expect`` goes to ``expecting`` (the edge's handler for those).
 
     Called by :func:`~grpcgw.httpserver.start_server` once the application is
     frozen. It applies only while the application is as :func:`create_app` made
@@ -616,7 +637,7 @@ def _fast_handler(app: web.Application, resource: GatewayResource, status_errors
         if path[:1] != "/" or "%" in path or "/." in path or path in exact:
             return await handle(request)
         if expect in request.headers:
-            return await handle(request)
+            return await expecting(request)  # type: ignore[no-any-return]
         match_info, _ = await resource.resolve(request)
         if match_info is None:  # not ours: aiohttp's 404 (or another resource's answer)
             return await handle(request)

@@ -185,6 +185,20 @@ case("200 headers", request(headers=[(f"X-{i}", "1") for i in range(200)]), 431,
 case("120 headers", request(headers=[(f"X-{i}", "1") for i in range(120)]), 200, body=PONG)
 case("Expect: 100-continue", request(headers=[("Expect", "100-continue")]), 200, body=PONG)
 case("Expect: something else", request(headers=[("Expect", "tea")]), 417, FAILED_PRECONDITION)
+# A request bound to fail gets its failure (no 100 Continue first), whatever it expects.
+for _expect in ("100-continue", "tea"):
+    case(
+        f"Expect: {_expect}, no route",
+        request("POST", "/v1/nope", [("Expect", _expect)], b"{}"),
+        404,
+        NOT_FOUND,
+    )
+    case(
+        f"Expect: {_expect}, wrong method",
+        request("POST", "/v1/ping", [("Expect", _expect)], b"{}"),
+        405,
+        UNIMPLEMENTED,
+    )
 case(
     "Upgrade: websocket",
     request(headers=[("Upgrade", "websocket"), ("Connection", "Upgrade")]),
