@@ -293,6 +293,24 @@ CORPUS: list[tuple[str, bytes, bool]] = [
     ("expect no route", _req("POST", "/nope", [("Expect", "100-continue")], b"{}"), False),
     ("expect wrong method", _req("POST", "/v1/ping", [("Expect", "100-continue")], b"{}"), False),
     ("expect other no route", _req("GET", "/nope", [("Expect", "x")]), False),
+    (
+        "chunk extension over the line limit",
+        b"POST /v1/shelves?shelf_id=c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"2;" + b"e" * 9000 + b"\r\n{}\r\n0\r\n\r\n",
+        False,
+    ),
+    (
+        "chunk size not hexadecimal",
+        b"POST /v1/shelves?shelf_id=c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"zz\r\n{}\r\n0\r\n\r\n",
+        False,
+    ),
+    (
+        "bad trailer",
+        b"POST /v1/shelves?shelf_id=c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"2\r\n{}\r\n0\r\nX(A): 1\r\n\r\n",
+        False,
+    ),
     ("gzip", _req("POST", "/v1/shelves?shelf_id=g", [("Content-Encoding", "gzip")], b"{}"), False),
     ("empty value", b"GET /v1/ping HTTP/1.1\r\nHost: x\r\nX-Empty:\r\nX-B: 1\r\n\r\n", False),
     ("repeated name", b"GET /v1/ping HTTP/1.1\r\nHost: x\r\nX-A: 1\r\nx-a: 2\r\n\r\n", False),

@@ -18,6 +18,10 @@ aiohttp's path gives. This module holds the two pure halves of that:
 - :func:`render_response`: an answer's bytes exactly as aiohttp writes a
   ``web.Response(status=, body=, headers=)`` for an HTTP/1.1 request that is
   not ``HEAD`` (the headers it adds, in its order; grpcgw's ``Server`` name).
+
+And for the edge's parser wrapper, whichever parser aiohttp has (llhttp puts no
+bound on chunk extensions): :class:`ChunkedBody`, where a chunked request body
+ends and whether each of its chunk-size lines is within a limit.
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ from http import HTTPStatus
 
 __all__ = [
     "LEFT_TO_AIOHTTP",
+    "ChunkError",
+    "ChunkedBody",
     "RequestRules",
     "SimpleRequest",
     "render_response",
@@ -223,6 +229,116 @@ def whole_messages(data: bytes) -> bool:
         if at < 0:
             return False
     return size > 0
+
+
+class ChunkError(ValueError):
+    """A chunked body that both of aiohttp's parsers refuse, or one beyond the limit."""
+
+
+_SIZE, _DATA, _DATA_END, _TRAILERS, _DONE, _LOST = range(6)
+#: A chunk-size (RFC 9112 7.1): hexadecimal digits, nothing else before ``;`` or CR.
+_HEX = re.compile(rb"[0-9A-Fa-f]+")
+
+
+class ChunkedBody:
+    """A chunked request body (RFC 9112 7.1) fed as it arrives: where it ends, and
+    that each chunk-size line (the size and its extensions) holds at most
+    ``max_line`` bytes before its CRLF.
+
+    It reads the framing only as far as it must: the chunk-size lines, the chunk
+    data it skips, the trailer section up to its blank line. What else is wrong
+    with the body (no CRLF after the data, a bad trailer field) is the parser's
+    to find; where a trailer line ends with a bare LF (which both of aiohttp's
+    parsers refuse), it stops reading (:meth:`feed` gives -1).
+    """
+
+    __slots__ = ("_left", "_line", "_state", "max_line")
+
+    def __init__(self, max_line: int) -> None:
+        self.max_line = max_line
+        self._state = _SIZE
+        #: The line under way (a chunk-size line: its bytes; a trailer: how many).
+        self._line: bytes | int = b""
+        #: Bytes left of the chunk's data, or of the CRLF after it.
+        self._left = 0
+
+    @property
+    def done(self) -> bool:
+        """Whether the body's last byte (the blank line after the trailers) came."""
+        return self._state == _DONE
+
+    def feed(self, data: bytes) -> int:
+        """Read the body's next bytes: how many of them are the body's (all of them
+        while it goes on, fewer where it ended), or -1 where its framing is no
+        longer certain (nothing more is read).
+
+        Raises :class:`ChunkError` for a chunk-size line longer than ``max_line``;
+        for one not ended by CRLF or whose size is not hexadecimal (both of
+        aiohttp's parsers refuse those); for a size beyond 64 bits (llhttp refuses it).
+        """
+        at, size = 0, len(data)
+        while at < size:
+            state = self._state
+            if state in (_DATA, _DATA_END):
+                step = min(self._left, size - at)
+                at += step
+                self._left -= step
+                if not self._left:
+                    if state == _DATA:
+                        self._state, self._left = _DATA_END, 2  # its CRLF
+                    else:
+                        self._state, self._line = _SIZE, b""
+            elif state == _SIZE:
+                line = self._line
+                assert isinstance(line, bytes)
+                end = data.find(b"\n", at)
+                piece = data[at:] if end < 0 else data[at:end]
+                self._line = line = line + piece
+                if end < 0:
+                    if len(line) - line.endswith(b"\r") > self.max_line:
+                        raise self._too_long()
+                    return size
+                at = end + 1
+                if not line.endswith(b"\r"):
+                    raise ChunkError("chunk-size line not ended by CRLF")
+                line = line[:-1]
+                if len(line) > self.max_line:
+                    raise self._too_long()
+                chunk = line.split(b";", 1)[0]
+                if _HEX.fullmatch(chunk) is None:
+                    raise ChunkError("invalid chunk size")
+                length = int(chunk, 16)
+                if length >> 64:
+                    raise ChunkError("chunk size too large")
+                if length:
+                    self._state, self._left = _DATA, length
+                else:
+                    self._state, self._line = _TRAILERS, 0
+            elif state == _TRAILERS:
+                count = self._line
+                assert isinstance(count, int)
+                end = data.find(b"\n", at)
+                if end < 0:
+                    self._line = count + size - at
+                    return size
+                count += end - at
+                at = end + 1
+                if count == 0:
+                    return self._lose()  # a bare LF
+                if count == 1:  # CRLF (anything else before the LF: the parser refuses it)
+                    self._state = _DONE
+                    return at
+                self._line = 0
+            else:  # _DONE or _LOST
+                return -1 if state == _LOST else at
+        return size
+
+    def _too_long(self) -> ChunkError:
+        return ChunkError(f"chunk-size line longer than {self.max_line} bytes")
+
+    def _lose(self) -> int:
+        self._state = _LOST
+        return -1
 
 
 _REASONS = {status.value: status.phrase for status in HTTPStatus}

@@ -15,7 +15,7 @@ to, without patching aiohttp:
 - :class:`_Parser`, around aiohttp's request parser: feeds a packet message by
   message, so a request followed by garbage in one packet is answered before
   the 400, classifies oversized lines (414) and headers (431), bounds the head
-  as a whole;
+  as a whole and each chunk-size line of a chunked body;
 - the linger after an answer that ends the connection (a parser error, a 408, a
   refused body): the client's further bytes are read and discarded for a
   bounded time and size, so that the answer reaches it instead of a reset;
@@ -36,6 +36,7 @@ import contextlib
 import errno
 import logging
 import os
+import re
 import signal
 import socket
 import ssl
@@ -49,8 +50,10 @@ from aiohttp.http import SERVER_SOFTWARE, HttpVersion11
 from aiohttp.http_exceptions import (
     BadHttpMessage,
     BadHttpMethod,
+    BadStatusLine,
     ContentEncodingError,
     HttpProcessingError,
+    InvalidHeader,
     LineTooLong,
 )
 from aiohttp.streams import EMPTY_PAYLOAD
@@ -60,6 +63,8 @@ from aiohttp.web_urldispatcher import MatchInfoError
 from grpcgw.errors import Code, status_body
 from grpcgw.http11 import (
     LEFT_TO_AIOHTTP,
+    ChunkedBody,
+    ChunkError,
     RequestRules,
     SimpleRequest,
     render_response,
@@ -291,13 +296,38 @@ def _first_line(text: str) -> str:
     return "".join(c if c.isprintable() else "?" for c in line)[:200]
 
 
-def error_reason(exc: BaseException) -> str:
-    """The first line of what aiohttp says about a bad request, without its status prefix."""
+#: Where aiohttp's text quotes the client's bytes as Python shows them (``: b'...'``).
+_BYTES_REPR = re.compile(r"""(?:^|[\s:(])b['"]""")
+
+
+def error_reason(exc: BaseException, *, fields: str = "header") -> str:
+    """The first line of what aiohttp says about a bad request, without its status
+    prefix, in plain words: never the client's bytes as Python shows them (aiohttp's
+    ``Invalid HTTP header: b'X(A)'``). ``fields`` names the fields an invalid field
+    is one of (``"trailer"`` in a chunked body)."""
+    cause = exc.__cause__
+    if not isinstance(exc, HttpProcessingError) and isinstance(cause, HttpProcessingError):
+        exc = cause  # a body's reader raises RequestPayloadError from what the parser said
+    if isinstance(exc, LineTooLong):
+        limit = exc.args[1] if len(exc.args) > 1 else None
+        return f"line longer than {limit} bytes" if isinstance(limit, int) else "line too long"
+    if isinstance(exc, InvalidHeader):
+        return f"invalid {fields} field"
+    if isinstance(exc, BadHttpMethod):
+        return "invalid method"
+    if isinstance(exc, BadStatusLine):
+        return "invalid request line"
     text = exc.message if isinstance(exc, HttpProcessingError) else str(exc)
     lines = [line.strip() for line in str(text).splitlines() if line.strip()]
     if lines and lines[0].endswith("message:") and lines[0][:3].isdigit():
         del lines[0]  # "400, message:" (how HttpProcessingError prints itself)
-    return _first_line(lines[0]) if lines else "unreadable"
+    if not lines:
+        return "unreadable"
+    line = lines[0]
+    quoted = _BYTES_REPR.search(line)
+    if quoted is not None:
+        line = line[: quoted.start()]
+    return _first_line(line) or "unreadable"
 
 
 def _is_request_line(
@@ -403,10 +433,20 @@ class _Parser:
     read, within the same bound.) A head refused as a whole is first fed to
     aiohttp's parser up to the limit, so that what it refuses there comes first
     (a request line beyond ``max_request_line``: 414), whatever the packets.
+
+    A chunked body whose head came whole in the pieces fed is followed with
+    :class:`~grpcgw.http11.ChunkedBody` before aiohttp's parser sees it: each
+    chunk-size line (the size and its extensions) is bounded by
+    ``max_request_line`` (llhttp puts no bound on extensions; aiohttp's Python
+    parser applies that one) and refused with a plain message, and the body is
+    fed apart from what follows it, so that the next head is counted from its
+    first byte. (A chunked body whose head aiohttp's parser found only when it
+    resumed after a pause is not followed: its start is not known.)
     """
 
     __slots__ = (
         "_body_left",
+        "_chunks",
         "_head",
         "_head_tail",
         "_limits",
@@ -433,6 +473,8 @@ class _Parser:
         #: Bytes of the request line under way (of the head under way, before its first
         #: LF); None once it ended, or where the head's start is not known.
         self._line: int | None = 0
+        #: The chunked body under way, followed where its start is known.
+        self._chunks: ChunkedBody | None = None
         #: An error found after the requests this packet completed, for the next call.
         self.held: BaseException | None = None
         #: The parser refused what it was fed: nothing more is parsed (the answer to
@@ -489,6 +531,7 @@ class _Parser:
                 return messages[:at], False, b""
         if messages:  # where what it kept ends is the parser's to know
             self._head, self._head_tail, self._line = 0, b"", None
+            self._chunks = None
             chunked = bool(getattr(messages[-1][0], "chunked", False))
             self._body_left = None if self._in_body() and chunked else _UNKNOWN
         return messages, upgraded, tail
@@ -554,9 +597,14 @@ class _Parser:
     def _cut(self, data: bytes) -> tuple[bytes, bytes, int]:
         """The next piece of ``data`` to feed, the rest, and what the piece is;
         ``HttpProcessingError`` where it would take a head beyond the limit (431, or
-        what aiohttp's parser refuses first)."""
-        if self._in_body():
+        what aiohttp's parser refuses first), or where a chunk-size line is refused."""
+        chunks = self._chunks
+        # Past a chunked body's end, a head comes next (aiohttp's parser, paused by a
+        # full reader, may hold the body's last bytes yet).
+        if self._in_body() and (chunks is None or not chunks.done):
             left = self._body_left
+            if left is None and chunks is not None:
+                return self._chunked(data, chunks)
             if left is None or left <= 0:
                 return data, b"", _BODY_OPEN
             return data[:left], data[left:], _BODY_KNOWN
@@ -570,6 +618,20 @@ class _Parser:
         if self._head + end > self._max_head:
             raise self._refuse(data)
         return data[:end], data[end:], _HEAD_WHOLE
+
+    def _chunked(self, data: bytes, chunks: ChunkedBody) -> tuple[bytes, bytes, int]:
+        """The piece of ``data`` that is the chunked body under way, and the rest."""
+        try:
+            used = chunks.feed(data)
+        except ChunkError as error:
+            exc = BadHttpMessage(str(error))
+            self._failed(exc, data)
+            raise exc from None
+        if used < 0:  # its framing is no longer certain (the parser will refuse it)
+            self._chunks = None
+        elif chunks.done:  # the body ends here: what follows is the next head
+            return data[:used], data[used:], _BODY_OPEN
+        return data, b"", _BODY_OPEN
 
     def _refuse(self, data: bytes = b"") -> HttpProcessingError:
         """The 431 for a head beyond the limit; but first ``data`` (the head's next
@@ -591,6 +653,11 @@ class _Parser:
             assert self._body_left is not None
             self._body_left -= len(piece)
             return
+        if kind == _BODY_OPEN and not found and self._chunks is not None and self._chunks.done:
+            # The chunked body ended with this piece: a head starts with the next byte.
+            self._head, self._head_tail, self._line = 0, b"", 0
+            self._body_left = None
+            return
         if kind == _HEAD_PART and not found:
             self._head += len(piece)
             self._head_tail = (self._head_tail + piece)[-3:]
@@ -604,6 +671,7 @@ class _Parser:
         if found:
             message, payload = found[-1]
             chunked = bool(getattr(message, "chunked", False))
+            self._chunks = None
             if self._in_body():
                 if kind == _HEAD_WHOLE and not chunked:  # nothing of its body fed yet
                     length = message.headers.get(hdrs.CONTENT_LENGTH)
@@ -612,6 +680,8 @@ class _Parser:
                     self._body_left = None if chunked else _UNKNOWN
                     if chunked:
                         self._head_tail = piece[-3:]
+                        if kind == _HEAD_WHOLE:  # its body starts with the next byte
+                            self._chunks = ChunkedBody(self._limits.max_request_line)
                 if self._body_left == _UNKNOWN:
                     self._line = None
                 return

@@ -55,9 +55,11 @@ class HttpLimits:
     )
     #: Length of the listen queue (connections the kernel holds before accept).
     backlog: int = field(default=128, metadata={"help": "listen backlog"})
-    #: Longest request line (method, target, version) in bytes.
+    #: Longest request line (method, target, version) in bytes; also the longest
+    #: chunk-size line (the size and its extensions) of a chunked request body.
     max_request_line: int = field(
-        default=8190, metadata={"help": "longest request line in bytes (414 beyond)"}
+        default=8190,
+        metadata={"help": "longest request line in bytes (414 beyond), and chunk-size line (400)"},
     )
     #: Longest header field (name and value) in bytes.
     max_header_size: int = field(

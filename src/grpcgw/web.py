@@ -384,7 +384,7 @@ def _too_large(max_size: int) -> GatewayError:
 
 def _undecodable(exc: Exception, encoding: str | None) -> GatewayError:
     """A body that does not decode (gzip that is not), or a bad chunked framing."""
-    reason = error_reason(exc)
+    reason = error_reason(exc, fields="trailer")  # a field in a body is a trailer
     if encoding is not None and "content-encoding" in reason.lower():
         reason = f"not valid {encoding.strip().lower()} data"
     return GatewayError(Code.INVALID_ARGUMENT, f"malformed request body: {reason}")

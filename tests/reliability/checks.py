@@ -12,6 +12,7 @@ INTERNAL = re.compile(
     r"Traceback|File \"|<class |\b[A-Z]\w*(?:Error|Exception)\b|\bipv[46]:|\bunix:|/tmp/"
     r"|\.sock\b|127\.0\.0\.1|\[::1?\]|localhost|grpcgw\.|aiohttp|_pb2|0x[0-9a-f]{6,}"
     r"|Exception calling application|Unexpected <|SECRET"
+    r"""|(?<![\w'"])b['"]"""  # bytes as Python shows them (b'X(A)')
 )
 #: Log lines a server must not write for anything a client sends.
 ALARMING = re.compile(r"Traceback| WARNING | ERROR | CRITICAL |\[(?:WARNING|ERROR|CRITICAL)\]")

@@ -484,6 +484,50 @@ case(
     201,
 )
 case(
+    "chunked: extension beyond the line limit",
+    request(
+        "POST",
+        _SHELF,
+        [_JSON, ("Transfer-Encoding", "chunked")],
+        b"2;" + b"e" * 9000 + b"\r\n{}\r\n0\r\n\r\n",
+        length=False,
+    ),
+    400,
+    INVALID_ARGUMENT,
+    message="malformed request body: chunk-size line longer than 8190 bytes",
+)
+case(
+    "chunked: 1 MB of extensions",
+    request(
+        "POST",
+        _SHELF,
+        [_JSON, ("Transfer-Encoding", "chunked")],
+        b"2;" + b"e" * 1_000_000 + b"\r\n{}\r\n0\r\n\r\n",
+        length=False,
+    ),
+    400,
+    INVALID_ARGUMENT,
+    message="malformed request body: chunk-size line longer than 8190 bytes",
+)
+for _name, _trailer in [
+    ("bad trailer name", b"X(A): 1"),
+    ("NUL in trailer", b"X-A: a\x00b"),
+    ("trailer of 9000 bytes", b"X-A: " + b"a" * 9000),
+]:
+    case(
+        f"chunked: {_name}",
+        request(
+            "POST",
+            _SHELF,
+            [_JSON, ("Transfer-Encoding", "chunked")],
+            b"2\r\n{}\r\n0\r\n" + _trailer + b"\r\n\r\n",
+            length=False,
+        ),
+        400,
+        INVALID_ARGUMENT,
+        message="malformed request body: ",
+    )
+case(
     "chunked: trailer fields",
     request(
         "POST",
