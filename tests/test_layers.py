@@ -44,6 +44,7 @@ def test_pure_modules_import_without_aiohttp_or_grpc() -> None:
         import grpcgw.proxy._config, grpcgw.settings, grpcgw.listen, grpcgw.http11
         import grpcgw.binding, grpcgw.protoopts, grpcgw.openapi, grpcgw.apidocs, grpcgw.explorer
         import grpcgw.openapi._security
+        import grpcgw.feed, grpcgw.wssession, grpcgw.wsframes
         """,
         {"aiohttp", "grpc"},
     )
@@ -68,7 +69,8 @@ def test_template_engine_cors_logs_limits_settings_and_explorer_need_only_the_st
     result = _run(
         "import grpcgw.httprule, grpcgw.routing, grpcgw.cors, grpcgw.logs, grpcgw.limits\n"
         "import grpcgw.records, grpcgw.contentcoding, grpcgw.reload, grpcgw.compression\n"
-        "import grpcgw.settings, grpcgw.serveconfig, grpcgw.explorer, grpcgw.workers",
+        "import grpcgw.settings, grpcgw.serveconfig, grpcgw.explorer, grpcgw.workers\n"
+        "import grpcgw.wsframes",
         {"aiohttp", "grpc", "google"},
     )
     assert result.returncode == 0, result.stderr

@@ -21,7 +21,8 @@ from google.protobuf.descriptor import MethodDescriptor
 from google.protobuf.message import DecodeError, Message
 
 from grpcgw.errors import Code, GatewayError, details_from_status_bin, status_error
-from grpcgw.invoker import CallResult, Metadata, MethodSpec, UndecodableReply
+from grpcgw.feed import MessageFeed
+from grpcgw.invoker import CallResult, Metadata, MethodSpec, Requests, UndecodableReply
 from grpcgw.lazyre import lazy_compile
 from grpcgw.metadata import METADATA_SIZE_OPTIONS
 
@@ -249,7 +250,7 @@ class _ChannelCalls:
     def _start(
         self,
         spec: MethodSpec,
-        request: Message | Sequence[Message],
+        request: Requests,
         metadata: Any,
         deadline: float | None,
     ) -> Any:
@@ -277,7 +278,7 @@ class ChannelInvoker(_ChannelCalls):
     async def unary(
         self,
         spec: MethodSpec,
-        request: Message | Sequence[Message],
+        request: Requests,
         *,
         metadata: Metadata,
         deadline: float | None,
@@ -294,7 +295,7 @@ class ChannelInvoker(_ChannelCalls):
     def stream(
         self,
         spec: MethodSpec,
-        request: Message | Sequence[Message],
+        request: Requests,
         *,
         metadata: Metadata,
         deadline: float | None,
@@ -323,7 +324,7 @@ class BlockingInvoker(_ChannelCalls):
     async def unary(
         self,
         spec: MethodSpec,
-        request: Message | Sequence[Message],
+        request: Requests,
         *,
         metadata: Metadata,
         deadline: float | None,
@@ -343,7 +344,7 @@ class BlockingInvoker(_ChannelCalls):
     def stream(
         self,
         spec: MethodSpec,
-        request: Message | Sequence[Message],
+        request: Requests,
         *,
         metadata: Metadata,
         deadline: float | None,
@@ -373,9 +374,11 @@ def run_blocking(coro: Coroutine[Any, Any, T]) -> T:
     raise RuntimeError("a coroutine run without an event loop tried to suspend")
 
 
-def _payload(request: Message | Sequence[Message], client_streaming: bool) -> Any:
+def _payload(request: Requests, client_streaming: bool) -> Any:
     if client_streaming:
         assert not isinstance(request, Message)
+        if isinstance(request, MessageFeed):
+            return request  # grpc.aio reads it as the call sends (a WebSocket's messages)
         return iter(request)
     return request
 

@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     from grpcgw.cors import CorsPolicy
     from grpcgw.gateway import Route
     from grpcgw.routing import Match
+    from grpcgw.wssession import WebSocketCall
 
 log = logging.getLogger("grpcgw")
 
@@ -216,6 +217,46 @@ class Driver:
         if self._response_hook is None:
             return response
         return self._response_hook(request, response, message) or response
+
+    def open_websocket(self, request: HttpRequest, match: Match[Route]) -> WebSocketCall:
+        """The call a WebSocket handshake opens, once its ``Origin`` is checked and its
+        headers made metadata; raises :class:`GatewayError` (403, 400, 431) to answer
+        the handshake with instead (see :mod:`grpcgw.wssession`)."""
+        from grpcgw.wsframes import same_origin
+        from grpcgw.wssession import WebSocketCall
+
+        origin = host = None
+        for name, value in request.headers:
+            lower = name.lower()
+            if lower == "origin" and origin is None:
+                origin = value
+            elif lower == "host" and host is None:
+                host = value
+        # Browsers send cookies with cross-origin handshakes, and CORS does not
+        # cover them: a page of another site must not open a call in its visitor's name.
+        cors = self._cors
+        if (
+            origin is not None
+            and not same_origin(origin, host)
+            and (cors is None or cors.allowed_origin(origin) is None)
+        ):
+            raise GatewayError(
+                Code.PERMISSION_DENIED,
+                f"WebSocket handshake from origin {origin[:200]!r} refused: not this "
+                "host, nor allowed by GatewayOptions.cors",
+            )
+        metadata, timeout = self._call_metadata(request)
+        return WebSocketCall(self, request, match, metadata, timeout)
+
+    def log_websocket(
+        self, request: HttpRequest, route: Route, code: Code, start: float, bytes_out: int
+    ) -> None:
+        """The access line of a WebSocket call, at its end (status 101)."""
+        access = self._access
+        if access is not None and access.enabled():
+            entry = _Entry(start, route)
+            entry.status = 101
+            self._log(request, entry, code, bytes_out)
 
     def _call_metadata(
         self, request: HttpRequest

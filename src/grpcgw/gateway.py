@@ -72,6 +72,7 @@ if TYPE_CHECKING:
     from google.protobuf.descriptor_pool import DescriptorPool
 
     from grpcgw.apidocs import ApiDocs
+    from grpcgw.wssession import WebSocketCall
 
     #: A ``FileDescriptorSet``, or its files.
     DescriptorSetLike = FileDescriptorSet | Iterable[FileDescriptorProto]
@@ -570,6 +571,42 @@ class Gateway:
             http_status=405,
             headers=[("Allow", ", ".join(allowed))],
         )
+
+    def websocket_match(self, raw_path: str) -> Match[Route] | None:
+        """The route a WebSocket handshake on ``raw_path`` opens (``websocket`` on):
+        the path's streaming binding whatever its verb, ``GET``'s first, then
+        ``POST``, ``PUT``, ``PATCH``, ``DELETE``, custom verbs by name; ``None`` when
+        the path has none (the handshake is then answered as a plain request).
+        ``google.api.HttpBody`` streams are not served over WebSocket."""
+        from grpcgw.wsframes import websocket_methods
+
+        table = self._routes.table
+        try:
+            table.match(_NO_METHOD, raw_path)
+        except MethodNotAllowed as exc:
+            allowed = exc.allowed
+        except (NotFound, MalformedPath):
+            return None
+        else:  # pragma: no cover  (no route has that method)
+            return None
+        for verb in websocket_methods(allowed):
+            match = table.match(verb, raw_path)
+            route = match.target
+            spec = route.spec
+            if (spec.client_streaming or spec.server_streaming) and not (
+                route.request.raw_body or route.response.http_body
+            ):
+                return match
+        return None
+
+    def open_websocket(self, request: HttpRequest, match: Match[Route]) -> WebSocketCall:
+        """The call a WebSocket handshake for ``match`` (:meth:`websocket_match`) opens;
+        raises :class:`GatewayError` to answer the handshake with instead: 403 for an
+        ``Origin`` that is neither this host nor allowed by ``cors`` (Cross-Site
+        WebSocket Hijacking), 400 or 431 for headers that make bad metadata. The
+        server answers the handshake and runs :meth:`WebSocketCall.run
+        <grpcgw.wssession.WebSocketCall.run>` (:mod:`grpcgw.web` does)."""
+        return self._driver.open_websocket(request, match)
 
     def _open_invoker(self) -> Invoker:
         """The gateway's own invoker, over ``channel`` or a channel to ``target``."""

@@ -24,10 +24,13 @@ The contract every invoker keeps:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal, NamedTuple, Protocol, get_args
+from typing import TYPE_CHECKING, Literal, NamedTuple, Protocol, TypeAlias, get_args
 
 from google.protobuf.descriptor import MethodDescriptor
 from google.protobuf.message import Message
+
+if TYPE_CHECKING:
+    from grpcgw.feed import MessageFeed
 
 #: How a front end that runs the servicers in its own process (``serve_local``,
 #: ``start_local``, ``serve_lambda``) has its gateway reach them: ``"socket"``, through
@@ -60,6 +63,12 @@ class UndecodableReply:
         #: protobuf's words for what is wrong, naming the type it was read as.
         self.reason = reason
 
+
+#: What a call is made with: the request message; for a client-streaming method the
+#: sequence of request messages read before the call, or a
+#: :class:`~grpcgw.feed.MessageFeed` of messages that arrive while it runs (over a
+#: WebSocket; only invokers on an event loop are given one).
+Requests: TypeAlias = "Message | Sequence[Message] | MessageFeed"
 
 #: gRPC metadata: ``(key, value)`` pairs; ``-bin`` keys carry bytes.
 Metadata = Sequence[tuple[str, str | bytes]]
@@ -111,19 +120,19 @@ class Invoker(Protocol):
     async def unary(
         self,
         spec: MethodSpec,
-        request: Message | Sequence[Message],
+        request: Requests,
         *,
         metadata: Metadata,
         deadline: float | None,
     ) -> CallResult:
-        """Call a method with a single reply; ``request`` is the sequence of request
-        messages when ``spec.client_streaming``."""
+        """Call a method with a single reply; ``request`` is the sequence (or
+        feed) of request messages when ``spec.client_streaming``."""
         ...
 
     def stream(
         self,
         spec: MethodSpec,
-        request: Message | Sequence[Message],
+        request: Requests,
         *,
         metadata: Metadata,
         deadline: float | None,

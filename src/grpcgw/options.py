@@ -124,6 +124,11 @@ class GatewayOptions:
     #: preflights answered by the gateway, CORS headers on every response.
     #: ``None``: no CORS (a preflight is routed like any ``OPTIONS`` request).
     cors: grpcgw.cors.CorsOptions | None = None
+    #: Serve streaming methods over WebSocket too: a GET with ``Upgrade: websocket``
+    #: on a streaming binding's path opens a full-duplex call, one JSON message per
+    #: frame (aiohttp front ends; not on Lambda). Handshakes from other origins are
+    #: refused unless ``cors`` allows them.
+    websocket: bool = False
     #: One log line per request on the ``grpcgw.access`` logger (at INFO).
     #: ``None``: the front end's default, on for ``serve_local`` and the proxy,
     #: off for ``serve_lambda`` and a :class:`~grpcgw.Gateway` of your own.

@@ -9,6 +9,9 @@ concatenation of their ``data``, with the first reply's content type.
 
 Client streaming: the request body is newline-delimited JSON, one request
 message per line (a ``google.api.HttpBody`` request is sent as raw chunks).
+
+Over WebSocket (:mod:`grpcgw.wsframes`) each frame carries what one NDJSON line
+does, without the newline.
 """
 
 from __future__ import annotations
@@ -46,6 +49,18 @@ class ServerSentEvents(Framing):
 
     def error(self, status_body: bytes) -> bytes:
         return b"event: error\ndata: " + status_body + b"\n\n"
+
+
+class WebSocketFrames(Framing):
+    """One WebSocket text frame per reply: the NDJSON line without its newline."""
+
+    content_type = "application/json"
+
+    def message(self, body: bytes) -> bytes:
+        return b'{"result":' + body + b"}"
+
+    def error(self, status_body: bytes) -> bytes:
+        return b'{"error":' + status_body + b"}"
 
 
 class RawBytes(Framing):

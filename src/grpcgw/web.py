@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequen
 from functools import partial, update_wrapper
 from typing import Any
 
-from aiohttp import hdrs, web
+from aiohttp import WSMsgType, hdrs, web
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_protocol import RequestPayloadError
 from aiohttp.web_urldispatcher import (
@@ -45,6 +45,8 @@ from grpcgw.httpserver import (
 )
 from grpcgw.limits import HttpLimits
 from grpcgw.routing import Match
+from grpcgw.wsframes import wants_upgrade
+from grpcgw.wssession import BINARY, CLOSED, TEXT
 
 __all__ = [
     "GatewayResource",
@@ -106,6 +108,7 @@ class GatewayResource(AbstractResource):
         #: Body timeouts, unless the connection brings its own (grpcgw's server does).
         self.limits = limits or HttpLimits()
         self._method_override = gateway.options.method_override  # only then are headers routed on
+        self._websocket = gateway.options.websocket  # off: one attribute check per request
         self._prefix = prefix.rstrip("/")
         self._routes = [_GatewayRoute(r, self._handle, self) for r in gateway.routes]
         # One route object answers every request; the routing outcome rides on the request.
@@ -176,6 +179,10 @@ class GatewayResource(AbstractResource):
         return await _expected(request, self.gateway, http_request)
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
+        if self._websocket and hdrs.UPGRADE in request.headers:
+            upgraded = await self._upgrade(request)
+            if upgraded is not None:
+                return upgraded
         outcome = request[_OUTCOME]
         path, _, query = _raw_target(request).partition("?")  # raw: escapes intact
         body = b""
@@ -207,6 +214,68 @@ class GatewayResource(AbstractResource):
         if result.stream is None:
             return _to_aiohttp(result)
         return await _stream(request, result, result.stream)
+
+    async def _upgrade(self, request: web.Request) -> web.StreamResponse | None:
+        """Serve a WebSocket handshake on a streaming binding's path (``websocket`` on);
+        ``None`` for any other request, answered as a plain one (RFC 9110 7.8 lets a
+        server ignore ``Upgrade``)."""
+        if not wants_upgrade(request.method, request.headers.items()):
+            return None
+        target = _raw_target(request)
+        path, _, query = target.partition("?")
+        raw = target[len(self._prefix) :] or "/" if self._prefix else target
+        gateway = self.gateway
+        match = gateway.websocket_match(raw.partition("?")[0])
+        if match is None:
+            return None
+        http_request = _gateway_request(request, path, query)
+        ws = web.WebSocketResponse(
+            # One frame is one request message: bounded as a request body (1009 beyond).
+            max_msg_size=max(gateway.options.max_request_body, 1),
+            # A peer gone without a word (a dead link) is noticed within 1.5 idle timeouts.
+            heartbeat=(getattr(request.protocol, "limits", None) or self.limits).idle_timeout,
+            # Per-message deflate would let a small frame inflate to the size limit on
+            # every message; JSON frames are sent as they are.
+            compress=False,
+            decode_text=False,
+        )
+        try:
+            call = gateway.open_websocket(http_request, match)
+            if not ws.can_prepare(request).ok:
+                raise GatewayError(Code.INVALID_ARGUMENT, "not a valid WebSocket handshake")
+        except GatewayError as exc:
+            return _to_aiohttp(gateway.error(http_request, exc))
+        await ws.prepare(request)
+        await call.run(_WebSocketPeer(ws))
+        return ws
+
+
+class _WebSocketPeer:
+    """An accepted aiohttp ``WebSocketResponse`` as :class:`grpcgw.wssession.Peer`."""
+
+    __slots__ = ("_ws",)
+
+    def __init__(self, ws: web.WebSocketResponse) -> None:
+        self._ws = ws
+
+    async def receive(self) -> tuple[int, bytes]:
+        message = await self._ws.receive()
+        kind = message.type
+        if kind is WSMsgType.TEXT or kind is WSMsgType.BINARY:
+            data = message.data
+            return (TEXT if kind is WSMsgType.TEXT else BINARY), (
+                data if isinstance(data, bytes) else data.encode()
+            )
+        return CLOSED, b""  # closed, closing, or failed (aiohttp closed it: 1009, 1002)
+
+    async def send(self, frame: bytes) -> None:
+        try:
+            await self._ws.send_frame(frame, WSMsgType.TEXT)
+        except (ConnectionError, RuntimeError) as exc:  # closing: aiohttp's words for gone
+            raise ConnectionResetError(str(exc)) from None
+
+    async def close(self, code: int) -> None:
+        await self._ws.close(code=code)
 
 
 async def _expected(

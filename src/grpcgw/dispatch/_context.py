@@ -26,7 +26,9 @@ from grpcgw.dispatch._call import (
     Call,
     CancelledRpcError,
     Metadatum,
+    size_error,
 )
+from grpcgw.feed import MessageFeed
 
 log = logging.getLogger("grpcgw.dispatch")
 
@@ -115,7 +117,13 @@ class AioContext(_Common, grpc.aio.ServicerContext):  # type: ignore[type-arg,mi
 
     async def read(self) -> Any:
         self._raise_for_termination()
-        message = EOF if self._requests is None else next(self._requests, EOF)
+        requests = self._requests
+        if requests is None:
+            message = EOF
+        elif type(requests) is LiveRequests:
+            message = await requests.read()
+        else:
+            message = next(requests, EOF)
         self._raise_for_termination()
         return message
 
@@ -298,9 +306,46 @@ class SyncRequests:
             if call.aio:
                 raise StopIteration
             raise CancelledRpcError()
-        return next(self._messages)
+        try:
+            return next(self._messages)
+        except StopIteration:
+            if call.cancelled and not call.aio:  # a live stream ends when the call is cancelled
+                raise CancelledRpcError() from None
+            raise
 
     next = __next__
+
+
+class LiveRequests(Iterator[Any]):
+    """A client stream's messages as they arrive (a :class:`~grpcgw.feed.MessageFeed`),
+    each checked against the server's receive limit and made what the handler's
+    deserializer would have made of it: read with ``await`` by ``async def``
+    handlers, with ``next()`` (waiting on the loop) by plain ones on a worker."""
+
+    __slots__ = ("_convert", "_feed", "_limit")
+
+    def __init__(self, feed: MessageFeed, convert: Callable[[Message], Any], limit: int) -> None:
+        self._feed = feed
+        self._convert = convert
+        self._limit = limit
+
+    def _taken(self, message: Message | None) -> Any:
+        if message is None:
+            return EOF
+        if self._limit >= 0:
+            size = message.ByteSize()
+            if size > self._limit:
+                raise size_error("SERVER", "Received", size, self._limit)
+        return self._convert(message)
+
+    async def read(self) -> Any:
+        return self._taken(await self._feed.next_or_none())
+
+    def __next__(self) -> Any:
+        message = self._taken(self._feed.next_blocking())
+        if message is EOF:
+            raise StopIteration
+        return message
 
 
 class AioRequests:

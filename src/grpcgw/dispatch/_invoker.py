@@ -13,6 +13,7 @@ import time
 import types
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
+from functools import partial
 from typing import Any
 
 import grpc
@@ -20,7 +21,13 @@ from google.protobuf.message import Message
 
 from grpcgw.descriptors import ServiceInfo, ServiceLike, resolve_service
 from grpcgw.dispatch._call import Call, serialization_failure, size_error
-from grpcgw.dispatch._context import AioContext, AioRequests, SyncContext, SyncRequests
+from grpcgw.dispatch._context import (
+    AioContext,
+    AioRequests,
+    LiveRequests,
+    SyncContext,
+    SyncRequests,
+)
 from grpcgw.dispatch._handlers import (
     ASYNC_GEN,
     AWAIT,
@@ -44,8 +51,9 @@ from grpcgw.dispatch._streams import (
     iterate_on_thread,
 )
 from grpcgw.errors import Code, GatewayError, status_error
+from grpcgw.feed import MessageFeed
 from grpcgw.grpcserver import HEALTH_SERVICE, ServerConfigError, require_servicers, server_kind
-from grpcgw.invoker import CallResult, Metadata, MethodSpec
+from grpcgw.invoker import CallResult, Metadata, MethodSpec, Requests
 
 log = logging.getLogger("grpcgw.dispatch")
 
@@ -196,9 +204,7 @@ class DirectInvoker:
             raise status_error(Code.UNKNOWN, "Error in service handler!") from None
         return self._plan(method, handler)
 
-    def _sync_call(
-        self, method: _Method, call: Call, request: Message | Sequence[Message]
-    ) -> tuple[Plan, Any]:
+    def _sync_call(self, method: _Method, call: Call, request: Requests) -> tuple[Plan, Any]:
         """The plan a plain handler runs under, and the argument it is called with (a
         client stream's messages as the request iterator grpc hands it)."""
         plan = self._sync_plan(method, call)
@@ -221,10 +227,10 @@ class DirectInvoker:
 
     # -- messages ----------------------------------------------------------------------
 
-    def _check_requests(self, request: Message | Sequence[Message]) -> None:
+    def _check_requests(self, request: Requests) -> None:
         limit = self._max_request
-        if limit < 0:
-            return
+        if limit < 0 or isinstance(request, MessageFeed):
+            return  # a feed's messages are checked as they are read (LiveRequests)
         for message in (request,) if isinstance(request, Message) else request:
             size = message.ByteSize()
             if size > limit:
@@ -239,12 +245,13 @@ class DirectInvoker:
             raise size_error("CLIENT", "Received", size, self._max_reply)
         return message
 
-    def _argument(
-        self, plan: Plan, request: Message | Sequence[Message]
-    ) -> tuple[Any, Iterator[Any] | None]:
+    def _argument(self, plan: Plan, request: Requests) -> tuple[Any, Iterator[Any] | None]:
         """What the behaviour is called with, and the iterator ``context.read()`` reads."""
         if plan.request_streaming:
             assert not isinstance(request, Message)
+            if isinstance(request, MessageFeed):
+                convert = (lambda m: m) if plan.pass_request else partial(wire_request, plan)
+                return None, LiveRequests(request, convert, self._max_request)
             messages: Iterator[Any] = (
                 iter(request) if plan.pass_request else (wire_request(plan, m) for m in request)
             )
@@ -257,7 +264,7 @@ class DirectInvoker:
     async def unary(
         self,
         spec: MethodSpec,
-        request: Message | Sequence[Message],
+        request: Requests,
         *,
         metadata: Metadata,
         deadline: float | None,
@@ -299,7 +306,7 @@ class DirectInvoker:
         self,
         method: _Method,
         call: Call,
-        request: Message | Sequence[Message],
+        request: Requests,
         timer: _Timer | None,
     ) -> CallResult:
         try:
@@ -349,9 +356,7 @@ class DirectInvoker:
         except Exception as exc:
             raise call.error_for_exception(exc) from None
 
-    async def _threaded_unary(
-        self, method: _Method, call: Call, request: Message | Sequence[Message]
-    ) -> CallResult:
+    async def _threaded_unary(self, method: _Method, call: Call, request: Requests) -> CallResult:
         loop = asyncio.get_running_loop()
         future = loop.run_in_executor(
             self._pool(), in_fresh_context, self._sync_unary, method, call, request
@@ -373,9 +378,7 @@ class DirectInvoker:
             if timer is not None:
                 timer.cancel()
 
-    def _sync_unary(
-        self, method: _Method, call: Call, request: Message | Sequence[Message]
-    ) -> CallResult:
+    def _sync_unary(self, method: _Method, call: Call, request: Requests) -> CallResult:
         """A plain handler under a threaded server's rules (on a worker, or inline)."""
         try:
             plan, argument = self._sync_call(method, call, request)
@@ -405,7 +408,7 @@ class DirectInvoker:
     def stream(
         self,
         spec: MethodSpec,
-        request: Message | Sequence[Message],
+        request: Requests,
         *,
         metadata: Metadata,
         deadline: float | None,
@@ -420,7 +423,7 @@ class DirectInvoker:
         self,
         method: _Method,
         call: Call,
-        request: Message | Sequence[Message],
+        request: Requests,
         pipe: Pipe,
     ) -> None:
         """The task of a streaming call under grpc.aio's rules."""
@@ -479,7 +482,7 @@ class DirectInvoker:
         self,
         method: _Method,
         call: Call,
-        request: Message | Sequence[Message],
+        request: Requests,
         emit: Callable[[Message], bool],
         end: Callable[[GatewayError | None], None],
     ) -> None:
@@ -501,7 +504,7 @@ class DirectInvoker:
         self,
         method: _Method,
         call: Call,
-        request: Message | Sequence[Message],
+        request: Requests,
         emit: Callable[[Message], bool],
     ) -> GatewayError | None:
         plan, argument = self._sync_call(method, call, request)

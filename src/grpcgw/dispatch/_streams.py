@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +18,7 @@ from google.protobuf.message import Message
 
 from grpcgw.dispatch._call import Call
 from grpcgw.errors import GatewayError
-from grpcgw.invoker import Metadata
+from grpcgw.invoker import Metadata, Requests
 
 if TYPE_CHECKING:
     from grpcgw.dispatch._invoker import DirectInvoker, _Method
@@ -154,7 +154,7 @@ class DirectResponseStream:
         invoker: DirectInvoker,
         method: _Method,
         call: Call,
-        request: Message | Sequence[Message],
+        request: Requests,
     ) -> None:
         loop = asyncio.get_running_loop()
         self._call = call
@@ -256,7 +256,7 @@ class InlineResponseStream:
         invoker: DirectInvoker,
         method: _Method,
         call: Call,
-        request: Message | Sequence[Message],
+        request: Requests,
     ) -> None:
         self._invoker = invoker
         self._method = method

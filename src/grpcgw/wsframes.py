@@ -1,0 +1,96 @@
+"""The rules of grpcgw's WebSocket transport for streaming methods (pure: no aiohttp).
+
+A client opens a call with a ``GET`` carrying ``Upgrade: websocket`` on the path
+of a streaming method's binding, whatever the binding's verb
+(:func:`wants_upgrade`, :func:`websocket_methods`). Each client text frame is
+one request message in JSON, as one NDJSON line of an HTTP client stream; the
+text frame ``EOF`` (not JSON, so never a message) is the client's half-close.
+Each reply is one text frame ``{"result": ...}``, a failure a last
+``{"error": <google.rpc.Status>}`` frame (:class:`grpcgw.streaming.WebSocketFrames`),
+and the server closes with :data:`NORMAL` when the call has ended.
+
+A handshake from a page of another origin is refused (:func:`same_origin`):
+browsers send cookies with cross-origin WebSocket handshakes and CORS does not
+apply to them (Cross-Site WebSocket Hijacking). docs/streaming.md has the whole
+contract and why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Final
+from urllib.parse import urlsplit
+
+#: The client's half-close: no more request messages.
+END: Final = b"EOF"
+
+# Close codes (RFC 6455 7.4.1).
+#: The call ended (its outcome is in the frames before).
+NORMAL: Final = 1000
+#: A binary frame: the transport carries JSON text.
+UNSUPPORTED_DATA: Final = 1003
+#: A frame that is not a request message (bad JSON, a field of the wrong type).
+INVALID_DATA: Final = 1007
+#: A frame the method does not take (a second request to a method that takes one,
+#: a message after ``EOF``).
+POLICY_VIOLATION: Final = 1008
+#: A frame larger than ``max_request_body``.
+TOO_BIG: Final = 1009
+#: The gateway failed.
+INTERNAL_ERROR: Final = 1011
+
+#: The verbs whose binding a handshake may open, in the order they are tried when
+#: a path has streaming bindings under several (``GET`` first: its own route).
+VERB_ORDER: Final = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+def wants_upgrade(method: str, headers: Iterable[tuple[str, str]]) -> bool:
+    """Whether a request asks to open a WebSocket: a ``GET`` whose ``Upgrade``
+    lists ``websocket`` (RFC 6455 4.2.1; the handshake itself is checked by the
+    server that answers it)."""
+    if method != "GET":
+        return False
+    for name, value in headers:
+        if len(name) == 7 and name.lower() == "upgrade":
+            return any(token.strip().lower() == "websocket" for token in value.split(","))
+    return False
+
+
+def websocket_methods(allowed: Sequence[str]) -> list[str]:
+    """The verbs of a path's routes in the order a handshake tries them: those of
+    :data:`VERB_ORDER` first, then custom verbs by name."""
+    known = [verb for verb in VERB_ORDER if verb in allowed]
+    return known + sorted(verb for verb in allowed if verb not in VERB_ORDER)
+
+
+def _netloc(host: str, scheme: str) -> str:
+    """``host[:port]`` lowercased, without the scheme's default port."""
+    host = host.strip().lower()
+    default = {"http": ":80", "https": ":443", "ws": ":80", "wss": ":443"}.get(scheme)
+    if default is not None and host.endswith(default):
+        host = host[: -len(default)]
+    return host
+
+
+def same_origin(origin: str, host: str | None) -> bool:
+    """Whether a page at ``origin`` (the handshake's ``Origin``) is served by this
+    host (the handshake's ``Host``): the same host and port.
+
+    The scheme is not compared: behind a proxy that ends TLS the gateway sees
+    ``http`` where the page was ``https``; the host and port still tell another
+    site apart, which is what Cross-Site WebSocket Hijacking needs.
+    """
+    if not host:
+        return False
+    try:
+        parts = urlsplit(origin)
+    except ValueError:
+        return False
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return False  # "null" (sandboxed pages, file:) and anything malformed
+    mine = _netloc(host, "http")
+    theirs = _netloc(parts.netloc, parts.scheme)
+    if mine == theirs:
+        return True
+    # Host may carry the port an https origin omits (and the reverse).
+    return _netloc(host, "https") == theirs

@@ -1,0 +1,525 @@
+"""Streaming methods over WebSocket (``GatewayOptions(websocket=True)``): real servers
+from ``start_local`` in both dispatch modes, driven by aiohttp's WebSocket client."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import Any
+
+import aiohttp
+import grpc
+import pytest
+from google.api import httpbody_pb2
+from grpcgwtest.stream.v1 import stream_pb2, stream_pb2_grpc
+
+from grpcgw import CorsOptions, GatewayOptions, start_local
+from grpcgw.server import LocalServer
+from grpcgw.web import create_app
+
+from . import modes
+from .modes import Backend
+
+mode, backend = modes.mode, modes.backend
+
+WAIT = 10  # seconds any one step may take before the test fails
+#: A request that keeps Double busy after its reply, until the test releases it.
+HOLD = 5
+
+
+class Servicer(stream_pb2_grpc.StreamServiceServicer):
+    """Echoes (Double), counts (Count), sums (Sum); records metadata and cancellation."""
+
+    def __init__(self) -> None:
+        self.release = asyncio.Event()
+        self.cancelled = asyncio.Event()
+        self.received: list[int] = []
+
+    async def Count(self, request: Any, context: Any) -> AsyncIterator[stream_pb2.Num]:
+        try:
+            for i in range(request.n):
+                if request.fail_at == i + 1:
+                    await context.abort(grpc.StatusCode.FAILED_PRECONDITION, f"failed at {i + 1}")
+                yield stream_pb2.Num(value=i)
+                if request.hold and i == 0:
+                    await self.release.wait()
+        except asyncio.CancelledError:
+            self.cancelled.set()
+            raise
+
+    async def Sum(self, requests: Any, context: Any) -> stream_pb2.Num:
+        total = 0
+        async for num in requests:
+            total += num.value
+        return stream_pb2.Num(value=total)
+
+    async def Double(self, requests: Any, context: Any) -> AsyncIterator[stream_pb2.Num]:
+        try:
+            async for num in requests:
+                self.received.append(num.value)
+                if num.value < 0:
+                    await context.abort(grpc.StatusCode.OUT_OF_RANGE, "negative")
+                yield stream_pb2.Num(value=2 * num.value)
+                if num.value == HOLD:  # busy until released (or cancelled)
+                    await self.release.wait()
+        except asyncio.CancelledError:
+            self.cancelled.set()
+            raise
+
+    async def Download(self, request: Any, context: Any) -> AsyncIterator[httpbody_pb2.HttpBody]:
+        for i in range(request.n):
+            yield httpbody_pb2.HttpBody(content_type="image/png", data=bytes([i]))
+
+
+class SyncServicer(stream_pb2_grpc.StreamServiceServicer):
+    """A plain bidi handler: reads its requests on a worker thread, one at a time."""
+
+    def __init__(self) -> None:
+        self.received: list[int] = []
+        #: Set when the handler's thread is done with the call, however it ended.
+        self.done = threading.Event()
+
+    def Double(self, requests: Iterator[Any], context: Any) -> Iterator[stream_pb2.Num]:
+        try:
+            for num in requests:
+                self.received.append(num.value)
+                yield stream_pb2.Num(value=2 * num.value)
+        finally:
+            self.done.set()
+
+
+class Recorder(grpc.aio.ServerInterceptor):
+    """Keeps the invocation metadata of every call (what an auth interceptor reads)."""
+
+    def __init__(self) -> None:
+        self.seen: list[dict[str, Any]] = []
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        self.seen.append(dict(details.invocation_metadata))  # type: ignore[attr-defined]
+        return await continuation(details)
+
+
+Start = Callable[..., Awaitable[tuple[str, LocalServer]]]
+
+
+@pytest.fixture
+async def start(mode: str) -> AsyncIterator[Start]:
+    """Starts ``start_local`` servers in the test's dispatch mode; stops them after."""
+    started: list[LocalServer] = []
+
+    async def start(servicer: object, **kwargs: Any) -> tuple[str, LocalServer]:
+        kwargs.setdefault("options", GatewayOptions(websocket=True))
+        local = await start_local(
+            servicer,
+            http_address="127.0.0.1:0",
+            grpc_address="127.0.0.1:0",
+            dispatch=mode,
+            **kwargs,
+        )
+        started.append(local)
+        return f"http://127.0.0.1:{local.http_port}", local
+
+    yield start
+    for local in started:
+        await local.stop()
+
+
+@pytest.fixture
+async def session() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as s:
+        yield s
+
+
+async def frame(ws: aiohttp.ClientWebSocketResponse) -> Any:
+    """The next text frame, as JSON."""
+    message = await asyncio.wait_for(ws.receive(), WAIT)
+    assert message.type is aiohttp.WSMsgType.TEXT, message
+    return json.loads(message.data)
+
+
+async def closed(ws: aiohttp.ClientWebSocketResponse) -> int | None:
+    """Wait for the server's close; its code."""
+    message = await asyncio.wait_for(ws.receive(), WAIT)
+    assert message.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED), message
+    return ws.close_code
+
+
+# -- the three kinds of streams -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", [Servicer, SyncServicer])
+async def test_bidi_is_full_duplex(
+    start: Start, session: aiohttp.ClientSession, kind: type
+) -> None:
+    servicer = kind()
+    base, _ = await start(servicer)
+    async with session.ws_connect(base + "/double") as ws:
+        for value in (1, 2, 3):
+            # Each reply arrives before the next request is sent: the stream is open both ways.
+            await ws.send_str(json.dumps({"value": value}))
+            assert await frame(ws) == {"result": {"value": str(2 * value)}}
+        assert servicer.received == [1, 2, 3]
+        await ws.send_str("EOF")
+        assert await closed(ws) == 1000
+
+
+async def test_server_stream(start: Start, session: aiohttp.ClientSession) -> None:
+    base, _ = await start(Servicer())
+    async with session.ws_connect(base + "/count/3") as ws:
+        assert [await frame(ws) for _ in range(3)] == [
+            {"result": {"value": str(i)}} for i in range(3)
+        ]
+        assert await closed(ws) == 1000
+
+
+async def test_client_stream(start: Start, session: aiohttp.ClientSession) -> None:
+    base, _ = await start(Servicer())
+    # Sum's binding is a POST: the handshake (a GET) opens it all the same.
+    async with session.ws_connect(base + "/sum") as ws:
+        for value in (1, 2, 3):
+            await ws.send_str(json.dumps({"value": value}))
+        await ws.send_str("")  # blank, as a blank NDJSON line: skipped
+        await ws.send_str("EOF")
+        assert await frame(ws) == {"result": {"value": "6"}}
+        assert await closed(ws) == 1000
+
+
+# -- failures ----------------------------------------------------------------------------------
+
+
+async def test_servicer_error_is_the_last_frame(
+    start: Start, session: aiohttp.ClientSession
+) -> None:
+    base, _ = await start(Servicer())
+    async with session.ws_connect(base + "/count/5?failAt=3") as ws:
+        assert await frame(ws) == {"result": {"value": "0"}}
+        assert await frame(ws) == {"result": {"value": "1"}}
+        assert await frame(ws) == {"error": {"code": 9, "message": "failed at 3", "details": []}}
+        assert await closed(ws) == 1000
+    async with session.ws_connect(base + "/double") as ws:
+        await ws.send_str('{"value": 4}')
+        assert await frame(ws) == {"result": {"value": "8"}}
+        await ws.send_str('{"value": -1}')
+        assert await frame(ws) == {"error": {"code": 11, "message": "negative", "details": []}}
+        assert await closed(ws) == 1000
+
+
+async def test_bad_json_is_an_error_frame_and_1007(
+    start: Start, session: aiohttp.ClientSession
+) -> None:
+    servicer = Servicer()
+    base, _ = await start(servicer)
+    async with session.ws_connect(base + "/double") as ws:
+        await ws.send_str('{"value": 5}')
+        assert await frame(ws) == {"result": {"value": "10"}}
+        await ws.send_str('{"value": ')
+        error = (await frame(ws))["error"]
+        assert error["code"] == 3
+        assert error["message"].startswith("request stream message 2: ")
+        # As for an NDJSON line: a google.rpc.BadRequest says what is wrong.
+        assert [d["@type"] for d in error["details"]] == [
+            "type.googleapis.com/google.rpc.BadRequest"
+        ]
+        assert await closed(ws) == 1007
+    # The call was cancelled: the busy servicer sees it.
+    await asyncio.wait_for(servicer.cancelled.wait(), WAIT)
+
+
+async def test_frames_a_method_does_not_take(start: Start, session: aiohttp.ClientSession) -> None:
+    base, _ = await start(Servicer())
+    async with session.ws_connect(base + "/double") as ws:
+        await ws.send_bytes(b'{"value": 1}')
+        assert (await frame(ws))["error"]["code"] == 3
+        assert await closed(ws) == 1003
+    async with session.ws_connect(base + "/count/1?hold=true") as ws:
+        assert await frame(ws) == {"result": {"value": "0"}}
+        await ws.send_str('{"n": 2}')  # Count takes its request from the URL
+        error = (await frame(ws))["error"]
+        assert error["message"] == (
+            "/grpcgwtest.stream.v1.StreamService/Count takes its request from the URL, "
+            "not from frames"
+        )
+        assert await closed(ws) == 1008
+
+
+async def test_oversized_message_closes_1009(start: Start, session: aiohttp.ClientSession) -> None:
+    servicer = Servicer()
+    base, _ = await start(servicer, options=GatewayOptions(websocket=True, max_request_body=64))
+    async with session.ws_connect(base + "/double") as ws:
+        await ws.send_str(json.dumps({"value": 5}))
+        assert await frame(ws) == {"result": {"value": "10"}}
+        await ws.send_str(json.dumps({"value": 1, "pad": "x" * 100}))
+        assert await closed(ws) == 1009
+    await asyncio.wait_for(servicer.cancelled.wait(), WAIT)
+    assert servicer.received == [5]
+
+
+# -- the client goes -----------------------------------------------------------------------------
+
+
+async def test_client_close_cancels_the_call(start: Start, session: aiohttp.ClientSession) -> None:
+    servicer = Servicer()
+    base, _ = await start(servicer)
+    async with session.ws_connect(base + "/double") as ws:
+        await ws.send_str('{"value": 5}')
+        assert await frame(ws) == {"result": {"value": "10"}}
+        # Double is busy with it; the client closes.
+    await asyncio.wait_for(servicer.cancelled.wait(), WAIT)
+    assert not servicer.release.is_set()
+
+
+async def test_client_close_frees_a_plain_handler_waiting_for_a_request(
+    start: Start, session: aiohttp.ClientSession
+) -> None:
+    servicer = SyncServicer()
+    base, _ = await start(servicer)
+    async with session.ws_connect(base + "/double") as ws:
+        await ws.send_str('{"value": 1}')
+        assert await frame(ws) == {"result": {"value": "2"}}
+        # The handler's thread now waits for the next request; the client closes.
+    # Its thread is let go (grpc's server ends the request iterator; direct dispatch
+    # raises its cancellation from it), not held waiting for a frame that will not come.
+    assert await asyncio.to_thread(servicer.done.wait, WAIT)
+    assert servicer.received == [1]
+
+
+async def test_client_close_cancels_a_busy_server_stream(
+    start: Start, session: aiohttp.ClientSession
+) -> None:
+    servicer = Servicer()
+    base, _ = await start(servicer)
+    async with session.ws_connect(base + "/count/3?hold=true") as ws:
+        assert await frame(ws) == {"result": {"value": "0"}}
+    await asyncio.wait_for(servicer.cancelled.wait(), WAIT)
+    assert not servicer.release.is_set()
+
+
+# -- the handshake ------------------------------------------------------------------------------
+
+
+async def handshake(
+    session: aiohttp.ClientSession, url: str, **headers: str
+) -> aiohttp.ClientResponse:
+    """A WebSocket handshake sent as a plain GET, to read a refusal's body."""
+    return await session.get(
+        url,
+        headers={
+            "Connection": "Upgrade",
+            "Upgrade": "websocket",
+            "Sec-WebSocket-Version": "13",
+            "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+            **headers,
+        },
+    )
+
+
+async def test_origin_of_another_site_is_refused(
+    start: Start, session: aiohttp.ClientSession
+) -> None:
+    base, _ = await start(Servicer())
+    async with await handshake(session, base + "/double", Origin="https://evil.example") as resp:
+        assert resp.status == 403
+        assert await resp.json() == {
+            "code": 7,
+            "message": "WebSocket handshake from origin 'https://evil.example' refused: not "
+            "this host, nor allowed by GatewayOptions.cors",
+            "details": [],
+        }
+    with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+        await session.ws_connect(base + "/double", origin="https://evil.example")
+    assert refused.value.status == 403
+    # The gateway's own pages, and clients that are not browsers (no Origin), are let in.
+    async with session.ws_connect(base + "/count/1", origin=base) as ws:
+        assert await frame(ws) == {"result": {"value": "0"}}
+    async with session.ws_connect(base + "/count/1") as ws:
+        assert await frame(ws) == {"result": {"value": "0"}}
+
+
+async def test_origin_allowed_by_cors(start: Start, session: aiohttp.ClientSession) -> None:
+    cors = CorsOptions(allow_origins=["https://app.example"])
+    base, _ = await start(Servicer(), options=GatewayOptions(websocket=True, cors=cors))
+    async with session.ws_connect(base + "/count/1", origin="https://app.example") as ws:
+        assert await frame(ws) == {"result": {"value": "0"}}
+    with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+        await session.ws_connect(base + "/count/1", origin="https://other.example")
+    assert refused.value.status == 403
+
+
+async def test_handshake_headers_are_call_metadata(
+    start: Start, session: aiohttp.ClientSession
+) -> None:
+    recorder = Recorder()
+    base, _ = await start(Servicer(), interceptors=[recorder])
+    async with session.ws_connect(
+        base + "/double", headers={"Authorization": "Bearer s3cret", "Grpc-Metadata-Tenant": "t1"}
+    ) as ws:
+        await ws.send_str('{"value": 1}')
+        assert await frame(ws) == {"result": {"value": "2"}}
+    (seen,) = [m for m in recorder.seen if "authorization" in m]
+    assert seen["authorization"] == "Bearer s3cret"
+    assert seen["tenant"] == "t1"
+
+
+async def test_no_upgrade_where_it_does_not_apply(
+    start: Start, session: aiohttp.ClientSession
+) -> None:
+    base, _ = await start(Servicer())
+    # A unary binding: the handshake is a plain request (here a GET on a PUT route: 405).
+    async with await handshake(session, base + "/files/a") as resp:
+        assert resp.status == 405
+    # An HttpBody stream is not served over WebSocket: the stream answers as HTTP.
+    async with await handshake(session, base + "/download/1") as resp:
+        assert (resp.status, resp.headers["Content-Type"]) == (200, "image/png")
+
+
+async def test_option_off_no_upgrade(start: Start, session: aiohttp.ClientSession) -> None:
+    base, _ = await start(Servicer(), options=GatewayOptions())
+    async with await handshake(session, base + "/count/2") as resp:
+        assert resp.status == 200
+        assert resp.headers["Content-Type"] == "application/x-ndjson"
+        assert [json.loads(line) for line in (await resp.read()).splitlines()] == [
+            {"result": {"value": "0"}},
+            {"result": {"value": "1"}},
+        ]
+    with pytest.raises(aiohttp.WSServerHandshakeError):
+        await session.ws_connect(base + "/double")
+
+
+# -- the other front ends ---------------------------------------------------------------------
+
+
+async def test_grpcgw_web_app_on_its_own_runner(backend: Backend, aiohttp_client: Any) -> None:
+    """``create_app`` served by aiohttp's own runner (no grpcgw server, no handler
+    cancellation): the transport is the same."""
+    servicer = Servicer()
+    gateway = await backend.gateway(servicer, options=GatewayOptions(websocket=True))
+    client = await aiohttp_client(create_app(gateway))
+    async with client.ws_connect("/double") as ws:
+        for value in (3, 4):
+            await ws.send_str(json.dumps({"value": value}))
+            assert await frame(ws) == {"result": {"value": str(2 * value)}}
+        await ws.send_str("EOF")
+        assert await closed(ws) == 1000
+    async with client.ws_connect("/double") as ws:
+        await ws.send_str(json.dumps({"value": HOLD}))
+        assert await frame(ws) == {"result": {"value": "10"}}
+    await asyncio.wait_for(servicer.cancelled.wait(), WAIT)
+
+
+async def test_the_proxy_serves_it(session: aiohttp.ClientSession) -> None:
+    """``grpcgw proxy --websocket`` in front of a server it learns by reflection: its
+    request messages are of the proxy's own descriptor pool."""
+    from grpcgw.proxy._config import load_config
+    from grpcgw.proxy._serve import start_proxy
+    from grpcgw.settings import Layer
+
+    backend = await start_local(Servicer(), http_address="127.0.0.1:0", grpc_address="127.0.0.1:0")
+    try:
+        given = {
+            "target": f"127.0.0.1:{backend.grpc_port}",
+            "http_address": "127.0.0.1:0",
+            "reflect": True,
+            "websocket": True,
+        }
+        config, _ = load_config(Layer(given, {"websocket": "--websocket"}), {})
+        proxy = await start_proxy(config)
+        try:
+            base = f"http://127.0.0.1:{proxy.http_port}"
+            async with session.ws_connect(base + "/double") as ws:
+                await ws.send_str('{"value": 21}')
+                assert await frame(ws) == {"result": {"value": "42"}}
+                await ws.send_str("EOF")
+                assert await closed(ws) == 1000
+            async with session.ws_connect(base + "/sum") as ws:
+                await ws.send_str('{"value": 1}\n')
+                await ws.send_str('{"value": 2}')
+                await ws.send_str("EOF")
+                assert await frame(ws) == {"result": {"value": "3"}}
+                assert await closed(ws) == 1000
+        finally:
+            await proxy.stop()
+    finally:
+        await backend.stop()
+
+
+# -- the pure parts: the rules and the feed -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("origin", "host", "same"),
+    [
+        ("http://app.example", "app.example", True),
+        ("https://app.example", "app.example", True),  # TLS ended by a proxy in front
+        ("https://app.example", "app.example:443", True),
+        ("http://app.example:80", "APP.example", True),
+        ("http://127.0.0.1:8080", "127.0.0.1:8080", True),
+        ("http://127.0.0.1:8081", "127.0.0.1:8080", False),
+        ("https://app.example.evil", "app.example", False),
+        ("https://evil.example", "app.example", False),
+        ("null", "app.example", False),
+        ("file://", "app.example", False),
+        ("http://app.example", None, False),
+        ("http://[::1", "app.example", False),  # malformed
+    ],
+)
+def test_same_origin(origin: str, host: str | None, same: bool) -> None:
+    from grpcgw.wsframes import same_origin
+
+    assert same_origin(origin, host) is same
+
+
+def test_upgrade_and_verb_rules() -> None:
+    from grpcgw.wsframes import wants_upgrade, websocket_methods
+
+    assert wants_upgrade("GET", [("upgrade", "WebSocket")])
+    assert wants_upgrade("GET", [("Upgrade", "h2c, websocket")])
+    assert not wants_upgrade("POST", [("Upgrade", "websocket")])
+    assert not wants_upgrade("GET", [("Upgrade", "h2c")])
+    assert not wants_upgrade("GET", [])
+    assert websocket_methods(("PUT", "POST", "LIST", "GET", "ARCHIVE")) == [
+        "GET",
+        "POST",
+        "PUT",
+        "ARCHIVE",
+        "LIST",
+    ]
+
+
+async def test_feed_holds_one_message_and_makes_the_producer_wait() -> None:
+    from grpcgw.feed import MessageFeed
+
+    feed = MessageFeed()
+    await feed.put(stream_pb2.Num(value=1))
+    second = asyncio.create_task(feed.put(stream_pb2.Num(value=2)))
+    for _ in range(5):
+        await asyncio.sleep(0)  # turns of the loop, no waiting: the put cannot finish
+    assert not second.done()
+    assert (await feed.__anext__()).value == 1
+    await asyncio.wait_for(second, WAIT)  # room again: the second goes in
+    ended = asyncio.create_task(feed.end())
+    assert (await feed.__anext__()).value == 2
+    await asyncio.wait_for(ended, WAIT)
+    assert await feed.next_or_none() is None
+    assert await feed.next_or_none() is None  # ends for every later read too
+    assert feed.taken == 2
+
+
+async def test_feed_close_drops_what_waits_and_wakes_a_thread() -> None:
+    from grpcgw.feed import MessageFeed
+
+    feed = MessageFeed()
+    reading = asyncio.create_task(asyncio.to_thread(feed.next_blocking))
+    await feed.put(stream_pb2.Num(value=7))
+    assert (await asyncio.wait_for(reading, WAIT)).value == 7
+    reading = asyncio.create_task(asyncio.to_thread(feed.next_blocking))
+    feed.close()
+    assert await asyncio.wait_for(reading, WAIT) is None
+    await feed.put(stream_pb2.Num(value=8))  # a late message is not read
+    feed.close()
+    assert await feed.next_or_none() is None
