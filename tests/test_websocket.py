@@ -260,6 +260,19 @@ async def test_oversized_message_closes_1009(start: Start, session: aiohttp.Clie
     assert servicer.received == [5]
 
 
+async def test_the_servers_message_size_limit_applies(
+    start: Start, session: aiohttp.ClientSession
+) -> None:
+    base, _ = await start(Servicer(), grpc_server_options=[("grpc.max_receive_message_length", 4)])
+    async with session.ws_connect(base + "/double") as ws:
+        await ws.send_str('{"value": 1}')  # 2 bytes
+        assert await frame(ws) == {"result": {"value": "2"}}
+        await ws.send_str(json.dumps({"value": 2**40}))  # 7 bytes
+        error = (await frame(ws))["error"]
+        assert error["code"] == 8, error
+        assert await closed(ws) == 1000
+
+
 # -- the client goes -----------------------------------------------------------------------------
 
 

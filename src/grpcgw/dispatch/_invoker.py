@@ -229,9 +229,15 @@ class DirectInvoker:
 
     def _check_requests(self, request: Requests) -> None:
         limit = self._max_request
-        if limit < 0 or isinstance(request, MessageFeed):
-            return  # a feed's messages are checked as they are read (LiveRequests)
-        for message in (request,) if isinstance(request, Message) else request:
+        if limit < 0:
+            return
+        if isinstance(request, Message):
+            messages: Sequence[Message] = (request,)
+        elif isinstance(request, MessageFeed):
+            return  # its messages are checked as they are read (LiveRequests)
+        else:
+            messages = request
+        for message in messages:
             size = message.ByteSize()
             if size > limit:
                 raise size_error("SERVER", "Received", size, limit)

@@ -1,0 +1,126 @@
+"""A page in Debian's Chromium opens WebSockets to a gateway: a bidi call, full duplex,
+from an origin ``cors`` allows; a page of another site is refused its handshake."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from aiohttp import web
+from grpcgwtest.stream.v1 import stream_pb2, stream_pb2_grpc
+
+from grpcgw import CorsOptions, GatewayOptions, start_local
+from grpcgw.server import LocalServer
+
+from .browser import launch, require_chromium
+
+playwright = require_chromium()
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+
+class Doubler(stream_pb2_grpc.StreamServiceServicer):
+    async def Double(self, requests: Any, context: Any) -> AsyncIterator[stream_pb2.Num]:
+        async for num in requests:
+            yield stream_pb2.Num(value=2 * num.value)
+
+
+async def _page_site() -> tuple[web.AppRunner, str]:
+    """A site serving an empty page: the origin the page's WebSockets come from."""
+    app = web.Application()
+
+    async def index(_: web.Request) -> web.Response:
+        return web.Response(text="<!doctype html><title>page</title>", content_type="text/html")
+
+    app.router.add_get("/", index)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    return runner, f"http://127.0.0.1:{port}"
+
+
+class World:
+    page_origin: str
+    other_origin: str
+    gateway: LocalServer
+    browser: Any
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def world() -> AsyncIterator[World]:
+    w = World()
+    page_runner, w.page_origin = await _page_site()
+    other_runner, w.other_origin = await _page_site()
+    w.gateway = await start_local(
+        Doubler(),
+        http_address="127.0.0.1:0",
+        grpc_address="127.0.0.1:0",
+        options=GatewayOptions(websocket=True, cors=CorsOptions(allow_origins=[w.page_origin])),
+    )
+    async with playwright.async_playwright() as p:
+        w.browser = await launch(p)
+        try:
+            yield w
+        finally:
+            await w.browser.close()
+            await w.gateway.stop()
+            await page_runner.cleanup()
+            await other_runner.cleanup()
+
+
+# Runs in the page: each reply is awaited before the next request is sent (a call that
+# only answered at the end would never get past the first), then EOF; the frames and
+# how the socket closed.
+DUPLEX = """
+async ([url, values]) => {
+  const ws = new WebSocket(url);
+  const frames = [];
+  let wake = null;
+  const next = () => new Promise((resolve) => { wake = resolve; });
+  ws.onmessage = (e) => { frames.push(JSON.parse(e.data)); if (wake) wake(); };
+  const closed = new Promise((resolve) => {
+    ws.onclose = (e) => { if (wake) wake(); resolve({code: e.code, clean: e.wasClean}); };
+  });
+  const opened = await new Promise((resolve) => {
+    ws.onopen = () => resolve(true);
+    ws.onerror = () => resolve(false);
+  });
+  if (!opened) return {opened, frames, close: await closed};
+  for (const value of values) {
+    const waiting = next();
+    ws.send(JSON.stringify({value}));
+    await waiting;
+  }
+  ws.send("EOF");
+  return {opened, frames, close: await closed};
+}
+"""
+
+
+async def test_a_page_calls_a_bidi_method_full_duplex(world: World) -> None:
+    context = await world.browser.new_context()
+    page = await context.new_page()
+    await page.goto(world.page_origin + "/")
+    url = f"ws://127.0.0.1:{world.gateway.http_port}/double"
+    result = await page.evaluate(DUPLEX, [url, [1, 2, 3]])
+    assert result == {
+        "opened": True,
+        "frames": [{"result": {"value": str(2 * v)}} for v in (1, 2, 3)],
+        "close": {"code": 1000, "clean": True},
+    }
+    await context.close()
+
+
+async def test_a_page_of_another_site_cannot_open_one(world: World) -> None:
+    context = await world.browser.new_context()
+    page = await context.new_page()
+    await page.goto(world.other_origin + "/")
+    url = f"ws://127.0.0.1:{world.gateway.http_port}/double"
+    result = await page.evaluate(DUPLEX, [url, [1]])
+    # The handshake was answered 403: the browser reports a failed connection (1006).
+    assert result == {"opened": False, "frames": [], "close": {"code": 1006, "clean": False}}
+    await context.close()
