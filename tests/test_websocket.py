@@ -313,6 +313,39 @@ async def test_client_close_cancels_a_busy_server_stream(
     assert not servicer.release.is_set()
 
 
+async def test_shutdown_ends_open_calls(mode: str, session: aiohttp.ClientSession) -> None:
+    """Stopping the server does not wait its whole grace period for calls that last as
+    long as their clients like: each is cancelled, told UNAVAILABLE, closed 1001."""
+    servicer = Servicer()
+    local = await start_local(
+        servicer,
+        http_address="127.0.0.1:0",
+        grpc_address="127.0.0.1:0",
+        dispatch=mode,
+        options=GatewayOptions(websocket=True),
+    )
+    stopping = None
+    try:
+        base = f"http://127.0.0.1:{local.http_port}"
+        async with (
+            session.ws_connect(base + "/double") as busy,
+            session.ws_connect(base + "/double") as idle,
+        ):
+            await busy.send_str(json.dumps({"value": HOLD}))
+            assert await frame(busy) == {"result": {"value": "10"}}
+            stopping = asyncio.create_task(local.stop())
+            for ws in (busy, idle):
+                assert await frame(ws) == {
+                    "error": {"code": 14, "message": "the server is shutting down", "details": []}
+                }
+                assert await closed(ws) == 1001
+            await asyncio.wait_for(servicer.cancelled.wait(), WAIT)
+            await asyncio.wait_for(stopping, WAIT)
+    finally:
+        if stopping is None:
+            await local.stop()
+
+
 # -- the handshake ------------------------------------------------------------------------------
 
 

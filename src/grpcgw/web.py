@@ -46,7 +46,7 @@ from grpcgw.httpserver import (
 from grpcgw.limits import HttpLimits
 from grpcgw.routing import Match
 from grpcgw.wsframes import wants_upgrade
-from grpcgw.wssession import BINARY, CLOSED, TEXT
+from grpcgw.wssession import BINARY, CLOSED, TEXT, WebSocketCall
 
 __all__ = [
     "GatewayResource",
@@ -109,6 +109,8 @@ class GatewayResource(AbstractResource):
         self.limits = limits or HttpLimits()
         self._method_override = gateway.options.method_override  # only then are headers routed on
         self._websocket = gateway.options.websocket  # off: one attribute check per request
+        #: The WebSocket calls running, ended when the application shuts down.
+        self._sockets: set[WebSocketCall] = set()
         self._prefix = prefix.rstrip("/")
         self._routes = [_GatewayRoute(r, self._handle, self) for r in gateway.routes]
         # One route object answers every request; the routing outcome rides on the request.
@@ -246,8 +248,18 @@ class GatewayResource(AbstractResource):
         except GatewayError as exc:
             return _to_aiohttp(gateway.error(http_request, exc))
         await ws.prepare(request)
-        await call.run(_WebSocketPeer(ws))
+        self._sockets.add(call)
+        try:
+            await call.run(_WebSocketPeer(ws))
+        finally:
+            self._sockets.discard(call)
         return ws
+
+    async def _shut_down(self, _: web.Application) -> None:
+        """End the WebSocket calls running (``on_shutdown``, before the server waits for
+        its handlers): each would hold the shutdown for its whole grace period."""
+        for call in list(self._sockets):
+            call.shut_down()
 
 
 class _WebSocketPeer:
@@ -614,6 +626,8 @@ def setup(
     _add_api_docs(app, gateway, prefix)
     resource = GatewayResource(gateway, prefix=prefix, limits=limits)
     app.router.register_resource(resource)
+    if gateway.options.websocket:
+        app.on_shutdown.append(resource._shut_down)
     if close:
 
         async def _close(_: web.Application) -> None:

@@ -27,6 +27,8 @@ END: Final = b"EOF"
 # Close codes (RFC 6455 7.4.1).
 #: The call ended (its outcome is in the frames before).
 NORMAL: Final = 1000
+#: The server is stopping (the call is cancelled; an ``UNAVAILABLE`` frame says so).
+GOING_AWAY: Final = 1001
 #: A binary frame: the transport carries JSON text.
 UNSUPPORTED_DATA: Final = 1003
 #: A frame that is not a request message (bad JSON, a field of the wrong type).

@@ -34,6 +34,7 @@ from grpcgw.streaming import WebSocketFrames
 from grpcgw.transcode import TranscodeError
 from grpcgw.wsframes import (
     END,
+    GOING_AWAY,
     INVALID_DATA,
     NORMAL,
     POLICY_VIOLATION,
@@ -85,7 +86,16 @@ class _Refused(NamedTuple):
 class WebSocketCall:
     """A handshake the gateway accepts, and the call it opens once answered."""
 
-    __slots__ = ("_driver", "_match", "_metadata", "_request", "_route", "_start", "_timeout")
+    __slots__ = (
+        "_away",
+        "_driver",
+        "_match",
+        "_metadata",
+        "_request",
+        "_route",
+        "_start",
+        "_timeout",
+    )
 
     def __init__(
         self,
@@ -102,6 +112,7 @@ class WebSocketCall:
         self._metadata = metadata
         self._timeout = timeout
         self._start = perf_counter()
+        self._away = asyncio.Event()
 
     def _wanted(self) -> int | None:
         """How many request messages the client sends: any (a client stream), one
@@ -112,6 +123,12 @@ class WebSocketCall:
             return None
         return 1 if route.request.plan.has_body else 0
 
+    def shut_down(self) -> None:
+        """End the call now, the server is stopping: it is cancelled, the client told
+        ``UNAVAILABLE`` and the socket closed with :data:`GOING_AWAY`. A call over a
+        WebSocket lasts as long as its client likes, which no grace period waits for."""
+        self._away.set()
+
     async def run(self, peer: Peer) -> None:
         """Serve the call over ``peer`` until it ends; never raises for what the client
         or the server did (a cancellation of the serving task is passed on)."""
@@ -120,9 +137,10 @@ class WebSocketCall:
         sent = [0]
         reader = asyncio.create_task(self._read(peer, feed, wanted))
         caller = asyncio.create_task(self._call(peer, feed, wanted, sent))
+        away = asyncio.create_task(self._away.wait())
         code = Code.CANCELLED
         try:
-            await asyncio.wait((reader, caller), return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait((reader, caller, away), return_when=asyncio.FIRST_COMPLETED)
             error: GatewayError | None = None
             close_code = NORMAL
             if caller.done():  # the call ended: tell how, and close
@@ -131,7 +149,7 @@ class WebSocketCall:
                     return  # the client went away while a reply was sent
                 error = caller.result()
                 code = Code.OK if error is None else error.code
-            else:  # the client closed, or sent what ends the call
+            elif reader.done():  # the client closed, or sent what ends the call
                 caller.cancel()
                 await _settle(caller)
                 refused = reader.result()
@@ -139,6 +157,12 @@ class WebSocketCall:
                     return
                 error, close_code = refused
                 code = error.code
+            else:  # the server is stopping
+                reader.cancel()
+                caller.cancel()
+                await _settle(caller)
+                error = GatewayError(Code.UNAVAILABLE, "the server is shutting down")
+                code, close_code = error.code, GOING_AWAY
             with contextlib.suppress(ConnectionError):
                 if error is not None:
                     frame = self._driver.error_frame(self._request, error, _FRAMES)
@@ -146,11 +170,11 @@ class WebSocketCall:
                     sent[0] += len(frame)
                 await peer.close(close_code)
         finally:
-            reader.cancel()
-            caller.cancel()
+            for task in (reader, caller, away):
+                task.cancel()
             feed.close()  # wakes a handler thread waiting for a message
-            await _settle(reader)
-            await _settle(caller)
+            for task in (reader, caller, away):
+                await _settle(task)
             self._log(code, sent[0])
 
     async def _read(self, peer: Peer, feed: MessageFeed, wanted: int | None) -> _Refused | None:
