@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
@@ -16,6 +17,7 @@ from google.api import httpbody_pb2
 from grpcgwtest.stream.v1 import stream_pb2, stream_pb2_grpc
 
 from grpcgw import CorsOptions, GatewayOptions, start_local
+from grpcgw.logs import ACCESS_LOGGER
 from grpcgw.server import LocalServer
 from grpcgw.web import create_app
 
@@ -188,6 +190,50 @@ async def test_client_stream(start: Start, session: aiohttp.ClientSession) -> No
         await ws.send_str("EOF")
         assert await frame(ws) == {"result": {"value": "6"}}
         assert await closed(ws) == 1000
+
+
+class AccessLines(logging.Handler):
+    """The access lines as they are written; :attr:`call` is set by a WebSocket call's."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.lines: list[tuple[str, str, int, str, int]] = []
+        self.call = asyncio.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        fields = record.__dict__
+        status = fields["status"]
+        self.lines.append(
+            (fields["method"], fields["path"], status, fields["grpc_code"], fields["bytes_out"])
+        )
+        if status == 101:
+            self.call.set()
+
+
+async def test_one_access_line_per_call(
+    start: Start, session: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger=ACCESS_LOGGER)  # restored after the test
+    access = AccessLines()
+    logger = logging.getLogger(ACCESS_LOGGER)
+    logger.addHandler(access)
+    try:
+        base, _ = await start(Servicer())
+        with pytest.raises(aiohttp.WSServerHandshakeError):
+            await session.ws_connect(base + "/double", origin="https://evil.example")
+        async with session.ws_connect(base + "/double") as ws:
+            await ws.send_str('{"value": 1}')
+            assert await frame(ws) == {"result": {"value": "2"}}
+            await ws.send_str("EOF")
+            assert await closed(ws) == 1000
+        # Written when the handler ends, which the client need not wait for.
+        await asyncio.wait_for(access.call.wait(), WAIT)
+    finally:
+        logger.removeHandler(access)
+    assert access.lines == [
+        ("GET", "/double", 403, "PERMISSION_DENIED", access.lines[0][4]),
+        ("GET", "/double", 101, "OK", len(b'{"result":{"value":"2"}}')),
+    ]
 
 
 # -- failures ----------------------------------------------------------------------------------

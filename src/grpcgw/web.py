@@ -271,7 +271,10 @@ class _WebSocketPeer:
         self._ws = ws
 
     async def receive(self) -> tuple[int, bytes]:
-        message = await self._ws.receive()
+        try:
+            message = await self._ws.receive()
+        except RuntimeError:  # closed already (aiohttp's word for it)
+            return CLOSED, b""
         kind = message.type
         if kind is WSMsgType.TEXT or kind is WSMsgType.BINARY:
             data = message.data

@@ -35,6 +35,7 @@ from grpcgw.transcode import TranscodeError
 from grpcgw.wsframes import (
     END,
     GOING_AWAY,
+    INTERNAL_ERROR,
     INVALID_DATA,
     NORMAL,
     POLICY_VIOLATION,
@@ -56,7 +57,7 @@ BINARY: Final = 2
 CLOSED: Final = 8
 
 _FRAMES: Final = WebSocketFrames()
-_INTERNAL_ERROR = "internal gateway error"
+_INTERNAL_TEXT = "internal gateway error"
 
 
 class Peer(Protocol):
@@ -152,7 +153,16 @@ class WebSocketCall:
             elif reader.done():  # the client closed, or sent what ends the call
                 caller.cancel()
                 await _settle(caller)
-                refused = reader.result()
+                if reader.exception() is not None:
+                    log.error(
+                        "internal error reading a WebSocket on %.200r",
+                        self._request.path,
+                        exc_info=reader.exception(),
+                    )
+                    failure = GatewayError(Code.INTERNAL, _INTERNAL_TEXT)
+                    refused: _Refused | None = _Refused(failure, INTERNAL_ERROR)
+                else:
+                    refused = reader.result()
                 if refused is None:
                     return
                 error, close_code = refused
@@ -173,9 +183,11 @@ class WebSocketCall:
             for task in (reader, caller, away):
                 task.cancel()
             feed.close()  # wakes a handler thread waiting for a message
+            # Logged before waiting: the server cancels this task once the connection
+            # closes, which may well be while it waits for its own tasks to end.
+            self._log(code, sent[0])
             for task in (reader, caller, away):
                 await _settle(task)
-            self._log(code, sent[0])
 
     async def _read(self, peer: Peer, feed: MessageFeed, wanted: int | None) -> _Refused | None:
         """Take the client's frames until it closes (``None``) or sends one the call
@@ -258,7 +270,7 @@ class WebSocketCall:
             raise
         except Exception:
             log.exception("internal error serving a WebSocket on %.200r", self._request.path)
-            return GatewayError(Code.INTERNAL, _INTERNAL_ERROR)
+            return GatewayError(Code.INTERNAL, _INTERNAL_TEXT)
 
     async def _send(self, peer: Peer, reply: Message, sent: list[int]) -> None:
         route = self._route
