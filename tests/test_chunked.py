@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 from typing import Any
 
 import pytest
@@ -38,6 +37,8 @@ from grpcgw.http11 import ChunkedBody, ChunkError
 from grpcgw.httpserver import error_reason
 from grpcgw.limits import HttpLimits
 from grpcgw.server import LocalServer
+
+from .test_linger import _write_then_read
 
 try:
     from aiohttp.http_parser import HttpRequestParserC
@@ -232,16 +233,7 @@ async def _local(limits: HttpLimits | None = None) -> LocalServer:
 
 def _exchange(port: int, raw: bytes, then: bytes = b"", total: int = 0) -> bytes:
     """Send ``raw`` (then ``then`` until ``total`` bytes went), read until the close."""
-    with socket.create_connection(("127.0.0.1", port), timeout=BOUND) as sock:
-        sock.sendall(raw)
-        sent = len(raw)
-        while sent < total:
-            sock.sendall(then)
-            sent += len(then)
-        data = b""
-        while chunk := sock.recv(65536):
-            data += chunk
-    return data
+    return _write_then_read(port, raw, then, total)[1]
 
 
 def _answers(raw: bytes) -> list[tuple[int, dict[str, Any] | bytes]]:
