@@ -4,6 +4,7 @@ from ``start_local`` in both dispatch modes, driven by aiohttp's WebSocket clien
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import logging
 import threading
@@ -20,6 +21,7 @@ from grpcgw import CorsOptions, GatewayOptions, start_local
 from grpcgw.logs import ACCESS_LOGGER
 from grpcgw.server import LocalServer
 from grpcgw.web import create_app
+from grpcgw.wsframes import SUBPROTOCOL, TOKEN_PREFIX
 
 from . import modes
 from .modes import Backend
@@ -458,6 +460,108 @@ async def test_handshake_headers_are_call_metadata(
     assert seen["tenant"] == "t1"
 
 
+def token_protocol(token: bytes) -> str:
+    """The subprotocol a page offers its bearer token as (base64url, no padding)."""
+    return TOKEN_PREFIX + base64.urlsafe_b64encode(token).decode().rstrip("=")
+
+
+async def test_bearer_token_subprotocol_is_authorization(
+    start: Start, session: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture
+) -> None:
+    """What a page's ``new WebSocket(url, ["grpcgw.v1", token])`` sends: the token
+    reaches an auth interceptor as ``authorization``, the answer selects ``grpcgw.v1``,
+    and no log line carries the token."""
+    caplog.set_level(logging.DEBUG)  # every logger, the access log included
+    access = AccessLines()
+    logger = logging.getLogger(ACCESS_LOGGER)
+    logger.addHandler(access)
+    recorder = Recorder()
+    token = "eyJhbGciOi.J9-_x~y+z/w=="  # every character RFC 6750 allows
+    offered = token_protocol(token.encode())
+    try:
+        base, _ = await start(Servicer(), interceptors=[recorder])
+        async with session.ws_connect(base + "/double", protocols=(offered, SUBPROTOCOL)) as ws:
+            assert ws.protocol == SUBPROTOCOL  # never the token
+            await ws.send_str('{"value": 1}')
+            assert await frame(ws) == {"result": {"value": "2"}}
+            await ws.send_str("EOF")
+            assert await closed(ws) == 1000
+        await asyncio.wait_for(access.call.wait(), WAIT)
+    finally:
+        logger.removeHandler(access)
+    (seen,) = [m for m in recorder.seen if "authorization" in m]
+    assert seen["authorization"] == "Bearer " + token
+    # What an Authorization header makes; the subprotocol header is not sent on.
+    holding = sorted(key for key, value in seen.items() if token in str(value))
+    assert holding == ["authorization", "grpcgateway-authorization"]
+    assert access.lines[-1][2:4] == (101, "OK")
+    assert token not in caplog.text
+    assert offered not in caplog.text
+
+
+async def test_authorization_header_wins_over_a_token_subprotocol(
+    start: Start, session: aiohttp.ClientSession
+) -> None:
+    recorder = Recorder()
+    base, _ = await start(Servicer(), interceptors=[recorder])
+    async with session.ws_connect(
+        base + "/count/1",
+        headers={"Authorization": "Bearer from-header"},
+        protocols=(SUBPROTOCOL, token_protocol(b"from-protocol")),
+    ) as ws:
+        assert ws.protocol == SUBPROTOCOL
+        assert await frame(ws) == {"result": {"value": "0"}}
+    (seen,) = [m for m in recorder.seen if "authorization" in m]
+    assert seen["authorization"] == "Bearer from-header"
+
+
+async def test_other_subprotocols_select_grpcgw_or_nothing(
+    start: Start, session: aiohttp.ClientSession
+) -> None:
+    base, _ = await start(Servicer())
+    async with session.ws_connect(base + "/count/1", protocols=("chat", SUBPROTOCOL)) as ws:
+        assert ws.protocol == SUBPROTOCOL
+        assert await frame(ws) == {"result": {"value": "0"}}
+    async with session.ws_connect(base + "/count/1", protocols=("chat",)) as ws:
+        assert ws.protocol is None  # as before: the gateway speaks no "chat"
+        assert await frame(ws) == {"result": {"value": "0"}}
+
+
+@pytest.mark.parametrize(
+    ("protocols", "message"),
+    [
+        (
+            f"{SUBPROTOCOL}, {TOKEN_PREFIX}not*base64",
+            f"bearer token subprotocol: not base64url after {TOKEN_PREFIX!r}",
+        ),
+        (
+            f"{SUBPROTOCOL}, {TOKEN_PREFIX}" + base64.urlsafe_b64encode(b"two words").decode(),
+            "bearer token subprotocol: the decoded token is not an RFC 6750 bearer token",
+        ),
+        (
+            f"{SUBPROTOCOL}, {TOKEN_PREFIX}dG9rMQ, {TOKEN_PREFIX}dG9rMg",
+            "more than one bearer token subprotocol",
+        ),
+        (
+            f"{TOKEN_PREFIX}dG9rMQ",
+            f"a bearer token subprotocol must be offered with {SUBPROTOCOL!r}, "
+            "the subprotocol the answer selects",
+        ),
+    ],
+)
+async def test_bad_token_subprotocol_is_refused(
+    start: Start, session: aiohttp.ClientSession, protocols: str, message: str
+) -> None:
+    base, _ = await start(Servicer())
+    headers = {"Sec-WebSocket-Protocol": protocols}
+    async with await handshake(session, base + "/double", **headers) as resp:
+        assert resp.status == 400
+        assert await resp.json() == {"code": 3, "message": message, "details": []}
+    with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+        await session.ws_connect(base + "/double", headers=headers)
+    assert refused.value.status == 400
+
+
 async def test_no_upgrade_where_it_does_not_apply(
     start: Start, session: aiohttp.ClientSession
 ) -> None:
@@ -581,6 +685,23 @@ def test_upgrade_and_verb_rules() -> None:
         "ARCHIVE",
         "LIST",
     ]
+
+
+def test_subprotocol_rules() -> None:
+    from grpcgw.wsframes import Subprotocols, negotiate
+
+    header = "Sec-WebSocket-Protocol"
+    assert negotiate([]) == Subprotocols(None, None)
+    assert negotiate([(header, "chat")]) == Subprotocols(None, None)
+    # Several headers, spaces, and padding on the token are all taken.
+    offered = [("sec-websocket-protocol", "chat"), (header, f" {TOKEN_PREFIX}YS5i= ,grpcgw.v1")]
+    assert negotiate(offered) == Subprotocols(SUBPROTOCOL, "a.b")
+    assert negotiate([(header, SUBPROTOCOL)]) == Subprotocols(SUBPROTOCOL, None)
+    assert negotiate([(header, f"{SUBPROTOCOL},{TOKEN_PREFIX}YQ")]).token == "a"
+    # Empty, a NUL byte, too much padding, a non-ASCII token ("é").
+    for bad in ("", "AA", "YS5i===", "w6k"):
+        with pytest.raises(ValueError, match="bearer token subprotocol"):
+            negotiate([(header, f"{SUBPROTOCOL},{TOKEN_PREFIX}{bad}")])
 
 
 async def test_feed_holds_one_message_and_makes_the_producer_wait() -> None:

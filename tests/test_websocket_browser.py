@@ -22,7 +22,12 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 
 class Doubler(stream_pb2_grpc.StreamServiceServicer):
+    def __init__(self) -> None:
+        #: The ``authorization`` metadata of each call (``None`` when it had none).
+        self.authorization: list[str | None] = []
+
     async def Double(self, requests: Any, context: Any) -> AsyncIterator[stream_pb2.Num]:
+        self.authorization.append(dict(context.invocation_metadata()).get("authorization"))
         async for num in requests:
             yield stream_pb2.Num(value=2 * num.value)
 
@@ -47,6 +52,7 @@ class World:
     page_origin: str
     other_origin: str
     gateway: LocalServer
+    doubler: Doubler
     browser: Any
 
 
@@ -55,8 +61,9 @@ async def world() -> AsyncIterator[World]:
     w = World()
     page_runner, w.page_origin = await _page_site()
     other_runner, w.other_origin = await _page_site()
+    w.doubler = Doubler()
     w.gateway = await start_local(
-        Doubler(),
+        w.doubler,
         http_address="127.0.0.1:0",
         grpc_address="127.0.0.1:0",
         options=GatewayOptions(websocket=True, cors=CorsOptions(allow_origins=[w.page_origin])),
@@ -76,8 +83,8 @@ async def world() -> AsyncIterator[World]:
 # only answered at the end would never get past the first), then EOF; the frames and
 # how the socket closed.
 DUPLEX = """
-async ([url, values]) => {
-  const ws = new WebSocket(url);
+async ([url, values, protocols]) => {
+  const ws = new WebSocket(url, protocols);
   const frames = [];
   let wake = null;
   const next = () => new Promise((resolve) => { wake = resolve; });
@@ -89,14 +96,14 @@ async ([url, values]) => {
     ws.onopen = () => resolve(true);
     ws.onerror = () => resolve(false);
   });
-  if (!opened) return {opened, frames, close: await closed};
+  if (!opened) return {opened, frames, close: await closed, protocol: ws.protocol};
   for (const value of values) {
     const waiting = next();
     ws.send(JSON.stringify({value}));
     await waiting;
   }
   ws.send("EOF");
-  return {opened, frames, close: await closed};
+  return {opened, frames, close: await closed, protocol: ws.protocol};
 }
 """
 
@@ -106,11 +113,12 @@ async def test_a_page_calls_a_bidi_method_full_duplex(world: World) -> None:
     page = await context.new_page()
     await page.goto(world.page_origin + "/")
     url = f"ws://127.0.0.1:{world.gateway.http_port}/double"
-    result = await page.evaluate(DUPLEX, [url, [1, 2, 3]])
+    result = await page.evaluate(DUPLEX, [url, [1, 2, 3], []])
     assert result == {
         "opened": True,
         "frames": [{"result": {"value": str(2 * v)}} for v in (1, 2, 3)],
         "close": {"code": 1000, "clean": True},
+        "protocol": "",
     }
     await context.close()
 
@@ -120,7 +128,39 @@ async def test_a_page_of_another_site_cannot_open_one(world: World) -> None:
     page = await context.new_page()
     await page.goto(world.other_origin + "/")
     url = f"ws://127.0.0.1:{world.gateway.http_port}/double"
-    result = await page.evaluate(DUPLEX, [url, [1]])
+    result = await page.evaluate(DUPLEX, [url, [1], []])
     # The handshake was answered 403: the browser reports a failed connection (1006).
-    assert result == {"opened": False, "frames": [], "close": {"code": 1006, "clean": False}}
+    assert result == {
+        "opened": False,
+        "frames": [],
+        "close": {"code": 1006, "clean": False},
+        "protocol": "",
+    }
+    await context.close()
+
+
+# The docs' recipe: the token, base64url without padding, as a subprotocol offered
+# with the one the answer selects.
+TOKEN_PROTOCOLS = """
+(token) => ["grpcgw.v1", "base64url.bearer.authorization.grpcgw." +
+  btoa(token).replaceAll("+", "-").replaceAll("/", "_").replaceAll("=", "")]
+"""
+
+
+async def test_a_page_sends_its_bearer_token_as_a_subprotocol(world: World) -> None:
+    context = await world.browser.new_context()
+    page = await context.new_page()
+    await page.goto(world.page_origin + "/")
+    protocols = await page.evaluate(TOKEN_PROTOCOLS, "eyJhbGciOi.J9-_x~y+z/w==")
+    url = f"ws://127.0.0.1:{world.gateway.http_port}/double"
+    before = len(world.doubler.authorization)
+    result = await page.evaluate(DUPLEX, [url, [4], protocols])
+    # Chromium accepted the answer's subprotocol (it fails a handshake selecting none).
+    assert result == {
+        "opened": True,
+        "frames": [{"result": {"value": "8"}}],
+        "close": {"code": 1000, "clean": True},
+        "protocol": "grpcgw.v1",
+    }
+    assert world.doubler.authorization[before:] == ["Bearer eyJhbGciOi.J9-_x~y+z/w=="]
     await context.close()

@@ -26,6 +26,7 @@ import asyncio
 import logging
 from array import array
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from dataclasses import replace
 from time import perf_counter
 from typing import TYPE_CHECKING, overload
 
@@ -221,17 +222,22 @@ class Driver:
     def open_websocket(self, request: HttpRequest, match: Match[Route]) -> WebSocketCall:
         """The call a WebSocket handshake opens, once its ``Origin`` is checked and its
         headers made metadata; raises :class:`GatewayError` (403, 400, 431) to answer
-        the handshake with instead (see :mod:`grpcgw.wssession`)."""
-        from grpcgw.wsframes import same_origin
+        the handshake with instead (see :mod:`grpcgw.wssession`). A bearer token
+        offered as a subprotocol becomes ``authorization`` unless the handshake has
+        an ``Authorization`` header (:func:`grpcgw.wsframes.negotiate`)."""
+        from grpcgw.wsframes import SubprotocolError, negotiate, same_origin
         from grpcgw.wssession import WebSocketCall
 
         origin = host = None
+        authorized = False
         for name, value in request.headers:
             lower = name.lower()
             if lower == "origin" and origin is None:
                 origin = value
             elif lower == "host" and host is None:
                 host = value
+            elif lower == "authorization":
+                authorized = True
         # Browsers send cookies with cross-origin handshakes, and CORS does not
         # cover them: a page of another site must not open a call in its visitor's name.
         cors = self._cors
@@ -245,8 +251,23 @@ class Driver:
                 f"WebSocket handshake from origin {origin[:200]!r} refused: not this "
                 "host, nor allowed by GatewayOptions.cors",
             )
+        try:
+            offer = negotiate(request.headers)
+        except SubprotocolError as exc:
+            raise GatewayError(Code.INVALID_ARGUMENT, str(exc)) from None
+        if offer.token is not None:
+            # The token travels as the header a client that can set one sends; the
+            # subprotocol header itself (the token in it) is no metadata of the call.
+            headers = [
+                (name, value)
+                for name, value in request.headers
+                if name.lower() != "sec-websocket-protocol"
+            ]
+            if not authorized:
+                headers.append(("Authorization", f"Bearer {offer.token}"))
+            request = replace(request, headers=headers)
         metadata, timeout = self._call_metadata(request)
-        return WebSocketCall(self, request, match, metadata, timeout)
+        return WebSocketCall(self, request, match, metadata, timeout, offer.selected)
 
     def log_websocket(
         self, request: HttpRequest, route: Route, code: Code, start: float, bytes_out: int

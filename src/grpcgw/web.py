@@ -231,18 +231,21 @@ class GatewayResource(AbstractResource):
         if match is None:
             return None
         http_request = _gateway_request(request, path, query)
-        ws = web.WebSocketResponse(
-            # One frame is one request message: bounded as a request body (1009 beyond).
-            max_msg_size=max(gateway.options.max_request_body, 1),
-            # A peer gone without a word (a dead link) is noticed within 1.5 idle timeouts.
-            heartbeat=(getattr(request.protocol, "limits", None) or self.limits).idle_timeout,
-            # Per-message deflate would let a small frame inflate to the size limit on
-            # every message; JSON frames are sent as they are.
-            compress=False,
-            decode_text=False,
-        )
         try:
             call = gateway.open_websocket(http_request, match)
+            ws = web.WebSocketResponse(
+                # The one the answer selects when offered: never a token subprotocol.
+                protocols=() if call.subprotocol is None else (call.subprotocol,),
+                # One frame is one request message: bounded as a request body (1009 beyond).
+                max_msg_size=max(gateway.options.max_request_body, 1),
+                # A peer gone without a word (a dead link) is noticed within 1.5 idle
+                # timeouts.
+                heartbeat=(getattr(request.protocol, "limits", None) or self.limits).idle_timeout,
+                # Per-message deflate would let a small frame inflate to the size limit
+                # on every message; JSON frames are sent as they are.
+                compress=False,
+                decode_text=False,
+            )
             if not ws.can_prepare(request).ok:
                 raise GatewayError(Code.INVALID_ARGUMENT, "not a valid WebSocket handshake")
         except GatewayError as exc:

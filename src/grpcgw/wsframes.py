@@ -11,14 +11,23 @@ and the server closes with :data:`NORMAL` when the call has ended.
 
 A handshake from a page of another origin is refused (:func:`same_origin`):
 browsers send cookies with cross-origin WebSocket handshakes and CORS does not
-apply to them (Cross-Site WebSocket Hijacking). docs/streaming.md has the whole
-contract and why.
+apply to them (Cross-Site WebSocket Hijacking).
+
+A browser cannot set headers on a handshake, only subprotocols
+(``new WebSocket(url, protocols)``): a bearer token offered as the subprotocol
+:data:`TOKEN_PREFIX` ``+ base64url(token)`` becomes the call's
+``authorization: Bearer <token>``, and the answer selects :data:`SUBPROTOCOL`,
+never the token (:func:`negotiate`). docs/streaming.md has the whole contract
+and why.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import re
 from collections.abc import Iterable, Sequence
-from typing import Final
+from typing import Final, NamedTuple
 from urllib.parse import urlsplit
 
 #: The client's half-close: no more request messages.
@@ -40,6 +49,14 @@ POLICY_VIOLATION: Final = 1008
 TOO_BIG: Final = 1009
 #: The gateway failed.
 INTERNAL_ERROR: Final = 1011
+
+#: The subprotocol the gateway's answer selects: these frames. A client offering a
+#: token offers it too (browsers fail a handshake whose answer selects no protocol
+#: they offered; the token itself is never echoed back).
+SUBPROTOCOL: Final = "grpcgw.v1"
+#: A subprotocol starting so carries a bearer token, base64url-encoded (RFC 4648 5,
+#: padding optional): the scheme of Kubernetes' ``base64url.bearer.authorization.k8s.io.``.
+TOKEN_PREFIX: Final = "base64url.bearer.authorization.grpcgw."
 
 #: The verbs whose binding a handshake may open, in the order they are tried when
 #: a path has streaming bindings under several (``GET`` first: its own route).
@@ -96,3 +113,71 @@ def same_origin(origin: str, host: str | None) -> bool:
         return True
     # Host may carry the port an https origin omits (and the reverse).
     return _netloc(host, "https") == theirs
+
+
+class Subprotocols(NamedTuple):
+    """What a handshake's ``Sec-WebSocket-Protocol`` offers (:func:`negotiate`)."""
+
+    #: The subprotocol to select in the answer (:data:`SUBPROTOCOL` or ``None``).
+    selected: str | None
+    #: The bearer token a token subprotocol carried, decoded, or ``None``.
+    token: str | None
+
+
+class SubprotocolError(ValueError):
+    """A token subprotocol the gateway cannot take (its message never holds the token)."""
+
+
+# RFC 6750 2.1 b64token: what may follow "Bearer " in an Authorization header.
+_B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]+={0,2}")
+
+
+def negotiate(headers: Iterable[tuple[str, str]]) -> Subprotocols:
+    """The subprotocols a handshake offers (every ``Sec-WebSocket-Protocol`` header,
+    comma-separated): :data:`SUBPROTOCOL` when offered, and the bearer token of a
+    :data:`TOKEN_PREFIX` subprotocol. Raises :class:`SubprotocolError` for a token
+    that is not base64url of an RFC 6750 bearer token, for two tokens, and for a
+    token offered without :data:`SUBPROTOCOL` (a browser would fail the handshake
+    its answer selects nothing in)."""
+    selected: str | None = None
+    token: str | None = None
+    for name, value in headers:
+        if len(name) != 22 or name.lower() != "sec-websocket-protocol":
+            continue
+        for item in value.split(","):
+            offered = item.strip()
+            if offered == SUBPROTOCOL:
+                selected = SUBPROTOCOL
+            elif offered.startswith(TOKEN_PREFIX):
+                if token is not None:
+                    raise SubprotocolError("more than one bearer token subprotocol")
+                token = _bearer(offered[len(TOKEN_PREFIX) :])
+    if token is not None and selected is None:
+        raise SubprotocolError(
+            f"a bearer token subprotocol must be offered with {SUBPROTOCOL!r}, "
+            "the subprotocol the answer selects"
+        )
+    return Subprotocols(selected, token)
+
+
+def _bearer(encoded: str) -> str:
+    """The token a token subprotocol's suffix encodes."""
+    if not _BASE64URL.fullmatch(encoded):
+        raise SubprotocolError(f"bearer token subprotocol: not base64url after {TOKEN_PREFIX!r}")
+    try:
+        bare = encoded.rstrip("=")
+        raw = base64.urlsafe_b64decode(bare + "=" * (-len(bare) % 4))
+    except (binascii.Error, ValueError):
+        raise SubprotocolError(
+            f"bearer token subprotocol: not base64url after {TOKEN_PREFIX!r}"
+        ) from None
+    try:
+        token = raw.decode("ascii")
+    except UnicodeDecodeError:
+        token = ""
+    if not _B64TOKEN.fullmatch(token):
+        raise SubprotocolError(
+            "bearer token subprotocol: the decoded token is not an RFC 6750 bearer token"
+        )
+    return token

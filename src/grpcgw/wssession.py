@@ -96,6 +96,7 @@ class WebSocketCall:
         "_route",
         "_start",
         "_timeout",
+        "subprotocol",
     )
 
     def __init__(
@@ -105,7 +106,10 @@ class WebSocketCall:
         match: Match[Route],
         metadata: Metadata,
         timeout: float | None,
+        subprotocol: str | None = None,
     ) -> None:
+        #: The subprotocol the handshake's answer selects (``None``: none).
+        self.subprotocol = subprotocol
         self._driver = driver
         self._request = request
         self._match = match
