@@ -12,6 +12,7 @@ import base64
 import contextlib
 import http
 import json
+import logging
 import os
 import sys
 import threading
@@ -184,6 +185,27 @@ def test_multi_value_query_and_request_context(make_handler: Any) -> None:
     assert md["x-lambda-request-id"] == "c0ffee00-0000-4000-8000-000000000001"
     assert md["x-lambda-event-source"] == "apigw-rest-v1"
     assert md["x-apigateway-request-id"]
+
+
+def test_the_websocket_option_is_a_warning_on_lambda(
+    make_handler: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A configuration shared with serve_local (docs/options.md) may turn WebSocket
+    on: Lambda says once that it does not apply, and serves HTTP as ever."""
+    caplog.set_level(logging.WARNING, logger="grpcgw")
+    make_handler()
+    assert not [r for r in caplog.records if "websocket" in r.getMessage().lower()]
+    handler = make_handler(options=GatewayOptions(websocket=True))
+    assert [(r.name, r.levelname, r.getMessage()) for r in caplog.records] == [
+        (
+            "grpcgw",
+            "WARNING",
+            "GatewayOptions.websocket does not apply on Lambda: streaming methods are "
+            "served over HTTP only (docs/streaming.md, WebSocket)",
+        )
+    ]
+    echo = _echo(handler(load("apigw-rest-v1-post-multivalue-query"), Context()))
+    assert echo["request"]["name"] == "me"
 
 
 def test_v2_cookies_authorizer_and_source_ip(make_handler: Any) -> None:

@@ -232,6 +232,12 @@ class LambdaHandler:
         # (START, END, REPORT) already.
         self._config = access_log_default(config, on=False)
         self.options = self._config.get("options") or GatewayOptions()
+        if self.options.websocket:
+            # Said, not refused: one configuration serves every front end (docs/options.md).
+            log.warning(
+                "GatewayOptions.websocket does not apply on Lambda: streaming methods "
+                "are served over HTTP only (docs/streaming.md, WebSocket)"
+            )
         self.lambda_options = lambda_options or LambdaOptions()
         self._event_options = EventOptions(
             strip_stage=self.lambda_options.strip_stage,
