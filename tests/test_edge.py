@@ -50,13 +50,16 @@ FAST = HttpLimits(
 )
 
 
-async def _local(*servicers: object, limits: HttpLimits | None = None) -> LocalServer:
+async def _local(
+    *servicers: object, limits: HttpLimits | None = None, options: GatewayOptions | None = None
+) -> LocalServer:
     """``servicers`` served on loopback, with the default limits unless ``limits``."""
     return await start_local(
         *servicers,
         http_address="127.0.0.1:0",
         grpc_address="127.0.0.1:0",
         limits=limits or HttpLimits(),
+        options=options,
     )
 
 
@@ -704,6 +707,42 @@ async def test_a_client_that_stops_reading_is_cut_off(caplog: pytest.LogCaptureF
         finally:
             sock.close()
         assert await _ping_status(local) == 404  # still serving (no Ping servicer here)
+    assert not _tracebacks(caplog)
+    assert not [r for r in _gateway_records(caplog) if r.levelno >= logging.ERROR]
+
+
+async def test_a_websocket_client_that_stops_reading_is_cut_off(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The same over a WebSocket (``websocket=True``): the server stream's frames fill
+    the buffers of a client that reads nothing, and send_timeout ends the call."""
+    caplog.set_level(logging.DEBUG)
+    servicer = _Firehose()
+    options = GatewayOptions(websocket=True)
+    async with await _local(
+        servicer, limits=HttpLimits(send_timeout=0.5), options=options
+    ) as local:
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.connect(("127.0.0.1", local.http_port))
+        sock.sendall(
+            b"GET /v1/shelves:watch HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\n"
+            b"Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
+            b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+        )
+        try:
+            # Never read (the 101 neither): the frames fill the buffers, then
+            # send_timeout aborts the connection and the call is cancelled.
+            await asyncio.wait_for(servicer.cancelled.wait(), BOUND)
+        finally:
+            sock.close()
+        assert await _ping_status(local) == 404  # still serving (no Ping servicer here)
+    assert any("read nothing for 0.5 s" in r.getMessage() for r in _gateway_records(caplog))
+    # It was a WebSocket call (101), not the NDJSON answer to a plain GET.
+    access = [r.__dict__ for r in caplog.records if r.name == "grpcgw.access"]
+    assert [(a["status"], a["grpc_code"]) for a in access if a["status"] == 101] == [
+        (101, "CANCELLED")
+    ]
     assert not _tracebacks(caplog)
     assert not [r for r in _gateway_records(caplog) if r.levelno >= logging.ERROR]
 

@@ -17,7 +17,8 @@ import pytest
 from google.api import httpbody_pb2
 from grpcgwtest.stream.v1 import stream_pb2, stream_pb2_grpc
 
-from grpcgw import CorsOptions, GatewayOptions, start_local
+from grpcgw import CorsOptions, GatewayOptions, HttpLimits, start_local
+from grpcgw.exchange import HttpRequest
 from grpcgw.logs import ACCESS_LOGGER
 from grpcgw.server import LocalServer
 from grpcgw.web import create_app
@@ -361,6 +362,33 @@ async def test_client_close_cancels_a_busy_server_stream(
     assert not servicer.release.is_set()
 
 
+async def test_heartbeat_ends_a_call_whose_client_stopped_answering(
+    start: Start, session: aiohttp.ClientSession
+) -> None:
+    """A peer gone without a word (here: alive, but answering no ping) is noticed by
+    the heartbeat (``idle_timeout``): the connection is dropped and the call cancelled."""
+    servicer = Servicer()
+    base, _ = await start(servicer, limits=HttpLimits(idle_timeout=0.2))
+    async with session.ws_connect(base + "/double", autoping=False) as ws:
+        await ws.send_str(f'{{"value": {HOLD}}}')
+        assert await frame(ws) == {"result": {"value": str(2 * HOLD)}}
+        # Double is busy with it; the client reads on but never answers a ping.
+        kinds = []
+        while True:
+            message = await asyncio.wait_for(ws.receive(), WAIT)
+            kinds.append(message.type)
+            if message.type in (
+                aiohttp.WSMsgType.CLOSE,
+                aiohttp.WSMsgType.CLOSED,
+                aiohttp.WSMsgType.ERROR,
+            ):
+                break
+        assert kinds[0] is aiohttp.WSMsgType.PING  # the heartbeat asked first
+        assert aiohttp.WSMsgType.TEXT not in kinds  # no error frame: nobody to read it
+    await asyncio.wait_for(servicer.cancelled.wait(), WAIT)
+    assert not servicer.release.is_set()
+
+
 async def test_shutdown_ends_open_calls(mode: str, session: aiohttp.ClientSession) -> None:
     """Stopping the server does not wait its whole grace period for calls that last as
     long as their clients like: each is cancelled, told UNAVAILABLE, closed 1001."""
@@ -392,6 +420,59 @@ async def test_shutdown_ends_open_calls(mode: str, session: aiohttp.ClientSessio
     finally:
         if stopping is None:
             await local.stop()
+
+
+class BrokenPeer:
+    """A server's side of a socket (:class:`grpcgw.wssession.Peer`) that delivers one
+    request frame, then fails (as a server holding the socket might) once the reply
+    to it was sent."""
+
+    def __init__(self) -> None:
+        self.sent: list[bytes] = []
+        self.replied = asyncio.Event()
+        self.close_codes: list[int] = []
+        self._frames = [b'{"value": 1}']
+
+    async def receive(self) -> tuple[int, bytes]:
+        from grpcgw.wssession import TEXT
+
+        if self._frames:
+            return TEXT, self._frames.pop(0)
+        await asyncio.wait_for(self.replied.wait(), WAIT)
+        raise RuntimeError("socket state 0x7f3a: broken")
+
+    async def send(self, frame: bytes) -> None:
+        self.sent.append(frame)
+        self.replied.set()
+
+    async def close(self, code: int) -> None:
+        self.close_codes.append(code)
+
+
+async def test_an_internal_error_reading_frames_is_1011_and_one_log_line(
+    backend: Backend, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The reader's internal-error path: the client is told ``INTERNAL`` with the
+    gateway's generic message and 1011, the log gets one line with the traceback."""
+    caplog.set_level(logging.DEBUG)
+    gateway = await backend.gateway(Servicer(), options=GatewayOptions(websocket=True))
+    match = gateway.websocket_match("/double")
+    assert match is not None
+    call = gateway.open_websocket(HttpRequest("GET", "/double"), match)
+    peer = BrokenPeer()
+    await asyncio.wait_for(call.run(peer), WAIT)
+    assert [json.loads(f) for f in peer.sent] == [
+        {"result": {"value": "2"}},
+        {"error": {"code": 13, "message": "internal gateway error", "details": []}},
+    ]
+    assert peer.close_codes == [1011]
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert [(r.name, r.getMessage()) for r in errors] == [
+        ("grpcgw", "internal error reading a WebSocket on '/double'")
+    ]
+    assert errors[0].exc_info is not None
+    assert "0x7f3a" in caplog.text  # the log has it; the client's frames do not
+    assert not any(b"0x7f3a" in f or b"Traceback" in f for f in peer.sent)
 
 
 # -- the handshake ------------------------------------------------------------------------------
