@@ -14,6 +14,7 @@ import shutil
 from typing import Any
 
 import pytest
+from aiohttp import web
 
 CHROMIUM = os.environ.get("GRPCGW_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_FLAGS = [
@@ -44,3 +45,20 @@ def require_chromium() -> Any:
 async def launch(playwright: Any) -> Any:
     """Debian's Chromium, headless, from a running ``async_playwright()``."""
     return await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+
+
+async def page_site() -> tuple[web.AppRunner, str]:
+    """A site serving an empty page on loopback, and its origin: where a page's
+    requests (fetches, WebSockets) come from in the cross-origin tests."""
+    app = web.Application()
+
+    async def index(_: web.Request) -> web.Response:
+        return web.Response(text="<!doctype html><title>page</title>", content_type="text/html")
+
+    app.router.add_get("/", index)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    return runner, f"http://127.0.0.1:{port}"

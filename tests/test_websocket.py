@@ -26,6 +26,7 @@ from grpcgw.wsframes import SUBPROTOCOL, TOKEN_PREFIX
 
 from . import modes
 from .modes import Backend
+from .test_streaming import StreamServicer
 
 mode, backend = modes.mode, modes.backend
 
@@ -34,31 +35,13 @@ WAIT = 10  # seconds any one step may take before the test fails
 HOLD = 5
 
 
-class Servicer(stream_pb2_grpc.StreamServiceServicer):
-    """Echoes (Double), counts (Count), sums (Sum); records metadata and cancellation."""
+class Servicer(StreamServicer):
+    """test_streaming's servicer (Count, Sum: metadata and cancellation recorded), with a
+    Double that echoes each message as it comes and can be held busy."""
 
     def __init__(self) -> None:
-        self.release = asyncio.Event()
-        self.cancelled = asyncio.Event()
+        super().__init__()
         self.received: list[int] = []
-
-    async def Count(self, request: Any, context: Any) -> AsyncIterator[stream_pb2.Num]:
-        try:
-            for i in range(request.n):
-                if request.fail_at == i + 1:
-                    await context.abort(grpc.StatusCode.FAILED_PRECONDITION, f"failed at {i + 1}")
-                yield stream_pb2.Num(value=i)
-                if request.hold and i == 0:
-                    await self.release.wait()
-        except asyncio.CancelledError:
-            self.cancelled.set()
-            raise
-
-    async def Sum(self, requests: Any, context: Any) -> stream_pb2.Num:
-        total = 0
-        async for num in requests:
-            total += num.value
-        return stream_pb2.Num(value=total)
 
     async def Double(self, requests: Any, context: Any) -> AsyncIterator[stream_pb2.Num]:
         try:

@@ -8,13 +8,12 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-from aiohttp import web
 from grpcgwtest.stream.v1 import stream_pb2, stream_pb2_grpc
 
 from grpcgw import CorsOptions, GatewayOptions, start_local
 from grpcgw.server import LocalServer
 
-from .browser import launch, require_chromium
+from .browser import launch, page_site, require_chromium
 
 playwright = require_chromium()
 
@@ -32,22 +31,6 @@ class Doubler(stream_pb2_grpc.StreamServiceServicer):
             yield stream_pb2.Num(value=2 * num.value)
 
 
-async def _page_site() -> tuple[web.AppRunner, str]:
-    """A site serving an empty page: the origin the page's WebSockets come from."""
-    app = web.Application()
-
-    async def index(_: web.Request) -> web.Response:
-        return web.Response(text="<!doctype html><title>page</title>", content_type="text/html")
-
-    app.router.add_get("/", index)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    return runner, f"http://127.0.0.1:{port}"
-
-
 class World:
     page_origin: str
     other_origin: str
@@ -59,8 +42,8 @@ class World:
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def world() -> AsyncIterator[World]:
     w = World()
-    page_runner, w.page_origin = await _page_site()
-    other_runner, w.other_origin = await _page_site()
+    page_runner, w.page_origin = await page_site()
+    other_runner, w.other_origin = await page_site()
     w.doubler = Doubler()
     w.gateway = await start_local(
         w.doubler,
