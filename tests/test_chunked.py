@@ -31,14 +31,11 @@ from aiohttp.web_protocol import RequestPayloadError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from examples.ping.service import PingServicer, ShelfServicer
-from grpcgw import start_local
 from grpcgw.http11 import ChunkedBody, ChunkError
 from grpcgw.httpserver import error_reason
 from grpcgw.limits import HttpLimits
-from grpcgw.server import LocalServer
 
-from .test_linger import _write_then_read
+from .test_linger import _local, _write_then_read
 
 try:
     from aiohttp.http_parser import HttpRequestParserC
@@ -219,16 +216,6 @@ def test_aiohttp_errors_in_plain_words() -> None:
 
 
 # -- over sockets ---------------------------------------------------------------------------
-
-
-async def _local(limits: HttpLimits | None = None) -> LocalServer:
-    return await start_local(
-        PingServicer(),
-        ShelfServicer(),
-        http_address="127.0.0.1:0",
-        grpc_address="127.0.0.1:0",
-        limits=limits or HttpLimits(),
-    )
 
 
 def _exchange(port: int, raw: bytes, then: bytes = b"", total: int = 0) -> bytes:

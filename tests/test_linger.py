@@ -21,22 +21,18 @@ import pytest
 
 import grpcgw.httpserver as httpserver
 from examples.ping.service import PingServicer, ShelfServicer
-from grpcgw import start_local
 from grpcgw.limits import HttpLimits
 from grpcgw.server import LocalServer
+
+from .test_edge import _local as _served
 
 BOUND = 20.0
 MB = 1_000_000
 
 
 async def _local(limits: HttpLimits | None = None) -> LocalServer:
-    return await start_local(
-        PingServicer(),
-        ShelfServicer(),
-        http_address="127.0.0.1:0",
-        grpc_address="127.0.0.1:0",
-        limits=limits or HttpLimits(),
-    )
+    """The example's servicers on loopback (test_edge's server), within ``limits``."""
+    return await _served(PingServicer(), ShelfServicer(), limits=limits)
 
 
 def _write_then_read(port: int, first: bytes, filler: bytes, total: int) -> tuple[int, bytes]:
