@@ -8,7 +8,9 @@ and ``serve_lambda``), so one servicer behaves identically locally and on Lambda
   ``abort_with_status``, which ``grpc.aio``'s has not); ``grpc.ServerInterceptor``
   interceptors run there;
 - any ``async def`` servicer, or any ``grpc.aio.ServerInterceptor``: a ``grpc.aio``
-  server; plain servicers among them run on its worker thread pool.
+  server; plain servicers among them run on its worker thread pool (a plain
+  handler that streams its replies in lockstep with its writes: grpc.aio's own way
+  can leave a call that aborts mid-stream hanging, see :mod:`grpcgw.plainstreams`).
 
 Mixing the two kinds of interceptor is an error, and so are async servicers with
 ``grpc.ServerInterceptor`` interceptors.
@@ -39,6 +41,7 @@ import grpc.aio
 from grpcgw.descriptors import ServiceInfo
 from grpcgw.listen import bind_every_address
 from grpcgw.metadata import METADATA_SIZE_OPTIONS
+from grpcgw.plainstreams import PlainStreams, has_plain_streams
 
 log = logging.getLogger("grpcgw")
 
@@ -211,17 +214,26 @@ async def _discard(server: grpc.aio.Server | grpc.Server) -> None:
 
 
 def _new_server(
-    kind: str, interceptors: Sequence[object], options: Sequence[tuple[str, Any]], max_workers: int
+    kind: str,
+    interceptors: Sequence[object],
+    options: Sequence[tuple[str, Any]],
+    max_workers: int,
+    *,
+    plain_streams: bool = False,
 ) -> grpc.aio.Server | grpc.Server:
+    pool = ThreadPoolExecutor(max_workers=max_workers)
     if kind == "sync":
         return grpc.server(
-            ThreadPoolExecutor(max_workers=max_workers),
+            pool,
             interceptors=list(interceptors),  # type: ignore[arg-type]
             options=list(options),
         )
     _quiet_cancelled_writes()
+    if plain_streams:
+        # First, so that it sees the handler the user's interceptors settled on.
+        interceptors = [PlainStreams(pool), *interceptors]
     return grpc.aio.server(
-        migration_thread_pool=ThreadPoolExecutor(max_workers=max_workers),
+        migration_thread_pool=pool,
         interceptors=list(interceptors),  # type: ignore[arg-type]
         options=list(options),
     )
@@ -401,7 +413,9 @@ class GrpcServer:
         options = list({**dict(METADATA_SIZE_OPTIONS), **dict(options)}.items())
 
         async def new_server() -> tuple[grpc.aio.Server | grpc.Server, Any]:
-            server = _new_server(kind, interceptors, options, max_workers)
+            server = _new_server(
+                kind, interceptors, options, max_workers, plain_streams=has_plain_streams(services)
+            )
             for info in services:
                 assert info.add_to_server is not None
                 info.add_to_server(info.servicer, server)
