@@ -695,7 +695,9 @@ async def sc_deadline_aio(b: Backend, t: Transcript) -> None:
 
     async def slow(request: Any, context: Any) -> Any:
         remaining = context.time_remaining()
-        seen.append(0 < remaining <= 0.25)
+        # The budget at most; 0 if a loaded machine started the handler only after the
+        # deadline (scheduling-dependent, so not a failure).
+        seen.append(0 <= remaining <= 0.25)
         await context.send_initial_metadata((("early", "1"),))
         try:
             await asyncio.Event().wait()  # only the deadline ends this call
@@ -717,22 +719,37 @@ async def sc_deadline_plain(b: Backend, t: Transcript) -> None:
     seen: list[Any] = []
     done = threading.Event()
 
+    ends: list[float] = []
+
     def slow(request: Any, context: Any) -> Any:
-        seen.append(0 < context.time_remaining() <= 0.55)
+        start = context.time_remaining()
+        # The budget at most (grpc rounds the timeout it sends up a little); 0 if a
+        # loaded machine started the handler only after the deadline.
+        seen.append(0 <= start <= 0.55)
         over = threading.Event()
-        context.add_callback(over.set)  # a threaded server runs it when the call ends
+        # A threaded server runs it when the call ends (False: the call had ended).
+        if not context.add_callback(over.set):
+            over.set()
         seen.append(over.wait(WAIT))
-        seen.append(("active", context.is_active(), "remaining", context.time_remaining()))
+        end = context.time_remaining()
+        seen.append(("active", context.is_active(), "counted down", end <= start))
+        ends.append(end)
         done.set()
         return pong()
 
     gw = await b.gateway(SyncPing(slow), prefer_threaded=True)
-    # Long enough for a worker thread to start the handler on a loaded machine.
     got = await call(gw, t, "GET", "/v1/ping", headers=[("Grpc-Timeout", "500m")])
     assert status_of(got) == (504, 4, b.said(Code.DEADLINE_EXCEEDED, "Deadline Exceeded"))
     await wait_for(done)
-    assert seen == [True, True, ("active", False, "remaining", 0)]
+    assert seen == [True, True, ("active", False, "counted down", True)]
     t.append(seen)
+    # Direct dispatch ends the call at the deadline it keeps: nothing remains. Over a
+    # socket the server's deadline counts from when the call reached it, later than the
+    # gateway's channel's, which may give up first and cancel: what remains then (up to
+    # the time the call took to arrive; 0.25 ms seen on a loaded machine) depends on
+    # scheduling, so it is not compared.
+    if b.mode == "direct":
+        assert ends == [0]
 
 
 @scenario
