@@ -527,7 +527,14 @@ class FakeRuntime:
 
 
 class LambdaProcess(subprocess.Popen[str]):
-    """A runtime subprocess whose stdout and stderr are collected on reader threads.
+    """A runtime subprocess whose output (stdout and stderr, one pipe) is collected on a
+    reader thread.
+
+    One pipe, so lines are kept in the order the process wrote them: once a line is
+    seen, every line written before it, to either stream, is too. (With a pipe and a
+    reader each, waiting for a line on stderr said nothing of stdout: a test that then
+    counted an earlier stdout line, such as awslambdaric's ``Traceback`` for an
+    invocation error, could find it arriving later, in the next test.)
 
     Leaving the ``with`` block (or :meth:`stop`) terminates it; it never waits on the
     runtime to exit by itself.
@@ -545,7 +552,7 @@ class LambdaProcess(subprocess.Popen[str]):
             args,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
             text=True,
             encoding="utf-8",
             errors="replace",
@@ -556,50 +563,39 @@ class LambdaProcess(subprocess.Popen[str]):
         self.own_group = own_group
         self._runtime = runtime
         self._cond = threading.Condition()
-        self._lines: list[tuple[str, str]] = []
-        self._open_streams = 2
+        self._lines: list[str] = []
+        self._open = True
         assert self.stdout is not None
-        assert self.stderr is not None
-        self._readers = [
-            threading.Thread(target=self._pump, args=(name, stream), daemon=True)
-            for name, stream in (("stdout", self.stdout), ("stderr", self.stderr))
-        ]
-        for reader in self._readers:
-            reader.start()
+        self._reader = threading.Thread(target=self._pump, args=(self.stdout,), daemon=True)
+        self._reader.start()
         if runtime is not None:
             runtime._attach(self)
 
-    def _pump(self, name: str, stream: IO[str]) -> None:
+    def _pump(self, stream: IO[str]) -> None:
         with contextlib.suppress(ValueError, OSError):
             for line in stream:
                 with self._cond:
-                    self._lines.append((name, line.rstrip("\r\n")))
+                    self._lines.append(line.rstrip("\r\n"))
                     self._cond.notify_all()
+        # The pipe is closed: the process is exiting. Reap it, then wake waiters.
         with self._cond:
-            self._open_streams -= 1
-            last = self._open_streams == 0
-        if last:
-            # Both pipes are closed: the process is exiting. Reap it, then wake waiters.
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.wait(timeout=30)
-            with self._cond:
-                self._cond.notify_all()
-            if self._runtime is not None:
-                self._runtime._process_event()
+            self._open = False
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.wait(timeout=30)
+        with self._cond:
+            self._cond.notify_all()
+        if self._runtime is not None:
+            self._runtime._process_event()
 
     @property
     def lines(self) -> list[str]:
-        """Every line written so far, stdout and stderr interleaved as read."""
+        """Every line written so far, stdout and stderr, in the order written."""
         with self._cond:
-            return [line for _, line in self._lines]
+            return list(self._lines)
 
     @property
     def output(self) -> str:
-        return "\n".join(f"[{name}] {line}" for name, line in self._snapshot())
-
-    def _snapshot(self) -> list[tuple[str, str]]:
-        with self._cond:
-            return list(self._lines)
+        return "\n".join(self.lines)
 
     def count(self, text: str) -> int:
         """How many lines so far contain ``text``."""
@@ -613,12 +609,12 @@ class LambdaProcess(subprocess.Popen[str]):
         """
 
         def matches() -> list[str]:
-            return [line for _, line in self._lines if text in line]
+            return [line for line in self._lines if text in line]
 
         with self._cond:
-            self._cond.wait_for(lambda: len(matches()) >= count or self._open_streams == 0, timeout)
+            self._cond.wait_for(lambda: len(matches()) >= count or not self._open, timeout)
             found = matches()
-            closed = self._open_streams == 0
+            closed = not self._open
         if len(found) >= count:
             return found
         if closed:
@@ -673,12 +669,10 @@ class LambdaProcess(subprocess.Popen[str]):
                 self.wait(timeout=timeout)
         if self.own_group:
             self._signal_group(signal.SIGKILL)  # any worker that outlived its parent
-        for reader in self._readers:
-            reader.join(timeout=timeout)
-        for stream in (self.stdout, self.stderr):
-            if stream is not None:
-                with contextlib.suppress(OSError):
-                    stream.close()
+        self._reader.join(timeout=timeout)
+        if self.stdout is not None:
+            with contextlib.suppress(OSError):
+                self.stdout.close()
 
     def _signal_group(self, sig: signal.Signals) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):

@@ -38,7 +38,9 @@ BOUND = 30.0
 
 
 class Proc:
-    """A server process whose stdout and stderr lines are collected as they come."""
+    """A server process whose output lines (stdout and stderr, one pipe: in the order
+    written, so a line seen after :meth:`mark` was written after it) are collected as
+    they come."""
 
     def __init__(self, args: Sequence[str], *, name: str) -> None:
         self.name = name
@@ -51,16 +53,15 @@ class Proc:
             env=ENV,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
             text=True,
             encoding="utf-8",
             errors="replace",
         )
-        self._open = 2
+        self._open = 1
         #: Where the output was once the server was ready (start-up lines before).
         self.ready = 0
-        for stream in (self.popen.stdout, self.popen.stderr):
-            threading.Thread(target=self._pump, args=(stream,), daemon=True).start()
+        threading.Thread(target=self._pump, args=(self.popen.stdout,), daemon=True).start()
 
     def _pump(self, stream: Any) -> None:
         for line in stream:
