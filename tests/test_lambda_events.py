@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -86,6 +87,16 @@ def _deadline(response: dict[str, Any]) -> float:
     return float(echo(response)["metadata"]["deadline"])
 
 
+def _counted_down(handler: LambdaHandler, context: Any) -> tuple[float, float]:
+    """The time the servicer saw left, and how long the invocation took: the most the
+    deadline can have counted down by between the handler taking it and the servicer
+    reading it. (A bound on what remains that holds on a loaded machine too: how long
+    the servicer takes to run is scheduling-dependent.)"""
+    start = time.monotonic()
+    left = _deadline(handler(base_event("apigw-http-v2-minimal-get"), context))
+    return left, time.monotonic() - start
+
+
 def test_max_deadline_is_configurable(sock_dir: Path, mode: str) -> None:
     h = serve_lambda(
         Reporting(),
@@ -93,10 +104,11 @@ def test_max_deadline_is_configurable(sock_dir: Path, mode: str) -> None:
         dispatch=mode,
     )
     try:
-        event = base_event("apigw-http-v2-minimal-get")
-        assert 50 < _deadline(h(event, OddContext(remaining=None))) <= 56
-        assert 50 < _deadline(h(event, OddContext(remaining=10**9))) <= 56
-        assert 4 < _deadline(h(event, OddContext(remaining=10_000))) <= 6
+        # The budget less what the invocation took (the servicer shows ms), and not
+        # above the budget but for grpc rounding the timeout it sends up.
+        for remaining, budget, most in ((None, 55, 56), (10**9, 55, 56), (10_000, 5, 6)):
+            left, took = _counted_down(h, OddContext(remaining=remaining))
+            assert budget - took - 0.001 <= left <= most, (remaining, left, took)
     finally:
         h.stop()
 
@@ -110,8 +122,8 @@ def test_no_time_left_answers_504_at_once(handler: LambdaHandler, remaining: Any
 
 
 def test_a_float_remaining_time_is_used(handler: LambdaHandler) -> None:
-    deadline = _deadline(handler(base_event("apigw-http-v2-minimal-get"), OddContext(2500.0)))
-    assert 1 < deadline <= 2.1
+    left, took = _counted_down(handler, OddContext(2500.0))
+    assert 2 - took - 0.001 <= left <= 2.1, (left, took)
 
 
 def test_a_good_request_id_is_sent(handler: LambdaHandler) -> None:
