@@ -200,6 +200,9 @@ class _MessageEncoder:
 #: What generated code calls on a message; upb looks field names up first.
 _MESSAGE_METHODS: Final = frozenset({"Extensions", "HasField", "SetInParent"})
 
+#: Generated code reads a repeated field's values as ``v[:]``, a list made in one C
+#: call: upb's containers have no iterator of their own, so iterating one ends in an
+#: ``IndexError`` whose message upb formats (about 0.15 µs a field, most of the copy).
 #: Types with at most this many fields get a generated encoder, which reads every
 #: field; bigger ones (sparsely set, as a rule) ask upb for the set fields.
 GENERATED_MAX_FIELDS: Final = 32
@@ -255,12 +258,12 @@ def _value_source(
         return f"{name}(v)"
     convert = value_json(codecs, field, options, eager=True)
     if convert is identity:
-        return "list(v)" if field.is_repeated else "v"
+        return "v[:]" if field.is_repeated else "v"
     if convert is str:
-        return "list(map(str, v))" if field.is_repeated else "str(v)"
+        return "list(map(str, v[:]))" if field.is_repeated else "str(v)"
     namespace[name] = convert
     if field.is_repeated:
-        return f"list(map({name}, v))"
+        return f"list(map({name}, v[:]))"
     if convert is _float_json:
         return f"v if v - v == 0.0 else {name}(v)"  # finite: as it is
     return f"{name}(v)"
@@ -363,23 +366,23 @@ def _text_source(
         if field.message_type.full_name in TEXT_FORMS:  # converted to a string
             namespace[name] = codecs.message_json(field.message_type, options)
             if repeated:
-                return "[", f"','.join([_quote({name}(x)) for x in v])", "]"
+                return "[", f"','.join([_quote({name}(x)) for x in v[:]])", "]"
             return "", f"_quote({name}(v))", ""
         namespace[name] = codecs.message_text(field.message_type, options, eager=True)
-        return ("[", f"','.join(map({name}, v))", "]") if repeated else ("", f"{name}(v)", "")
+        return ("[", f"','.join(map({name}, v[:]))", "]") if repeated else ("", f"{name}(v)", "")
     convert = value_json(codecs, field, options, eager=True)
     namespace[name] = convert
     kind = field.type
     if convert is identity and kind == FD.TYPE_STRING:
-        return ("[", "','.join(map(_quote, v))", "]") if repeated else ("", "_quote(v)", "")
+        return ("[", "','.join(map(_quote, v[:]))", "]") if repeated else ("", "_quote(v)", "")
     if convert is identity and kind == FD.TYPE_BOOL:
-        return ("", "_dumps(list(v))", "") if repeated else ("", "('true' if v else 'false')", "")
+        return ("", "_dumps(v[:])", "") if repeated else ("", "('true' if v else 'false')", "")
     if convert is identity:  # 32-bit ints, enum numbers: int.__repr__
-        return ("[", "','.join(map(str, v))", "]") if repeated else ("", "str(v)", "")
+        return ("[", "','.join(map(str, v[:]))", "]") if repeated else ("", "str(v)", "")
     if convert is str:  # 64-bit ints: quoted decimal digits
-        return ('["', "'\",\"'.join(map(str, v))", '"]') if repeated else ('"', "str(v)", '"')
+        return ('["', "'\",\"'.join(map(str, v[:]))", '"]') if repeated else ('"', "str(v)", '"')
     if repeated:
-        return "", f"_dumps(list(map({name}, v)))", ""
+        return "", f"_dumps(list(map({name}, v[:])))", ""
     if convert is _float_json:  # finite: float.__repr__, as the encoder writes it
         return "", f"(repr(v) if v - v == 0.0 else _dumps({name}(v)))", ""
     if field.enum_type is not None:
