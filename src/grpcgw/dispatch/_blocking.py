@@ -71,6 +71,9 @@ class BlockingDispatch:
         )
         self._loop: asyncio.AbstractEventLoop | None = None
         self._pid = 0
+        #: :data:`_forks` when the loop was made: the hot path's test that the loop is
+        #: this process's (``os.getpid()`` is a system call, and a slow one in situ).
+        self._forks = -1
 
     def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
         """Run ``coroutine`` (one that calls this invoker) to its end on this thread (on
@@ -78,7 +81,7 @@ class BlockingDispatch:
         if self.inline:
             return run_blocking(coroutine)
         loop = self._loop
-        if loop is not None and asyncio._get_running_loop() is None and self._pid == os.getpid():
+        if loop is not None and self._forks == _forks and asyncio._get_running_loop() is None:
             return run_until_complete(loop, coroutine)  # the common case, in fewer calls
         return _off_running_loop(self._run_on_own_loop, coroutine)
 
@@ -88,7 +91,7 @@ class BlockingDispatch:
             # A loop made before a fork would share its epoll descriptor with the
             # parent's: each process makes its own.
             loop = self._loop = asyncio.new_event_loop()
-            self._pid = os.getpid()
+            self._pid, self._forks = os.getpid(), _forks
         return run_until_complete(loop, coroutine)
 
     def close(self) -> None:
@@ -102,6 +105,18 @@ class BlockingDispatch:
         else:
             run_blocking(self.invoker.aclose())
         self._loop = None
+
+
+#: How many times this process is a fork of the one that imported this module.
+_forks = 0
+
+
+def _count_fork() -> None:
+    global _forks
+    _forks += 1
+
+
+os.register_at_fork(after_in_child=_count_fork)
 
 
 def run_until_complete(loop: asyncio.AbstractEventLoop, coroutine: Coroutine[Any, Any, T]) -> T:
@@ -125,7 +140,7 @@ def run_until_complete(loop: asyncio.AbstractEventLoop, coroutine: Coroutine[Any
         return loop.run_until_complete(coroutine)
     idle = _HAND_TURN and _is_idle(loop)
     task: asyncio.Task[T]
-    if idle and loop.get_task_factory() is None:
+    if idle and loop._task_factory is None:  # type: ignore[attr-defined]  # get_task_factory()
         task = _Task(coroutine, loop=loop)  # what create_task() does then (not in debug mode)
     else:
         task = loop.create_task(coroutine)
@@ -155,10 +170,19 @@ _Task: Any = asyncio.Task
 _HAND_TURN = sys.version_info < (3, 15)
 
 
+#: Python 3.13's own set-up of ``run_forever`` (and its clean-up), if this one has it.
+_RUN_FOREVER_SETUP = hasattr(_SELECTOR_LOOP, "_run_forever_setup")
+
+
 def _has_work(loop: Any) -> bool:
     """Whether a turn of ``loop`` (a ``SelectorEventLoop``) could run anything: a
     ready callback, a timer, or an event on a descriptor besides its self-pipe."""
-    return bool(loop._ready or loop._scheduled or len(loop._selector.get_map()) > 1)
+    if loop._ready or loop._scheduled:
+        return True
+    # The selector's own map where it is the standard library's (no two calls to
+    # build a view of it); get_map() for any other.
+    fds = getattr(loop._selector, "_fd_to_key", None)
+    return (len(fds) if type(fds) is dict else len(loop._selector.get_map())) > 1
 
 
 def _is_idle(loop: Any) -> bool:
@@ -182,13 +206,19 @@ def _idle_turn(loop: Any) -> None:
     ``run_forever`` are used where they exist; before, they are written out here
     as 3.11 and 3.12 write them.
     """
-    setup = getattr(loop, "_run_forever_setup", None)
+    # Looked up on the class once: getattr() with a default costs an AttributeError
+    # (about 2,000 instructions) on every call where the method does not exist.
+    setup = loop._run_forever_setup if _RUN_FOREVER_SETUP else None
     old_hooks: Any = None
     if setup is not None:
         setup()
     else:
-        loop._check_closed()
-        loop._check_running()
+        # _check_closed() and _check_running(), written out: the loop is idle, so it
+        # runs in no thread; only another loop running in this one can be in the way.
+        if loop._closed:
+            raise RuntimeError("Event loop is closed")
+        if asyncio.events._get_running_loop() is not None:
+            raise RuntimeError("Cannot run the event loop while another loop is running")
         old_hooks = sys.get_asyncgen_hooks()
         loop._thread_id = threading.get_ident()
         sys.set_asyncgen_hooks(
