@@ -117,7 +117,7 @@ def forwarded_as(header: str, matcher: HeaderMatcher) -> str | None:
     """The metadata key a request header of this name is sent as, or ``None`` when
     it is not forwarded: ``authorization`` for ``Authorization`` whatever the matcher
     says, else what ``matcher`` makes of it, unless the key is one no header sets."""
-    lower, key, _ = _rule(header, matcher)
+    lower, key, _, _ = _rule(header, matcher)
     return "authorization" if lower == "authorization" else key
 
 
@@ -166,7 +166,7 @@ def call_metadata(
             rule = _rule(name, matcher)
             if cache is not None and len(cache) < _MAX_CACHED_RULES:
                 cache[name] = rule
-        lower, key, special = rule
+        lower, key, special, binary = rule
         if special:  # one of the few headers read below (most are not)
             # As grpc-gateway: every X-Forwarded-For joined (the client's address is
             # appended below), the first X-Forwarded-Host (Go's Header.Get).
@@ -191,10 +191,12 @@ def call_metadata(
                 out.append(("authorization", _text(name, value)))
         if key is None:
             continue
-        if key.endswith("-bin"):
+        if binary:
             out.append((key, _decode_bin(name, value)))
+        elif value.isascii() and value.isprintable():  # _text(), inline: most headers
+            out.append((key, value))
         else:
-            out.append((key, _text(name, value)))
+            out.append((key, _text(name, value)))  # raises
     if forwarded_host:
         out.append(("x-forwarded-host", _text("X-Forwarded-Host", forwarded_host)))
     elif host:
@@ -230,9 +232,10 @@ def _text(name: str, value: str) -> str:
 
 
 # What the default matcher makes of each header name, as (lowercased name, metadata
-# key or None, whether call_metadata reads it itself): header names repeat from
-# request to request. Bounded, since clients choose the names.
-_DEFAULT_RULES: dict[str, tuple[str, str | None, bool]] = {}
+# key or None, whether call_metadata reads it itself, whether the key is a -bin one):
+# header names repeat from request to request. Bounded, since clients choose the names.
+_Rule = tuple[str, str | None, bool, bool]
+_DEFAULT_RULES: dict[str, _Rule] = {}
 _MAX_CACHED_RULES = 1024
 #: The headers call_metadata reads itself, besides mapping them.
 _SPECIAL: Final = frozenset(
@@ -240,16 +243,16 @@ _SPECIAL: Final = frozenset(
 )
 
 
-def _rule(name: str, matcher: HeaderMatcher) -> tuple[str, str | None, bool]:
+def _rule(name: str, matcher: HeaderMatcher) -> _Rule:
     lower = name.lower()
     if lower == "host":  # only ever x-forwarded-host (see call_metadata)
-        return lower, None, True
+        return lower, None, True, False
     key = matcher(name)
     if key is not None:
         key = key.lower()
         if not _allowed_key(key):
             key = None
-    return lower, key, lower in _SPECIAL
+    return lower, key, lower in _SPECIAL, key is not None and key.endswith("-bin")
 
 
 def _decode_bin(name: str, value: str) -> bytes:
