@@ -295,12 +295,14 @@ def _remote(source_ip: object, headers: Sequence[tuple[str, str]]) -> str | None
     ip = source_ip.split("/")[0]
     if not _IP.fullmatch(ip):
         return None  # not an address: never forwarded (gRPC metadata could not carry it)
-    # The last header: repeated ones are joined in order (grpcgw.metadata).
+    # The last header: repeated ones are joined in order (grpcgw.metadata), so the
+    # search runs from the end and stops at the first it finds.
     last = ""
-    for name, value in headers:
+    for name, value in reversed(headers):
         # The length first: lower() on every header name is most of this loop's cost.
         if len(name) == 15 and name.lower() == "x-forwarded-for":
             last = value
+            break
     if last and last.rsplit(",", 1)[-1].strip() == ip:
         return None
     return ip
