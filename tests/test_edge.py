@@ -527,6 +527,66 @@ async def test_an_absolute_form_target_names_the_forwarded_host(
         assert (lanes is not None and lanes.served == 1) == lane  # the origin-form one
 
 
+@pytest.mark.parametrize("lane", [True, False], ids=["lane", "no lane"])
+async def test_an_absolute_form_target_without_a_path_is_the_root(
+    lane: bool, request_parser: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # RFC 9112 3.2.2, RFC 9110 4.2.3: an empty path in an absolute-form target is
+    # "/" (EchoService.Echo's binding; "/{name}" would say which name came), the
+    # query still the query, the authority still x-forwarded-host.
+    monkeypatch.setattr(httpserver, "_lane_off", not lane)
+    async with await _local(_Hosts()) as local:
+        cases = [
+            (b"GET http://example.com HTTP/1.1\r\nHost: o\r\n", "example.com", {}),
+            (b"GET http://example.com/ HTTP/1.1\r\nHost: o\r\n", "example.com", {}),
+            (
+                b"GET http://a.example:8443?parameter2=x&parameter1=a&parameter1=b HTTP/1.1\r\n"
+                b"Host: o\r\n",
+                "a.example:8443",
+                {"parameter2": "x", "parameter1": ["a", "b"]},
+            ),
+            (
+                b"GET https://user@example.com?parameter2=%C3%A9%2F HTTP/1.1\r\nHost: o\r\n",
+                "example.com",
+                {"parameter2": "\u00e9/"},
+            ),
+            # Asked to continue: the route is found for that too (so 100 Continue first).
+            (
+                b"GET http://example.com?parameter2=e HTTP/1.1\r\nHost: o\r\n"
+                b"Expect: 100-continue\r\n",
+                "example.com",
+                {"parameter2": "e"},
+            ),
+        ]
+        for head, host, fields in cases:
+            reader, writer = await _connect(local.http_port)
+            writer.write(head + b"Connection: close\r\n\r\n")
+            *continued, (status, _, body) = _responses(await _read_to_close(reader))
+            writer.close()
+            assert [answer[0] for answer in continued] == ([100] if b"Expect" in head else [])
+            assert status == 200, (head, body)
+            answer = json.loads(body)
+            assert answer["metadata"] == {"x-forwarded-host": host}, head
+            request = {k: v for k, v in answer["request"].items() if v not in ("", [])}
+            assert request == fields, head
+        # A path that is not there is still not found (the path stays the path).
+        reader, writer = await _connect(local.http_port)
+        writer.write(b"GET http://a.example/no/x HTTP/1.1\r\nHost: o\r\nConnection: close\r\n\r\n")
+        [(status, _, body)] = _responses(await _read_to_close(reader))
+        writer.close()
+        assert (status, _status_body(body)["code"]) == (404, 5)
+
+
+async def test_the_api_description_answers_an_absolute_form_target(docs: LocalServer) -> None:
+    for target in (b"/openapi.json", b"http://a.example/openapi.json"):
+        reader, writer = await _connect(docs.http_port)
+        writer.write(b"GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" % target)
+        [(status, _, body)] = _responses(await _read_to_close(reader))
+        writer.close()
+        assert status == 200, (target, body)
+        assert json.loads(body)["openapi"].startswith("3."), target
+
+
 async def _post_shelf(port: int, body: bytes, encoding: str) -> tuple[int, bytes, dict[str, str]]:
     reader, writer = await _connect(port)
     writer.write(

@@ -15,7 +15,8 @@ to, without patching aiohttp:
 - :class:`_Parser`, around aiohttp's request parser: feeds a packet message by
   message, so a request followed by garbage in one packet is answered before
   the 400, classifies oversized lines (414) and headers (431), bounds the head
-  as a whole and each chunk-size line of a chunked body;
+  as a whole and each chunk-size line of a chunked body, and makes an
+  absolute-form target with no path (``GET http://host``) a request for ``/``;
 - the linger after an answer that ends the connection (a parser error, a 408, a
   refused body): the client's further bytes are read and discarded for a
   bounded time and size, so that the answer reaches it instead of a reset;
@@ -406,6 +407,17 @@ def _head_size(message: Any) -> int:
     return size
 
 
+def _rooted(message: Any) -> Any:
+    """An absolute-form request with an empty path (``GET http://host?x=1``) as one
+    for ``/`` (RFC 9112 3.2.2, RFC 9110 4.2.3): yarl makes the relative URL aiohttp
+    routes on empty there, which no route matches. The target as sent stays the
+    message's ``path`` (its authority, ``x-forwarded-host``, is read from there)."""
+    url = message.url
+    if url.relative().raw_path:
+        return message
+    return message._replace(url=url.with_path("/", keep_query=True, keep_fragment=True))
+
+
 class _Parser:
     """aiohttp's request parser, fed message by message, with errors classified.
 
@@ -546,6 +558,9 @@ class _Parser:
         if messages:
             payload = messages[-1][1]
             self._payload = None if payload is EMPTY_PAYLOAD else payload
+            for at, (message, body) in enumerate(messages):
+                if message.path[:1] != "/" and message.url.scheme:  # absolute form
+                    messages[at] = (_rooted(message), body)
         return result
 
     def _failed(self, exc: HttpProcessingError, data: bytes) -> None:

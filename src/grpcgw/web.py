@@ -592,7 +592,7 @@ def _add_api_docs(app: web.Application, gateway: Gateway, prefix: str) -> None:
     prefix = prefix.rstrip("/")
 
     async def api_docs(request: web.Request) -> web.StreamResponse:
-        path, _, query = request.raw_path.partition("?")
+        path, _, query = _raw_target(request).partition("?")  # absolute form too
         answer = gateway.serve_api_docs(_gateway_request(request, path[len(prefix) :], query))
         if answer is None:  # pragma: no cover  (only its own paths come here)
             raise web.HTTPNotFound()
@@ -600,7 +600,7 @@ def _add_api_docs(app: web.Application, gateway: Gateway, prefix: str) -> None:
 
     async def expect(request: web.Request) -> web.StreamResponse | None:
         # Its refusals (a method other than GET or HEAD) come instead of 100 Continue.
-        path, _, query = request.raw_path.partition("?")
+        path, _, query = _raw_target(request).partition("?")
         http_request = _gateway_request(request, path[len(prefix) :], query)
         answer = gateway.serve_api_docs(http_request)
         if answer is not None and answer.status >= 400:

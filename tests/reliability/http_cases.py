@@ -139,8 +139,14 @@ case("raw byte 0xff in target", b"GET /v1/\xff HTTP/1.1\r\nHost: x\r\n\r\n", 400
 case("target without slash", request(target="v1/ping"), 400, INVALID_ARGUMENT)
 case("absolute-form target", request(target="http://gateway.test/v1/ping"), 200, body=PONG)
 case("asterisk target", request("OPTIONS", "*"), 404, NOT_FOUND)
-# No path at all: aiohttp's router finds no resource to ask.
-case("absolute-form without a path", request(target="http://gateway.test?x=1"), 404, NOT_FOUND)
+# No path at all: the path is "/" (RFC 9112 3.2.2), EchoService.Echo's binding.
+case(
+    "absolute-form without a path",
+    request(target="http://gateway.test?parameter2=x"),
+    200,
+    body=b'{"request":{"parameter2":"x","name":"","parameter1":[],"multiValueName":[],'
+    b'"test":[],"key":"","myKey":[]},"metadata":{}}',
+)
 case("authority-form CONNECT", request("CONNECT", "gateway.test:443"), 404, NOT_FOUND)
 case("bare LF line ends", b"GET /v1/ping HTTP/1.1\nHost: x\n\n", 400, INVALID_ARGUMENT)
 case("bare CR line ends", b"GET /v1/ping HTTP/1.1\rHost: x\r\r", 400, INVALID_ARGUMENT)
