@@ -18,7 +18,7 @@ from google.api import httpbody_pb2
 from grpcgwtest.stream.v1 import stream_pb2, stream_pb2_grpc
 
 from grpcgw import CorsOptions, GatewayOptions, HttpLimits, start_local
-from grpcgw.exchange import HttpRequest
+from grpcgw.exchange import HttpRequest, HttpResponse
 from grpcgw.logs import ACCESS_LOGGER
 from grpcgw.server import LocalServer
 from grpcgw.web import create_app
@@ -626,6 +626,99 @@ async def test_bad_token_subprotocol_is_refused(
     assert refused.value.status == 400
 
 
+class Hook:
+    """A ``response_hook`` that records what it is called with and adds a header
+    (and headers that are the handshake's own, which must not reach its answer)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, int, object, bool]] = []
+
+    def __call__(
+        self, request: HttpRequest, response: HttpResponse, reply: object
+    ) -> HttpResponse | None:
+        self.calls.append((request.path, response.status, reply, response.stream is None))
+        response.headers.append(("X-Hook", "seen"))
+        if response.status == 101:
+            response.headers += [
+                ("Sec-WebSocket-Protocol", "chat"),
+                ("Connection", "close"),
+                ("Content-Length", "5"),
+            ]
+        return None
+
+
+async def test_response_hook_shapes_the_handshakes_answer_once(
+    start: Start, session: aiohttp.ClientSession
+) -> None:
+    """As for a server stream's HTTP response, the hook is called once per call, for
+    the answer (the 101), with no reply; never for the frames."""
+    hook = Hook()
+    base, _ = await start(Servicer(), response_hook=hook)
+    answers: list[aiohttp.ClientResponse] = []
+
+    async def on_end(_: object, __: object, params: aiohttp.TraceRequestEndParams) -> None:
+        answers.append(params.response)
+
+    trace = aiohttp.TraceConfig()
+    trace.on_request_end.append(on_end)
+    async with (
+        aiohttp.ClientSession(trace_configs=[trace]) as traced,
+        traced.ws_connect(base + "/double") as ws,
+    ):
+        for value in (1, 2, 3):
+            await ws.send_str(json.dumps({"value": value}))
+            assert await frame(ws) == {"result": {"value": str(2 * value)}}
+        await ws.send_str("EOF")
+        assert await closed(ws) == 1000
+    [answer] = answers
+    assert answer.status == 101
+    assert answer.headers.getall("X-Hook") == ["seen"]
+    # What the handshake owns stays the handshake's (no subprotocol was offered).
+    assert "Sec-WebSocket-Protocol" not in answer.headers
+    assert answer.headers["Connection"].lower() == "upgrade"
+    assert "Content-Length" not in answer.headers
+    assert hook.calls == [("/double", 101, None, True)]
+    # The same server stream over HTTP: one call too, for its response.
+    async with session.get(base + "/count/3") as resp:
+        assert resp.status == 200
+        assert resp.headers.getall("X-Hook") == ["seen"]
+        assert len((await resp.read()).splitlines()) == 3
+    assert hook.calls[1:] == [("/count/3", 200, None, False)]
+
+
+async def test_response_hook_may_answer_the_handshake_otherwise(
+    start: Start, session: aiohttp.ClientSession
+) -> None:
+    recorder = Recorder()
+
+    def refuse(request: HttpRequest, response: HttpResponse, reply: object) -> HttpResponse:
+        return HttpResponse(403, [("Content-Type", "text/plain")], b"not today")
+
+    base, _ = await start(Servicer(), response_hook=refuse, interceptors=[recorder])
+    async with await handshake(session, base + "/double") as resp:
+        assert (resp.status, await resp.read()) == (403, b"not today")
+        assert "Upgrade" not in resp.headers
+    with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+        await session.ws_connect(base + "/double")
+    assert refused.value.status == 403
+    assert recorder.seen == []  # no call was made
+
+
+async def test_a_response_hook_that_raises_answers_the_handshake_500(
+    start: Start, session: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(request: HttpRequest, response: HttpResponse, reply: object) -> None:
+        raise RuntimeError("hook bug 1234")
+
+    recorder = Recorder()
+    base, _ = await start(Servicer(), response_hook=broken, interceptors=[recorder])
+    async with await handshake(session, base + "/double") as resp:
+        assert resp.status == 500
+        assert await resp.json() == {"code": 13, "message": "internal gateway error", "details": []}
+    assert recorder.seen == []
+    assert "hook bug 1234" in caplog.text  # in the server's log, never to the client
+
+
 async def test_no_upgrade_where_it_does_not_apply(
     start: Start, session: aiohttp.ClientSession
 ) -> None:
@@ -766,6 +859,28 @@ def test_subprotocol_rules() -> None:
     for bad in ("", "AA", "YS5i===", "w6k"):
         with pytest.raises(ValueError, match="bearer token subprotocol"):
             negotiate([(header, f"{SUBPROTOCOL},{TOKEN_PREFIX}{bad}")])
+
+
+def test_the_headers_a_response_hook_may_give_the_101() -> None:
+    from grpcgw.wsframes import answer_headers
+
+    given = [
+        ("Set-Cookie", "a=1"),
+        ("upgrade", "h2c"),
+        ("CONNECTION", "close"),
+        ("Keep-Alive", "timeout=5"),
+        ("Sec-WebSocket-Extensions", "permessage-deflate"),
+        ("sec-websocket-accept", "x"),
+        ("Content-Length", "5"),
+        ("Transfer-Encoding", "chunked"),
+        ("Strict-Transport-Security", "max-age=60"),
+        ("Set-Cookie", "b=2"),
+    ]
+    assert answer_headers(given) == [
+        ("Set-Cookie", "a=1"),
+        ("Strict-Transport-Security", "max-age=60"),
+        ("Set-Cookie", "b=2"),
+    ]
 
 
 async def test_feed_holds_one_message_and_makes_the_producer_wait() -> None:

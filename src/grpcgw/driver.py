@@ -221,13 +221,15 @@ class Driver:
 
     def open_websocket(self, request: HttpRequest, match: Match[Route]) -> WebSocketCall:
         """The call a WebSocket handshake opens, once its ``Origin`` is checked and its
-        headers made metadata; raises :class:`GatewayError` (403, 400, 431) to answer
-        the handshake with instead (see :mod:`grpcgw.wssession`). A bearer token
+        headers made metadata; raises :class:`GatewayError` (403, 400, 431, or 500
+        for a ``response_hook`` that raised) to answer the handshake with instead
+        (see :mod:`grpcgw.wssession`). A bearer token
         offered as a subprotocol becomes ``authorization`` unless the handshake has
         an ``Authorization`` header (:func:`grpcgw.wsframes.negotiate`)."""
         from grpcgw.wsframes import SubprotocolError, negotiate, same_origin
         from grpcgw.wssession import WebSocketCall
 
+        handshake = request  # as the client sent it: what response_hook is given
         origin = host = None
         authorized = False
         for name, value in request.headers:
@@ -267,7 +269,29 @@ class Driver:
                 headers.append(("Authorization", f"Bearer {offer.token}"))
             request = replace(request, headers=headers)
         metadata, timeout = self._call_metadata(request)
-        return WebSocketCall(self, request, match, metadata, timeout, offer.selected)
+        answer = self._handshake_answer(handshake)
+        return WebSocketCall(self, request, match, metadata, timeout, offer.selected, answer)
+
+    def _handshake_answer(self, request: HttpRequest) -> HttpResponse:
+        """The answer to a handshake the gateway accepts: ``101`` with the headers
+        ``response_hook`` adds (called once, ``reply`` ``None``, as for a server
+        stream's response: the frames are messages, not responses), but those the
+        handshake owns; or the response of another status it returns instead. A
+        hook that raises answers 500, as for any response."""
+        answer = HttpResponse(101)
+        hook = self._response_hook
+        if hook is None:
+            return answer
+        try:
+            answer = hook(request, answer, None) or answer
+        except Exception:
+            log.exception("response_hook failed on the WebSocket handshake %.200r", request.path)
+            raise GatewayError(Code.INTERNAL, _INTERNAL_ERROR) from None
+        if answer.status != 101:
+            return answer
+        from grpcgw.wsframes import answer_headers
+
+        return HttpResponse(101, answer_headers(answer.headers))
 
     def log_websocket(
         self, request: HttpRequest, route: Route, code: Code, start: float, bytes_out: int

@@ -233,6 +233,9 @@ class GatewayResource(AbstractResource):
         http_request = _gateway_request(request, path, query)
         try:
             call = gateway.open_websocket(http_request, match)
+            refusal = call.refusal()
+            if refusal is not None:  # response_hook answered the handshake otherwise
+                return _to_aiohttp(refusal)
             ws = web.WebSocketResponse(
                 # The one the answer selects when offered: never a token subprotocol.
                 protocols=() if call.subprotocol is None else (call.subprotocol,),
@@ -250,6 +253,8 @@ class GatewayResource(AbstractResource):
                 raise GatewayError(Code.INVALID_ARGUMENT, "not a valid WebSocket handshake")
         except GatewayError as exc:
             return _to_aiohttp(gateway.error(http_request, exc))
+        for name, value in _reply_headers(call.answer.headers):  # response_hook's
+            ws.headers.add(name, value)
         await ws.prepare(request)
         self._sockets.add(call)
         try:

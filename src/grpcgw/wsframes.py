@@ -115,6 +115,25 @@ def same_origin(origin: str, host: str | None) -> bool:
     return _netloc(host, "https") == theirs
 
 
+#: Headers of the handshake's answer that are the handshake's own or would frame a
+#: body it does not have (besides every ``Sec-WebSocket-*``).
+_HANDSHAKE_OWN: Final = frozenset(
+    ("upgrade", "connection", "keep-alive", "content-length", "transfer-encoding")
+)
+
+
+def answer_headers(headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The headers a ``response_hook`` gives a handshake's ``101`` answer that it may
+    carry: not ``Upgrade``, ``Connection``, ``Sec-WebSocket-*`` (the handshake's own,
+    which a client checks: a subprotocol it did not offer fails the handshake) nor
+    ``Content-Length``, ``Transfer-Encoding`` (no body follows a 101)."""
+    return [
+        (name, value)
+        for name, value in headers
+        if name.lower() not in _HANDSHAKE_OWN and not name.lower().startswith("sec-websocket-")
+    ]
+
+
 class Subprotocols(NamedTuple):
     """What a handshake's ``Sec-WebSocket-Protocol`` offers (:func:`negotiate`)."""
 

@@ -29,6 +29,7 @@ from google.protobuf.message import Message
 # The driver is loaded by then: it imports this module when it opens a WebSocket call.
 from grpcgw.driver import _request_message, _transcode
 from grpcgw.errors import Code, GatewayError, bad_request
+from grpcgw.exchange import HttpResponse
 from grpcgw.feed import MessageFeed
 from grpcgw.streaming import WebSocketFrames
 from grpcgw.transcode import TranscodeError
@@ -96,6 +97,7 @@ class WebSocketCall:
         "_route",
         "_start",
         "_timeout",
+        "answer",
         "subprotocol",
     )
 
@@ -107,9 +109,14 @@ class WebSocketCall:
         metadata: Metadata,
         timeout: float | None,
         subprotocol: str | None = None,
+        answer: HttpResponse | None = None,
     ) -> None:
         #: The subprotocol the handshake's answer selects (``None``: none).
         self.subprotocol = subprotocol
+        #: The handshake's answer as ``response_hook`` shaped it: ``101`` and the
+        #: headers it carries besides the handshake's own, or (:meth:`refusal`)
+        #: another response to send instead.
+        self.answer = HttpResponse(101) if answer is None else answer
         self._driver = driver
         self._request = request
         self._match = match
@@ -127,6 +134,16 @@ class WebSocketCall:
         if route.spec.client_streaming:
             return None
         return 1 if route.request.plan.has_body else 0
+
+    def refusal(self) -> HttpResponse | None:
+        """The response ``response_hook`` returned instead of the ``101`` (another
+        status), logged, to send instead of answering the handshake; ``None`` to
+        answer it. The call is then never made."""
+        answer = self.answer
+        if answer.status == 101:
+            return None
+        self._driver.log(self._request, self._route, answer, Code.OK, self._start)
+        return answer
 
     def shut_down(self) -> None:
         """End the call now, the server is stopping: it is cancelled, the client told
