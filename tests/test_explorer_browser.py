@@ -12,7 +12,8 @@ A server-streaming method's reply is shown message by message while the
 stream is open (the servicer holds it after its first message until the test
 lets it go), for NDJSON and for server-sent events, then as a list of JSON
 messages ending in the error line, never as "can't parse JSON"; on Lambda the
-buffered stream is shown the same way. With
+buffered stream is shown the same way. Execute pressed again while a stream is
+open aborts it: the servicer sees that call cancelled, the page the new one. With
 ``GatewayOptions(openapi_security=...)`` the Authorize button is there, and
 what is entered reaches the servicer's interceptor as metadata.
 
@@ -54,20 +55,29 @@ STREAM_SCREENSHOT = ROOT / "docs" / "img" / "explorer-stream.png"
 
 class Counter(stream_pb2_grpc.StreamServiceServicer):
     """``GET /count/{n}``: the numbers 0 to n-1, failing before number ``failAt``;
-    with ``hold``, it waits after the first one until the test lets it go."""
+    with ``hold``, it waits after the first one until the test lets it go. The ``n``
+    of each call cancelled (its client gone) is kept in :attr:`cancelled`."""
 
     def __init__(self) -> None:
         self.release = asyncio.Event()
         self.holding = asyncio.Event()
+        self.cancelled: list[int] = []
+        self.cancel = asyncio.Event()
 
     async def Count(self, request: Any, context: Any) -> AsyncIterator[stream_pb2.Num]:
-        for i in range(request.n):
-            if request.fail_at == i + 1:
-                await context.abort(grpc.StatusCode.FAILED_PRECONDITION, f"failed at {i + 1}")
-            yield stream_pb2.Num(value=i)
-            if request.hold and i == 0:
-                self.holding.set()
-                await self.release.wait()
+        release = self.release  # this call's, whatever a test sets for the next
+        try:
+            for i in range(request.n):
+                if request.fail_at == i + 1:
+                    await context.abort(grpc.StatusCode.FAILED_PRECONDITION, f"failed at {i + 1}")
+                yield stream_pb2.Num(value=i)
+                if request.hold and i == 0:
+                    self.holding.set()
+                    await release.wait()
+        except asyncio.CancelledError:
+            self.cancelled.append(request.n)
+            self.cancel.set()
+            raise
 
 
 TOKEN = "Bearer tok-3f9a"
@@ -370,6 +380,60 @@ async def test_server_sent_events_are_shown_message_by_message(world: World) -> 
         assert request.headers["accept"] == "text/event-stream"
         response = await request.response()
         assert response.headers["content-type"] == "text/event-stream"
+        assert errors == []
+    finally:
+        await context.close()
+
+
+async def test_executing_again_aborts_the_stream_still_open(world: World) -> None:
+    """Execute stays pressable while the operation's stream is open; pressing it
+    aborts the earlier request: the servicer sees that call cancelled, and the page
+    shows the new stream alone, never the earlier one's failure."""
+    counter = world.counter
+    counter.release, counter.holding = asyncio.Event(), asyncio.Event()
+    counter.cancelled.clear()
+    counter.cancel = asyncio.Event()
+    context, page, requests, errors = await _open(world, world.streams_url + "/docs")
+    try:
+        operation = await _try_count(page, n=4, fail_at=4, hold=True)
+        live = operation.locator(".grpcgw-stream-live")
+        await live.locator(".grpcgw-stream-message").first.wait_for(timeout=20_000)
+        await asyncio.wait_for(counter.holding.wait(), 20)
+        first_release = counter.release
+        execute = operation.locator("button.execute")
+        assert await execute.is_enabled()  # Swagger UI alone disables it until the end
+
+        # Again, for 0 and 1 without a failure: the first call (held) is cancelled.
+        counter.release, counter.holding = asyncio.Event(), asyncio.Event()
+        await operation.locator("tr[data-param-name='n'] input").fill("2")
+        await operation.locator("tr[data-param-name='failAt'] input").fill("0")
+        await execute.click()
+        await asyncio.wait_for(counter.cancel.wait(), 20)
+        assert counter.cancelled == [4]
+        await asyncio.wait_for(counter.holding.wait(), 20)  # the second holds after 0
+        await live.locator(".grpcgw-stream-message").first.wait_for(timeout=20_000)
+        assert await _shown_items(live) == [("message", "#1", {"value": "0"})]
+        # No reply panel yet: the aborted request's failure is never shown.
+        assert await operation.locator(".live-responses-table").count() == 0
+        first_release.set()  # nothing: that call is over
+
+        counter.release.set()
+        reply = operation.locator(".live-responses-table tr.response")
+        await reply.locator(".grpcgw-stream-summary").wait_for(timeout=20_000)
+        await live.wait_for(state="detached", timeout=20_000)
+        assert await _shown_items(reply) == [
+            ("message", "#1", {"value": "0"}),
+            ("message", "#2", {"value": "1"}),
+        ]
+        assert await reply.locator(".grpcgw-stream-summary").inner_text() == "2 messages"
+        url = await operation.locator(".request-url pre").inner_text()
+        assert url.strip() == world.streams_url + "/count/2?failAt=0&hold=true"
+        assert "Failed to fetch" not in await operation.inner_text()
+        assert [u for u in requests if "/count/" in u] == [
+            world.streams_url + "/count/4?failAt=4&hold=true",
+            world.streams_url + "/count/2?failAt=0&hold=true",
+        ]
+        assert counter.cancelled == [4]  # the second ended on its own
         assert errors == []
     finally:
         await context.close()

@@ -10,7 +10,11 @@
 // - wrapComponents.responses shows the messages parsed so far while the stream
 //   is open (Swagger UI shows nothing until a reply is complete);
 // - wrapComponents.responseBody shows a finished stream as its messages, each
-//   as JSON, an error line or event as an error.
+//   as JSON, an error line or event as an error;
+// - wrapComponents.execute keeps "Execute" pressable while the operation's stream
+//   is open (Swagger UI disables it until a reply is complete): pressing it again
+//   aborts the earlier request (its AbortController), so the page stops reading
+//   it and the server sees the client leave, and only the new reply is shown.
 "use strict";
 (function () {
   var NDJSON = "application/x-ndjson";
@@ -138,6 +142,8 @@
 
   var streams = {};
   var listeners = {};
+  // The AbortController of each operation's latest request.
+  var requests = {};
 
   function streamKey(path, method) {
     return String(method).toLowerCase() + " " + path;
@@ -195,21 +201,73 @@
     });
   }
 
+  // What a request that a newer one of its operation aborted gives swagger-client:
+  // nothing, ever, so that Swagger UI never shows its failure over the newer reply.
+  function superseded() {
+    return new Promise(function () {});
+  }
+
+  // ``body`` as it comes, but for the failure an abort makes: then it never ends
+  // (swagger-client reads Swagger UI's branch of a stream whole).
+  function unlessAborted(body, signal) {
+    var reader = body.getReader();
+    return new ReadableStream({
+      pull: function (controller) {
+        return reader.read().then(
+          function (chunk) {
+            if (chunk.done) controller.close();
+            else controller.enqueue(chunk.value);
+          },
+          function (error) {
+            if (signal.aborted) return superseded();
+            controller.error(error);
+            return undefined;
+          }
+        );
+      },
+      cancel: function (reason) {
+        return reader.cancel(reason);
+      }
+    });
+  }
+
   // The fetch swagger-client calls for one operation: a stream's body is split in two.
-  function streamingFetch(key) {
+  // ``signal`` aborts it when the operation is executed again.
+  function streamingFetch(key, signal) {
     return function (url, init) {
-      return fetch(url, init).then(function (response) {
-        var kind = streamKind(response.headers.get("content-type"));
-        if (kind === null || !response.ok || !response.body) return response;
-        var branches = response.body.tee();
-        follow(key, kind, branches[0]);
-        return new Response(branches[1], {
-          status: response.status,
-          statusText: response.statusText,
-          headers: response.headers
-        });
-      });
+      var options = Object.assign({}, init, { signal: signal });
+      return fetch(url, options).then(
+        function (response) {
+          var kind = streamKind(response.headers.get("content-type"));
+          if (kind === null || !response.ok || !response.body) return response;
+          var branches = response.body.tee();
+          follow(key, kind, branches[0]);
+          return new Response(unlessAborted(branches[1], signal), {
+            status: response.status,
+            statusText: response.statusText,
+            headers: response.headers
+          });
+        },
+        function (error) {
+          if (signal.aborted) return superseded();
+          throw error;
+        }
+      );
     };
+  }
+
+  // A new request for the operation at ``key``: the one before it, if still under
+  // way (a stream still open), is aborted, and its messages are no longer shown.
+  function newRequest(key) {
+    var earlier = requests[key];
+    if (earlier) earlier.abort();
+    var controller = new AbortController();
+    requests[key] = controller;
+    if (streams[key]) {
+      delete streams[key];
+      changed(key);
+    }
+    return controller.signal;
   }
 
   // -- the view ----------------------------------------------------------------------
@@ -284,9 +342,8 @@
       );
     }
 
-    // While a stream is open: what has come so far, above Swagger UI's own panel.
-    function LiveStream(props) {
-      var key = streamKey(props.path, props.method);
+    // The stream of the operation at ``key``, redrawing the component on its changes.
+    function useStream(key) {
       var redraw = React.useReducer(function (n) {
         return n + 1;
       }, 0)[1];
@@ -296,7 +353,12 @@
         },
         [key]
       );
-      var stream = streams[key];
+      return streams[key];
+    }
+
+    // While a stream is open: what has come so far, above Swagger UI's own panel.
+    function LiveStream(props) {
+      var stream = useStream(streamKey(props.path, props.method));
       if (!stream || !stream.open) return null;
       return h(
         "div",
@@ -306,7 +368,14 @@
       );
     }
 
-    return { Items: Items, LiveStream: LiveStream };
+    // Swagger UI's "Execute", pressable while the operation's stream is open.
+    function Execute(props) {
+      var stream = useStream(streamKey(props.props.path, props.props.method));
+      var open = Boolean(stream && stream.open);
+      return h(props.Original, open ? Object.assign({}, props.props, { disabled: false }) : props.props);
+    }
+
+    return { Execute: Execute, Items: Items, LiveStream: LiveStream };
   }
 
   function GrpcgwStreams(system) {
@@ -318,7 +387,8 @@
           wrapActions: {
             executeRequest: function (original) {
               return function (request) {
-                request.userFetch = streamingFetch(streamKey(request.pathName, request.method));
+                var key = streamKey(request.pathName, request.method);
+                request.userFetch = streamingFetch(key, newRequest(key));
                 return original(request);
               };
             }
@@ -326,6 +396,11 @@
         }
       },
       wrapComponents: {
+        execute: function (Original) {
+          return function (props) {
+            return h(view.Execute, { Original: Original, props: props });
+          };
+        },
         responses: function (Original) {
           return function (props) {
             return h(
