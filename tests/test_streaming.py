@@ -18,7 +18,7 @@ from aiohttp.test_utils import TestClient
 from google.api import httpbody_pb2
 from grpcgwtest.stream.v1 import stream_pb2, stream_pb2_grpc
 
-from grpcgw import Gateway, HttpRequest, LambdaOptions, serve_lambda
+from grpcgw import Gateway, HttpRequest, HttpResponse, LambdaOptions, serve_lambda
 from grpcgw.web import create_app
 
 from . import modes
@@ -161,6 +161,22 @@ async def test_client_disconnect_cancels_the_call(
     resp = await client.get("/count/3?hold=true")
     assert json.loads(await asyncio.wait_for(resp.content.readline(), 10))["result"]
     resp.close()  # the client goes away mid-stream
+    await asyncio.wait_for(servicer.cancelled.wait(), 10)
+
+
+async def test_a_response_hook_answering_a_stream_otherwise_ends_the_call(
+    backend: Backend, servicer: StreamServicer, aiohttp_client: Any
+) -> None:
+    # A hook that replaces a stream's answer with a whole body (say, a 403 by some
+    # policy): nothing reads the replies, so the call must be cancelled, not left
+    # holding the servicer.
+    def refuse(request: HttpRequest, response: HttpResponse, reply: Any) -> HttpResponse:
+        return HttpResponse(403, [("Content-Type", "text/plain")], b"no streams today")
+
+    gateway = await backend.gateway(servicer, response_hook=refuse)
+    client = await aiohttp_client(create_app(gateway))
+    resp = await client.get("/count/3?hold=true")
+    assert (resp.status, await resp.read()) == (403, b"no streams today")
     await asyncio.wait_for(servicer.cancelled.wait(), 10)
 
 

@@ -354,7 +354,13 @@ class Driver:
             response = HttpResponse(status or 200, headers, stream=frames)
             if self._response_hook is None:
                 return response
-            return self._response_hook(request, response, None) or response
+            replaced = self._response_hook(request, response, None)
+            if replaced is not None and replaced.stream is None:
+                # The hook answered with a whole body: nothing will read the replies,
+                # so the call must end now, not hold the servicer until its deadline
+                # (the hook's answer is what the access log records).
+                stream.cancel()
+            return replaced or response
         except BaseException:
             stream.cancel()  # nothing will read the stream: end the call now
             raise
