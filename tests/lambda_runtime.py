@@ -161,6 +161,12 @@ def _now_ms() -> int:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default backlog of 5 holds only 6 unaccepted connections; libcurl
+    # in awslambdaric connects with a 1 s connect timeout, and a SYN dropped on a full
+    # queue is retried after 1 s: under load (accept thread starved) one of several
+    # workers' first ``/next`` then fails with "No Response from endpoint". The real
+    # Runtime API never refuses a connection, so the fake must not either.
+    request_queue_size = 128
     runtime: FakeRuntime
 
     def handle_error(self, request: Any, client_address: Any) -> None:
