@@ -35,7 +35,6 @@ import aiohttp
 import grpc
 import pytest
 import pytest_asyncio
-from grpcgwtest.stream.v1 import stream_pb2, stream_pb2_grpc
 
 from examples.ping.service import PingServicer, ShelfServicer
 from grpcgw import GatewayOptions, LambdaOptions, serve_lambda, start_local
@@ -44,6 +43,7 @@ from grpcgw.server import LocalServer
 from . import lambda_http
 from .browser import launch, require_chromium
 from .conftest import ROOT
+from .test_streaming import StreamServicer
 
 playwright = require_chromium()
 
@@ -53,31 +53,10 @@ SCREENSHOT = ROOT / "docs" / "img" / "explorer.png"
 STREAM_SCREENSHOT = ROOT / "docs" / "img" / "explorer-stream.png"
 
 
-class Counter(stream_pb2_grpc.StreamServiceServicer):
+class Counter(StreamServicer):
     """``GET /count/{n}``: the numbers 0 to n-1, failing before number ``failAt``;
-    with ``hold``, it waits after the first one until the test lets it go. The ``n``
-    of each call cancelled (its client gone) is kept in :attr:`cancelled`."""
-
-    def __init__(self) -> None:
-        self.release = asyncio.Event()
-        self.holding = asyncio.Event()
-        self.cancelled: list[int] = []
-        self.cancel = asyncio.Event()
-
-    async def Count(self, request: Any, context: Any) -> AsyncIterator[stream_pb2.Num]:
-        release = self.release  # this call's, whatever a test sets for the next
-        try:
-            for i in range(request.n):
-                if request.fail_at == i + 1:
-                    await context.abort(grpc.StatusCode.FAILED_PRECONDITION, f"failed at {i + 1}")
-                yield stream_pb2.Num(value=i)
-                if request.hold and i == 0:
-                    self.holding.set()
-                    await release.wait()
-        except asyncio.CancelledError:
-            self.cancelled.append(request.n)
-            self.cancel.set()
-            raise
+    with ``hold``, it waits after the first one until the test lets it go
+    (test_streaming's servicer)."""
 
 
 TOKEN = "Bearer tok-3f9a"
@@ -391,8 +370,8 @@ async def test_executing_again_aborts_the_stream_still_open(world: World) -> Non
     shows the new stream alone, never the earlier one's failure."""
     counter = world.counter
     counter.release, counter.holding = asyncio.Event(), asyncio.Event()
-    counter.cancelled.clear()
-    counter.cancel = asyncio.Event()
+    counter.cancelled_calls.clear()
+    counter.cancelled = asyncio.Event()
     context, page, requests, errors = await _open(world, world.streams_url + "/docs")
     try:
         operation = await _try_count(page, n=4, fail_at=4, hold=True)
@@ -408,8 +387,8 @@ async def test_executing_again_aborts_the_stream_still_open(world: World) -> Non
         await operation.locator("tr[data-param-name='n'] input").fill("2")
         await operation.locator("tr[data-param-name='failAt'] input").fill("0")
         await execute.click()
-        await asyncio.wait_for(counter.cancel.wait(), 20)
-        assert counter.cancelled == [4]
+        await asyncio.wait_for(counter.cancelled.wait(), 20)
+        assert counter.cancelled_calls == [4]
         await asyncio.wait_for(counter.holding.wait(), 20)  # the second holds after 0
         await live.locator(".grpcgw-stream-message").first.wait_for(timeout=20_000)
         assert await _shown_items(live) == [("message", "#1", {"value": "0"})]
@@ -433,7 +412,7 @@ async def test_executing_again_aborts_the_stream_still_open(world: World) -> Non
             world.streams_url + "/count/4?failAt=4&hold=true",
             world.streams_url + "/count/2?failAt=0&hold=true",
         ]
-        assert counter.cancelled == [4]  # the second ended on its own
+        assert counter.cancelled_calls == [4]  # the second ended on its own
         assert errors == []
     finally:
         await context.close()

@@ -30,21 +30,28 @@ mode, backend = modes.mode, modes.backend
 class StreamServicer(stream_pb2_grpc.StreamServiceServicer):
     def __init__(self) -> None:
         self.release = asyncio.Event()
+        #: Set once a held Count call has sent its first number.
+        self.holding = asyncio.Event()
         self.cancelled = asyncio.Event()
+        #: The ``n`` of each Count call cancelled (its client gone), in order.
+        self.cancelled_calls: list[int] = []
         self.uploads: list[httpbody_pb2.HttpBody] = []
         #: The invocation metadata of every Count and Double call, in order.
         self.metadata: list[list[tuple[str, str | bytes]]] = []
 
     async def Count(self, request: Any, context: Any) -> AsyncIterator[stream_pb2.Num]:
         self.metadata.append([tuple(m) for m in context.invocation_metadata()])
+        release = self.release  # this call's, whatever a test sets for the next
         try:
             for i in range(request.n):
                 if request.fail_at == i + 1:
                     await context.abort(grpc.StatusCode.FAILED_PRECONDITION, f"failed at {i + 1}")
                 yield stream_pb2.Num(value=i)
                 if request.hold and i == 0:
-                    await self.release.wait()
+                    self.holding.set()
+                    await release.wait()
         except asyncio.CancelledError:
+            self.cancelled_calls.append(request.n)
             self.cancelled.set()
             raise
 

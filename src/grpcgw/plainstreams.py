@@ -161,20 +161,17 @@ class PlainStreams(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
         handler = await continuation(handler_call_details)
         if handler is None or not handler.response_streaming:
             return handler
-        if handler.request_streaming:
-            behaviour: Any = handler.stream_stream
-            if not _is_plain(behaviour):
-                return handler
-            return grpc.stream_stream_rpc_method_handler(
-                _lockstep(behaviour, self._pool, streaming_requests=True),
-                request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
-            )
-        behaviour = handler.unary_stream
+        streaming_requests = handler.request_streaming
+        behaviour = handler.stream_stream if streaming_requests else handler.unary_stream
         if not _is_plain(behaviour):
             return handler
-        return grpc.unary_stream_rpc_method_handler(
-            _lockstep(behaviour, self._pool, streaming_requests=False),
+        make = (
+            grpc.stream_stream_rpc_method_handler
+            if streaming_requests
+            else grpc.unary_stream_rpc_method_handler
+        )
+        return make(
+            _lockstep(behaviour, self._pool, streaming_requests=streaming_requests),
             request_deserializer=handler.request_deserializer,
             response_serializer=handler.response_serializer,
         )
