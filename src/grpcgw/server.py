@@ -33,7 +33,6 @@ from grpcgw.logs import LogFormat, configure
 from grpcgw.options import GatewayOptions
 from grpcgw.web import create_app
 from grpcgw.workers import (
-    STOP_SIGNALS,
     Supervisor,
     Worker,
     check_fork_safe,
@@ -42,6 +41,7 @@ from grpcgw.workers import (
     reserve_tcp_port,
     signal_note,
     stop_signal_handler,
+    stop_signals_handled,
 )
 
 log = logging.getLogger("grpcgw")
@@ -359,25 +359,23 @@ async def _serve_until_signal(
 
     stop_signal = stop_signal_handler(stop, worker, received)
 
-    for sig in STOP_SIGNALS:
-        with contextlib.suppress(NotImplementedError, RuntimeError):  # not on Windows
-            loop.add_signal_handler(sig, stop_signal, sig)
-    if worker is not None:
-        worker.watch_lifeline(loop, stop.set)
-    # The HTTP side's drain is bounded by grace too (its handlers would otherwise get
-    # aiohttp's 60 s); the gRPC server then gives its own callers grace.
-    local = await _start(servicers, shared=shared, shutdown_timeout=grace, **kwargs)
-    try:
-        if worker is not None:  # the line first: the supervisor's follows the last ready()
-            log.info("worker %d started (pid %d)", worker.number, os.getpid())
-            worker.ready()
-        await stop.wait()
-        if worker is None:
-            log.info("shutting down%s", signal_note(received[0]) if received else "")
-        else:  # (the supervisor's line says why)
-            log.info("worker %d shutting down", worker.number)
-    finally:
-        await local.stop(grace)
+    with stop_signals_handled(loop, stop_signal, worker):
+        if worker is not None:
+            worker.watch_lifeline(loop, stop.set)
+        # The HTTP side's drain is bounded by grace too (its handlers would otherwise get
+        # aiohttp's 60 s); the gRPC server then gives its own callers grace.
+        local = await _start(servicers, shared=shared, shutdown_timeout=grace, **kwargs)
+        try:
+            if worker is not None:  # the line first: the supervisor's follows the last ready()
+                log.info("worker %d started (pid %d)", worker.number, os.getpid())
+                worker.ready()
+            await stop.wait()
+            if worker is None:
+                log.info("shutting down%s", signal_note(received[0]) if received else "")
+            else:  # (the supervisor's line says why)
+                log.info("worker %d shutting down", worker.number)
+        finally:
+            await local.stop(grace)
 
 
 def _serve_workers(

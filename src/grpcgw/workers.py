@@ -51,7 +51,7 @@ import socket
 import sys
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -71,6 +71,8 @@ __all__ = [
     "max_workers",
     "reserve_tcp_port",
     "signal_note",
+    "stop_signal_handler",
+    "stop_signals_handled",
 ]
 
 log = logging.getLogger("grpcgw")
@@ -598,6 +600,35 @@ def stop_signal_handler(
             end_by_signal(sig)
 
     return handle
+
+
+@contextlib.contextmanager
+def stop_signals_handled(
+    loop: asyncio.AbstractEventLoop, handler: Callable[[int], None], worker: Worker | None
+) -> Iterator[None]:
+    """``handler(sig)`` on ``loop`` for each of :data:`STOP_SIGNALS` while the block runs.
+
+    At its end, before the loop closes, the signals leave the loop's wakeup pipe:
+    asyncio's ``close()`` shuts that pipe before it removes its handlers, and a
+    signal between the two (a supervisor's SIGTERM to a worker whose sibling failed
+    to start) is printed as a traceback. A process alone gets the default actions
+    back (a later signal ends it, as a forced stop); a worker, whose supervisor
+    forces it with SIGKILL, lets asyncio's handlers swallow the rest until then.
+    """
+    added: list[int] = []
+    try:
+        for sig in STOP_SIGNALS:
+            with contextlib.suppress(NotImplementedError, RuntimeError):  # not on Windows
+                loop.add_signal_handler(sig, handler, sig)
+                added.append(sig)
+        yield
+    finally:
+        if added:
+            if worker is None:
+                for sig in added:
+                    loop.remove_signal_handler(sig)
+            else:
+                signal.set_wakeup_fd(-1)
 
 
 def end_by_signal(sig: int) -> NoReturn:
