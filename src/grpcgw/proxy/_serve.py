@@ -427,6 +427,12 @@ async def serve(
         await stop.wait()
         await proxy.drain()
     finally:
-        for sig in signals:
-            loop.remove_signal_handler(sig)
+        # Off the loop's wakeup pipe before asyncio closes it (see
+        # grpcgw.workers.stop_signals_handled); a worker swallows the rest, since its
+        # supervisor's SIGTERM after a Ctrl-C must not kill it while it stops.
+        if worker is None:
+            for sig in signals:
+                loop.remove_signal_handler(sig)
+        elif signals:
+            signal.set_wakeup_fd(-1)
         await proxy.stop()
