@@ -58,11 +58,20 @@ class ServiceInfo(NamedTuple):
             return False
         for method in self.descriptor.methods:
             impl = getattr(self.servicer, method.name, None)
-            if impl is not None and (
-                inspect.iscoroutinefunction(impl) or inspect.isasyncgenfunction(impl)
-            ):
+            if impl is not None and is_async_behaviour(impl):
                 return True
         return False
+
+
+def is_async_behaviour(behaviour: object) -> bool:
+    """Whether grpc.aio awaits ``behaviour`` (an ``async def``, an async generator
+    function, an awaitable) rather than running it on its thread pool: grpc.aio's
+    own test of a handler."""
+    return (
+        inspect.isawaitable(behaviour)
+        or inspect.iscoroutinefunction(behaviour)
+        or inspect.isasyncgenfunction(behaviour)
+    )
 
 
 class _Recorder:

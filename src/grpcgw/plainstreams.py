@@ -21,13 +21,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from concurrent.futures import Executor, Future
 from typing import Any
 
 import grpc
 import grpc.aio
+
+from grpcgw.descriptors import is_async_behaviour
 
 _END = object()
 
@@ -138,14 +139,6 @@ def _close(it: Iterator[Any] | None, pool: Executor) -> None:
             pool.submit(close)
 
 
-def _is_plain(behaviour: object) -> bool:
-    return not (
-        inspect.isawaitable(behaviour)
-        or inspect.iscoroutinefunction(behaviour)
-        or inspect.isasyncgenfunction(behaviour)
-    )
-
-
 class PlainStreams(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
     """Runs the plain handlers of streamed replies in lockstep with their writes (the
     module docstring says why); every other handler passes through untouched."""
@@ -163,7 +156,7 @@ class PlainStreams(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
             return handler
         streaming_requests = handler.request_streaming
         behaviour = handler.stream_stream if streaming_requests else handler.unary_stream
-        if not _is_plain(behaviour):
+        if is_async_behaviour(behaviour):
             return handler
         make = (
             grpc.stream_stream_rpc_method_handler
@@ -183,6 +176,6 @@ def has_plain_streams(services: Sequence[Any]) -> bool:
     for info in services:
         for method in info.descriptor.methods:
             impl = getattr(info.servicer, method.name, None)
-            if method.server_streaming and impl is not None and _is_plain(impl):
+            if method.server_streaming and impl is not None and not is_async_behaviour(impl):
                 return True
     return False

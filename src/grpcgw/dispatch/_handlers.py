@@ -16,6 +16,7 @@ from typing import Any
 
 from google.protobuf.message import DecodeError, Message
 
+from grpcgw.descriptors import is_async_behaviour
 from grpcgw.dispatch._call import HandlerCallDetails
 from grpcgw.errors import Code, status_error
 from grpcgw.invoker import MethodSpec
@@ -161,11 +162,7 @@ class Plan:
                 self.kind = ASYNC_GEN
             else:
                 self.kind = SYNC
-        elif (
-            inspect.isawaitable(behavior)
-            or inspect.iscoroutinefunction(behavior)
-            or inspect.isasyncgenfunction(behavior)
-        ):
+        elif is_async_behaviour(behavior):
             self.kind = AWAIT
         else:
             self.kind = SYNC
