@@ -84,10 +84,16 @@ class PlainBenchServicer(bench_pb2_grpc.BenchServiceServicer):
         return request
 
 
+def tmp_dir() -> str:
+    """The directory standing for Lambda's /tmp: ``GWBENCH_TMP`` (an empty one of the
+    cold-start child's own), else /tmp."""
+    return os.environ.get("GWBENCH_TMP") or "/tmp"
+
+
 def socket_path(tag: str) -> str:
-    """A fresh socket path in /tmp, removed when the process exits normally
+    """A fresh socket path in :func:`tmp_dir`, removed when the process exits normally
     (the suite removes those of processes that end with ``os._exit``)."""
-    path = f"/tmp/gwbench-{tag}-{os.getpid()}-{secrets.token_hex(3)}.sock"
+    path = f"{tmp_dir()}/gwbench-{tag}-{os.getpid()}-{secrets.token_hex(3)}.sock"
     atexit.register(remove_socket, path)
     return path
 

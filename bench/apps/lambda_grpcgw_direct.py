@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import grpcgw
 
-from bench.service import BenchServicer
+from bench.service import BenchServicer, tmp_dir
 
-handler = grpcgw.serve_lambda(BenchServicer(), dispatch="direct")
+# The socket directory (reflection's, in direct mode) is /tmp unless the cold-start
+# scenario gives the child an empty one, as Lambda's /tmp is at init.
+handler = grpcgw.serve_lambda(
+    BenchServicer(), lambda_options=grpcgw.LambdaOptions(socket_dir=tmp_dir()), dispatch="direct"
+)

@@ -6,18 +6,21 @@ call), grpcgw's ``serve_lambda``, ``serve_lambda(..., dispatch="direct")``
 (skipped with a message where that option does not exist), and Mangum +
 Starlette / + FastAPI making the same call. Modules are compiled to bytecode by
 an untimed first run, as they are in a deployed function; the page cache is
-warm for everyone alike. One extra run per contender under ``-X importtime``
-shows where import time goes.
+warm for everyone alike. Each child gets an empty directory of its own as its
+/tmp (``GWBENCH_TMP``: the unix sockets, and the directory socket mode scans for
+stale ones), as a new Lambda execution environment's /tmp is empty at init; the
+developer machine's /tmp may hold thousands of entries. One extra run per
+contender under ``-X importtime`` shows where import time goes.
 """
 
 from __future__ import annotations
 
-import glob
 import json
 import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections import defaultdict
 
@@ -34,7 +37,6 @@ from bench.harness import (
     missing_option,
     rotated,
 )
-from bench.service import remove_socket
 
 NAME = "cold-start"
 TITLE = "2 cold start"
@@ -45,24 +47,24 @@ EXTRA_MS = 15
 
 def _once(contender: str, *flags: str) -> tuple[float, dict[str, object], str]:
     """(milliseconds to the first response, the child's report, its stderr)."""
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(
-        [PYTHON, *flags, "-m", "bench.coldrun", contender],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        cwd=ROOT,
-        env=child_env(),
-    )
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    elapsed = (time.perf_counter() - t0) * 1000
-    try:
-        _, err = proc.communicate(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        _, err = proc.communicate()
-    for stale in glob.glob(f"/tmp/gwbench-*-{proc.pid}-*.sock"):  # it left with os._exit
-        remove_socket(stale)
+    with tempfile.TemporaryDirectory(prefix="gwbench-cold-", dir="/tmp") as tmp:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(
+            [PYTHON, *flags, "-m", "bench.coldrun", contender],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=ROOT,
+            env=child_env(GWBENCH_TMP=tmp),
+        )
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        elapsed = (time.perf_counter() - t0) * 1000
+        try:
+            _, err = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            _, err = proc.communicate()
+        # The child left with os._exit: its sockets go with the directory.
     if not line:
         raise RuntimeError(f"cold start of {contender} failed:\n{err.decode()[-3000:]}")
     report = json.loads(line)
