@@ -509,12 +509,12 @@ def test_lambda_on_a_named_stage(sock_dir: Path) -> None:
         handler.stop()
 
 
-def test_lambda_builds_nothing_before_the_first_request() -> None:
+def test_lambda_builds_nothing_before_the_first_request(sock_dir: Path) -> None:
     """A cold start with the API description on imports neither the document builder
     nor the explorer's files; the first request for the document does."""
     code = textwrap.dedent(
         """
-        import sys, tempfile
+        import sys
         sys.path[:0] = ["tests", "."]
         import examples.ping
         from examples.ping.service import PingServicer
@@ -523,7 +523,7 @@ def test_lambda_builds_nothing_before_the_first_request() -> None:
         handler = grpcgw.serve_lambda(
             PingServicer(),
             options=grpcgw.GatewayOptions(api_docs=True),
-            lambda_options=grpcgw.LambdaOptions(socket_dir=tempfile.mkdtemp(dir="/tmp")),
+            lambda_options=grpcgw.LambdaOptions(socket_dir=SOCKET_DIR),
         )
         def loaded():
             names = ("grpcgw.openapi", "swagger_ui_bundle", "jinja2", "aiohttp")
@@ -533,7 +533,7 @@ def test_lambda_builds_nothing_before_the_first_request() -> None:
         print(handler(http_api_event("GET", "/prod/openapi.json"))["statusCode"], loaded())
         handler.stop()
         """
-    )
+    ).replace("SOCKET_DIR", repr(str(sock_dir)))
     result = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60
     )
