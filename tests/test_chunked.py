@@ -31,8 +31,8 @@ from aiohttp.web_protocol import RequestPayloadError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from grpcgw.edgeparser import error_reason
 from grpcgw.http11 import ChunkedBody, ChunkError
-from grpcgw.httpserver import error_reason
 from grpcgw.limits import HttpLimits
 
 from .test_linger import _local, _write_then_read

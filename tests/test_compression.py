@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from examples.ping.service import PingServicer, ShelfServicer
-from grpcgw import GatewayOptions, LambdaOptions, httpserver, serve_lambda, start_local
+from grpcgw import GatewayOptions, LambdaOptions, fastlane, serve_lambda, start_local
 from grpcgw.compression import accepts_gzip, compress_response, compressible
 from grpcgw.exchange import HttpResponse
 from grpcgw.server import LocalServer
@@ -139,7 +139,7 @@ MIN = 256
 @pytest.fixture(params=["lane", "aiohttp"])
 async def server(request: pytest.FixtureRequest) -> AsyncIterator[LocalServer]:
     """Served with the edge's fast lane and without (aiohttp's path): the same bytes."""
-    httpserver._lane_off = request.param != "lane"
+    fastlane._lane_off = request.param != "lane"
     try:
         local = await start_local(
             PingServicer(),
@@ -149,7 +149,7 @@ async def server(request: pytest.FixtureRequest) -> AsyncIterator[LocalServer]:
             options=GatewayOptions(compress_min_size=MIN, api_docs=True),
         )
     finally:
-        httpserver._lane_off = False
+        fastlane._lane_off = False
     async with local:
         yield local
 

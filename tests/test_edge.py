@@ -27,7 +27,7 @@ from aiohttp import web
 from example.v1 import shelf_pb2
 from grpcgwtest.echo.v1 import echo_pb2, echo_pb2_grpc
 
-import grpcgw.httpserver as httpserver
+import grpcgw.fastlane as fastlane
 from examples.ping.service import PingServicer, ShelfServicer
 from grpcgw import Gateway, GatewayOptions, start_local
 from grpcgw.limits import HttpLimits
@@ -506,7 +506,7 @@ async def test_an_absolute_form_target_names_the_forwarded_host(
 ) -> None:
     # RFC 9112 3.2.2: with an absolute-form target the server ignores Host and takes
     # the target's authority, so x-forwarded-host is that.
-    monkeypatch.setattr(httpserver, "_lane_off", not lane)
+    monkeypatch.setattr(fastlane, "_lane_off", not lane)
     async with await _local(_Hosts()) as local:
         cases = [
             (b"GET /my/path HTTP/1.1\r\nHost: other\r\n", "other"),
@@ -534,7 +534,7 @@ async def test_an_absolute_form_target_without_a_path_is_the_root(
     # RFC 9112 3.2.2, RFC 9110 4.2.3: an empty path in an absolute-form target is
     # "/" (EchoService.Echo's binding; "/{name}" would say which name came), the
     # query still the query, the authority still x-forwarded-host.
-    monkeypatch.setattr(httpserver, "_lane_off", not lane)
+    monkeypatch.setattr(fastlane, "_lane_off", not lane)
     async with await _local(_Hosts()) as local:
         cases = [
             (b"GET http://example.com HTTP/1.1\r\nHost: o\r\n", "example.com", {}),

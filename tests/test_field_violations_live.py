@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 import aiohttp
 import pytest
 
-import grpcgw.httpserver as httpserver
+import grpcgw.fastlane as fastlane
 from examples.ping.service import PingServicer, ShelfServicer
 from grpcgw import GatewayOptions, HttpRequest, LambdaOptions, serve_lambda, start_local
 from grpcgw.awslambda import LambdaHandler
@@ -228,7 +228,7 @@ async def test_an_error_hook_gets_the_detail(backend: Backend) -> None:
 
 @pytest.fixture(params=[True, False], ids=["lane", "aiohttp"])
 async def local(request: pytest.FixtureRequest, mode: str) -> AsyncIterator[LocalServer]:
-    httpserver._lane_off = not request.param
+    fastlane._lane_off = not request.param
     try:
         server = await start_local(
             *_servicers(),
@@ -238,7 +238,7 @@ async def local(request: pytest.FixtureRequest, mode: str) -> AsyncIterator[Loca
             options=STRICT,
         )
     finally:
-        httpserver._lane_off = False
+        fastlane._lane_off = False
     async with server:
         yield server
 

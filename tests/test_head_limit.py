@@ -26,7 +26,8 @@ from aiohttp.http_parser import HttpRequestParser
 
 from examples.ping.service import PingServicer
 from grpcgw import start_local
-from grpcgw.httpserver import _ANSWER, _Parser, start_server
+from grpcgw.edgeparser import ANSWER, EdgeParser
+from grpcgw.httpserver import start_server
 from grpcgw.limits import HttpLimits
 
 from .conftest import ROOT
@@ -174,16 +175,16 @@ async def test_a_large_body_before_a_pipelined_head_does_not_count() -> None:
 # -- packet by packet, through aiohttp's own parser ----------------------------------------
 
 
-def _parser(limit: int = LIMIT) -> _Parser:
+def _parser(limit: int = LIMIT) -> EdgeParser:
     loop = asyncio.get_running_loop()
     protocol = BaseProtocol(loop)
     parser = HttpRequestParser(
         protocol, loop, 2**16, max_line_size=8190, max_field_size=8190, max_headers=128
     )
-    return _Parser(parser, HttpLimits(max_head_size=limit))
+    return EdgeParser(parser, HttpLimits(max_head_size=limit))
 
 
-def _feed(parser: _Parser, *packets: bytes) -> list[Any]:
+def _feed(parser: EdgeParser, *packets: bytes) -> list[Any]:
     """The messages (``(method, path, body bytes so far)``) ``packets`` gave."""
     out = []
     for packet in packets:
@@ -194,7 +195,7 @@ def _feed(parser: _Parser, *packets: bytes) -> list[Any]:
 
 
 def _assert_refused(exc: pytest.ExceptionInfo[HttpProcessingError], limit: int = LIMIT) -> None:
-    assert getattr(exc.value, _ANSWER) == (431, 8, f"request head larger than {limit} bytes")
+    assert getattr(exc.value, ANSWER) == (431, 8, f"request head larger than {limit} bytes")
 
 
 async def test_the_count_spans_packets_and_stops_at_the_limit() -> None:
@@ -298,7 +299,7 @@ async def test_a_head_after_a_body_that_paused_the_parser(chunked: bool) -> None
     raw = HttpRequestParser(
         protocol, loop, 2**16, max_line_size=8190, max_field_size=8190, max_headers=128
     )
-    parser = _Parser(raw, HttpLimits(max_head_size=LIMIT))
+    parser = EdgeParser(raw, HttpLimits(max_head_size=LIMIT))
     protocol._parser = parser  # type: ignore[assignment]  # as RequestHandler wires it
     body = b"f" * 300_000
     if chunked:
@@ -332,8 +333,8 @@ async def test_a_head_after_a_body_that_paused_the_parser(chunked: bool) -> None
         else:
             assert paths == ["/p"]
             assert error is not None
-            assert getattr(error, _ANSWER)[0] == 431
-        parser = _Parser(
+            assert getattr(error, ANSWER)[0] == 431
+        parser = EdgeParser(
             HttpRequestParser(
                 protocol, loop, 2**16, max_line_size=8190, max_field_size=8190, max_headers=128
             ),

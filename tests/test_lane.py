@@ -2,7 +2,7 @@
 aiohttp's path does.
 
 Two real servers on loopback, one with the lane and one without (the tests-only
-switch ``httpserver._lane_off``), each in front of its own real ``grpc.aio``
+switch ``fastlane._lane_off``), each in front of its own real ``grpc.aio``
 server with the example's servicers in the same state, get the same raw
 request bytes; their answers (status line, headers but ``Date``, names
 case-insensitively, body) and whether the connection stays open must be
@@ -33,6 +33,7 @@ from hypothesis import strategies as st
 from hypothesis.errors import NonInteractiveExampleWarning
 from multidict import istr
 
+import grpcgw.fastlane as fastlane
 import grpcgw.httpserver as httpserver
 from examples.ping.gen.example.v1 import ping_pb2
 from examples.ping.service import PingServicer, ShelfServicer
@@ -155,11 +156,11 @@ async def _serve(
 ) -> httpserver.HttpServer:
     target = await servers.start(PingServicer(), ShelfServicer())
     gateway = Gateway([PingServicer(), ShelfServicer()], target=target, options=options)
-    httpserver._lane_off = not lane
+    fastlane._lane_off = not lane
     try:
         return await start_server(create_app(gateway), "127.0.0.1:0", limits=limits)
     finally:
-        httpserver._lane_off = False
+        fastlane._lane_off = False
 
 
 @contextlib.asynccontextmanager
@@ -593,11 +594,11 @@ async def _slow_server(servers: Servers, lane: bool, **limits: Any) -> tuple[Slo
     slow = SlowPing()
     target = await servers.start(slow, ShelfServicer())
     gateway = Gateway([PingServicer(), ShelfServicer()], target=target)
-    httpserver._lane_off = not lane
+    fastlane._lane_off = not lane
     try:
         server = await start_server(create_app(gateway), "127.0.0.1:0", limits=HttpLimits(**limits))
     finally:
-        httpserver._lane_off = False
+        fastlane._lane_off = False
     return slow, server
 
 
@@ -828,7 +829,7 @@ def test_the_lane_knows_aiohttps_header_names() -> None:
     """The names learnt from aiohttp's parser are what it gives a handler."""
     loop = asyncio.new_event_loop()
     try:
-        names = httpserver._learn_names(loop)
+        names = fastlane.learn_names(loop)
     finally:
         loop.close()
     assert names["content-type"] == "Content-Type"
@@ -845,13 +846,13 @@ async def test_send_timeout_aborts_a_client_that_does_not_read(
     target = await servers.start(PingServicer(), ShelfServicer())
     options = GatewayOptions(max_response_message=64 << 20)
     gateway = Gateway([PingServicer(), ShelfServicer()], target=target, options=options)
-    httpserver._lane_off = not lane
+    fastlane._lane_off = not lane
     try:
         server = await start_server(
             create_app(gateway), "127.0.0.1:0", limits=HttpLimits(send_timeout=0.3)
         )
     finally:
-        httpserver._lane_off = False
+        fastlane._lane_off = False
     try:
         theme = b"t" * (3 << 20)  # three of them: a 9 MiB list, past any socket buffer
         for i in range(3):
@@ -1019,11 +1020,11 @@ async def test_the_proxy_takes_the_lane_and_counts_its_requests(servers: Servers
             "http_address": "127.0.0.1:0",
         }
         config, _ = load_config(Layer(given, {}), {})
-        httpserver._lane_off = not lane
+        fastlane._lane_off = not lane
         try:
             proxy = await start_proxy(config)
         finally:
-            httpserver._lane_off = False
+            fastlane._lane_off = False
         try:
             assert proxy.server is not None
             got = [await exchange(proxy.http_port, [raw]) for raw in sequence]

@@ -12,11 +12,10 @@ to, without patching aiohttp:
   transport has paused writing for a client that does not read), the
   ``google.rpc.Status`` rendering of parser errors, one rate-limited line
   instead of a traceback;
-- :class:`_Parser`, around aiohttp's request parser: feeds a packet message by
-  message, so a request followed by garbage in one packet is answered before
-  the 400, classifies oversized lines (414) and headers (431), bounds the head
-  as a whole and each chunk-size line of a chunked body, and makes an
-  absolute-form target with no path (``GET http://host``) a request for ``/``;
+- the protocol's parser is :class:`grpcgw.edgeparser.EdgeParser` (aiohttp's, fed
+  message by message, the head bounded as a whole), and whole simple unary
+  requests are answered in the protocol itself by the fast lane
+  (:mod:`grpcgw.fastlane`);
 - the linger after an answer that ends the connection (a parser error, a 408, a
   refused body): the client's further bytes are read and discarded for a
   bounded time and size, so that the answer reaches it instead of a reset;
@@ -37,48 +36,28 @@ import contextlib
 import errno
 import logging
 import os
-import re
 import signal
 import socket
 import ssl
 import stat
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from typing import Any, cast
 
 from aiohttp import hdrs, web, web_protocol
 from aiohttp.http import SERVER_SOFTWARE, HttpVersion11
-from aiohttp.http_exceptions import (
-    BadHttpMessage,
-    BadHttpMethod,
-    BadStatusLine,
-    ContentEncodingError,
-    HttpProcessingError,
-    InvalidHeader,
-    LineTooLong,
-)
-from aiohttp.streams import EMPTY_PAYLOAD
+from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_protocol import RequestHandler, RequestPayloadError
 from aiohttp.web_urldispatcher import MatchInfoError
 
+from grpcgw.edgeparser import ANSWER, EdgeParser, classify, error_reason
 from grpcgw.errors import Code, status_body
-from grpcgw.http11 import (
-    LEFT_TO_AIOHTTP,
-    ChunkedBody,
-    ChunkError,
-    RequestRules,
-    SimpleRequest,
-    render_response,
-    whole_messages,
-)
+from grpcgw.fastlane import LANE_HOLD, LANE_ROUTER, Lane, make_lane
+from grpcgw.http11 import SimpleRequest, render_response, whole_messages
 from grpcgw.limits import HttpLimits
 from grpcgw.listen import bind_every_address
 from grpcgw.logs import RateLimitedLog
 from grpcgw.workers import reserve_tcp_port
-
-if TYPE_CHECKING:
-    from grpcgw.exchange import HttpResponse
-
 
 __all__ = [
     "DECODED_ENCODINGS",
@@ -90,7 +69,6 @@ __all__ = [
     "accepted_encodings",
     "bind_unix",
     "close_after",
-    "error_reason",
     "run_server",
     "share_address",
     "split_address",
@@ -99,7 +77,6 @@ __all__ = [
 
 log = logging.getLogger("grpcgw")
 
-_HEAD_END = b"\r\n\r\n"
 #: accept() failures that mean "no descriptor or memory left now": wait, then retry.
 _OUT_OF_RESOURCES = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
 #: accept() failures about one connection that went away before it was accepted.
@@ -129,51 +106,6 @@ _FAST_HANDLER: Any = (
 )
 
 
-#: The application key of the fast lane's router builder (set by ``grpcgw.web.create_app``).
-_LANE_ROUTER: Any = (
-    web.AppKey("grpcgw.lane_router", object) if hasattr(web, "AppKey") else "grpcgw.lane_router"
-)
-#: Bytes held behind a lane request before the connection stops reading.
-_LANE_HOLD = 2**16
-#: Methods the lane serves (HEAD and OPTIONS, with their own answers, go to aiohttp).
-_LANE_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
-#: Tests only: start servers without the lane (its answers are compared with aiohttp's).
-_lane_off = False
-
-
-class LaneRouter(Protocol):
-    """What the fast lane asks of the application (``grpcgw.web``'s gateway lane)."""
-
-    def route(self, method: str, target: str, headers: list[tuple[str, str]]) -> object | None:
-        """The routing outcome for a request the lane may serve, or ``None``."""
-
-    def serve(
-        self, match: object, request: SimpleRequest, remote: str | None
-    ) -> Awaitable[HttpResponse]:
-        """The answer (never a stream) to a request ``route`` accepted."""
-
-    @property
-    def max_body(self) -> int:
-        """The largest request body the lane may read (larger ones go to aiohttp)."""
-
-    def reply_headers(self, headers: Sequence[tuple[str, str]]) -> Sequence[tuple[str, str]]:
-        """An answer's headers as the application's own path sends them."""
-
-
-class _Lane:
-    """One server's fast lane: the request rules and the application's router."""
-
-    __slots__ = ("date", "router", "rules", "served")
-
-    def __init__(self, rules: RequestRules, router: LaneRouter, date: Callable[[], str]) -> None:
-        self.rules = rules
-        self.router = router
-        #: aiohttp's ``Date`` value for now.
-        self.date = date
-        #: Requests the lane took (for tests: that it served what they compare).
-        self.served = 0
-
-
 def _remote(peer: Any) -> str | None:
     """``request.remote`` as aiohttp gives it."""
     if peer is None:
@@ -191,84 +123,6 @@ def _edge_error(status: int, code: Code, text: str) -> tuple[int, list[tuple[str
         ("Content-Type", "application/json"),
     ]
     return status, headers, status_body(code, text)
-
-
-#: aiohttp's private state the lane relies on (checked once: no lane without it).
-_LANE_STATE = (
-    "_waiter",
-    "_messages",
-    "_request_count",
-    "_manager",
-    "_request_in_progress",
-    "_handler_waiter",
-    "_keepalive",
-    "_keepalive_handle",
-    "_keepalive_timeout",
-    "_next_keepalive_close_time",
-    "_close",
-    "_force_close",
-    "_payload_parser",
-)
-_lane_names: dict[str, str] | None = None
-_lane_supported: bool | None = None
-
-
-def _lane_support(loop: asyncio.AbstractEventLoop) -> dict[str, str] | None:
-    """aiohttp's header names by lower-case name, if this aiohttp has what the lane
-    relies on (its C parser and writer, the protocol's state); else ``None``."""
-    global _lane_names, _lane_supported
-    if _lane_supported is None:
-        _lane_supported = False
-        try:
-            _lane_names = _learn_names(loop)
-            _lane_supported = _lane_state_present()
-        except Exception as exc:  # an aiohttp unlike the ones the lane knows: no lane
-            log.debug("no fast lane: %s", exc)
-    return _lane_names if _lane_supported else None
-
-
-def _lane_state_present() -> bool:
-    from aiohttp import helpers, http_parser, http_writer
-
-    slots: set[str] = set()
-    for cls in RequestHandler.__mro__:
-        slots.update(getattr(cls, "__slots__", ()))
-    return (
-        all(name in slots for name in _LANE_STATE)
-        and all(
-            callable(getattr(RequestHandler, name, None))
-            for name in ("_process_keepalive", "close", "force_close", "_drain_helper")
-        )
-        and {"_paused", "_upgraded", "_reading_paused", "_buffer_paused"} <= slots
-        # The C parser (llhttp) and writer: what the lane's rules mirror.
-        and http_parser.HttpRequestParser is getattr(http_parser, "HttpRequestParserC", None)
-        and http_writer._serialize_headers is getattr(http_writer, "_c_serialize_headers", None)
-        and callable(getattr(helpers, "rfc822_formatted_time", None))
-    )
-
-
-def _learn_names(loop: asyncio.AbstractEventLoop) -> dict[str, str]:
-    """How aiohttp's parser spells the header names it knows (``content-type`` ->
-    ``Content-Type``), asked of the parser itself."""
-    from aiohttp.http_parser import HttpRequestParser
-    from multidict import istr
-
-    known = sorted({str(v).lower() for v in vars(hdrs).values() if isinstance(v, istr)})
-    values = {"content-length": "0", "connection": "keep-alive", "host": "x"}
-    fields = [
-        f"{name}: {values.get(name, 'v')}".encode("ascii")
-        for name in known
-        if name not in LEFT_TO_AIOHTTP and name.isascii()
-    ]
-    head = b"\r\n".join([b"GET / HTTP/1.1", *fields]) + b"\r\n\r\n"
-    parser = HttpRequestParser(
-        None, loop, 2**16, max_line_size=8190, max_field_size=8190, max_headers=len(fields) + 8
-    )
-    messages, _, _ = parser.feed_data(head)
-    names = {str(name).lower(): str(name) for name in messages[0][0].headers}
-    if len(names) != len(fields):
-        raise RuntimeError("aiohttp's parser did not give back every header name")
-    return names
 
 
 class _Logs:
@@ -290,440 +144,6 @@ def _response(status: int, reason: str, code: Code, message: str) -> bytes:
         f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
     )
     return head.encode() + body
-
-
-def _first_line(text: str) -> str:
-    line = text.strip().split("\n", 1)[0].strip().rstrip(":")
-    return "".join(c if c.isprintable() else "?" for c in line)[:200]
-
-
-#: Where aiohttp's text quotes the client's bytes as Python shows them (``: b'...'``).
-_BYTES_REPR = re.compile(r"""(?:^|[\s:(])b['"]""")
-
-
-def error_reason(exc: BaseException, *, fields: str = "header") -> str:
-    """The first line of what aiohttp says about a bad request, without its status
-    prefix, in plain words: never the client's bytes as Python shows them (aiohttp's
-    ``Invalid HTTP header: b'X(A)'``). ``fields`` names the fields an invalid field
-    is one of (``"trailer"`` in a chunked body)."""
-    cause = exc.__cause__
-    if not isinstance(exc, HttpProcessingError) and isinstance(cause, HttpProcessingError):
-        exc = cause  # a body's reader raises RequestPayloadError from what the parser said
-    if isinstance(exc, LineTooLong):
-        limit = exc.args[1] if len(exc.args) > 1 else None
-        return f"line longer than {limit} bytes" if isinstance(limit, int) else "line too long"
-    if isinstance(exc, InvalidHeader):
-        return f"invalid {fields} field"
-    if isinstance(exc, BadHttpMethod):
-        return "invalid method"
-    if isinstance(exc, BadStatusLine):
-        return "invalid request line"
-    text = exc.message if isinstance(exc, HttpProcessingError) else str(exc)
-    lines = [line.strip() for line in str(text).splitlines() if line.strip()]
-    if lines and lines[0].endswith("message:") and lines[0][:3].isdigit():
-        del lines[0]  # "400, message:" (how HttpProcessingError prints itself)
-    if not lines:
-        return "unreadable"
-    line = lines[0]
-    quoted = _BYTES_REPR.search(line)
-    if quoted is not None:
-        line = line[: quoted.start()]
-    return _first_line(line) or "unreadable"
-
-
-def _is_request_line(
-    exc: LineTooLong, data: bytes, limits: HttpLimits, line: int | None = None
-) -> bool:
-    """Whether an over-long line is the request line (414) rather than a header (431);
-    ``line``: how long the request line is, where the parser wrapper knows."""
-    limit = exc.args[1] if len(exc.args) > 1 else None
-    if limits.max_request_line != limits.max_header_size:
-        return bool(limit == limits.max_request_line)
-    if line is not None:
-        return line > limits.max_request_line
-    # Same limit for both: find the line in the packet and look at what precedes it
-    # on its line ("GET " before a target; "Name: " or nothing before a header).
-    text = exc.args[0] if exc.args else b""
-    if isinstance(text, str):
-        text = text.encode("latin-1", "replace")
-    prefix = text.removesuffix(b"...")[:40]
-    at = data.find(prefix) if prefix else -1
-    if at <= 0:
-        return False
-    before = data[data.rfind(b"\n", 0, at) + 1 : at]
-    return before.endswith(b" ") and b":" not in before
-
-
-def _classify(
-    exc: BaseException | None, data: bytes, limits: HttpLimits, line: int | None = None
-) -> tuple[int, Code, str]:
-    """The answer to what aiohttp's parser rejected: HTTP status, code, message
-    (``line``: the length of the request line under way, where known)."""
-    if isinstance(exc, ContentEncodingError):
-        return 415, Code.INVALID_ARGUMENT, "request Content-Encoding is not supported"
-    if isinstance(exc, LineTooLong):
-        if _is_request_line(exc, data, limits, line):
-            return (
-                414,
-                Code.RESOURCE_EXHAUSTED,
-                (f"request line longer than {limits.max_request_line} bytes"),
-            )
-        return (
-            431,
-            Code.RESOURCE_EXHAUSTED,
-            (f"request header field longer than {limits.max_header_size} bytes"),
-        )
-    if isinstance(exc, BadHttpMethod) and data.startswith(b"\x16\x03"):
-        return 400, Code.INVALID_ARGUMENT, "not an HTTP request (TLS sent to a plain HTTP port?)"
-    if isinstance(exc, BadHttpMessage) and "Too many headers" in exc.message:
-        return 431, Code.RESOURCE_EXHAUSTED, f"more than {limits.max_headers} header fields"
-    if isinstance(exc, HttpProcessingError):
-        return 400, Code.INVALID_ARGUMENT, f"malformed HTTP request: {error_reason(exc)}"
-    return 400, Code.INVALID_ARGUMENT, "malformed HTTP request"
-
-
-#: Attribute the parser wrapper sets on a parse error: its (status, code, message).
-_ANSWER = "grpcgw_answer"
-
-
-#: What a piece of a packet fed to aiohttp's parser is (see :meth:`_Parser._cut`).
-_HEAD_PART, _HEAD_WHOLE, _BODY_KNOWN, _BODY_OPEN = range(4)
-#: ``_Parser._body_left`` of a body whose end is not known (it may hold ``\r\n\r\n``).
-_UNKNOWN = -1
-
-
-def _too_large(limit: int) -> BadHttpMessage:
-    exc = BadHttpMessage(f"request head larger than {limit} bytes")
-    setattr(exc, _ANSWER, (431, Code.RESOURCE_EXHAUSTED, f"request head larger than {limit} bytes"))
-    return exc
-
-
-def _head_size(message: Any) -> int:
-    """The bytes of a parsed request head: its line, fields and blank line, as sent
-    but for whitespace around the values."""
-    size = len(message.method) + len(message.path) + 14  # " ", " HTTP/1.1\r\n", "\r\n"
-    for name, value in message.raw_headers:
-        size += len(name) + len(value) + 4
-    return size
-
-
-def _rooted(message: Any) -> Any:
-    """An absolute-form request with an empty path (``GET http://host?x=1``) as one
-    for ``/`` (RFC 9112 3.2.2, RFC 9110 4.2.3): yarl makes the relative URL aiohttp
-    routes on empty there, which no route matches. The target as sent stays the
-    message's ``path`` (its authority, ``x-forwarded-host``, is read from there)."""
-    url = message.url
-    if url.relative().raw_path:
-        return message
-    return message._replace(url=url.with_path("/", keep_query=True, keep_fragment=True))
-
-
-class _Parser:
-    """aiohttp's request parser, fed message by message, with errors classified.
-
-    aiohttp's C parser drops the messages it completed in a ``feed_data`` call
-    that then fails, so a valid request followed by garbage in one packet would
-    never be answered. A packet holding more than one request head is fed one
-    head at a time; a failure after the first is held back and raised at the
-    next call, which :meth:`_EdgeHandler.data_received` makes at once.
-
-    It also bounds the request head as a whole (``max_head_size``), which
-    aiohttp does not: the bytes of the head under way are counted across packets
-    (its ``CRLF CRLF`` may be split between two) and a head growing beyond the
-    limit is refused before aiohttp's parser holds it. A ``Content-Length`` body
-    is fed apart from what follows it, so the next head is counted from its
-    first byte. A chunked body's end is llhttp's to find: a head that begins in
-    the same read is what follows the read's last ``CRLF CRLF``, and a whole
-    head in that read is measured from what the parser made of it (line, names,
-    values), refused beyond the limit after aiohttp parsed it. Only where a read
-    carries the end of a chunked body, then a whole request with a body, then the
-    start of a head, is that head's start unknown: it is counted from the next
-    read. Either way aiohttp holds at most one read (asyncio's 256 KiB) beyond
-    the limit. (Where aiohttp's parser pauses, its queue of requests or a body's
-    reader being full, it keeps the rest of a read for later: heads it finds there
-    are measured as after a chunked body, the next one counted from the next
-    read, within the same bound.) A head refused as a whole is first fed to
-    aiohttp's parser up to the limit, so that what it refuses there comes first
-    (a request line beyond ``max_request_line``: 414), whatever the packets.
-
-    A chunked body whose head came whole in the pieces fed is followed with
-    :class:`~grpcgw.http11.ChunkedBody` before aiohttp's parser sees it: each
-    chunk-size line (the size and its extensions) is bounded by
-    ``max_request_line`` (llhttp puts no bound on extensions; aiohttp's Python
-    parser applies that one) and refused with a plain message, and the body is
-    fed apart from what follows it, so that the next head is counted from its
-    first byte. (A chunked body whose head aiohttp's parser found only when it
-    resumed after a pause is not followed: its start is not known.)
-    """
-
-    __slots__ = (
-        "_body_left",
-        "_chunks",
-        "_head",
-        "_head_tail",
-        "_limits",
-        "_line",
-        "_max_head",
-        "_parser",
-        "_payload",
-        "failed",
-        "held",
-    )
-
-    def __init__(self, parser: Any, limits: HttpLimits) -> None:
-        self._parser = parser
-        self._limits = limits
-        self._max_head = limits.max_head_size
-        self._payload: Any = None  # the body of the last request, while it arrives
-        #: Bytes of the request head under way, counted across packets (0 between heads).
-        self._head = 0
-        #: Its last three bytes, where a ``\r\n\r\n`` split across packets starts.
-        self._head_tail = b""
-        #: Bytes left of the ``Content-Length`` body under way; None for a chunked
-        #: body, ``_UNKNOWN`` where not known.
-        self._body_left: int | None = None
-        #: Bytes of the request line under way (of the head under way, before its first
-        #: LF); None once it ended, or where the head's start is not known.
-        self._line: int | None = 0
-        #: The chunked body under way, followed where its start is known.
-        self._chunks: ChunkedBody | None = None
-        #: An error found after the requests this packet completed, for the next call.
-        self.held: BaseException | None = None
-        #: The parser refused what it was fed: nothing more is parsed (the answer to
-        #: the error, once due, ends the connection).
-        self.failed = False
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._parser, name)
-
-    def pause_reading(self) -> None:
-        self._parser.pause_reading()
-
-    def message_consumed(self) -> None:
-        self._parser.message_consumed()
-
-    def feed_eof(self) -> Any:
-        return self._parser.feed_eof()
-
-    def set_upgraded(self, val: bool) -> None:
-        self._parser.set_upgraded(val)
-
-    def feed_data(self, data: bytes) -> Any:
-        if self.held is not None:
-            held, self.held = self.held, None
-            raise held
-        if self.failed:  # the connection ends with the answer to that: nothing more
-            return [], False, b""
-        if not self._in_body():
-            if not self._head:
-                # The common case, inline: one whole head within the limit, ending the packet.
-                end = data.find(_HEAD_END) + 4
-                if 3 < end == len(data) <= self._max_head:
-                    result = self._feed(data)
-                    self._settle(data, result[0], _HEAD_WHOLE)
-                    return result
-        elif self._body_left is not None and 0 < len(data) <= self._body_left:
-            # Body bytes, the body's end not beyond them.
-            result = self._feed(data)
-            self._body_left -= len(data)
-            return result
-        if not data:
-            return self._resumed()
-        return self._pieces(data)
-
-    def _resumed(self) -> Any:
-        """``feed_data(b"")``: aiohttp resuming a parser that paused (its queue of
-        requests or a body's reader full) on what it kept of an earlier read."""
-        messages, upgraded, tail = self._feed(b"")
-        for at, (message, _) in enumerate(messages):
-            if _head_size(message) > self._max_head:
-                if not at:
-                    raise self._refuse()
-                self.held = self._refuse()
-                return messages[:at], False, b""
-        if messages:  # where what it kept ends is the parser's to know
-            self._head, self._head_tail, self._line = 0, b"", None
-            self._chunks = None
-            chunked = bool(getattr(messages[-1][0], "chunked", False))
-            self._body_left = None if self._in_body() and chunked else _UNKNOWN
-        return messages, upgraded, tail
-
-    def _feed(self, data: bytes) -> Any:
-        try:
-            result = self._parser.feed_data(data)
-        except HttpProcessingError as exc:
-            self._failed(exc, data)
-            raise
-        messages = result[0]
-        if messages:
-            payload = messages[-1][1]
-            self._payload = None if payload is EMPTY_PAYLOAD else payload
-            for at, (message, body) in enumerate(messages):
-                if message.path[:1] != "/" and message.url.scheme:  # absolute form
-                    messages[at] = (_rooted(message), body)
-        return result
-
-    def _failed(self, exc: HttpProcessingError, data: bytes) -> None:
-        self.failed = True
-        line = None if self._in_body() else self._line_length(data)
-        setattr(exc, _ANSWER, _classify(exc, data, self._limits, line))
-        payload = self._payload
-        if payload is not None and not payload.is_eof() and payload.exception() is None:
-            payload.set_exception(exc)  # the request reading its body learns of it
-
-    def _pieces(self, data: bytes) -> Any:
-        """Feed ``data`` a piece at a time: each head alone, each known body alone."""
-        messages: list[Any] = []
-        upgraded, tail = False, b""
-        while data:
-            try:
-                piece, data, kind = self._cut(data)
-                found, upgraded, tail = self._feed(piece)
-                if kind == _BODY_OPEN:  # heads that followed a chunked body's end
-                    for at, (message, _) in enumerate(found):
-                        if _head_size(message) > self._max_head:
-                            messages.extend(found[:at])
-                            raise self._refuse()
-                messages.extend(found)
-                self._settle(piece, found, kind)
-            except HttpProcessingError as exc:
-                if not messages:
-                    raise
-                self.held = exc
-                return messages, False, b""
-            if upgraded:
-                return messages, True, tail + data
-        return messages, upgraded, tail
-
-    def _in_body(self) -> bool:
-        payload = self._payload
-        return payload is not None and not payload.is_eof()
-
-    def _line_length(self, data: bytes) -> int | None:
-        """The length of the request line under way once ``data`` (the head's next
-        bytes) is added, where known (up to its CR, or all of it so far)."""
-        if self._line is None:
-            return None
-        end = data.find(b"\n")
-        if end < 0:
-            return self._line + len(data)
-        return self._line + end - (end == 0 or data[end - 1 : end] == b"\r")
-
-    def _cut(self, data: bytes) -> tuple[bytes, bytes, int]:
-        """The next piece of ``data`` to feed, the rest, and what the piece is;
-        ``HttpProcessingError`` where it would take a head beyond the limit (431, or
-        what aiohttp's parser refuses first), or where a chunk-size line is refused."""
-        chunks = self._chunks
-        # Past a chunked body's end, a head comes next (aiohttp's parser, paused by a
-        # full reader, may hold the body's last bytes yet).
-        if self._in_body() and (chunks is None or not chunks.done):
-            left = self._body_left
-            if left is None and chunks is not None:
-                return self._chunked(data, chunks)
-            if left is None or left <= 0:
-                return data, b"", _BODY_OPEN
-            return data[:left], data[left:], _BODY_KNOWN
-        tail = self._head_tail
-        at = (tail + data).find(_HEAD_END) if tail else data.find(_HEAD_END)
-        if at < 0:
-            if self._head + len(data) > self._max_head:
-                raise self._refuse(data)
-            return data, b"", _HEAD_PART
-        end = at + 4 - len(tail)
-        if self._head + end > self._max_head:
-            raise self._refuse(data)
-        return data[:end], data[end:], _HEAD_WHOLE
-
-    def _chunked(self, data: bytes, chunks: ChunkedBody) -> tuple[bytes, bytes, int]:
-        """The piece of ``data`` that is the chunked body under way, and the rest."""
-        try:
-            used = chunks.feed(data)
-        except ChunkError as error:
-            exc = BadHttpMessage(str(error))
-            self._failed(exc, data)
-            raise exc from None
-        if used < 0:  # its framing is no longer certain (the parser will refuse it)
-            self._chunks = None
-        elif chunks.done:  # the body ends here: what follows is the next head
-            return data[:used], data[used:], _BODY_OPEN
-        return data, b"", _BODY_OPEN
-
-    def _refuse(self, data: bytes = b"") -> HttpProcessingError:
-        """The 431 for a head beyond the limit; but first ``data`` (the head's next
-        bytes) is fed to aiohttp's parser up to the limit, and what it refuses there
-        is the answer instead (a request line beyond its own limit is a 414 however
-        the head came in packets)."""
-        room = self._max_head - self._head
-        if data and room > 0:
-            try:
-                self._feed(data[:room])
-            except HttpProcessingError as exc:
-                return exc
-        self.failed = True
-        return _too_large(self._max_head)
-
-    def _settle(self, piece: bytes, found: list[Any], kind: int) -> None:
-        """Where the parser stands after ``piece`` (what :meth:`_cut` said it was)."""
-        if kind == _BODY_KNOWN:
-            assert self._body_left is not None
-            self._body_left -= len(piece)
-            return
-        if kind == _BODY_OPEN and not found and self._chunks is not None and self._chunks.done:
-            # The chunked body ended with this piece: a head starts with the next byte.
-            self._head, self._head_tail, self._line = 0, b"", 0
-            self._body_left = None
-            return
-        if kind == _HEAD_PART and not found:
-            self._head += len(piece)
-            self._head_tail = (self._head_tail + piece)[-3:]
-            if self._line is not None:
-                self._line = None if b"\n" in piece else self._line + len(piece)
-            return
-        # Where a chunked body is under way, _head_tail holds the last bytes it was fed.
-        before = self._head_tail if kind == _BODY_OPEN else b""
-        ended_chunked = kind == _BODY_OPEN and self._body_left is None
-        self._head, self._head_tail, self._line = 0, b"", 0
-        if found:
-            message, payload = found[-1]
-            chunked = bool(getattr(message, "chunked", False))
-            self._chunks = None
-            if self._in_body():
-                if kind == _HEAD_WHOLE and not chunked:  # nothing of its body fed yet
-                    length = message.headers.get(hdrs.CONTENT_LENGTH)
-                    self._body_left = int(length) if length is not None else _UNKNOWN
-                else:
-                    self._body_left = None if chunked else _UNKNOWN
-                    if chunked:
-                        self._head_tail = piece[-3:]
-                        if kind == _HEAD_WHOLE:  # its body starts with the next byte
-                            self._chunks = ChunkedBody(self._limits.max_request_line)
-                if self._body_left == _UNKNOWN:
-                    self._line = None
-                return
-            # The last message is whole: it ended with its head or a chunked body
-            # (so at the packet's last \r\n\r\n), or with a body of known length.
-            ended_chunked = payload is EMPTY_PAYLOAD or chunked
-        if self._in_body():
-            if self._body_left is None:
-                self._head_tail = (before + piece)[-3:]
-            return
-        self._body_left = None
-        if kind == _HEAD_WHOLE:
-            return  # at a head's start
-        if not ended_chunked:
-            self._line = None  # after a Content-Length body: where the head starts is not known
-            return
-        # Out of a chunked body (or past a head) in this piece: the head under way is
-        # what follows the last \r\n\r\n (which may have begun in the packet before).
-        joined = before + piece
-        at = joined.rfind(_HEAD_END)
-        if at >= 0:
-            self._head = len(joined) - at - 4
-            if self._head:
-                self._head_tail = joined[-3:]
-                self._line = None if b"\n" in joined[at + 4 :] else self._head
-            if self._head > self._max_head:
-                raise self._refuse()
 
 
 class _EdgeHandler(RequestHandler):
@@ -755,7 +175,7 @@ class _EdgeHandler(RequestHandler):
         limits: HttpLimits,
         on_lost: Callable[[], None],
         logs: _Logs,
-        lane: _Lane | None = None,
+        lane: Lane | None = None,
     ) -> None:
         super().__init__(
             manager,
@@ -770,7 +190,7 @@ class _EdgeHandler(RequestHandler):
         )
         self.limits = limits
         self._logs = logs
-        self._edge_parser = _Parser(self._parser, limits)
+        self._edge_parser = EdgeParser(self._parser, limits)
         self._parser = self._edge_parser  # type: ignore[assignment]
         self._on_lost: Callable[[], None] | None = on_lost
         self._head_timer: asyncio.TimerHandle | None = None
@@ -855,7 +275,7 @@ class _EdgeHandler(RequestHandler):
 
     # -- the fast lane -----------------------------------------------------------------
 
-    def _lane_takes(self, lane: _Lane, data: bytes) -> bool:
+    def _lane_takes(self, lane: Lane, data: bytes) -> bool:
         """Serve ``data`` in the lane if it is one whole request the lane answers as
         aiohttp's path would, on a connection aiohttp holds idle; else leave it."""
         waiter = self._waiter
@@ -890,12 +310,12 @@ class _EdgeHandler(RequestHandler):
     def _hold(self, data: bytes) -> None:
         held = self._lane_held
         held = self._lane_held = data if held is None else held + data
-        if len(held) >= _LANE_HOLD and not self._lane_paused:
+        if len(held) >= LANE_HOLD and not self._lane_paused:
             self._lane_paused = True  # as aiohttp bounds what it buffers: stop reading
             self._pause_transport_reading()
 
     async def _lane_serve(
-        self, lane: _Lane, request: SimpleRequest, match: object, remote: str | None
+        self, lane: Lane, request: SimpleRequest, match: object, remote: str | None
     ) -> None:
         """One lane request, as aiohttp's start(), _handle_request() and
         finish_response() would serve it through grpcgw's application."""
@@ -1096,9 +516,9 @@ class _EdgeHandler(RequestHandler):
         if request.writer.output_size > 0:
             raise ConnectionError("response already started: cannot send an error")
         headers = {"Connection": "close", hdrs.SERVER: SERVER_NAME}
-        answer = getattr(exc, _ANSWER, None)
+        answer = getattr(exc, ANSWER, None)
         if answer is None and isinstance(exc, HttpProcessingError):
-            answer = _classify(exc, b"", self.limits)
+            answer = classify(exc, b"", self.limits)
         if answer is not None:
             http_status, code, text = answer
             self._logs.malformed("answered %d to %s: %s", http_status, request.remote, text)
@@ -1310,7 +730,7 @@ class EdgeSite(web.BaseSite):
         *,
         reuse_port: bool = False,
         sockets: Sequence[socket.socket] = (),
-        lane: _Lane | None = None,
+        lane: Lane | None = None,
     ) -> None:
         super().__init__(runner, backlog=limits.backlog)
         self._lane = lane
@@ -1583,35 +1003,14 @@ def _expecting(app: web.Application, handle: _RequestHandler) -> _RequestHandler
     return expecting
 
 
-def _make_lane(app: web.Application, limits: HttpLimits) -> _Lane | None:
-    """The fast lane for ``app`` (a ``create_app`` application that allows it), or None.
-
-    The lane serves in ``data_received`` a whole simple request that the gateway
-    routes to a unary method, answering as aiohttp's path (the lean handler,
-    grpcgw's middleware and ``_name_server``) would; so only while nothing else
-    could change that answer: no ``on_response_prepare`` but grpcgw's own.
-    """
-    build = app.get(_LANE_ROUTER)
-    if _lane_off or build is None or list(app.on_response_prepare) != [_name_server]:
+def _make_lane(app: web.Application, limits: HttpLimits) -> Lane | None:
+    """The fast lane for ``app`` (a ``create_app`` application that allows it), or None:
+    only while nothing else could change its answers, no ``on_response_prepare`` but
+    grpcgw's own (:func:`grpcgw.fastlane.make_lane`)."""
+    build = app.get(LANE_ROUTER)
+    if build is None or list(app.on_response_prepare) != [_name_server]:
         return None
-    router = build()
-    if router is None:
-        return None
-    names = _lane_support(asyncio.get_running_loop())
-    if names is None:
-        return None
-    rules = RequestRules(
-        methods=_LANE_METHODS,
-        max_line=limits.max_request_line,
-        max_field=limits.max_header_size,
-        max_headers=limits.max_headers,
-        max_head=limits.max_head_size,
-        max_body=router.max_body,
-        names=names,
-    )
-    from aiohttp.helpers import rfc822_formatted_time
-
-    return _Lane(rules, router, rfc822_formatted_time)
+    return make_lane(build, limits)
 
 
 def run_server(

@@ -28,18 +28,18 @@ from aiohttp.web_urldispatcher import (
 )
 from yarl import URL
 
+from grpcgw.edgeparser import error_reason
 from grpcgw.errors import Code, GatewayError
 from grpcgw.exchange import safe_headers
+from grpcgw.fastlane import LANE_ROUTER
 from grpcgw.gateway import Gateway, HttpRequest, HttpResponse, Route
 from grpcgw.http11 import SimpleRequest
 from grpcgw.httpserver import (
     _FAST_HANDLER,
-    _LANE_ROUTER,
     DECODED_ENCODINGS,
     HttpServer,
     accepted_encodings,
     close_after,
-    error_reason,
     run_server,
     start_server,
 )
@@ -667,7 +667,7 @@ def create_app(
     app = web.Application(middlewares=middlewares, **app_kwargs)
     resource = setup(app, gateway, limits=limits)
     app[_FAST_HANDLER] = lambda expecting: _fast_handler(app, resource, status_errors, expecting)
-    app[_LANE_ROUTER] = lambda: _lane_router(app, resource, status_errors)
+    app[LANE_ROUTER] = lambda: _lane_router(app, resource, status_errors)
     return app
 
 
