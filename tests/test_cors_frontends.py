@@ -6,6 +6,7 @@ modes (the ``mode`` fixture)."""
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from examples.ping.interceptor import LoggingInterceptor
 from examples.ping.service import PingServicer, ShelfServicer
 from grpcgw import (
     CorsOptions,
@@ -283,3 +285,64 @@ async def test_a_dispatch_mode_that_does_not_exist_is_refused(where: str) -> Non
     match = rf"{where}\(\): dispatch must be 'socket' or 'direct', not 'inline'"
     with pytest.raises(ValueError, match=match):
         await _call(front_end, PingServicer(), dispatch="inline")
+
+
+_WRONG_KINDS = {
+    "options": (
+        {"api_docs": True},
+        r"options must be a grpcgw.GatewayOptions, not a dict "
+        r"\(build one from it: options=grpcgw.GatewayOptions\(\*\*\.\.\.\)\)",
+    ),
+    "response_hook": (3, r"response_hook must be a function \(or None\), not an int"),
+    "header_matcher": ("x-*", r"header_matcher must be a function \(or None\), not a str"),
+    "error_hook": (object(), r"error_hook must be a function \(or None\), not an object"),
+    "interceptors": (
+        LoggingInterceptor(),
+        r"interceptors must be a list of interceptors, not a LoggingInterceptor "
+        r"\(write interceptors=\[\.\.\.\]\)",
+    ),
+    "limits": ({"max_connections": 10}, r"limits must be a grpcgw.HttpLimits, not a dict"),
+    "lambda_options": ({"strip_stage": True}, r"lambda_options must be a grpcgw.LambdaOptions"),
+}
+
+
+_EVERY_FRONT_END = ("start_local", "serve_lambda", "serve_local", "Gateway")
+#: Which front ends take the arguments not every one takes (the rest: all four).
+_TAKEN_BY = {
+    "limits": ("start_local", "serve_local"),
+    "lambda_options": ("serve_lambda",),
+    "interceptors": ("start_local", "serve_local", "serve_lambda"),
+}
+
+
+@pytest.mark.parametrize(
+    ("where", "keyword"),
+    [
+        (where, keyword)
+        for keyword in sorted(_WRONG_KINDS)
+        for where in _TAKEN_BY.get(
+            keyword, ("start_local", "serve_lambda", "serve_local", "Gateway")
+        )
+    ],
+)
+async def test_a_value_of_the_wrong_kind_is_refused_before_anything_starts(
+    where: str, keyword: str
+) -> None:
+    """Not an AttributeError from deep inside, nor a 500 on every request: a TypeError
+    naming the argument, raised before any server, socket or thread exists."""
+    import grpcgw
+
+    value, message = _WRONG_KINDS[keyword]
+    extra: dict[str, Any] = {"target": "unix:/nowhere.sock"} if where == "Gateway" else {}
+    threads = threading.active_count()
+    with pytest.raises(TypeError, match=rf"^{where}\(\): {message}"):
+        await _call(getattr(grpcgw, where), PingServicer(), **extra, **{keyword: value})
+    assert threading.active_count() == threads
+
+
+def test_no_interceptors_may_be_said_with_none_as_grpc_server_takes_it() -> None:
+    handler = serve_lambda(PingServicer(), interceptors=None)
+    try:
+        assert lambda_answer(handler, "GET", "/v1/ping", {})[0] == 200
+    finally:
+        handler.stop()

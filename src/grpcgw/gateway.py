@@ -148,9 +148,20 @@ def front_end_defaults(config: GatewayConfig, on: bool) -> GatewayConfig:
 access_log_default = front_end_defaults
 
 
+#: The :class:`GatewayConfig` keywords that take a function.
+_CALLABLE_KEYS = (
+    "header_matcher",
+    "outgoing_header_matcher",
+    "outgoing_trailer_matcher",
+    "response_hook",
+    "error_hook",
+)
+
+
 def check_config(config: Mapping[str, object], where: str) -> None:
     """Raise ``TypeError`` for a keyword :class:`GatewayConfig` does not have (the
-    keywords arrive as ``**config``, which Python itself does not check)."""
+    keywords arrive as ``**config``, which Python itself does not check) or a value
+    of the wrong kind: found at start-up, not as a 500 on every request."""
     unknown = config.keys() - CONFIG_KEYS
     if unknown:
         name = min(unknown)
@@ -158,6 +169,41 @@ def check_config(config: Mapping[str, object], where: str) -> None:
             f"{where}() got an unexpected keyword argument {name!r} "
             f"(it takes {', '.join(sorted(CONFIG_KEYS))})"
         )
+    check_instance(config.get("options"), GatewayOptions, "options", where)
+    for key in _CALLABLE_KEYS:
+        value = config.get(key)
+        if value is not None and not callable(value):
+            raise TypeError(f"{where}(): {key} must be a function (or None), not {_kind(value)}")
+
+
+def check_instance(value: object, cls: type, name: str, where: str) -> None:
+    """Raise ``TypeError`` unless ``value`` (the argument ``name`` of ``where()``) is
+    ``None`` or a ``cls``; a mapping gets the spelling that would have worked."""
+    if value is None or isinstance(value, cls):
+        return
+    hint = ""
+    if isinstance(value, Mapping):
+        hint = f" (build one from it: {name}=grpcgw.{cls.__name__}(**...))"
+    raise TypeError(f"{where}(): {name} must be a grpcgw.{cls.__name__}, not {_kind(value)}{hint}")
+
+
+def check_interceptors(interceptors: object, where: str) -> tuple[object, ...]:
+    """``interceptors`` as a tuple (``None``: none, as ``grpc.server`` takes it), or
+    ``TypeError`` for one interceptor (or anything else) where a list is expected."""
+    if interceptors is None:
+        return ()
+    if isinstance(interceptors, str | bytes | Mapping) or not isinstance(interceptors, Iterable):
+        raise TypeError(
+            f"{where}(): interceptors must be a list of interceptors, not {_kind(interceptors)} "
+            "(write interceptors=[...])"
+        )
+    return tuple(interceptors)
+
+
+def _kind(value: object) -> str:
+    """``a dict``, ``an int``: what a value is, for a message."""
+    name = type(value).__qualname__
+    return f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name}"
 
 
 class RouteConfigError(ValueError):

@@ -24,7 +24,14 @@ from dataclasses import dataclass
 from typing import Any, Unpack
 
 from grpcgw.descriptors import ServiceInfo, ServiceLike, resolve_service
-from grpcgw.gateway import Gateway, GatewayConfig, check_config, front_end_defaults
+from grpcgw.gateway import (
+    Gateway,
+    GatewayConfig,
+    check_config,
+    check_instance,
+    check_interceptors,
+    front_end_defaults,
+)
 from grpcgw.grpcserver import GrpcServer, require_servicers, server_kind
 from grpcgw.httpserver import HttpServer, share_address, split_address, start_server
 from grpcgw.invoker import Dispatch, Invoker, check_dispatch
@@ -121,7 +128,7 @@ async def start_local(
     *servicers: ServiceLike,
     http_address: str = DEFAULT_HTTP_ADDRESS,
     grpc_address: str = DEFAULT_GRPC_ADDRESS,
-    interceptors: Sequence[object] = (),
+    interceptors: Sequence[object] | None = (),
     reflection: bool = True,
     grpc_server_options: Sequence[tuple[str, Any]] = (),
     limits: HttpLimits | None = None,
@@ -137,6 +144,8 @@ async def start_local(
     ``workers``.)
     """
     check_config(config, "start_local")
+    interceptors = check_interceptors(interceptors, "start_local")
+    check_instance(limits, HttpLimits, "limits", "start_local")
     dispatch = check_dispatch(dispatch, "start_local")
     return await _start(
         servicers,
@@ -281,7 +290,7 @@ def serve_local(
     *servicers: ServiceLike,
     http_address: str = DEFAULT_HTTP_ADDRESS,
     grpc_address: str = DEFAULT_GRPC_ADDRESS,
-    interceptors: Sequence[object] = (),
+    interceptors: Sequence[object] | None = (),
     reflection: bool = True,
     grace: float = 5.0,
     log_format: LogFormat = "text",
@@ -326,6 +335,8 @@ def serve_local(
     after the fork, when first used. docs/workers.md has the whole story.
     """
     check_config(config, "serve_local")
+    interceptors = check_interceptors(interceptors, "serve_local")
+    check_instance(limits, HttpLimits, "limits", "serve_local")
     dispatch = check_dispatch(dispatch, "serve_local")
     workers = check_workers(workers, "serve_local")
     configure(log_format, log_level)

@@ -46,7 +46,14 @@ from grpcgw.contentcoding import content_encoding, decode_body
 from grpcgw.descriptors import ServiceLike, resolve_service
 from grpcgw.errors import Code, GatewayError
 from grpcgw.exchange import HttpRequest, HttpResponse, error_response
-from grpcgw.gateway import Gateway, GatewayConfig, access_log_default, check_config
+from grpcgw.gateway import (
+    Gateway,
+    GatewayConfig,
+    access_log_default,
+    check_config,
+    check_instance,
+    check_interceptors,
+)
 from grpcgw.grpcserver import GrpcServer
 from grpcgw.invoker import Dispatch, check_dispatch
 from grpcgw.metadata import REQUEST_ID_KEY
@@ -217,12 +224,14 @@ class LambdaHandler:
         self,
         servicers: Sequence[ServiceLike],
         *,
-        interceptors: Sequence[object] = (),
+        interceptors: Sequence[object] | None = (),
         lambda_options: LambdaOptions | None = None,
         dispatch: Dispatch = "socket",
         **config: Unpack[GatewayConfig],
     ) -> None:
         check_config(config, "serve_lambda")
+        interceptors = check_interceptors(interceptors, "serve_lambda")
+        check_instance(lambda_options, LambdaOptions, "lambda_options", "serve_lambda")
         #: How the gateway reaches the servicers: ``"socket"`` or ``"direct"``.
         self.dispatch: Dispatch = check_dispatch(dispatch, "serve_lambda")
         if not servicers:
@@ -244,7 +253,7 @@ class LambdaHandler:
             base_path=self.lambda_options.base_path,
             binary_media_types=tuple(self.lambda_options.binary_media_types),
         )
-        self._interceptors = tuple(interceptors)
+        self._interceptors = interceptors
         self._max_deadline = float(self.lambda_options.max_deadline)
         self._margin = float(self.lambda_options.deadline_margin)
         self._warned_context = False
@@ -551,7 +560,7 @@ def _register_snapstart_hooks(handler: LambdaHandler) -> None:
 
 def serve_lambda(
     *servicers: ServiceLike,
-    interceptors: Sequence[object] = (),
+    interceptors: Sequence[object] | None = (),
     lambda_options: LambdaOptions | None = None,
     dispatch: Dispatch = "socket",
     **config: Unpack[GatewayConfig],
