@@ -32,6 +32,38 @@ def grpcgw(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[
     )
 
 
+def test_version_names_grpcgw_python_and_the_dependencies() -> None:
+    """What a bug report needs first, read from the installed distributions' metadata
+    (none of them imported to print it)."""
+    import platform
+    from importlib import metadata
+
+    result = grpcgw("--version")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    expected = (
+        f"grpcgw {metadata.version('grpcgw')} (Python {platform.python_version()} on "
+        f"{platform.system()}; grpcio {metadata.version('grpcio')}, protobuf "
+        f"{metadata.version('protobuf')}, googleapis-common-protos "
+        f"{metadata.version('googleapis-common-protos')}, aiohttp "
+        f"{metadata.version('aiohttp')}, awslambdaric {metadata.version('awslambdaric')})\n"
+    )
+    assert result.stdout == expected
+    loaded = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys\nfrom grpcgw.cli import version_text\nversion_text()\n"
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'grpc', 'aiohttp', 'google'}))",
+        ],
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert loaded.stdout == "[]\n", loaded.stderr
+
+
 def test_lambda_invoke_with_a_request() -> None:
     result = grpcgw(
         "lambda-invoke", "examples.ping.lambda_function.handler", "--request", "GET", "/v1/ping"

@@ -663,9 +663,47 @@ def _lambda_build(args: argparse.Namespace) -> int:
     return 0
 
 
+#: What ``--version`` names beside grpcgw (what a bug report needs first).
+_VERSIONED = ("grpcio", "protobuf", "googleapis-common-protos", "aiohttp", "awslambdaric")
+
+
+def version_text() -> str:
+    """``grpcgw 0.1.0 (Python 3.11.7 on Linux; grpcio 1.76.0, protobuf ...)``: read from
+    the installed distributions' metadata, without importing them."""
+    import platform
+    from importlib import metadata
+
+    from grpcgw import __version__
+
+    parts = []
+    for name in _VERSIONED:
+        try:
+            parts.append(f"{name} {metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            parts.append(f"{name} not installed")
+    where = f"Python {platform.python_version()} on {platform.system() or 'an unknown system'}"
+    return f"grpcgw {__version__} ({where}; {', '.join(parts)})"
+
+
+class _Version(argparse.Action):
+    """``--version``, worked out only when asked for (argparse's own takes a fixed text)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, help: str | None = None) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any) -> None:
+        print(version_text())
+        parser.exit()
+
+
 def _parser(with_help: bool = True) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="grpcgw", description="HTTP/JSON gateway for google.api.http annotated gRPC services."
+    )
+    parser.add_argument(
+        "--version",
+        action=_Version,
+        help="print grpcgw's version and those of Python and its chief dependencies, then exit",
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
