@@ -265,6 +265,8 @@ def test_options_refuse_paths_that_cannot_be_served() -> None:
         GatewayOptions(openapi_path=None, swagger_path=None)
     with pytest.raises(ValueError, match="api_docs must be a bool"):
         GatewayOptions(api_docs="yes")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="health_path must be a str or None, not True"):
+        GatewayOptions(health_path=True)  # type: ignore[arg-type]
     GatewayOptions(openapi_path=None, swagger_path=None, docs_path=None)
 
 

@@ -142,11 +142,21 @@ def test_a_good_request_id_is_sent(handler: LambdaHandler) -> None:
         ("max_workers", 0, ValueError),
         ("max_workers", 2.5, TypeError),
         ("socket_dir", "", ValueError),
+        ("strip_stage", "yes", TypeError),
+        ("reflection", 1, TypeError),
+        ("base_path", None, TypeError),
+        ("binary_media_types", ["image/*", 3], TypeError),
+        ("binary_media_types", 5, TypeError),
     ],
 )
 def test_lambda_options_are_checked(field: str, value: Any, error: type[Exception]) -> None:
     with pytest.raises(error, match=field):
         LambdaOptions(**{field: value})
+
+
+def test_one_binary_media_type_given_bare_is_one_type_not_its_characters() -> None:
+    assert LambdaOptions(binary_media_types="text/csv").binary_media_types == ("text/csv",)
+    assert LambdaOptions(binary_media_types=["a/*", "b/c"]).binary_media_types == ("a/*", "b/c")
 
 
 # -- replies no event source can carry -------------------------------------------------------

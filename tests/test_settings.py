@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from grpcgw import settings
+from grpcgw import GatewayOptions, settings
 from grpcgw.settings import Layer, SettingsError
 
 
@@ -192,3 +192,26 @@ def test_help_texts_are_plain_text() -> None:
         path: text for path, text in found.items() if "`" in text or re.search(r":\w+:", text)
     }
     assert marked == {}
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("strict", 1, "GatewayOptions.strict must be a bool, not 1"),
+        ("use_proto_names", "no", "GatewayOptions.use_proto_names must be a bool, not 'no'"),
+        ("websocket", None, "GatewayOptions.websocket must be a bool, not None"),
+        (
+            "unescape_mode",
+            "all_except_slash",
+            "GatewayOptions.unescape_mode must be one of UnescapeMode.ALL_EXCEPT_RESERVED, "
+            "UnescapeMode.ALL_EXCEPT_SLASH, UnescapeMode.ALL_CHARACTERS, not 'all_except_slash'",
+        ),
+    ],
+)
+def test_gateway_options_of_the_wrong_kind_fail_when_made(
+    field: str, value: object, message: str
+) -> None:
+    """Not later, as a KeyError while the routes are compiled or a truthy string
+    taken for True."""
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        GatewayOptions(**{field: value})  # type: ignore[arg-type]

@@ -332,7 +332,32 @@ def _check_paths(options: GatewayOptions) -> None:
             )
 
 
+def _unescape_mode(name: str, value: object) -> None:
+    if not isinstance(value, UnescapeMode):
+        choices = ", ".join(f"UnescapeMode.{mode.name}" for mode in UnescapeMode)
+        raise ValueError(f"GatewayOptions.{name} must be one of {choices}, not {value!r}")
+
+
 _CHECKS: dict[str, Callable[[str, object], None]] = {
+    "unescape_mode": _unescape_mode,
+    **dict.fromkeys(
+        (
+            "match_unregistered_custom_verb",
+            "expose_unannotated",
+            "method_override",
+            "strict",
+            "query_plus_as_space",
+            "fill_patch_field_mask",
+            "emit_unpopulated",
+            "use_proto_names",
+            "enums_as_ints",
+            "expose_internal_errors",
+            "websocket",
+        ),
+        _instance(bool, optional=False),
+    ),
+    # Its text is a route's, checked with the routes (RouteConfigError).
+    "health_path": _instance(str, optional=True),
     "cors": _cors,
     "access_log": _instance(bool, optional=True),
     "api_docs": _instance(bool, optional=True),

@@ -35,7 +35,7 @@ import os
 import socket as socket_mod
 import stat
 import threading
-from collections.abc import Callable, Coroutine, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, Unpack
@@ -126,6 +126,22 @@ class LambdaOptions:
             raise TypeError("LambdaOptions.max_workers must be an int")
         if self.max_workers < 1:
             raise ValueError("LambdaOptions.max_workers must be at least 1")
+        for name in ("strip_stage", "reflection"):
+            if not isinstance(getattr(self, name), bool):
+                raise TypeError(f"LambdaOptions.{name} must be a bool, not {getattr(self, name)!r}")
+        if not isinstance(self.base_path, str):
+            raise TypeError(f"LambdaOptions.base_path must be a str, not {self.base_path!r}")
+        types: object = self.binary_media_types
+        if isinstance(types, str):
+            types = (types,)  # one type given bare, not its characters
+        elif isinstance(types, Iterable):
+            types = tuple(types)
+        if not isinstance(types, tuple) or not all(isinstance(t, str) for t in types):
+            raise TypeError(
+                "LambdaOptions.binary_media_types must be a list of media types "
+                f"(such as 'image/*'), not {self.binary_media_types!r}"
+            )
+        object.__setattr__(self, "binary_media_types", types)
 
 
 def _token() -> str:
