@@ -4,6 +4,7 @@ in both modes): transcoding, errors, metadata."""
 from __future__ import annotations
 
 import base64
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -608,3 +609,31 @@ async def test_str_and_bytes_subclasses_are_taken(gateway: Gateway) -> None:
     assert type(request.body) is bytes
     resp = await gateway.handle(request)
     assert (resp.status, resp.json()) == (200, {"message": "Pong"})
+
+
+def test_a_gateway_with_no_annotated_method_says_so_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Every request would be a 404 with no hint why: the usual cause is a .proto
+    compiled without google/api/annotations.proto or without the options."""
+    from grpc_health.v1.health import HealthServicer
+
+    with caplog.at_level(logging.WARNING, logger="grpcgw"):
+        Gateway(HealthServicer(), target="unix:/nowhere.sock")
+    said = [r.getMessage() for r in caplog.records if r.name == "grpcgw"]
+    assert said == [
+        "no method of grpc.health.v1.Health has a google.api.http annotation: nothing is "
+        'served over HTTP (the .proto needs import "google/api/annotations.proto" and an '
+        "option (google.api.http) on each method; GatewayOptions(expose_unannotated=True) "
+        "serves every method at POST /<package.Service>/<Method>)"
+    ]
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="grpcgw"):
+        # One annotated service among them, or the unannotated ones served: nothing to say.
+        Gateway([PingServicer(), HealthServicer()], target="unix:/nowhere.sock")
+        Gateway(
+            HealthServicer(),
+            target="unix:/nowhere.sock",
+            options=GatewayOptions(expose_unannotated=True),
+        )
+    assert [r for r in caplog.records if r.name == "grpcgw"] == []

@@ -363,13 +363,17 @@ def _compile_routes(
         match_unregistered_custom_verb=options.match_unregistered_custom_verb,
     )
     problems: list[str] = []
+    bindings = 0
     for info in infos:
         for method in info.descriptor.methods:
             for binding in method_bindings(method, expose_unannotated=options.expose_unannotated):
+                bindings += 1
                 try:
                     _add(table, _compile_route(method, binding, options))
                 except RouteConfigError as exc:
                     problems.extend(exc.problems)
+    if infos and not bindings:
+        _say_nothing_is_served(infos)
     if options.health_path:
         try:
             _add(table, _health_route(options.health_path, options))
@@ -380,6 +384,19 @@ def _compile_routes(
     if problems:
         raise RouteConfigError(*problems)
     return _RouteSet(infos, table, _files_of(descriptor_set))
+
+
+def _say_nothing_is_served(infos: Sequence[ServiceInfo]) -> None:
+    """A gateway whose services have no ``google.api.http`` rule answers 404 to every
+    request: say why once, at start-up, where a user looks first."""
+    names = ", ".join(info.descriptor.full_name for info in infos)
+    log.warning(
+        "no method of %s has a google.api.http annotation: nothing is served over HTTP "
+        "(the .proto needs import \"google/api/annotations.proto\" and an option "
+        "(google.api.http) on each method; GatewayOptions(expose_unannotated=True) "
+        "serves every method at POST /<package.Service>/<Method>)",
+        names,
+    )
 
 
 def _files_of(descriptor_set: DescriptorSetLike | None) -> tuple[FileDescriptorProto, ...] | None:
