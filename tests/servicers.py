@@ -1,9 +1,10 @@
 """Servicers the tests share beyond the example's: one that sets cookies and other
-metadata, and Pings that hang or wait for the test."""
+metadata, Pings that hang or wait for the test, and one that echoes its metadata."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import grpc
@@ -78,3 +79,16 @@ class HeldPing(ping_pb2_grpc.PingServiceServicer):
         self.entered.set()
         await self.release.wait()
         return ping_pb2.PingResponse(message="Pong")
+
+
+class MetadataEcho(ping_pb2_grpc.PingServiceServicer):
+    """``GET /v1/ping`` answers the invocation metadata it received, as JSON in
+    ``message`` (text values), and keeps each call's."""
+
+    def __init__(self) -> None:
+        self.seen: list[dict[str, str]] = []
+
+    async def Ping(self, request: Any, context: Any) -> ping_pb2.PingResponse:
+        metadata = {k: v for k, v in context.invocation_metadata() if isinstance(v, str)}
+        self.seen.append(metadata)
+        return ping_pb2.PingResponse(message=json.dumps(metadata, sort_keys=True))

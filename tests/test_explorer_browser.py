@@ -17,6 +17,13 @@ open aborts it: the servicer sees that call cancelled, the page the new one. Wit
 ``GatewayOptions(openapi_security=...)`` the Authorize button is there, and
 what is entered reaches the servicer's interceptor as metadata.
 
+The request-headers table of the Try-it form: headers typed there (with the
+keyboard alone) reach a servicer that echoes back the metadata it received,
+for a unary call and a server stream, and stand in the curl command quoted so
+that a POSIX shell reads them back exactly; the rows stay when another
+operation is opened; a name the browser forbids, a name or value that is not
+HTTP shows why and Execute sends nothing until the row is fixed or removed.
+
 ``GRPCGW_UPDATE_SCREENSHOTS=1`` writes the screenshots kept in the docs
 (docs/img/explorer.png, docs/img/explorer-stream.png); otherwise they go to a
 temporary directory.
@@ -27,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shlex
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -38,11 +46,13 @@ import pytest_asyncio
 
 from examples.ping.service import PingServicer, ShelfServicer
 from grpcgw import GatewayOptions, LambdaOptions, serve_lambda, start_local
+from grpcgw.metadata import default_header_matcher
 from grpcgw.server import LocalServer
 
 from . import lambda_http
 from .browser import launch, require_chromium
 from .conftest import ROOT
+from .servicers import MetadataEcho
 from .test_streaming import StreamServicer
 
 playwright = require_chromium()
@@ -82,6 +92,14 @@ class TokenCheck(grpc.aio.ServerInterceptor):
         return grpc.unary_unary_rpc_method_handler(deny)
 
 
+def _tenant_matcher(header: str) -> str | None:
+    """The default matcher, and ``X-Tenant`` as ``x-tenant``: a custom header an
+    interceptor reads."""
+    if header.lower() == "x-tenant":
+        return "x-tenant"
+    return default_header_matcher(header)
+
+
 class World:
     local: LocalServer
     local_url: str
@@ -92,6 +110,10 @@ class World:
     check: TokenCheck
     secured: LocalServer
     secured_url: str
+    echo: MetadataEcho
+    echo_counter: Counter
+    echoing: LocalServer
+    echoing_url: str
     browser: Any
 
 
@@ -114,6 +136,15 @@ async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World
         options=GatewayOptions(openapi_security=("bearer", "header:Grpc-Metadata-X-Api-Key")),
     )
     w.secured_url = f"http://127.0.0.1:{w.secured.http_port}"
+    w.echo, w.echo_counter = MetadataEcho(), Counter()
+    w.echoing = await start_local(
+        w.echo,
+        w.echo_counter,
+        http_address="127.0.0.1:0",
+        grpc_address="127.0.0.1:0",
+        header_matcher=_tenant_matcher,
+    )
+    w.echoing_url = f"http://127.0.0.1:{w.echoing.http_port}"
     handler = serve_lambda(
         PingServicer(),
         ShelfServicer(),
@@ -130,6 +161,7 @@ async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World
             await w.browser.close()
             await runner.cleanup()
             handler.stop()
+            await w.echoing.stop()
             await w.secured.stop()
             await w.streams.stop()
             await w.local.stop()
@@ -564,5 +596,202 @@ async def test_what_authorize_takes_reaches_the_interceptor(world: World) -> Non
         assert errors == [
             "Failed to load resource: the server responded with a status of 401 (Unauthorized)"
         ]
+    finally:
+        await context.close()
+
+
+# -- request headers ----------------------------------------------------------------------
+
+#: What the test types in the table, and the metadata each becomes: a
+#: ``Grpc-Metadata-*`` header, a custom header the gateway's matcher passes, an
+#: ``Authorization`` scheme the document does not declare; the tenant's value is
+#: one a shell would run if the curl command did not quote it.
+TABLE = [
+    ("Grpc-Metadata-Trace-Id", "t-42"),
+    ("X-Tenant", 'it\'s $(id -u) `id` "q" \\ ;&|'),
+    ("Authorization", "Token abc123"),
+]
+AS_METADATA = {
+    "trace-id": "t-42",
+    "x-tenant": TABLE[1][1],
+    "authorization": "Token abc123",
+}
+
+
+async def _open_operation(page: Any, operation_id: str) -> Any:
+    """Open an operation and press "Try it out"; its block."""
+    service = operation_id.split("_")[0]
+    operation = page.locator(f"#operations-{service}-{operation_id}")
+    await operation.locator(".opblock-summary").click()
+    await operation.locator("button.try-out__btn").click()
+    await operation.locator(".grpcgw-headers").wait_for(timeout=20_000)
+    return operation
+
+
+async def _type_headers(page: Any, operation: Any, rows: list[tuple[str, str]]) -> None:
+    """Type ``rows`` in the operation's table with the keyboard alone: "Add header"
+    focused and pressed with Enter puts the focus in the new row's name, Tab goes
+    to its value."""
+    add = operation.locator("button.grpcgw-headers-add")
+    for name, value in rows:
+        number = await operation.locator("tr.grpcgw-header-row").count() + 1
+        await add.focus()
+        await page.keyboard.press("Enter")
+        await playwright.expect(operation.get_by_label(f"Header {number} name")).to_be_focused()
+        await page.keyboard.insert_text(name)
+        await page.keyboard.press("Tab")
+        await playwright.expect(operation.get_by_label(f"Header {number} value")).to_be_focused()
+        await page.keyboard.insert_text(value)
+
+
+async def _table(operation: Any) -> list[tuple[str, str]]:
+    rows = []
+    for row in await operation.locator("tr.grpcgw-header-row").all():
+        name = await row.locator("input.grpcgw-header-name").input_value()
+        rows.append((name, await row.locator("input.grpcgw-header-value").input_value()))
+    return rows
+
+
+async def _curl_words(operation: Any) -> list[str]:
+    """The curl command the page shows, split as a POSIX shell splits it (a
+    backslash before a line break continues the line)."""
+    text = await operation.locator(".curl-command .curl").inner_text()
+    return shlex.split(text.replace("\\\n", ""))
+
+
+async def test_headers_typed_in_the_table_reach_the_servicer_and_the_curl_command(
+    world: World,
+) -> None:
+    context, page, _, errors = await _open(world, world.echoing_url + "/docs")
+    try:
+        sent = []
+        page.on("request", lambda r: sent.append(r) if "/v1/ping" in r.url else None)
+        operation = await _open_operation(page, "PingService_Ping")
+        assert await operation.locator("tr.grpcgw-header-row").count() == 0
+        note = await operation.locator(".grpcgw-headers-note").inner_text()
+        assert "A browser cannot set headers on a WebSocket" in note
+        await _type_headers(page, operation, TABLE)
+        assert await operation.locator(".grpcgw-header-problem").count() == 0
+        world.echo.seen.clear()
+        await operation.locator("button.execute").click()
+        status, body, _ = await _shown_reply(operation)
+        assert status == "200"
+        echoed = json.loads(body["message"])
+        # The servicer received each header as metadata, and said so on the page.
+        assert {k: echoed.get(k) for k in AS_METADATA} == AS_METADATA
+        assert world.echo.seen == [echoed]
+        (request,) = sent
+        assert {name.lower(): request.headers.get(name.lower()) for name, _ in TABLE} == {
+            name.lower(): value for name, value in TABLE
+        }
+        # The curl command carries them, each one word for a shell.
+        words = await _curl_words(operation)
+        assert words[:4] == ["curl", "-X", "GET", world.echoing_url + "/v1/ping"]
+        shown = [words[i + 1] for i, w in enumerate(words) if w == "-H"]
+        assert [f"{name}: {value}" for name, value in TABLE] == [
+            h for h in shown if h.split(":")[0] in {n for n, _ in TABLE}
+        ]
+        assert errors == []
+    finally:
+        await context.close()
+
+
+async def test_the_table_stays_when_another_operation_is_opened(world: World) -> None:
+    """One table for the page: the rows typed in one operation are there in the
+    next, an edit there shows in the first, and a server stream carries them."""
+    context, page, _, errors = await _open(world, world.echoing_url + "/docs")
+    try:
+        ping = await _open_operation(page, "PingService_Ping")
+        await _type_headers(page, ping, TABLE[:2])
+        count = await _open_operation(page, "StreamService_Count")
+        assert await _table(count) == TABLE[:2]
+        await _type_headers(page, count, TABLE[2:])
+        await count.locator(".grpcgw-header-value").first.fill("t-43")
+        expected = [("Grpc-Metadata-Trace-Id", "t-43"), *TABLE[1:]]
+        assert await _table(ping) == expected
+
+        world.echo_counter.metadata.clear()
+        await count.locator("tr[data-param-name='n'] input").fill("2")
+        await count.locator("tr[data-param-name='failAt'] input").fill("0")
+        await count.locator("tr[data-param-name='hold'] select").select_option("false")
+        await count.locator("button.execute").click()
+        reply = count.locator(".live-responses-table tr.response")
+        await reply.locator(".grpcgw-stream-summary").wait_for(timeout=20_000)
+        assert await reply.locator(".grpcgw-stream-summary").inner_text() == "2 messages"
+        (metadata,) = world.echo_counter.metadata
+        received = {k: v for k, v in metadata if k in AS_METADATA}
+        assert received == {**AS_METADATA, "trace-id": "t-43"}
+
+        # Removing a row (from the keyboard) removes it everywhere; the focus moves on.
+        await count.get_by_role("button", name="Remove header 1").focus()
+        await page.keyboard.press("Enter")
+        await playwright.expect(count.get_by_label("Header 1 name")).to_be_focused()
+        assert await _table(ping) == TABLE[1:]
+        assert await _table(count) == TABLE[1:]
+        assert errors == []
+    finally:
+        await context.close()
+
+
+#: (name, value, the field at fault, what the page says)
+BAD_ROWS = [
+    ("Cookie", "session=1", "name", "Cookie: the browser does not let a page send this header"),
+    ("accept-encoding", "identity", "name", "accept-encoding: the browser does not let a page"),
+    ("Sec-Fetch-Mode", "cors", "name", "a header whose name starts with Proxy- or Sec-"),
+    ("X-HTTP-Method-Override", "TRACE", "name", "CONNECT, TRACE or TRACK"),
+    ("X Tenant", "a", "name", "\u201cX Tenant\u201d is not a header name: a space is not"),
+    ("X-Tenant:", "a", "name", "\u201c:\u201d (U+003A) is not allowed"),
+    ("_tenant", "a", "name", "the explorer takes no name starting with \u201c_\u201d"),
+    ("", "orphan", "name", "A header needs a name."),
+    ("X-Tenant", "a\x00b", "value", "holds a NUL character"),
+    ("X-Tenant", "a\x07b", "value", "holds a control character (U+0007)"),
+    ("X-Tenant", "caf\u00e9 \u20ac", "value", "holds \u201c\u20ac\u201d (U+20AC)"),
+]
+
+
+async def test_a_forbidden_or_invalid_header_says_why_and_nothing_is_sent(
+    world: World,
+) -> None:
+    context, page, requests, errors = await _open(world, world.echoing_url + "/docs")
+    try:
+        operation = await _open_operation(page, "PingService_Ping")
+        await _type_headers(page, operation, [("X-Ok", "fine")])
+        await operation.locator("button.grpcgw-headers-add").click()
+        row = operation.locator("tr.grpcgw-header-row").nth(1)
+        name = row.locator("input.grpcgw-header-name")
+        value = row.locator("input.grpcgw-header-value")
+        execute = operation.locator("button.execute")
+        world.echo.seen.clear()
+        for bad_name, bad_value, at_fault, reason in BAD_ROWS:
+            await name.fill(bad_name)
+            await value.fill(bad_value)
+            assert await value.input_value() == bad_value  # the page keeps what was typed
+            problem = operation.locator(".grpcgw-header-problem")
+            assert reason in await problem.inner_text(), bad_name
+            field = name if at_fault == "name" else value
+            assert await field.get_attribute("aria-invalid") == "true"
+            described = await field.get_attribute("aria-describedby")
+            assert await page.locator(f"[id='{described}']").inner_text() == (
+                await problem.inner_text()
+            )
+            assert await execute.is_disabled()
+            blocked = await operation.locator(".grpcgw-headers-blocked").inner_text()
+            assert "nothing is sent until it is fixed or removed" in blocked
+            await execute.click(force=True)  # a disabled button does nothing
+        assert [u for u in requests if "/v1/ping" in u] == []
+        assert world.echo.seen == []
+
+        # Removed, the call goes, with the good row.
+        sent = []
+        page.on("request", lambda r: sent.append(r) if "/v1/ping" in r.url else None)
+        await row.get_by_role("button", name="Remove header 2").click()
+        assert await operation.locator(".grpcgw-headers-blocked").count() == 0
+        await execute.click()
+        status, _, _ = await _shown_reply(operation)
+        assert status == "200"
+        assert [r.headers.get("x-ok") for r in sent] == ["fine"]
+        assert len(world.echo.seen) == 1
+        assert [u for u in requests if "/v1/ping" in u] == [world.echoing_url + "/v1/ping"]
+        assert errors == []
     finally:
         await context.close()

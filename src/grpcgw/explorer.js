@@ -1,6 +1,6 @@
 // grpcgw: start Swagger UI on the document this gateway serves, with a plugin that
 // shows server streams (newline-delimited JSON, server-sent events) message by
-// message, as they arrive.
+// message, as they arrive, and puts a request-headers table in every Try-it form.
 //
 // Swagger UI reads a reply whole and shows an NDJSON body as "can't parse JSON".
 // The plugin uses Swagger UI's own extension points, nothing patched:
@@ -15,6 +15,18 @@
 //   is open (Swagger UI disables it until a reply is complete): pressing it again
 //   aborts the earlier request (its AbortController), so the page stops reading
 //   it and the server sees the client leave, and only the new reply is shown.
+//
+// Request headers (Swagger UI has no general header editor, only Authorize):
+// - wrapComponents.parameters adds one table of name/value rows below an
+//   operation's parameters in Try-it mode; the rows are the page's, shared by
+//   every operation, in memory only (as Authorize keeps credentials);
+// - a row is checked as it is typed (an RFC 9110 token for a name; no CR, LF,
+//   NUL or other control character, nothing beyond Latin-1, in a value; none of
+//   the names fetch forbids), and while one has a problem "Execute" is off,
+//   with the reason beside the row and above the button;
+// - the Try-it fetch of each call carries a snapshot of the rows, which
+//   Swagger UI's requestInterceptor setting puts on the request before
+//   Swagger UI records it, so the curl command it shows has them too.
 "use strict";
 (function () {
   var NDJSON = "application/x-ndjson";
@@ -270,6 +282,212 @@
     return controller.signal;
   }
 
+  // -- request headers: one table for the whole page --------------------------------
+  // The rows the user typed, shared by every operation's Try-it form. Kept in this
+  // page's memory only, as Swagger UI keeps what Authorize takes (no
+  // persistAuthorization): a header may hold a credential, and nothing goes to the
+  // browser's storage. A reload forgets them.
+
+  var headerRows = [];
+  var nextRowId = 1;
+  var headerListeners = [];
+
+  function headersChanged() {
+    headerListeners.slice().forEach(function (listener) {
+      listener();
+    });
+  }
+
+  function subscribeHeaders(listener) {
+    headerListeners.push(listener);
+    return function () {
+      headerListeners = headerListeners.filter(function (l) {
+        return l !== listener;
+      });
+    };
+  }
+
+  function addHeaderRow() {
+    var row = { id: nextRowId++, name: "", value: "" };
+    headerRows = headerRows.concat([row]);
+    headersChanged();
+    return row.id;
+  }
+
+  function editHeaderRow(id, field, text) {
+    headerRows = headerRows.map(function (row) {
+      if (row.id !== id) return row;
+      var edited = Object.assign({}, row);
+      edited[field] = text;
+      return edited;
+    });
+    headersChanged();
+  }
+
+  function removeHeaderRow(id) {
+    headerRows = headerRows.filter(function (row) {
+      return row.id !== id;
+    });
+    headersChanged();
+  }
+
+  // Leading and trailing spaces and tabs: not part of a field value (RFC 9110 5.5),
+  // and what fetch takes off.
+  function ows(text) {
+    return text.replace(/^[ \t]+|[ \t]+$/g, "");
+  }
+
+  // RFC 9110 5.6.2: a field name is a token.
+  var TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+  // The Fetch standard's forbidden request-header names: a page's fetch drops them
+  // without a word (the browser sets them itself, or never lets a page).
+  var FORBIDDEN = [
+    "accept-charset", "accept-encoding", "access-control-request-headers",
+    "access-control-request-method", "connection", "content-length", "cookie", "cookie2",
+    "date", "dnt", "expect", "host", "keep-alive", "origin", "referer", "set-cookie", "te",
+    "trailer", "transfer-encoding", "upgrade", "via"
+  ];
+  var METHOD_OVERRIDES = ["x-http-method", "x-http-method-override", "x-method-override"];
+  var FORBIDDEN_METHODS = ["connect", "trace", "track"];
+
+  function codePoint(ch) {
+    var hex = ch.codePointAt(0).toString(16).toUpperCase();
+    return "U+" + "0000".slice(hex.length) + hex;
+  }
+
+  // Why the browser will not send this header, or null.
+  function forbidden(name, value) {
+    var lower = name.toLowerCase();
+    var instead = " Remove the row (a client such as curl can send it).";
+    if (FORBIDDEN.indexOf(lower) >= 0) {
+      return name + ": the browser does not let a page send this header (a forbidden " +
+        "header name of the Fetch standard)." + instead;
+    }
+    if (lower.indexOf("proxy-") === 0 || lower.indexOf("sec-") === 0) {
+      return name + ": the browser does not let a page send a header whose name starts " +
+        "with Proxy- or Sec- (the Fetch standard)." + instead;
+    }
+    if (METHOD_OVERRIDES.indexOf(lower) >= 0) {
+      var methods = value.split(",").map(function (m) {
+        return m.trim().toLowerCase();
+      });
+      var refused = methods.some(function (m) {
+        return FORBIDDEN_METHODS.indexOf(m) >= 0;
+      });
+      if (refused) {
+        return name + ": the browser does not let a page name CONNECT, TRACE or TRACK " +
+          "in this header (the Fetch standard)." + instead;
+      }
+    }
+    return null;
+  }
+
+  // The problem with one row, or null: {field: "name" | "value", message}.
+  function rowProblem(row) {
+    var name = ows(row.name);
+    var value = ows(row.value);
+    if (!name) {
+      return value ? { field: "name", message: "A header needs a name." } : null;
+    }
+    if (!TOKEN.test(name)) {
+      var bad = Array.from(name).filter(function (ch) { return !TOKEN.test(ch); })[0];
+      return {
+        field: "name",
+        message: "\u201c" + name + "\u201d is not a header name: " +
+          (bad === " " ? "a space" : "\u201c" + bad + "\u201d (" + codePoint(bad) + ")") +
+          " is not allowed. A name is letters, digits and ! # $ % & ' * + - . ^ _ ` | ~ " +
+          "(an RFC 9110 token)."
+      };
+    }
+    if (name.charAt(0) === "-" || name.charAt(0) === "_") {
+      // Swagger UI's curl command leaves a word starting with - or _ unquoted.
+      return {
+        field: "name",
+        message: "\u201c" + name + "\u201d: the explorer takes no name starting with \u201c" +
+          name.charAt(0) + "\u201d (the curl command could not quote it safely)."
+      };
+    }
+    var why = forbidden(name, value);
+    if (why) return { field: "name", message: why };
+    for (var i = 0; i < value.length; i++) {
+      var ch = value.charAt(i);
+      var c = value.charCodeAt(i);
+      var what = null;
+      if (c === 13) what = "a carriage return (CR)";
+      else if (c === 10) what = "a line feed (LF)";
+      else if (c === 0) what = "a NUL character";
+      else if ((c < 32 && c !== 9) || c === 127) what = "a control character (" + codePoint(ch) + ")";
+      if (what) {
+        return {
+          field: "value",
+          message: "The value of " + name + " holds " + what + ": header values cannot hold CR, " +
+            "LF, NUL or other control characters."
+        };
+      }
+      if (c > 255) {
+        var shown = String.fromCodePoint(value.codePointAt(i));
+        return {
+          field: "value",
+          message: "The value of " + name + " holds \u201c" + shown + "\u201d (" + codePoint(shown) +
+            "): a browser sends header values as bytes (Latin-1 at most), and gRPC text " +
+            "metadata is printable ASCII. Send such text base64-encoded in a " +
+            "Grpc-Metadata-<key>-Bin header."
+        };
+      }
+    }
+    return null;
+  }
+
+  // The rows with their problems, and the headers to send ({name: value}, names
+  // as typed, rows of one name joined with ", " as HTTP joins repeated fields), or
+  // null while a row has a problem.
+  function headerState() {
+    var problems = {};
+    var count = 0;
+    var send = {};
+    var names = {};
+    headerRows.forEach(function (row) {
+      var problem = rowProblem(row);
+      if (problem) {
+        problems[row.id] = problem;
+        count += 1;
+        return;
+      }
+      var name = ows(row.name);
+      if (!name) return;
+      var lower = name.toLowerCase();
+      var value = ows(row.value);
+      if (lower in names) send[names[lower]] += ", " + value;
+      else {
+        names[lower] = name;
+        send[name] = value;
+      }
+    });
+    return { problems: problems, count: count, send: count ? null : send };
+  }
+
+  // Sets ``extra`` on a request's headers (an object), replacing a header of the
+  // same name in any case: what is typed in the table goes over what Swagger UI
+  // would send (Accept, Content-Type, what Authorize took).
+  function applyHeaders(headers, extra) {
+    Object.keys(extra).forEach(function (name) {
+      var lower = name.toLowerCase();
+      Object.keys(headers).forEach(function (existing) {
+        if (existing.toLowerCase() === lower) delete headers[existing];
+      });
+      headers[name] = extra[name];
+    });
+    return headers;
+  }
+
+  // Swagger UI's requestInterceptor (a setting; it sees every request, the document's
+  // too): the table's headers go on the Try-it calls, which carry a fetch of ours.
+  function requestInterceptor(request) {
+    var extra = request.userFetch && request.userFetch.grpcgwHeaders;
+    if (extra) request.headers = applyHeaders(Object.assign({}, request.headers), extra);
+    return request;
+  }
+
   // -- the view ----------------------------------------------------------------------
 
   function pretty(value) {
@@ -286,6 +504,11 @@
   function components(React) {
     var h = React.createElement;
     var label = { fontWeight: "bold", fontSize: "12px", marginBottom: "2px" };
+    // Read by screen readers, not drawn.
+    var HIDDEN = {
+      position: "absolute", width: "1px", height: "1px", overflow: "hidden",
+      clip: "rect(0 0 0 0)", whiteSpace: "nowrap"
+    };
 
     function Item(props) {
       var item = props.item;
@@ -368,14 +591,194 @@
       );
     }
 
-    // Swagger UI's "Execute", pressable while the operation's stream is open.
+    // The page's request headers, redrawing the component when they change.
+    function useHeaders() {
+      var redraw = React.useReducer(function (n) {
+        return n + 1;
+      }, 0)[1];
+      React.useEffect(function () {
+        return subscribeHeaders(redraw);
+      }, []);
+      return headerState();
+    }
+
+    // The request-headers table of an operation's Try-it form: the same rows in
+    // every operation.
+    function HeadersEditor() {
+      var state = useHeaders();
+      var id = React.useId();
+      var focusRow = React.useRef(null);
+      var table = React.useRef(null);
+      React.useEffect(function () {
+        var wanted = focusRow.current;
+        if (wanted === null || !table.current) return;
+        focusRow.current = null;
+        var target = wanted === "add"
+          ? table.current.querySelector(".grpcgw-headers-add")
+          : table.current.querySelector("input[data-row='" + wanted + "'][data-field='name']");
+        if (target) target.focus();
+      });
+      var rows = [];
+      headerRows.forEach(function (row, index) {
+        var problem = state.problems[row.id];
+        var messageId = id + "-problem-" + row.id;
+        var number = index + 1;
+        function input(field, label) {
+          var invalid = Boolean(problem && problem.field === field);
+          return h("input", {
+            type: "text",
+            className: "grpcgw-header-" + field,
+            value: row[field],
+            placeholder: field === "name" ? "Grpc-Metadata-Key" : "value",
+            spellCheck: false,
+            autoComplete: "off",
+            "aria-label": "Header " + number + " " + label,
+            "aria-invalid": invalid ? "true" : undefined,
+            "aria-describedby": invalid ? messageId : undefined,
+            "data-row": row.id,
+            "data-field": field,
+            style: { width: "100%", margin: 0 },
+            onChange: function (event) {
+              editHeaderRow(row.id, field, event.target.value);
+            }
+          });
+        }
+        rows.push(
+          h(
+            "tr",
+            { key: row.id, className: "grpcgw-header-row" + (problem ? " grpcgw-header-invalid" : "") },
+            h("td", { style: { width: "35%", paddingRight: "8px" } }, input("name", "name")),
+            h("td", { style: { paddingRight: "8px" } }, input("value", "value")),
+            h(
+              "td",
+              { style: { width: "1%", whiteSpace: "nowrap" } },
+              h(
+                "button",
+                {
+                  type: "button",
+                  className: "btn grpcgw-headers-remove",
+                  "aria-label": "Remove header " + number,
+                  onClick: function () {
+                    var after = headerRows[index + 1] || headerRows[index - 1];
+                    focusRow.current = after ? after.id : "add";
+                    removeHeaderRow(row.id);
+                  }
+                },
+                "Remove"
+              )
+            )
+          )
+        );
+        if (problem) {
+          rows.push(
+            h(
+              "tr",
+              { key: row.id + "-problem", className: "grpcgw-header-problem-row" },
+              h(
+                "td",
+                { colSpan: 3 },
+                h(
+                  "div",
+                  {
+                    id: messageId,
+                    className: "grpcgw-header-problem",
+                    style: { color: "#f93e3e", fontSize: "12px", padding: "2px 0 8px" }
+                  },
+                  problem.message
+                )
+              )
+            )
+          );
+        }
+      });
+      var titleId = id + "-title";
+      return h(
+        "div",
+        { className: "opblock-section grpcgw-headers", ref: table },
+        h(
+          "div",
+          { className: "opblock-section-header" },
+          h("h4", { className: "opblock-title", id: titleId }, "Request headers")
+        ),
+        h(
+          "div",
+          { className: "table-container" },
+          h(
+            "p",
+            { className: "grpcgw-headers-note", id: id + "-note", style: { fontSize: "12px", margin: "0 0 8px" } },
+            "Sent with every call this page makes, in every operation, and shown in the curl " +
+              "command; kept until the page is reloaded, never in the browser's storage. A " +
+              "header typed here replaces one the page would send (Accept, Content-Type, " +
+              "what Authorize took). A browser cannot set headers on a WebSocket: a WebSocket " +
+              "call of a streaming method would carry none of these."
+          ),
+          rows.length
+            ? h(
+                "table",
+                {
+                  className: "grpcgw-headers-table",
+                  "aria-labelledby": titleId,
+                  "aria-describedby": id + "-note",
+                  style: { width: "100%" }
+                },
+                h(
+                  "thead",
+                  null,
+                  h(
+                    "tr",
+                    null,
+                    h("th", { scope: "col", className: "col_header", style: { textAlign: "left" } }, "Name"),
+                    h("th", { scope: "col", className: "col_header", style: { textAlign: "left" } }, "Value"),
+                    h("th", { scope: "col", className: "col_header" }, h("span", { className: "grpcgw-visually-hidden", style: HIDDEN }, "Remove"))
+                  )
+                ),
+                h("tbody", null, rows)
+              )
+            : null,
+          h(
+            "button",
+            {
+              type: "button",
+              className: "btn grpcgw-headers-add",
+              style: { marginTop: "8px" },
+              onClick: function () {
+                focusRow.current = addHeaderRow();
+              }
+            },
+            "Add header"
+          )
+        )
+      );
+    }
+
+    // Swagger UI's "Execute": pressable while the operation's stream is open; off,
+    // with the reason above it, while a request header has a problem.
     function Execute(props) {
       var stream = useStream(streamKey(props.props.path, props.props.method));
+      var headers = useHeaders();
       var open = Boolean(stream && stream.open);
+      if (headers.count) {
+        return h(
+          "div",
+          { className: "grpcgw-execute-blocked", style: { flex: 1 } },
+          h(
+            "div",
+            {
+              className: "grpcgw-headers-blocked",
+              role: "status",
+              style: { color: "#f93e3e", fontSize: "13px", textAlign: "left", margin: "0 0 8px" }
+            },
+            headers.count === 1
+              ? "A request header has a problem (see Request headers): nothing is sent until it is fixed or removed."
+              : headers.count + " request headers have problems (see Request headers): nothing is sent until they are fixed or removed."
+          ),
+          h(props.Original, Object.assign({}, props.props, { disabled: true }))
+        );
+      }
       return h(props.Original, open ? Object.assign({}, props.props, { disabled: false }) : props.props);
     }
 
-    return { Execute: Execute, Items: Items, LiveStream: LiveStream };
+    return { Execute: Execute, HeadersEditor: HeadersEditor, Items: Items, LiveStream: LiveStream };
   }
 
   function GrpcgwStreams(system) {
@@ -388,7 +791,19 @@
             executeRequest: function (original) {
               return function (request) {
                 var key = streamKey(request.pathName, request.method);
-                request.userFetch = streamingFetch(key, newRequest(key));
+                var headers = headerState().send;
+                if (headers === null) {
+                  // Execute is off while a header has a problem; should a call come
+                  // all the same, it fails saying why rather than going without them.
+                  request.userFetch = function () {
+                    return Promise.reject(new Error("a request header has a problem (see Request headers)"));
+                  };
+                } else {
+                  request.userFetch = streamingFetch(key, newRequest(key));
+                  // What requestInterceptor puts on this call (a snapshot: editing the
+                  // table later changes the next call only).
+                  request.userFetch.grpcgwHeaders = headers;
+                }
                 return original(request);
               };
             }
@@ -396,6 +811,14 @@
         }
       },
       wrapComponents: {
+        // The request-headers table below the parameters (and the body) of every
+        // operation's Try-it form.
+        parameters: function (Original) {
+          return function (props) {
+            if (!props.tryItOutEnabled) return h(Original, props);
+            return h("div", null, h(Original, props), h(view.HeadersEditor, null));
+          };
+        },
         execute: function (Original) {
           return function (props) {
             return h(view.Execute, { Original: Original, props: props });
@@ -450,7 +873,8 @@
       presets: [SwaggerUIBundle.presets.apis],
       plugins: [GrpcgwStreams],
       layout: "BaseLayout",
-      displayRequestDuration: true
+      displayRequestDuration: true,
+      requestInterceptor: requestInterceptor
     });
   });
 })();

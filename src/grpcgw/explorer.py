@@ -16,7 +16,9 @@ grpcgw's own script (``explorer.js`` beside this module, served as
 :data:`INIT_SCRIPT`) starts Swagger UI with a plugin of Swagger UI's kind
 (wrapped actions and components, no change to its bundle) that shows the reply
 of a server-streaming method message by message as it arrives, NDJSON and
-server-sent events alike, the error line as an error (docs/openapi.md).
+server-sent events alike, the error line as an error, and that adds a
+request-headers table to every "Try it out" form, checked as it is typed and
+kept in the page's memory (docs/openapi.md).
 
 Pure: the standard library; the files are read on first use. Only
 :mod:`grpcgw.apidocs` imports this, and only when a page or a file is asked for.
@@ -99,7 +101,8 @@ class SwaggerUI:
 def init_script() -> bytes:
     """grpcgw's script (:data:`INIT_SCRIPT`): it starts Swagger UI on the page's document,
     with a plugin that shows the replies of server-streaming methods (NDJSON and
-    server-sent events) message by message as they arrive."""
+    server-sent events) message by message as they arrive, and adds a
+    request-headers table to every "Try it out" form."""
     return importlib.resources.files("grpcgw").joinpath(_SCRIPT_FILE).read_bytes()
 
 
