@@ -21,12 +21,14 @@ The request-headers table of the Try-it form: headers typed there (with the
 keyboard alone) reach a servicer that echoes back the metadata it received,
 for a unary call and a server stream, and stand in the curl command quoted so
 that a POSIX shell reads them back exactly; the rows stay when another
-operation is opened; a name the browser forbids, a name or value that is not
-HTTP shows why and Execute sends nothing until the row is fixed or removed.
+operation is opened; a row replaces a header the page sends (what Authorize
+took), and two rows of one name go as one header; a name the browser forbids,
+a name or value that is not HTTP shows why and Execute sends nothing until the
+row is fixed or removed.
 
 ``GRPCGW_UPDATE_SCREENSHOTS=1`` writes the screenshots kept in the docs
-(docs/img/explorer.png, docs/img/explorer-stream.png); otherwise they go to a
-temporary directory.
+(docs/img/explorer.png, docs/img/explorer-stream.png,
+docs/img/explorer-headers.png); otherwise they go to a temporary directory.
 """
 
 from __future__ import annotations
@@ -61,6 +63,7 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 SCREENSHOT = ROOT / "docs" / "img" / "explorer.png"
 STREAM_SCREENSHOT = ROOT / "docs" / "img" / "explorer-stream.png"
+HEADERS_SCREENSHOT = ROOT / "docs" / "img" / "explorer-headers.png"
 
 
 class Counter(StreamServicer):
@@ -660,7 +663,7 @@ async def _curl_words(operation: Any) -> list[str]:
 
 
 async def test_headers_typed_in_the_table_reach_the_servicer_and_the_curl_command(
-    world: World,
+    world: World, tmp_path: Path
 ) -> None:
     context, page, _, errors = await _open(world, world.echoing_url + "/docs")
     try:
@@ -692,6 +695,28 @@ async def test_headers_typed_in_the_table_reach_the_servicer_and_the_curl_comman
             h for h in shown if h.split(":")[0] in {n for n, _ in TABLE}
         ]
         assert errors == []
+
+        target = (
+            HEADERS_SCREENSHOT
+            if os.environ.get("GRPCGW_UPDATE_SCREENSHOTS")
+            else tmp_path / "h.png"
+        )
+        top = await operation.bounding_box()
+        box = await operation.locator(".curl-command").bounding_box()
+        assert top is not None
+        assert box is not None
+        scrolled = await page.evaluate("window.scrollY")  # the boxes are the viewport's
+        await page.screenshot(
+            path=str(target),
+            full_page=True,
+            clip={
+                "x": 0,
+                "y": top["y"] + scrolled,
+                "width": 1100,
+                "height": box["y"] + box["height"] + 16 - top["y"],
+            },
+        )
+        assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     finally:
         await context.close()
 
@@ -792,6 +817,36 @@ async def test_a_forbidden_or_invalid_header_says_why_and_nothing_is_sent(
         assert [r.headers.get("x-ok") for r in sent] == ["fine"]
         assert len(world.echo.seen) == 1
         assert [u for u in requests if "/v1/ping" in u] == [world.echoing_url + "/v1/ping"]
+        assert errors == []
+    finally:
+        await context.close()
+
+
+async def test_a_table_header_replaces_what_authorize_took(world: World) -> None:
+    """A row named as a header the page sends (in any case) replaces it, here the
+    token Authorize took; two rows of one name go as one header, joined."""
+    context, page, _, errors = await _open(world, world.secured_url + "/docs")
+    try:
+        await _authorize(page, "bearer", "wrong-token")
+        operation = await _open_operation(page, "PingService_Ping")
+        rows = [
+            ("authorization", TOKEN),
+            ("Grpc-Metadata-Trace-Id", "a"),
+            ("grpc-metadata-trace-id", "b"),
+        ]
+        await _type_headers(page, operation, rows)
+        world.check.seen.clear()
+        await operation.locator("button.execute").click()
+        status, body, _ = await _shown_reply(operation)
+        assert (status, body) == ("200", {"message": "Pong"})
+        (seen,) = world.check.seen
+        assert (seen["authorization"], seen["trace-id"]) == (TOKEN, "a, b")
+        words = await _curl_words(operation)
+        shown = [words[i + 1] for i, w in enumerate(words) if w == "-H"]
+        assert [h for h in shown if h.lower().startswith(("authorization", "grpc-"))] == [
+            f"authorization: {TOKEN}",
+            "Grpc-Metadata-Trace-Id: a, b",
+        ]
         assert errors == []
     finally:
         await context.close()
