@@ -450,6 +450,25 @@ def test_openapi_with_security_schemes() -> None:
     )
 
 
+def test_openapi_with_resource_path_names() -> None:
+    """``--openapi-path-names resource``, in both versions; the default stays the field's."""
+    from openapi_spec_validator import validate
+
+    for version in ("3.1", "2.0"):
+        result = grpcgw(
+            "openapi", "examples.ping.service:ShelfServicer", "--openapi", version,
+            "--openapi-path-names", "resource",
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        document = json.loads(result.stdout)
+        validate(document)
+        assert "/v1/shelves/{shelf}/books/{book}:move" in document["paths"]
+        assert "/v1/shelves/{shelf}" in document["paths"]
+    bad = grpcgw("openapi", "examples.ping.service:ShelfServicer", "--openapi-path-names", "x")
+    assert bad.returncode == 2
+    assert "invalid choice: 'x'" in bad.stderr
+
+
 def test_openapi_from_a_descriptor_set(tmp_path: Path) -> None:
     from .protoc import descriptor_set
 

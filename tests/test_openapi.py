@@ -51,6 +51,8 @@ OPTIONS = {
         unescape_mode=UnescapeMode.ALL_CHARACTERS, expose_unannotated=True, health_path="/healthz"
     ),
     "security": GatewayOptions(openapi_security=("bearer", "basic", "header:X-API-Key")),
+    "resource-names": GatewayOptions(openapi_path_names="resource"),
+    "resource-proto-names": GatewayOptions(openapi_path_names="resource", use_proto_names=True),
 }
 
 
@@ -113,6 +115,18 @@ def test_every_document_is_valid(name: str, options: GatewayOptions, version: st
     document = build(SERVICES[name], options, version)
     validate(document)
     json.dumps(document)  # JSON values only
+
+
+@pytest.mark.parametrize("options", OPTIONS.values(), ids=OPTIONS.keys())
+@pytest.mark.parametrize("name", SERVICES)
+def test_no_operation_has_two_parameters_of_one_name(name: str, options: GatewayOptions) -> None:
+    """Generated clients make one argument of each parameter: names are unique in an
+    operation (path, query and header alike), and the path's are its path parameters."""
+    for _, path, operation in operations(build(SERVICES[name], options)).values():
+        names = [p["name"] for p in operation.get("parameters", [])]
+        assert len(names) == len(set(names)), (path, names)
+        in_path = [p["name"] for p in operation.get("parameters", []) if p["in"] == "path"]
+        assert re.findall(r"\{([^}]+)\}", path) == in_path
 
 
 @pytest.mark.parametrize("version", openapi.VERSIONS)
@@ -210,6 +224,126 @@ def test_multi_segment_variables_are_expanded() -> None:
     assert typed_path == "/v1/things/{id}/{mood}"
     assert params(typed)["id"]["schema"]["type"] == "integer"
     assert params(typed)["mood"]["schema"] == {"$ref": SCHEMAS + "grpcgwtest.openapi.v1.Mood"}
+
+
+RESOURCE = GatewayOptions(openapi_path_names="resource")
+
+
+def test_resource_names_follow_the_collections() -> None:
+    ops = operations(build(SERVICES["example"], RESOURCE))
+    assert ops["ShelfService_GetShelf"][1] == "/v1/shelves/{shelf}"
+    assert ops["ShelfService_MoveBook"][1] == "/v1/shelves/{shelf}/books/{book}:move"
+    assert ops["ShelfService_CreateBook"][1] == "/v1/shelves/{shelf}/books"  # {parent=shelves/*}
+    # Paths differing only in names stay one path: PATCH {shelf.name=shelves/*} too.
+    assert ops["ShelfService_UpdateShelf"][1] == "/v1/shelves/{shelf}"
+    assert ops["ShelfService_DeleteShelf"][1] == "/v1/shelves/{shelf}"
+    # No literal before the wildcard, and single-segment variables: the field's name.
+    assert ops["ShelfService_GetBook"][1] == "/v1/books/{name}"  # {name=**}
+    assert ops["ShelfService_GetShelf_1"][1] == "/v1/shelf/{name}"
+    # The descriptions say which field gets what.
+    move = params(ops["ShelfService_MoveBook"][2])
+    assert move["book"]["description"] == (
+        "Fills wildcard 2 of the `shelves/*/books/*` pattern of field `name`: the field "
+        "gets the whole path, `shelves/{shelf}/books/{book}`."
+    )
+    update = params(ops["ShelfService_UpdateShelf"][2])
+    assert (
+        "field `shelf.name`: the field gets the whole path, `shelves/{shelf}`"
+        in (update["shelf"]["description"])
+    )
+    echo = operations(build(SERVICES["openapi-echo"], RESOURCE))
+    assert echo["EchoService_UpdateThing"][1] == "/v1/groups/{group}/things/{thing}"
+    deep = echo["EchoService_UpdateThing_1"]
+    assert deep[1] == "/v1/things/{thing}"  # things/**: after the literal too
+    assert "several segments" in params(deep[2])["thing"]["description"]
+    # GetThingRequest has a query parameter `group`: that part keeps the field naming.
+    get = echo["EchoService_GetThing"]
+    assert get[1] == "/v1/groups/{name}/things/{thing}:get"
+    assert params(get[2])["group"]["in"] == "query"
+    assert echo["EchoService_GetThing_1"][1] == "/v1/things/{id}/{mood}"
+    # The Swagger 2.0 document has the same names.
+    swagger = build(SERVICES["example"], RESOURCE, "2.0")
+    assert "/v1/shelves/{shelf}/books/{book}:move" in swagger["paths"]
+
+
+def _resource_paths(*bindings: tuple[str, str, str]) -> list[str]:
+    """The documented paths of (method, rpc, template) bindings of the echo service."""
+    from grpcgw.descriptors import HttpBinding
+    from grpcgw.gateway import _compile_route
+
+    service = echo_pb2.DESCRIPTOR.services_by_name["EchoService"]
+    routes = [
+        _compile_route(service.methods_by_name[rpc], HttpBinding(verb, template, "", ""), RESOURCE)
+        for verb, rpc, template in bindings
+    ]
+    document = openapi.build_document(routes, options=RESOURCE)
+    validate(document)
+    return [path for path, item in document["paths"].items() for _ in item]
+
+
+@pytest.mark.parametrize(
+    ("template", "path"),
+    [
+        ("/v1/{name=policies/*/test_cases/*}", "/v1/policies/{policy}/test_cases/{testCase}"),
+        ("/v1/{name=payment-rails/*/userEvents/*}",
+         "/v1/payment-rails/{paymentRail}/userEvents/{userEvent}"),
+        ("/v1/{name=projects/*/config}", "/v1/projects/{project}/config"),
+        ("/v1/{name=projects/*/addresses/*/v1.2/*}",
+         "/v1/projects/{project}/addresses/{address}/v1.2/{name_2}"),
+        ("/v1/{name=names/*/*}", "/v1/names/{name}/{name_1}"),
+        ("/v1/{name=*/names/*}", "/v1/{name}/names/{name_1}"),
+        ("/v1/{name=**}", "/v1/{name}"),
+        ("/v1/{name=books/**}", "/v1/books/{book}"),
+        ("/v1/{name=views/*}", "/v1/views/{name}"),  # GetThingRequest.view is in the query
+        ("/v1/*/{name=things/*}", "/v1/{_}/things/{thing}"),
+        ("/v1/{name=things/*}/parts/{id}", "/v1/things/{thing}/parts/{id}"),
+        ("/v1/{name=ids/*}/x/{id}", "/v1/ids/{name}/x/{id}"),  # `id` is the other variable's
+    ],
+)  # fmt: skip
+def test_resource_names_and_their_fallbacks(template: str, path: str) -> None:
+    assert _resource_paths(("GET", "GetThing", template)) == [path]
+
+
+def test_resource_names_avoid_the_query_of_every_operation_on_the_path() -> None:
+    # Query's request has no field `group`, GetThing's has: both operations are on one
+    # path, so neither may take `group` for the path.
+    paths = _resource_paths(
+        ("GET", "Query", "/v1/{s=groups/*}"), ("DELETE", "GetThing", "/v1/{name=groups/*}")
+    )
+    assert paths == ["/v1/groups/{s}", "/v1/groups/{s}"]
+    alone = _resource_paths(("GET", "Query", "/v1/{s=groups/*}"))
+    assert alone == ["/v1/groups/{group}"]
+
+
+def test_resource_names_with_proto_names() -> None:
+    options = GatewayOptions(openapi_path_names="resource", use_proto_names=True)
+    from grpcgw.descriptors import HttpBinding
+    from grpcgw.gateway import _compile_route
+
+    method = echo_pb2.DESCRIPTOR.services_by_name["EchoService"].methods_by_name["GetThing"]
+    binding = HttpBinding("GET", "/v1/{name=test_cases/*/payment-rails/*/userEvents/*}", "", "")
+    route = _compile_route(method, binding, options)
+    document = openapi.build_document([route], options=options)
+    assert list(document["paths"]) == [
+        "/v1/test_cases/{test_case}/payment-rails/{payment-rail}/userEvents/{userEvent}"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("plural", "singular"),
+    [
+        ("books", "book"), ("shelves", "shelf"), ("policies", "policy"), ("entries", "entry"),
+        ("addresses", "address"), ("branches", "branch"), ("boxes", "box"), ("meshes", "mesh"),
+        ("databases", "database"), ("status", "status"), ("access", "access"),
+        ("analysis", "analysis"), ("people", "person"), ("Policies", "Policy"), ("data", "data"),
+        ("ties", "tie"), ("keys", "key"), ("caches", "cache"), ("statuses", "status"),
+        ("series", "series"), ("locations", "location"), ("s", "s"),
+    ],
+)  # fmt: skip
+def test_the_singular_rule(plural: str, singular: str) -> None:
+    from grpcgw.openapi import _pathnames
+
+    assert _pathnames.singular(plural) == singular
 
 
 def test_part_patterns_follow_the_unescape_mode() -> None:

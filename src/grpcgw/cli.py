@@ -289,6 +289,7 @@ def _openapi(args: argparse.Namespace) -> int:
         strict=args.strict,
         use_proto_names=args.use_proto_names,
         enums_as_ints=args.enums_as_ints,
+        openapi_path_names=args.openapi_path_names,
         openapi_security=[
             scheme
             for value in args.openapi_security or ()
@@ -861,6 +862,8 @@ def _parser(with_help: bool = True) -> argparse.ArgumentParser:
 
 
 def _openapi_arguments(p: argparse.ArgumentParser) -> None:
+    from grpcgw.options import PATH_NAMES
+
     p.add_argument("--openapi", choices=("3.1", "2.0"), default="3.1", help="document version")
     p.add_argument("--format", choices=("json", "yaml"), default="json")
     p.add_argument("-o", "--output", metavar="FILE", help="write here (default: standard output)")
@@ -875,6 +878,14 @@ def _openapi_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--strict", action="store_true", help="document GatewayOptions(strict=True)")
     p.add_argument("--use-proto-names", action="store_true", help="proto field names in JSON")
     p.add_argument("--enums-as-ints", action="store_true", help="enums as numbers in JSON")
+    p.add_argument(
+        "--openapi-path-names",
+        choices=PATH_NAMES,
+        default=PATH_NAMES[0],
+        help="name the parameters of a variable like {name=shelves/*/books/*} after the field "
+        "(shelves/{name}/books/{name_1}, the default) or after each collection "
+        "(resource: shelves/{shelf}/books/{book})",
+    )
     p.add_argument(
         "--openapi-security",
         action="append",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 import math
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 # ``grpcgw`` resolves the ``cors`` annotation (typing.get_type_hints): grpcgw.cors
@@ -48,6 +48,10 @@ class UnescapeMode(enum.Enum):
     ALL_EXCEPT_SLASH = "all_except_slash"
     #: Decode everything.
     ALL_CHARACTERS = "all_characters"
+
+
+#: The values of ``GatewayOptions.openapi_path_names``.
+PATH_NAMES = ("field", "resource")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -158,6 +162,12 @@ class GatewayOptions:
     #: operation requires one of them unless a grpc-gateway annotation says otherwise.
     #: It describes the API: checking credentials stays with the server.
     openapi_security: Sequence[str] = ()
+    #: How the API description names the parameters of a multi-segment path variable
+    #: (/v1/{name=shelves/*/books/*}), one per wildcard: "field" after the field
+    #: (/v1/shelves/{name}/books/{name_1}), "resource" after the collection before each
+    #: wildcard, as AIP-122 resource names read (/v1/shelves/{shelf}/books/{book}). The
+    #: gateway sets the field to the whole matched path either way.
+    openapi_path_names: str = field(default="field", metadata={"choices": PATH_NAMES})
 
     def __post_init__(self) -> None:
         # Nonsense fails here, with its name, not as a deadline that expires at
@@ -263,6 +273,17 @@ SECURITY_HEADER = "header:"
 _HEADER_NAME = lazy_compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
+def _choice(choices: tuple[str, ...]) -> Callable[[str, object], None]:
+    def check(name: str, value: object) -> None:
+        if value not in choices:
+            raise ValueError(
+                f"GatewayOptions.{name} must be one of {', '.join(map(repr, choices))}, "
+                f"not {value!r}"
+            )
+
+    return check
+
+
 def _security(value: object) -> tuple[str, ...]:
     """``openapi_security`` checked and normalised: a tuple of ``"bearer"``,
     ``"basic"`` and ``"header:<Name>"`` (one string alone is one entry)."""
@@ -365,6 +386,7 @@ _CHECKS: dict[str, Callable[[str, object], None]] = {
     "swagger_path": _path,
     "docs_path": _path,
     "openapi_comments": _file,
+    "openapi_path_names": _choice(PATH_NAMES),
     "timeout": _seconds,
     "connect_timeout": _finite_seconds,
     "max_request_body": _size(0, None, optional=False),

@@ -8,7 +8,6 @@ the gateway's options (JSON names, enums, strictness, path decoding).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Final
 
@@ -25,9 +24,10 @@ from grpcgw.binding import (
     message_type,
 )
 from grpcgw.httprule import SegmentKind, Variable
-from grpcgw.openapi import _annotations, _security
+from grpcgw.openapi import _annotations, _pathnames, _security
 from grpcgw.openapi._comments import Comments, split_summary
 from grpcgw.openapi._numbers import integer_pattern
+from grpcgw.openapi._pathnames import Slot
 from grpcgw.openapi._schemas import REF_V3, Schemas, scalar
 from grpcgw.options import GatewayOptions, UnescapeMode
 
@@ -45,7 +45,6 @@ BINARY: Final = {"type": "string", "format": "binary"}
 # RFC 6570 reserved characters: a generated client percent-encodes them, and the
 # gateway keeps such escapes in multi-segment variables by default.
 _RESERVED_CLASS: Final = r"!#$&'()*+,/:;=?@\[\]"
-_PARAM_RE: Final = re.compile(r"\{[^}]*\}")
 
 
 def _part_pattern(mode: UnescapeMode) -> str:
@@ -54,23 +53,58 @@ def _part_pattern(mode: UnescapeMode) -> str:
     return "^[^/]+$"
 
 
-class _PathParam:
-    __slots__ = ("field", "index", "name", "segment", "variable")
+class _PathParam(Slot):
+    """One path parameter: a wildcard of a variable (all of a single-segment one), or
+    an unnamed wildcard; ``siblings`` are the parameters of the same variable."""
+
+    __slots__ = ("field", "index", "segment", "siblings", "variable")
 
     def __init__(
         self,
-        name: str,
+        fallback: str,
+        resource: str | None,
         field: PathField | None,
         variable: Variable | None,
         segment: SegmentKind,
         index: int,
     ) -> None:
-        self.name = name
+        whole = variable is None or not variable.multi_segment
+        super().__init__(fallback, resource, fixed=whole)
         self.field = field
         self.variable = variable
         self.segment = segment
         #: Which wildcard of the variable (0 for the first).
         self.index = index
+        self.siblings: list[_PathParam] = [self]
+
+
+class _Planned:
+    """A route on its way into the document: its path's parts (literal text or a
+    parameter), and its query and header parameters."""
+
+    __slots__ = ("index", "others", "params", "parts", "route", "verb")
+
+    def __init__(
+        self,
+        route: Route,
+        index: int,
+        verb: str,
+        parts: list[str | _PathParam],
+        others: list[dict[str, Any]],
+    ) -> None:
+        self.route = route
+        self.index = index
+        self.verb = verb
+        self.parts = parts
+        self.params = [p for p in parts if isinstance(p, _PathParam)]
+        self.others = others
+
+    def path(self, blank: bool = False) -> str:
+        verb = self.route.template.verb
+        text = "/".join(
+            p if isinstance(p, str) else "{" + ("" if blank else p.name) + "}" for p in self.parts
+        )
+        return "/" + text + (f":{verb}" if verb else "")
 
 
 class Builder:
@@ -91,8 +125,6 @@ class Builder:
         self.schemas = Schemas(options, comments)
         self.title = title
         self.version = version
-        #: Path shape (variables blanked) -> the first path written for it.
-        self._shapes: dict[str, str] = {}
         self._bodies: dict[tuple[str, tuple[str, ...], bool], str] = {}
         self._unlisted: list[str] = []
 
@@ -101,7 +133,7 @@ class Builder:
     def build(self) -> dict[str, Any]:
         services = _services(self.routes)
         tags = self._tags(services)
-        paths: dict[str, dict[str, Any]] = {}
+        planned: list[_Planned] = []
         counts: dict[str, int] = {}
         for route in self.routes:
             method = route.method
@@ -111,12 +143,30 @@ class Builder:
             if verb not in OAS3_METHODS:
                 self._unlisted.append(f"{route.binding.http_method} {route.binding.template}")
                 continue
-            path, params = self._path(route)
-            operation = self._operation(route, services, n, params)
+            others = self._query_parameters(route) + _header_parameters(route)
+            planned.append(_Planned(route, n, verb, self._parts(route), others))
+        # OpenAPI: paths that differ only in parameter names are the same path. The
+        # first route of each shape names the parameters of all, apart from the query
+        # and header parameters of every operation on it.
+        shapes: dict[str, list[_Planned]] = {}
+        for plan in planned:
+            shapes.setdefault(plan.path(blank=True), []).append(plan)
+        resource = self.options.openapi_path_names == "resource"
+        for group in shapes.values():
+            first = group[0]
+            reserved = {p["name"] for plan in group for p in plan.others}
+            _pathnames.choose(first.params, reserved, resource=resource)
+            for plan in group[1:]:
+                for param, named in zip(plan.params, first.params, strict=True):
+                    param.name = named.name
+        paths: dict[str, dict[str, Any]] = {}
+        for plan in planned:
+            path = shapes[plan.path(blank=True)][0].path()
+            operation = self._operation(plan.route, services, plan.index, plan.params, plan.others)
             item = paths.setdefault(path, {})
-            if verb in item:  # a route the router would have refused: keep the first
+            if plan.verb in item:  # a route the router would have refused: keep the first
                 continue
-            item[verb] = operation
+            item[plan.verb] = operation
         self.schemas.message(self._status_descriptor())
         document: dict[str, Any] = {
             "openapi": "3.1.0",
@@ -215,19 +265,20 @@ class Builder:
             return snake
         return _lower_camel(snake)
 
-    def _path(self, route: Route) -> tuple[str, list[_PathParam]]:
-        """The OpenAPI path of a route and its parameters.
+    def _parts(self, route: Route) -> list[str | _PathParam]:
+        """The OpenAPI path of a route, as literal parts and parameters to be named.
 
-        Multi-segment variables are expanded: ``/v1/{name=shelves/*/books/*}``
-        becomes ``/v1/shelves/{name}/books/{name_1}`` (OpenAPI path parameters
-        cannot hold ``/``; a client that fills each part reaches the route, and
-        the gateway sets ``name`` to the whole matched path).
+        Multi-segment variables are expanded, one parameter per wildcard:
+        ``/v1/{name=shelves/*/books/*}`` becomes ``/v1/shelves/{name}/books/{name_1}``
+        or ``/v1/shelves/{shelf}/books/{book}`` (OpenAPI path parameters cannot hold
+        ``/``; a client that fills each part reaches the route, and the gateway sets
+        ``name`` to the whole matched path).
         """
         template = route.template
         bound = {f.key: f for f in route.request.plan.path_fields}
         starts = {v.start: v for v in template.variables}
-        parts: list[str] = []
-        params: list[_PathParam] = []
+        proto_names = self.options.use_proto_names
+        parts: list[str | _PathParam] = []
         anonymous = 0
         i = 0
         while i < len(template.segments):
@@ -236,18 +287,31 @@ class Builder:
                 field = bound.get(variable.name)
                 base = self._param_base(field) if field is not None else variable.name
                 if not variable.multi_segment:
-                    parts.append("{" + base + "}")
-                    params.append(_PathParam(base, field, variable, SegmentKind.WILDCARD, 0))
+                    parts.append(_PathParam(base, None, field, variable, SegmentKind.WILDCARD, 0))
                 else:
-                    n = 0
+                    siblings: list[_PathParam] = []
+                    before: str | None = None
                     for segment in variable.segments:
                         if segment.is_literal:
                             parts.append(segment.text)
+                            before = segment.text
                             continue
-                        name = base if n == 0 else f"{base}_{n}"
-                        parts.append("{" + name + "}")
-                        params.append(_PathParam(name, field, variable, segment.kind, n))
-                        n += 1
+                        n = len(siblings)
+                        resource = None
+                        if before is not None:
+                            resource = _pathnames.resource_name(before, proto_names=proto_names)
+                        param = _PathParam(
+                            base if n == 0 else f"{base}_{n}",
+                            resource,
+                            field,
+                            variable,
+                            segment.kind,
+                            n,
+                        )
+                        param.siblings = siblings
+                        siblings.append(param)
+                        parts.append(param)
+                        before = None
                 i = variable.end
                 continue
             segment = template.segments[i]
@@ -256,20 +320,9 @@ class Builder:
             else:  # an unnamed wildcard: any segment(s), bound to no field
                 name = "_" if anonymous == 0 else f"_{anonymous}"
                 anonymous += 1
-                parts.append("{" + name + "}")
-                params.append(_PathParam(name, None, None, segment.kind, 0))
+                parts.append(_PathParam(name, None, None, None, segment.kind, 0))
             i += 1
-        path = "/" + "/".join(parts) + (f":{template.verb}" if template.verb else "")
-        # OpenAPI: paths that differ only in parameter names are the same path.
-        # Use the names of the first one written.
-        shape = _PARAM_RE.sub("{}", path)
-        first = self._shapes.setdefault(shape, path)
-        if first != path:
-            names = [m.group()[1:-1] for m in _PARAM_RE.finditer(first)]
-            for param, name in zip(params, names, strict=True):
-                param.name = name
-            path = first
-        return path, params
+        return parts
 
     def _path_parameter(self, param: _PathParam) -> dict[str, Any]:
         result: dict[str, Any] = {"name": param.name, "in": "path", "required": True}
@@ -306,10 +359,16 @@ class Builder:
         if variable is None:
             return "Any path segment (not sent to the server)."
         sub = "/".join(str(s) for s in variable.segments)
-        wildcards = sum(not s.is_literal for s in variable.segments)
-        which = "the" if wildcards == 1 else f"wildcard {param.index + 1} of the"
+        which = "the" if len(param.siblings) == 1 else f"wildcard {param.index + 1} of the"
         text = f"Fills {which} `{sub}` pattern of field `{variable.name}`"
-        text += "." if sub in ("*", "**") else f" (the field gets the whole `{sub}` path)."
+        if sub in ("*", "**"):
+            text += "."
+        else:
+            names = iter(param.siblings)
+            whole = "/".join(
+                s.text if s.is_literal else "{" + next(names).name + "}" for s in variable.segments
+            )
+            text += f": the field gets the whole path, `{whole}`."
         if param.segment is SegmentKind.DEEP_WILDCARD:
             text += (
                 " The route also matches several segments: `/` written as is (a client that"
@@ -320,7 +379,12 @@ class Builder:
     # -- operations ------------------------------------------------------------------------
 
     def _operation(
-        self, route: Route, services: dict[str, Any], index: int, params: list[_PathParam]
+        self,
+        route: Route,
+        services: dict[str, Any],
+        index: int,
+        params: list[_PathParam],
+        others: list[dict[str, Any]],
     ) -> dict[str, Any]:
         method = route.method
         service = method.containing_service
@@ -336,15 +400,9 @@ class Builder:
         if description:
             operation["description"] = description
         operation["operationId"] = base_id if index == 0 else f"{base_id}_{index}"
-        parameters = [self._path_parameter(p) for p in params]
+        parameters = [self._path_parameter(p) for p in params] + others
         plan = route.request.plan
-        for query in plan.query_fields():
-            parameter = self._query_parameter(query)
-            if parameter is not None:
-                parameters.append(parameter)
         annotated = _annotations.read(method, "operation")
-        headers = (annotated.get("parameters") or {}).get("headers") or []
-        parameters.extend(_header_parameter(header) for header in headers)
         if parameters:
             operation["parameters"] = parameters
         body = self._request_body(route, plan)
@@ -419,6 +477,14 @@ class Builder:
         return {"$ref": ref.replace("#/definitions/", REF_V3)}
 
     # -- query -------------------------------------------------------------------------------
+
+    def _query_parameters(self, route: Route) -> list[dict[str, Any]]:
+        parameters = []
+        for query in route.request.plan.query_fields():
+            parameter = self._query_parameter(query)
+            if parameter is not None:
+                parameters.append(parameter)
+        return parameters
 
     def _query_parameter(self, query: QueryField) -> dict[str, Any] | None:
         field = query.field
@@ -622,6 +688,13 @@ def _lower_camel(name: str) -> str:
 
 
 _HEADER_TYPES: Final = {"STRING": "string", "NUMBER": "number", "INTEGER": "integer"}
+
+
+def _header_parameters(route: Route) -> list[dict[str, Any]]:
+    """The header parameters of grpc-gateway's ``openapiv2_operation`` annotation."""
+    annotated = _annotations.read(route.method, "operation")
+    headers = (annotated.get("parameters") or {}).get("headers") or []
+    return [_header_parameter(header) for header in headers]
 
 
 def _header_parameter(header: dict[str, Any]) -> dict[str, Any]:

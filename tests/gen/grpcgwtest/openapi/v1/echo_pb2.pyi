@@ -187,18 +187,20 @@ class UpdateThingRequest(_message.Message):
     def __init__(self, thing: _Optional[_Union[Thing, _Mapping]] = ..., update_mask: _Optional[_Union[_field_mask_pb2.FieldMask, _Mapping]] = ..., allow_missing: _Optional[bool] = ...) -> None: ...
 
 class GetThingRequest(_message.Message):
-    __slots__ = ("name", "id", "mood", "read_mask", "view")
+    __slots__ = ("name", "id", "mood", "read_mask", "view", "group")
     NAME_FIELD_NUMBER: _ClassVar[int]
     ID_FIELD_NUMBER: _ClassVar[int]
     MOOD_FIELD_NUMBER: _ClassVar[int]
     READ_MASK_FIELD_NUMBER: _ClassVar[int]
     VIEW_FIELD_NUMBER: _ClassVar[int]
+    GROUP_FIELD_NUMBER: _ClassVar[int]
     name: str
     id: int
     mood: Mood
     read_mask: _field_mask_pb2.FieldMask
     view: str
-    def __init__(self, name: _Optional[str] = ..., id: _Optional[int] = ..., mood: _Optional[_Union[Mood, str]] = ..., read_mask: _Optional[_Union[_field_mask_pb2.FieldMask, _Mapping]] = ..., view: _Optional[str] = ...) -> None: ...
+    group: str
+    def __init__(self, name: _Optional[str] = ..., id: _Optional[int] = ..., mood: _Optional[_Union[Mood, str]] = ..., read_mask: _Optional[_Union[_field_mask_pb2.FieldMask, _Mapping]] = ..., view: _Optional[str] = ..., group: _Optional[str] = ...) -> None: ...
 
 class GetThingResponse(_message.Message):
     __slots__ = ("thing", "etag")
