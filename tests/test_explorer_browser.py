@@ -117,6 +117,8 @@ class World:
     echo_counter: Counter
     echoing: LocalServer
     echoing_url: str
+    resource: LocalServer
+    resource_url: str
     browser: Any
 
 
@@ -148,6 +150,13 @@ async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World
         header_matcher=_tenant_matcher,
     )
     w.echoing_url = f"http://127.0.0.1:{w.echoing.http_port}"
+    w.resource = await start_local(
+        ShelfServicer(),
+        http_address="127.0.0.1:0",
+        grpc_address="127.0.0.1:0",
+        options=GatewayOptions(openapi_path_names="resource"),
+    )
+    w.resource_url = f"http://127.0.0.1:{w.resource.http_port}"
     handler = serve_lambda(
         PingServicer(),
         ShelfServicer(),
@@ -165,6 +174,7 @@ async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World
             await runner.cleanup()
             handler.stop()
             await w.echoing.stop()
+            await w.resource.stop()
             await w.secured.stop()
             await w.streams.stop()
             await w.local.stop()
@@ -548,6 +558,41 @@ async def test_a_stream_buffered_on_lambda_is_shown_the_same(world: World) -> No
         url = await operation.locator(".request-url pre").inner_text()
         assert url.strip() == world.lambda_url + "/count/3?failAt=3&hold=false"
         assert errors == []
+    finally:
+        await context.close()
+
+
+# -- resource-style path parameter names ----------------------------------------------------
+
+
+async def test_try_it_fills_resource_named_path_parameters(world: World) -> None:
+    """With ``openapi_path_names="resource"``, "Try it out" on
+    ``GET /v1/{name=shelves/*/books/*}/cover`` asks for ``shelf`` and ``book`` and
+    calls the route with them: the servicer's answer names the whole path it got."""
+    context, page, requests, errors = await _open(world, world.resource_url + "/docs")
+    try:
+        operation = page.locator("#operations-ShelfService-ShelfService_DownloadCover")
+        await operation.locator(".opblock-summary").click()
+        assert "/v1/shelves/{shelf}/books/{book}/cover" in (
+            await operation.locator(".opblock-summary-path").inner_text()
+        )
+        await operation.locator("button.try-out__btn").click()
+        await operation.locator('tr[data-param-name="shelf"] input').fill("fiction")
+        await operation.locator('tr[data-param-name="book"] input').fill("dune")
+        await operation.locator("button.execute").click()
+        await operation.locator(
+            ".live-responses-table tr.response .response-col_status"
+        ).first.wait_for(timeout=20_000)
+        status, body, request_url = await _shown_reply(operation)
+        url = world.resource_url + "/v1/shelves/fiction/books/dune/cover"
+        assert request_url == url
+        assert url in requests
+        assert (status, body) == ("404", {
+            "code": 5, "message": "shelves/fiction/books/dune has no cover", "details": []
+        })  # fmt: skip
+        assert errors == [
+            "Failed to load resource: the server responded with a status of 404 (Not Found)"
+        ]
     finally:
         await context.close()
 

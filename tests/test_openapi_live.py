@@ -113,6 +113,13 @@ def echo() -> Iterator[_Server]:
 
 
 @pytest.fixture(scope="module")
+def resource_echo() -> Iterator[_Server]:
+    server = _Server([EchoServicer()], GatewayOptions(openapi_path_names="resource"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
 def strict_echo() -> Iterator[_Server]:
     server = _Server([EchoServicer()], STRICT)
     yield server
@@ -379,19 +386,34 @@ def _expand(path: str, values: dict[str, Any]) -> str:
     return re.sub(r"\{([^}]+)\}", one, path)
 
 
-_CASES = [
-    # (method, documented path, rpc, field path read back, template of the field value)
-    ("GET", "/v1/groups/{name}/things/{name_1}:get", "GetThing", "name",
-     "groups/{name}/things/{name_1}"),
+_CASES = {
+    # naming -> (method, documented path, rpc, field path read back, template of the field value)
+    "field": [
+        ("GET", "/v1/groups/{name}/things/{name_1}:get", "GetThing", "name",
+         "groups/{name}/things/{name_1}"),
+        ("PATCH", "/v1/groups/{thingName}/things/{thingName_1}", "UpdateThing", "thing.name",
+         "groups/{thingName}/things/{thingName_1}"),
+        ("PUT", "/v1/things/{thingName}", "UpdateThing", "thing.name", "things/{thingName}"),
+        ("POST", "/v1/groups/{parent}/things", "CreateThing", "parent", "groups/{parent}"),
+    ],
+    "resource": [
+        # GetThingRequest has a query parameter `group`: that part keeps the field naming.
+        ("GET", "/v1/groups/{name}/things/{thing}:get", "GetThing", "name",
+         "groups/{name}/things/{thing}"),
+        ("PATCH", "/v1/groups/{group}/things/{thing}", "UpdateThing", "thing.name",
+         "groups/{group}/things/{thing}"),
+        ("PUT", "/v1/things/{thing}", "UpdateThing", "thing.name", "things/{thing}"),
+        ("POST", "/v1/groups/{group}/things", "CreateThing", "parent", "groups/{group}"),
+    ],
+}  # fmt: skip
+# Single-segment variables are named after their field in both namings.
+_SINGLE = [
     ("GET", "/v1/things/{id}/{mood}", "GetThing", "id", "{id}"),
     ("GET", "/v1/things/{id}/{mood}", "GetThing", "mood", "{mood}"),
     ("GET", "/v1/legacy/{name}", "LegacyGet", "name", "{name}"),
-    ("PATCH", "/v1/groups/{thingName}/things/{thingName_1}", "UpdateThing", "thing.name",
-     "groups/{thingName}/things/{thingName_1}"),
-    ("PUT", "/v1/things/{thingName}", "UpdateThing", "thing.name", "things/{thingName}"),
     ("GET", "/v1/repeat/{count}", "Repeat", "count", "{count}"),
     ("POST", "/v1/files/{name}", "Upload", "name", "{name}"),
-]  # fmt: skip
+]
 
 
 def _read(message: Any, path: str) -> Any:
@@ -400,12 +422,23 @@ def _read(message: Any, path: str) -> Any:
     return message
 
 
-@pytest.mark.parametrize(("method", "path", "rpc", "field", "expected"), _CASES)
+@pytest.mark.parametrize(
+    ("naming", "method", "path", "rpc", "field", "expected"),
+    [(naming, *case) for naming, cases in _CASES.items() for case in [*cases, *_SINGLE]],
+)
 def test_urls_from_the_document_reach_the_route_with_the_field_values(
-    echo: _Server, method: str, path: str, rpc: str, field: str, expected: str
+    request: pytest.FixtureRequest,
+    naming: str,
+    method: str,
+    path: str,
+    rpc: str,
+    field: str,
+    expected: str,
 ) -> None:
     from grpcgwtest.openapi.v1 import echo_pb2
 
+    echo: _Server = request.getfixturevalue("echo" if naming == "field" else "resource_echo")
+    assert path in echo.document["paths"]
     schema = schemathesis.openapi.from_dict(json.loads(json.dumps(echo.document)))
     operation = schema[path][method]
     servicer: EchoServicer = echo.servicers[0]
