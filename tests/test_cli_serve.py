@@ -102,14 +102,17 @@ def test_settings_from_flags_variables_and_a_file(tmp_path: Path) -> None:
         str(config),
         "--swagger-path",
         "none",
-        env={"GRPCGW_STRICT": "true"},
+        env={"GRPCGW_STRICT": "true", "GRPCGW_OPENAPI_PATH_NAMES": "resource"},
     )
     try:
         assert _get(url + "/v1/ping?unknown=1")[0] == 400  # strict, from GRPCGW_STRICT
         assert _get(url + "/explorer")[0] == 200  # from the file
         assert _get(url + "/docs")[0] == 404
         assert _get(url + "/swagger.json")[0] == 404  # from the flag
-        assert _get(url + "/openapi.json")[0] == 200
+        status, _, body = _get(url + "/openapi.json")
+        assert status == 200
+        # GRPCGW_OPENAPI_PATH_NAMES: the parts of {name=shelves/*/books/*} after their collections
+        assert "/v1/shelves/{shelf}/books/{book}:move" in json.loads(body)["paths"]
         line = process.out.until('"message"')
         assert json.loads(line)["logger"].startswith("grpcgw")  # log_format json
     finally:
@@ -176,6 +179,7 @@ def test_print_config_says_where_each_value_came_from(tmp_path: Path) -> None:
         (["--docs-path", "/docs", "--openapi-path", "/docs"], {}, "are both '/docs'"),
         ([], {"GRPCGW_DOCS_PAHT": "/x"}, "GRPCGW_DOCS_PAHT: no such setting"),
         ([], {"GRPCGW_API_DOCS": "maybe"}, "GRPCGW_API_DOCS: 'maybe' is not true or false"),
+        ([], {"GRPCGW_OPENAPI_PATH_NAMES": "aip"}, "GRPCGW_OPENAPI_PATH_NAMES: invalid choice"),
         (["--grace", "-1"], {}, "grace must be a finite number"),
         (["--grace", "nan"], {}, "argument --grace: 'nan' is not a number"),
     ],
