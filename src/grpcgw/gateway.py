@@ -392,7 +392,7 @@ def _say_nothing_is_served(infos: Sequence[ServiceInfo]) -> None:
     names = ", ".join(info.descriptor.full_name for info in infos)
     log.warning(
         "no method of %s has a google.api.http annotation: nothing is served over HTTP "
-        "(the .proto needs import \"google/api/annotations.proto\" and an option "
+        '(the .proto needs import "google/api/annotations.proto" and an option '
         "(google.api.http) on each method; GatewayOptions(expose_unannotated=True) "
         "serves every method at POST /<package.Service>/<Method>)",
         names,
