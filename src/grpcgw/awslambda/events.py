@@ -359,6 +359,10 @@ class EventSource:
     """One kind of Lambda HTTP event: how to read it and how to answer it."""
 
     name: ClassVar[str]
+    #: The largest response this source takes, in bytes of the JSON document the
+    #: runtime posts: Lambda's 6 MB for a synchronous invocation (6,291,556 bytes, as
+    #: its ``Function.ResponseSizeTooLarge`` error says).
+    max_response: ClassVar[int] = 6_291_556
 
     def __init__(self, event: Mapping[str, Any], options: EventOptions) -> None:
         self.event = event
@@ -566,6 +570,8 @@ class Alb(EventSource):
     """Application Load Balancer target group, with or without multi-value headers."""
 
     name = "alb"
+    #: An ALB takes at most 1 MB of response JSON from a Lambda target.
+    max_response = 1_048_576
 
     @classmethod
     def matches(cls, event: Mapping[str, Any]) -> bool:

@@ -29,6 +29,7 @@ import asyncio
 import contextlib
 import errno
 import gc
+import json
 import logging
 import math
 import os
@@ -41,7 +42,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, Unpack
 
 from grpcgw.awslambda.events import EventOptions, EventSource, InvalidEventError, detect
-from grpcgw.channel import BlockingInvoker, open_blocking_channel, run_blocking
+from grpcgw.channel import (
+    BlockingInvoker,
+    gateway_channel_options,
+    open_blocking_channel,
+    run_blocking,
+)
 from grpcgw.contentcoding import content_encoding, decode_body
 from grpcgw.descriptors import ServiceLike, resolve_service
 from grpcgw.errors import Code, GatewayError
@@ -311,7 +317,12 @@ class LambdaHandler:
         path = self._claim_socket()
         # Routes first: a bad annotation fails the init before any thread or socket exists.
         # The blocking channel connects lazily, on the first call.
-        invoker = BlockingInvoker(open_blocking_channel(f"unix://{path}"))
+        # With the gateway's options (max_response_message above gRPC's 4 MiB,
+        # connect_timeout), as Gateway(target=) opens its channel.
+        channel = open_blocking_channel(
+            f"unix://{path}", options=gateway_channel_options(self.options)
+        )
+        invoker = BlockingInvoker(channel)
         try:
             gateway = Gateway(
                 [s.descriptor for s in self.services], invoker=invoker, **self._config
@@ -472,7 +483,13 @@ class LambdaHandler:
             # run_blocking (socket mode, or plain servicers called inline): the gateway's
             # coroutines never suspend; else the dispatch's private loop runs them.
             response = self._run(gateway.handle_buffered(request))
-            return source.response(response)
+            answer = source.response(response)
+            body = answer.get("body")
+            # A character takes at most 12 bytes in the runtime's JSON (an escaped
+            # surrogate pair): shorter bodies always fit, and cost no measuring.
+            if body is not None and len(body) > source.max_response // 12:
+                answer = self._fitted(gateway, source, request, answer)
+            return answer
         except Exception:
             log.exception("internal error serving %s event", source.name)
             return self._error(source, GatewayError(Code.INTERNAL, "internal gateway error"))
@@ -491,6 +508,33 @@ class LambdaHandler:
                 return request  # the gateway answers its 404 or 405
             raise
         return replace(request, body=body)
+
+    @staticmethod
+    def _fitted(
+        gateway: Gateway, source: EventSource, request: HttpRequest, answer: dict[str, Any]
+    ) -> dict[str, Any]:
+        """``answer``, or, if the runtime's JSON of it is larger than the event source
+        takes, a ``RESOURCE_EXHAUSTED`` error: Lambda would fail the invocation
+        (``Function.ResponseSizeTooLarge``) and API Gateway answer a bare 502."""
+        size = response_size(answer)
+        if size <= source.max_response:
+            return answer
+        limit = source.max_response
+        log.warning(
+            "the reply to %s %s is %d bytes as a Lambda response, more than the %d that %s "
+            "takes: answered 429 RESOURCE_EXHAUSTED (large payloads belong in S3; "
+            "docs/lambda.md, Limits)",
+            request.method,
+            request.path,
+            size,
+            limit,
+            "an ALB" if source.name == "alb" else "Lambda",
+        )
+        error = GatewayError(
+            Code.RESOURCE_EXHAUSTED,
+            f"reply too large for a Lambda response: {size} bytes, at most {limit}",
+        )
+        return source.response(gateway.error(request, error))
 
     def _error(self, source: EventSource, error: GatewayError) -> dict[str, Any]:
         response: HttpResponse = error_response(error)
@@ -535,6 +579,18 @@ class LambdaHandler:
                 cap,
             )
         return cap
+
+
+#: The runtimes whose awslambdaric writes responses with ``ensure_ascii=False`` (the
+#: older ones escape every non-ASCII character: up to 12 bytes for one).
+_UNESCAPED_RUNTIMES = frozenset(f"AWS_Lambda_python3.{minor}" for minor in range(12, 16))
+
+
+def response_size(answer: Mapping[str, Any]) -> int:
+    """The bytes of ``answer`` as the runtime posts it: awslambdaric's JSON, with its
+    default separators and, on runtimes before python3.12, non-ASCII escaped."""
+    ascii_only = os.environ.get("AWS_EXECUTION_ENV") not in _UNESCAPED_RUNTIMES
+    return len(json.dumps(answer, ensure_ascii=ascii_only).encode())
 
 
 #: How many times this process is a fork of the one that imported this module (a
