@@ -13,7 +13,8 @@
 3. Run the runner against ``testee.py`` (grpcgw's JSON path) with the
    failure lists beside this file, and print the counts of JSON tests.
 
-Exit status: the runner's (0 when every test not in a failure list passed).
+Exit status: the runner's (0 when every test not in a failure list passed), or 1
+when the testee crashed (which the runner reports as a mere WARNING).
 """
 
 from __future__ import annotations
@@ -237,6 +238,12 @@ def main(argv: list[str] | None = None) -> int:
         f"{len(json_failed)} failed ({len(set(json_failed) & expected)} expected)"
     )
     print(f"all tests: {len(set(names))} run; full log: {work / 'last-run.txt'}")
+    # The runner restarts a testee that died and reports only a WARNING for a
+    # Recommended test it was running: a crash of ours must fail the run.
+    crashed = re.findall(r"\] (\S+): unexpected EOF from test program", report)
+    if crashed:
+        print(f"the testee crashed on {len(crashed)} tests: {', '.join(crashed[:5])}")
+        return result.returncode or 1
     return result.returncode
 
 

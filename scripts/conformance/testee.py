@@ -82,7 +82,7 @@ def answer(request: Any) -> Any:
             response.skipped = f"{payload} input is not supported"
             return response
     except (message.DecodeError, text_format.ParseError, TranscodeError) as e:
-        response.parse_error = str(e)
+        response.parse_error = _text(str(e))
         return response
     output = request.requested_output_format
     try:
@@ -97,8 +97,14 @@ def answer(request: Any) -> Any:
         else:
             response.skipped = "this output format is not supported"
     except Exception as e:  # json_format's SerializeToJsonError and the like
-        response.serialize_error = f"{type(e).__name__}: {e}"
+        response.serialize_error = _text(f"{type(e).__name__}: {e}")
     return response
+
+
+def _text(message: str) -> str:
+    """``message`` as protobuf can hold it: the error of a payload that carried a
+    lone surrogate (a JSON "\\ud800" escape) quotes it, and UTF-8 cannot."""
+    return message.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def main() -> int:
