@@ -273,7 +273,7 @@ class LambdaHandler:
         self._event_options = EventOptions(
             strip_stage=self.lambda_options.strip_stage,
             base_path=self.lambda_options.base_path,
-            binary_media_types=tuple(self.lambda_options.binary_media_types),
+            binary_media_types=self.lambda_options.binary_media_types,
         )
         self._interceptors = interceptors
         self._max_deadline = float(self.lambda_options.max_deadline)
@@ -521,7 +521,7 @@ class LambdaHandler:
             return answer
         limit = source.max_response
         log.warning(
-            "the reply to %s %s is %d bytes as a Lambda response, more than the %d that %s "
+            "the reply to %s %r is %d bytes as a Lambda response, more than the %d that %s "
             "takes: answered 429 RESOURCE_EXHAUSTED (large payloads belong in S3; "
             "docs/lambda.md, Limits)",
             request.method,
